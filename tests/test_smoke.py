@@ -1,0 +1,5 @@
+import textrnn
+
+
+def test_version():
+    assert textrnn.__version__.count(".") == 2

@@ -1,0 +1,192 @@
+"""The base of every textrnn layer: build on first call, Keras-layout weights, configs.
+
+A `Layer` is a `torch.nn.Module` whose parameters are created by `build(input_shape)` once the size
+of its input is known (from the previous layer in a `Sequential`, or from the first call), exactly as
+Keras layers do. Weights are stored in Keras's layout (e.g. a Dense kernel is `(input_dim, units)`),
+so `get_weights()` / `set_weights()` exchange arrays with Keras unchanged, and the order in which
+`add_weight` is called is the order Keras uses.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from textrnn.backend import FLOATX, to_tensor
+
+Shape = tuple[int | None, ...]
+
+_NAME_COUNTS: defaultdict[str, int] = defaultdict(int)
+
+
+def _snake_case(name: str) -> str:
+    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
+
+
+def unique_name(prefix: str) -> str:
+    """Keras-style automatic names: `simple_rnn`, `simple_rnn_1`, ..."""
+    count = _NAME_COUNTS[prefix]
+    _NAME_COUNTS[prefix] += 1
+    return prefix if count == 0 else f"{prefix}_{count}"
+
+
+def reset_names() -> None:
+    """Restart the automatic layer names (as `keras.backend.clear_session()` does)."""
+    _NAME_COUNTS.clear()
+
+
+class Layer(nn.Module):
+    """Base class of textrnn layers.
+
+    Subclasses implement `build(input_shape)` (create weights with `add_weight`), `call(inputs,
+    mask=None, training=False)`, `compute_output_shape(input_shape)`, and `get_config()` (their
+    constructor arguments). Masks flow as boolean `(batch, steps)` tensors: `compute_mask` says what
+    mask a layer passes on.
+
+    Args:
+        name: layer name; a unique snake_case name of the class by default.
+        trainable: whether the layer's weights are updated by training.
+    """
+
+    supports_masking: bool = False
+
+    def __init__(self, *, name: str | None = None, trainable: bool = True) -> None:
+        super().__init__()
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"Received an invalid value for argument `name`, expected a string, got {name!r}.")
+        self.name = name or unique_name(_snake_case(type(self).__name__))
+        self.built = False
+        self._trainable = bool(trainable)
+        self._weight_names: list[str] = []
+        self._build_input_shape: Shape | None = None
+
+    # ----------------------------------------------------------------- building
+    def build(self, input_shape: Shape) -> None:
+        """Create the weights for inputs of `input_shape` (batch dimension first, may be None)."""
+        self._build_input_shape = tuple(input_shape)
+        self.built = True
+
+    def maybe_build(self, input_shape: Sequence[int | None]) -> None:
+        if not self.built:
+            self.build(tuple(input_shape))
+            self._build_input_shape = tuple(input_shape)
+            self.built = True
+
+    def add_weight(
+        self,
+        name: str,
+        shape: Sequence[int],
+        initializer: Any = "zeros",
+        trainable: bool = True,
+    ) -> nn.Parameter:
+        """Create, initialise and register a weight; Keras's `get_weights` order is creation order."""
+        from textrnn import initializers
+
+        init = initializers.get(initializer)
+        value = init(tuple(int(d) for d in shape), dtype=FLOATX)
+        param = nn.Parameter(torch.as_tensor(value, dtype=FLOATX), requires_grad=trainable and self._trainable)
+        self.register_parameter(name, param)
+        self._weight_names.append(name)
+        return param
+
+    def compute_output_shape(self, input_shape: Shape) -> Any:
+        return tuple(input_shape)
+
+    def compute_mask(self, inputs: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor | None:
+        """The mask passed to the next layer: unchanged if the layer supports masking, else None."""
+        return mask if self.supports_masking else None
+
+    # ----------------------------------------------------------------- calling
+    def call(self, inputs: Any, mask: torch.Tensor | None = None, training: bool = False, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+    def forward(self, inputs: Any, mask: Any = None, training: bool | None = None, **kwargs: Any) -> Any:
+        """Convert NumPy input to a tensor, build on first use, then `call`."""
+        if not isinstance(inputs, (torch.Tensor, list, tuple)):
+            inputs = to_tensor(inputs)
+        elif isinstance(inputs, (list, tuple)) and not isinstance(inputs[0], torch.Tensor):
+            inputs = to_tensor(inputs)
+        if isinstance(inputs, torch.Tensor):
+            self.maybe_build((None, *inputs.shape[1:]))
+            device = self._device()
+            if device is not None and inputs.device != device:
+                inputs = inputs.to(device)
+        if mask is not None:
+            mask = to_tensor(mask, dtype=torch.bool, device=inputs.device if isinstance(inputs, torch.Tensor) else None)
+        if training is None:
+            training = self.training
+        return self.call(inputs, mask=mask, training=training, **kwargs)
+
+    def _device(self) -> torch.device | None:
+        for p in self.parameters():
+            return p.device
+        return None
+
+    # ----------------------------------------------------------------- weights
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        self._trainable = bool(value)
+        for p in self.parameters():
+            p.requires_grad_(self._trainable)
+
+    @property
+    def weights(self) -> list[nn.Parameter]:
+        """The layer's weights in Keras's order (sub-layers' weights included, in order)."""
+        return [getattr(self, n) for n in self._weight_names]
+
+    @property
+    def trainable_weights(self) -> list[nn.Parameter]:
+        return [w for w in self.weights if w.requires_grad]
+
+    @property
+    def non_trainable_weights(self) -> list[nn.Parameter]:
+        return [w for w in self.weights if not w.requires_grad]
+
+    def get_weights(self) -> list[np.ndarray]:
+        """The weights as NumPy arrays, in Keras's layout and order."""
+        return [w.detach().cpu().numpy().copy() for w in self.weights]
+
+    def set_weights(self, weights: Sequence[Any]) -> None:
+        """Set the weights from arrays in Keras's layout and order (as `get_weights` returns them)."""
+        own = self.weights
+        if len(weights) != len(own):
+            raise ValueError(
+                f"Layer `{self.name}` expects {len(own)} weight arrays "
+                f"({', '.join(self._weight_names) or 'none'}), got {len(weights)}."
+                + ("" if self.built else " The layer is not built yet: call it once or build it first.")
+            )
+        for w, value, wname in zip(own, weights, self._weight_names):
+            arr = np.asarray(value, dtype=np.float32)
+            if tuple(arr.shape) != tuple(w.shape):
+                raise ValueError(
+                    f"Weight `{wname}` of layer `{self.name}` has shape {tuple(w.shape)}, "
+                    f"got an array of shape {arr.shape}."
+                )
+            with torch.no_grad():
+                w.copy_(torch.from_numpy(arr))
+
+    def count_params(self) -> int:
+        return int(sum(w.numel() for w in self.weights))
+
+    # ----------------------------------------------------------------- config
+    def get_config(self) -> dict[str, Any]:
+        """Constructor arguments, JSON-serialisable; `from_config(get_config())` makes a twin."""
+        return {"name": self.name, "trainable": self._trainable}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Layer:
+        return cls(**config)
+
+    def extra_repr(self) -> str:
+        return f"name={self.name!r}"
