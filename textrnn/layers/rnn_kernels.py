@@ -1,0 +1,363 @@
+"""The one place where the computation of a recurrence is chosen and run.
+
+Every recurrent layer describes its cell with a `CellSpec` (weights in Keras's layout, activations)
+and calls `run()`, which follows the contract of Keras's backend `rnn()`:
+
+- `go_backwards` reverses the sequence (and its mask) before processing; outputs stay in
+  processing order, so a backward layer's sequence output is reversed in time.
+- A masked step leaves the states unchanged. Its output is the previous step's output (zeros before
+  the first unmasked step), or zeros when `zero_output_for_mask` (what `Bidirectional` sets).
+- Without `return_sequences` the output is the (masked) output of the last processed step.
+
+Three paths compute the same numbers:
+
+- `"fused"`: PyTorch's fused kernels (`torch.lstm`, `torch.gru`, `torch.rnn_tanh`, `torch.rnn_relu`;
+  oneDNN on CPU, cuDNN on GPU) with weight lists built from the Keras-layout parameters, so
+  gradients reach those parameters.
+- `"packed"`: the fused kernels on masked input. Each row's unmasked steps are moved to the left
+  (stably), run as a packed sequence with per-row lengths, and the outputs are scattered back.
+- `"loop"`: a Python loop over time steps, for what no fused kernel does (other activations, GRU
+  `reset_after=False`, `recurrent_dropout`).
+
+To add a kernel (e.g. a custom C++ one): write a function with the signature of `_fused_path`,
+`(spec, inputs, states, mask, return_sequences, zero_output_for_mask) -> (output, states)` with
+inputs already in processing order and input dropout applied, name it in `PathName`, and dispatch
+to it from `choose_path` and `run`. The tests in `tests/layers/test_rnn_kernels.py` compare every
+path with the loop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+CellKind = Literal["simple_rnn", "lstm", "gru"]
+PathName = Literal["fused", "packed", "loop"]
+Activation = Callable[[torch.Tensor], torch.Tensor]
+
+_FORCED_PATH: PathName | None = None
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    """What a recurrence computes, with its weights in Keras's layout.
+
+    Attributes:
+        kind: `"simple_rnn"`, `"lstm"` (gates i, f, c, o) or `"gru"` (gates z, r, h).
+        kernel: `(features, G * units)`.
+        recurrent_kernel: `(units, G * units)`.
+        bias: `(G * units,)`, for a GRU with `reset_after` `(2, 3 * units)` (input row, recurrent
+            row), or None.
+        activation, recurrent_activation: the functions (recurrent_activation unused by SimpleRNN).
+        activation_name, recurrent_activation_name: their Keras names when known (None for custom
+            callables); only `tanh`/`relu` (SimpleRNN) and `tanh` + `sigmoid` (LSTM, GRU) have a
+            fused kernel.
+        reset_after: GRU only: the reset gate applies after the recurrent matmul (PyTorch's and
+            cuDNN's convention) when True, before it when False.
+    """
+
+    kind: CellKind
+    kernel: torch.Tensor
+    recurrent_kernel: torch.Tensor
+    bias: torch.Tensor | None
+    activation: Activation
+    recurrent_activation: Activation
+    activation_name: str | None
+    recurrent_activation_name: str | None
+    reset_after: bool = True
+
+    @property
+    def units(self) -> int:
+        return int(self.recurrent_kernel.shape[0])
+
+    @property
+    def num_states(self) -> int:
+        return 2 if self.kind == "lstm" else 1
+
+
+def has_fused_kernel(spec: CellSpec) -> bool:
+    """Whether PyTorch has a fused kernel computing exactly this cell."""
+    if spec.kind == "simple_rnn":
+        return spec.activation_name in ("tanh", "relu")
+    if spec.activation_name != "tanh" or spec.recurrent_activation_name != "sigmoid":
+        return False
+    return spec.kind == "lstm" or spec.reset_after
+
+
+def choose_path(
+    spec: CellSpec,
+    mask: torch.Tensor | None,
+    input_masks: Sequence[torch.Tensor] | None = None,
+    recurrent_masks: Sequence[torch.Tensor] | None = None,
+) -> PathName:
+    """The path `run()` takes for these arguments (`force_path` overrides it)."""
+    fusable = has_fused_kernel(spec) and not recurrent_masks and len(input_masks or ()) <= 1
+    if _FORCED_PATH is not None:
+        if _FORCED_PATH != "loop" and not fusable:
+            raise ValueError(
+                f"The {_FORCED_PATH!r} recurrence path cannot compute this {spec.kind} cell "
+                "(activation, reset_after=False or recurrent_dropout); use 'loop' or 'auto'."
+            )
+        if _FORCED_PATH == "fused" and mask is not None:
+            return "packed"
+        return _FORCED_PATH
+    if not fusable:
+        return "loop"
+    if mask is None or bool(mask.all()):
+        return "fused"
+    return "packed"
+
+
+@contextlib.contextmanager
+def force_path(path: PathName | Literal["auto"]) -> Iterator[None]:
+    """Force one path inside a `with` block (for tests and benchmarks): "fused", "packed", "loop"
+    or "auto". "fused" on masked input runs the packed path."""
+    global _FORCED_PATH
+    if path not in ("fused", "packed", "loop", "auto"):
+        raise ValueError(
+            f"Received an invalid value for argument `path`, expected one of 'fused', 'packed', "
+            f"'loop', 'auto', got {path!r}."
+        )
+    previous = _FORCED_PATH
+    _FORCED_PATH = None if path == "auto" else path
+    try:
+        yield
+    finally:
+        _FORCED_PATH = previous
+
+
+def run(
+    spec: CellSpec,
+    inputs: torch.Tensor,
+    initial_states: Sequence[torch.Tensor],
+    *,
+    mask: torch.Tensor | None = None,
+    go_backwards: bool = False,
+    return_sequences: bool = False,
+    zero_output_for_mask: bool = False,
+    input_masks: Sequence[torch.Tensor] | None = None,
+    recurrent_masks: Sequence[torch.Tensor] | None = None,
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Run the recurrence of `spec` over `inputs`.
+
+    Args:
+        spec: the cell.
+        inputs: `(batch, steps, features)`.
+        initial_states: `[h]` or, for an LSTM, `[h, c]`, each `(batch, units)`.
+        mask: boolean `(batch, steps)`, True where a step is used, or None.
+        go_backwards: process the sequence in reverse (outputs stay in processing order).
+        return_sequences: return the output of every step instead of the last one.
+        zero_output_for_mask: masked steps output zeros instead of the previous output.
+        input_masks: dropout masks `(batch, features)` multiplied into the inputs at every step:
+            one, or for a GRU with recurrent dropout three (z, r, h). None: no dropout.
+        recurrent_masks: dropout masks `(batch, units)` for the previous state: one (SimpleRNN,
+            LSTM) or three (GRU z, r, h). None: no recurrent dropout.
+
+    Returns:
+        `(output, states)`: output `(batch, steps, units)` or `(batch, units)`, and the final states.
+    """
+    if go_backwards:
+        inputs = torch.flip(inputs, dims=(1,))
+        if mask is not None:
+            mask = torch.flip(mask, dims=(1,))
+    path = choose_path(spec, mask, input_masks, recurrent_masks)
+    if path == "loop":
+        return _loop_path(
+            spec, inputs, list(initial_states), mask, return_sequences, zero_output_for_mask,
+            input_masks, recurrent_masks,
+        )
+    if input_masks:
+        inputs = inputs * input_masks[0].unsqueeze(1)  # the same mask at every step
+    if path == "packed" and mask is not None:
+        return _packed_path(spec, inputs, list(initial_states), mask, return_sequences, zero_output_for_mask)
+    return _fused_path(spec, inputs, list(initial_states), None, return_sequences, zero_output_for_mask)
+
+
+# --------------------------------------------------------------------------- fused kernels
+def _torch_weights(spec: CellSpec) -> tuple[list[torch.Tensor], bool]:
+    """PyTorch's `[w_ih, w_hh, b_ih, b_hh]` from the Keras-layout weights (differentiable views)."""
+    kernel, recurrent, bias = spec.kernel, spec.recurrent_kernel, spec.bias
+    if spec.kind == "gru":
+        u = spec.units
+
+        def reorder(w: torch.Tensor) -> torch.Tensor:  # Keras z, r, h -> PyTorch r, z, n
+            return torch.cat([w[..., u : 2 * u], w[..., :u], w[..., 2 * u :]], dim=-1)
+
+        weights = [reorder(kernel).t().contiguous(), reorder(recurrent).t().contiguous()]
+        if bias is None:
+            return weights, False
+        return [*weights, reorder(bias[0]), reorder(bias[1])], True
+    # LSTM gates i, f, c, o are PyTorch's i, f, g, o; a single Keras bias is PyTorch's b_ih.
+    weights = [kernel.t().contiguous(), recurrent.t().contiguous()]
+    if bias is None:
+        return weights, False
+    return [*weights, bias, torch.zeros_like(bias)], True
+
+
+def _call_fused(
+    spec: CellSpec,
+    data: torch.Tensor,
+    batch_sizes: torch.Tensor | None,
+    states: list[torch.Tensor],
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """One fused-kernel call: `(batch, steps, features)` input, or packed data with batch_sizes."""
+    weights, has_biases = _torch_weights(spec)
+    hx = [s.unsqueeze(0).contiguous() for s in states]  # (1, batch, units)
+    train = torch.is_grad_enabled()  # cuDNN keeps what backward needs only in train mode
+    if spec.kind == "lstm":
+        if batch_sizes is None:
+            out, h, c = torch.lstm(data, hx, weights, has_biases, 1, 0.0, train, False, True)
+        else:
+            out, h, c = torch.lstm(data, batch_sizes, hx, weights, has_biases, 1, 0.0, train, False)
+        return out, [h.squeeze(0), c.squeeze(0)]
+    if spec.kind == "gru":
+        fn = torch.gru
+    else:
+        fn = torch.rnn_tanh if spec.activation_name == "tanh" else torch.rnn_relu
+    if batch_sizes is None:
+        out, h = fn(data, hx[0], weights, has_biases, 1, 0.0, train, False, True)
+    else:
+        out, h = fn(data, batch_sizes, hx[0], weights, has_biases, 1, 0.0, train, False)
+    return out, [h.squeeze(0)]
+
+
+def _fused_path(
+    spec: CellSpec,
+    inputs: torch.Tensor,
+    states: list[torch.Tensor],
+    mask: torch.Tensor | None,
+    return_sequences: bool,
+    zero_output_for_mask: bool,
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    out, final = _call_fused(spec, inputs, None, states)  # (batch, steps, units)
+    return (out if return_sequences else final[0]), final
+
+
+def _packed_path(
+    spec: CellSpec,
+    inputs: torch.Tensor,
+    states: list[torch.Tensor],
+    mask: torch.Tensor,
+    return_sequences: bool,
+    zero_output_for_mask: bool,
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    batch, steps, features = inputs.shape
+    lengths = mask.sum(dim=1)  # (batch,)
+    # Unmasked steps first, in time order: a stable sort of the "is masked" flags.
+    order = torch.argsort((~mask).to(torch.uint8), dim=1, stable=True)  # (batch, steps)
+    compact = inputs.gather(1, order.unsqueeze(-1).expand(batch, steps, features))
+    # Rows without any unmasked step run one dummy step; their results are replaced below.
+    packed = pack_padded_sequence(compact, lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False)
+    assert packed.sorted_indices is not None and packed.unsorted_indices is not None
+    sorted_states = [s.index_select(0, packed.sorted_indices) for s in states]
+    out_data, final_sorted = _call_fused(spec, packed.data, packed.batch_sizes, sorted_states)
+    empty = (lengths == 0).unsqueeze(-1)  # (batch, 1)
+    final = [
+        torch.where(empty, s0, s.index_select(0, packed.unsorted_indices))
+        for s0, s in zip(states, final_sorted, strict=True)
+    ]
+    if not return_sequences:
+        keep = mask[:, -1:] if zero_output_for_mask else ~empty
+        return torch.where(keep, final[0], torch.zeros_like(final[0])), final
+    out_compact, _ = pad_packed_sequence(
+        PackedSequence(out_data, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices),
+        batch_first=True,
+        total_length=steps,
+    )  # (batch, steps, units), row b valid up to lengths[b]
+    seen = mask.cumsum(dim=1)  # unmasked steps up to and including t
+    index = (seen - 1).clamp(min=0).unsqueeze(-1).expand(batch, steps, spec.units)
+    out = out_compact.gather(1, index)  # the output of the latest unmasked step <= t
+    keep = mask if zero_output_for_mask else seen > 0
+    return torch.where(keep.unsqueeze(-1), out, torch.zeros_like(out)), final
+
+
+# --------------------------------------------------------------------------- step loop
+def _loop_path(
+    spec: CellSpec,
+    inputs: torch.Tensor,
+    states: list[torch.Tensor],
+    mask: torch.Tensor | None,
+    return_sequences: bool,
+    zero_output_for_mask: bool,
+    input_masks: Sequence[torch.Tensor] | None,
+    recurrent_masks: Sequence[torch.Tensor] | None,
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    u = spec.units
+    kernel, recurrent, bias = spec.kernel, spec.recurrent_kernel, spec.bias
+    input_bias = None if bias is None else (bias[0] if bias.dim() == 2 else bias)
+    recurrent_bias = bias[1] if bias is not None and bias.dim() == 2 else None
+    # Input projections of every step at once: (batch, steps, G * units).
+    if input_masks and len(input_masks) > 1:  # one mask per GRU gate
+        proj = torch.cat(
+            [(inputs * m.unsqueeze(1)) @ kernel[:, g * u : (g + 1) * u] for g, m in enumerate(input_masks)],
+            dim=-1,
+        )
+    else:
+        proj = (inputs * input_masks[0].unsqueeze(1) if input_masks else inputs) @ kernel
+    if input_bias is not None:
+        proj = proj + input_bias
+    act, rec_act = spec.activation, spec.recurrent_activation
+    rmasks = list(recurrent_masks) if recurrent_masks else None
+
+    def gate_state(h: torch.Tensor, g: int) -> torch.Tensor:
+        if rmasks is None:
+            return h
+        return h * rmasks[g if len(rmasks) > 1 else 0]
+
+    def step(x_t: torch.Tensor, st: list[torch.Tensor]) -> list[torch.Tensor]:
+        h = st[0]
+        if spec.kind == "simple_rnn":
+            return [act(x_t + gate_state(h, 0) @ recurrent)]
+        if spec.kind == "lstm":
+            z = x_t + gate_state(h, 0) @ recurrent
+            zi, zf, zc, zo = z.split(u, dim=-1)
+            c = rec_act(zf) * st[1] + rec_act(zi) * act(zc)
+            return [rec_act(zo) * act(c), c]
+        xz, xr, xh = x_t.split(u, dim=-1)
+        if rmasks is None:
+            inner = h @ (recurrent if spec.reset_after else recurrent[:, : 2 * u])
+            if recurrent_bias is not None:
+                inner = inner + recurrent_bias
+            hz, hr = inner[:, :u], inner[:, u : 2 * u]
+        else:
+            hz = gate_state(h, 0) @ recurrent[:, :u]
+            hr = gate_state(h, 1) @ recurrent[:, u : 2 * u]
+            if recurrent_bias is not None:
+                hz, hr = hz + recurrent_bias[:u], hr + recurrent_bias[u : 2 * u]
+        z, r = rec_act(xz + hz), rec_act(xr + hr)
+        if spec.reset_after:
+            if rmasks is None:
+                hh = inner[:, 2 * u :]
+            else:
+                hh = gate_state(h, 2) @ recurrent[:, 2 * u :]
+                if recurrent_bias is not None:
+                    hh = hh + recurrent_bias[2 * u :]
+            candidate = act(xh + r * hh)
+        else:
+            candidate = act(xh + (r * gate_state(h, 2)) @ recurrent[:, 2 * u :])
+        return [z * h + (1.0 - z) * candidate]
+
+    steps = inputs.shape[1]
+    outputs: list[torch.Tensor] = []
+    prev_out = torch.zeros_like(states[0])
+    for t in range(steps):
+        new = step(proj[:, t], states)
+        out = new[0]
+        if mask is not None:
+            m = mask[:, t : t + 1]  # (batch, 1)
+            out = torch.where(m, out, torch.zeros_like(out) if zero_output_for_mask else prev_out)
+            new = [torch.where(m, n, s) for n, s in zip(new, states, strict=True)]
+        states, prev_out = new, out
+        if return_sequences:
+            outputs.append(out)
+    if return_sequences:
+        if not outputs:
+            return proj.new_zeros((inputs.shape[0], 0, u)), states
+        return torch.stack(outputs, dim=1), states
+    return prev_out, states
+
