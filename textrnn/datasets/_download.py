@@ -1,0 +1,155 @@
+"""Dataset files: the cache folder, verified downloads, safe tar reading and extraction."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tarfile
+import tempfile
+import urllib.error
+import urllib.request
+import zipfile
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from textrnn.errors import DatasetError
+
+_CHUNK = 1 << 20
+
+
+def cache_home() -> Path:
+    """textrnn's cache folder: `$TEXTRNN_HOME` if set, else `~/.cache/textrnn`."""
+    env = os.environ.get("TEXTRNN_HOME")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "textrnn"
+
+
+def datasets_dir() -> Path:
+    """Where downloaded and processed datasets live: `<cache_home>/datasets`."""
+    return cache_home() / "datasets"
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def download(url: str, dest: Path, sha256: str, *, what: str = "dataset") -> Path:
+    """Download `url` to `dest` through a temporary file in the same folder, renamed only once its
+    sha256 matches; on any failure the temporary file is removed and `DatasetError` raised."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    tmp = Path(tmp_name)
+    try:
+        h = hashlib.sha256()
+        with os.fdopen(fd, "wb") as out:
+            try:
+                with urllib.request.urlopen(url, timeout=60) as resp:
+                    size = resp.headers.get("Content-Length")
+                    with tqdm(
+                        total=int(size) if size else None,
+                        unit="B",
+                        unit_scale=True,
+                        unit_divisor=1024,
+                        desc=f"Downloading {dest.name}",
+                    ) as bar:
+                        while chunk := resp.read(_CHUNK):
+                            out.write(chunk)
+                            h.update(chunk)
+                            bar.update(len(chunk))
+            except (urllib.error.URLError, OSError, ValueError) as e:
+                raise DatasetError(
+                    f"Could not download the {what} from {url}: {e}. Check the network connection, or "
+                    f"download it yourself and pass its path (`path=` or the matching environment variable)."
+                ) from e
+        got = h.hexdigest()
+        if got != sha256:
+            raise DatasetError(
+                f"The {what} downloaded from {url} is corrupted: sha256 {got}, expected {sha256}. "
+                "The partial file was deleted; run the command again to re-download it."
+            )
+        os.replace(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return dest
+
+
+def check_member(member: tarfile.TarInfo, archive: Path) -> str:
+    """The member's normalised relative name; `DatasetError` for links, special files, absolute
+    names and names that climb out with `..`."""
+    name = member.name
+    fix = "The archive is not the official dataset: delete it and download the official one."
+    if member.issym() or member.islnk():
+        raise DatasetError(f"Refusing {archive}: member {name!r} is a link. {fix}")
+    if not (member.isfile() or member.isdir()):
+        raise DatasetError(f"Refusing {archive}: member {name!r} is not a regular file or folder. {fix}")
+    posix = name.replace("\\", "/")
+    if posix.startswith("/") or PureWindowsPath(name).drive or PurePosixPath(posix).is_absolute():
+        raise DatasetError(f"Refusing {archive}: member {name!r} has an absolute path. {fix}")
+    parts = [p for p in PurePosixPath(posix).parts if p not in ("", ".")]
+    if ".." in parts:
+        raise DatasetError(f"Refusing {archive}: member {name!r} points outside the archive's folder. {fix}")
+    return "/".join(parts)
+
+
+def safe_extract(archive: Path, target: Path) -> Path:
+    """Extract a tar archive into the folder `target` (created), atomically.
+
+    Every member is checked first (`check_member`, then its resolved path must stay inside the
+    folder); the archive goes to a temporary folder beside `target` that is renamed at the end, so an
+    interrupted extraction leaves nothing half-made.
+    """
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part"))
+    try:
+        root = tmp.resolve()
+        with tarfile.open(archive, "r:*") as tf:
+            members = tf.getmembers()
+            for m in members:
+                rel = check_member(m, archive)
+                if not (root / rel).resolve().is_relative_to(root):
+                    raise DatasetError(f"Refusing {archive}: member {m.name!r} resolves outside the target folder.")
+            kwargs: dict[str, Any] = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+            tf.extractall(tmp, members=members, **kwargs)
+        try:
+            os.rename(tmp, target)
+        except OSError:
+            if not target.exists():  # a concurrent extraction that finished first is fine
+                raise
+    except (tarfile.TarError, EOFError, OSError) as e:
+        raise DatasetError(f"Could not extract {archive}: {e}. Delete it and download it again.") from e
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """`np.savez` written atomically (temporary file in the same folder, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)  # type: ignore[arg-type]
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+def load_npz(path: Path) -> dict[str, np.ndarray] | None:
+    """All arrays of a cache file (never unpickling), or None if it is missing or unreadable."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            return {k: f[k] for k in f.files}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None
