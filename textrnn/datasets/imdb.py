@@ -508,7 +508,7 @@ def encode(
 
     Example:
         >>> encode(["A great film!"], num_words=10000)
-        [[1, 6, 87, 22]]
+        [[1, 6, 86, 21]]
     """
     vocab = vocabulary(
         path, num_words=num_words, skip_top=skip_top, start_char=start_char, oov_char=oov_char, index_from=index_from
@@ -527,8 +527,8 @@ def decode(
     """Turns a sequence of `load_data` back into words ("[START]", "[OOV]"; padding skipped).
 
     Example:
-        >>> decode([1, 14, 22, 2])
-        '[START] this film [OOV]'
+        >>> decode([1, 6, 86, 21, 2])
+        '[START] a great film [OOV]'
     """
     words = _tokens(_resolve(path)).words
     return Vocabulary(words, start_char=start_char, oov_char=oov_char, index_from=index_from).decode(sequence)

@@ -150,6 +150,8 @@ def tokenize(text: str) -> list[str]:
     """
     if not isinstance(text, str):
         raise TypeError(f"Expected `text` to be a string, got {type(text).__name__}.")
+    # Lower-casing first is the same as the documented order: no character lower-cases into
+    # "<", "b", "r", "/", ">" or a space, and the tag pattern ignores case.
     text = text.lower()
     if "<" in text:
         text = _BR_TAG.sub(" ", text)
