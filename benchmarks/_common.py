@@ -1,0 +1,92 @@
+"""Shared pieces of the IMDB benchmarks: the arrays, the worker process, the summaries."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+
+
+def prepare_arrays(folder: Path, num_words: int = 10000, maxlen: int = 500) -> Path:
+    """The tutorial's arrays, made once with textrnn's Keras-convention loader and saved for the workers."""
+    import numpy as np
+
+    from textrnn.datasets import imdb
+    from textrnn.preprocessing.sequence import pad_sequences
+
+    (x_train, y_train), (x_test, y_test) = imdb.load_data(num_words=num_words)
+    out = folder / f"imdb_{num_words}_{maxlen}.npz"
+    np.savez(
+        out,
+        x_train=pad_sequences(x_train, maxlen=maxlen),
+        y_train=np.asarray(y_train, dtype="float32"),
+        x_test=pad_sequences(x_test, maxlen=maxlen),
+        y_test=np.asarray(y_test, dtype="float32"),
+    )
+    return out
+
+
+def run_worker(python: str, framework: str, rnn: str, data: Path, epochs: int, seed: int,
+               workdir: Path, verbose: int = 0) -> dict:
+    out = workdir / f"{framework}_{rnn}_{seed}.json"
+    cmd = [python, str(HERE / "_worker.py"), "--framework", framework, "--rnn", rnn, "--data", str(data),
+           "--epochs", str(epochs), "--seed", str(seed), "--out", str(out), "--verbose", str(verbose)]
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(HERE.parent) + os.pathsep + env.get("PYTHONPATH", "")
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        print(proc.stdout[-2000:], proc.stderr[-4000:], file=sys.stderr)
+        return {"framework": framework, "rnn": rnn, "error": proc.stderr[-2000:],
+                "wall_seconds": time.perf_counter() - t0}
+    return json.loads(out.read_text())
+
+
+def summarise(r: dict) -> dict:
+    """Median seconds per epoch over the epochs after the first, best validation accuracy, test accuracy."""
+    if "error" in r:
+        return {"framework": r["framework"], "rnn": r["rnn"], "error": True}
+    secs = r["epoch_seconds"]
+    steady = secs[1:] if len(secs) > 1 else secs
+    return {
+        "framework": r["framework"],
+        "rnn": r["rnn"],
+        "median_epoch_s": statistics.median(steady),
+        "first_epoch_s": secs[0],
+        "best_val_acc": max(r["val_acc"]),
+        "best_epoch": 1 + r["val_acc"].index(max(r["val_acc"])),
+        "final_val_acc": r["val_acc"][-1],
+        "test_acc": r["test_acc"],
+        "peak_rss_mib": r["peak_rss_mib"],
+    }
+
+
+def machine() -> dict:
+    info = {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count(),
+            "python": sys.version.split()[0]}
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                info["cpu_model"] = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return info
+
+
+def save_json(obj: dict, name: str) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / name
+    with tempfile.NamedTemporaryFile("w", dir=RESULTS, delete=False, suffix=".tmp") as f:
+        json.dump(obj, f, indent=2)
+    os.replace(f.name, path)
+    return path
