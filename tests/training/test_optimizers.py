@@ -1,0 +1,201 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from textrnn import optimizers
+from textrnn.training.optimizers import SGD, Adam, RMSprop, get, serialize
+
+
+def _quadratic_grads(w):
+    # d/dw of sum(w**3)/3 + sum(w): a gradient that changes every step.
+    return w**2 + 1.0
+
+
+def _run(opt, w0, steps):
+    p = torch.nn.Parameter(torch.tensor(w0, dtype=torch.float32))
+    opt.build([p])
+    for _ in range(steps):
+        opt.zero_grad()
+        (p.pow(3).sum() / 3 + p.sum()).backward()
+        opt.step()
+    return p.detach().numpy().astype(np.float64)
+
+
+W0 = [0.5, -1.0, 2.0, 1e-4]
+
+
+def test_rmsprop_defaults_are_keras():
+    opt = optimizers.RMSprop()
+    assert opt.learning_rate == 0.001
+    assert opt.rho == 0.9
+    assert opt.epsilon == 1e-7
+    assert opt.momentum == 0.0
+    assert opt.centered is False
+    assert get("rmsprop").get_config() == opt.get_config()
+
+
+def test_adam_and_sgd_defaults_are_keras():
+    adam = get("adam")
+    assert (adam.learning_rate, adam.beta_1, adam.beta_2, adam.epsilon) == (0.001, 0.9, 0.999, 1e-7)
+    sgd = get("SGD")
+    assert (sgd.learning_rate, sgd.momentum, sgd.nesterov) == (0.01, 0.0, False)
+
+
+@pytest.mark.parametrize("momentum,centered", [(0.0, False), (0.5, False), (0.0, True)])
+def test_rmsprop_matches_keras_update_rule(momentum, centered):
+    lr, rho, eps = 0.05, 0.9, 1e-7
+    w = np.array(W0)
+    v = np.zeros_like(w)
+    mom = np.zeros_like(w)
+    avg = np.zeros_like(w)
+    for _ in range(5):
+        g = _quadratic_grads(w)
+        v = rho * v + (1 - rho) * g**2
+        if centered:
+            avg = rho * avg + (1 - rho) * g
+            denom = v - avg**2 + eps
+        else:
+            denom = v + eps
+        inc = lr * g / np.sqrt(denom)  # Keras: epsilon inside the square root
+        if momentum:
+            mom = momentum * mom + inc
+            w = w - mom
+        else:
+            w = w - inc
+    got = _run(RMSprop(learning_rate=lr, momentum=momentum, centered=centered), W0, 5)
+    np.testing.assert_allclose(got, w, rtol=1e-5, atol=1e-6)
+
+
+def test_rmsprop_differs_from_torch_where_epsilon_matters():
+    # One step with a tiny gradient: Keras's sqrt(v + eps) vs torch's sqrt(v) + eps.
+    p1 = torch.nn.Parameter(torch.tensor([0.0]))
+    p2 = torch.nn.Parameter(torch.tensor([0.0]))
+    ours = RMSprop(learning_rate=1.0, epsilon=1e-3)
+    ours.build([p1])
+    theirs = torch.optim.RMSprop([p2], lr=1.0, alpha=0.9, eps=1e-3)
+    for p, o in ((p1, ours), (p2, theirs)):
+        o.zero_grad()
+        p.grad = torch.tensor([1e-3])
+        o.step()
+    g, v = 1e-3, 0.1 * 1e-6
+    assert p1.item() == pytest.approx(-g / math.sqrt(v + 1e-3), rel=1e-5)
+    assert p2.item() == pytest.approx(-g / (math.sqrt(v) + 1e-3), rel=1e-5)
+    assert abs(p1.item() - p2.item()) > 1e-3
+
+
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_adam_matches_keras_update_rule(amsgrad):
+    lr, b1, b2, eps = 0.05, 0.9, 0.999, 1e-7
+    w = np.array(W0)
+    m = np.zeros_like(w)
+    v = np.zeros_like(w)
+    vhat = np.zeros_like(w)
+    for t in range(1, 6):
+        g = _quadratic_grads(w)
+        alpha = lr * math.sqrt(1 - b2**t) / (1 - b1**t)
+        m = m + (g - m) * (1 - b1)
+        v = v + (g**2 - v) * (1 - b2)
+        if amsgrad:
+            vhat = np.maximum(vhat, v)
+            w = w - alpha * m / (np.sqrt(vhat) + eps)
+        else:
+            w = w - alpha * m / (np.sqrt(v) + eps)
+    got = _run(Adam(learning_rate=lr, amsgrad=amsgrad), W0, 5)
+    np.testing.assert_allclose(got, w, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_sgd_momentum_matches_keras(nesterov):
+    lr, mu = 0.1, 0.9
+    w = np.array(W0)
+    m = np.zeros_like(w)
+    for _ in range(4):
+        g = _quadratic_grads(w)
+        m = mu * m - lr * g
+        w = w + (mu * m - lr * g if nesterov else m)
+    got = _run(SGD(learning_rate=lr, momentum=mu, nesterov=nesterov), W0, 4)
+    np.testing.assert_allclose(got, w, rtol=1e-5, atol=1e-6)
+
+
+def test_clipnorm_clips_each_gradient_like_keras():
+    a = torch.nn.Parameter(torch.zeros(2))
+    b = torch.nn.Parameter(torch.zeros(1))
+    opt = SGD(learning_rate=1.0, clipnorm=1.0)
+    opt.build([a, b])
+    a.grad = torch.tensor([3.0, 4.0])  # norm 5 -> scaled to norm 1
+    b.grad = torch.tensor([0.5])  # below clipnorm -> unchanged
+    opt.step()
+    torch.testing.assert_close(a.detach(), torch.tensor([-0.6, -0.8]))
+    torch.testing.assert_close(b.detach(), torch.tensor([-0.5]))
+
+
+def test_global_clipnorm_scales_all_gradients_together():
+    a = torch.nn.Parameter(torch.zeros(1))
+    b = torch.nn.Parameter(torch.zeros(1))
+    opt = SGD(learning_rate=1.0, global_clipnorm=1.0)
+    opt.build([a, b])
+    a.grad = torch.tensor([3.0])
+    b.grad = torch.tensor([4.0])
+    opt.step()
+    torch.testing.assert_close(torch.cat([a.detach(), b.detach()]), torch.tensor([-0.6, -0.8]))
+
+
+def test_clipvalue():
+    a = torch.nn.Parameter(torch.zeros(2))
+    opt = SGD(learning_rate=1.0, clipvalue=0.5)
+    opt.build([a])
+    a.grad = torch.tensor([3.0, -0.25])
+    opt.step()
+    torch.testing.assert_close(a.detach(), torch.tensor([-0.5, 0.25]))
+
+
+def test_learning_rate_can_change_between_steps():
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = SGD(learning_rate=1.0)
+    opt.build([p])
+    opt.learning_rate = 0.5
+    p.grad = torch.ones(1)
+    opt.step()
+    assert p.item() == pytest.approx(-0.5)
+    assert opt.iterations == 1
+
+
+@pytest.mark.parametrize(
+    "factory,message",
+    [
+        (lambda: RMSprop(learning_rate=0), "`learning_rate`"),
+        (lambda: RMSprop(learning_rate=-1e-3), "`learning_rate`"),
+        (lambda: RMSprop(rho=1.0), "`rho`"),
+        (lambda: Adam(beta_1=1.5), "`beta_1`"),
+        (lambda: RMSprop(epsilon=-1.0), "`epsilon`"),
+        (lambda: SGD(momentum=-0.1), "`momentum`"),
+        (lambda: SGD(nesterov=True), "`nesterov=True` needs a positive `momentum`"),
+        (lambda: RMSprop(clipnorm=1.0, clipvalue=1.0), "Only one of `clipnorm`, `clipvalue` and `global_clipnorm`"),
+        (lambda: RMSprop(clipnorm=0.0), "`clipnorm`"),
+        (lambda: get("adamw"), "expected one of ['adam', 'rmsprop', 'sgd']"),
+    ],
+)
+def test_bad_arguments_raise(factory, message):
+    with pytest.raises(ValueError) as err:
+        factory()
+    assert message in str(err.value)
+
+
+def test_get_rejects_other_types():
+    with pytest.raises(TypeError, match="`optimizer`"):
+        get(0.001)
+
+
+def test_config_round_trip():
+    opt = RMSprop(learning_rate=0.01, rho=0.8, clipnorm=2.0)
+    again = get(serialize(opt))
+    assert isinstance(again, RMSprop)
+    assert again.get_config() == opt.get_config()
+    assert get({"class_name": "Adam", "config": {"learning_rate": 0.1}}).learning_rate == 0.1
+
+
+def test_step_before_build_is_explained():
+    with pytest.raises(RuntimeError, match="not built yet"):
+        RMSprop().step()

@@ -1,0 +1,36 @@
+"""Whether a monitored quantity should go down or up (`mode="auto"`), as Keras infers it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textrnn.training.metrics import direction_of
+
+if TYPE_CHECKING:
+    from textrnn.models.sequential import Sequential
+
+
+def check_mode(mode: object) -> str:
+    if mode not in ("auto", "min", "max"):
+        raise ValueError(f"Received an invalid value for argument `mode`, expected 'auto', 'min' or 'max', got {mode!r}.")
+    return str(mode)
+
+
+def resolve_mode(mode: str, monitor: str, model: Sequential | None, owner: str) -> str:
+    """'min' or 'max' for `monitor`; raises when `mode="auto"` cannot tell."""
+    if mode != "auto":
+        return mode
+    name = monitor.removeprefix("val_")
+    direction = None
+    if model is not None:
+        for metric in getattr(model, "compiled_metrics", []):
+            if metric.name == name:
+                direction = metric.direction
+    if direction is None:
+        direction = direction_of(name)
+    if direction is None:
+        raise ValueError(
+            f"{owner} received monitor={monitor!r} but cannot tell whether it should be maximized or minimized. "
+            "Pass `mode='max'` to keep the highest value or `mode='min'` to keep the lowest."
+        )
+    return "max" if direction == "up" else "min"

@@ -1,0 +1,40 @@
+"""Layer classes by name for configs: looked up in `textrnn.layers`, so new layers need no edits here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textrnn.layers.base import Layer
+
+
+def layer_class(class_name: str) -> type[Layer]:
+    """The textrnn layer class called `class_name` (or `Sequential`).
+
+    Raises:
+        ValueError: if there is no such layer.
+    """
+    import textrnn.layers as layers_pkg
+
+    if class_name == "Sequential":
+        from textrnn.models.sequential import Sequential
+
+        return Sequential
+    cls = getattr(layers_pkg, class_name, None) if isinstance(class_name, str) and not class_name.startswith("_") else None
+    if not (isinstance(cls, type) and issubclass(cls, Layer)):
+        available = sorted(n for n in dir(layers_pkg) if isinstance(getattr(layers_pkg, n), type) and issubclass(getattr(layers_pkg, n), Layer))
+        raise ValueError(
+            f"Unknown layer class {class_name!r} in the model config; `textrnn.layers` has: {', '.join(available)}. "
+            "The model may come from a newer textrnn: upgrade textrnn to load it."
+        )
+    return cls
+
+
+def layer_from_config(entry: Any) -> Layer:
+    """A layer from `{"class_name": ..., "config": {...}}`."""
+    if not isinstance(entry, dict) or "class_name" not in entry or not isinstance(entry.get("config", {}), dict):
+        raise ValueError(f"A layer entry in a model config must be {{'class_name': ..., 'config': {{...}}}}, got {entry!r:.200}.")
+    cls = layer_class(entry["class_name"])
+    try:
+        return cls.from_config(dict(entry.get("config", {})))
+    except TypeError as err:
+        raise ValueError(f"Could not rebuild layer {entry['class_name']} from its config: {err}") from err

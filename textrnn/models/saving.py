@@ -1,0 +1,306 @@
+"""Saving and loading models: a folder with a JSON config and safetensors weights. No pickle.
+
+Layout of a saved model folder::
+
+    my_model/
+        config.json        # format, format_version, textrnn_version, model config, compile config, metadata
+        model.safetensors  # weights, keyed "layers.<index>.<layer type>.<weight>" (e.g. "layers.1.simple_rnn.kernel")
+
+`config.json` is plain JSON: `"model"` is `Sequential.get_config()` wrapped as
+`{"class_name": "Sequential", "config": ...}`, `"compile"` the `compile()` arguments (or null) and
+`"metadata"` any JSON dict the caller passed to `save(..., metadata=...)` (the CLI keeps the
+vocabulary and label names there). Optimizer state is not saved: a loaded model is compiled
+afresh.
+
+Saving is atomic: the folder is written under a temporary name next to the target and renamed
+into place; an existing model at the target is only removed once the new one is in place, so a
+failed save never loses it. Loading is strict: a missing, unexpected or mis-shaped weight, a
+corrupted file or a folder that is not a textrnn model raises `textrnn.errors.ModelFileError`
+naming the problem.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Literal, overload
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+import textrnn
+from textrnn.errors import ModelFileError
+from textrnn.layers.base import Layer, _snake_case
+from textrnn.models.sequential import Sequential
+from textrnn.training.atomic import atomic_path
+
+FORMAT = "textrnn.model"
+FORMAT_VERSION = 1
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+
+
+# ----------------------------------------------------------------------------- weights
+def _layer_prefix(index: int, layer: Layer) -> str:
+    return f"layers.{index}.{_snake_case(type(layer).__name__)}."
+
+
+def weights_state(model: Sequential) -> dict[str, torch.Tensor]:
+    """The model's tensors by stable name: `layers.<index>.<layer type>.<name in its state_dict>`.
+
+    The names depend on the architecture only, not on the layers' (automatic) names, so weights
+    saved from one model load into a freshly built twin, as Keras's weight files do.
+    """
+    state: dict[str, torch.Tensor] = {}
+    for i, layer in enumerate(model.layers):
+        prefix = _layer_prefix(i, layer)
+        for key, value in layer.state_dict().items():
+            state[prefix + key] = value.detach().cpu().contiguous()
+    return state
+
+
+def _write_weights(model: Sequential, path: Path) -> None:
+    save_file(weights_state(model), str(path), metadata={"format": FORMAT, "format_version": str(FORMAT_VERSION)})
+
+
+def _read_weights(path: Path) -> dict[str, torch.Tensor]:
+    if not path.is_file():
+        raise ModelFileError(f"The weights file {path} is missing. Re-save the model, or point to a complete model folder.")
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as err:
+        raise ModelFileError(
+            f"The weights file {path} is corrupted or not a safetensors file ({err}). Re-save the model or "
+            "download it again."
+        ) from None
+
+
+def _assign_weights(model: Sequential, tensors: dict[str, torch.Tensor], source: Path) -> None:
+    """Copy `tensors` into `model` strictly: every key present, no extra key, every shape equal."""
+    expected = weights_state(model)
+    missing = [k for k in expected if k not in tensors]
+    unexpected = [k for k in tensors if k not in expected]
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append(f"missing keys: {', '.join(missing)}")
+        if unexpected:
+            parts.append(f"unexpected keys: {', '.join(unexpected)}")
+        raise ModelFileError(
+            f"The weights in {source} do not match the model ({'; '.join(parts)}). They were saved from a different "
+            "architecture: load them into the model they were saved from, or re-save."
+        )
+    for key, value in expected.items():
+        if tuple(tensors[key].shape) != tuple(value.shape):
+            raise ModelFileError(
+                f"Weight `{key}` in {source} has shape {tuple(tensors[key].shape)}, but the model expects "
+                f"{tuple(value.shape)}. The weights were saved from a model with other sizes."
+            )
+    with torch.no_grad():
+        for i, layer in enumerate(model.layers):
+            prefix = _layer_prefix(i, layer)
+            sub = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+            own = layer.state_dict()
+            layer.load_state_dict({k: sub[k].to(own[k].dtype) for k in own}, strict=True)
+
+
+def save_weights(model: Sequential, filepath: str | os.PathLike[str]) -> None:
+    """Save only `model`'s weights to one safetensors file, atomically."""
+    model._ensure_built("save_weights")
+    with atomic_path(filepath, suffix=".safetensors") as tmp:
+        _write_weights(model, tmp)
+
+
+def load_weights(model: Sequential, filepath: str | os.PathLike[str]) -> None:
+    """Load weights saved by `save_weights` (or the weights of a saved model folder) strictly.
+
+    Raises:
+        ModelFileError: if the file is missing, corrupted or does not match the model.
+    """
+    path = Path(filepath)
+    if path.is_dir():
+        path = path / WEIGHTS_FILE
+    model._ensure_built("load_weights")
+    _assign_weights(model, _read_weights(path), path)
+
+
+# ----------------------------------------------------------------------------- models
+def _json_metadata(metadata: Any) -> dict[str, Any]:
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, dict):
+        raise TypeError(f"Received an invalid value for argument `metadata`, expected a dict, got {type(metadata).__name__}.")
+    try:
+        json.dumps(metadata)
+    except (TypeError, ValueError) as err:
+        raise TypeError(
+            f"Received an invalid value for argument `metadata`: it must be JSON-serialisable ({err}). "
+            "Convert arrays with `.tolist()` and keep keys as strings."
+        ) from None
+    return metadata
+
+
+def save_model(
+    model: Sequential,
+    filepath: str | os.PathLike[str],
+    *,
+    overwrite: bool = True,
+    metadata: dict[str, Any] | None = None,
+) -> None:
+    """Save `model` to the folder `filepath` (see the module docstring for the layout).
+
+    Args:
+        model: a built `Sequential`.
+        filepath: the folder to write; its parent folders are created.
+        overwrite: replace an existing saved model at `filepath`, default True.
+        metadata: a JSON-serialisable dict stored with the model (read back with
+            `load_model(..., return_metadata=True)` or `read_metadata`).
+
+    Raises:
+        ModelFileError: if `filepath` exists and is not a textrnn model (it is never replaced), or
+            exists and `overwrite` is False.
+        TypeError: if `metadata` is not a JSON-serialisable dict.
+
+    Example:
+        >>> model.save("imdb_rnn", metadata={"labels": ["neg", "pos"]})
+        >>> model = load_model("imdb_rnn")
+    """
+    model._ensure_built("save")
+    meta = _json_metadata(metadata)
+    target = Path(filepath)
+    if target.exists():
+        if not overwrite:
+            raise ModelFileError(f"{target} already exists. Pass `overwrite=True` to replace it, or choose another path.")
+        if not (target.is_dir() and (target / CONFIG_FILE).is_file()):
+            raise ModelFileError(
+                f"{target} exists and is not a textrnn model folder, so it is not replaced. Choose another path, or "
+                "remove it first."
+            )
+    config = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "textrnn_version": textrnn.__version__,
+        "model": {"class_name": type(model).__name__, "config": model.get_config()},
+        "compile": model.get_compile_config(),
+        "metadata": meta,
+        "weights": WEIGHTS_FILE,
+    }
+    text = json.dumps(config, indent=2)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        (tmp / CONFIG_FILE).write_text(text, encoding="utf-8")
+        _write_weights(model, tmp / WEIGHTS_FILE)
+        for name in (CONFIG_FILE, WEIGHTS_FILE):
+            with open(tmp / name, "rb") as f:
+                os.fsync(f.fileno())
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+            os.rmdir(old)
+            os.replace(target, old)
+            try:
+                os.replace(tmp, target)
+            except BaseException:
+                os.replace(old, target)  # put the previous model back
+                raise
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(tmp)
+        raise
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        raise ModelFileError(f"No saved model at {path}: the path does not exist.")
+    if not path.is_dir():
+        raise ModelFileError(
+            f"{path} is a file, but a saved textrnn model is a folder holding {CONFIG_FILE} and {WEIGHTS_FILE}. "
+            "Point to the folder that `model.save(...)` wrote."
+        )
+    config_path = path / CONFIG_FILE
+    if not config_path.is_file():
+        raise ModelFileError(f"{path} is not a textrnn model folder: {CONFIG_FILE} is missing.")
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ModelFileError(f"{config_path} is corrupted: it is not valid JSON ({err}). Re-save the model.") from None
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise ModelFileError(
+            f"{config_path} is not a textrnn model config (expected \"format\": \"{FORMAT}\"). It may come from "
+            "another tool; save the model with textrnn's `model.save(...)`."
+        )
+    version = config.get("format_version")
+    if not isinstance(version, int) or version < 1:
+        raise ModelFileError(f"{config_path} has an invalid format_version {version!r}.")
+    if version > FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path} was saved in format version {version} by textrnn {config.get('textrnn_version', '?')}, but this "
+            f"textrnn ({textrnn.__version__}) reads up to version {FORMAT_VERSION}. Upgrade textrnn to load it."
+        )
+    model_cfg = config.get("model")
+    if not isinstance(model_cfg, dict) or model_cfg.get("class_name") != "Sequential" or not isinstance(model_cfg.get("config"), dict):
+        raise ModelFileError(f"{config_path} has no valid \"model\" entry (expected a Sequential config).")
+    return config
+
+
+def read_metadata(filepath: str | os.PathLike[str]) -> dict[str, Any]:
+    """The metadata dict stored with a saved model, without loading its weights."""
+    meta = _read_config(Path(filepath)).get("metadata") or {}
+    if not isinstance(meta, dict):
+        raise ModelFileError(f"The metadata in {filepath} is not a JSON object.")
+    return meta
+
+
+@overload
+def load_model(filepath: str | os.PathLike[str], compile: bool = ..., *, return_metadata: Literal[False] = ...) -> Sequential: ...
+@overload
+def load_model(
+    filepath: str | os.PathLike[str], compile: bool = ..., *, return_metadata: Literal[True]
+) -> tuple[Sequential, dict[str, Any]]: ...
+
+
+def load_model(
+    filepath: str | os.PathLike[str], compile: bool = True, *, return_metadata: bool = False
+) -> Sequential | tuple[Sequential, dict[str, Any]]:
+    """Load a model saved by `model.save(filepath)`.
+
+    Args:
+        filepath: the saved model folder.
+        compile: compile the model with its saved compile config (if it had one), default True.
+        return_metadata: also return the metadata dict saved with it.
+
+    Returns:
+        The model, or `(model, metadata)` with `return_metadata=True`.
+
+    Raises:
+        ModelFileError: if the folder is missing, foreign, corrupted, from a newer format, or its
+            weights do not match its config; the message names the problem.
+
+    Example:
+        >>> model, meta = load_model("imdb_rnn", return_metadata=True)
+    """
+    path = Path(filepath)
+    config = _read_config(path)
+    try:
+        model = Sequential.from_config(config["model"]["config"])
+    except (ValueError, TypeError, KeyError) as err:
+        raise ModelFileError(f"The model config in {path / CONFIG_FILE} cannot be rebuilt: {err}") from None
+    _assign_weights(model, _read_weights(path / str(config.get("weights", WEIGHTS_FILE))), path / WEIGHTS_FILE)
+    compile_cfg = config.get("compile")
+    if compile and compile_cfg:
+        try:
+            model.compile_from_config(compile_cfg)
+        except (ValueError, TypeError, KeyError) as err:
+            raise ModelFileError(f"The compile config in {path / CONFIG_FILE} is invalid: {err}") from None
+    meta = config.get("metadata") or {}
+    if return_metadata:
+        return model, meta
+    return model

@@ -1,0 +1,409 @@
+"""Keras's optimizers (`RMSprop`, `Adam`, `SGD`) with Keras's defaults and update rules, on `torch.optim`.
+
+Each textrnn optimizer is a small Keras-style object (arguments, `get_config`, `learning_rate`,
+`iterations`, gradient clipping) that builds a `torch.optim.Optimizer` over a model's parameters.
+The update rules are Keras's own, which differ from PyTorch's in where epsilon goes:
+
+- RMSprop: `v = rho·v + (1 − rho)·g²; w −= lr·g / sqrt(v + epsilon)`. PyTorch's `RMSprop(alpha=rho,
+  eps=epsilon)` divides by `sqrt(v) + epsilon` instead, which differs while `v` is small (early
+  steps, rarely updated embedding rows), so textrnn implements Keras's rule.
+- Adam: Keras's epsilon is "epsilon hat": `w −= lr·sqrt(1 − β₂ᵗ)/(1 − β₁ᵗ) · m / (sqrt(v) + epsilon)`.
+- SGD: the same as PyTorch's (`dampening=0`), so `torch.optim.SGD` is used.
+
+The updates run as fused multi-tensor (`torch._foreach_*`) operations, one kernel per step on a GPU.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+from torch import nn
+
+
+def _check_float(name: str, value: Any, low: float, high: float, *, low_open: bool = False, high_open: bool = False) -> float:
+    ok = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+    if ok:
+        v = float(value)
+        ok = (v > low if low_open else v >= low) and (v < high if high_open else v <= high)
+    if not ok:
+        lo = "(" if low_open else "["
+        hi = ")" if high_open else "]"
+        raise ValueError(
+            f"Received an invalid value for argument `{name}`, expected a number in {lo}{low}, {high}{hi}, got {value!r}."
+        )
+    return float(value)
+
+
+def _check_optional_positive(name: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    return _check_float(name, value, 0.0, math.inf, low_open=True, high_open=True)
+
+
+class _KerasRMSprop(torch.optim.Optimizer):
+    """`torch.optim` implementation of Keras's RMSprop update (epsilon inside the square root)."""
+
+    def __init__(self, params: Iterable[nn.Parameter], lr: float, rho: float, momentum: float, epsilon: float, centered: bool) -> None:
+        super().__init__(params, {"lr": lr, "rho": rho, "momentum": momentum, "epsilon": epsilon, "centered": centered})
+
+    @torch.no_grad()
+    def step(self, closure: Any = None) -> None:  # type: ignore[override]
+        for group in self.param_groups:
+            params = [p for p in group["params"] if p.grad is not None]
+            if not params:
+                continue
+            grads = [p.grad for p in params]
+            states = [self.state[p] for p in params]
+            for p, s in zip(params, states, strict=True):
+                if not s:
+                    s["velocity"] = torch.zeros_like(p)
+                    if group["momentum"] > 0:
+                        s["momentum"] = torch.zeros_like(p)
+                    if group["centered"]:
+                        s["average_gradient"] = torch.zeros_like(p)
+            rho, lr, eps = group["rho"], group["lr"], group["epsilon"]
+            vel = [s["velocity"] for s in states]
+            torch._foreach_mul_(vel, rho)
+            torch._foreach_addcmul_(vel, grads, grads, value=1.0 - rho)
+            if group["centered"]:
+                avg = [s["average_gradient"] for s in states]
+                torch._foreach_lerp_(avg, grads, 1.0 - rho)
+                denom = torch._foreach_addcmul(vel, avg, avg, value=-1.0)
+                torch._foreach_add_(denom, eps)
+            else:
+                denom = torch._foreach_add(vel, eps)
+            torch._foreach_sqrt_(denom)
+            if group["momentum"] > 0:
+                mom = [s["momentum"] for s in states]
+                torch._foreach_mul_(mom, group["momentum"])
+                torch._foreach_addcdiv_(mom, grads, denom, value=lr)
+                torch._foreach_sub_(params, mom)
+            else:
+                torch._foreach_addcdiv_(params, grads, denom, value=-lr)
+
+
+class _KerasAdam(torch.optim.Optimizer):
+    """`torch.optim` implementation of Keras's Adam update (epsilon hat)."""
+
+    def __init__(self, params: Iterable[nn.Parameter], lr: float, beta_1: float, beta_2: float, epsilon: float, amsgrad: bool) -> None:
+        super().__init__(params, {"lr": lr, "beta_1": beta_1, "beta_2": beta_2, "epsilon": epsilon, "amsgrad": amsgrad})
+
+    @torch.no_grad()
+    def step(self, closure: Any = None) -> None:  # type: ignore[override]
+        for group in self.param_groups:
+            params = [p for p in group["params"] if p.grad is not None]
+            if not params:
+                continue
+            grads = [p.grad for p in params]
+            states = [self.state[p] for p in params]
+            for p, s in zip(params, states, strict=True):
+                if not s:
+                    s["step"] = 0
+                    s["m"] = torch.zeros_like(p)
+                    s["v"] = torch.zeros_like(p)
+                    if group["amsgrad"]:
+                        s["v_hat"] = torch.zeros_like(p)
+            b1, b2 = group["beta_1"], group["beta_2"]
+            # Keras counts steps per optimizer; parameters that always get a gradient agree.
+            for s in states:
+                s["step"] += 1
+            ms = [s["m"] for s in states]
+            vs = [s["v"] for s in states]
+            torch._foreach_lerp_(ms, grads, 1.0 - b1)
+            torch._foreach_mul_(vs, b2)
+            torch._foreach_addcmul_(vs, grads, grads, value=1.0 - b2)
+            if group["amsgrad"]:
+                vhat = [s["v_hat"] for s in states]
+                torch._foreach_maximum_(vhat, vs)
+                denom = torch._foreach_sqrt(vhat)
+            else:
+                denom = torch._foreach_sqrt(vs)
+            torch._foreach_add_(denom, group["epsilon"])
+            # Parameters may have taken different numbers of steps (a layer frozen for a while).
+            by_step: dict[int, list[int]] = {}
+            for i, s in enumerate(states):
+                by_step.setdefault(s["step"], []).append(i)
+            for t, idx in by_step.items():
+                alpha = group["lr"] * math.sqrt(1.0 - b2**t) / (1.0 - b1**t)
+                torch._foreach_addcdiv_([params[i] for i in idx], [ms[i] for i in idx], [denom[i] for i in idx], value=-alpha)
+
+
+class Optimizer:
+    """Base class of textrnn's Keras-style optimizers.
+
+    Args:
+        learning_rate: a positive float.
+        clipnorm: if set, each weight's gradient is rescaled so that its L2 norm is at most this.
+        clipvalue: if set, each gradient element is clipped to `[-clipvalue, clipvalue]`.
+        global_clipnorm: if set, all gradients are rescaled together so that their joint L2 norm is
+            at most this. At most one of `clipnorm`, `clipvalue`, `global_clipnorm` may be set.
+        name: the optimizer's name.
+
+    Call `build(parameters)` once (the model does it in `fit`), then per step: `zero_grad()`,
+    backward, `step()`. `learning_rate` can be changed between steps.
+    """
+
+    def __init__(
+        self,
+        learning_rate: float,
+        *,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        name: str,
+    ) -> None:
+        self._learning_rate = _check_float("learning_rate", learning_rate, 0.0, math.inf, low_open=True, high_open=True)
+        self.clipnorm = _check_optional_positive("clipnorm", clipnorm)
+        self.clipvalue = _check_optional_positive("clipvalue", clipvalue)
+        self.global_clipnorm = _check_optional_positive("global_clipnorm", global_clipnorm)
+        given = [n for n in ("clipnorm", "clipvalue", "global_clipnorm") if getattr(self, n) is not None]
+        if len(given) > 1:
+            raise ValueError(
+                f"Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set, got {', '.join(given)}. "
+                "Keep one of them."
+            )
+        if not isinstance(name, str):
+            raise TypeError(f"Received an invalid value for argument `name`, expected a string, got {name!r}.")
+        self.name = name
+        self.iterations = 0
+        self._torch: torch.optim.Optimizer | None = None
+        self._param_ids: tuple[int, ...] = ()
+
+    # -------------------------------------------------------------- torch side
+    def _make_torch_optimizer(self, params: list[nn.Parameter]) -> torch.optim.Optimizer:
+        raise NotImplementedError
+
+    def build(self, parameters: Iterable[nn.Parameter]) -> None:
+        """Create the optimizer state for `parameters` (those with `requires_grad`)."""
+        params = [p for p in parameters if p.requires_grad]
+        if not params:
+            raise ValueError("The model has no trainable weights, so there is nothing to optimize.")
+        self._torch = self._make_torch_optimizer(params)
+        self._param_ids = tuple(id(p) for p in params)
+
+    def is_built_for(self, parameters: Iterable[nn.Parameter]) -> bool:
+        return self._torch is not None and self._param_ids == tuple(id(p) for p in parameters if p.requires_grad)
+
+    @property
+    def built(self) -> bool:
+        return self._torch is not None
+
+    @property
+    def torch_optimizer(self) -> torch.optim.Optimizer:
+        """The underlying `torch.optim.Optimizer` (after `build`)."""
+        if self._torch is None:
+            raise RuntimeError(f"Optimizer `{self.name}` is not built yet: call `build(model.parameters())` first.")
+        return self._torch
+
+    @property
+    def learning_rate(self) -> float:
+        return self._learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value: float) -> None:
+        self._learning_rate = _check_float("learning_rate", value, 0.0, math.inf, low_open=True, high_open=True)
+        if self._torch is not None:
+            for group in self._torch.param_groups:
+                group["lr"] = self._learning_rate
+
+    def zero_grad(self) -> None:
+        self.torch_optimizer.zero_grad(set_to_none=True)
+
+    @torch.no_grad()
+    def _clip(self) -> None:
+        grads = [p.grad for g in self.torch_optimizer.param_groups for p in g["params"] if p.grad is not None]
+        if not grads:
+            return
+        if self.clipvalue is not None:
+            torch._foreach_clamp_min_(grads, -self.clipvalue)
+            torch._foreach_clamp_max_(grads, self.clipvalue)
+        elif self.clipnorm is not None:
+            # Keras: g · clipnorm / max(‖g‖, clipnorm), per weight.
+            norms = torch._foreach_norm(grads)
+            scales = [self.clipnorm / torch.clamp(n, min=self.clipnorm) for n in norms]
+            torch._foreach_mul_(grads, scales)
+        elif self.global_clipnorm is not None:
+            total = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+            torch._foreach_mul_(grads, self.global_clipnorm / torch.clamp(total, min=self.global_clipnorm))
+
+    def step(self) -> None:
+        """Clip the gradients (if asked) and apply one update."""
+        if self.clipvalue is not None or self.clipnorm is not None or self.global_clipnorm is not None:
+            self._clip()
+        self.torch_optimizer.step()
+        self.iterations += 1
+
+    # -------------------------------------------------------------- config
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "learning_rate": self._learning_rate,
+            "clipnorm": self.clipnorm,
+            "clipvalue": self.clipvalue,
+            "global_clipnorm": self.global_clipnorm,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Optimizer:
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
+        return f"{type(self).__name__}({args})"
+
+
+class RMSprop(Optimizer):
+    """Keras's RMSprop: divide the gradient by a running root mean square of recent gradients.
+
+    Args:
+        learning_rate: default 0.001.
+        rho: discounting factor of the squared-gradient average, default 0.9.
+        momentum: default 0.0 (plain momentum when > 0).
+        epsilon: added inside the square root, default 1e-7.
+        centered: if True, normalise by the estimated variance of the gradient. Default False.
+        clipnorm, clipvalue, global_clipnorm, name: see `Optimizer`.
+
+    Example:
+        >>> opt = RMSprop(learning_rate=1e-3)
+        >>> model.compile(optimizer=opt, loss="binary_crossentropy", metrics=["acc"])
+    """
+
+    def __init__(
+        self,
+        learning_rate: float = 0.001,
+        rho: float = 0.9,
+        momentum: float = 0.0,
+        epsilon: float = 1e-7,
+        centered: bool = False,
+        *,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        name: str = "rmsprop",
+    ) -> None:
+        super().__init__(learning_rate, clipnorm=clipnorm, clipvalue=clipvalue, global_clipnorm=global_clipnorm, name=name)
+        self.rho = _check_float("rho", rho, 0.0, 1.0, high_open=True)
+        self.momentum = _check_float("momentum", momentum, 0.0, 1.0)
+        self.epsilon = _check_float("epsilon", epsilon, 0.0, math.inf, high_open=True)
+        self.centered = bool(centered)
+
+    def _make_torch_optimizer(self, params: list[nn.Parameter]) -> torch.optim.Optimizer:
+        return _KerasRMSprop(params, self.learning_rate, self.rho, self.momentum, self.epsilon, self.centered)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon, "centered": self.centered}
+
+
+class Adam(Optimizer):
+    """Keras's Adam.
+
+    Args:
+        learning_rate: default 0.001.
+        beta_1: decay of the first-moment estimate, default 0.9.
+        beta_2: decay of the second-moment estimate, default 0.999.
+        epsilon: Keras's "epsilon hat", default 1e-7.
+        amsgrad: use the AMSGrad variant, default False.
+        clipnorm, clipvalue, global_clipnorm, name: see `Optimizer`.
+    """
+
+    def __init__(
+        self,
+        learning_rate: float = 0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        amsgrad: bool = False,
+        *,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        name: str = "adam",
+    ) -> None:
+        super().__init__(learning_rate, clipnorm=clipnorm, clipvalue=clipvalue, global_clipnorm=global_clipnorm, name=name)
+        self.beta_1 = _check_float("beta_1", beta_1, 0.0, 1.0, high_open=True)
+        self.beta_2 = _check_float("beta_2", beta_2, 0.0, 1.0, high_open=True)
+        self.epsilon = _check_float("epsilon", epsilon, 0.0, math.inf, high_open=True)
+        self.amsgrad = bool(amsgrad)
+
+    def _make_torch_optimizer(self, params: list[nn.Parameter]) -> torch.optim.Optimizer:
+        return _KerasAdam(params, self.learning_rate, self.beta_1, self.beta_2, self.epsilon, self.amsgrad)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon, "amsgrad": self.amsgrad}
+
+
+class SGD(Optimizer):
+    """Keras's SGD, with optional (Nesterov) momentum.
+
+    Args:
+        learning_rate: default 0.01.
+        momentum: default 0.0.
+        nesterov: default False.
+        clipnorm, clipvalue, global_clipnorm, name: see `Optimizer`.
+    """
+
+    def __init__(
+        self,
+        learning_rate: float = 0.01,
+        momentum: float = 0.0,
+        nesterov: bool = False,
+        *,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        name: str = "SGD",
+    ) -> None:
+        super().__init__(learning_rate, clipnorm=clipnorm, clipvalue=clipvalue, global_clipnorm=global_clipnorm, name=name)
+        self.momentum = _check_float("momentum", momentum, 0.0, 1.0)
+        self.nesterov = bool(nesterov)
+        if self.nesterov and self.momentum == 0.0:
+            raise ValueError("`nesterov=True` needs a positive `momentum`, got momentum=0.0. Set `momentum`, e.g. 0.9.")
+
+    def _make_torch_optimizer(self, params: list[nn.Parameter]) -> torch.optim.Optimizer:
+        # Keras: m = momentum·m − lr·g; w += m  ≡  PyTorch's SGD with dampening 0 at a fixed lr.
+        return torch.optim.SGD(params, lr=self.learning_rate, momentum=self.momentum, nesterov=self.nesterov)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
+
+
+_Known = type[RMSprop] | type[Adam] | type[SGD]
+_BY_NAME: dict[str, _Known] = {"rmsprop": RMSprop, "adam": Adam, "sgd": SGD}
+_CLASSES: dict[str, _Known] = {"RMSprop": RMSprop, "Adam": Adam, "SGD": SGD}
+
+
+def get(identifier: Any) -> Optimizer:
+    """Resolve an optimizer: a Keras name (`"rmsprop"`, `"adam"`, `"sgd"`), an object, or a config dict.
+
+    Raises:
+        ValueError: for an unknown name.
+        TypeError: for anything else.
+    """
+    if isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, str):
+        cls = _BY_NAME.get(identifier.lower())
+        if cls is None:
+            raise ValueError(
+                f"Received an invalid value for argument `optimizer`, expected one of {sorted(_BY_NAME)} "
+                f"or an optimizer from `textrnn.optimizers`, got {identifier!r}."
+            )
+        return cls()
+    if isinstance(identifier, dict) and "class_name" in identifier:
+        name = identifier["class_name"]
+        cls = _CLASSES.get(name) or _BY_NAME.get(str(name).lower())
+        if cls is None:
+            raise ValueError(f"Unknown optimizer class {name!r} in config; expected one of {sorted(_CLASSES)}.")
+        return cls.from_config(dict(identifier.get("config", {})))
+    raise TypeError(
+        f"Received an invalid value for argument `optimizer`, expected a name such as 'rmsprop' or an object "
+        f"such as `textrnn.optimizers.RMSprop(...)`, got {identifier!r}."
+    )
+
+
+def serialize(optimizer: Optimizer) -> dict[str, Any]:
+    """The `{"class_name", "config"}` form read back by `get()`."""
+    return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}

@@ -1,0 +1,36 @@
+"""One seed for every random number generator textrnn draws from."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import torch
+
+
+def set_random_seed(seed: int) -> None:
+    """Seed Python's `random`, NumPy and PyTorch (CPU and every CUDA device) at once.
+
+    Weight initialisers, dropout and the per-epoch shuffling in `fit` all draw from these
+    generators, so two CPU runs started after the same `set_random_seed(seed)` give identical
+    weights and histories (as `keras.utils.set_random_seed` does).
+
+    Args:
+        seed: a non-negative integer.
+
+    Raises:
+        ValueError: if `seed` is not a non-negative integer.
+
+    Example:
+        >>> set_random_seed(1337)
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(
+            f"Received an invalid value for argument `seed`, expected a non-negative integer, got {seed!r}."
+        )
+    seed = int(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
