@@ -1,0 +1,98 @@
+"""Side-by-side comparison of run folders: one table, one figure of validation curves."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from textrnn.runs.folder import RunFolder
+
+COLUMNS = (
+    ("run", "run"),
+    ("model", "model"),
+    ("parameters", "params"),
+    ("epochs", "epochs"),
+    ("best_epoch", "best epoch"),
+    ("best_val_acc", "best val acc"),
+    ("test_acc", "test acc"),
+    ("seconds_per_epoch", "s/epoch"),
+    ("status", "status"),
+)
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return float(sum(values) / len(values)) if values else None
+
+
+def run_row(run: RunFolder) -> dict[str, Any]:
+    """One run's comparison figures (None where the run has none, e.g. no validation data).
+
+    Returns:
+        A dict with `run`, `path`, `model`, `parameters`, `epochs` (finished), `epochs_planned`,
+        `best_epoch`, `best_val_acc` (the highest validation accuracy of any epoch),
+        `test_acc`, `test_loss`, `seconds_per_epoch`, `status`.
+    """
+    history = run.history
+    options = run.config.get("options", {})
+    val_acc = [float(v) for v in history.get("val_acc", []) if v is not None]
+    metrics = run.metrics
+    return {
+        "run": run.name,
+        "path": str(run.path),
+        "model": run.config.get("model", {}).get("name"),
+        "parameters": run.config.get("model", {}).get("parameters"),
+        "epochs": run.epochs_done,
+        "epochs_planned": options.get("epochs"),
+        "best_epoch": run.best_epoch,
+        "best_val_acc": max(val_acc) if val_acc else None,
+        "test_acc": metrics.get("accuracy") if metrics else None,
+        "test_loss": metrics.get("loss") if metrics else None,
+        "seconds_per_epoch": _mean([float(s) for s in history.get("seconds", [])]),
+        "status": run.status,
+    }
+
+
+def compare_runs(paths: Sequence[str | os.PathLike[str]]) -> list[dict[str, Any]]:
+    """`run_row` of each run folder, in the order given.
+
+    Raises:
+        RunFolderError: for a path that is not a run folder.
+        ValueError: if no path is given.
+    """
+    if not paths:
+        raise ValueError("Expected at least one run folder to compare, got none. Pass runs such as runs/a runs/b.")
+    return [run_row(RunFolder(p)) for p in paths]
+
+
+def _cell(key: str, value: Any) -> str:
+    if value is None:
+        return "-"
+    if key in ("best_val_acc", "test_acc"):
+        return f"{value:.4f}"
+    if key == "seconds_per_epoch":
+        return f"{value:.1f}"
+    if key == "parameters":
+        return f"{value:,}"
+    return str(value)
+
+
+def format_table(rows: Sequence[dict[str, Any]]) -> str:
+    """A plain-text table of `compare_runs` rows, one line per run, columns aligned."""
+    header = [title for _, title in COLUMNS]
+    body = [[_cell(key, row.get(key)) for key, _ in COLUMNS] for row in rows]
+    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
+    numeric = {"parameters", "epochs", "best_epoch", "best_val_acc", "test_acc", "seconds_per_epoch"}
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(
+            c.rjust(w) if key in numeric else c.ljust(w) for c, w, (key, _) in zip(cells, widths, COLUMNS, strict=True)
+        ).rstrip()
+
+    return "\n".join([line(header), line(["-" * w for w in widths]), *(line(r) for r in body)])
+
+
+def default_figure_path(paths: Sequence[str | os.PathLike[str]]) -> Path:
+    """Where `textrnn compare` puts its figure by default: `comparison.png` beside the first run."""
+    return Path(paths[0]).resolve().parent / "comparison.png"

@@ -1,0 +1,66 @@
+"""Evaluating a run on its own test split or on another labelled dataset."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from textrnn.data.readers import DataSource
+from textrnn.runs.folder import RunFolder
+from textrnn.runs.options import TrainOptions
+from textrnn.runs.predictor import PREDICT_BATCH_SIZE, Predictor
+from textrnn.runs.prepare import read_splits
+
+
+def evaluate_run(
+    path: str | os.PathLike[str],
+    data: str | os.PathLike[str] | None = None,
+    *,
+    data_format: str | None = None,
+    text_column: str | None = None,
+    label_column: str | None = None,
+    encoding: str | None = None,
+    batch_size: int = PREDICT_BATCH_SIZE,
+) -> dict[str, Any]:
+    """Metrics of a run's model (its best epoch) on its test split or on `data`.
+
+    Args:
+        path: the run folder.
+        data: a labelled dataset to evaluate on (file or folder tree; a tree's `test/` folder is
+            used when it has one); None re-reads the run's own test split.
+        data_format, text_column, label_column, encoding: how to read `data`; each defaults to
+            the run's own choice.
+        batch_size: texts per forward pass.
+
+    Returns:
+        `{"run", "data", **classification_metrics}` (accuracy, loss, per_class, macro,
+        confusion_matrix, roc_auc, ...).
+
+    Raises:
+        RunFolderError: `path` is not a run, or has no model yet.
+        DatasetError: the data is missing, unreadable, or has labels the model does not know.
+
+    Example:
+        >>> evaluate_run("runs/imdb")["accuracy"]
+        0.85
+    """
+    run = RunFolder(path)
+    run.require_model()
+    predictor = Predictor.load(run.path)
+    options = TrainOptions.from_dict(run.config["options"])
+    if data is None:
+        _, _, texts, labels, _, _ = read_splits(options, imdb_source=run.config.get("data", {}).get("path"), test_only=True)
+        where = "test split"
+    else:
+        source = DataSource(
+            path=str(data),
+            format=data_format if data_format is not None else (options.data_format if options.data else None),
+            text_column=text_column or options.text_column,
+            label_column=label_column or options.label_column,
+            encoding=encoding or options.encoding,
+        )
+        subset = "test" if source.has_test_subset() else "train"
+        texts, labels = source.read(subset)
+        where = str(data) + ("/test" if subset == "test" else "")
+    metrics = predictor.evaluate(texts, labels, batch_size=batch_size)
+    return {"run": str(run.path), "data": where, **metrics}

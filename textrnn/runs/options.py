@@ -1,0 +1,215 @@
+"""`TrainOptions`: every choice a training run makes, validated, JSON round-trippable.
+
+The options are what `textrnn train` takes on the command line (each field is the flag without
+dashes, `-` for `_`) and what a run's `config.json` stores under `"options"`, so `--resume` and
+a reproduction read them back unchanged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, fields
+from typing import Any
+
+from textrnn.data.readers import FORMATS
+from textrnn.presets import DEFAULT_PRESET, get_preset
+
+RNN_TYPES = ("simple_rnn", "lstm", "gru")
+OPTIMIZERS = ("rmsprop", "adam", "sgd")
+MONITORS = ("val_loss", "val_acc", "loss", "acc")
+MIN_NUM_WORDS = 4  # indices 0-2 are padding, start and out-of-vocabulary: 3 is the first word
+
+
+def _invalid(name: str, expected: str, value: Any, fix: str = "") -> ValueError:
+    flag = "--" + name.replace("_", "-")
+    return ValueError(
+        f"Received an invalid value for argument `{name}` (`{flag}`), expected {expected}, got {value!r}."
+        + (f" {fix}" if fix else "")
+    )
+
+
+def _int(name: str, value: Any, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        expected = "a positive integer" if minimum == 1 else f"an integer of at least {minimum}"
+        raise _invalid(name, expected, value, f"Pass {flag_of(name)} {max(minimum, 1)} or more.")
+
+
+def _fraction(name: str, value: Any, *, allow_zero: bool) -> None:
+    ok = not isinstance(value, bool) and isinstance(value, (int, float)) and not math.isnan(value)
+    if ok:
+        ok = (0.0 <= value < 1.0) if allow_zero else (0.0 < value < 1.0)
+    if not ok:
+        raise _invalid(name, "a fraction in [0, 1)" if allow_zero else "a fraction in (0, 1)", value)
+
+
+def _choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise _invalid(name, f"one of {', '.join(choices)}", value)
+
+
+def flag_of(name: str) -> str:
+    """The command-line flag of option `name`: `epochs` → `--epochs`."""
+    return "--" + name.replace("_", "-")
+
+
+@dataclass
+class TrainOptions:
+    """The options of a training run; defaults are the `tutorial` preset's.
+
+    Args:
+        data: the user's dataset (a CSV, TSV, JSON Lines or Parquet file, or a folder of class
+            folders); None trains on IMDB.
+        data_format: the reader for `data` (`csv`, `tsv`, `jsonl`, `parquet`, `folder`); None
+            detects it from the extension.
+        text_column: the text column or key, default `"text"`.
+        label_column: the label column or key, default `"label"`.
+        encoding: the text encoding of the data files, default `"utf-8"`.
+        test_data: a separate labelled test set, read like `data`; None holds out `test_split`
+            of `data` (or uses the `test/` folder of a folder tree, or IMDB's test reviews).
+        test_split: the fraction held out for testing when there is no test set, default 0.2,
+            stratified by class and seeded with `seed`.
+        rnn: `simple_rnn`, `lstm` or `gru`.
+        units: units of each recurrent layer.
+        layers: how many recurrent layers to stack (all but the last return sequences).
+        bidirectional: wrap each recurrent layer in `Bidirectional` (merge mode `concat`).
+        embedding_dim: size of the word vectors.
+        dropout: rate of a `Dropout` layer after each recurrent layer; 0 for none.
+        mask_zero: whether the `Embedding` masks padding (index 0) so the RNN skips it.
+        num_words: vocabulary size in Keras's sense: word indices below `num_words` are kept
+            (the most frequent `num_words - 4` words), others become the out-of-vocabulary index.
+        min_freq: keep only words seen at least this many times in the training texts.
+        maxlen: sequences are cut (keeping their end) or padded (at the start) to this length.
+        epochs: number of passes over the training data.
+        batch_size: samples per gradient step.
+        optimizer: `rmsprop`, `adam` or `sgd`.
+        learning_rate: None for the optimizer's Keras default, else a positive float.
+        validation_split: the fraction of training data (its last part, as in Keras) held out to
+            validate each epoch; 0 for none.
+        early_stopping: None, or stop after this many epochs without improvement of `monitor`.
+        monitor: the figure that picks the best epoch (the saved model) and drives early
+            stopping; `val_loss` by default (`loss` when there is no validation data).
+        bucket_by_length: batch training sequences of similar length together.
+        seed: seeds weights, shuffling and the test split; None draws one (recorded in the run).
+        preset: the preset the defaults came from (recorded, see `textrnn.presets`).
+    """
+
+    data: str | None = None
+    data_format: str | None = None
+    text_column: str = "text"
+    label_column: str = "label"
+    encoding: str = "utf-8"
+    test_data: str | None = None
+    test_split: float = 0.2
+    rnn: str = "simple_rnn"
+    units: int = 32
+    layers: int = 1
+    bidirectional: bool = False
+    embedding_dim: int = 32
+    dropout: float = 0.0
+    mask_zero: bool = False
+    num_words: int = 10_000
+    min_freq: int = 1
+    maxlen: int = 500
+    epochs: int = 10
+    batch_size: int = 128
+    optimizer: str = "rmsprop"
+    learning_rate: float | None = None
+    validation_split: float = 0.2
+    early_stopping: int | None = None
+    monitor: str = "val_loss"
+    bucket_by_length: bool = False
+    seed: int | None = None
+    preset: str = DEFAULT_PRESET
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    @classmethod
+    def from_preset(cls, preset: str = DEFAULT_PRESET, **overrides: Any) -> TrainOptions:
+        """The preset's values, with every override that is not None applied on top.
+
+        Without validation data (`validation_split=0`) and no `monitor` given, a `val_` monitor
+        of the preset becomes its training twin (`val_loss` → `loss`).
+
+        Raises:
+            ValueError: for an unknown preset or an invalid value.
+            TypeError: for an unknown option name.
+        """
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(overrides) - names)
+        if unknown:
+            raise TypeError(f"Unknown training option(s) {unknown}; expected some of {sorted(names)}.")
+        values = get_preset(preset)
+        given = {k: v for k, v in overrides.items() if v is not None}
+        values.update(given)
+        values["preset"] = preset
+        if "monitor" not in given and values["validation_split"] == 0 and str(values["monitor"]).startswith("val_"):
+            values["monitor"] = values["monitor"][4:]  # no validation data: watch the training figure
+        return cls(**values)
+
+    def validate(self) -> None:
+        """Check every field; raise ValueError naming the first bad one and its flag."""
+        for name in ("data", "test_data"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value):
+                raise _invalid(name, "a path", value)
+        if self.data_format is not None:
+            _choice("data_format", self.data_format, FORMATS)
+        for name in ("text_column", "label_column", "encoding"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                raise _invalid(name, "a non-empty string", getattr(self, name))
+        if self.data is None and self.test_data is not None:
+            raise _invalid("test_data", "no test data when training on IMDB", self.test_data, "Pass --data as well.")
+        _fraction("test_split", self.test_split, allow_zero=False)
+        _choice("rnn", self.rnn, RNN_TYPES)
+        _int("units", self.units, 1)
+        _int("layers", self.layers, 1)
+        _int("embedding_dim", self.embedding_dim, 1)
+        _fraction("dropout", self.dropout, allow_zero=True)
+        _int("num_words", self.num_words, MIN_NUM_WORDS)
+        _int("min_freq", self.min_freq, 1)
+        _int("maxlen", self.maxlen, 1)
+        _int("epochs", self.epochs, 1)
+        _int("batch_size", self.batch_size, 1)
+        _choice("optimizer", self.optimizer, OPTIMIZERS)
+        if self.learning_rate is not None:
+            lr = self.learning_rate
+            if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0.0 < lr < math.inf:
+                raise _invalid("learning_rate", "a positive number", lr)
+        _fraction("validation_split", self.validation_split, allow_zero=True)
+        if self.early_stopping is not None:
+            _int("early_stopping", self.early_stopping, 1)
+        _choice("monitor", self.monitor, MONITORS)
+        if self.monitor.startswith("val_") and self.validation_split == 0:
+            raise _invalid(
+                "monitor", "`loss` or `acc` when there is no validation data", self.monitor,
+                "Pass --monitor loss, or a --validation-split above 0.",
+            )
+        for name in ("bidirectional", "mask_zero", "bucket_by_length"):
+            if not isinstance(getattr(self, name), bool):
+                raise _invalid(name, "True or False", getattr(self, name))
+        if self.seed is not None:
+            _int("seed", self.seed, 0)
+        get_preset(self.preset)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, config: dict[str, Any]) -> TrainOptions:
+        """Rebuild from `to_dict()`; unknown keys (from a newer textrnn) are an error."""
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(config) - names)
+        if unknown:
+            raise ValueError(f"Unknown training option(s) {unknown} in the run's config. Upgrade textrnn.")
+        return cls(**config)
+
+    def replace(self, **changes: Any) -> TrainOptions:
+        return dataclasses.replace(self, **changes)
+
+    def model_name(self) -> str:
+        """A short description of the model, e.g. `SimpleRNN(32)`, `2×Bi-LSTM(64)`."""
+        cls = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}[self.rnn]
+        name = f"{'Bi-' if self.bidirectional else ''}{cls}({self.units})"
+        return f"{self.layers}×{name}" if self.layers > 1 else name

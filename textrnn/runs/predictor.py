@@ -1,0 +1,269 @@
+"""`Predictor`: a trained run used on raw text, what `textrnn.load("runs/NAME")` returns.
+
+Raw texts go through exactly the tokenisation, vocabulary, padding and truncation the model was
+trained with (all stored in the saved model's metadata). Inference is done in bulk: texts are
+tokenised and encoded together, padded once, and predicted in large batches without gradients;
+when the model masks padding, batches are length-sorted and trimmed (`bucket_by_length`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from textrnn.data.labels import encode_labels, normalize_label
+from textrnn.errors import DatasetError, ModelFileError
+from textrnn.evaluation import classification_metrics
+from textrnn.preprocessing.sequence import pad_sequences
+from textrnn.preprocessing.text import Vocabulary
+from textrnn.runs.folder import CONFIG, MODEL, RUN_FORMAT, RunFolder
+from textrnn.runs.io import read_json
+
+PREDICT_BATCH_SIZE = 1024
+_CHUNK = 32_768  # texts encoded and predicted at a time, bounding memory for huge inputs
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One text's prediction.
+
+    Attributes:
+        label: the predicted class name.
+        probability: the predicted class's probability.
+        probabilities: every class name → its probability.
+    """
+
+    label: str
+    probability: float
+    probabilities: dict[str, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"label": self.label, "probability": self.probability, "probabilities": dict(self.probabilities)}
+
+
+def model_metadata(vocabulary: Vocabulary, label_names: Sequence[str], maxlen: int, padding: str, truncating: str) -> dict[str, Any]:
+    """The metadata a run saves with its model: what `Predictor` needs to read raw text."""
+    return {
+        "kind": "textrnn.text_classifier",
+        "label_names": [str(n) for n in label_names],
+        "preprocessing": {"maxlen": int(maxlen), "padding": padding, "truncating": truncating},
+        "vocabulary": vocabulary.to_dict(),
+    }
+
+
+class Predictor:
+    """A trained text classifier that takes raw text.
+
+    Args:
+        model: a built `Sequential` ending in `Dense(1, sigmoid)` (two classes) or
+            `Dense(k, softmax)`.
+        vocabulary: the training vocabulary.
+        label_names: class names, index `i` naming class `i`.
+        maxlen: the sequence length of training.
+        padding, truncating: `"pre"` or `"post"`, as in training.
+
+    Build one with `Predictor.load(path)` or `textrnn.load(path)`.
+
+    Example:
+        >>> predictor = textrnn.load("runs/imdb")
+        >>> [p.label for p in predictor.predict(["A wonderful film.", "Dull and far too long."])]
+        ['pos', 'neg']
+        >>> predictor.predict_proba(["A wonderful film."]).shape
+        (1, 2)
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        vocabulary: Vocabulary,
+        label_names: Sequence[str],
+        maxlen: int,
+        padding: str = "pre",
+        truncating: str = "pre",
+        *,
+        path: Path | None = None,
+    ) -> None:
+        self.model = model
+        self.vocabulary = vocabulary
+        self.label_names = [str(n) for n in label_names]
+        self.maxlen = int(maxlen)
+        self.padding = padding
+        self.truncating = truncating
+        self.path = path
+        units = int(model.output_shape[-1])
+        expected = 1 if len(self.label_names) == 2 else len(self.label_names)
+        if units != expected:
+            raise ModelFileError(
+                f"The model outputs {units} values per text but has {len(self.label_names)} label names "
+                f"{self.label_names}: they do not belong together."
+            )
+        first = model.layers[0]
+        self._bucket = bool(getattr(first, "mask_zero", False))
+        model.eval()
+
+    # ------------------------------------------------------------------ loading
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Predictor:
+        """Load a run folder (its `model/`) or a model folder saved by a run.
+
+        Raises:
+            RunFolderError: if `path` is a run folder without a saved model.
+            ModelFileError: if the model is missing, damaged, or not a text classifier saved by
+                `textrnn train` (it lacks the vocabulary or label names).
+        """
+        from textrnn.models import load_model
+
+        p = Path(path)
+        if (p / CONFIG).is_file() and _is_run_config(p / CONFIG):
+            model_dir = RunFolder(p).require_model()
+        else:
+            if not p.exists():
+                raise ModelFileError(f"`{p}` does not exist. Pass a run folder made by `textrnn train` (e.g. runs/NAME).")
+            model_dir = p
+        model, meta = load_model(model_dir, compile=False, return_metadata=True)
+        if meta.get("kind") != "textrnn.text_classifier" or "vocabulary" not in meta or "label_names" not in meta:
+            raise ModelFileError(
+                f"`{model_dir}` is a textrnn model but not a text classifier from `textrnn train`: it has no "
+                "vocabulary and label names. Load it with `textrnn.models.load_model` and feed it integer sequences."
+            )
+        try:
+            vocabulary = Vocabulary.from_dict(meta["vocabulary"])
+            prep = meta["preprocessing"]
+            return cls(
+                model,
+                vocabulary,
+                meta["label_names"],
+                int(prep["maxlen"]),
+                str(prep.get("padding", "pre")),
+                str(prep.get("truncating", "pre")),
+                path=p,
+            )
+        except (KeyError, TypeError, ValueError) as e:
+            if isinstance(e, ModelFileError):
+                raise
+            raise ModelFileError(f"The metadata of `{model_dir}` is damaged: {e}") from None
+
+    # ------------------------------------------------------------------ inference
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Raw texts → `(samples, maxlen)` int32 token ids, as in training."""
+        texts = _check_texts(texts)
+        return pad_sequences(
+            self.vocabulary.encode(texts), maxlen=self.maxlen, padding=self.padding, truncating=self.truncating
+        )
+
+    def predict_proba(self, texts: Sequence[str], batch_size: int = PREDICT_BATCH_SIZE) -> np.ndarray:
+        """Class probabilities, shape `(samples, classes)`, columns in `label_names` order.
+
+        Args:
+            texts: a list of raw texts.
+            batch_size: texts per forward pass, default 1024.
+
+        Raises:
+            TypeError: if `texts` is a single string or holds a non-string.
+        """
+        texts = _check_texts(texts)
+        k = len(self.label_names)
+        out = np.empty((len(texts), k), dtype=np.float32)
+        for start in range(0, len(texts), _CHUNK):
+            chunk = texts[start : start + _CHUNK]
+            x = self.encode(chunk)
+            y = self.model.predict(x, batch_size=batch_size, verbose=0, bucket_by_length=self._bucket)
+            out[start : start + len(chunk)] = _to_class_matrix(np.asarray(y, dtype=np.float32), k)
+        return out
+
+    def predict(self, texts: Sequence[str], batch_size: int = PREDICT_BATCH_SIZE) -> list[Prediction]:
+        """The predicted label and probabilities of each text.
+
+        Returns:
+            One `Prediction` per text, in order.
+
+        Example:
+            >>> predictor.predict(["Loved it."])[0].label
+            'pos'
+        """
+        probs = self.predict_proba(texts, batch_size=batch_size)
+        best = probs.argmax(axis=1)
+        names = self.label_names
+        return [
+            Prediction(names[j], float(row[j]), {n: float(v) for n, v in zip(names, row, strict=True)})
+            for row, j in zip(probs, best, strict=True)
+        ]
+
+    def evaluate(self, texts: Sequence[str], labels: Sequence[Any], batch_size: int = PREDICT_BATCH_SIZE) -> dict[str, Any]:
+        """Accuracy, loss, per-class and macro precision/recall/F1, confusion matrix and ROC AUC.
+
+        Args:
+            texts: raw texts.
+            labels: their true labels, as names (`"pos"`) or numbers, one per text.
+
+        Returns:
+            The dict of `textrnn.evaluation.classification_metrics`.
+
+        Raises:
+            DatasetError: for a label the model does not know, or lengths that differ.
+        """
+        texts = _check_texts(texts)
+        if len(labels) != len(texts):
+            raise DatasetError(f"Expected one label per text, got {len(texts)} texts and {len(labels)} labels.")
+        names: list[str] = []
+        for i, raw in enumerate(labels):
+            label = normalize_label(raw)
+            if label is None:
+                raise DatasetError(f"Label {i} is missing ({raw!r}). Give every text a label.")
+            names.append(label)
+        y = encode_labels(names, self.label_names, source="`labels`")
+        return classification_metrics(y, self.predict_proba(texts, batch_size=batch_size), self.label_names)
+
+    def __repr__(self) -> str:
+        where = f"{str(self.path)!r}, " if self.path is not None else ""
+        return f"Predictor({where}labels={self.label_names}, maxlen={self.maxlen}, vocabulary={len(self.vocabulary)} words)"
+
+
+def _to_class_matrix(y: np.ndarray, k: int) -> np.ndarray:
+    """Model output → `(samples, k)` probabilities; a sigmoid column becomes `[1 - p, p]`."""
+    if k == 2 and y.shape[-1] == 1:
+        p = y[:, 0]
+        return np.stack([1.0 - p, p], axis=1)
+    return y
+
+
+def _check_texts(texts: Any) -> list[str]:
+    if isinstance(texts, (str, bytes)):
+        raise TypeError("Expected a list of texts, got a single string. Wrap it in a list: `predict([text])`.")
+    out = list(texts)
+    for i, t in enumerate(out):
+        if not isinstance(t, str):
+            raise TypeError(f"Expected every text to be a string, got {type(t).__name__} at position {i}.")
+    return out
+
+
+def _is_run_config(path: Path) -> bool:
+    try:
+        return bool(read_json(path).get("format") == RUN_FORMAT)
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def load(path: str | os.PathLike[str]) -> Predictor:
+    """Load a trained run for prediction: `textrnn.load("runs/NAME")`.
+
+    Args:
+        path: a run folder made by `textrnn train`, or its `model/` folder.
+
+    Returns:
+        A `Predictor` with `.predict(texts)`, `.predict_proba(texts)` and `.evaluate(texts, labels)`.
+
+    Example:
+        >>> predictor = textrnn.load("runs/imdb")
+        >>> predictor.predict(["What a great movie!"])[0]
+        Prediction(label='pos', probability=0.93, probabilities={'neg': 0.07, 'pos': 0.93})
+    """
+    return Predictor.load(path)
+
+
+__all__ = ["MODEL", "Prediction", "Predictor", "load", "model_metadata"]
