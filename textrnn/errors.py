@@ -25,3 +25,7 @@ class DatasetError(TextRNNError, ValueError):
 
 class RunFolderError(TextRNNError, ValueError):
     """A folder is not a textrnn run, or a run folder is incomplete."""
+
+
+class KernelUnavailableError(TextRNNError, RuntimeError):
+    """The native recurrence kernels were required but cannot be built or loaded here."""

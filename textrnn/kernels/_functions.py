@@ -1,0 +1,311 @@
+"""Autograd functions over the C++ kernels, and the checked public entry points."""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+import torch
+from torch.autograd.function import once_differentiable
+
+from textrnn.errors import KernelUnavailableError
+
+_FLOAT_DTYPES = (torch.float32, torch.float64)
+
+
+def _ext() -> ModuleType:
+    from textrnn.kernels import _extension, available
+
+    if not available():
+        raise KernelUnavailableError(
+            "The native recurrence kernels are not available here (see the warning issued by "
+            "`textrnn.kernels.available()`). Check `available()` first, or set "
+            "TEXTRNN_KERNELS=torch to use PyTorch's kernels."
+        )
+    module = _extension()
+    if module is None:  # available() returned True, so this cannot happen
+        raise KernelUnavailableError("The native recurrence kernels failed to load.")
+    return module
+
+
+class _SimpleRNN(torch.autograd.Function):
+    @staticmethod
+    def forward(
+        ctx: Any,
+        xw: torch.Tensor,
+        h0: torch.Tensor,
+        kernel: torch.Tensor,
+        lengths: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        out, h_last = _ext().simple_rnn_forward(xw, h0, kernel, lengths)
+        ctx.set_materialize_grads(False)
+        ctx.has_lengths = lengths is not None
+        ctx.save_for_backward(h0, kernel, out, *([lengths] if lengths is not None else []))
+        return out, h_last
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, g_out: torch.Tensor | None, g_h: torch.Tensor | None) -> tuple[Any, ...]:
+        h0, kernel, out, *rest = ctx.saved_tensors
+        lengths = rest[0] if ctx.has_lengths else None
+        dxw, dh0, dkernel = _ext().simple_rnn_backward(
+            g_out, g_h, h0, kernel, out, lengths, ctx.needs_input_grad[2]
+        )
+        return dxw, dh0, dkernel, None
+
+
+class _LSTM(torch.autograd.Function):
+    @staticmethod
+    def forward(
+        ctx: Any,
+        xw: torch.Tensor,
+        h0: torch.Tensor,
+        c0: torch.Tensor,
+        kernel: torch.Tensor,
+        lengths: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        out, h_last, c_last, gates, cells = _ext().lstm_forward(xw, h0, c0, kernel, lengths)
+        ctx.set_materialize_grads(False)
+        ctx.has_lengths = lengths is not None
+        ctx.save_for_backward(
+            h0, c0, kernel, out, gates, cells, *([lengths] if lengths is not None else [])
+        )
+        return out, h_last, c_last
+
+    @staticmethod
+    @once_differentiable
+    def backward(
+        ctx: Any, g_out: torch.Tensor | None, g_h: torch.Tensor | None, g_c: torch.Tensor | None
+    ) -> tuple[Any, ...]:
+        h0, c0, kernel, out, gates, cells, *rest = ctx.saved_tensors
+        lengths = rest[0] if ctx.has_lengths else None
+        dxw, dh0, dc0, dkernel = _ext().lstm_backward(
+            g_out, g_h, g_c, h0, c0, kernel, out, gates, cells, lengths, ctx.needs_input_grad[3]
+        )
+        return dxw, dh0, dc0, dkernel, None
+
+
+class _GRU(torch.autograd.Function):
+    @staticmethod
+    def forward(
+        ctx: Any,
+        xw: torch.Tensor,
+        h0: torch.Tensor,
+        kernel: torch.Tensor,
+        recurrent_bias: torch.Tensor,
+        lengths: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        out, h_last, saved = _ext().gru_forward(xw, h0, kernel, recurrent_bias, lengths)
+        ctx.set_materialize_grads(False)
+        ctx.has_lengths = lengths is not None
+        ctx.save_for_backward(h0, kernel, out, saved, *([lengths] if lengths is not None else []))
+        return out, h_last
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, g_out: torch.Tensor | None, g_h: torch.Tensor | None) -> tuple[Any, ...]:
+        h0, kernel, out, saved, *rest = ctx.saved_tensors
+        lengths = rest[0] if ctx.has_lengths else None
+        dxw, dh0, dkernel, dbias = _ext().gru_backward(
+            g_out,
+            g_h,
+            h0,
+            kernel,
+            out,
+            saved,
+            lengths,
+            ctx.needs_input_grad[2],
+            ctx.needs_input_grad[3],
+        )
+        return dxw, dh0, dkernel, dbias, None
+
+
+# ------------------------------------------------------------------------------------ checks
+def _check_tensor(name: str, t: Any) -> torch.Tensor:
+    if not isinstance(t, torch.Tensor):
+        raise TypeError(f"Argument `{name}` must be a torch.Tensor, got {type(t).__name__}.")
+    return t
+
+
+def _check_xw(xw: Any, gates: int, what: str) -> tuple[int, int, int]:
+    xw = _check_tensor("xw", xw)
+    if xw.dim() != 3 or xw.shape[2] % gates != 0 or xw.shape[2] == 0:
+        expected = "(batch, steps, units)" if gates == 1 else f"(batch, steps, {gates} * units)"
+        raise ValueError(
+            f"Argument `xw` of `textrnn.kernels.{what}` must have shape {expected} (the input "
+            f"projection x @ kernel + bias), got shape {tuple(xw.shape)}."
+        )
+    if xw.device.type != "cpu":
+        raise ValueError(
+            f"`textrnn.kernels.{what}` runs on CPU tensors only, got `xw` on {xw.device}. On "
+            "CUDA the recurrent layers use cuDNN; move the tensors to the CPU to use these kernels."
+        )
+    if xw.dtype not in _FLOAT_DTYPES:
+        raise TypeError(
+            f"Argument `xw` of `textrnn.kernels.{what}` must be float32 or float64, got "
+            f"{xw.dtype}. Convert it with `.float()`."
+        )
+    return int(xw.shape[0]), int(xw.shape[1]), int(xw.shape[2]) // gates
+
+
+def _check_like(name: str, t: Any, shape: tuple[int, ...], xw: torch.Tensor, what: str) -> None:
+    t = _check_tensor(name, t)
+    if tuple(t.shape) != shape:
+        raise ValueError(
+            f"Argument `{name}` of `textrnn.kernels.{what}` must have shape {shape}, got "
+            f"{tuple(t.shape)}."
+        )
+    if t.device != xw.device or t.dtype != xw.dtype:
+        raise TypeError(
+            f"Argument `{name}` of `textrnn.kernels.{what}` must be a {xw.dtype} tensor on "
+            f"{xw.device} like `xw`, got {t.dtype} on {t.device}."
+        )
+
+
+def _check_lengths(lengths: Any, batch: int, steps: int, what: str) -> torch.Tensor | None:
+    if lengths is None:
+        return None
+    lengths = _check_tensor("lengths", lengths)
+    if lengths.dtype.is_floating_point or lengths.dtype.is_complex or lengths.dtype == torch.bool:
+        raise TypeError(
+            f"Argument `lengths` of `textrnn.kernels.{what}` must be an integer tensor, got "
+            f"{lengths.dtype}."
+        )
+    if tuple(lengths.shape) != (batch,):
+        raise ValueError(
+            f"Argument `lengths` of `textrnn.kernels.{what}` must have shape ({batch},) (one "
+            f"length per row), got {tuple(lengths.shape)}."
+        )
+    lengths = lengths.to(device="cpu", dtype=torch.int64).contiguous()
+    if batch and (int(lengths.min()) < 0 or int(lengths.max()) > steps):
+        raise ValueError(
+            f"Argument `lengths` of `textrnn.kernels.{what}` must lie in [0, {steps}] (the number "
+            f"of steps), got values from {int(lengths.min())} to {int(lengths.max())}."
+        )
+    return lengths
+
+
+# ------------------------------------------------------------------------------- public API
+def simple_rnn(
+    xw: torch.Tensor,
+    h0: torch.Tensor,
+    recurrent_kernel: torch.Tensor,
+    lengths: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Run Keras's SimpleRNN recurrence `h_t = tanh(xw_t + h_{t-1} @ recurrent_kernel)`.
+
+    Args:
+        xw: `(batch, steps, units)`, the input projection `x @ kernel + bias`.
+        h0: `(batch, units)`, the initial state.
+        recurrent_kernel: `(units, units)`, in Keras's layout.
+        lengths: optional `(batch,)` integers in `[0, steps]`. Rows are left-aligned: row `b` runs
+            steps `0 .. lengths[b] - 1`, its state is unchanged after them and its outputs there
+            are zero. Defaults to `None` (every row runs all steps).
+
+    Returns:
+        `(outputs, h_last)`: `(batch, steps, units)` and `(batch, units)`. Differentiable with
+        respect to `xw`, `h0` and `recurrent_kernel`.
+
+    Raises:
+        KernelUnavailableError: if `available()` is False.
+        ValueError, TypeError: for shapes, devices (CPU only) or dtypes (float32/float64) that do
+            not fit.
+
+    Example:
+    >>> xw = torch.randn(8, 20, 16)
+    >>> out, h = simple_rnn(xw, torch.zeros(8, 16), torch.randn(16, 16) * 0.1)
+    >>> out.shape, h.shape
+    (torch.Size([8, 20, 16]), torch.Size([8, 16]))
+    """
+    batch, steps, units = _check_xw(xw, 1, "simple_rnn")
+    _check_like("h0", h0, (batch, units), xw, "simple_rnn")
+    _check_like("recurrent_kernel", recurrent_kernel, (units, units), xw, "simple_rnn")
+    lengths = _check_lengths(lengths, batch, steps, "simple_rnn")
+    out, h_last = _SimpleRNN.apply(xw, h0, recurrent_kernel, lengths)
+    return out, h_last
+
+
+def lstm(
+    xw: torch.Tensor,
+    h0: torch.Tensor,
+    c0: torch.Tensor,
+    recurrent_kernel: torch.Tensor,
+    lengths: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Run Keras's LSTM recurrence (gates i, f, c, o; sigmoid and tanh).
+
+    `a = xw_t + h_{t-1} @ recurrent_kernel`, `c_t = f * c_{t-1} + i * tanh(a_c)`,
+    `h_t = o * tanh(c_t)` with `i, f, o` the sigmoid of their slices of `a`.
+
+    Args:
+        xw: `(batch, steps, 4 * units)`, the input projection `x @ kernel + bias`.
+        h0: `(batch, units)`, the initial hidden state.
+        c0: `(batch, units)`, the initial cell state.
+        recurrent_kernel: `(units, 4 * units)`, in Keras's layout.
+        lengths: optional `(batch,)` integers in `[0, steps]`, as in `simple_rnn`. Defaults to
+            `None`.
+
+    Returns:
+        `(outputs, h_last, c_last)`: `(batch, steps, units)`, `(batch, units)`, `(batch, units)`.
+        Differentiable with respect to `xw`, `h0`, `c0` and `recurrent_kernel`.
+
+    Raises:
+        KernelUnavailableError: if `available()` is False.
+        ValueError, TypeError: for shapes, devices (CPU only) or dtypes that do not fit.
+
+    Example:
+    >>> out, h, c = lstm(torch.randn(8, 20, 64), torch.zeros(8, 16), torch.zeros(8, 16),
+    ...                  torch.randn(16, 64) * 0.1)
+    >>> out.shape, c.shape
+    (torch.Size([8, 20, 16]), torch.Size([8, 16]))
+    """
+    batch, steps, units = _check_xw(xw, 4, "lstm")
+    _check_like("h0", h0, (batch, units), xw, "lstm")
+    _check_like("c0", c0, (batch, units), xw, "lstm")
+    _check_like("recurrent_kernel", recurrent_kernel, (units, 4 * units), xw, "lstm")
+    lengths = _check_lengths(lengths, batch, steps, "lstm")
+    out, h_last, c_last = _LSTM.apply(xw, h0, c0, recurrent_kernel, lengths)
+    return out, h_last, c_last
+
+
+def gru(
+    xw: torch.Tensor,
+    h0: torch.Tensor,
+    recurrent_kernel: torch.Tensor,
+    recurrent_bias: torch.Tensor,
+    lengths: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Run Keras's GRU recurrence with `reset_after=True` (gates z, r, h).
+
+    `hu = h_{t-1} @ recurrent_kernel + recurrent_bias`, `z = sigmoid(xw_z + hu_z)`,
+    `r = sigmoid(xw_r + hu_r)`, `hh = tanh(xw_h + r * hu_h)`, `h_t = z * h_{t-1} + (1 - z) * hh`.
+
+    Args:
+        xw: `(batch, steps, 3 * units)`, `x @ kernel + bias[0]` (the input bias).
+        h0: `(batch, units)`, the initial state.
+        recurrent_kernel: `(units, 3 * units)`, in Keras's layout.
+        recurrent_bias: `(3 * units,)`, Keras's `bias[1]`.
+        lengths: optional `(batch,)` integers in `[0, steps]`, as in `simple_rnn`. Defaults to
+            `None`.
+
+    Returns:
+        `(outputs, h_last)`: `(batch, steps, units)` and `(batch, units)`. Differentiable with
+        respect to `xw`, `h0`, `recurrent_kernel` and `recurrent_bias`.
+
+    Raises:
+        KernelUnavailableError: if `available()` is False.
+        ValueError, TypeError: for shapes, devices (CPU only) or dtypes that do not fit.
+
+    Example:
+    >>> out, h = gru(torch.randn(8, 20, 48), torch.zeros(8, 16), torch.randn(16, 48) * 0.1,
+    ...              torch.zeros(48))
+    >>> out.shape
+    torch.Size([8, 20, 16])
+    """
+    batch, steps, units = _check_xw(xw, 3, "gru")
+    _check_like("h0", h0, (batch, units), xw, "gru")
+    _check_like("recurrent_kernel", recurrent_kernel, (units, 3 * units), xw, "gru")
+    _check_like("recurrent_bias", recurrent_bias, (3 * units,), xw, "gru")
+    lengths = _check_lengths(lengths, batch, steps, "gru")
+    out, h_last = _GRU.apply(xw, h0, recurrent_kernel, recurrent_bias, lengths)
+    return out, h_last

@@ -1,0 +1,198 @@
+// Shared pieces of the fused recurrence kernels: activations, the per-step small GEMM, and the
+// split of batch rows over threads.
+//
+// Layout conventions (all buffers contiguous, batch-major like the layers' tensors):
+//   xw      (B, T, G*u)  input projection x @ kernel + input bias, computed outside the loop
+//   outputs (B, T, u)    hidden state after each step (zero where t >= lengths[b])
+//   U       (u, G*u)     recurrent kernel in Keras's layout; row k multiplies h[k]
+// Rows of a batch never interact inside the recurrence, so each thread owns a fixed set of rows
+// for all steps: no barrier per step, one parallel region per call.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#if defined(_OPENMP)
+#define TEXTRNN_SIMD _Pragma("omp simd")
+#else
+#define TEXTRNN_SIMD
+#endif
+
+#if defined(__GNUC__) || defined(_MSC_VER)
+#define TEXTRNN_RESTRICT __restrict
+#else
+#define TEXTRNN_RESTRICT
+#endif
+
+namespace textrnn {
+
+// ------------------------------------------------------------------------------------------
+// Activations. float uses branch-free approximations that the compiler vectorises (absolute
+// error ~1e-7, the size of float rounding); double uses libm so gradcheck sees exact math.
+
+inline float exp_approx(float x) {
+  x = std::min(std::max(x, -87.3f), 88.3f);
+  // x = k ln2 + r with k an integer (rounded with the 1.5 * 2^23 trick) and |r| <= ln2 / 2.
+  const float t = x * 1.4426950408889634f + 12582912.0f;
+  const float k = t - 12582912.0f;
+  const float r = x - k * 0.693145751953125f - k * 1.4286068203094173e-06f;
+  // e^r by its Taylor polynomial to degree 7: relative error < 1e-8 on |r| <= 0.347.
+  float p = 1.0f / 5040.0f;
+  p = p * r + 1.0f / 720.0f;
+  p = p * r + 1.0f / 120.0f;
+  p = p * r + 1.0f / 24.0f;
+  p = p * r + 1.0f / 6.0f;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  const int32_t bits = (static_cast<int32_t>(k) + 127) << 23;  // 2^k
+  float scale;
+  std::memcpy(&scale, &bits, sizeof(scale));
+  return p * scale;
+}
+
+template <typename T>
+inline T sigmoid(T x);
+template <>
+inline float sigmoid<float>(float x) {
+  return 1.0f / (1.0f + exp_approx(-x));
+}
+template <>
+inline double sigmoid<double>(double x) {
+  return 1.0 / (1.0 + std::exp(-x));
+}
+
+template <typename T>
+inline T tanh_(T x);
+template <>
+inline float tanh_<float>(float x) {
+  // tanh(x) = 2 sigmoid(2x) - 1 loses relative precision near 0, where the odd series is exact
+  // to float precision for |x| < 0.1.
+  const float big = 2.0f * sigmoid<float>(2.0f * x) - 1.0f;
+  const float x2 = x * x;
+  const float small = x * (1.0f + x2 * (-1.0f / 3.0f + x2 * (2.0f / 15.0f + x2 * (-17.0f / 315.0f))));
+  return std::fabs(x) < 0.1f ? small : big;
+}
+template <>
+inline double tanh_<double>(double x) {
+  return std::tanh(x);
+}
+
+// ------------------------------------------------------------------------------------------
+// One step of the recurrence for R rows at once: o_r = c_r + x_r @ M, with x_r (K,), M (K, N)
+// row-major, c_r and o_r (N,). R rows share every load of M; the accumulators of an NB-wide
+// column block stay in registers across the K loop.
+
+#if defined(__AVX512F__)
+constexpr int kVectorBytes = 64;
+#else
+constexpr int kVectorBytes = 32;
+#endif
+
+#if defined(__GNUC__)
+// GCC and Clang vector extensions: registers of kVectorBytes, loaded and stored unaligned.
+typedef float vfloat __attribute__((vector_size(kVectorBytes)));
+typedef double vdouble __attribute__((vector_size(kVectorBytes)));
+template <typename T>
+struct VecOf;
+template <>
+struct VecOf<float> {
+  using type = vfloat;
+};
+template <>
+struct VecOf<double> {
+  using type = vdouble;
+};
+
+template <typename V, typename T>
+inline V vload(const T* p) {
+  V v;
+  std::memcpy(&v, p, sizeof(V));
+  return v;
+}
+template <typename V, typename T>
+inline void vstore(T* p, const V& v) {
+  std::memcpy(p, &v, sizeof(V));
+}
+
+// Columns [n0, n0 + NV * W) of o_r = c_r + x_r @ M, accumulators in registers.
+template <typename T, int R, int NV>
+inline void rows_matmul_block(const T* const* x, const T* const* c, T* const* o, const T* M,
+                              int64_t K, int64_t N, int64_t n0) {
+  using V = typename VecOf<T>::type;
+  constexpr int W = sizeof(V) / sizeof(T);
+  V acc[R][NV];
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < NV; ++v) acc[r][v] = vload<V>(c[r] + n0 + v * W);
+  for (int64_t k = 0; k < K; ++k) {
+    const T* mk = M + k * N + n0;
+    V m[NV];
+    for (int v = 0; v < NV; ++v) m[v] = vload<V>(mk + v * W);
+    for (int r = 0; r < R; ++r) {
+      const T xs = x[r][k];
+      for (int v = 0; v < NV; ++v) acc[r][v] += xs * m[v];
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < NV; ++v) vstore(o[r] + n0 + v * W, acc[r][v]);
+}
+#endif
+
+// Columns [n0, N) of o_r = c_r + x_r @ M, plain loops (the tail, or compilers without vectors).
+template <typename T, int R>
+inline void rows_matmul_scalar(const T* const* x, const T* const* c, T* const* o, const T* M,
+                               int64_t K, int64_t N, int64_t n0) {
+  for (int r = 0; r < R; ++r) {
+    for (int64_t j = n0; j < N; ++j) {
+      T acc = c[r][j];
+      for (int64_t k = 0; k < K; ++k) acc += x[r][k] * M[k * N + j];
+      o[r][j] = acc;
+    }
+  }
+}
+
+// One step for R rows: o_r = c_r + x_r @ M, with x_r (K,), M (K, N) row-major, c_r and o_r (N,).
+// o_r may be c_r; x_r must not overlap o_r.
+template <typename T, int R>
+inline void rows_matmul(const T* const* x, const T* const* c, T* const* o, const T* M, int64_t K,
+                        int64_t N) {
+  int64_t n0 = 0;
+#if defined(__GNUC__)
+  constexpr int W = kVectorBytes / static_cast<int>(sizeof(T));
+  for (; n0 + 2 * W <= N; n0 += 2 * W) rows_matmul_block<T, R, 2>(x, c, o, M, K, N, n0);
+  for (; n0 + W <= N; n0 += W) rows_matmul_block<T, R, 1>(x, c, o, M, K, N, n0);
+#endif
+  if (n0 < N) rows_matmul_scalar<T, R>(x, c, o, M, K, N, n0);
+}
+
+constexpr int kRowBlock = 4;
+
+// o_r = c_r + x_r @ M for n <= kRowBlock rows.
+template <typename T>
+inline void rows_matmul_n(int n, const T* const* x, const T* const* c, T* const* o, const T* M,
+                          int64_t K, int64_t N) {
+  switch (n) {
+    case 4: rows_matmul<T, 4>(x, c, o, M, K, N); break;
+    case 3: rows_matmul<T, 3>(x, c, o, M, K, N); break;
+    case 2: rows_matmul<T, 2>(x, c, o, M, K, N); break;
+    case 1: rows_matmul<T, 1>(x, c, o, M, K, N); break;
+    default: break;
+  }
+}
+
+// y += x
+template <typename T>
+inline void add_to(T* TEXTRNN_RESTRICT y, const T* TEXTRNN_RESTRICT x, int64_t n) {
+  TEXTRNN_SIMD
+  for (int64_t j = 0; j < n; ++j) y[j] += x[j];
+}
+
+// Number of steps row b runs: lengths[b] when lengths are given, T otherwise.
+inline int64_t row_steps(const int64_t* lengths, int64_t b, int64_t T) {
+  return lengths ? lengths[b] : T;
+}
+
+}  // namespace textrnn

@@ -1,0 +1,146 @@
+// GRU (Keras, reset_after=True, gates z, r, h): hu = h_{t-1} @ U + br, z = sigmoid(xw_z + hu_z),
+// r = sigmoid(xw_r + hu_r), hh = tanh(xw_h + r hu_h), h_t = z h_{t-1} + (1 - z) hh.
+#pragma once
+
+#include "common.h"
+
+namespace textrnn {
+
+// s = h @ U + br (3u) -> [z, r, hh, hu_h] (4u); h_t from h_{t-1}.
+template <typename T>
+inline void gru_activate(T* TEXTRNN_RESTRICT s, const T* TEXTRNN_RESTRICT xv,
+                         const T* TEXTRNN_RESTRICT hp, T* TEXTRNN_RESTRICT h, int64_t u) {
+  TEXTRNN_SIMD
+  for (int64_t j = 0; j < u; ++j) {
+    const T z = sigmoid<T>(xv[j] + s[j]);
+    const T rg = sigmoid<T>(xv[u + j] + s[u + j]);
+    const T huh = s[2 * u + j];
+    const T hh = tanh_<T>(xv[2 * u + j] + rg * huh);
+    s[j] = z;
+    s[u + j] = rg;
+    s[2 * u + j] = hh;
+    s[3 * u + j] = huh;
+    h[j] = z * hp[j] + (T(1) - z) * hh;
+  }
+}
+
+// One step back from dh: da (3u) for xw, dq = da_h r for hu_h, xu = [da_z, da_r, da_h r] (what
+// multiplies U^T) and dir = dh z (the path through h_t = z h_{t-1} + ...).
+template <typename T>
+inline void gru_grad(const T* TEXTRNN_RESTRICT dh, const T* TEXTRNN_RESTRICT s,
+                     const T* TEXTRNN_RESTRICT hp, T* TEXTRNN_RESTRICT da, T* TEXTRNN_RESTRICT dq,
+                     T* TEXTRNN_RESTRICT xu, T* TEXTRNN_RESTRICT dir, int64_t u) {
+  TEXTRNN_SIMD
+  for (int64_t j = 0; j < u; ++j) {
+    const T z = s[j];
+    const T rg = s[u + j];
+    const T hh = s[2 * u + j];
+    const T huh = s[3 * u + j];
+    const T d = dh[j];
+    const T daz = d * (hp[j] - hh) * z * (T(1) - z);
+    const T dah = d * (T(1) - z) * (T(1) - hh * hh);
+    const T dar = dah * huh * rg * (T(1) - rg);
+    da[j] = daz;
+    da[u + j] = dar;
+    da[2 * u + j] = dah;
+    dq[j] = dah * rg;
+    xu[j] = daz;
+    xu[u + j] = dar;
+    xu[2 * u + j] = dah * rg;
+    dir[j] = d * z;
+  }
+}
+
+// Forward for one thread's rows. Writes saved (B, T, 4u) = [z, r, hh, hu_h] and out (B, T, u) at
+// valid steps, and hlast (B, u).
+template <typename T>
+void gru_forward_rows(const std::vector<int64_t>& rows, const T* xw, const T* h0, const T* U,
+                      const T* rbias, const int64_t* lengths, int64_t steps, int64_t u, T* saved,
+                      T* out, T* hlast) {
+  const int64_t G = 3 * u;
+  int64_t tmax = 0;
+  for (int64_t b : rows) tmax = std::max(tmax, row_steps(lengths, b, steps));
+  const T* x[kRowBlock];
+  const T* c[kRowBlock];
+  T* o[kRowBlock];
+  for (int i = 0; i < kRowBlock; ++i) c[i] = rbias;
+  std::vector<int64_t> active;
+  active.reserve(rows.size());
+  for (int64_t t = 0; t < tmax; ++t) {
+    // All products of the step first, then the activations (see simple_rnn.h).
+    active.clear();
+    int n = 0;
+    for (int64_t b : rows) {
+      if (t >= row_steps(lengths, b, steps)) continue;
+      const int64_t pos = b * steps + t;
+      x[n] = t == 0 ? h0 + b * u : out + (pos - 1) * u;
+      o[n] = saved + pos * 4 * u;  // [0, 3u) = h @ U + br
+      active.push_back(b);
+      if (++n == kRowBlock) {
+        rows_matmul_n<T>(n, x, c, o, U, u, G);
+        n = 0;
+      }
+    }
+    if (n > 0) rows_matmul_n<T>(n, x, c, o, U, u, G);
+    for (int64_t b : active) {
+      const int64_t pos = b * steps + t;
+      gru_activate<T>(saved + pos * 4 * u, xw + pos * G,
+                      t == 0 ? h0 + b * u : out + (pos - 1) * u, out + pos * u, u);
+    }
+  }
+  for (int64_t b : rows) {
+    const int64_t len = row_steps(lengths, b, steps);
+    const T* src = len == 0 ? h0 + b * u : out + (b * steps + len - 1) * u;
+    std::copy(src, src + u, hlast + b * u);
+  }
+}
+
+// Backward for one thread's rows: dxw (B, T, 3u) pre-activation gradients of the input
+// projection, dhuh (B, T, u) the gradient of hu_h (what dU and the recurrent bias need for the
+// candidate's columns), and dh0 (B, u). gout and ghlast may be null.
+template <typename T>
+void gru_backward_rows(const std::vector<int64_t>& rows, const T* gout, const T* ghlast,
+                       const T* UT, const T* h0, const T* saved, const T* out,
+                       const int64_t* lengths, int64_t steps, int64_t u, T* dxw, T* dhuh,
+                       T* dh0) {
+  const int64_t G = 3 * u;
+  const int64_t nrows = static_cast<int64_t>(rows.size());
+  std::vector<T> dh(nrows * u, T(0));
+  std::vector<T> dhu(kRowBlock * G);     // [da_z, da_r, da_h r] per row of a block
+  std::vector<T> direct(kRowBlock * u);  // dh z, the gradient through h_t = z h_{t-1} + ...
+  int64_t tmax = 0;
+  for (int64_t i = 0; i < nrows; ++i) {
+    const int64_t b = rows[i];
+    tmax = std::max(tmax, row_steps(lengths, b, steps));
+    if (ghlast) std::copy(ghlast + b * u, ghlast + (b + 1) * u, dh.data() + i * u);
+  }
+  const T* x[kRowBlock];
+  const T* c[kRowBlock];
+  T* o[kRowBlock];
+  for (int i = 0; i < kRowBlock; ++i) {
+    x[i] = dhu.data() + i * G;
+    c[i] = direct.data() + i * u;
+  }
+  for (int64_t t = tmax - 1; t >= 0; --t) {
+    int n = 0;
+    for (int64_t i = 0; i < nrows; ++i) {
+      const int64_t b = rows[i];
+      if (t >= row_steps(lengths, b, steps)) continue;
+      const int64_t pos = b * steps + t;
+      T* dhi = dh.data() + i * u;
+      if (gout) add_to<T>(dhi, gout + pos * u, u);
+      gru_grad<T>(dhi, saved + pos * 4 * u, t == 0 ? h0 + b * u : out + (pos - 1) * u,
+                  dxw + pos * G, dhuh + pos * u, dhu.data() + n * G, direct.data() + n * u, u);
+      o[n] = dhi;
+      if (++n == kRowBlock) {
+        rows_matmul_n<T>(n, x, c, o, UT, G, u);
+        n = 0;
+      }
+    }
+    if (n > 0) rows_matmul_n<T>(n, x, c, o, UT, G, u);
+  }
+  for (int64_t i = 0; i < nrows; ++i)
+    std::copy(dh.data() + i * u, dh.data() + (i + 1) * u, dh0 + rows[i] * u);
+}
+
+}  // namespace textrnn

@@ -1,0 +1,147 @@
+// LSTM (Keras, gates i, f, c, o): a = xw_t + h_{t-1} @ U, i = sigmoid(a_i), f = sigmoid(a_f),
+// g = tanh(a_c), o = sigmoid(a_o), c_t = f c_{t-1} + i g, h_t = o tanh(c_t).
+#pragma once
+
+#include "common.h"
+
+namespace textrnn {
+
+// Gates g = [i, f, c, o] (4u) before activation -> after; c_t and h_t from c_{t-1}.
+template <typename T>
+inline void lstm_activate(T* TEXTRNN_RESTRICT g, const T* TEXTRNN_RESTRICT cp,
+                          T* TEXTRNN_RESTRICT cn, T* TEXTRNN_RESTRICT h, int64_t u) {
+  TEXTRNN_SIMD
+  for (int64_t j = 0; j < u; ++j) {
+    const T i_ = sigmoid<T>(g[j]);
+    const T f_ = sigmoid<T>(g[u + j]);
+    const T c_ = tanh_<T>(g[2 * u + j]);
+    const T o_ = sigmoid<T>(g[3 * u + j]);
+    const T cj = f_ * cp[j] + i_ * c_;
+    g[j] = i_;
+    g[u + j] = f_;
+    g[2 * u + j] = c_;
+    g[3 * u + j] = o_;
+    cn[j] = cj;
+    h[j] = o_ * tanh_<T>(cj);
+  }
+}
+
+// One step back: from dh and dc (updated in place to dc_{t-1}), the pre-activation gradients
+// da (4u).
+template <typename T>
+inline void lstm_grad(const T* TEXTRNN_RESTRICT dh_, T* TEXTRNN_RESTRICT dc,
+                      const T* TEXTRNN_RESTRICT gates, const T* TEXTRNN_RESTRICT ct,
+                      const T* TEXTRNN_RESTRICT cp, T* TEXTRNN_RESTRICT da, int64_t u) {
+  TEXTRNN_SIMD
+  for (int64_t j = 0; j < u; ++j) {
+    const T dh = dh_[j];
+    const T i_ = gates[j];
+    const T f_ = gates[u + j];
+    const T c_ = gates[2 * u + j];
+    const T o_ = gates[3 * u + j];
+    const T tc = tanh_<T>(ct[j]);
+    const T dcj = dc[j] + dh * o_ * (T(1) - tc * tc);
+    da[j] = dcj * c_ * i_ * (T(1) - i_);
+    da[u + j] = dcj * cp[j] * f_ * (T(1) - f_);
+    da[2 * u + j] = dcj * i_ * (T(1) - c_ * c_);
+    da[3 * u + j] = dh * tc * o_ * (T(1) - o_);
+    dc[j] = dcj * f_;
+  }
+}
+
+// Forward for one thread's rows. Writes gates (B, T, 4u) after their activations, cells (B, T, u),
+// out (B, T, u) at valid steps, and hlast, clast (B, u).
+template <typename T>
+void lstm_forward_rows(const std::vector<int64_t>& rows, const T* xw, const T* h0, const T* c0,
+                       const T* U, const int64_t* lengths, int64_t steps, int64_t u, T* gates,
+                       T* cells, T* out, T* hlast, T* clast) {
+  const int64_t G = 4 * u;
+  int64_t tmax = 0;
+  for (int64_t b : rows) tmax = std::max(tmax, row_steps(lengths, b, steps));
+  const T* x[kRowBlock];
+  const T* c[kRowBlock];
+  T* o[kRowBlock];
+  std::vector<int64_t> active;
+  active.reserve(rows.size());
+  for (int64_t t = 0; t < tmax; ++t) {
+    // All products of the step first, then the activations (see simple_rnn.h).
+    active.clear();
+    int n = 0;
+    for (int64_t b : rows) {
+      if (t >= row_steps(lengths, b, steps)) continue;
+      const int64_t pos = b * steps + t;
+      x[n] = t == 0 ? h0 + b * u : out + (pos - 1) * u;
+      c[n] = xw + pos * G;
+      o[n] = gates + pos * G;
+      active.push_back(b);
+      if (++n == kRowBlock) {
+        rows_matmul_n<T>(n, x, c, o, U, u, G);
+        n = 0;
+      }
+    }
+    if (n > 0) rows_matmul_n<T>(n, x, c, o, U, u, G);
+    for (int64_t b : active) {
+      const int64_t pos = b * steps + t;
+      lstm_activate<T>(gates + pos * G, t == 0 ? c0 + b * u : cells + (pos - 1) * u,
+                       cells + pos * u, out + pos * u, u);
+    }
+  }
+  for (int64_t b : rows) {
+    const int64_t len = row_steps(lengths, b, steps);
+    const T* hs = len == 0 ? h0 + b * u : out + (b * steps + len - 1) * u;
+    const T* cs = len == 0 ? c0 + b * u : cells + (b * steps + len - 1) * u;
+    std::copy(hs, hs + u, hlast + b * u);
+    std::copy(cs, cs + u, clast + b * u);
+  }
+}
+
+// Backward for one thread's rows: dxw (B, T, 4u) pre-activation gradients at valid steps, dh0 and
+// dc0 (B, u). gout, ghlast and gclast may be null.
+template <typename T>
+void lstm_backward_rows(const std::vector<int64_t>& rows, const T* gout, const T* ghlast,
+                        const T* gclast, const T* UT, const T* c0, const T* gates, const T* cells,
+                        const int64_t* lengths, int64_t steps, int64_t u, T* dxw, T* dh0, T* dc0) {
+  const int64_t G = 4 * u;
+  const int64_t nrows = static_cast<int64_t>(rows.size());
+  std::vector<T> dh(nrows * u, T(0));
+  std::vector<T> dc(nrows * u, T(0));
+  std::vector<T> zero(u, T(0));
+  int64_t tmax = 0;
+  for (int64_t i = 0; i < nrows; ++i) {
+    const int64_t b = rows[i];
+    tmax = std::max(tmax, row_steps(lengths, b, steps));
+    if (ghlast) std::copy(ghlast + b * u, ghlast + (b + 1) * u, dh.data() + i * u);
+    if (gclast) std::copy(gclast + b * u, gclast + (b + 1) * u, dc.data() + i * u);
+  }
+  const T* x[kRowBlock];
+  const T* c[kRowBlock];
+  T* o[kRowBlock];
+  for (int i = 0; i < kRowBlock; ++i) c[i] = zero.data();
+  for (int64_t t = tmax - 1; t >= 0; --t) {
+    int n = 0;
+    for (int64_t i = 0; i < nrows; ++i) {
+      const int64_t b = rows[i];
+      if (t >= row_steps(lengths, b, steps)) continue;
+      const int64_t pos = b * steps + t;
+      T* dhi = dh.data() + i * u;
+      T* dci = dc.data() + i * u;
+      T* da = dxw + pos * G;
+      if (gout) add_to<T>(dhi, gout + pos * u, u);
+      lstm_grad<T>(dhi, dci, gates + pos * G, cells + pos * u,
+                   t == 0 ? c0 + b * u : cells + (pos - 1) * u, da, u);
+      x[n] = da;
+      o[n] = dhi;
+      if (++n == kRowBlock) {
+        rows_matmul_n<T>(n, x, c, o, UT, G, u);
+        n = 0;
+      }
+    }
+    if (n > 0) rows_matmul_n<T>(n, x, c, o, UT, G, u);
+  }
+  for (int64_t i = 0; i < nrows; ++i) {
+    std::copy(dh.data() + i * u, dh.data() + (i + 1) * u, dh0 + rows[i] * u);
+    std::copy(dc.data() + i * u, dc.data() + (i + 1) * u, dc0 + rows[i] * u);
+  }
+}
+
+}  // namespace textrnn

@@ -1,0 +1,105 @@
+// SimpleRNN (Keras): h_t = tanh(xw_t + h_{t-1} @ U).
+#pragma once
+
+#include "common.h"
+
+namespace textrnn {
+
+template <typename T>
+inline void simple_rnn_activate(T* TEXTRNN_RESTRICT h, int64_t u) {
+  TEXTRNN_SIMD
+  for (int64_t j = 0; j < u; ++j) h[j] = tanh_<T>(h[j]);
+}
+
+// da = (dh + g) (1 - h^2), the gradient before tanh; g may be null.
+template <typename T>
+inline void simple_rnn_grad(const T* TEXTRNN_RESTRICT dh, const T* TEXTRNN_RESTRICT g,
+                            const T* TEXTRNN_RESTRICT h, T* TEXTRNN_RESTRICT da, int64_t u) {
+  if (g) {
+    TEXTRNN_SIMD
+    for (int64_t j = 0; j < u; ++j) da[j] = (dh[j] + g[j]) * (T(1) - h[j] * h[j]);
+  } else {
+    TEXTRNN_SIMD
+    for (int64_t j = 0; j < u; ++j) da[j] = dh[j] * (T(1) - h[j] * h[j]);
+  }
+}
+
+// Forward for one thread's rows. Writes out (B, T, u) at valid steps and hlast (B, u).
+template <typename T>
+void simple_rnn_forward_rows(const std::vector<int64_t>& rows, const T* xw, const T* h0, const T* U,
+                             const int64_t* lengths, int64_t steps, int64_t u, T* out, T* hlast) {
+  int64_t tmax = 0;
+  for (int64_t b : rows) tmax = std::max(tmax, row_steps(lengths, b, steps));
+  const T* x[kRowBlock];
+  const T* c[kRowBlock];
+  T* o[kRowBlock];
+  std::vector<T*> active;
+  active.reserve(rows.size());
+  for (int64_t t = 0; t < tmax; ++t) {
+    // All products of the step first, then the activations: the stores of one have retired
+    // before the other reads them.
+    active.clear();
+    int n = 0;
+    for (int64_t b : rows) {
+      if (t >= row_steps(lengths, b, steps)) continue;
+      x[n] = t == 0 ? h0 + b * u : out + (b * steps + t - 1) * u;
+      c[n] = xw + (b * steps + t) * u;
+      o[n] = out + (b * steps + t) * u;
+      active.push_back(o[n]);
+      if (++n == kRowBlock) {
+        rows_matmul_n<T>(n, x, c, o, U, u, u);
+        n = 0;
+      }
+    }
+    if (n > 0) rows_matmul_n<T>(n, x, c, o, U, u, u);
+    for (T* h : active) simple_rnn_activate<T>(h, u);
+  }
+  for (int64_t b : rows) {
+    const int64_t len = row_steps(lengths, b, steps);
+    const T* src = len == 0 ? h0 + b * u : out + (b * steps + len - 1) * u;
+    std::copy(src, src + u, hlast + b * u);
+  }
+}
+
+// Backward for one thread's rows: dxw (B, T, u) at valid steps (the pre-activation gradient, also
+// what dU needs) and dh0 (B, u). gout and ghlast may be null (no gradient flows from them).
+template <typename T>
+void simple_rnn_backward_rows(const std::vector<int64_t>& rows, const T* gout, const T* ghlast,
+                              const T* UT, const T* out, const int64_t* lengths, int64_t steps,
+                              int64_t u, T* dxw, T* dh0) {
+  const int64_t nrows = static_cast<int64_t>(rows.size());
+  std::vector<T> dh(nrows * u, T(0));
+  std::vector<T> zero(u, T(0));
+  int64_t tmax = 0;
+  for (int64_t i = 0; i < nrows; ++i) {
+    const int64_t b = rows[i];
+    tmax = std::max(tmax, row_steps(lengths, b, steps));
+    if (ghlast) std::copy(ghlast + b * u, ghlast + (b + 1) * u, dh.data() + i * u);
+  }
+  const T* x[kRowBlock];
+  const T* c[kRowBlock];
+  T* o[kRowBlock];
+  for (int i = 0; i < kRowBlock; ++i) c[i] = zero.data();
+  for (int64_t t = tmax - 1; t >= 0; --t) {
+    int n = 0;
+    for (int64_t i = 0; i < nrows; ++i) {
+      const int64_t b = rows[i];
+      if (t >= row_steps(lengths, b, steps)) continue;
+      const int64_t pos = (b * steps + t) * u;
+      T* dhi = dh.data() + i * u;
+      T* da = dxw + pos;
+      simple_rnn_grad<T>(dhi, gout ? gout + pos : nullptr, out + pos, da, u);
+      x[n] = da;
+      o[n] = dhi;
+      if (++n == kRowBlock) {
+        rows_matmul_n<T>(n, x, c, o, UT, u, u);
+        n = 0;
+      }
+    }
+    if (n > 0) rows_matmul_n<T>(n, x, c, o, UT, u, u);
+  }
+  for (int64_t i = 0; i < nrows; ++i)
+    std::copy(dh.data() + i * u, dh.data() + (i + 1) * u, dh0 + rows[i] * u);
+}
+
+}  // namespace textrnn
