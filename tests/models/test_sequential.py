@@ -358,6 +358,8 @@ def test_bucketing_needs_masking(token_five):
         (np.ones((4, 3), dtype=int), np.zeros(4), {"validation_data": (np.ones((2, 3), dtype=int),)}, ValueError, "(x_val, y_val)"),
         (np.ones((4, 3), dtype=int), np.zeros(4), {"validation_data": (np.ones((2, 3), dtype=int), np.zeros(3))}, ValueError, "len(validation_data[0])=2"),
         (np.ones((4, 3), dtype=int), np.zeros(4), {"callbacks": [object()]}, TypeError, "`callbacks`"),
+        (np.array(["a good film", "bad"]), np.zeros(2), {}, TypeError, "holds strings"),
+        (np.ones((4, 3), dtype=int), np.array(["pos", "neg", "pos", "neg"]), {}, TypeError, "numeric labels"),
     ],
 )
 def test_bad_input(x, y, kwargs, error, message):
@@ -373,6 +375,13 @@ def test_token_index_error_names_the_fix():
         model.fit(np.array([[3, 19], [4, 40]]), np.zeros(2), verbose=0)
     text = str(err.value)
     assert "token index 40" in text and "input_dim=20" in text and "num_words=20" in text and "at least 41" in text
+
+
+def test_unsigned_and_float_token_ids_are_accepted():
+    model = compiled(pooled_model(vocab=20))
+    for x in (np.ones((4, 3), dtype=np.uint16), np.ones((4, 3), dtype=np.float32)):
+        h = model.fit(x, np.zeros(4), verbose=0)
+        assert math.isfinite(h.history["loss"][0])
 
 
 def test_output_with_time_axis_is_rejected():

@@ -1,19 +1,17 @@
 """`Sequential`: a stack of layers with Keras's `compile` / `fit` / `evaluate` / `predict`.
 
-The training loop converts the whole dataset to tensors once per call, moves it to the model's
-device once, and slices each batch out with index tensors from a batcher
-(`textrnn.training.batching`), so nothing runs per sample in Python. Running losses and metrics
-stay on the device and are only read back at the end of an epoch, or when the progress bar
-redraws or a callback asks for batch logs.
+`fit` checks and converts the whole dataset once (`textrnn.training.data`), moves it to the
+model's device once, and hands the loops in `textrnn.training.loop` a batcher's plans
+(`textrnn.training.batching`): batches are sliced out with index tensors, so nothing runs per
+sample in Python.
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -27,10 +25,17 @@ from textrnn.errors import NotCompiledError
 from textrnn.layers.base import Layer, Shape
 from textrnn.layers.dense import Dense
 from textrnn.layers.embedding import Embedding
+from textrnn.training import loop
 from textrnn.training import losses as losses_mod
 from textrnn.training import metrics as metrics_mod
 from textrnn.training import optimizers as optimizers_mod
 from textrnn.training.batching import Batcher, BucketBatcher, EpochPlan, padding_spans
+from textrnn.training.data import (
+    check_inputs,
+    check_targets,
+    check_validation_split,
+    split_validation,
+)
 from textrnn.training.progress import ProgressBar, print_epoch_header, resolve_verbose
 
 #: rows per batch for validation, `evaluate` and `predict` when no batch size is given: results do
@@ -48,25 +53,6 @@ def _non_negative_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
         raise ValueError(f"Received an invalid value for argument `{name}`, expected a non-negative integer, got {value!r}.")
     return int(value)
-
-
-def _as_array(value: Any, argument: str) -> np.ndarray | torch.Tensor:
-    """A NumPy array or a detached CPU tensor, with a clear error for ragged sequences."""
-    if value is None:
-        raise ValueError(f"Received no value for argument `{argument}`.")
-    if isinstance(value, torch.Tensor):
-        return value.detach().cpu()
-    try:
-        arr = np.asarray(value)
-    except ValueError:
-        arr = np.asarray(value, dtype=object) if isinstance(value, (list, tuple)) else np.asarray([0])
-    if arr.dtype == object:
-        raise ValueError(
-            f"`{argument}` holds sequences of different lengths (or non-numeric values). Pad them to one length "
-            f"first: `{argument} = pad_sequences({argument}, maxlen=500)` with "
-            "`from textrnn.preprocessing.sequence import pad_sequences`."
-        )
-    return arr
 
 
 class Sequential(Layer):
@@ -459,83 +445,18 @@ class Sequential(Layer):
             raise ValueError(f"Model `{self.name}` has no layers: add some with `model.add(...)`.")
         return self.layers[0]
 
-    def _prepare_x(self, x: Any, argument: str = "x") -> torch.Tensor:
-        """Check `x` once and return it as a CPU tensor (int32 token ids for an Embedding model)."""
-        arr = _as_array(x, argument)
-        n = int(arr.shape[0]) if arr.ndim > 0 else 0
-        if arr.ndim == 0 or n == 0:
-            raise ValueError(f"`{argument}` is empty: expected at least one sample, got shape {tuple(arr.shape)}.")
-        first = self._first_layer()
-        if isinstance(first, Embedding):
-            if arr.ndim != 2:
-                raise ValueError(
-                    f"`{argument}` must be a 2-D array of token ids, shape (samples, steps), for a model starting with "
-                    f"Embedding `{first.name}`, got shape {tuple(arr.shape)}. Pad the sequences to one length with "
-                    f"`pad_sequences({argument}, maxlen=...)` from `textrnn.preprocessing.sequence`."
-                )
-            t = arr if isinstance(arr, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(arr))
-            if t.dtype == torch.bool:
-                t = t.to(torch.int32)
-            if t.is_floating_point():
-                if not bool(torch.isfinite(t).all()) or not bool((t == t.round()).all()):
-                    raise ValueError(
-                        f"`{argument}` must hold integer token ids, but it holds fractional or non-finite values. "
-                        "Convert the texts to token ids (e.g. with `imdb.load_data` or a tokenizer) first."
-                    )
-            elif t.is_complex() or not t.dtype.is_signed and t.dtype != torch.uint8:
-                raise TypeError(f"`{argument}` must hold integer token ids, got dtype {t.dtype}.")
-            lo = int(t.min())
-            hi = int(t.max())
-            if lo < 0:
-                raise ValueError(
-                    f"`{argument}` holds the negative token index {lo}; token ids must be non-negative (0 is padding)."
-                )
-            if hi >= first.input_dim:
-                raise ValueError(
-                    f"`{argument}` holds token index {hi}, but Embedding `{first.name}` has input_dim={first.input_dim} "
-                    f"(indices 0 to {first.input_dim - 1}). Load the data with `num_words={first.input_dim}` "
-                    f"(e.g. `imdb.load_data(num_words={first.input_dim})`) or raise `input_dim` to at least {hi + 1}."
-                )
-            return t.to(torch.int32).contiguous()
-        if arr.ndim < 2:
-            raise ValueError(
-                f"`{argument}` must have shape (samples, features, ...), got shape {tuple(arr.shape)}. "
-                f"Reshape a single feature column with `{argument}.reshape(-1, 1)`."
-            )
-        t = arr if isinstance(arr, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(arr))
-        if t.dtype == torch.bool or not t.is_floating_point():
-            t = t.to(torch.float32)
-        t = t.to(torch.float32).contiguous()
-        if self.built and self._input_shape is not None:
-            expected = self._input_shape[1:]
-            got = tuple(t.shape[1:])
-            if len(expected) != len(got) or any(e is not None and e != g for e, g in zip(expected, got, strict=True)):
-                raise ValueError(
-                    f"`{argument}` has shape {tuple(t.shape)}, but model `{self.name}` was built for input shape "
-                    f"{self._input_shape}."
-                )
-        return t
+    def _inputs(self, x: Any, argument: str = "x") -> torch.Tensor:
+        return check_inputs(x, self._first_layer(), self._input_shape if self.built else None, argument)
 
-    def _prepare_y(self, y: Any, n: int, argument: str = "y", x_argument: str = "x") -> torch.Tensor:
+    def _targets(self, y: Any, n: int, argument: str = "y", x_argument: str = "x") -> torch.Tensor:
         assert self.loss is not None
-        if y is None:
-            raise ValueError(f"Received no labels: pass `{argument}` (one label per sample of `{x_argument}`).")
-        arr = _as_array(y, argument)
-        y_np = arr.numpy() if isinstance(arr, torch.Tensor) else arr
-        if y_np.ndim == 0 or y_np.shape[0] != n:
-            got = y_np.shape[0] if y_np.ndim else "a scalar"
-            raise ValueError(
-                f"`{x_argument}` and `{argument}` must hold the same number of samples, got len({x_argument})={n} "
-                f"and len({argument})={got}."
-            )
-        self.loss.check_labels(y_np, self._output_units(), argument)
-        return self.loss.prepare_labels(y_np, self._output_units())
+        return check_targets(y, n, self.loss, self._output_units(), argument, x_argument)
 
-    def _prepare_model(self, x: torch.Tensor) -> torch.device:
+    def _build_for(self, x: torch.Tensor) -> None:
+        """Build (if needed) for data like `x`: the default input shape, else `x`'s."""
         if not self.built:
             default = self._default_input_shape()
             self.build(default if default is not None else (None, *x.shape[1:]))
-        return self._place()
 
     def _bucketing_spans(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         first = self._first_layer()
@@ -573,70 +494,10 @@ class Sequential(Layer):
             return torch.sigmoid(out) if self.loss.logits_activation == "sigmoid" else torch.softmax(out, dim=-1)
         return out
 
-    def _batches(self, plan: EpochPlan, device: torch.device) -> Iterator[tuple[int, torch.Tensor, tuple[int, int] | None]]:
-        order = plan.order.to(device, non_blocking=True)
-        for i, (s, e) in enumerate(plan.batches):
-            yield i, order[s:e], (plan.columns[i] if plan.columns is not None else None)
-
-    @staticmethod
-    def _take(x: torch.Tensor, idx: torch.Tensor, cols: tuple[int, int] | None) -> torch.Tensor:
-        if cols is not None:
-            return x[:, cols[0] : cols[1]].index_select(0, idx)
-        return x.index_select(0, idx)
-
-    def _eval_loop(
-        self,
-        x: torch.Tensor,
-        y: torch.Tensor,
-        batch_size: int,
-        bucket: bool,
-        device: torch.device,
-        callbacks: CallbackList | None,
-        verbose: int,
-    ) -> dict[str, float]:
-        """Mean loss and metrics over `(x, y)` (tensors on `device`), in eval mode without gradients."""
-        assert self.loss is not None
-        metrics = self._resolve_metrics()
-        n = int(x.shape[0])
-        batcher = BucketBatcher(*self._bucketing_spans(x), batch_size, shuffle=False) if bucket else Batcher(n, batch_size, shuffle=False)
-        plan = batcher.plan()
-        logits = self._use_logits()
-        sums = torch.zeros(1 + len(metrics), device=device)
-        seen = 0
-        names = [m.name for m in metrics] + ["loss"]
-        want_batch = callbacks is not None and (callbacks.wants("on_test_batch_begin") or callbacks.wants("on_test_batch_end"))
-        bar = ProgressBar(len(plan), verbose)
-        was_training = self.training
-        self.eval()
-        try:
-            with torch.no_grad(), self._autocast(device):
-                for i, idx, cols in self._batches(plan, device):
-                    if want_batch and callbacks is not None:
-                        callbacks.call("on_test_batch_begin", i, None)
-                    xb = self._take(x, idx, cols)
-                    yb = y.index_select(0, idx)
-                    out = self._forward(xb, training=False, logits=logits).float()
-                    per = self.loss(yb, out, from_logits=logits)
-                    probs = self._probabilities(out, logits)
-                    sums += torch.stack([per.sum(), *(m(yb, probs).sum() for m in metrics)])
-                    seen += int(idx.shape[0])
-                    if want_batch or bar.due(i + 1):
-
-                        def running(sums: torch.Tensor = sums, seen: int = seen) -> dict[str, float]:
-                            vals = (sums / seen).tolist()
-                            return dict(zip(names, vals[1:] + vals[:1], strict=True))
-
-                        if want_batch and callbacks is not None:
-                            callbacks.call("on_test_batch_end", i, running())
-                        if bar.due(i + 1):
-                            bar.update(i + 1, running)
-            values = (sums / n).tolist()
-            logs = dict(zip(names, values[1:] + values[:1], strict=True))
-            bar.finish(logs)
-            return logs
-        finally:
-            bar.close()
-            self.train(was_training)
+    def _plan(self, x: torch.Tensor, batch_size: int, bucket: bool) -> EpochPlan:
+        """One pass over `x` in order (length-sorted when bucketing), for evaluation and prediction."""
+        batcher = BucketBatcher(*self._bucketing_spans(x), batch_size, shuffle=False) if bucket else Batcher(int(x.shape[0]), batch_size, shuffle=False)
+        return batcher.plan()
 
     # ================================================================== fit
     def fit(
@@ -700,130 +561,71 @@ class Sequential(Layer):
         verbose = resolve_verbose(verbose)
         if not isinstance(shuffle, bool):
             raise TypeError(f"Received an invalid value for argument `shuffle`, expected True or False, got {shuffle!r}.")
-        if (
-            isinstance(validation_split, bool)
-            or not isinstance(validation_split, (int, float))
-            or not 0.0 <= float(validation_split) < 1.0
-        ):
-            raise ValueError(
-                f"Received an invalid value for argument `validation_split`, expected a float in [0, 1), "
-                f"got {validation_split!r}. For example `validation_split=0.2` holds out the last 20% of the data."
-            )
+        validation_split = check_validation_split(validation_split)
         if x is None:
             raise ValueError("Received no training data: pass `x` (and `y`) to `fit`.")
 
-        x_all = self._prepare_x(x)
-        n_all = int(x_all.shape[0])
-        if not self.built:
-            default = self._default_input_shape()
-            self.build(default if default is not None else (None, *x_all.shape[1:]))
-        y_all = self._prepare_y(y, n_all)
-
+        # Check and convert everything once, before the first step.
+        x_all = self._inputs(x)
+        self._build_for(x_all)
+        y_all = self._targets(y, int(x_all.shape[0]))
         x_val = y_val = None
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                got = type(validation_data).__name__
+                if isinstance(validation_data, (tuple, list)):
+                    got += f" of length {len(validation_data)}"
                 raise ValueError(
                     "Received an invalid value for argument `validation_data`, expected a tuple `(x_val, y_val)`, "
-                    f"got {type(validation_data).__name__}"
-                    + (f" of length {len(validation_data)}" if isinstance(validation_data, (tuple, list)) else "")
-                    + ". Sample weights are not supported."
+                    f"got {got}. Sample weights are not supported."
                 )
-            x_val = self._prepare_x(validation_data[0], "validation_data[0]")
-            y_val = self._prepare_y(validation_data[1], int(x_val.shape[0]), "validation_data[1]", "validation_data[0]")
+            x_val = self._inputs(validation_data[0], "validation_data[0]")
+            y_val = self._targets(validation_data[1], int(x_val.shape[0]), "validation_data[1]", "validation_data[0]")
             x_train, y_train = x_all, y_all
         elif validation_split > 0:
-            split_at = int(math.floor(n_all * (1.0 - float(validation_split))))
-            if split_at == 0 or split_at == n_all:
-                raise ValueError(
-                    f"Training data contains {n_all} samples, which is not sufficient to split it into a validation "
-                    f"and training set as specified by `validation_split={validation_split}`. Provide more data, "
-                    "or a different value for `validation_split`."
-                )
-            x_train, y_train = x_all[:split_at], y_all[:split_at]
-            x_val, y_val = x_all[split_at:], y_all[split_at:]
+            x_train, y_train, x_val, y_val = split_validation(x_all, y_all, validation_split)
         else:
             x_train, y_train = x_all, y_all
 
-        device = self._prepare_model(x_train)
+        device = self._place()
         if not self.optimizer.is_built_for(self.parameters()):
             self.optimizer.build(self.parameters())
-        metrics = self._resolve_metrics()
-        logits = self._use_logits()
-        names = [m.name for m in metrics] + ["loss"]
-
-        n = int(x_train.shape[0])
         if bucket_by_length:
             batcher: Batcher = BucketBatcher(*self._bucketing_spans(x_train), batch_size, shuffle=shuffle)
         else:
-            batcher = Batcher(n, batch_size, shuffle=shuffle)
-        steps = len(batcher)
-        # The whole dataset moves to the device once; batches are index_select-ed from it.
+            batcher = Batcher(int(x_train.shape[0]), batch_size, shuffle=shuffle)
+        # The data move to the device once; batches are index_select-ed from them.
         xd, yd = x_train.to(device), y_train.to(device)
-        xvd = x_val.to(device) if x_val is not None else None
-        yvd = y_val.to(device) if y_val is not None else None
+        val = None
+        if x_val is not None and y_val is not None:
+            xvd = x_val.to(device)
+            val = (xvd, y_val.to(device), self._plan(xvd, val_batch, bucket_by_length))
 
         history = History()
-        user_callbacks = list(callbacks or [])
-        params = {"verbose": verbose, "epochs": epochs, "steps": steps}
-        cbs = CallbackList([*user_callbacks, history], self, params)
+        params = {"verbose": verbose, "epochs": epochs, "steps": len(batcher)}
+        cbs = CallbackList([*(callbacks or []), history], self, params)
         history.params = params
-        want_batch_begin = cbs.wants("on_train_batch_begin")
-        want_batch_end = cbs.wants("on_train_batch_end")
-
         self.stop_training = False
         cbs.call("on_train_begin", None)
-        epoch_logs: dict[str, float] = {}
+        logs: dict[str, float] = {}
         for epoch in range(initial_epoch, epochs):
             cbs.call("on_epoch_begin", epoch, None)
             print_epoch_header(epoch, epochs, verbose)
-            bar = ProgressBar(steps, verbose)
-            self.train()
-            sums = torch.zeros(1 + len(metrics), device=device)
-            seen = 0
+            bar = ProgressBar(len(batcher), verbose)
             try:
-                for i, idx, cols in self._batches(batcher.plan(), device):
-                    if want_batch_begin:
-                        cbs.call("on_train_batch_begin", i, None)
-                    xb = self._take(xd, idx, cols)
-                    yb = yd.index_select(0, idx)
-                    self.optimizer.zero_grad()
-                    with self._autocast(device):
-                        out = self._forward(xb, training=True, logits=logits)
-                    out = out.float()
-                    loss = self.loss(yb, out, from_logits=logits).mean()
-                    loss.backward()
-                    self.optimizer.step()
-                    bs = int(idx.shape[0])
-                    with torch.no_grad():
-                        probs = self._probabilities(out.detach(), logits)
-                        sums += torch.stack([loss.detach() * bs, *(m(yb, probs).sum() for m in metrics)])
-                    seen += bs
-                    if want_batch_end or bar.due(i + 1):
-
-                        def running(sums: torch.Tensor = sums, seen: int = seen) -> dict[str, float]:
-                            vals = (sums / seen).tolist()
-                            return dict(zip(names, vals[1:] + vals[:1], strict=True))
-
-                        if want_batch_end:
-                            cbs.call("on_train_batch_end", i, running())
-                        if bar.due(i + 1):
-                            bar.update(i + 1, running)
-                    if self.stop_training:
-                        break
-                values = (sums / max(seen, 1)).tolist()
-                epoch_logs = dict(zip(names, values[1:] + values[:1], strict=True))
-                if xvd is not None and yvd is not None:
+                logs = loop.train_epoch(self, xd, yd, batcher.plan(), device, cbs, bar)
+                if val is not None:
                     cbs.call("on_test_begin", None)
-                    val_logs = self._eval_loop(xvd, yvd, val_batch, bucket_by_length, device, cbs, verbose=0)
+                    val_logs = loop.evaluate(self, *val, device, cbs)
                     cbs.call("on_test_end", val_logs)
-                    epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
-                bar.finish(epoch_logs)
+                    logs.update({f"val_{k}": v for k, v in val_logs.items()})
+                bar.finish(logs)
             finally:
                 bar.close()
-            cbs.call("on_epoch_end", epoch, epoch_logs)
+            cbs.call("on_epoch_end", epoch, logs)
             if self.stop_training:
                 break
-        cbs.call("on_train_end", epoch_logs)
+        cbs.call("on_train_end", logs)
         self.eval()
         self.history = history
         return history
@@ -861,19 +663,19 @@ class Sequential(Layer):
         self._require_compiled("evaluate")
         bs = INFERENCE_BATCH_SIZE if batch_size is None else _positive_int("batch_size", batch_size)
         verbose = resolve_verbose(verbose)
-        xt = self._prepare_x(x)
-        if not self.built:
-            default = self._default_input_shape()
-            self.build(default if default is not None else (None, *xt.shape[1:]))
-        yt = self._prepare_y(y, int(xt.shape[0]))
-        device = self._prepare_model(xt)
-        cbs = CallbackList(list(callbacks or []), self, {"verbose": verbose, "steps": -(-int(xt.shape[0]) // bs)})
+        xt = self._inputs(x)
+        self._build_for(xt)
+        yt = self._targets(y, int(xt.shape[0]))
+        device = self._place()
+        xd = xt.to(device)
+        plan = self._plan(xd, bs, bucket_by_length)
+        cbs = CallbackList(list(callbacks or []), self, {"verbose": verbose, "steps": len(plan)})
         cbs.call("on_test_begin", None)
-        logs = self._eval_loop(xt.to(device), yt.to(device), bs, bucket_by_length, device, cbs, verbose)
+        logs = loop.evaluate(self, xd, yt.to(device), plan, device, cbs, verbose)
         cbs.call("on_test_end", logs)
         if return_dict:
             return {"loss": logs["loss"], **{k: v for k, v in logs.items() if k != "loss"}}
-        values = [logs[k] for k in ["loss", *[m.name for m in self._resolve_metrics()]]]
+        values = [logs[k] for k in ["loss", *[m.name for m in self.compiled_metrics]]]
         return values[0] if len(values) == 1 else values
 
     def predict(
@@ -905,39 +707,16 @@ class Sequential(Layer):
         """
         bs = INFERENCE_BATCH_SIZE if batch_size is None else _positive_int("batch_size", batch_size)
         verbose = resolve_verbose(verbose)
-        xt = self._prepare_x(x)
-        device = self._prepare_model(xt)
-        n = int(xt.shape[0])
-        batcher = BucketBatcher(*self._bucketing_spans(xt), bs, shuffle=False) if bucket_by_length else Batcher(n, bs, shuffle=False)
-        plan = batcher.plan()
-        cbs = CallbackList(list(callbacks or []), self, {"verbose": verbose, "steps": len(plan)})
-        want_batch = cbs.wants("on_predict_batch_end") or cbs.wants("on_predict_batch_begin")
+        xt = self._inputs(x)
+        self._build_for(xt)
+        device = self._place()
         xd = xt.to(device)
-        out_all: torch.Tensor | None = None
-        bar = ProgressBar(len(plan), verbose)
-        was_training = self.training
-        self.eval()
+        plan = self._plan(xd, bs, bucket_by_length)
+        cbs = CallbackList(list(callbacks or []), self, {"verbose": verbose, "steps": len(plan)})
         cbs.call("on_predict_begin", None)
-        try:
-            with torch.no_grad(), self._autocast(device):
-                for i, idx, cols in self._batches(plan, device):
-                    if want_batch:
-                        cbs.call("on_predict_batch_begin", i, None)
-                    out = self._forward(self._take(xd, idx, cols), training=False, logits=False).float()
-                    if out_all is None:
-                        out_all = torch.empty((n, *out.shape[1:]), dtype=out.dtype, device=device)
-                    out_all[idx] = out
-                    if want_batch:
-                        cbs.call("on_predict_batch_end", i, {"outputs": out})
-                    if bar.due(i + 1):
-                        bar.update(i + 1, {})
-            bar.finish({})
-        finally:
-            bar.close()
-            self.train(was_training)
+        out = loop.predict(self, xd, plan, device, cbs, verbose)
         cbs.call("on_predict_end", None)
-        assert out_all is not None
-        return to_numpy(out_all)
+        return to_numpy(out)
 
     # ================================================================== config and saving
     def get_config(self) -> dict[str, Any]:
