@@ -302,6 +302,17 @@ def test_summary_command():
     assert "Bidirectional" in out and "(None, 4)" in out
 
 
+def test_early_stopping(work, tmp_path):
+    # A learning rate too small to move float32 weights: val_loss never improves after epoch 1.
+    run = tmp_path / "runs" / "es"
+    out = ok(invoke("train", "--data", work["data"], *TINY, "--epochs", "5", "--learning-rate", "1e-12",
+                    "--early-stopping", "1", "--seed", "1", "--out", run)).stdout  # fmt: skip
+    assert "Finished 2 of 5 epochs (early stopping)." in out
+    history = RunFolder(run).history
+    assert history["epochs"] == [1, 2] and history["best_epoch"] == 1 and history["stop_reason"] == "early_stopping"
+    assert len(read_csv(run / "history.csv")) == 2
+
+
 # ----------------------------------------------------------------------------------- interruption
 class InterruptAfter(textrnn.callbacks.Callback):
     """Simulates Ctrl-C: KeyboardInterrupt at the end of epoch `epochs` (1-based) or in its first batch."""
@@ -353,6 +364,19 @@ def test_interrupt_before_first_epoch_leaves_nothing(work, tmp_path):
     with pytest.raises(KeyboardInterrupt):
         train_run(opts, target, verbose=0, callbacks=[InterruptAfter(1, in_batch=True)])
     assert not (tmp_path / "fresh").exists()
+
+
+def test_ctrl_c_while_loading_data_exits_130_and_writes_nothing(work, tmp_path, monkeypatch):
+    import textrnn.runs.trainer as train_module
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_module, "prepare", interrupted)
+    result = invoke("train", "--data", work["data"], "--out", tmp_path / "runs" / "x")
+    assert result.exit_code == 130
+    assert "no run folder was written" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "runs").exists()
 
 
 # ----------------------------------------------------------------------------------- bad input

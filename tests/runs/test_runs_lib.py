@@ -20,7 +20,7 @@ from textrnn.runs.io import deferred_interrupt, replace_dir, write_csv_atomic, w
 from textrnn.runs.model import build_model
 from textrnn.runs.predictor import model_metadata
 from textrnn.runs.prepare import build_vocabulary
-from textrnn.runs.train import command_line
+from textrnn.runs.trainer import command_line
 
 
 # ----------------------------------------------------------------------------------- options

@@ -85,9 +85,9 @@ def train(
     """
     from textrnn.presets import DEFAULT_PRESET
     from textrnn.runs.options import TrainOptions, flag_of
-    from textrnn.runs.train import TrainingInterrupted
-    from textrnn.runs.train import resume as resume_run
-    from textrnn.runs.train import train as train_run
+    from textrnn.runs.trainer import TrainingInterrupted
+    from textrnn.runs.trainer import resume as resume_run
+    from textrnn.runs.trainer import train as train_run
 
     values: dict[str, Any] = {
         "data": data, "data_format": data_format, "text_column": text_column, "label_column": label_column,
@@ -115,6 +115,9 @@ def train(
         train_run(options, out, verbose=verbose, print_fn=typer.echo, command=_argv(ctx))
     except TrainingInterrupted as e:
         typer.echo(e.result.summary(), err=True)
+        raise typer.Exit(130) from None
+    except KeyboardInterrupt:
+        typer.echo("Interrupted before the first epoch finished: no run folder was written.", err=True)
         raise typer.Exit(130) from None
 
 

@@ -7,7 +7,7 @@
 from textrnn.runs.folder import RunFolder
 from textrnn.runs.options import TrainOptions
 from textrnn.runs.predictor import Prediction, Predictor, load
-from textrnn.runs.train import TrainingInterrupted, TrainResult, resume, train
+from textrnn.runs.trainer import TrainingInterrupted, TrainResult, resume, train
 
 __all__ = [
     "Prediction",

@@ -133,7 +133,7 @@ class RunFolder:
 
     def require_model(self) -> Path:
         """The `model/` folder, or RunFolderError if the run has none yet."""
-        if not (self.model_dir / "config.json").is_file() and not any(self.model_dir.glob("*")):
+        if not (self.model_dir / "config.json").is_file():
             raise RunFolderError(
                 f"`{self.path}` has no saved model yet (no {MODEL}/ folder): its first epoch never finished. "
                 "Train it again with `textrnn train`."
