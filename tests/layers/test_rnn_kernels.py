@@ -42,14 +42,16 @@ def random_masks():
 def outputs(layer, x, mask, h0, path):
     with rnn_kernels.force_path(path):
         out = layer(x, mask=mask, initial_state=h0, training=False)
-    return [o.detach() for o in out]
+    return [o.detach() for o in out] if isinstance(out, list) else [out.detach()]
 
 
 @pytest.mark.parametrize("cls,kwargs", CELLS, ids=lambda v: getattr(v, "__name__", str(v)))
-@pytest.mark.parametrize("return_sequences,go_backwards,zero_output", list(itertools.product([False, True], repeat=3)))
-def test_fused_and_packed_equal_loop(cls, kwargs, return_sequences, go_backwards, zero_output):
+@pytest.mark.parametrize(
+    "return_sequences,return_state,go_backwards,zero_output", list(itertools.product([False, True], repeat=4))
+)
+def test_fused_and_packed_equal_loop(cls, kwargs, return_sequences, return_state, go_backwards, zero_output):
     layer = make(
-        cls, kwargs, return_sequences=return_sequences, return_state=True, go_backwards=go_backwards,
+        cls, kwargs, return_sequences=return_sequences, return_state=return_state, go_backwards=go_backwards,
         zero_output_for_mask=zero_output,
     )
     x = torch.tensor(np.random.default_rng(5).normal(size=(BATCH, STEPS, FEATURES)).astype("float32"))

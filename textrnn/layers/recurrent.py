@@ -271,6 +271,7 @@ class BaseRNN(Layer):
             mask=mask,
             go_backwards=self.go_backwards,
             return_sequences=self.return_sequences,
+            return_state=self.return_state,
             zero_output_for_mask=self.zero_output_for_mask,
             input_masks=input_masks,
             recurrent_masks=recurrent_masks,

@@ -15,15 +15,19 @@ Three paths compute the same numbers:
   oneDNN on CPU, cuDNN on GPU) with weight lists built from the Keras-layout parameters, so
   gradients reach those parameters.
 - `"packed"`: the fused kernels on masked input. Each row's unmasked steps are moved to the left
-  (stably), run as a packed sequence with per-row lengths, and the outputs are scattered back.
+  (stably) and run as one batch up to the longest row (an LSTM's final `c`, when asked for, needs
+  PyTorch's packed-sequence kernel with per-row lengths); the outputs are then spread back over
+  the steps.
 - `"loop"`: a Python loop over time steps, for what no fused kernel does (other activations, GRU
   `reset_after=False`, `recurrent_dropout`).
 
 To add a kernel (e.g. a custom C++ one): write a function with the signature of `_fused_path`,
-`(spec, inputs, states, mask, return_sequences, zero_output_for_mask) -> (output, states)` with
+`(spec, inputs, states, mask, return_sequences, return_state, zero_output_for_mask) -> (output,
+states)` with
 inputs already in processing order and input dropout applied, name it in `PathName`, and dispatch
-to it from `choose_path` and `run`. The tests in `tests/layers/test_rnn_kernels.py` compare every
-path with the loop.
+to it from `choose_path` and `run`. A kernel that takes per-row lengths of left-aligned rows can
+reuse `left_align` and `spread_outputs` for masks, as the packed path does. The tests in
+`tests/layers/test_rnn_kernels.py` compare every path with the loop.
 """
 
 from __future__ import annotations
@@ -139,6 +143,7 @@ def run(
     mask: torch.Tensor | None = None,
     go_backwards: bool = False,
     return_sequences: bool = False,
+    return_state: bool = True,
     zero_output_for_mask: bool = False,
     input_masks: Sequence[torch.Tensor] | None = None,
     recurrent_masks: Sequence[torch.Tensor] | None = None,
@@ -152,6 +157,8 @@ def run(
         mask: boolean `(batch, steps)`, True where a step is used, or None.
         go_backwards: process the sequence in reverse (outputs stay in processing order).
         return_sequences: return the output of every step instead of the last one.
+        return_state: return the final states (an LSTM's final `c` on masked input needs PyTorch's
+            packed kernel, slower on CPU than the fused kernel the other cases run).
         zero_output_for_mask: masked steps output zeros instead of the previous output.
         input_masks: dropout masks `(batch, features)` multiplied into the inputs at every step:
             one, or for a GRU with recurrent dropout three (z, r, h). None: no dropout.
@@ -159,7 +166,8 @@ def run(
             LSTM) or three (GRU z, r, h). None: no recurrent dropout.
 
     Returns:
-        `(output, states)`: output `(batch, steps, units)` or `(batch, units)`, and the final states.
+        `(output, states)`: output `(batch, steps, units)` or `(batch, units)`, and the final states
+        (`[]` without return_state).
     """
     if go_backwards:
         inputs = torch.flip(inputs, dims=(1,))
@@ -167,15 +175,18 @@ def run(
             mask = torch.flip(mask, dims=(1,))
     path = choose_path(spec, mask, input_masks, recurrent_masks)
     if path == "loop":
-        return _loop_path(
+        output, states = _loop_path(
             spec, inputs, list(initial_states), mask, return_sequences, zero_output_for_mask,
             input_masks, recurrent_masks,
         )
+        return output, (states if return_state else [])
     if input_masks:
         inputs = inputs * input_masks[0].unsqueeze(1)  # the same mask at every step
     if path == "packed" and mask is not None:
-        return _packed_path(spec, inputs, list(initial_states), mask, return_sequences, zero_output_for_mask)
-    return _fused_path(spec, inputs, list(initial_states), None, return_sequences, zero_output_for_mask)
+        return _packed_path(
+            spec, inputs, list(initial_states), mask, return_sequences, return_state, zero_output_for_mask
+        )
+    return _fused_path(spec, inputs, list(initial_states), None, return_sequences, return_state, zero_output_for_mask)
 
 
 # --------------------------------------------------------------------------- fused kernels
@@ -232,10 +243,36 @@ def _fused_path(
     states: list[torch.Tensor],
     mask: torch.Tensor | None,
     return_sequences: bool,
+    return_state: bool,
     zero_output_for_mask: bool,
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
     out, final = _call_fused(spec, inputs, None, states)  # (batch, steps, units)
-    return (out if return_sequences else final[0]), final
+    return (out if return_sequences else final[0]), (final if return_state else [])
+
+
+def left_align(inputs: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Move each row's unmasked steps to the left, in time order.
+
+    Returns `(compact, lengths)`: compact `(batch, steps, features)`, valid up to `lengths[b]`
+    (`(batch,)` int64) per row; the steps after that are masked ones, to be ignored.
+    """
+    batch, steps, features = inputs.shape
+    order = torch.argsort((~mask).to(torch.uint8), dim=1, stable=True)  # unmasked first, stable
+    compact = inputs.gather(1, order.unsqueeze(-1).expand(batch, steps, features))
+    return compact, mask.sum(dim=1)
+
+
+def spread_outputs(compact_out: torch.Tensor, mask: torch.Tensor, zero_output_for_mask: bool) -> torch.Tensor:
+    """Per-step outputs `(batch, steps, units)` from left-aligned ones (`compact_out[b, j]`, the
+    output of the j-th unmasked step, `j < lengths[b]`): a masked step repeats the latest unmasked output (zeros before the first one), or is
+    zero with `zero_output_for_mask`."""
+    batch, steps = mask.shape
+    units = compact_out.shape[-1]
+    seen = mask.cumsum(dim=1)  # unmasked steps up to and including t
+    index = (seen - 1).clamp(min=0).unsqueeze(-1).expand(batch, steps, units)
+    out = compact_out.gather(1, index)  # the output of the latest unmasked step <= t
+    keep = mask if zero_output_for_mask else seen > 0
+    return torch.where(keep.unsqueeze(-1), out, torch.zeros_like(out))
 
 
 def _packed_path(
@@ -244,36 +281,62 @@ def _packed_path(
     states: list[torch.Tensor],
     mask: torch.Tensor,
     return_sequences: bool,
+    return_state: bool,
     zero_output_for_mask: bool,
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
-    batch, steps, features = inputs.shape
-    lengths = mask.sum(dim=1)  # (batch,)
-    # Unmasked steps first, in time order: a stable sort of the "is masked" flags.
-    order = torch.argsort((~mask).to(torch.uint8), dim=1, stable=True)  # (batch, steps)
-    compact = inputs.gather(1, order.unsqueeze(-1).expand(batch, steps, features))
-    # Rows without any unmasked step run one dummy step; their results are replaced below.
-    packed = pack_padded_sequence(compact, lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False)
-    assert packed.sorted_indices is not None and packed.unsorted_indices is not None
-    sorted_states = [s.index_select(0, packed.sorted_indices) for s in states]
-    out_data, final_sorted = _call_fused(spec, packed.data, packed.batch_sizes, sorted_states)
+    batch, steps, _ = inputs.shape
+    units = spec.units
+    compact, lengths = left_align(inputs, mask)
     empty = (lengths == 0).unsqueeze(-1)  # (batch, 1)
+    longest = int(lengths.max())
+    if longest == 0:  # nothing to run: every row keeps its initial states
+        return inputs.new_zeros((batch, steps, units) if return_sequences else (batch, units)), (
+            list(states) if return_state else []
+        )
+    if spec.kind == "lstm" and return_state:
+        # The final c of each row is only exposed by PyTorch's packed kernel.
+        compact_out, final = _packed_kernel(spec, compact, lengths, states, return_sequences)
+    else:
+        # Left-aligned rows run as one unpacked batch up to the longest row: a row's outputs up to
+        # its length are exact, what follows is ignored, and its final h is its last real output.
+        compact_out, _ = _call_fused(spec, compact[:, :longest], None, states)  # (batch, longest, units)
+        index = (lengths - 1).clamp(min=0).view(batch, 1, 1).expand(batch, 1, units)
+        final = [torch.where(empty, states[0], compact_out.gather(1, index).squeeze(1))]
+    if return_sequences:
+        output = spread_outputs(compact_out, mask, zero_output_for_mask)
+    else:
+        keep = mask[:, -1:] if zero_output_for_mask else ~empty
+        output = torch.where(keep, final[0], torch.zeros_like(final[0]))
+    return output, (final if return_state else [])
+
+
+def _packed_kernel(
+    spec: CellSpec,
+    compact: torch.Tensor,
+    lengths: torch.Tensor,
+    states: list[torch.Tensor],
+    return_sequences: bool,
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """PyTorch's packed-sequence kernel on left-aligned rows: `(compact outputs, final states)`."""
+    # Rows without any unmasked step run one dummy step; their states are replaced below.
+    packed = pack_padded_sequence(compact, lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False)
+    sorted_indices, unsorted_indices = packed.sorted_indices, packed.unsorted_indices
+    if sorted_indices is None or unsorted_indices is None:  # never with enforce_sorted=False
+        raise RuntimeError("pack_padded_sequence returned no sorting indices.")
+    sorted_states = [s.index_select(0, sorted_indices) for s in states]
+    out_data, final_sorted = _call_fused(spec, packed.data, packed.batch_sizes, sorted_states)
+    empty = (lengths == 0).unsqueeze(-1)
     final = [
-        torch.where(empty, s0, s.index_select(0, packed.unsorted_indices))
+        torch.where(empty, s0, s.index_select(0, unsorted_indices))
         for s0, s in zip(states, final_sorted, strict=True)
     ]
     if not return_sequences:
-        keep = mask[:, -1:] if zero_output_for_mask else ~empty
-        return torch.where(keep, final[0], torch.zeros_like(final[0])), final
-    out_compact, _ = pad_packed_sequence(
-        PackedSequence(out_data, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices),
+        return compact.new_zeros((0,)), final
+    compact_out, _ = pad_packed_sequence(
+        PackedSequence(out_data, packed.batch_sizes, sorted_indices, unsorted_indices),
         batch_first=True,
-        total_length=steps,
-    )  # (batch, steps, units), row b valid up to lengths[b]
-    seen = mask.cumsum(dim=1)  # unmasked steps up to and including t
-    index = (seen - 1).clamp(min=0).unsqueeze(-1).expand(batch, steps, spec.units)
-    out = out_compact.gather(1, index)  # the output of the latest unmasked step <= t
-    keep = mask if zero_output_for_mask else seen > 0
-    return torch.where(keep.unsqueeze(-1), out, torch.zeros_like(out)), final
+    )  # (batch, longest, units)
+    return compact_out, final
 
 
 # --------------------------------------------------------------------------- step loop
