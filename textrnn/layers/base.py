@@ -108,7 +108,10 @@ class Layer(nn.Module):
         raise NotImplementedError
 
     def forward(self, inputs: Any, mask: Any = None, training: bool | None = None, **kwargs: Any) -> Any:
-        """Convert NumPy input to a tensor, build on first use, then `call`."""
+        """Convert NumPy input to a tensor, build on first use, then `call`.
+
+        `training=None` means inference (dropout off), as in Keras outside `fit`.
+        """
         if not isinstance(inputs, (torch.Tensor, list, tuple)):
             inputs = to_tensor(inputs)
         elif isinstance(inputs, (list, tuple)) and not isinstance(inputs[0], torch.Tensor):
@@ -121,7 +124,7 @@ class Layer(nn.Module):
         if mask is not None:
             mask = to_tensor(mask, dtype=torch.bool, device=inputs.device if isinstance(inputs, torch.Tensor) else None)
         if training is None:
-            training = self.training
+            training = False  # Keras: inference behaviour unless a training loop says otherwise
         return self.call(inputs, mask=mask, training=training, **kwargs)
 
     def _device(self) -> torch.device | None:
@@ -166,7 +169,7 @@ class Layer(nn.Module):
                 f"({', '.join(self._weight_names) or 'none'}), got {len(weights)}."
                 + ("" if self.built else " The layer is not built yet: call it once or build it first.")
             )
-        for w, value, wname in zip(own, weights, self._weight_names):
+        for w, value, wname in zip(own, weights, self._weight_names, strict=True):
             arr = np.asarray(value, dtype=np.float32)
             if tuple(arr.shape) != tuple(w.shape):
                 raise ValueError(
