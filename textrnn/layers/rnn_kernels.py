@@ -21,6 +21,10 @@ Three paths compute the same numbers:
 - `"loop"`: a Python loop over time steps, for what no fused kernel does (other activations, GRU
   `reset_after=False`, `recurrent_dropout`).
 
+On CPU, the "fused" and "packed" paths run textrnn's own C++ kernels (`textrnn.kernels`, with
+per-row lengths for masks) instead of PyTorch's when they are available (see "native kernels"
+below; `TEXTRNN_KERNELS=torch` turns them off).
+
 To add a kernel (e.g. a custom C++ one): write a function with the signature of `_fused_path`,
 `(spec, inputs, states, mask, return_sequences, return_state, zero_output_for_mask) -> (output,
 states)` with
@@ -246,7 +250,10 @@ def _fused_path(
     return_state: bool,
     zero_output_for_mask: bool,
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
-    out, final = _call_fused(spec, inputs, None, states)  # (batch, steps, units)
+    if _use_native(spec, inputs, states):
+        out, final = _native_call(spec, inputs, states, None)
+    else:
+        out, final = _call_fused(spec, inputs, None, states)  # (batch, steps, units)
     return (out if return_sequences else final[0]), (final if return_state else [])
 
 
@@ -293,7 +300,10 @@ def _packed_path(
         return inputs.new_zeros((batch, steps, units) if return_sequences else (batch, units)), (
             list(states) if return_state else []
         )
-    if spec.kind == "lstm" and return_state:
+    if _use_native(spec, compact, states):
+        # Each row stops at its own length: outputs and final states (an LSTM's c too) are exact.
+        compact_out, final = _native_call(spec, compact[:, :longest], states, lengths)
+    elif spec.kind == "lstm" and return_state:
         # The final c of each row is only exposed by PyTorch's packed kernel.
         compact_out, final = _packed_kernel(spec, compact, lengths, states, return_sequences)
     else:
@@ -337,6 +347,46 @@ def _packed_kernel(
         batch_first=True,
     )  # (batch, longest, units)
     return compact_out, final
+
+
+# --------------------------------------------------------------------------- native kernels
+# textrnn.kernels (our C++/OpenMP recurrence, CPU only) stands in for PyTorch's fused kernels in the
+# "fused" and "packed" paths on CPU when it is available; TEXTRNN_KERNELS=torch turns it off. On
+# CUDA these paths keep cuDNN.
+def _use_native(spec: CellSpec, inputs: torch.Tensor, states: Sequence[torch.Tensor]) -> bool:
+    if inputs.device.type != "cpu" or inputs.dtype not in (torch.float32, torch.float64):
+        return False
+    if spec.kind == "simple_rnn" and spec.activation_name != "tanh":
+        return False
+    if any(t.dtype != inputs.dtype for t in (spec.kernel, spec.recurrent_kernel, *states)):
+        return False
+    from textrnn import kernels
+
+    return kernels.available()
+
+
+def _native_call(
+    spec: CellSpec,
+    inputs: torch.Tensor,
+    states: Sequence[torch.Tensor],
+    lengths: torch.Tensor | None,
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """One native call on `(batch, steps, features)` (rows left-aligned when `lengths` is given):
+    `(outputs (batch, steps, units), final states)`."""
+    from textrnn import kernels
+
+    bias = spec.bias
+    input_bias = None if bias is None else (bias[0] if bias.dim() == 2 else bias)
+    xw = torch.nn.functional.linear(inputs, spec.kernel.t(), input_bias)  # (batch, steps, G * units)
+    if spec.kind == "simple_rnn":
+        out, h = kernels.simple_rnn(xw, states[0], spec.recurrent_kernel, lengths)
+        return out, [h]
+    if spec.kind == "lstm":
+        out, h, c = kernels.lstm(xw, states[0], states[1], spec.recurrent_kernel, lengths)
+        return out, [h, c]
+    recurrent_bias = bias[1] if bias is not None else xw.new_zeros(3 * spec.units)
+    out, h = kernels.gru(xw, states[0], spec.recurrent_kernel, recurrent_bias, lengths)
+    return out, [h]
 
 
 # --------------------------------------------------------------------------- step loop
