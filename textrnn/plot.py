@@ -77,7 +77,9 @@ def _draw(ax: Any, data: Mapping[str, Sequence[float]], train_key: str | None, v
         ax.plot(range(1, len(values) + 1), values, "bo", label=f"Training {word}")
     if val_key is not None:
         values = list(data[val_key])
-        ax.plot(range(1, len(values) + 1), values, "b", label=f"Validation {word}")
+        # A line of one point is invisible: mark the points until there are two.
+        style = "b" if len(values) > 1 else "bx"
+        ax.plot(range(1, len(values) + 1), values, style, label=f"Validation {word}")
     ax.set_title(f"Training and validation {word}" if train_key and val_key else f"{'Training' if train_key else 'Validation'} {word}")
     ax.set_xlabel("Epochs")
     ax.set_ylabel(word.capitalize())
