@@ -260,3 +260,15 @@ def test_load_saved_model_folder_and_foreign_model(tmp_path):
         textrnn.load(tmp_path / "plain")
     with pytest.raises(ModelFileError, match="does not exist"):
         textrnn.load(tmp_path / "nothing")
+
+
+def test_predictor_evaluate_accepts_class_indices():
+    p = _predictor()
+    texts = ["good film", "bad film", "great"]
+    by_name = p.evaluate(texts, ["pos", "neg", "pos"])
+    assert p.evaluate(texts, [1, 0, 1]) == by_name
+    assert p.evaluate(texts, np.array([1, 0, 1])) == by_name
+    from textrnn.errors import DatasetError
+
+    with pytest.raises(DatasetError, match=r"Label 2 is neither one of the model's labels \['neg', 'pos'\] nor a class index in \[0, 1\]"):
+        p.evaluate(texts, [1, 0, 2])

@@ -199,7 +199,8 @@ class Predictor:
 
         Args:
             texts: raw texts.
-            labels: their true labels, as names (`"pos"`) or numbers, one per text.
+            labels: their true labels, one per text: class names (`"pos"`), or integer class
+                indices `0 … classes-1` (as in Keras's `y` arrays) when they are not names.
 
         Returns:
             The dict of `textrnn.evaluation.classification_metrics`.
@@ -208,6 +209,7 @@ class Predictor:
             DatasetError: for a label the model does not know, or lengths that differ.
         """
         texts = _check_texts(texts)
+        labels = list(labels.tolist() if isinstance(labels, np.ndarray) else labels)
         if len(labels) != len(texts):
             raise DatasetError(f"Expected one label per text, got {len(texts)} texts and {len(labels)} labels.")
         names: list[str] = []
@@ -216,7 +218,20 @@ class Predictor:
             if label is None:
                 raise DatasetError(f"Label {i} is missing ({raw!r}). Give every text a label.")
             names.append(label)
-        y = encode_labels(names, self.label_names, source="`labels`")
+        known = set(self.label_names)
+        k = len(self.label_names)
+        integral = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in labels)
+        if integral and not all(n in known for n in names):
+            # Class indices, as Keras's y arrays hold them.
+            bad = next((v for v in labels if not 0 <= v < k), None)
+            if bad is not None:
+                raise DatasetError(
+                    f"Label {bad} is neither one of the model's labels {self.label_names} nor a class index in "
+                    f"[0, {k - 1}]. Pass label names or indices of the model's classes."
+                )
+            y = np.asarray(labels, dtype=np.int64)
+        else:
+            y = encode_labels(names, self.label_names, source="`labels`")
         return classification_metrics(y, self.predict_proba(texts, batch_size=batch_size), self.label_names)
 
     def __repr__(self) -> str:

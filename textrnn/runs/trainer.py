@@ -15,8 +15,8 @@ import contextlib
 import math
 import os
 import platform
+import secrets
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -460,7 +460,7 @@ def train(
         "device": str(model.device),
     }
     created = _make_parents(target.parent)
-    folder = Path(tempfile.mkdtemp(prefix=f".{target.name}.incomplete-", dir=target.parent))
+    folder = _make_incomplete_folder(target)
     recorder = _RunRecorder(folder, target, options, data, new_history(options), published=False)
     try:
         write_json_atomic(folder / CONFIG, config)
@@ -476,6 +476,17 @@ def train(
         raise
     say(result.summary())
     return result
+
+
+def _make_incomplete_folder(target: Path) -> Path:
+    """A fresh hidden folder beside `target` (created with the user's umask, unlike mkdtemp)."""
+    while True:
+        folder = target.with_name(f".{target.name}.incomplete-{secrets.token_hex(4)}")
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            continue
 
 
 def _make_parents(parent: Path) -> list[Path]:
