@@ -68,6 +68,7 @@ def test_no_validation_switches_default_monitor_only():
         ("monitor", "f1", "`monitor`"),
         ("bidirectional", "yes", "`bidirectional`"),
         ("test_data", "t.csv", "`test_data`.*--data"),
+        ("bucket_by_length", True, "`bucket_by_length`.*--mask-zero"),
     ],
 )
 def test_options_validate_and_never_clamp(field, value, pattern):

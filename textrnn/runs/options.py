@@ -189,6 +189,11 @@ class TrainOptions:
         for name in ("bidirectional", "mask_zero", "bucket_by_length"):
             if not isinstance(getattr(self, name), bool):
                 raise _invalid(name, "True or False", getattr(self, name))
+        if self.bucket_by_length and not self.mask_zero:
+            raise _invalid(
+                "bucket_by_length", "False unless `mask_zero` is True", True,
+                "Trimming padding only leaves results unchanged when the model masks it: add --mask-zero.",
+            )
         if self.seed is not None:
             _int("seed", self.seed, 0)
         get_preset(self.preset)
