@@ -15,7 +15,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from textrnn.training.atomic import atomic_path
+from textrnn.fileio import atomic_path
 
 _ACC_ALIASES = ("acc", "accuracy")
 

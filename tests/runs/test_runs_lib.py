@@ -12,11 +12,11 @@ import torch
 
 import textrnn
 from textrnn.errors import ModelFileError, RunFolderError
+from textrnn.fileio import deferred_interrupt, replace_dir, write_csv_atomic, write_json_atomic
 from textrnn.presets import PRESETS, get_preset
 from textrnn.runs import Predictor, RunFolder, TrainOptions
 from textrnn.runs.checkpoint import checkpoint_epoch, load_checkpoint, save_checkpoint
 from textrnn.runs.compare import format_table
-from textrnn.runs.io import deferred_interrupt, replace_dir, write_csv_atomic, write_json_atomic
 from textrnn.runs.model import build_model
 from textrnn.runs.predictor import model_metadata
 from textrnn.runs.prepare import build_vocabulary

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from textrnn.callbacks.callback import Callback, Logs
-from textrnn.training.atomic import atomic_write_text
+from textrnn.fileio import write_text_atomic
 
 
 class CSVLogger(Callback):
@@ -61,4 +61,4 @@ class CSVLogger(Callback):
         if not self._prefix:
             writer.writerow(["epoch", *self.keys])
         writer.writerows(self._rows)
-        atomic_write_text(self.filename, self._prefix + buf.getvalue())
+        write_text_atomic(self.filename, self._prefix + buf.getvalue())

@@ -17,6 +17,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from textrnn.errors import DatasetError
+from textrnn.fileio import atomic_path
 
 _CHUNK = 1 << 20
 
@@ -135,15 +136,8 @@ def safe_extract(archive: Path, target: Path) -> Path:
 
 def save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """`np.savez` written atomically (temporary file in the same folder, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)  # type: ignore[arg-type]
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    with atomic_path(path, suffix=".npz") as tmp, open(tmp, "wb") as f:
+        np.savez(f, **arrays)  # type: ignore[arg-type]
 
 
 def load_npz(path: Path) -> dict[str, np.ndarray] | None:

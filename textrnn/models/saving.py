@@ -25,7 +25,6 @@ import contextlib
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, Literal, overload
 
@@ -35,9 +34,9 @@ from safetensors.torch import load_file, save_file
 
 import textrnn
 from textrnn.errors import ModelFileError
+from textrnn.fileio import atomic_path, new_temp_dir, replace_dir
 from textrnn.layers.base import Layer, _snake_case
 from textrnn.models.sequential import Sequential
-from textrnn.training.atomic import atomic_path
 
 FORMAT = "textrnn.model"
 FORMAT_VERSION = 1
@@ -192,25 +191,14 @@ def save_model(
     }
     text = json.dumps(config, indent=2)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    tmp = new_temp_dir(target)
     try:
         (tmp / CONFIG_FILE).write_text(text, encoding="utf-8")
         _write_weights(model, tmp / WEIGHTS_FILE)
         for name in (CONFIG_FILE, WEIGHTS_FILE):
             with open(tmp / name, "rb") as f:
                 os.fsync(f.fileno())
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-            os.rmdir(old)
-            os.replace(target, old)
-            try:
-                os.replace(tmp, target)
-            except BaseException:
-                os.replace(old, target)  # put the previous model back
-                raise
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
+        replace_dir(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
             shutil.rmtree(tmp)

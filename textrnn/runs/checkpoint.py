@@ -20,7 +20,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from textrnn.errors import RunFolderError
-from textrnn.runs.io import read_json, write_json_atomic
+from textrnn.fileio import read_json, write_json_atomic
 
 STATE = "state.json"
 _META_KEY = "textrnn_checkpoint"

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from textrnn.errors import RunFolderError
-from textrnn.runs.io import read_json
+from textrnn.fileio import read_json
 
 RUN_FORMAT = "textrnn.run"
 RUN_FORMAT_VERSION = 1

@@ -19,10 +19,10 @@ import numpy as np
 from textrnn.data.labels import encode_labels, normalize_label
 from textrnn.errors import DatasetError, ModelFileError
 from textrnn.evaluation import classification_metrics
+from textrnn.fileio import read_json
 from textrnn.preprocessing.sequence import pad_sequences
 from textrnn.preprocessing.text import Vocabulary
 from textrnn.runs.folder import CONFIG, MODEL, RUN_FORMAT, RunFolder
-from textrnn.runs.io import read_json
 
 PREDICT_BATCH_SIZE = 1024
 _CHUNK = 32_768  # texts encoded and predicted at a time, bounding memory for huge inputs

@@ -15,7 +15,6 @@ import contextlib
 import math
 import os
 import platform
-import secrets
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -30,6 +29,13 @@ import textrnn
 from textrnn.callbacks import Callback
 from textrnn.errors import DatasetError, RunFolderError
 from textrnn.evaluation import classification_metrics
+from textrnn.fileio import (
+    deferred_interrupt,
+    new_temp_dir,
+    write_csv_atomic,
+    write_json_atomic,
+    write_text_atomic,
+)
 from textrnn.models import Sequential, read_metadata
 from textrnn.preprocessing.text import Vocabulary
 from textrnn.runs.checkpoint import checkpoint_epoch, load_checkpoint, save_checkpoint
@@ -47,12 +53,6 @@ from textrnn.runs.folder import (
     RUN_FORMAT_VERSION,
     SUMMARY,
     RunFolder,
-)
-from textrnn.runs.io import (
-    deferred_interrupt,
-    write_csv_atomic,
-    write_json_atomic,
-    write_text_atomic,
 )
 from textrnn.runs.model import build_model
 from textrnn.runs.options import TrainOptions, flag_of
@@ -460,7 +460,7 @@ def train(
         "device": str(model.device),
     }
     created = _make_parents(target.parent)
-    folder = _make_incomplete_folder(target)
+    folder = new_temp_dir(target, "incomplete")
     recorder = _RunRecorder(folder, target, options, data, new_history(options), published=False)
     try:
         write_json_atomic(folder / CONFIG, config)
@@ -476,17 +476,6 @@ def train(
         raise
     say(result.summary())
     return result
-
-
-def _make_incomplete_folder(target: Path) -> Path:
-    """A fresh hidden folder beside `target` (created with the user's umask, unlike mkdtemp)."""
-    while True:
-        folder = target.with_name(f".{target.name}.incomplete-{secrets.token_hex(4)}")
-        try:
-            folder.mkdir()
-            return folder
-        except FileExistsError:
-            continue
 
 
 def _make_parents(parent: Path) -> list[Path]:

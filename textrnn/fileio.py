@@ -1,8 +1,10 @@
-"""Atomic file writes for run folders: a temporary file in the same folder, then `os.replace`.
+"""Atomic file and folder writes, shared by saving, run folders, callbacks, plots and caches.
 
-A reader never sees a half-written file: it sees the old version or the new one. Folders that
-must change as a whole (a saved model) are written beside their target and swapped in with
-`replace_dir`, with Ctrl-C held back for the few instructions of the swap.
+A reader sees the old file or the complete new one, never half a file: data goes to a temporary file
+in the target's folder, is flushed to disk, and replaces the target with `os.replace`. Folders that
+change as a whole (a saved model) are written beside their target and swapped in by `replace_dir`,
+with Ctrl-C held back for the few instructions of the swap. Files and folders get the modes `open()`
+and `mkdir()` would give under the user's umask (`mkstemp`/`mkdtemp` alone give 0600/0700).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import csv
 import io
 import json
 import os
+import secrets
 import shutil
 import signal
 import tempfile
@@ -27,29 +30,43 @@ def _umask() -> int:
     return mask
 
 
-_FILE_MODE = 0o666 & ~_umask()  # what open() would give; mkstemp alone gives 0600
+_FILE_MODE = 0o666 & ~_umask()
 
 
-def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write `data` to `path` through a temporary file in the same folder and `os.replace`."""
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str], *, suffix: str = "") -> Iterator[Path]:
+    """Yield a temporary path next to `path`; on success it replaces `path`, on error it is removed.
+
+    Example:
+        >>> with atomic_path("figure.png", suffix=".png") as tmp:
+        ...     fig.savefig(tmp)
+    """
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f"{suffix}.tmp", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
+        yield tmp
+        with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.chmod(tmp, _FILE_MODE)
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
-            os.unlink(tmp)
+            tmp.unlink()
         raise
 
 
-def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write UTF-8 `text` atomically."""
-    write_bytes_atomic(path, text.encode("utf-8"))
+def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write `data` to `path` atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str, encoding: str = "utf-8") -> None:
+    """Write `text` to `path` atomically."""
+    write_bytes_atomic(path, text.encode(encoding))
 
 
 def write_json_atomic(path: str | os.PathLike[str], obj: Any) -> None:
@@ -79,6 +96,19 @@ def read_json(path: str | os.PathLike[str]) -> Any:
         return json.load(f)
 
 
+def new_temp_dir(target: str | os.PathLike[str], tag: str = "tmp") -> Path:
+    """A fresh hidden folder beside `target` (`.NAME.TAG-xxxxxxxx`), made with the user's umask."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        folder = target.with_name(f".{target.name}.{tag}-{secrets.token_hex(4)}")
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            continue
+
+
 @contextlib.contextmanager
 def deferred_interrupt() -> Iterator[None]:
     """Hold back Ctrl-C (SIGINT) inside the block and raise KeyboardInterrupt right after it.
@@ -106,17 +136,21 @@ def deferred_interrupt() -> Iterator[None]:
 def replace_dir(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
     """Move the finished folder `source` to `target`, replacing any folder already there.
 
-    The old folder is renamed aside first, the new one renamed into place, and the old one removed;
-    Ctrl-C is held back between the two renames. Both paths must be on one file system.
+    The old folder is renamed aside first, the new one renamed into place (the old one is put back if
+    that fails), and the old one removed; Ctrl-C is held back between the renames. Both paths must be
+    on one file system.
     """
     src, dst = Path(source), Path(target)
     with deferred_interrupt():
         old: Path | None = None
         if dst.exists():
-            old = dst.with_name(f".{dst.name}.old-{os.getpid()}")
-            if old.exists():
-                shutil.rmtree(old)
+            old = dst.with_name(f".{dst.name}.old-{secrets.token_hex(4)}")
             os.replace(dst, old)
-        os.replace(src, dst)
+        try:
+            os.replace(src, dst)
+        except BaseException:
+            if old is not None:
+                os.replace(old, dst)
+            raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
