@@ -81,6 +81,21 @@ inline double tanh_<double>(double x) {
   return std::tanh(x);
 }
 
+// Gradients that vanish through hundreds of steps end just above the smallest normal float;
+// multiplied by anything below 1 in a later GEMM (dU here, the input kernel's gradient in
+// PyTorch) they make subnormal products that cost a microcode assist each, which slowed a GEMM
+// 6x. Gradient entries below 2^-100 (float) are therefore stored as zero: 1e-30 is far below the
+// rounding error of any sum they would join.
+template <typename T>
+constexpr T kTiny = T(7.888609052210118e-31);  // 2^-100
+template <>
+constexpr double kTiny<double> = 2.9833362924800834e-154;  // 2^-510
+
+template <typename T>
+inline T flush_tiny(T x) {
+  return std::fabs(x) < kTiny<T> ? T(0) : x;
+}
+
 // ------------------------------------------------------------------------------------------
 // One step of the recurrence for R rows at once: o_r = c_r + x_r @ M, with x_r (K,), M (K, N)
 // row-major, c_r and o_r (N,). R rows share every load of M; the accumulators of an NB-wide
@@ -188,6 +203,13 @@ template <typename T>
 inline void add_to(T* TEXTRNN_RESTRICT y, const T* TEXTRNN_RESTRICT x, int64_t n) {
   TEXTRNN_SIMD
   for (int64_t j = 0; j < n; ++j) y[j] += x[j];
+}
+
+// Zero steps [len, steps) of row b in a (B, steps, width) buffer: what a row that stops early
+// returns there (its outputs, the gradient of its input projection).
+template <typename T>
+inline void zero_tail(T* buf, int64_t b, int64_t len, int64_t steps, int64_t width) {
+  std::fill(buf + (b * steps + len) * width, buf + (b + 1) * steps * width, T(0));
 }
 
 // Number of steps row b runs: lengths[b] when lengths are given, T otherwise.

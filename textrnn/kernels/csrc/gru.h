@@ -37,13 +37,13 @@ inline void gru_grad(const T* TEXTRNN_RESTRICT dh, const T* TEXTRNN_RESTRICT s,
     const T hh = s[2 * u + j];
     const T huh = s[3 * u + j];
     const T d = dh[j];
-    const T daz = d * (hp[j] - hh) * z * (T(1) - z);
-    const T dah = d * (T(1) - z) * (T(1) - hh * hh);
-    const T dar = dah * huh * rg * (T(1) - rg);
+    const T daz = flush_tiny(d * (hp[j] - hh) * z * (T(1) - z));
+    const T dah = flush_tiny(d * (T(1) - z) * (T(1) - hh * hh));
+    const T dar = flush_tiny(dah * huh * rg * (T(1) - rg));
     da[j] = daz;
     da[u + j] = dar;
     da[2 * u + j] = dah;
-    dq[j] = dah * rg;
+    dq[j] = flush_tiny(dah * rg);
     xu[j] = daz;
     xu[u + j] = dar;
     xu[2 * u + j] = dah * rg;
@@ -90,6 +90,7 @@ void gru_forward_rows(const std::vector<int64_t>& rows, const T* xw, const T* h0
   }
   for (int64_t b : rows) {
     const int64_t len = row_steps(lengths, b, steps);
+    if (lengths) zero_tail(out, b, len, steps, u);
     const T* src = len == 0 ? h0 + b * u : out + (b * steps + len - 1) * u;
     std::copy(src, src + u, hlast + b * u);
   }
@@ -139,8 +140,11 @@ void gru_backward_rows(const std::vector<int64_t>& rows, const T* gout, const T*
     }
     if (n > 0) rows_matmul_n<T>(n, x, c, o, UT, G, u);
   }
-  for (int64_t i = 0; i < nrows; ++i)
+  for (int64_t i = 0; i < nrows; ++i) {
+    if (lengths) zero_tail(dxw, rows[i], lengths[rows[i]], steps, G);
+    if (lengths) zero_tail(dhuh, rows[i], lengths[rows[i]], steps, u);
     std::copy(dh.data() + i * u, dh.data() + (i + 1) * u, dh0 + rows[i] * u);
+  }
 }
 
 }  // namespace textrnn

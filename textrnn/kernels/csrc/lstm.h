@@ -41,10 +41,10 @@ inline void lstm_grad(const T* TEXTRNN_RESTRICT dh_, T* TEXTRNN_RESTRICT dc,
     const T o_ = gates[3 * u + j];
     const T tc = tanh_<T>(ct[j]);
     const T dcj = dc[j] + dh * o_ * (T(1) - tc * tc);
-    da[j] = dcj * c_ * i_ * (T(1) - i_);
-    da[u + j] = dcj * cp[j] * f_ * (T(1) - f_);
-    da[2 * u + j] = dcj * i_ * (T(1) - c_ * c_);
-    da[3 * u + j] = dh * tc * o_ * (T(1) - o_);
+    da[j] = flush_tiny(dcj * c_ * i_ * (T(1) - i_));
+    da[u + j] = flush_tiny(dcj * cp[j] * f_ * (T(1) - f_));
+    da[2 * u + j] = flush_tiny(dcj * i_ * (T(1) - c_ * c_));
+    da[3 * u + j] = flush_tiny(dh * tc * o_ * (T(1) - o_));
     dc[j] = dcj * f_;
   }
 }
@@ -88,6 +88,7 @@ void lstm_forward_rows(const std::vector<int64_t>& rows, const T* xw, const T* h
   }
   for (int64_t b : rows) {
     const int64_t len = row_steps(lengths, b, steps);
+    if (lengths) zero_tail(out, b, len, steps, u);
     const T* hs = len == 0 ? h0 + b * u : out + (b * steps + len - 1) * u;
     const T* cs = len == 0 ? c0 + b * u : cells + (b * steps + len - 1) * u;
     std::copy(hs, hs + u, hlast + b * u);
@@ -139,6 +140,7 @@ void lstm_backward_rows(const std::vector<int64_t>& rows, const T* gout, const T
     if (n > 0) rows_matmul_n<T>(n, x, c, o, UT, G, u);
   }
   for (int64_t i = 0; i < nrows; ++i) {
+    if (lengths) zero_tail(dxw, rows[i], lengths[rows[i]], steps, G);
     std::copy(dh.data() + i * u, dh.data() + (i + 1) * u, dh0 + rows[i] * u);
     std::copy(dc.data() + i * u, dc.data() + (i + 1) * u, dc0 + rows[i] * u);
   }

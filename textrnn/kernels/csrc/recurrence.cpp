@@ -77,10 +77,9 @@ Tensor checked_lengths(const OptTensor& lengths, int64_t batch, int64_t steps) {
   return l;
 }
 
-// Zero-filled where rows stop early (their skipped steps are never written), uninitialised else.
-Tensor buffer(const Tensor& lengths, at::IntArrayRef shape, const Tensor& like) {
-  return lengths.defined() ? at::zeros(shape, like.options()) : at::empty(shape, like.options());
-}
+// Uninitialised: the kernels write every step a row runs, and zero the returned buffers (outputs,
+// input-projection gradients) after a row stops; saved buffers are only read where written.
+Tensor buffer(at::IntArrayRef shape, const Tensor& like) { return at::empty(shape, like.options()); }
 
 template <typename T>
 const T* opt_ptr(const Tensor& t) {
@@ -122,7 +121,7 @@ std::vector<Tensor> simple_rnn_forward(const Tensor& xw_, const Tensor& h0_, con
   check_shape(h0, "h0", {B, u});
   check_shape(U, "recurrent_kernel", {u, u});
   const Tensor lengths = checked_lengths(lengths_, B, T);
-  Tensor out = buffer(lengths, {B, T, u}, xw);
+  Tensor out = buffer({B, T, u}, xw);
   Tensor hlast = at::empty({B, u}, xw.options());
   AT_DISPATCH_FLOATING_TYPES(xw.scalar_type(), "simple_rnn_forward", [&] {
     for_row_sets(B, [&](const std::vector<int64_t>& rows) {
@@ -141,7 +140,7 @@ std::vector<Tensor> simple_rnn_backward(const OptTensor& gout_, const OptTensor&
   const Tensor gout = contiguous_or_undefined(gout_), ghlast = contiguous_or_undefined(ghlast_);
   const Tensor lengths = checked_lengths(lengths_, B, T);
   const Tensor UT = U.t().contiguous();
-  Tensor dxw = buffer(lengths, {B, T, u}, out);
+  Tensor dxw = buffer({B, T, u}, out);
   Tensor dh0 = at::empty({B, u}, out.options());
   AT_DISPATCH_FLOATING_TYPES(out.scalar_type(), "simple_rnn_backward", [&] {
     for_row_sets(B, [&](const std::vector<int64_t>& rows) {
@@ -169,9 +168,9 @@ std::vector<Tensor> lstm_forward(const Tensor& xw_, const Tensor& h0_, const Ten
   check_shape(c0, "c0", {B, u});
   check_shape(U, "recurrent_kernel", {u, 4 * u});
   const Tensor lengths = checked_lengths(lengths_, B, T);
-  Tensor gates = buffer(lengths, {B, T, 4 * u}, xw);
-  Tensor cells = buffer(lengths, {B, T, u}, xw);
-  Tensor out = buffer(lengths, {B, T, u}, xw);
+  Tensor gates = buffer({B, T, 4 * u}, xw);
+  Tensor cells = buffer({B, T, u}, xw);
+  Tensor out = buffer({B, T, u}, xw);
   Tensor hlast = at::empty({B, u}, xw.options());
   Tensor clast = at::empty({B, u}, xw.options());
   AT_DISPATCH_FLOATING_TYPES(xw.scalar_type(), "lstm_forward", [&] {
@@ -196,7 +195,7 @@ std::vector<Tensor> lstm_backward(const OptTensor& gout_, const OptTensor& ghlas
                gclast = contiguous_or_undefined(gclast_);
   const Tensor lengths = checked_lengths(lengths_, B, T);
   const Tensor UT = U.t().contiguous();
-  Tensor dxw = buffer(lengths, {B, T, 4 * u}, out);
+  Tensor dxw = buffer({B, T, 4 * u}, out);
   Tensor dh0 = at::empty({B, u}, out.options());
   Tensor dc0 = at::empty({B, u}, out.options());
   AT_DISPATCH_FLOATING_TYPES(out.scalar_type(), "lstm_backward", [&] {
@@ -226,8 +225,8 @@ std::vector<Tensor> gru_forward(const Tensor& xw_, const Tensor& h0_, const Tens
   check_shape(U, "recurrent_kernel", {u, 3 * u});
   check_shape(rbias, "recurrent_bias", {3 * u});
   const Tensor lengths = checked_lengths(lengths_, B, T);
-  Tensor saved = buffer(lengths, {B, T, 4 * u}, xw);
-  Tensor out = buffer(lengths, {B, T, u}, xw);
+  Tensor saved = buffer({B, T, 4 * u}, xw);
+  Tensor out = buffer({B, T, u}, xw);
   Tensor hlast = at::empty({B, u}, xw.options());
   AT_DISPATCH_FLOATING_TYPES(xw.scalar_type(), "gru_forward", [&] {
     for_row_sets(B, [&](const std::vector<int64_t>& rows) {
@@ -248,8 +247,8 @@ std::vector<Tensor> gru_backward(const OptTensor& gout_, const OptTensor& ghlast
   const Tensor gout = contiguous_or_undefined(gout_), ghlast = contiguous_or_undefined(ghlast_);
   const Tensor lengths = checked_lengths(lengths_, B, T);
   const Tensor UT = U.t().contiguous();
-  Tensor dxw = buffer(lengths, {B, T, 3 * u}, out);
-  Tensor dhuh = buffer(lengths, {B, T, u}, out);
+  Tensor dxw = buffer({B, T, 3 * u}, out);
+  Tensor dhuh = buffer({B, T, u}, out);
   Tensor dh0 = at::empty({B, u}, out.options());
   AT_DISPATCH_FLOATING_TYPES(out.scalar_type(), "gru_backward", [&] {
     for_row_sets(B, [&](const std::vector<int64_t>& rows) {

@@ -17,10 +17,10 @@ inline void simple_rnn_grad(const T* TEXTRNN_RESTRICT dh, const T* TEXTRNN_RESTR
                             const T* TEXTRNN_RESTRICT h, T* TEXTRNN_RESTRICT da, int64_t u) {
   if (g) {
     TEXTRNN_SIMD
-    for (int64_t j = 0; j < u; ++j) da[j] = (dh[j] + g[j]) * (T(1) - h[j] * h[j]);
+    for (int64_t j = 0; j < u; ++j) da[j] = flush_tiny((dh[j] + g[j]) * (T(1) - h[j] * h[j]));
   } else {
     TEXTRNN_SIMD
-    for (int64_t j = 0; j < u; ++j) da[j] = dh[j] * (T(1) - h[j] * h[j]);
+    for (int64_t j = 0; j < u; ++j) da[j] = flush_tiny(dh[j] * (T(1) - h[j] * h[j]));
   }
 }
 
@@ -56,6 +56,7 @@ void simple_rnn_forward_rows(const std::vector<int64_t>& rows, const T* xw, cons
   }
   for (int64_t b : rows) {
     const int64_t len = row_steps(lengths, b, steps);
+    if (lengths) zero_tail(out, b, len, steps, u);
     const T* src = len == 0 ? h0 + b * u : out + (b * steps + len - 1) * u;
     std::copy(src, src + u, hlast + b * u);
   }
@@ -98,8 +99,10 @@ void simple_rnn_backward_rows(const std::vector<int64_t>& rows, const T* gout, c
     }
     if (n > 0) rows_matmul_n<T>(n, x, c, o, UT, u, u);
   }
-  for (int64_t i = 0; i < nrows; ++i)
+  for (int64_t i = 0; i < nrows; ++i) {
+    if (lengths) zero_tail(dxw, rows[i], lengths[rows[i]], steps, u);
     std::copy(dh.data() + i * u, dh.data() + (i + 1) * u, dh0 + rows[i] * u);
+  }
 }
 
 }  // namespace textrnn
