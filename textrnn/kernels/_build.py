@@ -62,11 +62,14 @@ def flag_attempts() -> list[tuple[list[str], list[str]]]:
     """(compile flags, link flags) to try in order: tuned and threaded, threaded, plain."""
     if sys.platform == "win32":
         return [(["/O2", "/openmp"], []), (["/O2"], [])]
-    tuned = ["-O3", "-march=native", "-fopenmp"]
+    # -fno-trapping-math (as PyTorch builds) lets the compiler vectorise the selects in the
+    # activation and gradient loops; without it they stay scalar on AVX2 (4x slower backward).
+    base = ["-O3", "-fno-trapping-math", "-fno-math-errno"]
+    tuned = [*base, "-march=native", "-fopenmp"]
     if _is_x86():
         # Elementwise loops profit from 512-bit vectors where the CPU has them; a no-op elsewhere.
         tuned.append("-mprefer-vector-width=512")
-    return [(tuned, ["-fopenmp"]), (["-O3", "-fopenmp"], ["-fopenmp"]), (["-O3"], [])]
+    return [(tuned, ["-fopenmp"]), ([*base, "-fopenmp"], ["-fopenmp"]), (base, [])]
 
 
 def _cpu_identity() -> str:

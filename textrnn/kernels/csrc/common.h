@@ -101,10 +101,14 @@ inline T flush_tiny(T x) {
 // row-major, c_r and o_r (N,). R rows share every load of M; the accumulators of an NB-wide
 // column block stay in registers across the K loop.
 
+// The register width the compiler targets (-march=native picks the CPU's): AVX-512, AVX, or
+// the 16-byte SSE2 / NEON baseline. Wider vector types would be emulated, slowly.
 #if defined(__AVX512F__)
 constexpr int kVectorBytes = 64;
-#else
+#elif defined(__AVX__)
 constexpr int kVectorBytes = 32;
+#else
+constexpr int kVectorBytes = 16;
 #endif
 
 #if defined(__GNUC__)
@@ -132,6 +136,46 @@ template <typename V, typename T>
 inline void vstore(T* p, const V& v) {
   std::memcpy(p, &v, sizeof(V));
 }
+
+// Activations on whole float registers, the same formulas as exp_approx / sigmoid / tanh_ above,
+// for the fused steps that apply them to accumulators still in registers.
+typedef int32_t vint32 __attribute__((vector_size(kVectorBytes)));
+constexpr int kFloatLanes = kVectorBytes / static_cast<int>(sizeof(float));
+
+inline vfloat vbroadcast(float a) { return vfloat{} + a; }
+
+inline vfloat vexp(vfloat x) {
+  const vfloat lo = vbroadcast(-87.3f), hi = vbroadcast(88.3f);
+  x = x < lo ? lo : x;
+  x = x > hi ? hi : x;
+  const vfloat shifter = vbroadcast(12582912.0f);
+  const vfloat k = (x * 1.4426950408889634f + shifter) - shifter;
+  const vfloat r = x - k * 0.693145751953125f - k * 1.4286068203094173e-06f;
+  vfloat p = vbroadcast(1.0f / 5040.0f);
+  p = p * r + 1.0f / 720.0f;
+  p = p * r + 1.0f / 120.0f;
+  p = p * r + 1.0f / 24.0f;
+  p = p * r + 1.0f / 6.0f;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  const vint32 bits = (__builtin_convertvector(k, vint32) + 127) << 23;
+  return p * (vfloat)bits;
+}
+
+inline vfloat vsigmoid(vfloat x) { return vbroadcast(1.0f) / (vexp(-x) + 1.0f); }
+
+inline vfloat vtanh(vfloat x) {
+  const vfloat big = vsigmoid(x * 2.0f) * 2.0f - 1.0f;
+  const vfloat x2 = x * x;
+  const vfloat small =
+      x * (x2 * (x2 * (x2 * (-17.0f / 315.0f) + 2.0f / 15.0f) + (-1.0f / 3.0f)) + 1.0f);
+  const vfloat ax = (vfloat)((vint32)x & 0x7fffffff);
+  return ax < vbroadcast(0.1f) ? small : big;
+}
+
+// Rows per fused step: their accumulators (four gates each for an LSTM) must fit the registers.
+constexpr int kFusedRows = kVectorBytes == 64 ? 4 : 2;
 
 // Columns [n0, n0 + NV * W) of o_r = c_r + x_r @ M, accumulators in registers.
 template <typename T, int R, int NV>

@@ -2,6 +2,8 @@
 // r = sigmoid(xw_r + hu_r), hh = tanh(xw_h + r hu_h), h_t = z h_{t-1} + (1 - z) hh.
 #pragma once
 
+#include <type_traits>
+
 #include "common.h"
 
 namespace textrnn {
@@ -51,6 +53,81 @@ inline void gru_grad(const T* TEXTRNN_RESTRICT dh, const T* TEXTRNN_RESTRICT s,
   }
 }
 
+#if defined(__GNUC__)
+// One forward step for R rows, fused (float, units a multiple of the register width): the three
+// gates' recurrent accumulators stay in registers from the product with U to the update of h.
+template <int R>
+inline void gru_step_fused(const float* const* hp, const float* const* xw, float* const* saved,
+                           float* const* hn, const float* U, const float* rbias, int64_t u) {
+  const int64_t G = 3 * u;
+  for (int64_t j0 = 0; j0 < u; j0 += kFloatLanes) {
+    vfloat acc[R][3];
+    for (int q = 0; q < 3; ++q) {
+      const vfloat bq = vload<vfloat>(rbias + q * u + j0);
+      for (int r = 0; r < R; ++r) acc[r][q] = bq;
+    }
+    for (int64_t k = 0; k < u; ++k) {
+      const float* uk = U + k * G + j0;
+      vfloat m[3];
+      for (int q = 0; q < 3; ++q) m[q] = vload<vfloat>(uk + q * u);
+      for (int r = 0; r < R; ++r) {
+        const float x = hp[r][k];
+        for (int q = 0; q < 3; ++q) acc[r][q] += x * m[q];
+      }
+    }
+    for (int r = 0; r < R; ++r) {
+      const vfloat z = vsigmoid(vload<vfloat>(xw[r] + j0) + acc[r][0]);
+      const vfloat rg = vsigmoid(vload<vfloat>(xw[r] + u + j0) + acc[r][1]);
+      const vfloat huh = acc[r][2];
+      const vfloat hh = vtanh(vload<vfloat>(xw[r] + 2 * u + j0) + rg * huh);
+      vstore(saved[r] + j0, z);
+      vstore(saved[r] + u + j0, rg);
+      vstore(saved[r] + 2 * u + j0, hh);
+      vstore(saved[r] + 3 * u + j0, huh);
+      vstore(hn[r] + j0, z * vload<vfloat>(hp[r] + j0) + (1.0f - z) * hh);
+    }
+  }
+}
+
+// Forward for one thread's rows with the fused step (same results as gru_forward_rows).
+inline void gru_forward_rows_fused(const std::vector<int64_t>& rows, const float* xw,
+                                   const float* h0, const float* U, const float* rbias,
+                                   const int64_t* lengths, int64_t steps, int64_t u, float* saved,
+                                   float* out) {
+  const int64_t G = 3 * u;
+  int64_t tmax = 0;
+  for (int64_t b : rows) tmax = std::max(tmax, row_steps(lengths, b, steps));
+  const float* hp[kFusedRows];
+  const float* xr[kFusedRows];
+  float* sv[kFusedRows];
+  float* hn[kFusedRows];
+  auto flush = [&](int n) {
+    switch (n) {
+      case 4: gru_step_fused<4>(hp, xr, sv, hn, U, rbias, u); break;
+      case 3: gru_step_fused<3>(hp, xr, sv, hn, U, rbias, u); break;
+      case 2: gru_step_fused<2>(hp, xr, sv, hn, U, rbias, u); break;
+      default: gru_step_fused<1>(hp, xr, sv, hn, U, rbias, u); break;
+    }
+  };
+  for (int64_t t = 0; t < tmax; ++t) {
+    int n = 0;
+    for (int64_t b : rows) {
+      if (t >= row_steps(lengths, b, steps)) continue;
+      const int64_t pos = b * steps + t;
+      hp[n] = t == 0 ? h0 + b * u : out + (pos - 1) * u;
+      xr[n] = xw + pos * G;
+      sv[n] = saved + pos * 4 * u;
+      hn[n] = out + pos * u;
+      if (++n == kFusedRows) {
+        flush(n);
+        n = 0;
+      }
+    }
+    if (n > 0) flush(n);
+  }
+}
+#endif
+
 // Forward for one thread's rows. Writes saved (B, T, 4u) = [z, r, hh, hu_h] and out (B, T, u) at
 // valid steps, and hlast (B, u).
 template <typename T>
@@ -60,13 +137,22 @@ void gru_forward_rows(const std::vector<int64_t>& rows, const T* xw, const T* h0
   const int64_t G = 3 * u;
   int64_t tmax = 0;
   for (int64_t b : rows) tmax = std::max(tmax, row_steps(lengths, b, steps));
+  bool fused = false;
+#if defined(__GNUC__) && !defined(TEXTRNN_NO_FUSED_STEPS)
+  if constexpr (std::is_same_v<T, float>) {
+    if (u % kFloatLanes == 0) {
+      gru_forward_rows_fused(rows, xw, h0, U, rbias, lengths, steps, u, saved, out);
+      fused = true;
+    }
+  }
+#endif
   const T* x[kRowBlock];
   const T* c[kRowBlock];
   T* o[kRowBlock];
   for (int i = 0; i < kRowBlock; ++i) c[i] = rbias;
   std::vector<int64_t> active;
   active.reserve(rows.size());
-  for (int64_t t = 0; t < tmax; ++t) {
+  for (int64_t t = 0; t < (fused ? 0 : tmax); ++t) {
     // All products of the step first, then the activations (see simple_rnn.h).
     active.clear();
     int n = 0;

@@ -2,6 +2,8 @@
 // g = tanh(a_c), o = sigmoid(a_o), c_t = f c_{t-1} + i g, h_t = o tanh(c_t).
 #pragma once
 
+#include <type_traits>
+
 #include "common.h"
 
 namespace textrnn {
@@ -49,6 +51,87 @@ inline void lstm_grad(const T* TEXTRNN_RESTRICT dh_, T* TEXTRNN_RESTRICT dc,
   }
 }
 
+#if defined(__GNUC__)
+// One forward step for R rows, fused (float, units a multiple of the register width): for each
+// register-wide slice of units the four gates' accumulators stay in registers through the
+// product with U, and the activations and the cell update run on them before one store each.
+template <int R>
+inline void lstm_step_fused(const float* const* hp, const float* const* xw, const float* const* cp,
+                            float* const* gates, float* const* cn, float* const* hn,
+                            const float* U, int64_t u) {
+  const int64_t G = 4 * u;
+  for (int64_t j0 = 0; j0 < u; j0 += kFloatLanes) {
+    vfloat acc[R][4];
+    for (int r = 0; r < R; ++r)
+      for (int q = 0; q < 4; ++q) acc[r][q] = vload<vfloat>(xw[r] + q * u + j0);
+    for (int64_t k = 0; k < u; ++k) {
+      const float* uk = U + k * G + j0;
+      vfloat m[4];
+      for (int q = 0; q < 4; ++q) m[q] = vload<vfloat>(uk + q * u);
+      for (int r = 0; r < R; ++r) {
+        const float x = hp[r][k];
+        for (int q = 0; q < 4; ++q) acc[r][q] += x * m[q];
+      }
+    }
+    for (int r = 0; r < R; ++r) {
+      const vfloat i = vsigmoid(acc[r][0]);
+      const vfloat f = vsigmoid(acc[r][1]);
+      const vfloat c_ = vtanh(acc[r][2]);
+      const vfloat o = vsigmoid(acc[r][3]);
+      const vfloat c = f * vload<vfloat>(cp[r] + j0) + i * c_;
+      vstore(gates[r] + j0, i);
+      vstore(gates[r] + u + j0, f);
+      vstore(gates[r] + 2 * u + j0, c_);
+      vstore(gates[r] + 3 * u + j0, o);
+      vstore(cn[r] + j0, c);
+      vstore(hn[r] + j0, o * vtanh(c));
+    }
+  }
+}
+
+// Forward for one thread's rows with the fused step (same results as lstm_forward_rows).
+inline void lstm_forward_rows_fused(const std::vector<int64_t>& rows, const float* xw,
+                                    const float* h0, const float* c0, const float* U,
+                                    const int64_t* lengths, int64_t steps, int64_t u,
+                                    float* gates, float* cells, float* out) {
+  const int64_t G = 4 * u;
+  int64_t tmax = 0;
+  for (int64_t b : rows) tmax = std::max(tmax, row_steps(lengths, b, steps));
+  const float* hp[kFusedRows];
+  const float* xr[kFusedRows];
+  const float* cp[kFusedRows];
+  float* g[kFusedRows];
+  float* cn[kFusedRows];
+  float* hn[kFusedRows];
+  auto flush = [&](int n) {
+    switch (n) {
+      case 4: lstm_step_fused<4>(hp, xr, cp, g, cn, hn, U, u); break;
+      case 3: lstm_step_fused<3>(hp, xr, cp, g, cn, hn, U, u); break;
+      case 2: lstm_step_fused<2>(hp, xr, cp, g, cn, hn, U, u); break;
+      default: lstm_step_fused<1>(hp, xr, cp, g, cn, hn, U, u); break;
+    }
+  };
+  for (int64_t t = 0; t < tmax; ++t) {
+    int n = 0;
+    for (int64_t b : rows) {
+      if (t >= row_steps(lengths, b, steps)) continue;
+      const int64_t pos = b * steps + t;
+      hp[n] = t == 0 ? h0 + b * u : out + (pos - 1) * u;
+      cp[n] = t == 0 ? c0 + b * u : cells + (pos - 1) * u;
+      xr[n] = xw + pos * G;
+      g[n] = gates + pos * G;
+      cn[n] = cells + pos * u;
+      hn[n] = out + pos * u;
+      if (++n == kFusedRows) {
+        flush(n);
+        n = 0;
+      }
+    }
+    if (n > 0) flush(n);
+  }
+}
+#endif
+
 // Forward for one thread's rows. Writes gates (B, T, 4u) after their activations, cells (B, T, u),
 // out (B, T, u) at valid steps, and hlast, clast (B, u).
 template <typename T>
@@ -58,12 +141,21 @@ void lstm_forward_rows(const std::vector<int64_t>& rows, const T* xw, const T* h
   const int64_t G = 4 * u;
   int64_t tmax = 0;
   for (int64_t b : rows) tmax = std::max(tmax, row_steps(lengths, b, steps));
+  bool fused = false;
+#if defined(__GNUC__) && !defined(TEXTRNN_NO_FUSED_STEPS)
+  if constexpr (std::is_same_v<T, float>) {
+    if (u % kFloatLanes == 0) {
+      lstm_forward_rows_fused(rows, xw, h0, c0, U, lengths, steps, u, gates, cells, out);
+      fused = true;
+    }
+  }
+#endif
   const T* x[kRowBlock];
   const T* c[kRowBlock];
   T* o[kRowBlock];
   std::vector<int64_t> active;
   active.reserve(rows.size());
-  for (int64_t t = 0; t < tmax; ++t) {
+  for (int64_t t = 0; t < (fused ? 0 : tmax); ++t) {
     // All products of the step first, then the activations (see simple_rnn.h).
     active.clear();
     int n = 0;

@@ -1,6 +1,8 @@
 // SimpleRNN (Keras): h_t = tanh(xw_t + h_{t-1} @ U).
 #pragma once
 
+#include <type_traits>
+
 #include "common.h"
 
 namespace textrnn {
@@ -24,18 +26,90 @@ inline void simple_rnn_grad(const T* TEXTRNN_RESTRICT dh, const T* TEXTRNN_RESTR
   }
 }
 
+#if defined(__GNUC__)
+// One forward step for R rows, fused (float, units a multiple of NV register widths): NV
+// register-wide slices of units per row accumulate in registers, then tanh before one store.
+template <int R, int NV>
+inline void simple_rnn_step_fused(const float* const* hp, const float* const* xw, float* const* hn,
+                                  const float* U, int64_t u) {
+  for (int64_t j0 = 0; j0 < u; j0 += NV * kFloatLanes) {
+    vfloat acc[R][NV];
+    for (int r = 0; r < R; ++r)
+      for (int v = 0; v < NV; ++v) acc[r][v] = vload<vfloat>(xw[r] + j0 + v * kFloatLanes);
+    for (int64_t k = 0; k < u; ++k) {
+      const float* uk = U + k * u + j0;
+      vfloat m[NV];
+      for (int v = 0; v < NV; ++v) m[v] = vload<vfloat>(uk + v * kFloatLanes);
+      for (int r = 0; r < R; ++r) {
+        const float x = hp[r][k];
+        for (int v = 0; v < NV; ++v) acc[r][v] += x * m[v];
+      }
+    }
+    for (int r = 0; r < R; ++r)
+      for (int v = 0; v < NV; ++v) vstore(hn[r] + j0 + v * kFloatLanes, vtanh(acc[r][v]));
+  }
+}
+
+template <int NV>
+inline void simple_rnn_forward_rows_fused(const std::vector<int64_t>& rows, const float* xw,
+                                          const float* h0, const float* U,
+                                          const int64_t* lengths, int64_t steps, int64_t u,
+                                          float* out) {
+  int64_t tmax = 0;
+  for (int64_t b : rows) tmax = std::max(tmax, row_steps(lengths, b, steps));
+  const float* hp[kRowBlock];
+  const float* xr[kRowBlock];
+  float* hn[kRowBlock];
+  auto flush = [&](int n) {
+    switch (n) {
+      case 4: simple_rnn_step_fused<4, NV>(hp, xr, hn, U, u); break;
+      case 3: simple_rnn_step_fused<3, NV>(hp, xr, hn, U, u); break;
+      case 2: simple_rnn_step_fused<2, NV>(hp, xr, hn, U, u); break;
+      default: simple_rnn_step_fused<1, NV>(hp, xr, hn, U, u); break;
+    }
+  };
+  for (int64_t t = 0; t < tmax; ++t) {
+    int n = 0;
+    for (int64_t b : rows) {
+      if (t >= row_steps(lengths, b, steps)) continue;
+      const int64_t pos = b * steps + t;
+      hp[n] = t == 0 ? h0 + b * u : out + (pos - 1) * u;
+      xr[n] = xw + pos * u;
+      hn[n] = out + pos * u;
+      if (++n == kRowBlock) {
+        flush(n);
+        n = 0;
+      }
+    }
+    if (n > 0) flush(n);
+  }
+}
+#endif
+
 // Forward for one thread's rows. Writes out (B, T, u) at valid steps and hlast (B, u).
 template <typename T>
 void simple_rnn_forward_rows(const std::vector<int64_t>& rows, const T* xw, const T* h0, const T* U,
                              const int64_t* lengths, int64_t steps, int64_t u, T* out, T* hlast) {
   int64_t tmax = 0;
   for (int64_t b : rows) tmax = std::max(tmax, row_steps(lengths, b, steps));
+  bool fused = false;
+#if defined(__GNUC__) && !defined(TEXTRNN_NO_FUSED_STEPS)
+  if constexpr (std::is_same_v<T, float>) {
+    if (u % (2 * kFloatLanes) == 0) {
+      simple_rnn_forward_rows_fused<2>(rows, xw, h0, U, lengths, steps, u, out);
+      fused = true;
+    } else if (u % kFloatLanes == 0) {
+      simple_rnn_forward_rows_fused<1>(rows, xw, h0, U, lengths, steps, u, out);
+      fused = true;
+    }
+  }
+#endif
   const T* x[kRowBlock];
   const T* c[kRowBlock];
   T* o[kRowBlock];
   std::vector<T*> active;
   active.reserve(rows.size());
-  for (int64_t t = 0; t < tmax; ++t) {
+  for (int64_t t = 0; t < (fused ? 0 : tmax); ++t) {
     // All products of the step first, then the activations: the stores of one have retired
     // before the other reads them.
     active.clear();
