@@ -39,7 +39,7 @@ def test_from_preset_overrides_and_round_trip():
     assert TrainOptions.from_dict(json.loads(json.dumps(o.to_dict()))) == o
     with pytest.raises(TypeError, match="Unknown training option"):
         TrainOptions.from_preset(unit=3)
-    with pytest.raises(ValueError, match="`--preset`, expected one of tutorial, got 'nope'"):
+    with pytest.raises(ValueError, match="`--preset`, expected one of best, fast, tutorial, got 'nope'"):
         get_preset("nope")
     with pytest.raises(ValueError, match="Unknown training option"):
         TrainOptions.from_dict({**o.to_dict(), "future": 1})

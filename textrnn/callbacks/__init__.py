@@ -1,9 +1,10 @@
 """Callbacks for `fit`, with Keras's names and semantics."""
 
 from textrnn.callbacks.callback import Callback, CallbackList
+from textrnn.callbacks.cosine_decay import CosineDecay
 from textrnn.callbacks.csv_logger import CSVLogger
 from textrnn.callbacks.early_stopping import EarlyStopping
 from textrnn.callbacks.history import History
 from textrnn.callbacks.model_checkpoint import ModelCheckpoint
 
-__all__ = ["Callback", "CallbackList", "CSVLogger", "EarlyStopping", "History", "ModelCheckpoint"]
+__all__ = ["Callback", "CallbackList", "CosineDecay", "CSVLogger", "EarlyStopping", "History", "ModelCheckpoint"]

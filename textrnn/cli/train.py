@@ -69,8 +69,17 @@ def train(
     bucket_by_length: Annotated[
         bool | None, typer.Option("--bucket-by-length/--no-bucket-by-length", help="Batch texts of similar length together (needs --mask-zero). Default: no.", rich_help_panel=_TRAINING)
     ] = None,
+    pooling: Annotated[
+        str | None, typer.Option(help="What the classifier sees of the last RNN layer: last (its final state) or max_avg (max and mean of all states). Default: last.", rich_help_panel=_MODEL)
+    ] = None,
+    spatial_dropout: Annotated[float | None, typer.Option(help="SpatialDropout1D rate after the embedding, in [0, 1). Default: 0.", rich_help_panel=_MODEL)] = None,
+    word_vectors: Annotated[
+        str | None, typer.Option(help="Embedding start: random, or ppmi (word vectors learned first from the training texts, and IMDB's unlabelled reviews). Default: random.", rich_help_panel=_MODEL)
+    ] = None,
+    clipnorm: Annotated[float | None, typer.Option(help="Clip each gradient to this L2 norm. Default: none.", rich_help_panel=_TRAINING)] = None,
+    lr_schedule: Annotated[str | None, typer.Option(help="constant, or cosine (warmup then cosine decay to 0 over all epochs). Default: constant.", rich_help_panel=_TRAINING)] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (weights, shuffling, test split). Default: a fresh one, recorded in config.json.", rich_help_panel=_TRAINING)] = None,
-    preset: Annotated[str | None, typer.Option(help="Named set of defaults (see textrnn.presets). Default: tutorial.", rich_help_panel=_TRAINING)] = None,
+    preset: Annotated[str | None, typer.Option(help="Named set of defaults: tutorial (the Keras tutorial), fast, best (see docs/accuracy.md). Default: tutorial.", rich_help_panel=_TRAINING)] = None,
     out: Annotated[Path | None, typer.Option(help="Run folder to create. Default: a fresh runs/<data>-<rnn>-<time>.", rich_help_panel=_RUN)] = None,
     resume: Annotated[
         Path | None, typer.Option(metavar="RUN", help="Continue the interrupted run folder RUN from its last finished epoch (no other options).", rich_help_panel=_RUN)
@@ -97,6 +106,8 @@ def train(
         "batch_size": batch_size, "optimizer": optimizer, "learning_rate": learning_rate,
         "validation_split": validation_split, "early_stopping": early_stopping, "monitor": monitor,
         "bucket_by_length": bucket_by_length, "seed": seed,
+        "pooling": pooling, "spatial_dropout": spatial_dropout, "word_vectors": word_vectors, "clipnorm": clipnorm,
+        "lr_schedule": lr_schedule,
     }  # fmt: skip
     if rnn is not None:
         values["rnn"] = {"simplernn": "simple_rnn", "simple-rnn": "simple_rnn"}.get(rnn.lower(), rnn.lower())

@@ -5,6 +5,7 @@ from textrnn.layers.bidirectional import Bidirectional
 from textrnn.layers.dense import Dense
 from textrnn.layers.dropout import Dropout, SpatialDropout1D
 from textrnn.layers.embedding import Embedding
+from textrnn.layers.global_max_avg_pooling import GlobalMaxAvgPooling1D
 from textrnn.layers.gru import GRU
 from textrnn.layers.lstm import LSTM
 from textrnn.layers.pooling import GlobalAveragePooling1D, GlobalMaxPooling1D
@@ -22,4 +23,5 @@ __all__ = [
     "Bidirectional",
     "GlobalMaxPooling1D",
     "GlobalAveragePooling1D",
+    "GlobalMaxAvgPooling1D",
 ]

@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
+
 from textrnn import optimizers
-from textrnn.layers import GRU, LSTM, Bidirectional, Dense, Dropout, Embedding, Layer, SimpleRNN
+from textrnn.layers import (
+    GRU,
+    LSTM,
+    Bidirectional,
+    Dense,
+    Dropout,
+    Embedding,
+    GlobalMaxAvgPooling1D,
+    Layer,
+    SimpleRNN,
+    SpatialDropout1D,
+)
 from textrnn.models import Sequential
+from textrnn.preprocessing.text import Vocabulary
 from textrnn.runs.options import TrainOptions
 
 
@@ -15,7 +31,9 @@ def build_model(options: TrainOptions, input_dim: int, num_classes: int = 2) -> 
     `units` (each but the last with `return_sequences=True`, each wrapped in `Bidirectional` if
     asked, each followed by `Dropout(dropout)` if `dropout > 0`), then `Dense(1, "sigmoid")` with
     binary cross-entropy for two classes, or `Dense(num_classes, "softmax")` with sparse
-    categorical cross-entropy for more. Metrics: `["acc"]`. Layer names are fixed
+    categorical cross-entropy for more. With `spatial_dropout > 0` a `SpatialDropout1D` follows the
+    `Embedding`; with `pooling="max_avg"` the last recurrent layer returns its sequence and a
+    `GlobalMaxAvgPooling1D` pools it. `clipnorm` goes to the optimizer. Metrics: `["acc"]`. Layer names are fixed
     (`embedding`, `simple_rnn`, `simple_rnn_1`, ..., `dense`), whatever else the process built.
 
     Example:
@@ -26,10 +44,16 @@ def build_model(options: TrainOptions, input_dim: int, num_classes: int = 2) -> 
         raise ValueError(f"Received an invalid value for argument `num_classes`, expected at least 2, got {num_classes}.")
     rnn_class = {"simple_rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}[options.rnn]
     layers: list[Layer] = [Embedding(input_dim, options.embedding_dim, mask_zero=options.mask_zero, name="embedding")]
+    if options.spatial_dropout > 0:
+        layers.append(SpatialDropout1D(options.spatial_dropout, name="spatial_dropout1d"))
+    pooled = options.pooling == "max_avg"
     for i in range(options.layers):
         suffix = f"_{i}" if i else ""
-        rnn = rnn_class(options.units, return_sequences=i < options.layers - 1, name=f"{options.rnn}{suffix}")
+        sequences = pooled or i < options.layers - 1
+        rnn = rnn_class(options.units, return_sequences=sequences, name=f"{options.rnn}{suffix}")
         layers.append(Bidirectional(rnn, name=f"bidirectional{suffix}") if options.bidirectional else rnn)
+        if pooled and i == options.layers - 1:
+            layers.append(GlobalMaxAvgPooling1D(name="global_max_avg_pooling1d"))
         if options.dropout > 0:
             layers.append(Dropout(options.dropout, name=f"dropout{suffix}"))
     if num_classes == 2:
@@ -43,5 +67,39 @@ def build_model(options: TrainOptions, input_dim: int, num_classes: int = 2) -> 
     optimizer = optimizers.get(options.optimizer)
     if options.learning_rate is not None:
         optimizer.learning_rate = float(options.learning_rate)
+    if options.clipnorm is not None:
+        optimizer.clipnorm = float(options.clipnorm)
     model.compile(optimizer=optimizer, loss=loss, metrics=["acc"])
     return model
+
+
+def pretrain_embedding(
+    model: Sequential,
+    options: TrainOptions,
+    x_train: np.ndarray,
+    vocabulary: Vocabulary,
+    *,
+    imdb_source: str | None = None,
+) -> int:
+    """Start the model's `Embedding` from PPMI + SVD word vectors (`options.word_vectors="ppmi"`).
+
+    The vectors are learned from the encoded training texts `x_train` (their labels are not
+    used) and, when the run trains on IMDB, from its 50,000 unlabelled reviews encoded with the
+    run's `vocabulary`. Words without a vector keep their random start. Returns how many rows were set.
+    """
+    from textrnn.datasets import imdb
+    from textrnn.preprocessing.word_vectors import ppmi_svd_vectors
+
+    embedding = model.layers[0]
+    if not isinstance(embedding, Embedding):
+        raise TypeError(f"pretrain_embedding needs a model that starts with an Embedding, got {type(embedding).__name__}.")
+    sequences: list[Any] = [row[row != 0] for row in np.asarray(x_train)]
+    if options.data is None:
+        texts, _ = imdb.load_texts(imdb_source, subset="unsup")
+        sequences += vocabulary.encode(texts)
+    vectors = ppmi_svd_vectors(sequences, embedding.input_dim, embedding.output_dim, min_index=3, seed=options.seed or 0)
+    weights = embedding.get_weights()[0]
+    found = np.abs(vectors).sum(axis=1) > 0
+    weights[found] = vectors[found]
+    embedding.set_weights([weights])
+    return int(found.sum())

@@ -17,6 +17,9 @@ from textrnn.presets import DEFAULT_PRESET, get_preset
 
 RNN_TYPES = ("simple_rnn", "lstm", "gru")
 OPTIMIZERS = ("rmsprop", "adam", "sgd")
+POOLINGS = ("last", "max_avg")
+LR_SCHEDULES = ("constant", "cosine")
+WORD_VECTORS = ("random", "ppmi")
 MONITORS = ("val_loss", "val_acc", "loss", "acc")
 MIN_NUM_WORDS = 4  # indices 0-2 are padding, start and out-of-vocabulary: 3 is the first word
 
@@ -90,6 +93,16 @@ class TrainOptions:
         monitor: the figure that picks the best epoch (the saved model) and drives early
             stopping; `val_loss` by default (`loss` when there is no validation data).
         bucket_by_length: batch training sequences of similar length together.
+        pooling: what the classifier sees of the last recurrent layer: `last` (its final state,
+            as the tutorial) or `max_avg` (the max and the mean of all its states,
+            `GlobalMaxAvgPooling1D`).
+        spatial_dropout: rate of a `SpatialDropout1D` after the `Embedding`; 0 for none.
+        clipnorm: clip each gradient to this norm (the optimizer's `clipnorm`); None for none.
+        lr_schedule: `constant`, or `cosine` (`textrnn.callbacks.CosineDecay` from the learning
+            rate to 0 over all planned steps, after a 5% warmup).
+        word_vectors: the `Embedding`'s start: `random` (Keras's), or `ppmi` (PPMI + SVD vectors
+            learned from the training texts, and IMDB's 50,000 unlabelled reviews when training
+            on IMDB; see `textrnn.preprocessing.word_vectors`).
         seed: seeds weights, shuffling and the test split; None draws one (recorded in the run).
         preset: the preset the defaults came from (recorded, see `textrnn.presets`).
     """
@@ -119,6 +132,11 @@ class TrainOptions:
     early_stopping: int | None = None
     monitor: str = "val_loss"
     bucket_by_length: bool = False
+    pooling: str = "last"
+    spatial_dropout: float = 0.0
+    clipnorm: float | None = None
+    lr_schedule: str = "constant"
+    word_vectors: str = "random"
     seed: int | None = None
     preset: str = DEFAULT_PRESET
 
@@ -186,6 +204,14 @@ class TrainOptions:
                 "monitor", "`loss` or `acc` when there is no validation data", self.monitor,
                 "Pass --monitor loss, or a --validation-split above 0.",
             )
+        _choice("pooling", self.pooling, POOLINGS)
+        _fraction("spatial_dropout", self.spatial_dropout, allow_zero=True)
+        if self.clipnorm is not None:
+            c = self.clipnorm
+            if isinstance(c, bool) or not isinstance(c, (int, float)) or not 0.0 < c < math.inf:
+                raise _invalid("clipnorm", "a positive number", c)
+        _choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        _choice("word_vectors", self.word_vectors, WORD_VECTORS)
         for name in ("bidirectional", "mask_zero", "bucket_by_length"):
             if not isinstance(getattr(self, name), bool):
                 raise _invalid(name, "True or False", getattr(self, name))
@@ -217,4 +243,5 @@ class TrainOptions:
         """A short description of the model, e.g. `SimpleRNN(32)`, `2×Bi-LSTM(64)`."""
         cls = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}[self.rnn]
         name = f"{'Bi-' if self.bidirectional else ''}{cls}({self.units})"
-        return f"{self.layers}×{name}" if self.layers > 1 else name
+        name = f"{self.layers}×{name}" if self.layers > 1 else name
+        return name + (" + max/avg pooling" if self.pooling == "max_avg" else "")

@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 
 import textrnn
-from textrnn.callbacks import Callback
+from textrnn import optimizers
+from textrnn.callbacks import Callback, CosineDecay
 from textrnn.errors import DatasetError, RunFolderError
 from textrnn.evaluation import classification_metrics
 from textrnn.fileio import (
@@ -54,7 +55,7 @@ from textrnn.runs.folder import (
     SUMMARY,
     RunFolder,
 )
-from textrnn.runs.model import build_model
+from textrnn.runs.model import build_model, pretrain_embedding
 from textrnn.runs.options import TrainOptions, flag_of
 from textrnn.runs.predictor import _to_class_matrix, model_metadata
 from textrnn.runs.prepare import PADDING, TRUNCATING, PreparedData, prepare
@@ -300,6 +301,10 @@ def _fit_and_finish(
     verbose: int,
 ) -> TrainResult:
     h = recorder.history
+    if options.lr_schedule == "cosine":
+        # the peak is the option's rate, not the optimizer's current one (a resumed run's is decayed)
+        peak = options.learning_rate or optimizers.get(options.optimizer).learning_rate
+        callbacks = [CosineDecay(peak, warmup_fraction=0.05), *callbacks]
     try:
         model.fit(
             data.x_train,
@@ -435,6 +440,9 @@ def train(
     data = prepare(options)
     _check_validation_split(len(data.x_train), options.validation_split)
     model = build_model(options, data.vocabulary.input_dim, data.num_classes)
+    if options.word_vectors == "ppmi":
+        say(f"Learning {options.embedding_dim}-d PPMI word vectors for the embedding ...")
+        pretrain_embedding(model, options, data.x_train, data.vocabulary, imdb_source=data.description.get("path"))
     config = {
         "format": RUN_FORMAT,
         "format_version": RUN_FORMAT_VERSION,
