@@ -102,14 +102,31 @@ CELLS = [
 CELL_IDS = [c.name for c in CELLS]
 
 
+def time_major(xw: torch.Tensor) -> torch.Tensor:
+    """The same (batch, steps, .) values laid out time-major in memory (differentiable)."""
+    return xw.transpose(0, 1).contiguous().transpose(0, 1)
+
+
 def _run_both(
-    cell: Cell, args, lengths, seed: int = 1, use_outputs: bool = True, use_states: bool = True
+    cell: Cell,
+    args,
+    lengths,
+    seed: int = 1,
+    use_outputs: bool = True,
+    use_states: bool = True,
+    layout: str = "batch",
 ):
     """Outputs and gradients (w.r.t. every argument) of the kernel and of the reference."""
     results = []
     for fn in (cell.native, cell.reference):
         leaves = [a.detach().clone().requires_grad_() for a in args]
-        outs = fn(*leaves, lengths=lengths) if fn is cell.native else fn(*leaves, lengths)
+        if fn is cell.native:
+            xw = time_major(leaves[0]) if layout == "time" else leaves[0]
+            outs = fn(xw, *leaves[1:], lengths=lengths)
+            if layout == "time" and xw.shape[0] > 1 and xw.shape[1] > 1:
+                assert outs[0].transpose(0, 1).is_contiguous()  # outputs follow the layout
+        else:
+            outs = fn(*leaves, lengths)
         g = torch.Generator().manual_seed(seed)
         loss = sum(
             (o * torch.randn(o.shape, generator=g, dtype=o.dtype)).sum()
@@ -132,32 +149,45 @@ def _assert_match(cell, args, lengths, rtol, atol, **kw):
 
 
 # ------------------------------------------------------------------------------ values
+LAYOUTS = ["batch", "time"]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("cell", CELLS, ids=CELL_IDS)
 @pytest.mark.parametrize(
     "batch,steps,units",
     [(5, 7, 32), (9, 12, 10), (6, 9, 24), (1, 1, 8), (1, 6, 16), (7, 1, 5)],
 )
-def test_float32_matches_reference(cell, batch, steps, units):
+def test_float32_matches_reference(cell, batch, steps, units, layout):
     args = cell.inputs(batch, steps, units, torch.float32)
-    _assert_match(cell, args, None, rtol=2e-5, atol=2e-5)
+    _assert_match(cell, args, None, rtol=2e-5, atol=2e-5, layout=layout)
 
 
+@pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("cell", CELLS, ids=CELL_IDS)
-def test_float32_lengths_match_reference(cell):
+def test_float32_lengths_match_reference(cell, layout):
     batch, steps, units = 9, 11, 16
     args = cell.inputs(batch, steps, units, torch.float32, seed=3)
     lengths = torch.tensor([11, 0, 3, 11, 1, 7, 10, 2, 11])
-    _assert_match(cell, args, lengths, rtol=2e-5, atol=2e-5)
+    _assert_match(cell, args, lengths, rtol=2e-5, atol=2e-5, layout=layout)
 
 
+@pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("cell", CELLS, ids=CELL_IDS)
 @pytest.mark.parametrize("use_outputs,use_states", [(True, False), (False, True)])
-def test_gradient_from_outputs_or_states_alone(cell, use_outputs, use_states):
+def test_gradient_from_outputs_or_states_alone(cell, use_outputs, use_states, layout):
     # Keras's return_sequences=False only uses the last state (the outputs get no gradient).
-    args = cell.inputs(6, 8, 12, torch.float32, seed=5)
+    args = cell.inputs(6, 8, 32, torch.float32, seed=5)
     lengths = torch.tensor([8, 3, 0, 8, 5, 1])
     _assert_match(
-        cell, args, lengths, rtol=2e-5, atol=2e-5, use_outputs=use_outputs, use_states=use_states
+        cell,
+        args,
+        lengths,
+        rtol=2e-5,
+        atol=2e-5,
+        use_outputs=use_outputs,
+        use_states=use_states,
+        layout=layout,
     )
 
 
@@ -174,14 +204,15 @@ def test_lengths_freeze_state_and_zero_outputs():
     torch.testing.assert_close(h[0], h_full[0])
 
 
+@pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("cell", CELLS, ids=CELL_IDS)
 @pytest.mark.parametrize("with_lengths", [False, True])
-def test_gradcheck_float64(cell, with_lengths):
+def test_gradcheck_float64(cell, with_lengths, layout):
     args = cell.inputs(3, 4, 3, torch.float64, seed=7)
     lengths = torch.tensor([4, 0, 2]) if with_lengths else None
 
-    def fn(*a):
-        return cell.native(*a, lengths=lengths)
+    def fn(xw, *a):
+        return cell.native(time_major(xw) if layout == "time" else xw, *a, lengths=lengths)
 
     assert torch.autograd.gradcheck(fn, args, eps=1e-6, atol=1e-7)
 
@@ -230,3 +261,34 @@ def test_large_magnitudes_stay_finite():
     ref_out, ref_h, ref_c = ref_lstm(xw, torch.zeros(2, 8), torch.zeros(2, 8), torch.zeros(8, 32))
     torch.testing.assert_close(out, ref_out)
     torch.testing.assert_close(c, ref_c)
+
+
+def test_recycled_buffers_never_overwrite_live_tensors():
+    # Above the pool's 1 MiB threshold (outputs 1.3 MB): outputs and gates come from recycled buffers.
+    args = [a.detach() for a in CELLS[1].inputs(64, 160, 32, torch.float32, seed=17)]
+    first = K.lstm(*args)
+    kept = [t.clone() for t in first]
+    other = [a * 0.5 for a in args]
+    for _ in range(3):  # reuses the buffers of the outputs dropped at each iteration
+        second = K.lstm(*other)
+    for a, b in zip(first, kept, strict=True):
+        assert torch.equal(a, b)
+    del first
+    third = K.lstm(*args)  # may now reuse the first call's buffers
+    for a, b in zip(third, kept, strict=True):
+        assert torch.equal(a, b)
+    assert K.empty_cache() >= 0
+    assert torch.equal(second[0], K.lstm(*other)[0])
+
+
+def test_backward_after_buffers_recycled():
+    # Saved activations of a graph still alive must not be reused by later calls.
+    args = CELLS[2].inputs(64, 80, 32, torch.float32, seed=19)
+    out, h = K.gru(*args)
+    for _ in range(3):
+        K.gru(*[a.detach() * 0.3 for a in args])
+    grads = torch.autograd.grad(h.sum(), args)
+    ref_out, ref_h = ref_gru(*args)
+    ref_grads = torch.autograd.grad(ref_h.sum(), args)
+    for a, b in zip(grads, ref_grads, strict=True):
+        torch.testing.assert_close(a, b, rtol=2e-5, atol=2e-5)

@@ -39,7 +39,7 @@ from textrnn.errors import KernelUnavailableError
 from textrnn.kernels._build import BuildResult, load_extension
 from textrnn.kernels._functions import gru, lstm, simple_rnn
 
-__all__ = ["available", "build_info", "gru", "lstm", "mode", "simple_rnn"]
+__all__ = ["available", "build_info", "empty_cache", "gru", "lstm", "mode", "simple_rnn"]
 
 MODES = ("auto", "native", "torch")
 
@@ -137,3 +137,18 @@ def build_info() -> dict[str, Any]:
         "seconds": result.seconds,
         "error": result.error,
     }
+
+
+def empty_cache() -> int:
+    """Free the large buffers the kernels keep for reuse (those not held by a live tensor).
+
+    The kernels recycle their big outputs and saved activations between calls (up to 1 GiB),
+    because freshly allocated memory costs more page faults than the recurrence itself. Call this
+    after training to hand that memory back, as `torch.cuda.empty_cache()` does on GPUs.
+
+    Returns:
+        The number of bytes freed (0 if the kernels were never loaded).
+    """
+    if _result is None or _result.module is None:
+        return 0
+    return int(_result.module.release_buffers())

@@ -377,7 +377,8 @@ def _native_call(
 
     bias = spec.bias
     input_bias = None if bias is None else (bias[0] if bias.dim() == 2 else bias)
-    xw = torch.nn.functional.linear(inputs, spec.kernel.t(), input_bias)  # (batch, steps, G * units)
+    # The input projection time-major: the kernels run faster on it, outputs come back likewise.
+    xw = torch.nn.functional.linear(inputs.transpose(0, 1), spec.kernel.t(), input_bias).transpose(0, 1)
     if spec.kind == "simple_rnn":
         out, h = kernels.simple_rnn(xw, states[0], spec.recurrent_kernel, lengths)
         return out, [h]

@@ -249,11 +249,25 @@ inline void add_to(T* TEXTRNN_RESTRICT y, const T* TEXTRNN_RESTRICT x, int64_t n
   for (int64_t j = 0; j < n; ++j) y[j] += x[j];
 }
 
+// Where step t of row b lives in a (B, T, width) buffer, counted in units of `width`: batch-major
+// buffers have row_stride T and step_stride 1, time-major ones (T, B, width) 1 and B. Time-major
+// keeps each step's rows together, so the hardware prefetchers see a few long streams instead of
+// one short stream per row (and far fewer pages per step).
+struct Layout {
+  int64_t steps;
+  int64_t row_stride;
+  int64_t step_stride;
+  int64_t pos(int64_t b, int64_t t) const { return b * row_stride + t * step_stride; }
+};
+
 // Zero steps [len, steps) of row b in a (B, steps, width) buffer: what a row that stops early
 // returns there (its outputs, the gradient of its input projection).
 template <typename T>
-inline void zero_tail(T* buf, int64_t b, int64_t len, int64_t steps, int64_t width) {
-  std::fill(buf + (b * steps + len) * width, buf + (b + 1) * steps * width, T(0));
+inline void zero_tail(T* buf, int64_t b, int64_t len, const Layout& L, int64_t width) {
+  for (int64_t t = len; t < L.steps; ++t) {
+    T* p = buf + L.pos(b, t) * width;
+    std::fill(p, p + width, T(0));
+  }
 }
 
 // Number of steps row b runs: lengths[b] when lengths are given, T otherwise.

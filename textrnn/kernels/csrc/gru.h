@@ -92,11 +92,11 @@ inline void gru_step_fused(const float* const* hp, const float* const* xw, float
 // Forward for one thread's rows with the fused step (same results as gru_forward_rows).
 inline void gru_forward_rows_fused(const std::vector<int64_t>& rows, const float* xw,
                                    const float* h0, const float* U, const float* rbias,
-                                   const int64_t* lengths, int64_t steps, int64_t u, float* saved,
+                                   const int64_t* lengths, const Layout& L, int64_t u, float* saved,
                                    float* out) {
   const int64_t G = 3 * u;
   int64_t tmax = 0;
-  for (int64_t b : rows) tmax = std::max(tmax, row_steps(lengths, b, steps));
+  for (int64_t b : rows) tmax = std::max(tmax, row_steps(lengths, b, L.steps));
   const float* hp[kFusedRows];
   const float* xr[kFusedRows];
   float* sv[kFusedRows];
@@ -112,9 +112,9 @@ inline void gru_forward_rows_fused(const std::vector<int64_t>& rows, const float
   for (int64_t t = 0; t < tmax; ++t) {
     int n = 0;
     for (int64_t b : rows) {
-      if (t >= row_steps(lengths, b, steps)) continue;
-      const int64_t pos = b * steps + t;
-      hp[n] = t == 0 ? h0 + b * u : out + (pos - 1) * u;
+      if (t >= row_steps(lengths, b, L.steps)) continue;
+      const int64_t pos = L.pos(b, t);
+      hp[n] = t == 0 ? h0 + b * u : out + L.pos(b, t - 1) * u;
       xr[n] = xw + pos * G;
       sv[n] = saved + pos * 4 * u;
       hn[n] = out + pos * u;
@@ -132,16 +132,16 @@ inline void gru_forward_rows_fused(const std::vector<int64_t>& rows, const float
 // valid steps, and hlast (B, u).
 template <typename T>
 void gru_forward_rows(const std::vector<int64_t>& rows, const T* xw, const T* h0, const T* U,
-                      const T* rbias, const int64_t* lengths, int64_t steps, int64_t u, T* saved,
+                      const T* rbias, const int64_t* lengths, const Layout& L, int64_t u, T* saved,
                       T* out, T* hlast) {
   const int64_t G = 3 * u;
   int64_t tmax = 0;
-  for (int64_t b : rows) tmax = std::max(tmax, row_steps(lengths, b, steps));
+  for (int64_t b : rows) tmax = std::max(tmax, row_steps(lengths, b, L.steps));
   bool fused = false;
 #if defined(__GNUC__) && !defined(TEXTRNN_NO_FUSED_STEPS)
   if constexpr (std::is_same_v<T, float>) {
     if (u % kFloatLanes == 0) {
-      gru_forward_rows_fused(rows, xw, h0, U, rbias, lengths, steps, u, saved, out);
+      gru_forward_rows_fused(rows, xw, h0, U, rbias, lengths, L, u, saved, out);
       fused = true;
     }
   }
@@ -157,9 +157,9 @@ void gru_forward_rows(const std::vector<int64_t>& rows, const T* xw, const T* h0
     active.clear();
     int n = 0;
     for (int64_t b : rows) {
-      if (t >= row_steps(lengths, b, steps)) continue;
-      const int64_t pos = b * steps + t;
-      x[n] = t == 0 ? h0 + b * u : out + (pos - 1) * u;
+      if (t >= row_steps(lengths, b, L.steps)) continue;
+      const int64_t pos = L.pos(b, t);
+      x[n] = t == 0 ? h0 + b * u : out + L.pos(b, t - 1) * u;
       o[n] = saved + pos * 4 * u;  // [0, 3u) = h @ U + br
       active.push_back(b);
       if (++n == kRowBlock) {
@@ -169,15 +169,15 @@ void gru_forward_rows(const std::vector<int64_t>& rows, const T* xw, const T* h0
     }
     if (n > 0) rows_matmul_n<T>(n, x, c, o, U, u, G);
     for (int64_t b : active) {
-      const int64_t pos = b * steps + t;
+      const int64_t pos = L.pos(b, t);
       gru_activate<T>(saved + pos * 4 * u, xw + pos * G,
-                      t == 0 ? h0 + b * u : out + (pos - 1) * u, out + pos * u, u);
+                      t == 0 ? h0 + b * u : out + L.pos(b, t - 1) * u, out + pos * u, u);
     }
   }
   for (int64_t b : rows) {
-    const int64_t len = row_steps(lengths, b, steps);
-    if (lengths) zero_tail(out, b, len, steps, u);
-    const T* src = len == 0 ? h0 + b * u : out + (b * steps + len - 1) * u;
+    const int64_t len = row_steps(lengths, b, L.steps);
+    if (lengths) zero_tail(out, b, len, L, u);
+    const T* src = len == 0 ? h0 + b * u : out + L.pos(b, len - 1) * u;
     std::copy(src, src + u, hlast + b * u);
   }
 }
@@ -188,7 +188,7 @@ void gru_forward_rows(const std::vector<int64_t>& rows, const T* xw, const T* h0
 template <typename T>
 void gru_backward_rows(const std::vector<int64_t>& rows, const T* gout, const T* ghlast,
                        const T* UT, const T* h0, const T* saved, const T* out,
-                       const int64_t* lengths, int64_t steps, int64_t u, T* dxw, T* dhuh,
+                       const int64_t* lengths, const Layout& L, int64_t u, T* dxw, T* dhuh,
                        T* dh0) {
   const int64_t G = 3 * u;
   const int64_t nrows = static_cast<int64_t>(rows.size());
@@ -198,7 +198,7 @@ void gru_backward_rows(const std::vector<int64_t>& rows, const T* gout, const T*
   int64_t tmax = 0;
   for (int64_t i = 0; i < nrows; ++i) {
     const int64_t b = rows[i];
-    tmax = std::max(tmax, row_steps(lengths, b, steps));
+    tmax = std::max(tmax, row_steps(lengths, b, L.steps));
     if (ghlast) std::copy(ghlast + b * u, ghlast + (b + 1) * u, dh.data() + i * u);
   }
   const T* x[kRowBlock];
@@ -212,11 +212,11 @@ void gru_backward_rows(const std::vector<int64_t>& rows, const T* gout, const T*
     int n = 0;
     for (int64_t i = 0; i < nrows; ++i) {
       const int64_t b = rows[i];
-      if (t >= row_steps(lengths, b, steps)) continue;
-      const int64_t pos = b * steps + t;
+      if (t >= row_steps(lengths, b, L.steps)) continue;
+      const int64_t pos = L.pos(b, t);
       T* dhi = dh.data() + i * u;
       if (gout) add_to<T>(dhi, gout + pos * u, u);
-      gru_grad<T>(dhi, saved + pos * 4 * u, t == 0 ? h0 + b * u : out + (pos - 1) * u,
+      gru_grad<T>(dhi, saved + pos * 4 * u, t == 0 ? h0 + b * u : out + L.pos(b, t - 1) * u,
                   dxw + pos * G, dhuh + pos * u, dhu.data() + n * G, direct.data() + n * u, u);
       o[n] = dhi;
       if (++n == kRowBlock) {
@@ -227,8 +227,8 @@ void gru_backward_rows(const std::vector<int64_t>& rows, const T* gout, const T*
     if (n > 0) rows_matmul_n<T>(n, x, c, o, UT, G, u);
   }
   for (int64_t i = 0; i < nrows; ++i) {
-    if (lengths) zero_tail(dxw, rows[i], lengths[rows[i]], steps, G);
-    if (lengths) zero_tail(dhuh, rows[i], lengths[rows[i]], steps, u);
+    if (lengths) zero_tail(dxw, rows[i], lengths[rows[i]], L, G);
+    if (lengths) zero_tail(dhuh, rows[i], lengths[rows[i]], L, u);
     std::copy(dh.data() + i * u, dh.data() + (i + 1) * u, dh0 + rows[i] * u);
   }
 }

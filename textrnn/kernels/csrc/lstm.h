@@ -92,11 +92,11 @@ inline void lstm_step_fused(const float* const* hp, const float* const* xw, cons
 // Forward for one thread's rows with the fused step (same results as lstm_forward_rows).
 inline void lstm_forward_rows_fused(const std::vector<int64_t>& rows, const float* xw,
                                     const float* h0, const float* c0, const float* U,
-                                    const int64_t* lengths, int64_t steps, int64_t u,
+                                    const int64_t* lengths, const Layout& L, int64_t u,
                                     float* gates, float* cells, float* out) {
   const int64_t G = 4 * u;
   int64_t tmax = 0;
-  for (int64_t b : rows) tmax = std::max(tmax, row_steps(lengths, b, steps));
+  for (int64_t b : rows) tmax = std::max(tmax, row_steps(lengths, b, L.steps));
   const float* hp[kFusedRows];
   const float* xr[kFusedRows];
   const float* cp[kFusedRows];
@@ -114,10 +114,10 @@ inline void lstm_forward_rows_fused(const std::vector<int64_t>& rows, const floa
   for (int64_t t = 0; t < tmax; ++t) {
     int n = 0;
     for (int64_t b : rows) {
-      if (t >= row_steps(lengths, b, steps)) continue;
-      const int64_t pos = b * steps + t;
-      hp[n] = t == 0 ? h0 + b * u : out + (pos - 1) * u;
-      cp[n] = t == 0 ? c0 + b * u : cells + (pos - 1) * u;
+      if (t >= row_steps(lengths, b, L.steps)) continue;
+      const int64_t pos = L.pos(b, t);
+      hp[n] = t == 0 ? h0 + b * u : out + L.pos(b, t - 1) * u;
+      cp[n] = t == 0 ? c0 + b * u : cells + L.pos(b, t - 1) * u;
       xr[n] = xw + pos * G;
       g[n] = gates + pos * G;
       cn[n] = cells + pos * u;
@@ -136,16 +136,16 @@ inline void lstm_forward_rows_fused(const std::vector<int64_t>& rows, const floa
 // out (B, T, u) at valid steps, and hlast, clast (B, u).
 template <typename T>
 void lstm_forward_rows(const std::vector<int64_t>& rows, const T* xw, const T* h0, const T* c0,
-                       const T* U, const int64_t* lengths, int64_t steps, int64_t u, T* gates,
+                       const T* U, const int64_t* lengths, const Layout& L, int64_t u, T* gates,
                        T* cells, T* out, T* hlast, T* clast) {
   const int64_t G = 4 * u;
   int64_t tmax = 0;
-  for (int64_t b : rows) tmax = std::max(tmax, row_steps(lengths, b, steps));
+  for (int64_t b : rows) tmax = std::max(tmax, row_steps(lengths, b, L.steps));
   bool fused = false;
 #if defined(__GNUC__) && !defined(TEXTRNN_NO_FUSED_STEPS)
   if constexpr (std::is_same_v<T, float>) {
     if (u % kFloatLanes == 0) {
-      lstm_forward_rows_fused(rows, xw, h0, c0, U, lengths, steps, u, gates, cells, out);
+      lstm_forward_rows_fused(rows, xw, h0, c0, U, lengths, L, u, gates, cells, out);
       fused = true;
     }
   }
@@ -160,9 +160,9 @@ void lstm_forward_rows(const std::vector<int64_t>& rows, const T* xw, const T* h
     active.clear();
     int n = 0;
     for (int64_t b : rows) {
-      if (t >= row_steps(lengths, b, steps)) continue;
-      const int64_t pos = b * steps + t;
-      x[n] = t == 0 ? h0 + b * u : out + (pos - 1) * u;
+      if (t >= row_steps(lengths, b, L.steps)) continue;
+      const int64_t pos = L.pos(b, t);
+      x[n] = t == 0 ? h0 + b * u : out + L.pos(b, t - 1) * u;
       c[n] = xw + pos * G;
       o[n] = gates + pos * G;
       active.push_back(b);
@@ -173,16 +173,16 @@ void lstm_forward_rows(const std::vector<int64_t>& rows, const T* xw, const T* h
     }
     if (n > 0) rows_matmul_n<T>(n, x, c, o, U, u, G);
     for (int64_t b : active) {
-      const int64_t pos = b * steps + t;
-      lstm_activate<T>(gates + pos * G, t == 0 ? c0 + b * u : cells + (pos - 1) * u,
+      const int64_t pos = L.pos(b, t);
+      lstm_activate<T>(gates + pos * G, t == 0 ? c0 + b * u : cells + L.pos(b, t - 1) * u,
                        cells + pos * u, out + pos * u, u);
     }
   }
   for (int64_t b : rows) {
-    const int64_t len = row_steps(lengths, b, steps);
-    if (lengths) zero_tail(out, b, len, steps, u);
-    const T* hs = len == 0 ? h0 + b * u : out + (b * steps + len - 1) * u;
-    const T* cs = len == 0 ? c0 + b * u : cells + (b * steps + len - 1) * u;
+    const int64_t len = row_steps(lengths, b, L.steps);
+    if (lengths) zero_tail(out, b, len, L, u);
+    const T* hs = len == 0 ? h0 + b * u : out + L.pos(b, len - 1) * u;
+    const T* cs = len == 0 ? c0 + b * u : cells + L.pos(b, len - 1) * u;
     std::copy(hs, hs + u, hlast + b * u);
     std::copy(cs, cs + u, clast + b * u);
   }
@@ -193,7 +193,7 @@ void lstm_forward_rows(const std::vector<int64_t>& rows, const T* xw, const T* h
 template <typename T>
 void lstm_backward_rows(const std::vector<int64_t>& rows, const T* gout, const T* ghlast,
                         const T* gclast, const T* UT, const T* c0, const T* gates, const T* cells,
-                        const int64_t* lengths, int64_t steps, int64_t u, T* dxw, T* dh0, T* dc0) {
+                        const int64_t* lengths, const Layout& L, int64_t u, T* dxw, T* dh0, T* dc0) {
   const int64_t G = 4 * u;
   const int64_t nrows = static_cast<int64_t>(rows.size());
   std::vector<T> dh(nrows * u, T(0));
@@ -202,7 +202,7 @@ void lstm_backward_rows(const std::vector<int64_t>& rows, const T* gout, const T
   int64_t tmax = 0;
   for (int64_t i = 0; i < nrows; ++i) {
     const int64_t b = rows[i];
-    tmax = std::max(tmax, row_steps(lengths, b, steps));
+    tmax = std::max(tmax, row_steps(lengths, b, L.steps));
     if (ghlast) std::copy(ghlast + b * u, ghlast + (b + 1) * u, dh.data() + i * u);
     if (gclast) std::copy(gclast + b * u, gclast + (b + 1) * u, dc.data() + i * u);
   }
@@ -214,14 +214,14 @@ void lstm_backward_rows(const std::vector<int64_t>& rows, const T* gout, const T
     int n = 0;
     for (int64_t i = 0; i < nrows; ++i) {
       const int64_t b = rows[i];
-      if (t >= row_steps(lengths, b, steps)) continue;
-      const int64_t pos = b * steps + t;
+      if (t >= row_steps(lengths, b, L.steps)) continue;
+      const int64_t pos = L.pos(b, t);
       T* dhi = dh.data() + i * u;
       T* dci = dc.data() + i * u;
       T* da = dxw + pos * G;
       if (gout) add_to<T>(dhi, gout + pos * u, u);
       lstm_grad<T>(dhi, dci, gates + pos * G, cells + pos * u,
-                   t == 0 ? c0 + b * u : cells + (pos - 1) * u, da, u);
+                   t == 0 ? c0 + b * u : cells + L.pos(b, t - 1) * u, da, u);
       x[n] = da;
       o[n] = dhi;
       if (++n == kRowBlock) {
@@ -232,7 +232,7 @@ void lstm_backward_rows(const std::vector<int64_t>& rows, const T* gout, const T
     if (n > 0) rows_matmul_n<T>(n, x, c, o, UT, G, u);
   }
   for (int64_t i = 0; i < nrows; ++i) {
-    if (lengths) zero_tail(dxw, rows[i], lengths[rows[i]], steps, G);
+    if (lengths) zero_tail(dxw, rows[i], lengths[rows[i]], L, G);
     std::copy(dh.data() + i * u, dh.data() + (i + 1) * u, dh0 + rows[i] * u);
     std::copy(dc.data() + i * u, dc.data() + (i + 1) * u, dc0 + rows[i] * u);
   }

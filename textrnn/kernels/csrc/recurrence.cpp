@@ -1,5 +1,11 @@
-// Python entry points of the fused recurrence kernels: tensor checks, buffers, the parallel split
-// over batch rows, and the one large GEMM that gives the recurrent kernel's gradient.
+// Python entry points of the fused recurrence kernels: tensor checks, buffers and their layout,
+// the parallel split over batch rows, and the one large GEMM that gives the recurrent kernel's
+// gradient.
+//
+// Every (batch, steps, .) tensor is taken and returned in one of two memory layouts: batch-major
+// (contiguous) or time-major (a (B, T, .) view of contiguous (T, B, .) memory, what
+// `x.transpose(0, 1)` gives). The layout of `xw` decides; the outputs and saved buffers follow it.
+// Time-major is the faster one (see Layout in common.h).
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <torch/csrc/utils/pybind.h>
@@ -12,6 +18,7 @@
 #define TEXTRNN_HAS_MXCSR 1
 #endif
 
+#include "buffer_pool.h"
 #include "common.h"
 #include "gru.h"
 #include "lstm.h"
@@ -77,9 +84,31 @@ Tensor checked_lengths(const OptTensor& lengths, int64_t batch, int64_t steps) {
   return l;
 }
 
-// Uninitialised: the kernels write every step a row runs, and zero the returned buffers (outputs,
-// input-projection gradients) after a row stops; saved buffers are only read where written.
-Tensor buffer(at::IntArrayRef shape, const Tensor& like) { return at::empty(shape, like.options()); }
+BufferPool& pool() {
+  static BufferPool instance;
+  return instance;
+}
+
+// A (B, T, width) buffer in the layout of the call: uninitialised and recycled (buffer_pool.h).
+// The kernels write every step a row runs, and zero the returned buffers (outputs, input-projection
+// gradients) after a row stops; saved buffers are only read where written.
+Tensor buffer(int64_t B, int64_t T, int64_t width, const Tensor& like, bool time_major) {
+  if (time_major) return pool().get({T, B, width}, like).transpose(0, 1);
+  return pool().get({B, T, width}, like);
+}
+
+bool is_time_major(const Tensor& t) {
+  return t.size(0) > 1 && t.size(1) > 1 && !t.is_contiguous() && t.transpose(0, 1).is_contiguous();
+}
+
+// `t` (B, T, .) with its memory in the given layout (a copy only if it is not already).
+Tensor in_layout(const Tensor& t, bool time_major) {
+  return time_major ? t.transpose(0, 1).contiguous().transpose(0, 1) : t.contiguous();
+}
+
+Layout layout_of(int64_t B, int64_t T, bool time_major) {
+  return time_major ? Layout{T, 1, B} : Layout{T, T, 1};
+}
 
 template <typename T>
 const T* opt_ptr(const Tensor& t) {
@@ -88,16 +117,30 @@ const T* opt_ptr(const Tensor& t) {
 
 const int64_t* lengths_ptr(const Tensor& l) { return l.defined() ? l.data_ptr<int64_t>() : nullptr; }
 
+Tensor optional_in_layout(const OptTensor& t, bool time_major) {
+  return t.has_value() && t->defined() ? in_layout(*t, time_major) : Tensor();
+}
+
 Tensor contiguous_or_undefined(const OptTensor& t) {
   return t.has_value() && t->defined() ? t->contiguous() : Tensor();
 }
 
-// dU = sum over (b, t) of h_{t-1}[b]^T d[b, t], with h_{t-1} = out[b, t - 1] (h0[b] at t = 0).
-// Flattening out and d to (B*T, .) and pairing row i of out with row i + 1 of d gives every term
-// with one GEMM; the B - 1 pairs that cross a batch row are subtracted and the t = 0 terms added.
-Tensor recurrent_kernel_grad(const Tensor& out, const Tensor& h0, const Tensor& d) {
+// dU = sum over (b, t) of h_{t-1}[b]^T d[b, t], with h_{t-1} = out[b, t - 1] (h0[b] at t = 0), as
+// few GEMMs over all rows and steps at once. Time-major: flattening steps 0..T-2 of out and 1..T-1
+// of d to (., B*(T-1)) pairs every h_{t-1} with its d_t. Batch-major: flattening the whole
+// buffers and pairing row i of out with row i + 1 of d gives every term plus B - 1 pairs that cross
+// from one batch row to the next, which are subtracted.
+Tensor recurrent_kernel_grad(const Tensor& out, const Tensor& h0, const Tensor& d, bool time_major) {
   const int64_t B = out.size(0), T = out.size(1), u = out.size(2);
   Tensor grad = at::mm(h0.t(), d.select(1, 0));
+  if (time_major) {
+    if (T > 1) {
+      const Tensor o = out.transpose(0, 1).narrow(0, 0, T - 1).flatten(0, 1);  // (B*(T-1), u)
+      const Tensor dd = d.transpose(0, 1).narrow(0, 1, T - 1).flatten(0, 1);
+      grad.addmm_(o.t(), dd);
+    }
+    return grad;
+  }
   if (B * T > 1) {
     Tensor of = out.reshape({B * T, u});
     Tensor df = d.flatten(0, 1);
@@ -110,23 +153,33 @@ Tensor recurrent_kernel_grad(const Tensor& out, const Tensor& h0, const Tensor& 
   return grad;
 }
 
+// xw in a layout the kernels take: itself if batch- or time-major, else a contiguous copy.
+Tensor checked_xw(const Tensor& xw, int64_t gates) {
+  TORCH_CHECK_VALUE(xw.dim() == 3 && xw.size(2) % gates == 0,
+                    "textrnn kernels: `xw` must be (batch, steps, ", gates, " * units), got ",
+                    xw.sizes(), ".");
+  TORCH_CHECK_TYPE(xw.device().is_cpu(), "textrnn kernels: `xw` must be a CPU tensor.");
+  return is_time_major(xw) ? xw : xw.contiguous();
+}
+
 // ------------------------------------------------------------------------------- SimpleRNN
 std::vector<Tensor> simple_rnn_forward(const Tensor& xw_, const Tensor& h0_, const Tensor& U_,
                                        const OptTensor& lengths_) {
-  TORCH_CHECK_VALUE(xw_.dim() == 3, "textrnn kernels: `xw` must be (batch, steps, units).");
-  const Tensor xw = xw_.contiguous(), h0 = h0_.contiguous(), U = U_.contiguous();
+  const Tensor xw = checked_xw(xw_, 1), h0 = h0_.contiguous(), U = U_.contiguous();
   const int64_t B = xw.size(0), T = xw.size(1), u = xw.size(2);
   check_float(h0, "h0", xw);
   check_float(U, "recurrent_kernel", xw);
   check_shape(h0, "h0", {B, u});
   check_shape(U, "recurrent_kernel", {u, u});
   const Tensor lengths = checked_lengths(lengths_, B, T);
-  Tensor out = buffer({B, T, u}, xw);
+  const bool tm = is_time_major(xw);
+  const Layout L = layout_of(B, T, tm);
+  Tensor out = buffer(B, T, u, xw, tm);
   Tensor hlast = at::empty({B, u}, xw.options());
   AT_DISPATCH_FLOATING_TYPES(xw.scalar_type(), "simple_rnn_forward", [&] {
     for_row_sets(B, [&](const std::vector<int64_t>& rows) {
       simple_rnn_forward_rows<scalar_t>(rows, xw.data_ptr<scalar_t>(), h0.data_ptr<scalar_t>(),
-                                        U.data_ptr<scalar_t>(), lengths_ptr(lengths), T, u,
+                                        U.data_ptr<scalar_t>(), lengths_ptr(lengths), L, u,
                                         out.data_ptr<scalar_t>(), hlast.data_ptr<scalar_t>());
     });
   });
@@ -137,30 +190,30 @@ std::vector<Tensor> simple_rnn_backward(const OptTensor& gout_, const OptTensor&
                                         const Tensor& h0, const Tensor& U, const Tensor& out,
                                         const OptTensor& lengths_, bool weight_grad) {
   const int64_t B = out.size(0), T = out.size(1), u = out.size(2);
-  const Tensor gout = contiguous_or_undefined(gout_), ghlast = contiguous_or_undefined(ghlast_);
+  const bool tm = is_time_major(out);
+  const Layout L = layout_of(B, T, tm);
+  const Tensor gout = optional_in_layout(gout_, tm), ghlast = contiguous_or_undefined(ghlast_);
   const Tensor lengths = checked_lengths(lengths_, B, T);
   const Tensor UT = U.t().contiguous();
-  Tensor dxw = buffer({B, T, u}, out);
+  Tensor dxw = buffer(B, T, u, out, tm);
   Tensor dh0 = at::empty({B, u}, out.options());
   AT_DISPATCH_FLOATING_TYPES(out.scalar_type(), "simple_rnn_backward", [&] {
     for_row_sets(B, [&](const std::vector<int64_t>& rows) {
       simple_rnn_backward_rows<scalar_t>(rows, opt_ptr<scalar_t>(gout), opt_ptr<scalar_t>(ghlast),
                                          UT.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(),
-                                         lengths_ptr(lengths), T, u, dxw.data_ptr<scalar_t>(),
+                                         lengths_ptr(lengths), L, u, dxw.data_ptr<scalar_t>(),
                                          dh0.data_ptr<scalar_t>());
     });
   });
-  return {dxw, dh0, weight_grad ? recurrent_kernel_grad(out, h0, dxw) : Tensor()};
+  return {dxw, dh0, weight_grad ? recurrent_kernel_grad(out, h0, dxw, tm) : Tensor()};
 }
 
 // ------------------------------------------------------------------------------------ LSTM
 std::vector<Tensor> lstm_forward(const Tensor& xw_, const Tensor& h0_, const Tensor& c0_,
                                  const Tensor& U_, const OptTensor& lengths_) {
-  TORCH_CHECK_VALUE(xw_.dim() == 3, "textrnn kernels: `xw` must be (batch, steps, 4 * units).");
-  const Tensor xw = xw_.contiguous(), h0 = h0_.contiguous(), c0 = c0_.contiguous(),
+  const Tensor xw = checked_xw(xw_, 4), h0 = h0_.contiguous(), c0 = c0_.contiguous(),
                U = U_.contiguous();
   const int64_t B = xw.size(0), T = xw.size(1), u = xw.size(2) / 4;
-  TORCH_CHECK_VALUE(xw.size(2) == 4 * u, "textrnn kernels: `xw` last dimension must be 4 * units.");
   check_float(h0, "h0", xw);
   check_float(c0, "c0", xw);
   check_float(U, "recurrent_kernel", xw);
@@ -168,16 +221,18 @@ std::vector<Tensor> lstm_forward(const Tensor& xw_, const Tensor& h0_, const Ten
   check_shape(c0, "c0", {B, u});
   check_shape(U, "recurrent_kernel", {u, 4 * u});
   const Tensor lengths = checked_lengths(lengths_, B, T);
-  Tensor gates = buffer({B, T, 4 * u}, xw);
-  Tensor cells = buffer({B, T, u}, xw);
-  Tensor out = buffer({B, T, u}, xw);
+  const bool tm = is_time_major(xw);
+  const Layout L = layout_of(B, T, tm);
+  Tensor gates = buffer(B, T, 4 * u, xw, tm);
+  Tensor cells = buffer(B, T, u, xw, tm);
+  Tensor out = buffer(B, T, u, xw, tm);
   Tensor hlast = at::empty({B, u}, xw.options());
   Tensor clast = at::empty({B, u}, xw.options());
   AT_DISPATCH_FLOATING_TYPES(xw.scalar_type(), "lstm_forward", [&] {
     for_row_sets(B, [&](const std::vector<int64_t>& rows) {
       lstm_forward_rows<scalar_t>(rows, xw.data_ptr<scalar_t>(), h0.data_ptr<scalar_t>(),
                                   c0.data_ptr<scalar_t>(), U.data_ptr<scalar_t>(),
-                                  lengths_ptr(lengths), T, u, gates.data_ptr<scalar_t>(),
+                                  lengths_ptr(lengths), L, u, gates.data_ptr<scalar_t>(),
                                   cells.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(),
                                   hlast.data_ptr<scalar_t>(), clast.data_ptr<scalar_t>());
     });
@@ -191,11 +246,13 @@ std::vector<Tensor> lstm_backward(const OptTensor& gout_, const OptTensor& ghlas
                                   const Tensor& cells, const OptTensor& lengths_,
                                   bool weight_grad) {
   const int64_t B = out.size(0), T = out.size(1), u = out.size(2);
-  const Tensor gout = contiguous_or_undefined(gout_), ghlast = contiguous_or_undefined(ghlast_),
+  const bool tm = is_time_major(out);
+  const Layout L = layout_of(B, T, tm);
+  const Tensor gout = optional_in_layout(gout_, tm), ghlast = contiguous_or_undefined(ghlast_),
                gclast = contiguous_or_undefined(gclast_);
   const Tensor lengths = checked_lengths(lengths_, B, T);
   const Tensor UT = U.t().contiguous();
-  Tensor dxw = buffer({B, T, 4 * u}, out);
+  Tensor dxw = buffer(B, T, 4 * u, out, tm);
   Tensor dh0 = at::empty({B, u}, out.options());
   Tensor dc0 = at::empty({B, u}, out.options());
   AT_DISPATCH_FLOATING_TYPES(out.scalar_type(), "lstm_backward", [&] {
@@ -203,21 +260,19 @@ std::vector<Tensor> lstm_backward(const OptTensor& gout_, const OptTensor& ghlas
       lstm_backward_rows<scalar_t>(
           rows, opt_ptr<scalar_t>(gout), opt_ptr<scalar_t>(ghlast), opt_ptr<scalar_t>(gclast),
           UT.data_ptr<scalar_t>(), c0.data_ptr<scalar_t>(), gates.data_ptr<scalar_t>(),
-          cells.data_ptr<scalar_t>(), lengths_ptr(lengths), T, u, dxw.data_ptr<scalar_t>(),
+          cells.data_ptr<scalar_t>(), lengths_ptr(lengths), L, u, dxw.data_ptr<scalar_t>(),
           dh0.data_ptr<scalar_t>(), dc0.data_ptr<scalar_t>());
     });
   });
-  return {dxw, dh0, dc0, weight_grad ? recurrent_kernel_grad(out, h0, dxw) : Tensor()};
+  return {dxw, dh0, dc0, weight_grad ? recurrent_kernel_grad(out, h0, dxw, tm) : Tensor()};
 }
 
 // ------------------------------------------------------------------------------------- GRU
 std::vector<Tensor> gru_forward(const Tensor& xw_, const Tensor& h0_, const Tensor& U_,
                                 const Tensor& rbias_, const OptTensor& lengths_) {
-  TORCH_CHECK_VALUE(xw_.dim() == 3, "textrnn kernels: `xw` must be (batch, steps, 3 * units).");
-  const Tensor xw = xw_.contiguous(), h0 = h0_.contiguous(), U = U_.contiguous(),
+  const Tensor xw = checked_xw(xw_, 3), h0 = h0_.contiguous(), U = U_.contiguous(),
                rbias = rbias_.contiguous();
   const int64_t B = xw.size(0), T = xw.size(1), u = xw.size(2) / 3;
-  TORCH_CHECK_VALUE(xw.size(2) == 3 * u, "textrnn kernels: `xw` last dimension must be 3 * units.");
   check_float(h0, "h0", xw);
   check_float(U, "recurrent_kernel", xw);
   check_float(rbias, "recurrent_bias", xw);
@@ -225,14 +280,16 @@ std::vector<Tensor> gru_forward(const Tensor& xw_, const Tensor& h0_, const Tens
   check_shape(U, "recurrent_kernel", {u, 3 * u});
   check_shape(rbias, "recurrent_bias", {3 * u});
   const Tensor lengths = checked_lengths(lengths_, B, T);
-  Tensor saved = buffer({B, T, 4 * u}, xw);
-  Tensor out = buffer({B, T, u}, xw);
+  const bool tm = is_time_major(xw);
+  const Layout L = layout_of(B, T, tm);
+  Tensor saved = buffer(B, T, 4 * u, xw, tm);
+  Tensor out = buffer(B, T, u, xw, tm);
   Tensor hlast = at::empty({B, u}, xw.options());
   AT_DISPATCH_FLOATING_TYPES(xw.scalar_type(), "gru_forward", [&] {
     for_row_sets(B, [&](const std::vector<int64_t>& rows) {
       gru_forward_rows<scalar_t>(rows, xw.data_ptr<scalar_t>(), h0.data_ptr<scalar_t>(),
                                  U.data_ptr<scalar_t>(), rbias.data_ptr<scalar_t>(),
-                                 lengths_ptr(lengths), T, u, saved.data_ptr<scalar_t>(),
+                                 lengths_ptr(lengths), L, u, saved.data_ptr<scalar_t>(),
                                  out.data_ptr<scalar_t>(), hlast.data_ptr<scalar_t>());
     });
   });
@@ -244,18 +301,20 @@ std::vector<Tensor> gru_backward(const OptTensor& gout_, const OptTensor& ghlast
                                  const Tensor& saved, const OptTensor& lengths_,
                                  bool weight_grad, bool bias_grad) {
   const int64_t B = out.size(0), T = out.size(1), u = out.size(2);
-  const Tensor gout = contiguous_or_undefined(gout_), ghlast = contiguous_or_undefined(ghlast_);
+  const bool tm = is_time_major(out);
+  const Layout L = layout_of(B, T, tm);
+  const Tensor gout = optional_in_layout(gout_, tm), ghlast = contiguous_or_undefined(ghlast_);
   const Tensor lengths = checked_lengths(lengths_, B, T);
   const Tensor UT = U.t().contiguous();
-  Tensor dxw = buffer({B, T, 3 * u}, out);
-  Tensor dhuh = buffer({B, T, u}, out);
+  Tensor dxw = buffer(B, T, 3 * u, out, tm);
+  Tensor dhuh = buffer(B, T, u, out, tm);
   Tensor dh0 = at::empty({B, u}, out.options());
   AT_DISPATCH_FLOATING_TYPES(out.scalar_type(), "gru_backward", [&] {
     for_row_sets(B, [&](const std::vector<int64_t>& rows) {
       gru_backward_rows<scalar_t>(rows, opt_ptr<scalar_t>(gout), opt_ptr<scalar_t>(ghlast),
                                   UT.data_ptr<scalar_t>(), h0.data_ptr<scalar_t>(),
                                   saved.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(),
-                                  lengths_ptr(lengths), T, u, dxw.data_ptr<scalar_t>(),
+                                  lengths_ptr(lengths), L, u, dxw.data_ptr<scalar_t>(),
                                   dhuh.data_ptr<scalar_t>(), dh0.data_ptr<scalar_t>());
     });
   });
@@ -263,7 +322,8 @@ std::vector<Tensor> gru_backward(const OptTensor& gout_, const OptTensor& ghlast
   const Tensor dzr = dxw.narrow(2, 0, 2 * u);
   Tensor dU, dbias;
   if (weight_grad) {
-    dU = at::cat({recurrent_kernel_grad(out, h0, dzr), recurrent_kernel_grad(out, h0, dhuh)}, 1);
+    dU = at::cat({recurrent_kernel_grad(out, h0, dzr, tm), recurrent_kernel_grad(out, h0, dhuh, tm)},
+                 1);
   }
   if (bias_grad) dbias = at::cat({dzr.sum({0, 1}), dhuh.sum({0, 1})}, 0);
   return {dxw, dh0, dU, dbias};
@@ -281,4 +341,5 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("gru_forward", &textrnn::gru_forward);
   m.def("gru_backward", &textrnn::gru_backward);
   m.def("num_threads", [] { return at::get_num_threads(); });
+  m.def("release_buffers", [] { return textrnn::pool().release(); });
 }

@@ -53,10 +53,10 @@ inline void simple_rnn_step_fused(const float* const* hp, const float* const* xw
 template <int NV>
 inline void simple_rnn_forward_rows_fused(const std::vector<int64_t>& rows, const float* xw,
                                           const float* h0, const float* U,
-                                          const int64_t* lengths, int64_t steps, int64_t u,
+                                          const int64_t* lengths, const Layout& L, int64_t u,
                                           float* out) {
   int64_t tmax = 0;
-  for (int64_t b : rows) tmax = std::max(tmax, row_steps(lengths, b, steps));
+  for (int64_t b : rows) tmax = std::max(tmax, row_steps(lengths, b, L.steps));
   const float* hp[kRowBlock];
   const float* xr[kRowBlock];
   float* hn[kRowBlock];
@@ -71,9 +71,9 @@ inline void simple_rnn_forward_rows_fused(const std::vector<int64_t>& rows, cons
   for (int64_t t = 0; t < tmax; ++t) {
     int n = 0;
     for (int64_t b : rows) {
-      if (t >= row_steps(lengths, b, steps)) continue;
-      const int64_t pos = b * steps + t;
-      hp[n] = t == 0 ? h0 + b * u : out + (pos - 1) * u;
+      if (t >= row_steps(lengths, b, L.steps)) continue;
+      const int64_t pos = L.pos(b, t);
+      hp[n] = t == 0 ? h0 + b * u : out + L.pos(b, t - 1) * u;
       xr[n] = xw + pos * u;
       hn[n] = out + pos * u;
       if (++n == kRowBlock) {
@@ -89,17 +89,17 @@ inline void simple_rnn_forward_rows_fused(const std::vector<int64_t>& rows, cons
 // Forward for one thread's rows. Writes out (B, T, u) at valid steps and hlast (B, u).
 template <typename T>
 void simple_rnn_forward_rows(const std::vector<int64_t>& rows, const T* xw, const T* h0, const T* U,
-                             const int64_t* lengths, int64_t steps, int64_t u, T* out, T* hlast) {
+                             const int64_t* lengths, const Layout& L, int64_t u, T* out, T* hlast) {
   int64_t tmax = 0;
-  for (int64_t b : rows) tmax = std::max(tmax, row_steps(lengths, b, steps));
+  for (int64_t b : rows) tmax = std::max(tmax, row_steps(lengths, b, L.steps));
   bool fused = false;
 #if defined(__GNUC__) && !defined(TEXTRNN_NO_FUSED_STEPS)
   if constexpr (std::is_same_v<T, float>) {
     if (u % (2 * kFloatLanes) == 0) {
-      simple_rnn_forward_rows_fused<2>(rows, xw, h0, U, lengths, steps, u, out);
+      simple_rnn_forward_rows_fused<2>(rows, xw, h0, U, lengths, L, u, out);
       fused = true;
     } else if (u % kFloatLanes == 0) {
-      simple_rnn_forward_rows_fused<1>(rows, xw, h0, U, lengths, steps, u, out);
+      simple_rnn_forward_rows_fused<1>(rows, xw, h0, U, lengths, L, u, out);
       fused = true;
     }
   }
@@ -115,10 +115,10 @@ void simple_rnn_forward_rows(const std::vector<int64_t>& rows, const T* xw, cons
     active.clear();
     int n = 0;
     for (int64_t b : rows) {
-      if (t >= row_steps(lengths, b, steps)) continue;
-      x[n] = t == 0 ? h0 + b * u : out + (b * steps + t - 1) * u;
-      c[n] = xw + (b * steps + t) * u;
-      o[n] = out + (b * steps + t) * u;
+      if (t >= row_steps(lengths, b, L.steps)) continue;
+      x[n] = t == 0 ? h0 + b * u : out + L.pos(b, t - 1) * u;
+      c[n] = xw + L.pos(b, t) * u;
+      o[n] = out + L.pos(b, t) * u;
       active.push_back(o[n]);
       if (++n == kRowBlock) {
         rows_matmul_n<T>(n, x, c, o, U, u, u);
@@ -129,9 +129,9 @@ void simple_rnn_forward_rows(const std::vector<int64_t>& rows, const T* xw, cons
     for (T* h : active) simple_rnn_activate<T>(h, u);
   }
   for (int64_t b : rows) {
-    const int64_t len = row_steps(lengths, b, steps);
-    if (lengths) zero_tail(out, b, len, steps, u);
-    const T* src = len == 0 ? h0 + b * u : out + (b * steps + len - 1) * u;
+    const int64_t len = row_steps(lengths, b, L.steps);
+    if (lengths) zero_tail(out, b, len, L, u);
+    const T* src = len == 0 ? h0 + b * u : out + L.pos(b, len - 1) * u;
     std::copy(src, src + u, hlast + b * u);
   }
 }
@@ -140,7 +140,7 @@ void simple_rnn_forward_rows(const std::vector<int64_t>& rows, const T* xw, cons
 // what dU needs) and dh0 (B, u). gout and ghlast may be null (no gradient flows from them).
 template <typename T>
 void simple_rnn_backward_rows(const std::vector<int64_t>& rows, const T* gout, const T* ghlast,
-                              const T* UT, const T* out, const int64_t* lengths, int64_t steps,
+                              const T* UT, const T* out, const int64_t* lengths, const Layout& L,
                               int64_t u, T* dxw, T* dh0) {
   const int64_t nrows = static_cast<int64_t>(rows.size());
   std::vector<T> dh(nrows * u, T(0));
@@ -148,7 +148,7 @@ void simple_rnn_backward_rows(const std::vector<int64_t>& rows, const T* gout, c
   int64_t tmax = 0;
   for (int64_t i = 0; i < nrows; ++i) {
     const int64_t b = rows[i];
-    tmax = std::max(tmax, row_steps(lengths, b, steps));
+    tmax = std::max(tmax, row_steps(lengths, b, L.steps));
     if (ghlast) std::copy(ghlast + b * u, ghlast + (b + 1) * u, dh.data() + i * u);
   }
   const T* x[kRowBlock];
@@ -159,8 +159,8 @@ void simple_rnn_backward_rows(const std::vector<int64_t>& rows, const T* gout, c
     int n = 0;
     for (int64_t i = 0; i < nrows; ++i) {
       const int64_t b = rows[i];
-      if (t >= row_steps(lengths, b, steps)) continue;
-      const int64_t pos = (b * steps + t) * u;
+      if (t >= row_steps(lengths, b, L.steps)) continue;
+      const int64_t pos = L.pos(b, t) * u;
       T* dhi = dh.data() + i * u;
       T* da = dxw + pos;
       simple_rnn_grad<T>(dhi, gout ? gout + pos : nullptr, out + pos, da, u);
@@ -174,7 +174,7 @@ void simple_rnn_backward_rows(const std::vector<int64_t>& rows, const T* gout, c
     if (n > 0) rows_matmul_n<T>(n, x, c, o, UT, u, u);
   }
   for (int64_t i = 0; i < nrows; ++i) {
-    if (lengths) zero_tail(dxw, rows[i], lengths[rows[i]], steps, u);
+    if (lengths) zero_tail(dxw, rows[i], lengths[rows[i]], L, u);
     std::copy(dh.data() + i * u, dh.data() + (i + 1) * u, dh0 + rows[i] * u);
   }
 }
