@@ -8,7 +8,10 @@ recurrent kernel's gradient is one large GEMM at the end.
 
 They take the input projection `xw = x @ kernel + bias` (one big matmul done outside) and Keras's
 weight layout, and support left-aligned variable `lengths` (rows stop early, their state frozen),
-which is what the masked/bucketed fast path needs.
+which is what the masked/bucketed fast path needs. `xw` may be batch-major or time-major (a
+`(batch, steps, .)` view of `(steps, batch, .)` memory, faster: each step's rows sit together);
+outputs follow its layout. Large outputs and saved activations are recycled between calls
+(`empty_cache()` frees them).
 
 The extension is compiled on first use (a C++ compiler and ninja are needed once per machine; see
 `textrnn.kernels._build`). Where it cannot be built, `available()` returns False after one warning

@@ -172,27 +172,34 @@ def _load_with(cflags: list[str], ldflags: list[str]) -> BuildResult:
 
 
 def load_extension() -> BuildResult:
-    """Load the cached build or compile one, trying each set of flags in turn."""
+    """Load a cached build, or compile one trying each set of flags in turn."""
+    attempts = flag_attempts()
+    for cflags, ldflags in attempts:  # a build made earlier needs no compiler
+        key = build_key(cflags, ldflags)
+        start = time.perf_counter()
+        module = _import_built(f"textrnn_kernels_{key}", cache_root() / key)
+        if module is not None:
+            return BuildResult(
+                module=module,
+                path=module.__file__,
+                flags=list(cflags),
+                seconds=time.perf_counter() - start,
+            )
     missing = compiler_missing()
+    if missing is not None:
+        return BuildResult(error=missing)
     errors: list[str] = []
-    for cflags, ldflags in flag_attempts():
-        if missing is not None:
-            # Without a compiler only a build made earlier on this machine can load.
-            key = build_key(cflags, ldflags)
-            module = _import_built(f"textrnn_kernels_{key}", cache_root() / key)
-            if module is not None:
-                return BuildResult(module=module, path=module.__file__, flags=list(cflags))
-            continue
+    for cflags, ldflags in attempts:
         try:
             result = _load_with(cflags, ldflags)
         except Exception as exc:  # a compiler error, a linker error, a broken toolchain
             logger.debug("Building textrnn kernels with %s failed:\n%s", cflags, exc)
-            first_line = (
-                str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            text = str(exc).strip()
+            errors.append(
+                f"{' '.join(cflags)}: {text.splitlines()[0] if text else type(exc).__name__}"
             )
-            errors.append(f"{' '.join(cflags)}: {first_line}")
             continue
         if result.built:
             logger.info("Built textrnn kernels in %.1f s (%s).", result.seconds, " ".join(cflags))
         return result
-    return BuildResult(error=missing or "; ".join(errors) or "no build attempted")
+    return BuildResult(error="; ".join(errors) or "no build attempted")

@@ -195,7 +195,10 @@ def simple_rnn(
     """Run Keras's SimpleRNN recurrence `h_t = tanh(xw_t + h_{t-1} @ recurrent_kernel)`.
 
     Args:
-        xw: `(batch, steps, units)`, the input projection `x @ kernel + bias`.
+        xw: `(batch, steps, units)`, the input projection `x @ kernel + bias`, batch-major
+            (contiguous) or time-major (a view of contiguous `(steps, batch, units)` memory, as
+            `xw_t.transpose(0, 1)` gives). Time-major runs faster; the outputs (and gradient)
+            come back in the layout of `xw`. Other layouts are copied to batch-major.
         h0: `(batch, units)`, the initial state.
         recurrent_kernel: `(units, units)`, in Keras's layout.
         lengths: optional `(batch,)` integers in `[0, steps]`. Rows are left-aligned: row `b` runs
@@ -238,7 +241,8 @@ def lstm(
     `h_t = o * tanh(c_t)` with `i, f, o` the sigmoid of their slices of `a`.
 
     Args:
-        xw: `(batch, steps, 4 * units)`, the input projection `x @ kernel + bias`.
+        xw: `(batch, steps, 4 * units)`, the input projection `x @ kernel + bias`, batch- or
+            time-major as in `simple_rnn`.
         h0: `(batch, units)`, the initial hidden state.
         c0: `(batch, units)`, the initial cell state.
         recurrent_kernel: `(units, 4 * units)`, in Keras's layout.
@@ -281,7 +285,8 @@ def gru(
     `r = sigmoid(xw_r + hu_r)`, `hh = tanh(xw_h + r * hu_h)`, `h_t = z * h_{t-1} + (1 - z) * hh`.
 
     Args:
-        xw: `(batch, steps, 3 * units)`, `x @ kernel + bias[0]` (the input bias).
+        xw: `(batch, steps, 3 * units)`, `x @ kernel + bias[0]` (the input bias), batch- or
+            time-major as in `simple_rnn`.
         h0: `(batch, units)`, the initial state.
         recurrent_kernel: `(units, 3 * units)`, in Keras's layout.
         recurrent_bias: `(3 * units,)`, Keras's `bias[1]`.
