@@ -161,6 +161,14 @@ class TestArguments:
         with pytest.raises(ValueError, match=r"`lengths`.*\[0, 5\].*from 1 to 6"):
             K.simple_rnn(*_rnn_args(), lengths=torch.tensor([1, 6]))
 
+    def test_starts_need_lengths(self):
+        with pytest.raises(ValueError, match="`starts`.*needs `lengths`"):
+            K.simple_rnn(*_rnn_args(), starts=torch.tensor([0, 1]))
+
+    def test_starts_within_steps(self):
+        with pytest.raises(ValueError, match=r"\[0, 5\].*starts from 0 to 3"):
+            K.simple_rnn(*_rnn_args(), lengths=torch.tensor([2, 3]), starts=torch.tensor([0, 3]))
+
     def test_int32_lengths_accepted(self):
         out, h = K.simple_rnn(*_rnn_args(), lengths=torch.tensor([0, 5], dtype=torch.int32))
         assert out.shape == (2, 5, 3) and h.shape == (2, 3)

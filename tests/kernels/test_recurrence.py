@@ -22,8 +22,12 @@ def native() -> None:
 
 
 # --------------------------------------------------------------------------- references
-def _mask(t: int, lengths: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor | None:
-    return None if lengths is None else (t < lengths).unsqueeze(1).expand_as(like)
+def _mask(t: int, lengths, starts, like: torch.Tensor) -> torch.Tensor | None:
+    """Rows that run step t: t in [starts, starts + lengths) (starts 0 when None)."""
+    if lengths is None:
+        return None
+    first = torch.zeros_like(lengths) if starts is None else starts
+    return ((t >= first) & (t < first + lengths)).unsqueeze(1).expand_as(like)
 
 
 def _advance(new: torch.Tensor, old: torch.Tensor, m: torch.Tensor | None) -> torch.Tensor:
@@ -34,29 +38,29 @@ def _emit(new: torch.Tensor, m: torch.Tensor | None) -> torch.Tensor:
     return new if m is None else torch.where(m, new, torch.zeros_like(new))
 
 
-def ref_simple_rnn(xw, h0, u_, lengths=None):
+def ref_simple_rnn(xw, h0, u_, lengths=None, starts=None):
     h, outs = h0, []
     for t in range(xw.shape[1]):
         new = torch.tanh(xw[:, t] + h @ u_)
-        m = _mask(t, lengths, new)
+        m = _mask(t, lengths, starts, new)
         outs.append(_emit(new, m))
         h = _advance(new, h, m)
     return torch.stack(outs, 1), h
 
 
-def ref_lstm(xw, h0, c0, u_, lengths=None):
+def ref_lstm(xw, h0, c0, u_, lengths=None, starts=None):
     h, c, outs = h0, c0, []
     for t in range(xw.shape[1]):
         i, f, g, o = (xw[:, t] + h @ u_).chunk(4, dim=1)
         c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
         h_new = torch.sigmoid(o) * torch.tanh(c_new)
-        m = _mask(t, lengths, h_new)
+        m = _mask(t, lengths, starts, h_new)
         outs.append(_emit(h_new, m))
         h, c = _advance(h_new, h, m), _advance(c_new, c, m)
     return torch.stack(outs, 1), h, c
 
 
-def ref_gru(xw, h0, u_, rb, lengths=None):
+def ref_gru(xw, h0, u_, rb, lengths=None, starts=None):
     h, outs = h0, []
     for t in range(xw.shape[1]):
         xz, xr, xh = xw[:, t].chunk(3, dim=1)
@@ -65,7 +69,7 @@ def ref_gru(xw, h0, u_, rb, lengths=None):
         r = torch.sigmoid(xr + hr)
         cand = torch.tanh(xh + r * hh)
         new = z * h + (1 - z) * cand
-        m = _mask(t, lengths, new)
+        m = _mask(t, lengths, starts, new)
         outs.append(_emit(new, m))
         h = _advance(new, h, m)
     return torch.stack(outs, 1), h
@@ -115,6 +119,7 @@ def _run_both(
     use_outputs: bool = True,
     use_states: bool = True,
     layout: str = "batch",
+    starts=None,
 ):
     """Outputs and gradients (w.r.t. every argument) of the kernel and of the reference."""
     results = []
@@ -122,11 +127,11 @@ def _run_both(
         leaves = [a.detach().clone().requires_grad_() for a in args]
         if fn is cell.native:
             xw = time_major(leaves[0]) if layout == "time" else leaves[0]
-            outs = fn(xw, *leaves[1:], lengths=lengths)
+            outs = fn(xw, *leaves[1:], lengths=lengths, starts=starts)
             if layout == "time" and xw.shape[0] > 1 and xw.shape[1] > 1:
                 assert outs[0].transpose(0, 1).is_contiguous()  # outputs follow the layout
         else:
-            outs = fn(*leaves, lengths)
+            outs = fn(*leaves, lengths, starts)
         g = torch.Generator().manual_seed(seed)
         loss = sum(
             (o * torch.randn(o.shape, generator=g, dtype=o.dtype)).sum()
@@ -174,6 +179,17 @@ def test_float32_lengths_match_reference(cell, layout):
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("cell", CELLS, ids=CELL_IDS)
+def test_float32_starts_match_reference(cell, layout):
+    # Rows padded in front (Keras's pad_sequences), at the back, in the middle, empty, and full.
+    batch, steps, units = 8, 10, 32
+    args = cell.inputs(batch, steps, units, torch.float32, seed=23)
+    lengths = torch.tensor([10, 4, 0, 3, 1, 6, 0, 9])
+    starts = torch.tensor([0, 6, 10, 2, 9, 0, 4, 1])
+    _assert_match(cell, args, lengths, rtol=2e-5, atol=2e-5, layout=layout, starts=starts)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("cell", CELLS, ids=CELL_IDS)
 @pytest.mark.parametrize("use_outputs,use_states", [(True, False), (False, True)])
 def test_gradient_from_outputs_or_states_alone(cell, use_outputs, use_states, layout):
     # Keras's return_sequences=False only uses the last state (the outputs get no gradient).
@@ -213,6 +229,17 @@ def test_gradcheck_float64(cell, with_lengths, layout):
 
     def fn(xw, *a):
         return cell.native(time_major(xw) if layout == "time" else xw, *a, lengths=lengths)
+
+    assert torch.autograd.gradcheck(fn, args, eps=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("cell", CELLS, ids=CELL_IDS)
+def test_gradcheck_float64_starts(cell):
+    args = cell.inputs(4, 5, 3, torch.float64, seed=29)
+    lengths, starts = torch.tensor([2, 5, 0, 3]), torch.tensor([3, 0, 1, 1])
+
+    def fn(xw, *a):
+        return cell.native(time_major(xw), *a, lengths=lengths, starts=starts)
 
     assert torch.autograd.gradcheck(fn, args, eps=1e-6, atol=1e-7)
 

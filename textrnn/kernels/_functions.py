@@ -36,22 +36,22 @@ class _SimpleRNN(torch.autograd.Function):
         h0: torch.Tensor,
         kernel: torch.Tensor,
         lengths: torch.Tensor | None,
+        starts: torch.Tensor | None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        out, h_last = _ext().simple_rnn_forward(xw, h0, kernel, lengths)
+        out, h_last = _ext().simple_rnn_forward(xw, h0, kernel, lengths, starts)
         ctx.set_materialize_grads(False)
-        ctx.has_lengths = lengths is not None
-        ctx.save_for_backward(h0, kernel, out, *([lengths] if lengths is not None else []))
+        ctx.rows = (lengths, starts)  # plain int64 tensors, never differentiated
+        ctx.save_for_backward(h0, kernel, out)
         return out, h_last
 
     @staticmethod
     @once_differentiable
     def backward(ctx: Any, g_out: torch.Tensor | None, g_h: torch.Tensor | None) -> tuple[Any, ...]:
-        h0, kernel, out, *rest = ctx.saved_tensors
-        lengths = rest[0] if ctx.has_lengths else None
+        h0, kernel, out = ctx.saved_tensors
         dxw, dh0, dkernel = _ext().simple_rnn_backward(
-            g_out, g_h, h0, kernel, out, lengths, ctx.needs_input_grad[2]
+            g_out, g_h, h0, kernel, out, *ctx.rows, ctx.needs_input_grad[2]
         )
-        return dxw, dh0, dkernel, None
+        return dxw, dh0, dkernel, None, None
 
 
 class _LSTM(torch.autograd.Function):
@@ -63,13 +63,12 @@ class _LSTM(torch.autograd.Function):
         c0: torch.Tensor,
         kernel: torch.Tensor,
         lengths: torch.Tensor | None,
+        starts: torch.Tensor | None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        out, h_last, c_last, gates, cells = _ext().lstm_forward(xw, h0, c0, kernel, lengths)
+        out, h_last, c_last, gates, cells = _ext().lstm_forward(xw, h0, c0, kernel, lengths, starts)
         ctx.set_materialize_grads(False)
-        ctx.has_lengths = lengths is not None
-        ctx.save_for_backward(
-            h0, c0, kernel, out, gates, cells, *([lengths] if lengths is not None else [])
-        )
+        ctx.rows = (lengths, starts)
+        ctx.save_for_backward(h0, c0, kernel, out, gates, cells)
         return out, h_last, c_last
 
     @staticmethod
@@ -77,12 +76,11 @@ class _LSTM(torch.autograd.Function):
     def backward(
         ctx: Any, g_out: torch.Tensor | None, g_h: torch.Tensor | None, g_c: torch.Tensor | None
     ) -> tuple[Any, ...]:
-        h0, c0, kernel, out, gates, cells, *rest = ctx.saved_tensors
-        lengths = rest[0] if ctx.has_lengths else None
+        h0, c0, kernel, out, gates, cells = ctx.saved_tensors
         dxw, dh0, dc0, dkernel = _ext().lstm_backward(
-            g_out, g_h, g_c, h0, c0, kernel, out, gates, cells, lengths, ctx.needs_input_grad[3]
+            g_out, g_h, g_c, h0, c0, kernel, out, gates, cells, *ctx.rows, ctx.needs_input_grad[3]
         )
-        return dxw, dh0, dc0, dkernel, None
+        return dxw, dh0, dc0, dkernel, None, None
 
 
 class _GRU(torch.autograd.Function):
@@ -94,18 +92,18 @@ class _GRU(torch.autograd.Function):
         kernel: torch.Tensor,
         recurrent_bias: torch.Tensor,
         lengths: torch.Tensor | None,
+        starts: torch.Tensor | None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        out, h_last, saved = _ext().gru_forward(xw, h0, kernel, recurrent_bias, lengths)
+        out, h_last, saved = _ext().gru_forward(xw, h0, kernel, recurrent_bias, lengths, starts)
         ctx.set_materialize_grads(False)
-        ctx.has_lengths = lengths is not None
-        ctx.save_for_backward(h0, kernel, out, saved, *([lengths] if lengths is not None else []))
+        ctx.rows = (lengths, starts)
+        ctx.save_for_backward(h0, kernel, out, saved)
         return out, h_last
 
     @staticmethod
     @once_differentiable
     def backward(ctx: Any, g_out: torch.Tensor | None, g_h: torch.Tensor | None) -> tuple[Any, ...]:
-        h0, kernel, out, saved, *rest = ctx.saved_tensors
-        lengths = rest[0] if ctx.has_lengths else None
+        h0, kernel, out, saved = ctx.saved_tensors
         dxw, dh0, dkernel, dbias = _ext().gru_backward(
             g_out,
             g_h,
@@ -113,11 +111,11 @@ class _GRU(torch.autograd.Function):
             kernel,
             out,
             saved,
-            lengths,
+            *ctx.rows,
             ctx.needs_input_grad[2],
             ctx.needs_input_grad[3],
         )
-        return dxw, dh0, dkernel, dbias, None
+        return dxw, dh0, dkernel, dbias, None, None
 
 
 # ------------------------------------------------------------------------------------ checks
@@ -162,27 +160,50 @@ def _check_like(name: str, t: Any, shape: tuple[int, ...], xw: torch.Tensor, wha
         )
 
 
-def _check_lengths(lengths: Any, batch: int, steps: int, what: str) -> torch.Tensor | None:
-    if lengths is None:
-        return None
-    lengths = _check_tensor("lengths", lengths)
-    if lengths.dtype.is_floating_point or lengths.dtype.is_complex or lengths.dtype == torch.bool:
-        raise TypeError(
-            f"Argument `lengths` of `textrnn.kernels.{what}` must be an integer tensor, got "
-            f"{lengths.dtype}."
-        )
-    if tuple(lengths.shape) != (batch,):
+def _check_rows(
+    lengths: Any, starts: Any, batch: int, steps: int, what: str
+) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """`lengths` and `starts` as CPU int64 tensors (or None) after checking them."""
+    checked: list[torch.Tensor | None] = []
+    for name, t in (("lengths", lengths), ("starts", starts)):
+        if t is None:
+            checked.append(None)
+            continue
+        t = _check_tensor(name, t)
+        if t.dtype.is_floating_point or t.dtype.is_complex or t.dtype == torch.bool:
+            raise TypeError(
+                f"Argument `{name}` of `textrnn.kernels.{what}` must be an integer tensor, got "
+                f"{t.dtype}."
+            )
+        if tuple(t.shape) != (batch,):
+            raise ValueError(
+                f"Argument `{name}` of `textrnn.kernels.{what}` must have shape ({batch},) (one "
+                f"value per row), got {tuple(t.shape)}."
+            )
+        checked.append(t.to(device="cpu", dtype=torch.int64).contiguous())
+    lengths, starts = checked
+    if starts is not None and lengths is None:
         raise ValueError(
-            f"Argument `lengths` of `textrnn.kernels.{what}` must have shape ({batch},) (one "
-            f"length per row), got {tuple(lengths.shape)}."
+            f"Argument `starts` of `textrnn.kernels.{what}` needs `lengths` (how many steps each "
+            "row runs from its start); pass both."
         )
-    lengths = lengths.to(device="cpu", dtype=torch.int64).contiguous()
-    if batch and (int(lengths.min()) < 0 or int(lengths.max()) > steps):
-        raise ValueError(
-            f"Argument `lengths` of `textrnn.kernels.{what}` must lie in [0, {steps}] (the number "
-            f"of steps), got values from {int(lengths.min())} to {int(lengths.max())}."
-        )
-    return lengths
+    if lengths is not None and batch:
+        first = starts if starts is not None else torch.zeros_like(lengths)
+        end = first + lengths
+        if int(lengths.min()) < 0 or int(first.min()) < 0 or int(end.max()) > steps:
+            where = "" if starts is None else " from `starts`"
+            raise ValueError(
+                f"Argument `lengths` of `textrnn.kernels.{what}` must lie in [0, {steps}] (the "
+                f"number of steps), and each row's steps{where} within them; got lengths from "
+                f"{int(lengths.min())} to {int(lengths.max())}"
+                + (
+                    ""
+                    if starts is None
+                    else f" and starts from {int(first.min())} to {int(first.max())}"
+                )
+                + "."
+            )
+    return lengths, starts
 
 
 # ------------------------------------------------------------------------------- public API
@@ -191,6 +212,7 @@ def simple_rnn(
     h0: torch.Tensor,
     recurrent_kernel: torch.Tensor,
     lengths: torch.Tensor | None = None,
+    starts: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Run Keras's SimpleRNN recurrence `h_t = tanh(xw_t + h_{t-1} @ recurrent_kernel)`.
 
@@ -201,9 +223,12 @@ def simple_rnn(
             come back in the layout of `xw`. Other layouts are copied to batch-major.
         h0: `(batch, units)`, the initial state.
         recurrent_kernel: `(units, units)`, in Keras's layout.
-        lengths: optional `(batch,)` integers in `[0, steps]`. Rows are left-aligned: row `b` runs
-            steps `0 .. lengths[b] - 1`, its state is unchanged after them and its outputs there
-            are zero. Defaults to `None` (every row runs all steps).
+        lengths: optional `(batch,)` integers in `[0, steps]`: row `b` runs `lengths[b]` steps,
+            from step 0 (left-aligned rows) or from `starts[b]`. Its state is unchanged outside
+            them and its outputs there are zero. Defaults to `None` (every row runs all steps).
+        starts: optional `(batch,)` integers, with `lengths`: the first step of each row (rows
+            padded in front, as Keras's `pad_sequences` pads, need no re-alignment). Defaults to
+            `None` (0).
 
     Returns:
         `(outputs, h_last)`: `(batch, steps, units)` and `(batch, units)`. Differentiable with
@@ -223,8 +248,8 @@ def simple_rnn(
     batch, steps, units = _check_xw(xw, 1, "simple_rnn")
     _check_like("h0", h0, (batch, units), xw, "simple_rnn")
     _check_like("recurrent_kernel", recurrent_kernel, (units, units), xw, "simple_rnn")
-    lengths = _check_lengths(lengths, batch, steps, "simple_rnn")
-    out, h_last = _SimpleRNN.apply(xw, h0, recurrent_kernel, lengths)
+    lengths, starts = _check_rows(lengths, starts, batch, steps, "simple_rnn")
+    out, h_last = _SimpleRNN.apply(xw, h0, recurrent_kernel, lengths, starts)
     return out, h_last
 
 
@@ -234,6 +259,7 @@ def lstm(
     c0: torch.Tensor,
     recurrent_kernel: torch.Tensor,
     lengths: torch.Tensor | None = None,
+    starts: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Run Keras's LSTM recurrence (gates i, f, c, o; sigmoid and tanh).
 
@@ -246,8 +272,7 @@ def lstm(
         h0: `(batch, units)`, the initial hidden state.
         c0: `(batch, units)`, the initial cell state.
         recurrent_kernel: `(units, 4 * units)`, in Keras's layout.
-        lengths: optional `(batch,)` integers in `[0, steps]`, as in `simple_rnn`. Defaults to
-            `None`.
+        lengths, starts: optional `(batch,)` integers, as in `simple_rnn`. Default to `None`.
 
     Returns:
         `(outputs, h_last, c_last)`: `(batch, steps, units)`, `(batch, units)`, `(batch, units)`.
@@ -267,8 +292,8 @@ def lstm(
     _check_like("h0", h0, (batch, units), xw, "lstm")
     _check_like("c0", c0, (batch, units), xw, "lstm")
     _check_like("recurrent_kernel", recurrent_kernel, (units, 4 * units), xw, "lstm")
-    lengths = _check_lengths(lengths, batch, steps, "lstm")
-    out, h_last, c_last = _LSTM.apply(xw, h0, c0, recurrent_kernel, lengths)
+    lengths, starts = _check_rows(lengths, starts, batch, steps, "lstm")
+    out, h_last, c_last = _LSTM.apply(xw, h0, c0, recurrent_kernel, lengths, starts)
     return out, h_last, c_last
 
 
@@ -278,6 +303,7 @@ def gru(
     recurrent_kernel: torch.Tensor,
     recurrent_bias: torch.Tensor,
     lengths: torch.Tensor | None = None,
+    starts: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Run Keras's GRU recurrence with `reset_after=True` (gates z, r, h).
 
@@ -290,8 +316,7 @@ def gru(
         h0: `(batch, units)`, the initial state.
         recurrent_kernel: `(units, 3 * units)`, in Keras's layout.
         recurrent_bias: `(3 * units,)`, Keras's `bias[1]`.
-        lengths: optional `(batch,)` integers in `[0, steps]`, as in `simple_rnn`. Defaults to
-            `None`.
+        lengths, starts: optional `(batch,)` integers, as in `simple_rnn`. Default to `None`.
 
     Returns:
         `(outputs, h_last)`: `(batch, steps, units)` and `(batch, units)`. Differentiable with
@@ -311,6 +336,6 @@ def gru(
     _check_like("h0", h0, (batch, units), xw, "gru")
     _check_like("recurrent_kernel", recurrent_kernel, (units, 3 * units), xw, "gru")
     _check_like("recurrent_bias", recurrent_bias, (3 * units,), xw, "gru")
-    lengths = _check_lengths(lengths, batch, steps, "gru")
-    out, h_last = _GRU.apply(xw, h0, recurrent_kernel, recurrent_bias, lengths)
+    lengths, starts = _check_rows(lengths, starts, batch, steps, "gru")
+    out, h_last = _GRU.apply(xw, h0, recurrent_kernel, recurrent_bias, lengths, starts)
     return out, h_last

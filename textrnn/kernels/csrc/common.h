@@ -1,10 +1,11 @@
 // Shared pieces of the fused recurrence kernels: activations, the per-step small GEMM, and the
 // split of batch rows over threads.
 //
-// Layout conventions (all buffers contiguous, batch-major like the layers' tensors):
+// Buffers (each batch- or time-major, see Layout):
 //   xw      (B, T, G*u)  input projection x @ kernel + input bias, computed outside the loop
-//   outputs (B, T, u)    hidden state after each step (zero where t >= lengths[b])
+//   outputs (B, T, u)    hidden state after each step (zero outside a row's steps)
 //   U       (u, G*u)     recurrent kernel in Keras's layout; row k multiplies h[k]
+// Row b runs lengths[b] steps starting at step starts[b] (all T steps from 0 without lengths).
 // Rows of a batch never interact inside the recurrence, so each thread owns a fixed set of rows
 // for all steps: no barrier per step, one parallel region per call.
 #pragma once
@@ -249,23 +250,29 @@ inline void add_to(T* TEXTRNN_RESTRICT y, const T* TEXTRNN_RESTRICT x, int64_t n
   for (int64_t j = 0; j < n; ++j) y[j] += x[j];
 }
 
-// Where step t of row b lives in a (B, T, width) buffer, counted in units of `width`: batch-major
-// buffers have row_stride T and step_stride 1, time-major ones (T, B, width) 1 and B. Time-major
-// keeps each step's rows together, so the hardware prefetchers see a few long streams instead of
-// one short stream per row (and far fewer pages per step).
+// Where the t-th step that row b runs lives in a (B, T, width) buffer, counted in units of
+// `width`. Batch-major buffers have row_stride T and step_stride 1, time-major ones (T, B, width)
+// 1 and B. Time-major keeps each step's rows together, so the hardware prefetchers see a few long
+// streams instead of one short stream per row (and far fewer pages per step). A row's t-th step
+// is step starts[b] + t of the buffer (rows padded in front start late).
 struct Layout {
   int64_t steps;
   int64_t row_stride;
   int64_t step_stride;
-  int64_t pos(int64_t b, int64_t t) const { return b * row_stride + t * step_stride; }
+  const int64_t* starts = nullptr;
+  int64_t start(int64_t b) const { return starts ? starts[b] : 0; }
+  int64_t at(int64_t b, int64_t step) const { return b * row_stride + step * step_stride; }
+  int64_t pos(int64_t b, int64_t t) const { return at(b, start(b) + t); }
 };
 
-// Zero steps [len, steps) of row b in a (B, steps, width) buffer: what a row that stops early
-// returns there (its outputs, the gradient of its input projection).
+// Zero the steps of row b outside the `len` it runs: what it returns there (outputs, the
+// gradient of its input projection).
 template <typename T>
-inline void zero_tail(T* buf, int64_t b, int64_t len, const Layout& L, int64_t width) {
-  for (int64_t t = len; t < L.steps; ++t) {
-    T* p = buf + L.pos(b, t) * width;
+inline void zero_outside(T* buf, int64_t b, int64_t len, const Layout& L, int64_t width) {
+  const int64_t begin = L.start(b), end = begin + len;
+  for (int64_t step = 0; step < L.steps; ++step) {
+    if (step >= begin && step < end) continue;
+    T* p = buf + L.at(b, step) * width;
     std::fill(p, p + width, T(0));
   }
 }

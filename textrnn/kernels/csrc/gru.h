@@ -176,7 +176,7 @@ void gru_forward_rows(const std::vector<int64_t>& rows, const T* xw, const T* h0
   }
   for (int64_t b : rows) {
     const int64_t len = row_steps(lengths, b, L.steps);
-    if (lengths) zero_tail(out, b, len, L, u);
+    if (lengths) zero_outside(out, b, len, L, u);
     const T* src = len == 0 ? h0 + b * u : out + L.pos(b, len - 1) * u;
     std::copy(src, src + u, hlast + b * u);
   }
@@ -227,8 +227,8 @@ void gru_backward_rows(const std::vector<int64_t>& rows, const T* gout, const T*
     if (n > 0) rows_matmul_n<T>(n, x, c, o, UT, G, u);
   }
   for (int64_t i = 0; i < nrows; ++i) {
-    if (lengths) zero_tail(dxw, rows[i], lengths[rows[i]], L, G);
-    if (lengths) zero_tail(dhuh, rows[i], lengths[rows[i]], L, u);
+    if (lengths) zero_outside(dxw, rows[i], lengths[rows[i]], L, G);
+    if (lengths) zero_outside(dhuh, rows[i], lengths[rows[i]], L, u);
     std::copy(dh.data() + i * u, dh.data() + (i + 1) * u, dh0 + rows[i] * u);
   }
 }

@@ -180,7 +180,7 @@ void lstm_forward_rows(const std::vector<int64_t>& rows, const T* xw, const T* h
   }
   for (int64_t b : rows) {
     const int64_t len = row_steps(lengths, b, L.steps);
-    if (lengths) zero_tail(out, b, len, L, u);
+    if (lengths) zero_outside(out, b, len, L, u);
     const T* hs = len == 0 ? h0 + b * u : out + L.pos(b, len - 1) * u;
     const T* cs = len == 0 ? c0 + b * u : cells + L.pos(b, len - 1) * u;
     std::copy(hs, hs + u, hlast + b * u);
@@ -232,7 +232,7 @@ void lstm_backward_rows(const std::vector<int64_t>& rows, const T* gout, const T
     if (n > 0) rows_matmul_n<T>(n, x, c, o, UT, G, u);
   }
   for (int64_t i = 0; i < nrows; ++i) {
-    if (lengths) zero_tail(dxw, rows[i], lengths[rows[i]], L, G);
+    if (lengths) zero_outside(dxw, rows[i], lengths[rows[i]], L, G);
     std::copy(dh.data() + i * u, dh.data() + (i + 1) * u, dh0 + rows[i] * u);
     std::copy(dc.data() + i * u, dc.data() + (i + 1) * u, dc0 + rows[i] * u);
   }

@@ -106,8 +106,25 @@ Tensor in_layout(const Tensor& t, bool time_major) {
   return time_major ? t.transpose(0, 1).contiguous().transpose(0, 1) : t.contiguous();
 }
 
-Layout layout_of(int64_t B, int64_t T, bool time_major) {
-  return time_major ? Layout{T, 1, B} : Layout{T, T, 1};
+// starts as a contiguous int64 tensor with starts[b] + lengths[b] <= steps, or undefined.
+Tensor checked_starts(const OptTensor& starts, const Tensor& lengths, int64_t batch, int64_t steps) {
+  if (!starts.has_value() || !starts->defined()) return Tensor();
+  TORCH_CHECK_VALUE(lengths.defined(), "textrnn kernels: `starts` needs `lengths`.");
+  Tensor s = starts->to(at::kCPU, at::kLong).contiguous();
+  check_shape(s, "starts", {batch});
+  const int64_t* p = s.data_ptr<int64_t>();
+  const int64_t* l = lengths.data_ptr<int64_t>();
+  for (int64_t b = 0; b < batch; ++b)
+    TORCH_CHECK_VALUE(p[b] >= 0 && p[b] + l[b] <= steps, "textrnn kernels: row ", b,
+                      " would run steps [", p[b], ", ", p[b] + l[b], "), outside the ", steps,
+                      " steps.");
+  return s;
+}
+
+Layout layout_of(int64_t B, int64_t T, bool time_major, const Tensor& starts) {
+  Layout L = time_major ? Layout{T, 1, B} : Layout{T, T, 1};
+  L.starts = starts.defined() ? starts.data_ptr<int64_t>() : nullptr;
+  return L;
 }
 
 template <typename T>
@@ -130,9 +147,18 @@ Tensor contiguous_or_undefined(const OptTensor& t) {
 // of d to (., B*(T-1)) pairs every h_{t-1} with its d_t. Batch-major: flattening the whole
 // buffers and pairing row i of out with row i + 1 of d gives every term plus B - 1 pairs that cross
 // from one batch row to the next, which are subtracted.
-Tensor recurrent_kernel_grad(const Tensor& out, const Tensor& h0, const Tensor& d, bool time_major) {
+//
+// Rows that start late have zero outputs before their first step, so the pairs there vanish, and
+// their h0 term pairs h0[b] with d at their first step.
+Tensor recurrent_kernel_grad(const Tensor& out, const Tensor& h0, const Tensor& d, bool time_major,
+                             const Tensor& starts) {
   const int64_t B = out.size(0), T = out.size(1), u = out.size(2);
-  Tensor grad = at::mm(h0.t(), d.select(1, 0));
+  if (T == 0) return at::zeros({u, d.size(2)}, out.options());
+  // (A row of length 0 may start at T; its d is zero anywhere.)
+  const Tensor d_first =
+      starts.defined() ? d.index({at::arange(B, starts.options()), starts.clamp_max(T - 1)})
+                       : d.select(1, 0);
+  Tensor grad = at::mm(h0.t(), d_first);
   if (time_major) {
     if (T > 1) {
       const Tensor o = out.transpose(0, 1).narrow(0, 0, T - 1).flatten(0, 1);  // (B*(T-1), u)
@@ -164,7 +190,7 @@ Tensor checked_xw(const Tensor& xw, int64_t gates) {
 
 // ------------------------------------------------------------------------------- SimpleRNN
 std::vector<Tensor> simple_rnn_forward(const Tensor& xw_, const Tensor& h0_, const Tensor& U_,
-                                       const OptTensor& lengths_) {
+                                       const OptTensor& lengths_, const OptTensor& starts_) {
   const Tensor xw = checked_xw(xw_, 1), h0 = h0_.contiguous(), U = U_.contiguous();
   const int64_t B = xw.size(0), T = xw.size(1), u = xw.size(2);
   check_float(h0, "h0", xw);
@@ -172,8 +198,9 @@ std::vector<Tensor> simple_rnn_forward(const Tensor& xw_, const Tensor& h0_, con
   check_shape(h0, "h0", {B, u});
   check_shape(U, "recurrent_kernel", {u, u});
   const Tensor lengths = checked_lengths(lengths_, B, T);
+  const Tensor starts = checked_starts(starts_, lengths, B, T);
   const bool tm = is_time_major(xw);
-  const Layout L = layout_of(B, T, tm);
+  const Layout L = layout_of(B, T, tm, starts);
   Tensor out = buffer(B, T, u, xw, tm);
   Tensor hlast = at::empty({B, u}, xw.options());
   AT_DISPATCH_FLOATING_TYPES(xw.scalar_type(), "simple_rnn_forward", [&] {
@@ -188,12 +215,14 @@ std::vector<Tensor> simple_rnn_forward(const Tensor& xw_, const Tensor& h0_, con
 
 std::vector<Tensor> simple_rnn_backward(const OptTensor& gout_, const OptTensor& ghlast_,
                                         const Tensor& h0, const Tensor& U, const Tensor& out,
-                                        const OptTensor& lengths_, bool weight_grad) {
+                                        const OptTensor& lengths_, const OptTensor& starts_,
+                                        bool weight_grad) {
   const int64_t B = out.size(0), T = out.size(1), u = out.size(2);
   const bool tm = is_time_major(out);
-  const Layout L = layout_of(B, T, tm);
   const Tensor gout = optional_in_layout(gout_, tm), ghlast = contiguous_or_undefined(ghlast_);
   const Tensor lengths = checked_lengths(lengths_, B, T);
+  const Tensor starts = checked_starts(starts_, lengths, B, T);
+  const Layout L = layout_of(B, T, tm, starts);
   const Tensor UT = U.t().contiguous();
   Tensor dxw = buffer(B, T, u, out, tm);
   Tensor dh0 = at::empty({B, u}, out.options());
@@ -205,12 +234,12 @@ std::vector<Tensor> simple_rnn_backward(const OptTensor& gout_, const OptTensor&
                                          dh0.data_ptr<scalar_t>());
     });
   });
-  return {dxw, dh0, weight_grad ? recurrent_kernel_grad(out, h0, dxw, tm) : Tensor()};
+  return {dxw, dh0, weight_grad ? recurrent_kernel_grad(out, h0, dxw, tm, starts) : Tensor()};
 }
 
 // ------------------------------------------------------------------------------------ LSTM
 std::vector<Tensor> lstm_forward(const Tensor& xw_, const Tensor& h0_, const Tensor& c0_,
-                                 const Tensor& U_, const OptTensor& lengths_) {
+                                 const Tensor& U_, const OptTensor& lengths_, const OptTensor& starts_) {
   const Tensor xw = checked_xw(xw_, 4), h0 = h0_.contiguous(), c0 = c0_.contiguous(),
                U = U_.contiguous();
   const int64_t B = xw.size(0), T = xw.size(1), u = xw.size(2) / 4;
@@ -221,8 +250,9 @@ std::vector<Tensor> lstm_forward(const Tensor& xw_, const Tensor& h0_, const Ten
   check_shape(c0, "c0", {B, u});
   check_shape(U, "recurrent_kernel", {u, 4 * u});
   const Tensor lengths = checked_lengths(lengths_, B, T);
+  const Tensor starts = checked_starts(starts_, lengths, B, T);
   const bool tm = is_time_major(xw);
-  const Layout L = layout_of(B, T, tm);
+  const Layout L = layout_of(B, T, tm, starts);
   Tensor gates = buffer(B, T, 4 * u, xw, tm);
   Tensor cells = buffer(B, T, u, xw, tm);
   Tensor out = buffer(B, T, u, xw, tm);
@@ -244,13 +274,14 @@ std::vector<Tensor> lstm_backward(const OptTensor& gout_, const OptTensor& ghlas
                                   const OptTensor& gclast_, const Tensor& h0, const Tensor& c0,
                                   const Tensor& U, const Tensor& out, const Tensor& gates,
                                   const Tensor& cells, const OptTensor& lengths_,
-                                  bool weight_grad) {
+                                  const OptTensor& starts_, bool weight_grad) {
   const int64_t B = out.size(0), T = out.size(1), u = out.size(2);
   const bool tm = is_time_major(out);
-  const Layout L = layout_of(B, T, tm);
   const Tensor gout = optional_in_layout(gout_, tm), ghlast = contiguous_or_undefined(ghlast_),
                gclast = contiguous_or_undefined(gclast_);
   const Tensor lengths = checked_lengths(lengths_, B, T);
+  const Tensor starts = checked_starts(starts_, lengths, B, T);
+  const Layout L = layout_of(B, T, tm, starts);
   const Tensor UT = U.t().contiguous();
   Tensor dxw = buffer(B, T, 4 * u, out, tm);
   Tensor dh0 = at::empty({B, u}, out.options());
@@ -264,12 +295,12 @@ std::vector<Tensor> lstm_backward(const OptTensor& gout_, const OptTensor& ghlas
           dh0.data_ptr<scalar_t>(), dc0.data_ptr<scalar_t>());
     });
   });
-  return {dxw, dh0, dc0, weight_grad ? recurrent_kernel_grad(out, h0, dxw, tm) : Tensor()};
+  return {dxw, dh0, dc0, weight_grad ? recurrent_kernel_grad(out, h0, dxw, tm, starts) : Tensor()};
 }
 
 // ------------------------------------------------------------------------------------- GRU
 std::vector<Tensor> gru_forward(const Tensor& xw_, const Tensor& h0_, const Tensor& U_,
-                                const Tensor& rbias_, const OptTensor& lengths_) {
+                                const Tensor& rbias_, const OptTensor& lengths_, const OptTensor& starts_) {
   const Tensor xw = checked_xw(xw_, 3), h0 = h0_.contiguous(), U = U_.contiguous(),
                rbias = rbias_.contiguous();
   const int64_t B = xw.size(0), T = xw.size(1), u = xw.size(2) / 3;
@@ -280,8 +311,9 @@ std::vector<Tensor> gru_forward(const Tensor& xw_, const Tensor& h0_, const Tens
   check_shape(U, "recurrent_kernel", {u, 3 * u});
   check_shape(rbias, "recurrent_bias", {3 * u});
   const Tensor lengths = checked_lengths(lengths_, B, T);
+  const Tensor starts = checked_starts(starts_, lengths, B, T);
   const bool tm = is_time_major(xw);
-  const Layout L = layout_of(B, T, tm);
+  const Layout L = layout_of(B, T, tm, starts);
   Tensor saved = buffer(B, T, 4 * u, xw, tm);
   Tensor out = buffer(B, T, u, xw, tm);
   Tensor hlast = at::empty({B, u}, xw.options());
@@ -299,12 +331,13 @@ std::vector<Tensor> gru_forward(const Tensor& xw_, const Tensor& h0_, const Tens
 std::vector<Tensor> gru_backward(const OptTensor& gout_, const OptTensor& ghlast_,
                                  const Tensor& h0, const Tensor& U, const Tensor& out,
                                  const Tensor& saved, const OptTensor& lengths_,
-                                 bool weight_grad, bool bias_grad) {
+                                 const OptTensor& starts_, bool weight_grad, bool bias_grad) {
   const int64_t B = out.size(0), T = out.size(1), u = out.size(2);
   const bool tm = is_time_major(out);
-  const Layout L = layout_of(B, T, tm);
   const Tensor gout = optional_in_layout(gout_, tm), ghlast = contiguous_or_undefined(ghlast_);
   const Tensor lengths = checked_lengths(lengths_, B, T);
+  const Tensor starts = checked_starts(starts_, lengths, B, T);
+  const Layout L = layout_of(B, T, tm, starts);
   const Tensor UT = U.t().contiguous();
   Tensor dxw = buffer(B, T, 3 * u, out, tm);
   Tensor dhuh = buffer(B, T, u, out, tm);
@@ -322,7 +355,8 @@ std::vector<Tensor> gru_backward(const OptTensor& gout_, const OptTensor& ghlast
   const Tensor dzr = dxw.narrow(2, 0, 2 * u);
   Tensor dU, dbias;
   if (weight_grad) {
-    dU = at::cat({recurrent_kernel_grad(out, h0, dzr, tm), recurrent_kernel_grad(out, h0, dhuh, tm)},
+    dU = at::cat({recurrent_kernel_grad(out, h0, dzr, tm, starts),
+                  recurrent_kernel_grad(out, h0, dhuh, tm, starts)},
                  1);
   }
   if (bias_grad) dbias = at::cat({dzr.sum({0, 1}), dhuh.sum({0, 1})}, 0);
