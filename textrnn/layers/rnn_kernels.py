@@ -291,6 +291,12 @@ def _packed_path(
     return_state: bool,
     zero_output_for_mask: bool,
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    if _use_native(spec, inputs, states):
+        windows = _mask_windows(mask)
+        if windows is not None:  # one run of steps per row: no re-alignment needed
+            return _native_windows_path(
+                spec, inputs, states, mask, *windows, return_sequences, return_state, zero_output_for_mask
+            )
     batch, steps, _ = inputs.shape
     units = spec.units
     compact, lengths = left_align(inputs, mask)
@@ -370,9 +376,11 @@ def _native_call(
     inputs: torch.Tensor,
     states: Sequence[torch.Tensor],
     lengths: torch.Tensor | None,
+    starts: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
-    """One native call on `(batch, steps, features)` (rows left-aligned when `lengths` is given):
-    `(outputs (batch, steps, units), final states)`."""
+    """One native call on `(batch, steps, features)`: `(outputs (batch, steps, units), final
+    states)`. With `lengths`, row b runs `lengths[b]` steps from `starts[b]` (0 when None); its
+    outputs elsewhere are zero."""
     from textrnn import kernels
 
     bias = spec.bias
@@ -380,14 +388,51 @@ def _native_call(
     # The input projection time-major: the kernels run faster on it, outputs come back likewise.
     xw = torch.nn.functional.linear(inputs.transpose(0, 1), spec.kernel.t(), input_bias).transpose(0, 1)
     if spec.kind == "simple_rnn":
-        out, h = kernels.simple_rnn(xw, states[0], spec.recurrent_kernel, lengths)
+        out, h = kernels.simple_rnn(xw, states[0], spec.recurrent_kernel, lengths, starts)
         return out, [h]
     if spec.kind == "lstm":
-        out, h, c = kernels.lstm(xw, states[0], states[1], spec.recurrent_kernel, lengths)
+        out, h, c = kernels.lstm(xw, states[0], states[1], spec.recurrent_kernel, lengths, starts)
         return out, [h, c]
     recurrent_bias = bias[1] if bias is not None else xw.new_zeros(3 * spec.units)
-    out, h = kernels.gru(xw, states[0], spec.recurrent_kernel, recurrent_bias, lengths)
+    out, h = kernels.gru(xw, states[0], spec.recurrent_kernel, recurrent_bias, lengths, starts)
     return out, [h]
+
+
+def _mask_windows(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """`(starts, lengths)` when every row's unmasked steps form one run (padding before and/or
+    after, as `pad_sequences` makes), else None."""
+    lengths = mask.sum(dim=1)
+    starts = mask.to(torch.uint8).argmax(dim=1)  # the first unmasked step (0 for empty rows)
+    steps = torch.arange(mask.shape[1], device=mask.device)
+    inside = (steps >= starts.unsqueeze(1)) & (steps < (starts + lengths).unsqueeze(1))
+    return (starts, lengths) if bool(torch.equal(inside, mask)) else None
+
+
+def _native_windows_path(
+    spec: CellSpec,
+    inputs: torch.Tensor,
+    states: list[torch.Tensor],
+    mask: torch.Tensor,
+    starts: torch.Tensor,
+    lengths: torch.Tensor,
+    return_sequences: bool,
+    return_state: bool,
+    zero_output_for_mask: bool,
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """The masked path for rows whose steps form one run each: the native kernels run each row
+    over its own steps in place (outputs zero elsewhere, states frozen outside them)."""
+    out, final = _native_call(spec, inputs, states, lengths, starts)
+    empty = (lengths == 0).unsqueeze(-1)  # (batch, 1)
+    if not return_sequences:
+        keep = mask[:, -1:] if zero_output_for_mask else ~empty
+        output = torch.where(keep, final[0], torch.zeros_like(final[0]))
+    elif zero_output_for_mask:
+        output = out
+    else:  # a masked step repeats the latest output: zeros before a row's run, its last one after
+        steps = torch.arange(mask.shape[1], device=mask.device)
+        after = (steps >= (starts + lengths).unsqueeze(1)) & ~empty  # (batch, steps)
+        output = torch.where(after.unsqueeze(-1), final[0].unsqueeze(1), out)
+    return output, (final if return_state else [])
 
 
 # --------------------------------------------------------------------------- step loop
