@@ -319,3 +319,37 @@ def test_backward_after_buffers_recycled():
     ref_grads = torch.autograd.grad(ref_h.sum(), args)
     for a, b in zip(grads, ref_grads, strict=True):
         torch.testing.assert_close(a, b, rtol=2e-5, atol=2e-5)
+
+
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_project_matches_matmul(with_bias):
+    g = torch.Generator().manual_seed(31)
+    x = torch.randn(6, 40, 12, generator=g, requires_grad=True)
+    w = torch.randn(12, 96, generator=g, requires_grad=True)
+    b = torch.randn(96, generator=g, requires_grad=True) if with_bias else None
+    xw = K.project(x, w, b)
+    assert xw.shape == (6, 40, 96) and xw.transpose(0, 1).is_contiguous()
+    ref = x @ w + (b if b is not None else 0)
+    torch.testing.assert_close(xw, ref)
+    upstream = torch.randn(6, 40, 96, generator=g)
+    leaves = [x, w] + ([b] if b is not None else [])
+    got = torch.autograd.grad((xw * upstream).sum(), leaves)
+    want = torch.autograd.grad((ref * upstream).sum(), leaves)
+    for a, c in zip(got, want, strict=True):
+        torch.testing.assert_close(a, c, rtol=1e-5, atol=1e-5)
+
+
+def test_project_gradcheck_and_feeds_the_kernels():
+    g = torch.Generator().manual_seed(37)
+    x = torch.randn(3, 4, 5, generator=g, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(5, 12, generator=g, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(12, generator=g, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(K.project, (x, w, b))
+    u_ = torch.randn(3, 12, generator=g, dtype=torch.float64, requires_grad=True)
+    h0 = torch.zeros(3, 3, dtype=torch.float64)
+
+    def layer(x, w, b, u_):
+        out, h, c = K.lstm(K.project(x, w, b), h0, h0, u_, lengths=torch.tensor([4, 1, 0]))
+        return out, h, c
+
+    assert torch.autograd.gradcheck(layer, (x, w, b, u_))

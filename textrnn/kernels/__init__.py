@@ -40,9 +40,18 @@ from typing import Any
 
 from textrnn.errors import KernelUnavailableError
 from textrnn.kernels._build import BuildResult, load_extension
-from textrnn.kernels._functions import gru, lstm, simple_rnn
+from textrnn.kernels._functions import gru, lstm, project, simple_rnn
 
-__all__ = ["available", "build_info", "empty_cache", "gru", "lstm", "mode", "simple_rnn"]
+__all__ = [
+    "available",
+    "build_info",
+    "empty_cache",
+    "gru",
+    "lstm",
+    "mode",
+    "project",
+    "simple_rnn",
+]
 
 MODES = ("auto", "native", "torch")
 

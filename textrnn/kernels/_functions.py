@@ -118,6 +118,101 @@ class _GRU(torch.autograd.Function):
         return dxw, dh0, dkernel, dbias, None, None
 
 
+class _Projection(torch.autograd.Function):
+    """xw = x @ kernel + bias, computed time-major into a recycled buffer (see `project`)."""
+
+    @staticmethod
+    def forward(
+        ctx: Any, inputs: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor | None
+    ) -> torch.Tensor:
+        ext = _ext()
+        batch, steps, features = inputs.shape
+        width = kernel.shape[1]
+        # x time-major, with a column of ones when there is a bias: the bias then rides in the
+        # GEMM as the last row of the weights, forward and backward (no separate add or sum).
+        cols = features + (bias is not None)
+        x_aug = ext.pooled_empty([steps, batch, cols], inputs)
+        x_aug[..., :features].copy_(inputs.transpose(0, 1))
+        weights = kernel
+        if bias is not None:
+            x_aug[..., features].fill_(1.0)
+            weights = torch.cat([kernel, bias.unsqueeze(0)], dim=0)  # (features + 1, width)
+        xw = ext.pooled_empty([steps, batch, width], inputs)
+        torch.mm(x_aug.view(-1, cols), weights, out=xw.view(-1, width))
+        ctx.save_for_backward(x_aug, kernel)
+        ctx.has_bias = bias is not None
+        return xw.transpose(0, 1)  # (batch, steps, width), time-major
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:
+        x_aug, kernel = ctx.saved_tensors
+        steps, batch, cols = x_aug.shape
+        g = grad.transpose(0, 1).contiguous().view(steps * batch, -1)  # no copy if time-major
+        d_inputs = d_kernel = d_bias = None
+        if ctx.needs_input_grad[0]:
+            d_inputs = (g @ kernel.t()).view(steps, batch, -1).transpose(0, 1)
+        if ctx.needs_input_grad[1] or (ctx.has_bias and ctx.needs_input_grad[2]):
+            d_weights = x_aug.view(-1, cols).t() @ g  # (cols, width)
+            features = kernel.shape[0]
+            d_kernel = d_weights[:features] if ctx.needs_input_grad[1] else None
+            if ctx.has_bias and ctx.needs_input_grad[2]:
+                d_bias = d_weights[features]
+        return d_inputs, d_kernel, d_bias
+
+
+def project(
+    inputs: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor | None = None
+) -> torch.Tensor:
+    """The input projection `inputs @ kernel + bias`, laid out for the recurrence kernels.
+
+    Computes the same numbers as `inputs @ kernel + bias` in one GEMM (the bias folded in, no
+    separate addition or reduction in backward), in time-major memory (the faster layout for
+    `simple_rnn`, `lstm`, `gru`) and in a recycled buffer (no fresh pages each batch).
+
+    Args:
+        inputs: `(batch, steps, features)`, float32 or float64, on CPU.
+        kernel: `(features, G * units)`, Keras's layout.
+        bias: `(G * units,)` or None. Defaults to `None`.
+
+    Returns:
+        `(batch, steps, G * units)`, a view of `(steps, batch, G * units)` memory. Differentiable
+        with respect to all three arguments.
+
+    Raises:
+        KernelUnavailableError: if `available()` is False.
+        ValueError, TypeError: for shapes, devices or dtypes that do not fit.
+
+    Example:
+    >>> xw = project(torch.randn(8, 20, 16), torch.randn(16, 32), torch.zeros(32))
+    >>> xw.shape
+    torch.Size([8, 20, 32])
+    """
+    inputs = _check_tensor("inputs", inputs)
+    if inputs.dim() != 3:
+        raise ValueError(
+            "Argument `inputs` of `textrnn.kernels.project` must have shape (batch, steps, "
+            f"features), got shape {tuple(inputs.shape)}."
+        )
+    if inputs.device.type != "cpu" or inputs.dtype not in _FLOAT_DTYPES:
+        raise ValueError(
+            "`textrnn.kernels.project` takes float32 or float64 CPU tensors, got `inputs` "
+            f"{inputs.dtype} on {inputs.device}."
+        )
+    features = int(inputs.shape[2])
+    kernel = _check_tensor("kernel", kernel)
+    if kernel.dim() != 2 or int(kernel.shape[0]) != features:
+        raise ValueError(
+            f"Argument `kernel` of `textrnn.kernels.project` must have shape ({features}, width), "
+            f"got {tuple(kernel.shape)}."
+        )
+    _check_like("kernel", kernel, tuple(kernel.shape), inputs, "project")
+    if bias is not None:
+        _check_like("bias", bias, (int(kernel.shape[1]),), inputs, "project")
+    xw: torch.Tensor = _Projection.apply(inputs, kernel, bias)
+    return xw
+
+
 # ------------------------------------------------------------------------------------ checks
 def _check_tensor(name: str, t: Any) -> torch.Tensor:
     if not isinstance(t, torch.Tensor):

@@ -385,8 +385,8 @@ def _native_call(
 
     bias = spec.bias
     input_bias = None if bias is None else (bias[0] if bias.dim() == 2 else bias)
-    # The input projection time-major: the kernels run faster on it, outputs come back likewise.
-    xw = torch.nn.functional.linear(inputs.transpose(0, 1), spec.kernel.t(), input_bias).transpose(0, 1)
+    # The input projection, time-major (the kernels run faster on it; outputs come back likewise).
+    xw = kernels.project(inputs, spec.kernel, input_bias)
     if spec.kind == "simple_rnn":
         out, h = kernels.simple_rnn(xw, states[0], spec.recurrent_kernel, lengths, starts)
         return out, [h]

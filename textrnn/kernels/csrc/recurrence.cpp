@@ -376,4 +376,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("gru_backward", &textrnn::gru_backward);
   m.def("num_threads", [] { return at::get_num_threads(); });
   m.def("release_buffers", [] { return textrnn::pool().release(); });
+  m.def("pooled_empty", [](std::vector<int64_t> shape, const at::Tensor& like) {
+    return textrnn::pool().get(shape, like);
+  });
 }
