@@ -36,7 +36,18 @@ def prepare_arrays(folder: Path, num_words: int = 10000, maxlen: int = 500) -> P
 
 
 def run_worker(python: str, framework: str, rnn: str, data: Path, epochs: int, seed: int,
-               workdir: Path, verbose: int = 0) -> dict:
+               workdir: Path, verbose: int = 0, lock: str | None = None) -> dict:
+    """Run one training in a fresh process; with `lock`, hold that file's flock while it runs (so that
+    other heavy jobs on a shared machine that take the same lock never run beside a measurement)."""
+    if lock:
+        import fcntl
+
+        with open(lock, "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                return run_worker(python, framework, rnn, data, epochs, seed, workdir, verbose)
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
     out = workdir / f"{framework}_{rnn}_{seed}.json"
     cmd = [python, str(HERE / "_worker.py"), "--framework", framework, "--rnn", rnn, "--data", str(data),
            "--epochs", str(epochs), "--seed", str(seed), "--out", str(out), "--verbose", str(verbose)]

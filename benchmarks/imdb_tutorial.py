@@ -25,6 +25,7 @@ def main() -> None:
     p.add_argument("--rnn", nargs="+", default=["simple_rnn", "lstm", "gru"])
     p.add_argument("--fast", action="store_true", help="also run the fast mode for padded text")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--lock", default=None, help="a lock file held (flock) during each training run")
     p.add_argument("--out", default="imdb_tutorial.json")
     args = p.parse_args()
     frameworks = ["textrnn", "textrnn-fast"] if args.fast else ["textrnn"]
@@ -34,7 +35,8 @@ def main() -> None:
         for rnn in args.rnn:
             for fw in frameworks:
                 print(f"[{rnn}] {fw} ...", flush=True)
-                runs.append(run_worker(sys.executable, fw, rnn, data, args.epochs, args.seed, Path(tmp)))
+                runs.append(run_worker(sys.executable, fw, rnn, data, args.epochs, args.seed, Path(tmp),
+                               lock=args.lock))
                 s = summarise(runs[-1])
                 if "error" not in s:
                     print(f"    {s['median_epoch_s']:.2f} s/epoch, best val_acc {s['best_val_acc']:.4f} "

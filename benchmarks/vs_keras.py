@@ -30,6 +30,7 @@ def main() -> None:
     p.add_argument("--rnn", nargs="+", default=["simple_rnn", "lstm", "gru"])
     p.add_argument("--frameworks", nargs="+", default=FRAMEWORKS, choices=FRAMEWORKS)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--lock", default=None, help="a lock file held (flock) during each training run")
     p.add_argument("--keras-python", default=sys.executable)
     p.add_argument("--out", default="vs_keras.json")
     args = p.parse_args()
@@ -41,7 +42,8 @@ def main() -> None:
             for fw in args.frameworks:
                 python = args.keras_python if fw.startswith("keras") else sys.executable
                 print(f"[{rnn}] {fw} ...", flush=True)
-                r = run_worker(python, fw, rnn, data, args.epochs, args.seed, Path(tmp))
+                r = run_worker(python, fw, rnn, data, args.epochs, args.seed, Path(tmp),
+                               lock=args.lock)
                 runs.append(r)
                 s = summarise(r)
                 if "error" not in s:
