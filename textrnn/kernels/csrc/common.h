@@ -6,6 +6,8 @@
 //   outputs (B, T, u)    hidden state after each step (zero outside a row's steps)
 //   U       (u, G*u)     recurrent kernel in Keras's layout; row k multiplies h[k]
 // Row b runs lengths[b] steps starting at step starts[b] (all T steps from 0 without lengths).
+// Each thread's `rows` come sorted by decreasing length, so the rows still running at step t are
+// a prefix of them.
 // Rows of a batch never interact inside the recurrence, so each thread owns a fixed set of rows
 // for all steps: no barrier per step, one parallel region per call.
 #pragma once

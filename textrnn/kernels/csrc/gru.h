@@ -112,7 +112,7 @@ inline void gru_forward_rows_fused(const std::vector<int64_t>& rows, const float
   for (int64_t t = 0; t < tmax; ++t) {
     int n = 0;
     for (int64_t b : rows) {
-      if (t >= row_steps(lengths, b, L.steps)) continue;
+      if (t >= row_steps(lengths, b, L.steps)) break;  // rows: decreasing length
       const int64_t pos = L.pos(b, t);
       hp[n] = t == 0 ? h0 + b * u : out + L.pos(b, t - 1) * u;
       xr[n] = xw + pos * G;
@@ -157,7 +157,7 @@ void gru_forward_rows(const std::vector<int64_t>& rows, const T* xw, const T* h0
     active.clear();
     int n = 0;
     for (int64_t b : rows) {
-      if (t >= row_steps(lengths, b, L.steps)) continue;
+      if (t >= row_steps(lengths, b, L.steps)) break;  // rows: decreasing length
       const int64_t pos = L.pos(b, t);
       x[n] = t == 0 ? h0 + b * u : out + L.pos(b, t - 1) * u;
       o[n] = saved + pos * 4 * u;  // [0, 3u) = h @ U + br
@@ -212,7 +212,7 @@ void gru_backward_rows(const std::vector<int64_t>& rows, const T* gout, const T*
     int n = 0;
     for (int64_t i = 0; i < nrows; ++i) {
       const int64_t b = rows[i];
-      if (t >= row_steps(lengths, b, L.steps)) continue;
+      if (t >= row_steps(lengths, b, L.steps)) break;  // rows: decreasing length
       const int64_t pos = L.pos(b, t);
       T* dhi = dh.data() + i * u;
       if (gout) add_to<T>(dhi, gout + pos * u, u);

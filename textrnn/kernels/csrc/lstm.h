@@ -114,7 +114,7 @@ inline void lstm_forward_rows_fused(const std::vector<int64_t>& rows, const floa
   for (int64_t t = 0; t < tmax; ++t) {
     int n = 0;
     for (int64_t b : rows) {
-      if (t >= row_steps(lengths, b, L.steps)) continue;
+      if (t >= row_steps(lengths, b, L.steps)) break;  // rows: decreasing length
       const int64_t pos = L.pos(b, t);
       hp[n] = t == 0 ? h0 + b * u : out + L.pos(b, t - 1) * u;
       cp[n] = t == 0 ? c0 + b * u : cells + L.pos(b, t - 1) * u;
@@ -160,7 +160,7 @@ void lstm_forward_rows(const std::vector<int64_t>& rows, const T* xw, const T* h
     active.clear();
     int n = 0;
     for (int64_t b : rows) {
-      if (t >= row_steps(lengths, b, L.steps)) continue;
+      if (t >= row_steps(lengths, b, L.steps)) break;  // rows: decreasing length
       const int64_t pos = L.pos(b, t);
       x[n] = t == 0 ? h0 + b * u : out + L.pos(b, t - 1) * u;
       c[n] = xw + pos * G;
@@ -214,7 +214,7 @@ void lstm_backward_rows(const std::vector<int64_t>& rows, const T* gout, const T
     int n = 0;
     for (int64_t i = 0; i < nrows; ++i) {
       const int64_t b = rows[i];
-      if (t >= row_steps(lengths, b, L.steps)) continue;
+      if (t >= row_steps(lengths, b, L.steps)) break;  // rows: decreasing length
       const int64_t pos = L.pos(b, t);
       T* dhi = dh.data() + i * u;
       T* dci = dc.data() + i * u;

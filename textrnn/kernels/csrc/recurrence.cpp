@@ -10,6 +10,7 @@
 #include <ATen/Parallel.h>
 #include <torch/csrc/utils/pybind.h>
 
+#include <numeric>
 #include <optional>
 #include <vector>
 
@@ -45,17 +46,25 @@ class FlushSubnormals {
 
 constexpr int64_t kMinRowsPerThread = 4;
 
-// Thread `tid` of `nt` owns rows tid, tid + nt, ... for all steps (interleaved, so batches sorted
-// by length still balance); `f(rows)` runs once per thread. nt respects torch.get_num_threads().
+// Thread `tid` of `nt` owns every nt-th row in order of decreasing length (all rows when there
+// are no lengths) for all steps: balanced shares of the work, and the rows still running at any
+// step form a prefix of each thread's list, so the kernels stop scanning at the first finished
+// row. `f(rows)` runs once per thread; nt respects torch.get_num_threads().
 template <typename F>
-void for_row_sets(int64_t batch, const F& f) {
+void for_row_sets(int64_t batch, const int64_t* lengths, const F& f) {
+  std::vector<int64_t> order(batch);
+  std::iota(order.begin(), order.end(), int64_t(0));
+  if (lengths) {
+    std::stable_sort(order.begin(), order.end(),
+                     [lengths](int64_t a, int64_t b) { return lengths[a] > lengths[b]; });
+  }
   const int64_t nt = std::max<int64_t>(
       1, std::min<int64_t>(at::get_num_threads(), batch / kMinRowsPerThread));
   at::parallel_for(0, nt, 1, [&](int64_t begin, int64_t end) {
     FlushSubnormals guard;
     for (int64_t tid = begin; tid < end; ++tid) {
       std::vector<int64_t> rows;
-      for (int64_t b = tid; b < batch; b += nt) rows.push_back(b);
+      for (int64_t k = tid; k < batch; k += nt) rows.push_back(order[k]);
       f(rows);
     }
   });
@@ -204,7 +213,7 @@ std::vector<Tensor> simple_rnn_forward(const Tensor& xw_, const Tensor& h0_, con
   Tensor out = buffer(B, T, u, xw, tm);
   Tensor hlast = at::empty({B, u}, xw.options());
   AT_DISPATCH_FLOATING_TYPES(xw.scalar_type(), "simple_rnn_forward", [&] {
-    for_row_sets(B, [&](const std::vector<int64_t>& rows) {
+    for_row_sets(B, lengths_ptr(lengths), [&](const std::vector<int64_t>& rows) {
       simple_rnn_forward_rows<scalar_t>(rows, xw.data_ptr<scalar_t>(), h0.data_ptr<scalar_t>(),
                                         U.data_ptr<scalar_t>(), lengths_ptr(lengths), L, u,
                                         out.data_ptr<scalar_t>(), hlast.data_ptr<scalar_t>());
@@ -227,7 +236,7 @@ std::vector<Tensor> simple_rnn_backward(const OptTensor& gout_, const OptTensor&
   Tensor dxw = buffer(B, T, u, out, tm);
   Tensor dh0 = at::empty({B, u}, out.options());
   AT_DISPATCH_FLOATING_TYPES(out.scalar_type(), "simple_rnn_backward", [&] {
-    for_row_sets(B, [&](const std::vector<int64_t>& rows) {
+    for_row_sets(B, lengths_ptr(lengths), [&](const std::vector<int64_t>& rows) {
       simple_rnn_backward_rows<scalar_t>(rows, opt_ptr<scalar_t>(gout), opt_ptr<scalar_t>(ghlast),
                                          UT.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(),
                                          lengths_ptr(lengths), L, u, dxw.data_ptr<scalar_t>(),
@@ -259,7 +268,7 @@ std::vector<Tensor> lstm_forward(const Tensor& xw_, const Tensor& h0_, const Ten
   Tensor hlast = at::empty({B, u}, xw.options());
   Tensor clast = at::empty({B, u}, xw.options());
   AT_DISPATCH_FLOATING_TYPES(xw.scalar_type(), "lstm_forward", [&] {
-    for_row_sets(B, [&](const std::vector<int64_t>& rows) {
+    for_row_sets(B, lengths_ptr(lengths), [&](const std::vector<int64_t>& rows) {
       lstm_forward_rows<scalar_t>(rows, xw.data_ptr<scalar_t>(), h0.data_ptr<scalar_t>(),
                                   c0.data_ptr<scalar_t>(), U.data_ptr<scalar_t>(),
                                   lengths_ptr(lengths), L, u, gates.data_ptr<scalar_t>(),
@@ -287,7 +296,7 @@ std::vector<Tensor> lstm_backward(const OptTensor& gout_, const OptTensor& ghlas
   Tensor dh0 = at::empty({B, u}, out.options());
   Tensor dc0 = at::empty({B, u}, out.options());
   AT_DISPATCH_FLOATING_TYPES(out.scalar_type(), "lstm_backward", [&] {
-    for_row_sets(B, [&](const std::vector<int64_t>& rows) {
+    for_row_sets(B, lengths_ptr(lengths), [&](const std::vector<int64_t>& rows) {
       lstm_backward_rows<scalar_t>(
           rows, opt_ptr<scalar_t>(gout), opt_ptr<scalar_t>(ghlast), opt_ptr<scalar_t>(gclast),
           UT.data_ptr<scalar_t>(), c0.data_ptr<scalar_t>(), gates.data_ptr<scalar_t>(),
@@ -318,7 +327,7 @@ std::vector<Tensor> gru_forward(const Tensor& xw_, const Tensor& h0_, const Tens
   Tensor out = buffer(B, T, u, xw, tm);
   Tensor hlast = at::empty({B, u}, xw.options());
   AT_DISPATCH_FLOATING_TYPES(xw.scalar_type(), "gru_forward", [&] {
-    for_row_sets(B, [&](const std::vector<int64_t>& rows) {
+    for_row_sets(B, lengths_ptr(lengths), [&](const std::vector<int64_t>& rows) {
       gru_forward_rows<scalar_t>(rows, xw.data_ptr<scalar_t>(), h0.data_ptr<scalar_t>(),
                                  U.data_ptr<scalar_t>(), rbias.data_ptr<scalar_t>(),
                                  lengths_ptr(lengths), L, u, saved.data_ptr<scalar_t>(),
@@ -343,7 +352,7 @@ std::vector<Tensor> gru_backward(const OptTensor& gout_, const OptTensor& ghlast
   Tensor dhuh = buffer(B, T, u, out, tm);
   Tensor dh0 = at::empty({B, u}, out.options());
   AT_DISPATCH_FLOATING_TYPES(out.scalar_type(), "gru_backward", [&] {
-    for_row_sets(B, [&](const std::vector<int64_t>& rows) {
+    for_row_sets(B, lengths_ptr(lengths), [&](const std::vector<int64_t>& rows) {
       gru_backward_rows<scalar_t>(rows, opt_ptr<scalar_t>(gout), opt_ptr<scalar_t>(ghlast),
                                   UT.data_ptr<scalar_t>(), h0.data_ptr<scalar_t>(),
                                   saved.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(),

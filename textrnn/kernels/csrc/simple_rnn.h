@@ -71,7 +71,7 @@ inline void simple_rnn_forward_rows_fused(const std::vector<int64_t>& rows, cons
   for (int64_t t = 0; t < tmax; ++t) {
     int n = 0;
     for (int64_t b : rows) {
-      if (t >= row_steps(lengths, b, L.steps)) continue;
+      if (t >= row_steps(lengths, b, L.steps)) break;  // rows: decreasing length
       const int64_t pos = L.pos(b, t);
       hp[n] = t == 0 ? h0 + b * u : out + L.pos(b, t - 1) * u;
       xr[n] = xw + pos * u;
@@ -115,7 +115,7 @@ void simple_rnn_forward_rows(const std::vector<int64_t>& rows, const T* xw, cons
     active.clear();
     int n = 0;
     for (int64_t b : rows) {
-      if (t >= row_steps(lengths, b, L.steps)) continue;
+      if (t >= row_steps(lengths, b, L.steps)) break;  // rows: decreasing length
       x[n] = t == 0 ? h0 + b * u : out + L.pos(b, t - 1) * u;
       c[n] = xw + L.pos(b, t) * u;
       o[n] = out + L.pos(b, t) * u;
@@ -159,7 +159,7 @@ void simple_rnn_backward_rows(const std::vector<int64_t>& rows, const T* gout, c
     int n = 0;
     for (int64_t i = 0; i < nrows; ++i) {
       const int64_t b = rows[i];
-      if (t >= row_steps(lengths, b, L.steps)) continue;
+      if (t >= row_steps(lengths, b, L.steps)) break;  // rows: decreasing length
       const int64_t pos = L.pos(b, t) * u;
       T* dhi = dh.data() + i * u;
       T* da = dxw + pos;
