@@ -59,7 +59,7 @@ def _is_x86() -> bool:
 
 
 def flag_attempts() -> list[tuple[list[str], list[str]]]:
-    """(compile flags, link flags) to try in order: tuned and threaded, threaded, plain."""
+    """(compile flags, link flags) to try in order: tuned and threaded, threaded, tuned, plain."""
     if sys.platform == "win32":
         return [(["/O2", "/openmp"], []), (["/O2"], [])]
     # -fno-trapping-math (as PyTorch builds) lets the compiler vectorise the selects in the
@@ -69,7 +69,9 @@ def flag_attempts() -> list[tuple[list[str], list[str]]]:
     if _is_x86():
         # Elementwise loops profit from 512-bit vectors where the CPU has them; a no-op elsewhere.
         tuned.append("-mprefer-vector-width=512")
-    return [(tuned, ["-fopenmp"]), ([*base, "-fopenmp"], ["-fopenmp"]), (base, [])]
+    # Without OpenMP (Apple's clang has none by default) the kernels run on one thread.
+    no_omp = [f for f in tuned if f != "-fopenmp"]
+    return [(tuned, ["-fopenmp"]), ([*base, "-fopenmp"], ["-fopenmp"]), (no_omp, []), (base, [])]
 
 
 def _cpu_identity() -> str:
