@@ -28,6 +28,16 @@ def _ext() -> ModuleType:
     return module
 
 
+def _ext_loaded() -> ModuleType:
+    """The module a forward pass already used (backward must not depend on TEXTRNN_KERNELS)."""
+    from textrnn.kernels import _extension
+
+    module = _extension()
+    if module is None:
+        raise KernelUnavailableError("The native recurrence kernels failed to load.")
+    return module
+
+
 class _SimpleRNN(torch.autograd.Function):
     @staticmethod
     def forward(
@@ -48,7 +58,7 @@ class _SimpleRNN(torch.autograd.Function):
     @once_differentiable
     def backward(ctx: Any, g_out: torch.Tensor | None, g_h: torch.Tensor | None) -> tuple[Any, ...]:
         h0, kernel, out = ctx.saved_tensors
-        dxw, dh0, dkernel = _ext().simple_rnn_backward(
+        dxw, dh0, dkernel = _ext_loaded().simple_rnn_backward(
             g_out, g_h, h0, kernel, out, *ctx.rows, ctx.needs_input_grad[2]
         )
         return dxw, dh0, dkernel, None, None
@@ -77,7 +87,7 @@ class _LSTM(torch.autograd.Function):
         ctx: Any, g_out: torch.Tensor | None, g_h: torch.Tensor | None, g_c: torch.Tensor | None
     ) -> tuple[Any, ...]:
         h0, c0, kernel, out, gates, cells = ctx.saved_tensors
-        dxw, dh0, dc0, dkernel = _ext().lstm_backward(
+        dxw, dh0, dc0, dkernel = _ext_loaded().lstm_backward(
             g_out, g_h, g_c, h0, c0, kernel, out, gates, cells, *ctx.rows, ctx.needs_input_grad[3]
         )
         return dxw, dh0, dc0, dkernel, None, None
@@ -104,7 +114,7 @@ class _GRU(torch.autograd.Function):
     @once_differentiable
     def backward(ctx: Any, g_out: torch.Tensor | None, g_h: torch.Tensor | None) -> tuple[Any, ...]:
         h0, kernel, out, saved = ctx.saved_tensors
-        dxw, dh0, dkernel, dbias = _ext().gru_backward(
+        dxw, dh0, dkernel, dbias = _ext_loaded().gru_backward(
             g_out,
             g_h,
             h0,
