@@ -152,6 +152,7 @@ def main() -> None:
     if not K.available():
         raise SystemExit(f"native kernels unavailable: {K.build_info()['error']}")
     info = K.build_info()
+    load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
     gen = torch.Generator().manual_seed(0)
     torch.manual_seed(0)
     x = torch.randn(args.batch, args.steps, args.features, generator=gen)
@@ -199,6 +200,11 @@ def main() -> None:
             "cpus": os.cpu_count(),
             "torch": torch.__version__,
             "kernel_flags": info["flags"],
+            # Other processes on a shared machine skew timings, threaded ones most.
+            "load_average_1min_before_after": [
+                load_before[0] if load_before else None,
+                os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+            ],
         },
         "results": rows,
     }
