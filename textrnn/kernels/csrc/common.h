@@ -10,6 +10,9 @@
 // a prefix of them.
 // Rows of a batch never interact inside the recurrence, so each thread owns a fixed set of rows
 // for all steps: no barrier per step, one parallel region per call.
+// Forward steps in float with units a multiple of the register width are fused (the activations
+// run on the accumulators in registers, see *_step_fused); other cases take a product pass then
+// an activation pass. Compiling with -DTEXTRNN_NO_FUSED_STEPS forces the latter, to compare.
 #pragma once
 
 #include <algorithm>
