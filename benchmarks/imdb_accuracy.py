@@ -6,6 +6,9 @@ Trains, each through the same library call a user makes (`textrnn.presets.train`
 - `simple_rnn`, `lstm`, `gru`: the Keras tutorial (`--preset tutorial --rnn X`) with early stopping
   (patience 2 on val_loss, best epoch kept) instead of a fixed 10 epochs;
 - `fast` and `best`: the presets of the same names (`docs/accuracy.md`);
+- `best_ensemble` (with `--ensemble`): the mean of the test probabilities of every `best` seed in
+  the results (each run's probabilities are kept in `results/imdb_accuracy_probs/`), its
+  training time the sum of theirs: what more training time buys without a GPU;
 - `tfidf`: TF-IDF of word 1- and 2-grams + logistic regression (scikit-learn, the `bench` extra),
   its C chosen on the last 20% of the training set, then refit on all of it.
 
@@ -21,6 +24,7 @@ in the file is printed at the end.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import statistics
 import sys
@@ -38,6 +42,8 @@ import textrnn  # noqa: E402
 from textrnn import presets  # noqa: E402
 
 MODELS = ("tfidf", "simple_rnn", "lstm", "gru", "fast", "best")
+ROWS = (*MODELS, "best_ensemble")
+PROBS = RESULTS / "imdb_accuracy_probs"
 NAME = "imdb_accuracy.json"
 TUTORIAL_PATIENCE = 2
 LABELS = {
@@ -47,6 +53,7 @@ LABELS = {
     "gru": "tutorial GRU + early stopping",
     "fast": "`--preset fast`",
     "best": "`--preset best`",
+    "best_ensemble": "mean of the `best` seeds' probabilities",
 }
 
 
@@ -59,6 +66,7 @@ def run_rnn(model: str, seed: int, workdir: Path, verbose: int) -> dict[str, Any
     result = presets.train(preset, out=workdir / f"{model}-{seed}", seed=seed, verbose=verbose, **overrides)
     seconds = time.perf_counter() - t0
     h, m = result.history, result.metrics or {}
+    _keep_probabilities(result.path / "predictions.csv", f"{model}-{seed}")
     opts = presets.options(preset, seed=seed, **overrides)
     return {
         "model": model,
@@ -75,6 +83,36 @@ def run_rnn(model: str, seed: int, workdir: Path, verbose: int) -> dict[str, Any
         "best_epoch": result.best_epoch,
         "val_acc": h["val_acc"],
         "val_loss": h["val_loss"],
+    }
+
+
+def _keep_probabilities(predictions: Path, name: str) -> None:
+    """The run's test probabilities of `pos` (and the labels, in the same order) as .npy files."""
+    import numpy as np
+
+    with open(predictions, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    PROBS.mkdir(parents=True, exist_ok=True)
+    np.save(PROBS / f"{name}.npy", np.array([float(r["p_pos"]) for r in rows], dtype=np.float32))
+    np.save(PROBS / "labels.npy", np.array([r["label"] == "pos" for r in rows], dtype=np.int8))
+
+
+def run_ensemble(saved: list[dict[str, Any]]) -> dict[str, Any]:
+    import numpy as np
+
+    runs = sorted((e for e in saved if e["model"] == "best" and (PROBS / f"best-{e['seed']}.npy").exists()), key=lambda e: e["seed"])
+    if len(runs) < 2:
+        raise SystemExit("--ensemble needs the results of at least two `best` seeds: run --models best --seeds 1 2 first.")
+    probs = np.mean([np.load(PROBS / f"best-{e['seed']}.npy") for e in runs], axis=0)
+    labels = np.load(PROBS / "labels.npy")
+    return {
+        "model": "best_ensemble",
+        "seed": 0,
+        "seeds": [e["seed"] for e in runs],
+        "description": f"mean probability of {len(runs)} `best` models (seeds {', '.join(str(e['seed']) for e in runs)})",
+        "test_accuracy": float(((probs > 0.5) == labels.astype(bool)).mean()),
+        "test_samples": int(len(labels)),
+        "train_seconds": float(sum(e["train_seconds"] for e in runs)),
     }
 
 
@@ -130,7 +168,7 @@ def _minutes(seconds: float) -> str:
 def table(entries: list[dict[str, Any]]) -> str:
     rows = ["| model | seeds | test accuracy (each seed) | mean ± spread | training time (each) | epochs (best) |",
             "|---|---|---|---|---|---|"]
-    for model in MODELS:
+    for model in ROWS:
         runs = sorted((e for e in entries if e["model"] == model and e.get("test_accuracy") is not None), key=lambda e: e["seed"])
         if not runs:
             continue
@@ -138,7 +176,7 @@ def table(entries: list[dict[str, Any]]) -> str:
         spread = f"{statistics.mean(accs):.4f} ± {(max(accs) - min(accs)) / 2:.4f}" if len(accs) > 1 else f"{accs[0]:.4f}"
         epochs = ", ".join(f"{e['epochs_run']} ({e['best_epoch']})" for e in runs) if "epochs_run" in runs[0] else "–"
         rows.append(
-            f"| {LABELS[model]} | {', '.join(str(e['seed']) for e in runs)} | {', '.join(f'{a:.4f}' for a in accs)} | "
+            f"| {LABELS[model]} | {', '.join(str(e['seed']) for e in runs) if model != 'best_ensemble' else ' + '.join(map(str, runs[0]['seeds']))} | {', '.join(f'{a:.4f}' for a in accs)} | "
             f"{spread} | {', '.join(_minutes(e['train_seconds']) for e in runs)} | {epochs} |"
         )
     return "\n".join(rows)
@@ -146,10 +184,11 @@ def table(entries: list[dict[str, Any]]) -> str:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
+    p.add_argument("--models", nargs="+", choices=MODELS, default=None, help="default: all (none with --ensemble)")
     p.add_argument("--seeds", nargs="+", type=int, default=[1])
     p.add_argument("--threads", type=int, default=2, help="torch threads (default 2: the reference machine)")
     p.add_argument("--verbose", type=int, default=2)
+    p.add_argument("--ensemble", action="store_true", help="add the best_ensemble row from the saved `best` seeds")
     p.add_argument("--table-only", action="store_true", help="print the table of the saved results and exit")
     args = p.parse_args()
 
@@ -158,7 +197,7 @@ def main() -> None:
     if not args.table_only:
         torch.set_num_threads(args.threads)
         with tempfile.TemporaryDirectory() as tmp:
-            for model in args.models:
+            for model in args.models or ([] if args.ensemble else MODELS):
                 for seed in args.seeds:
                     print(f"== {model}, seed {seed}", flush=True)
                     entry = run_tfidf(seed) if model == "tfidf" else run_rnn(model, seed, Path(tmp), args.verbose)
@@ -170,6 +209,11 @@ def main() -> None:
                     saved["results"] = [e for e in saved["results"] if (e["model"], e["seed"]) != (model, seed)]
                     saved["results"].append(entry)
                     save_json(saved, NAME)  # after every run, so an interrupted sweep keeps what finished
+        if args.ensemble:
+            entry = run_ensemble(saved["results"])
+            print(f"== ensemble of best seeds {entry['seeds']}: test accuracy {entry['test_accuracy']:.4f}", flush=True)
+            saved["results"] = [e for e in saved["results"] if e["model"] != "best_ensemble"] + [entry]
+            save_json(saved, NAME)
     print(table(saved["results"]))
 
 
