@@ -12,6 +12,27 @@ from textrnn.layers._validation import positive_int
 from textrnn.layers.base import Layer, Shape
 
 
+class _LookupWithIndexAddBackward(torch.autograd.Function):
+    """`weight[ids]` whose gradient is one `index_add_` into a zero matrix.
+
+    On CPU this is about twice as fast as PyTorch's `embedding_dense_backward` (which sorts the
+    indices first) for the tutorial's batches, and gives the same gradient.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, weight: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(ids)
+        ctx.rows = weight.shape[0]
+        return weight.index_select(0, ids.reshape(-1)).view(*ids.shape, weight.shape[1])
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        (ids,) = ctx.saved_tensors
+        grad_weight = grad.new_zeros(ctx.rows, grad.shape[-1])
+        grad_weight.index_add_(0, ids.reshape(-1), grad.reshape(-1, grad.shape[-1]))
+        return grad_weight, None
+
+
 class Embedding(Layer):
     """Turns indices in `[0, input_dim)` into vectors of size `output_dim`.
 
@@ -73,10 +94,14 @@ class Embedding(Layer):
         if inputs.is_floating_point():
             inputs = inputs.long()
         try:
+            if inputs.device.type == "cpu" and self.embeddings.requires_grad and torch.is_grad_enabled():
+                return _LookupWithIndexAddBackward.apply(self.embeddings, inputs)  # (batch, steps, output_dim)
             return F.embedding(inputs, self.embeddings)  # (batch, steps, output_dim)
-        except IndexError:
+        except (IndexError, RuntimeError):
             hi = int(inputs.max())
             lo = int(inputs.min())
+            if 0 <= lo and hi < self.input_dim:
+                raise
             raise ValueError(
                 f"Embedding `{self.name}` has input_dim={self.input_dim}, so token indices must lie in "
                 f"[0, {self.input_dim - 1}], but got indices in [{lo}, {hi}]. Load the data with "
