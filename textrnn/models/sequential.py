@@ -533,8 +533,9 @@ class Sequential(Layer):
             shuffle: reshuffle the training samples before each epoch (PyTorch's generator, so
                 `textrnn.utils.set_random_seed` makes runs repeatable).
             initial_epoch: epoch to start from (to resume a run).
-            validation_batch_size: batch size for validation; default a large batch (1024), which
-                does not change the results.
+            validation_batch_size: batch size for validation; default `batch_size`, as in Keras
+                (it does not change the results; larger batches are a little faster but keep
+                more activations in memory: 1024 doubles the tutorial LSTM's peak memory).
             bucket_by_length: batch samples of similar length together and drop each batch's
                 all-padding columns, which speeds up recurrent layers. Needs
                 `Embedding(mask_zero=True)`, which makes the trimming exact.
@@ -555,7 +556,7 @@ class Sequential(Layer):
         self._require_compiled("fit")
         assert self.loss is not None and self.optimizer is not None
         batch_size = 32 if batch_size is None else _positive_int("batch_size", batch_size)
-        val_batch = INFERENCE_BATCH_SIZE if validation_batch_size is None else _positive_int("validation_batch_size", validation_batch_size)
+        val_batch = batch_size if validation_batch_size is None else _positive_int("validation_batch_size", validation_batch_size)
         epochs = _non_negative_int("epochs", epochs)
         initial_epoch = _non_negative_int("initial_epoch", initial_epoch)
         verbose = resolve_verbose(verbose)
