@@ -41,7 +41,7 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def download(url: str, dest: Path, sha256: str, *, what: str = "dataset") -> Path:
+def download(url: str, dest: Path, sha256: str, *, what: str = "dataset", env_var: str | None = None) -> Path:
     """Download `url` to `dest` through a temporary file in the same folder, renamed only once its
     sha256 matches; on any failure the temporary file is removed and `DatasetError` raised."""
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -67,7 +67,9 @@ def download(url: str, dest: Path, sha256: str, *, what: str = "dataset") -> Pat
             except (urllib.error.URLError, OSError, ValueError) as e:
                 raise DatasetError(
                     f"Could not download the {what} from {url}: {e}. Check the network connection, or "
-                    f"download it yourself and pass its path (`path=` or the matching environment variable)."
+                    f"download it yourself and pass its path (`path=`"
+                    + (f" or the environment variable {env_var}" if env_var else "")
+                    + ")."
                 ) from e
         got = h.hexdigest()
         if got != sha256:

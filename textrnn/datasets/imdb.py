@@ -78,7 +78,7 @@ def _resolve(path: str | os.PathLike[str] | None) -> _Source:
     if path is None:
         tarball = _download.datasets_dir() / FILENAME
         if not tarball.is_file():
-            _download.download(URL, tarball, SHA256, what="IMDB dataset")
+            _download.download(URL, tarball, SHA256, what="IMDB dataset", env_var="TEXTRNN_IMDB")
         return _Source("tar", tarball.resolve())
     p = Path(path).expanduser()
     if not p.exists():
