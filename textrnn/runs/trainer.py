@@ -59,6 +59,7 @@ from textrnn.runs.model import build_model, pretrain_embedding
 from textrnn.runs.options import TrainOptions, flag_of
 from textrnn.runs.predictor import _to_class_matrix, model_metadata
 from textrnn.runs.prepare import PADDING, TRUNCATING, PreparedData, prepare
+from textrnn.training.metrics import direction_of
 from textrnn.training.seed import set_random_seed
 
 DEFAULT_RUNS_DIR = "runs"
@@ -174,7 +175,7 @@ def _better(monitor: str, value: float, best: float | None) -> bool:
         return True
     if math.isnan(value):
         return False
-    return value > best if monitor.endswith("acc") else value < best
+    return value > best if direction_of(monitor.removeprefix("val_")) == "up" else value < best
 
 
 def _check_validation_split(n: int, split: float) -> None:
