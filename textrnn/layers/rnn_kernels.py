@@ -371,6 +371,9 @@ def _use_native(spec: CellSpec, inputs: torch.Tensor, states: Sequence[torch.Ten
     return kernels.available()
 
 
+_NO_GRAD_ROWS = 256  # rows per native call when no gradient is needed
+
+
 def _native_call(
     spec: CellSpec,
     inputs: torch.Tensor,
@@ -383,6 +386,23 @@ def _native_call(
     outputs elsewhere are zero."""
     from textrnn import kernels
 
+    rows = inputs.shape[0]
+    if rows > _NO_GRAD_ROWS and not torch.is_grad_enabled():
+        # Rows are independent: without a backward pass, run them in slices so the projection and
+        # per-step activations of a large evaluation batch never live at once (same numbers).
+        parts = [
+            _native_call(
+                spec,
+                inputs[i : i + _NO_GRAD_ROWS],
+                [s[i : i + _NO_GRAD_ROWS] for s in states],
+                None if lengths is None else lengths[i : i + _NO_GRAD_ROWS],
+                None if starts is None else starts[i : i + _NO_GRAD_ROWS],
+            )
+            for i in range(0, rows, _NO_GRAD_ROWS)
+        ]
+        outputs = torch.cat([out for out, _ in parts])
+        finals = [torch.cat([fin[k] for _, fin in parts]) for k in range(len(parts[0][1]))]
+        return outputs, finals
     bias = spec.bias
     input_bias = None if bias is None else (bias[0] if bias.dim() == 2 else bias)
     # The input projection, time-major (the kernels run faster on it; outputs come back likewise).
