@@ -47,8 +47,8 @@ class GlobalMaxAvgPooling1D(_GlobalPooling1D):
         return tuple(shape)
 
     def call(self, inputs: Any, mask: torch.Tensor | None = None, training: bool = False, **kwargs: Any) -> torch.Tensor:
-        self._check(inputs, mask)
-        # the two poolings share their masking rules with the Keras-named layers
+        # the two poolings (which check the input and mask) share their masking rules with the
+        # Keras-named layers
         maxed = GlobalMaxPooling1D.call(self, inputs, mask=mask)  # type: ignore[arg-type]
         mean = GlobalAveragePooling1D.call(self, inputs, mask=mask)  # type: ignore[arg-type]
         features = -1 if self.data_format == "channels_last" or not self.keepdims else 1
