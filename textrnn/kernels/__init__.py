@@ -1,4 +1,4 @@
-"""Fused CPU recurrence kernels (C++/OpenMP) for SimpleRNN, LSTM and GRU.
+"""Fused CPU recurrence kernels (C++/OpenMP) for SimpleRNN, LSTM and GRU, and the Embedding gradient.
 
 PyTorch's CPU RNN kernels pay dispatcher and autograd overhead at each of hundreds of tiny steps
 (a `(128, 32) @ (32, 32)` product per step for the IMDB tutorial). These kernels run the whole
@@ -40,11 +40,12 @@ from typing import Any
 
 from textrnn.errors import KernelUnavailableError
 from textrnn.kernels._build import BuildResult, load_extension
-from textrnn.kernels._functions import gru, lstm, project, simple_rnn
+from textrnn.kernels._functions import embedding_backward, gru, lstm, project, simple_rnn
 
 __all__ = [
     "available",
     "build_info",
+    "embedding_backward",
     "empty_cache",
     "gru",
     "lstm",

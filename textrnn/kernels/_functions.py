@@ -444,3 +444,55 @@ def gru(
     lengths, starts = _check_rows(lengths, starts, batch, steps, "gru")
     out, h_last = _GRU.apply(xw, h0, recurrent_kernel, recurrent_bias, lengths, starts)
     return out, h_last
+
+
+def embedding_backward(grad: torch.Tensor, ids: torch.Tensor, rows: int) -> torch.Tensor:
+    """The gradient of an embedding lookup `weight[ids]` with respect to `weight`.
+
+    Gives the same numbers, bit for bit, as a zero matrix followed by one sequential
+    `index_add_(0, ids.reshape(-1), grad.reshape(-1, dim))`, whatever the thread count: threads
+    own disjoint ranges of rows (balanced by how many ids fall in each) and add into each row in
+    the order of the flattened ids. `grad` is read through its strides (a time-major view costs
+    no copy), and the zeroing of the result is shared among the threads.
+
+    Args:
+        grad: `(batch, steps, dim)` float32 or float64 CPU tensor, the gradient of the lookup.
+        ids: `(batch, steps)` int64 CPU tensor of row indices in `[0, rows)`.
+        rows: number of rows of the embedding matrix.
+
+    Returns:
+        `(rows, dim)`, a new tensor (not differentiable).
+
+    Raises:
+        KernelUnavailableError: if `available()` is False.
+        ValueError, TypeError, IndexError: for shapes, devices, dtypes or indices that do not fit.
+
+    Example:
+    >>> g = embedding_backward(torch.ones(2, 3, 4), torch.tensor([[1, 1, 0], [2, 0, 0]]), 5)
+    >>> g[:, 0]
+    tensor([3., 2., 1., 0., 0.])
+    """
+    grad = _check_tensor("grad", grad)
+    ids = _check_tensor("ids", ids)
+    if grad.dim() != 3 or ids.shape != grad.shape[:2]:
+        raise ValueError(
+            "Arguments of `textrnn.kernels.embedding_backward` must be `grad` (batch, steps, dim) "
+            f"and `ids` (batch, steps), got shapes {tuple(grad.shape)} and {tuple(ids.shape)}."
+        )
+    if grad.device.type != "cpu" or ids.device.type != "cpu" or grad.dtype not in _FLOAT_DTYPES:
+        raise TypeError(
+            "`textrnn.kernels.embedding_backward` takes a float32 or float64 CPU `grad` and CPU "
+            f"`ids`, got {grad.dtype} on {grad.device} and {ids.dtype} on {ids.device}."
+        )
+    if ids.dtype.is_floating_point or ids.dtype.is_complex or ids.dtype == torch.bool:
+        raise TypeError(
+            f"Argument `ids` of `textrnn.kernels.embedding_backward` must be an integer tensor, "
+            f"got {ids.dtype}."
+        )
+    if isinstance(rows, bool) or not isinstance(rows, int) or rows < 0:
+        raise ValueError(
+            "Argument `rows` of `textrnn.kernels.embedding_backward` must be a non-negative "
+            f"integer, got {rows!r}."
+        )
+    out: torch.Tensor = _ext().embedding_backward(grad, ids.long(), rows)
+    return out

@@ -21,6 +21,7 @@
 
 #include "buffer_pool.h"
 #include "common.h"
+#include "embedding.h"
 #include "gru.h"
 #include "lstm.h"
 #include "simple_rnn.h"
@@ -372,17 +373,60 @@ std::vector<Tensor> gru_backward(const OptTensor& gout_, const OptTensor& ghlast
   return {dxw, dh0, dU, dbias};
 }
 
+// ------------------------------------------------------------------------------- Embedding
+// The gradient of `weight[ids]`: (rows, D) from grad (B, T, D) (any strides; unit stride along D
+// avoids a copy) and ids (B, T) int64. Same numbers as a sequential index_add_ (embedding.h).
+Tensor embedding_backward(const Tensor& grad_, const Tensor& ids_, int64_t rows) {
+  TORCH_CHECK_TYPE(grad_.device().is_cpu() && ids_.device().is_cpu(),
+                   "textrnn kernels: `grad` and `ids` must be CPU tensors.");
+  TORCH_CHECK_TYPE(ids_.scalar_type() == at::kLong, "textrnn kernels: `ids` must be int64, got ",
+                   ids_.scalar_type(), ".");
+  TORCH_CHECK_VALUE(ids_.dim() == 2 && grad_.dim() == 3 && grad_.size(0) == ids_.size(0) &&
+                        grad_.size(1) == ids_.size(1),
+                    "textrnn kernels: expected `grad` (batch, steps, dim) and `ids` (batch, steps), "
+                    "got ", grad_.sizes(), " and ", ids_.sizes(), ".");
+  TORCH_CHECK_VALUE(rows >= 0, "textrnn kernels: `rows` must be >= 0, got ", rows, ".");
+  const Tensor grad = grad_.stride(2) == 1 ? grad_ : grad_.contiguous();
+  const Tensor& ids = ids_;
+  const int64_t B = grad.size(0), T = grad.size(1), D = grad.size(2);
+  const int64_t id_b = ids.stride(0), id_t = ids.stride(1);
+  const int64_t* idp = ids.data_ptr<int64_t>();
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = 0; t < T; ++t) {
+      const int64_t r = idp[b * id_b + t * id_t];
+      TORCH_CHECK_INDEX(r >= 0 && r < rows, "textrnn kernels: index ", r, " at (", b, ", ", t,
+                        ") is out of range for ", rows, " embedding rows.");
+    }
+  Tensor out = at::empty({rows, D}, grad.options());
+  // Below ~16k additions a second thread costs more than it saves.
+  const int64_t nt = std::max<int64_t>(
+      1, std::min<int64_t>({at::get_num_threads(), rows, (B * T) / 16384 + 1}));
+  const std::vector<int64_t> bounds = balanced_row_bounds(idp, B, T, id_b, id_t, rows, nt);
+  AT_DISPATCH_FLOATING_TYPES(grad.scalar_type(), "embedding_backward", [&] {
+    const scalar_t* g = grad.data_ptr<scalar_t>();
+    scalar_t* o = out.data_ptr<scalar_t>();
+    const int64_t g_b = grad.stride(0), g_t = grad.stride(1);
+    at::parallel_for(0, nt, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t k = begin; k < end; ++k)
+        embedding_grad_range<scalar_t>(g, g_b, g_t, idp, id_b, id_t, B, T, D, bounds[k],
+                                       bounds[k + 1], o);
+    });
+  });
+  return out;
+}
+
 }  // namespace
 }  // namespace textrnn
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
-  m.doc() = "textrnn's fused CPU recurrence kernels (SimpleRNN, LSTM, GRU reset_after).";
+  m.doc() = "textrnn's fused CPU recurrence kernels (SimpleRNN, LSTM, GRU reset_after) and the Embedding gradient.";
   m.def("simple_rnn_forward", &textrnn::simple_rnn_forward);
   m.def("simple_rnn_backward", &textrnn::simple_rnn_backward);
   m.def("lstm_forward", &textrnn::lstm_forward);
   m.def("lstm_backward", &textrnn::lstm_backward);
   m.def("gru_forward", &textrnn::gru_forward);
   m.def("gru_backward", &textrnn::gru_backward);
+  m.def("embedding_backward", &textrnn::embedding_backward);
   m.def("num_threads", [] { return at::get_num_threads(); });
   m.def("release_buffers", [] { return textrnn::pool().release(); });
   m.def("pooled_empty", [](std::vector<int64_t> shape, const at::Tensor& like) {
