@@ -5,6 +5,9 @@ Trains, each through the same library call a user makes (`textrnn.presets.train`
 
 - `simple_rnn`, `lstm`, `gru`: the Keras tutorial (`--preset tutorial --rnn X`) with early stopping
   (patience 2 on val_loss, best epoch kept) instead of a fixed 10 epochs;
+- `simple_rnn_masked`, `lstm_masked`, `gru_masked`: the same tutorial models (same layers, parameters,
+  optimizer, vocabulary and `maxlen`) trained the textrnn way, with the padding masked and batches
+  bucketed by length (`--mask-zero --bucket-by-length`), with the same early stopping;
 - `fast` and `best`: the presets of the same names (`docs/accuracy.md`);
 - `best_ensemble` (with `--ensemble`): the mean of the test probabilities of every `best` seed in
   the results (each run's probabilities are kept in `results/imdb_accuracy_probs/`), its
@@ -41,7 +44,9 @@ from _common import RESULTS, machine, save_json  # noqa: E402
 import textrnn  # noqa: E402
 from textrnn import presets  # noqa: E402
 
-MODELS = ("tfidf", "simple_rnn", "lstm", "gru", "fast", "best")
+TUTORIAL = ("simple_rnn", "lstm", "gru")
+MASKED = tuple(f"{m}_masked" for m in TUTORIAL)
+MODELS = ("tfidf", *TUTORIAL, *MASKED, "fast", "best")
 ROWS = (*MODELS, "best_ensemble")
 PROBS = RESULTS / "imdb_accuracy_probs"
 NAME = "imdb_accuracy.json"
@@ -51,6 +56,9 @@ LABELS = {
     "simple_rnn": "tutorial SimpleRNN + early stopping",
     "lstm": "tutorial LSTM + early stopping",
     "gru": "tutorial GRU + early stopping",
+    "simple_rnn_masked": "tutorial SimpleRNN, padding masked + early stopping",
+    "lstm_masked": "tutorial LSTM, padding masked + early stopping",
+    "gru_masked": "tutorial GRU, padding masked + early stopping",
     "fast": "`--preset fast`",
     "best": "`--preset best`",
     "best_ensemble": "mean of the `best` seeds' probabilities",
@@ -58,8 +66,12 @@ LABELS = {
 
 
 def run_rnn(model: str, seed: int, workdir: Path, verbose: int) -> dict[str, Any]:
-    if model in ("simple_rnn", "lstm", "gru"):
+    if model in TUTORIAL:
         preset, overrides = "tutorial", {"rnn": model, "early_stopping": TUTORIAL_PATIENCE}
+    elif model in MASKED:
+        rnn = model.removesuffix("_masked")
+        preset = "tutorial"
+        overrides = {"rnn": rnn, "early_stopping": TUTORIAL_PATIENCE, "mask_zero": True, "bucket_by_length": True}
     else:
         preset, overrides = model, {}
     t0 = time.perf_counter()

@@ -7,15 +7,16 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+import textrnn
 from textrnn import presets
 from textrnn.cli import app
 from textrnn.data.toy import toy_texts, write_toy_csv
-from textrnn.layers import Bidirectional, GlobalMaxAvgPooling1D, SpatialDropout1D
+from textrnn.layers import Bidirectional, GlobalMaxAvgPooling1D, NGramEmbedding, SpatialDropout1D
 from textrnn.preprocessing.text import Vocabulary
 from textrnn.runs.model import pretrain_embedding
 from textrnn.runs.options import TrainOptions
 
-TINY = {"units": 8, "embedding_dim": 8, "maxlen": 24, "num_words": 200, "batch_size": 16}
+TINY = {"units": 8, "embedding_dim": 8, "maxlen": 24, "num_words": 200, "batch_size": 16, "ngram_buckets": 512}
 PER_RUN = {"data", "data_format", "text_column", "label_column", "encoding", "test_data", "preset"}
 
 
@@ -36,6 +37,7 @@ def test_best_is_the_recipe_of_docs_accuracy():
     kinds = [type(layer) for layer in model.layers]
     assert SpatialDropout1D in kinds and Bidirectional in kinds and GlobalMaxAvgPooling1D in kinds
     assert model.layers[0].mask_zero
+    assert isinstance(model.layers[0], NGramEmbedding) and model.layers[0].ngrams == 2
     assert model.optimizer.clipnorm == 1.0
     assert presets.options("best").word_vectors == "ppmi"
 
@@ -79,11 +81,16 @@ def test_train_best_preset_end_to_end_from_the_api_and_the_cli(tmp_path):
     data = write_toy_csv(tmp_path / "reviews.csv", texts, labels)
     result = presets.train("best", out=tmp_path / "api", data=str(data), epochs=2, seed=3, verbose=0, **TINY)
     assert result.status == "complete" and 0.0 <= result.metrics["accuracy"] <= 1.0
+    predictor = textrnn.load(result.path)  # the saved NGramEmbedding model reloads and reproduces the run's figures
+    assert predictor.evaluate(texts[:20], labels[:20])["samples"] == 20
     flags = [f"--{k.replace('_', '-')}={v}" for k, v in TINY.items()]
     cli = CliRunner().invoke(app, ["train", "--preset", "best", "--data", str(data), *flags, "--epochs", "1",
                                    "--seed", "3", "--out", str(tmp_path / "cli"), "--verbose", "0"])
     assert cli.exit_code == 0, cli.stderr
     options = json.loads((tmp_path / "cli" / "config.json").read_text())["options"]
     assert options["preset"] == "best" and options["word_vectors"] == "ppmi" and options["pooling"] == "max_avg"
+    assert options["ngrams"] == 2 and options["ngram_buckets"] == 512
+    bad_ngrams = CliRunner().invoke(app, ["train", "--preset", "best", "--data", str(data), "--ngrams", "7"])
+    assert bad_ngrams.exit_code != 0 and "`ngrams` (`--ngrams`)" in bad_ngrams.stderr
     bad = CliRunner().invoke(app, ["train", "--preset", "best", "--data", str(data), "--pooling", "mean"])
     assert bad.exit_code != 0 and "`pooling`" in bad.stderr and "max_avg" in bad.stderr

@@ -52,6 +52,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "clipnorm": None,
         "lr_schedule": "constant",
         "word_vectors": "random",
+        "ngrams": 1,  # words only
+        "ngram_buckets": 262_144,
         "seed": None,  # a fresh seed, recorded in config.json
     },
     "fast": {
@@ -79,6 +81,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "clipnorm": 1.0,
         "lr_schedule": "cosine",
         "word_vectors": "random",
+        "ngrams": 1,
+        "ngram_buckets": 262_144,
         "seed": None,
     },
     "best": {
@@ -106,6 +110,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "clipnorm": 1.0,
         "lr_schedule": "cosine",
         "word_vectors": "ppmi",
+        "ngrams": 2,  # words and hashed bigrams (NGramEmbedding)
+        "ngram_buckets": 262_144,
         "seed": None,
     },
 }

@@ -76,6 +76,10 @@ def train(
     word_vectors: Annotated[
         str | None, typer.Option(help="Embedding start: random, or ppmi (word vectors learned first from the training texts, and IMDB's unlabelled reviews). Default: random.", rich_help_panel=_MODEL)
     ] = None,
+    ngrams: Annotated[
+        int | None, typer.Option(metavar="N", help="1: embed words alone; 2-5: also embed the word n-grams up to length N (hashed, NGramEmbedding). Default: 1.", rich_help_panel=_MODEL)
+    ] = None,
+    ngram_buckets: Annotated[int | None, typer.Option(help="Rows of each n-gram table (with --ngrams 2 or more). Default: 262144.", rich_help_panel=_MODEL)] = None,
     clipnorm: Annotated[float | None, typer.Option(help="Clip each gradient to this L2 norm. Default: none.", rich_help_panel=_TRAINING)] = None,
     lr_schedule: Annotated[str | None, typer.Option(help="constant, or cosine (warmup then cosine decay to 0 over all epochs). Default: constant.", rich_help_panel=_TRAINING)] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (weights, shuffling, test split). Default: a fresh one, recorded in config.json.", rich_help_panel=_TRAINING)] = None,
@@ -107,7 +111,7 @@ def train(
         "validation_split": validation_split, "early_stopping": early_stopping, "monitor": monitor,
         "bucket_by_length": bucket_by_length, "seed": seed,
         "pooling": pooling, "spatial_dropout": spatial_dropout, "word_vectors": word_vectors, "clipnorm": clipnorm,
-        "lr_schedule": lr_schedule,
+        "lr_schedule": lr_schedule, "ngrams": ngrams, "ngram_buckets": ngram_buckets,
     }  # fmt: skip
     if rnn is not None:
         values["rnn"] = {"simplernn": "simple_rnn", "simple-rnn": "simple_rnn"}.get(rnn.lower(), rnn.lower())

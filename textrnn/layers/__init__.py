@@ -8,6 +8,7 @@ from textrnn.layers.embedding import Embedding
 from textrnn.layers.global_max_avg_pooling import GlobalMaxAvgPooling1D
 from textrnn.layers.gru import GRU
 from textrnn.layers.lstm import LSTM
+from textrnn.layers.ngram_embedding import NGramEmbedding
 from textrnn.layers.pooling import GlobalAveragePooling1D, GlobalMaxPooling1D
 from textrnn.layers.simple_rnn import SimpleRNN
 
@@ -17,6 +18,7 @@ __all__ = [
     "Dropout",
     "SpatialDropout1D",
     "Embedding",
+    "NGramEmbedding",
     "SimpleRNN",
     "LSTM",
     "GRU",

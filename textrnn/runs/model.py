@@ -16,6 +16,7 @@ from textrnn.layers import (
     Embedding,
     GlobalMaxAvgPooling1D,
     Layer,
+    NGramEmbedding,
     SimpleRNN,
     SpatialDropout1D,
 )
@@ -27,7 +28,8 @@ from textrnn.runs.options import TrainOptions
 def build_model(options: TrainOptions, input_dim: int, num_classes: int = 2) -> Sequential:
     """A compiled `Sequential` for `options`, built for `(None, maxlen)` integer input.
 
-    Layers: `Embedding(input_dim, embedding_dim, mask_zero)`, then `layers` recurrent layers of
+    Layers: `Embedding(input_dim, embedding_dim, mask_zero)` (an `NGramEmbedding` when
+    `ngrams > 1`), then `layers` recurrent layers of
     `units` (each but the last with `return_sequences=True`, each wrapped in `Bidirectional` if
     asked, each followed by `Dropout(dropout)` if `dropout > 0`), then `Dense(1, "sigmoid")` with
     binary cross-entropy for two classes, or `Dense(num_classes, "softmax")` with sparse
@@ -43,7 +45,15 @@ def build_model(options: TrainOptions, input_dim: int, num_classes: int = 2) -> 
     if num_classes < 2:
         raise ValueError(f"Received an invalid value for argument `num_classes`, expected at least 2, got {num_classes}.")
     rnn_class = {"simple_rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}[options.rnn]
-    layers: list[Layer] = [Embedding(input_dim, options.embedding_dim, mask_zero=options.mask_zero, name="embedding")]
+    embedding = (
+        NGramEmbedding(
+            input_dim, options.embedding_dim, ngrams=options.ngrams, buckets=options.ngram_buckets,
+            mask_zero=options.mask_zero, name="embedding",
+        )
+        if options.ngrams > 1
+        else Embedding(input_dim, options.embedding_dim, mask_zero=options.mask_zero, name="embedding")
+    )
+    layers: list[Layer] = [embedding]
     if options.spatial_dropout > 0:
         layers.append(SpatialDropout1D(options.spatial_dropout, name="spatial_dropout1d"))
     pooled = options.pooling == "max_avg"
@@ -98,8 +108,8 @@ def pretrain_embedding(
         texts, _ = imdb.load_texts(imdb_source, subset="unsup")
         sequences += vocabulary.encode(texts)
     vectors = ppmi_svd_vectors(sequences, embedding.input_dim, embedding.output_dim, min_index=3, seed=options.seed or 0)
-    weights = embedding.get_weights()[0]
+    weights = embedding.get_weights()
     found = np.abs(vectors).sum(axis=1) > 0
-    weights[found] = vectors[found]
-    embedding.set_weights([weights])
+    weights[0][found] = vectors[found]  # the word vectors; an NGramEmbedding's n-gram tables stay as they are
+    embedding.set_weights(weights)
     return int(found.sum())

@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from textrnn.data.readers import FORMATS
+from textrnn.layers.ngram_embedding import MAX_NGRAMS
 from textrnn.presets import DEFAULT_PRESET, get_preset
 
 RNN_TYPES = ("simple_rnn", "lstm", "gru")
@@ -103,6 +104,10 @@ class TrainOptions:
         word_vectors: the `Embedding`'s start: `random` (Keras's), or `ppmi` (PPMI + SVD vectors
             learned from the training texts, and IMDB's 50,000 unlabelled reviews when training
             on IMDB; see `textrnn.preprocessing.word_vectors`).
+        ngrams: 1 embeds words alone (`Embedding`); 2 to 5 also embeds the word n-grams up to
+            that length ending at each position, hashed into `ngram_buckets` rows per length,
+            and adds them to the word's vector (`textrnn.layers.NGramEmbedding`).
+        ngram_buckets: rows of each n-gram table when `ngrams > 1`.
         seed: seeds weights, shuffling and the test split; None draws one (recorded in the run).
         preset: the preset the defaults came from (recorded, see `textrnn.presets`).
     """
@@ -137,6 +142,8 @@ class TrainOptions:
     clipnorm: float | None = None
     lr_schedule: str = "constant"
     word_vectors: str = "random"
+    ngrams: int = 1
+    ngram_buckets: int = 262_144
     seed: int | None = None
     preset: str = DEFAULT_PRESET
 
@@ -212,6 +219,10 @@ class TrainOptions:
                 raise _invalid("clipnorm", "a positive number", c)
         _choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
         _choice("word_vectors", self.word_vectors, WORD_VECTORS)
+        _int("ngrams", self.ngrams, 1)
+        if self.ngrams > MAX_NGRAMS:
+            raise _invalid("ngrams", f"an integer from 1 to {MAX_NGRAMS}", self.ngrams)
+        _int("ngram_buckets", self.ngram_buckets, 2)
         for name in ("bidirectional", "mask_zero", "bucket_by_length"):
             if not isinstance(getattr(self, name), bool):
                 raise _invalid(name, "True or False", getattr(self, name))
@@ -244,4 +255,5 @@ class TrainOptions:
         cls = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}[self.rnn]
         name = f"{'Bi-' if self.bidirectional else ''}{cls}({self.units})"
         name = f"{self.layers}×{name}" if self.layers > 1 else name
-        return name + (" + max/avg pooling" if self.pooling == "max_avg" else "")
+        name = name + (" + max/avg pooling" if self.pooling == "max_avg" else "")
+        return name + (f" over 1-{self.ngrams}-grams" if self.ngrams > 1 else "")
