@@ -37,7 +37,7 @@ def test_best_is_the_recipe_of_docs_accuracy():
     kinds = [type(layer) for layer in model.layers]
     assert SpatialDropout1D in kinds and Bidirectional in kinds and GlobalMaxAvgPooling1D in kinds
     assert model.layers[0].mask_zero
-    assert isinstance(model.layers[0], NGramEmbedding) and model.layers[0].ngrams == 2
+    assert isinstance(model.layers[0], NGramEmbedding) and model.layers[0].ngrams == 3
     assert model.optimizer.clipnorm == 1.0
     assert presets.options("best").word_vectors == "ppmi"
 
@@ -89,7 +89,7 @@ def test_train_best_preset_end_to_end_from_the_api_and_the_cli(tmp_path):
     assert cli.exit_code == 0, cli.stderr
     options = json.loads((tmp_path / "cli" / "config.json").read_text())["options"]
     assert options["preset"] == "best" and options["word_vectors"] == "ppmi" and options["pooling"] == "max_avg"
-    assert options["ngrams"] == 2 and options["ngram_buckets"] == 512
+    assert options["ngrams"] == 3 and options["ngram_buckets"] == 512
     bad_ngrams = CliRunner().invoke(app, ["train", "--preset", "best", "--data", str(data), "--ngrams", "7"])
     assert bad_ngrams.exit_code != 0 and "`ngrams` (`--ngrams`)" in bad_ngrams.stderr
     bad = CliRunner().invoke(app, ["train", "--preset", "best", "--data", str(data), "--pooling", "mean"])

@@ -110,7 +110,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "clipnorm": 1.0,
         "lr_schedule": "cosine",
         "word_vectors": "ppmi",
-        "ngrams": 2,  # words and hashed bigrams (NGramEmbedding)
+        "ngrams": 3,  # words, hashed bigrams and trigrams (NGramEmbedding)
         "ngram_buckets": 262_144,
         "seed": None,
     },
