@@ -10,8 +10,9 @@ overrides the preset's value. Adding a preset is adding one entry here.
   reviews, max and mean pooled, Adam with a cosine schedule, early stopping.
 - `best`: the strongest recipe measured to train in under 20 minutes on two CPU cores (see
   `docs/accuracy.md`): word vectors learned first by PPMI + SVD (on IMDB also from the 50,000
-  unlabelled reviews), a bidirectional GRU(64) with max and mean pooling, spatial dropout,
-  Adam with warmup and cosine decay, gradient clipping, the epoch kept by `val_acc`.
+  unlabelled reviews) plus hashed bigram and trigram vectors (`NGramEmbedding`), a
+  bidirectional GRU(64) with max and mean pooling, spatial dropout, Adam with warmup and cosine
+  decay, gradient clipping, the epoch kept by `val_acc`.
 
 Every preset but `tutorial` keeps the best epoch's model (the run folder always does) and stops
 early after `early_stopping` epochs without improvement.
@@ -153,7 +154,7 @@ def build_model(name: str, input_dim: int, num_classes: int = 2, **overrides: An
 
     Example:
         >>> build_model("best", input_dim=30000).count_params()
-        3064001
+        55492801
     """
     from textrnn.runs.model import build_model as _build
 
