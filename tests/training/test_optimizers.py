@@ -199,3 +199,78 @@ def test_config_round_trip():
 def test_step_before_build_is_explained():
     with pytest.raises(RuntimeError, match="not built yet"):
         RMSprop().step()
+
+
+def _rmsprop_trajectory(dtype, shapes, steps, mode, monkeypatch, **kwargs):
+    """Weights and velocities after `steps` RMSprop steps with TEXTRNN_KERNELS=`mode`."""
+    monkeypatch.setenv("TEXTRNN_KERNELS", mode)
+    g = torch.Generator().manual_seed(0)
+    params = [torch.nn.Parameter(torch.randn(s, generator=g, dtype=dtype)) for s in shapes]
+    opt = RMSprop(**kwargs)
+    opt.build(params)
+    for step in range(steps):
+        opt.zero_grad()
+        for i, p in enumerate(params):
+            grad = torch.randn(p.shape, generator=g, dtype=dtype) * 10.0 ** (-(i + step) % 6)
+            grad[..., 0] = 0.0  # rows an embedding never sees keep decaying their velocity
+            p.grad = grad
+        opt.step()
+    velocities = [opt.torch_optimizer.state[p]["velocity"] for p in params]
+    return [p.detach().clone() for p in params], [v.clone() for v in velocities]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_native_rmsprop_matches_the_multi_tensor_update(dtype, monkeypatch):
+    from textrnn import kernels
+
+    if not kernels.available():
+        pytest.skip("native kernels unavailable")
+    shapes = [(1000, 32), (32, 32), (32,), (70001,), (1,)]  # 70001: several threads, odd tail
+    kwargs = {"learning_rate": 0.01, "rho": 0.8, "epsilon": 1e-6}
+    native = _rmsprop_trajectory(dtype, shapes, 6, "native", monkeypatch, **kwargs)
+    torch_ = _rmsprop_trajectory(dtype, shapes, 6, "torch", monkeypatch, **kwargs)
+    for a, b in zip(native[0] + native[1], torch_[0] + torch_[1], strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5 if dtype == torch.float32 else 1e-13, atol=1e-12)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = _rmsprop_trajectory(dtype, shapes, 3, "native", monkeypatch, **kwargs)
+        torch.set_num_threads(2)
+        two = _rmsprop_trajectory(dtype, shapes, 3, "native", monkeypatch, **kwargs)
+    finally:
+        torch.set_num_threads(before)
+    for a, b in zip(one[0] + one[1], two[0] + two[1], strict=True):
+        assert torch.equal(a, b)
+
+
+def test_native_rmsprop_step_is_the_rule_with_a_correctly_rounded_sqrt():
+    from textrnn import kernels
+
+    if not kernels.available():
+        pytest.skip("native kernels unavailable")
+    g = torch.Generator().manual_seed(1)
+    w = torch.randn(70001, generator=g)
+    grad = torch.randn(70001, generator=g) * 1e-3
+    v = torch.rand(70001, generator=g) * 1e-6
+    lr, rho, eps = 0.01, 0.8, 1e-6
+    v_ref = torch.addcmul(v * rho, grad, grad, value=1.0 - rho)  # PyTorch's addcmul: one FMA
+    denom = torch.sqrt((v_ref + eps).double()).float()  # correctly rounded
+    w_ref = w + (-lr * grad) / denom
+    w_got, v_got = w.clone(), v.clone()
+    kernels.rmsprop_update_(w_got, grad, v_got, learning_rate=lr, rho=rho, epsilon=eps)
+    assert torch.equal(v_got, v_ref)
+    assert torch.equal(w_got, w_ref)
+
+
+def test_rmsprop_non_contiguous_weight_takes_the_multi_tensor_update(monkeypatch):
+    monkeypatch.setenv("TEXTRNN_KERNELS", "auto")
+    base = torch.randn(8, 6)
+    p = torch.nn.Parameter(base.clone().t())  # a non-contiguous weight
+    q = torch.nn.Parameter(base.t().contiguous())
+    for w in (p, q):
+        opt = RMSprop(learning_rate=0.1)
+        opt.build([w])
+        w.grad = torch.ones_like(w)
+        opt.step()
+    assert torch.equal(p.detach(), q.detach())
+    torch.testing.assert_close(q.detach(), base.t() - 0.1 / math.sqrt(0.1 + 1e-7))

@@ -1,4 +1,5 @@
-"""Fused CPU recurrence kernels (C++/OpenMP) for SimpleRNN, LSTM and GRU, and the Embedding gradient.
+"""Fused CPU recurrence kernels (C++/OpenMP) for SimpleRNN, LSTM and GRU, plus the Embedding
+gradient and the RMSprop update that the tutorial's training step spends much of its time in.
 
 PyTorch's CPU RNN kernels pay dispatcher and autograd overhead at each of hundreds of tiny steps
 (a `(128, 32) @ (32, 32)` product per step for the IMDB tutorial). These kernels run the whole
@@ -40,7 +41,14 @@ from typing import Any
 
 from textrnn.errors import KernelUnavailableError
 from textrnn.kernels._build import BuildResult, load_extension
-from textrnn.kernels._functions import embedding_backward, gru, lstm, project, simple_rnn
+from textrnn.kernels._functions import (
+    embedding_backward,
+    gru,
+    lstm,
+    project,
+    rmsprop_update_,
+    simple_rnn,
+)
 
 __all__ = [
     "available",
@@ -51,6 +59,7 @@ __all__ = [
     "lstm",
     "mode",
     "project",
+    "rmsprop_update_",
     "simple_rnn",
 ]
 

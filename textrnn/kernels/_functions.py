@@ -496,3 +496,32 @@ def embedding_backward(grad: torch.Tensor, ids: torch.Tensor, rows: int) -> torc
         )
     out: torch.Tensor = _ext().embedding_backward(grad, ids.long(), rows)
     return out
+
+
+def rmsprop_update_(
+    weight: torch.Tensor,
+    grad: torch.Tensor,
+    velocity: torch.Tensor,
+    *,
+    learning_rate: float,
+    rho: float,
+    epsilon: float,
+) -> None:
+    """Keras's RMSprop step (no momentum, not centered) on one weight, in place, in one pass.
+
+    `velocity = rho * velocity + (1 - rho) * grad**2`, then
+    `weight -= learning_rate * grad / sqrt(velocity + epsilon)`, with one read and write of each
+    tensor instead of the five passes of the multi-tensor PyTorch update, and the same operations
+    in the same order and precision, except that this square root is correctly rounded (PyTorch's
+    vectorised float one is one unit in the last place off for a few inputs), so a few elements
+    can differ from that update in their last bits. Results do not depend on the thread count.
+
+    Args:
+        weight, grad, velocity: contiguous CPU tensors of one float dtype and size.
+        learning_rate, rho, epsilon: the optimizer's hyperparameters.
+
+    Raises:
+        KernelUnavailableError: if `available()` is False.
+        ValueError, TypeError: for tensors that do not fit.
+    """
+    _ext().rmsprop_step(weight, grad, velocity, rho, 1.0 - rho, epsilon, -learning_rate)

@@ -11,6 +11,8 @@ The update rules are Keras's own, which differ from PyTorch's in where epsilon g
 - SGD: the same as PyTorch's (`dampening=0`), so `torch.optim.SGD` is used.
 
 The updates run as fused multi-tensor (`torch._foreach_*`) operations, one kernel per step on a GPU.
+On CPU, RMSprop without momentum or centering runs textrnn's native one-pass kernel where it is
+available (`textrnn.kernels.rmsprop_update_`: the same rule, a correctly rounded square root).
 """
 
 from __future__ import annotations
@@ -43,6 +45,19 @@ def _check_optional_positive(name: str, value: Any) -> float | None:
     return _check_float(name, value, 0.0, math.inf, low_open=True, high_open=True)
 
 
+def _native_rmsprop(params: list[torch.Tensor], grads: list[Any], vel: list[torch.Tensor]) -> bool:
+    """Whether textrnn's one-pass CPU kernel can apply this RMSprop step."""
+    dtype = params[0].dtype
+    if dtype not in (torch.float32, torch.float64):
+        return False
+    for t in (*params, *grads, *vel):
+        if t.layout != torch.strided or t.device.type != "cpu" or t.dtype != dtype or not t.is_contiguous():
+            return False
+    from textrnn import kernels
+
+    return kernels.available()
+
+
 class _KerasRMSprop(torch.optim.Optimizer):
     """`torch.optim` implementation of Keras's RMSprop update (epsilon inside the square root)."""
 
@@ -66,6 +81,12 @@ class _KerasRMSprop(torch.optim.Optimizer):
                         s["average_gradient"] = torch.zeros_like(p)
             rho, lr, eps = group["rho"], group["lr"], group["epsilon"]
             vel = [s["velocity"] for s in states]
+            if not group["centered"] and group["momentum"] == 0 and _native_rmsprop(params, grads, vel):
+                from textrnn import kernels
+
+                for p, g, v in zip(params, grads, vel, strict=True):
+                    kernels.rmsprop_update_(p, g, v, learning_rate=lr, rho=rho, epsilon=eps)
+                continue
             torch._foreach_mul_(vel, rho)
             torch._foreach_addcmul_(vel, grads, grads, value=1.0 - rho)
             if group["centered"]:

@@ -25,6 +25,7 @@
 #include "embedding.h"
 #include "gru.h"
 #include "lstm.h"
+#include "optimizers.h"
 #include "simple_rnn.h"
 
 namespace textrnn {
@@ -424,11 +425,36 @@ Tensor embedding_backward(const Tensor& grad_, const Tensor& ids_, int64_t rows)
   return out;
 }
 
+// ------------------------------------------------------------------------------- RMSprop
+// In place on contiguous weight, gradient and velocity of one dtype (optimizers.h); the scalars
+// arrive as Python computes them and are rounded to the weight's dtype as PyTorch's ops do.
+void rmsprop_step(Tensor& weight, const Tensor& grad, Tensor& velocity, double rho,
+                  double one_minus_rho, double epsilon, double neg_lr) {
+  TORCH_CHECK_VALUE(weight.device().is_cpu() && grad.device().is_cpu() && velocity.device().is_cpu(),
+                    "textrnn kernels: rmsprop_step takes CPU tensors.");
+  TORCH_CHECK_VALUE(weight.is_contiguous() && grad.is_contiguous() && velocity.is_contiguous(),
+                    "textrnn kernels: rmsprop_step takes contiguous tensors.");
+  TORCH_CHECK_VALUE(grad.numel() == weight.numel() && velocity.numel() == weight.numel(),
+                    "textrnn kernels: rmsprop_step got tensors of different sizes.");
+  check_float(grad, "grad", weight);
+  check_float(velocity, "velocity", weight);
+  AT_DISPATCH_FLOATING_TYPES(weight.scalar_type(), "rmsprop_step", [&] {
+    scalar_t* w = weight.data_ptr<scalar_t>();
+    const scalar_t* g = grad.data_ptr<scalar_t>();
+    scalar_t* v = velocity.data_ptr<scalar_t>();
+    at::parallel_for(0, weight.numel(), 32768, [&](int64_t begin, int64_t end) {
+      rmsprop_update<scalar_t>(w, g, v, begin, end, static_cast<scalar_t>(rho),
+                               static_cast<scalar_t>(one_minus_rho),
+                               static_cast<scalar_t>(epsilon), static_cast<scalar_t>(neg_lr));
+    });
+  });
+}
+
 }  // namespace
 }  // namespace textrnn
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
-  m.doc() = "textrnn's fused CPU recurrence kernels (SimpleRNN, LSTM, GRU reset_after) and the Embedding gradient.";
+  m.doc() = "textrnn's fused CPU recurrence kernels (SimpleRNN, LSTM, GRU reset_after), the Embedding gradient and the RMSprop update.";
   m.def("simple_rnn_forward", &textrnn::simple_rnn_forward);
   m.def("simple_rnn_backward", &textrnn::simple_rnn_backward);
   m.def("lstm_forward", &textrnn::lstm_forward);
@@ -436,6 +462,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("gru_forward", &textrnn::gru_forward);
   m.def("gru_backward", &textrnn::gru_backward);
   m.def("embedding_backward", &textrnn::embedding_backward);
+  m.def("rmsprop_step", &textrnn::rmsprop_step);
   m.def("num_threads", [] { return at::get_num_threads(); });
   m.def("release_buffers", [] { return textrnn::pool().release(); });
   m.def("pooled_empty", [](std::vector<int64_t> shape, const at::Tensor& like) {
