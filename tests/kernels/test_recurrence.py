@@ -353,3 +353,19 @@ def test_project_gradcheck_and_feeds_the_kernels():
         return out, h, c
 
     assert torch.autograd.gradcheck(layer, (x, w, b, u_))
+
+
+@pytest.mark.parametrize("layout", ["batch", "time", "strided"])
+def test_project_takes_any_input_layout(layout):
+    g = torch.Generator().manual_seed(41)
+    base = torch.randn(300, 7, 10, generator=g)  # (steps, batch, features)
+    if layout == "batch":
+        x = base.transpose(0, 1).contiguous()
+    elif layout == "time":
+        x = base.transpose(0, 1)  # a view of time-major memory
+    else:
+        x = torch.randn(7, 300, 20, generator=g)[..., ::2]  # features not contiguous
+    w = torch.randn(10, 16, generator=g)
+    b = torch.randn(16, generator=g)
+    torch.testing.assert_close(K.project(x, w, b), x @ w + b)
+    torch.testing.assert_close(K.project(x, w), x @ w)

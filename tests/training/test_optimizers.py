@@ -262,15 +262,22 @@ def test_native_rmsprop_step_is_the_rule_with_a_correctly_rounded_sqrt():
     assert torch.equal(w_got, w_ref)
 
 
-def test_rmsprop_non_contiguous_weight_takes_the_multi_tensor_update(monkeypatch):
-    monkeypatch.setenv("TEXTRNN_KERNELS", "auto")
+def test_rmsprop_transposed_and_strided_weights(monkeypatch):
+    from textrnn.training import optimizers as opt_module
+
     base = torch.randn(8, 6)
-    p = torch.nn.Parameter(base.clone().t())  # a non-contiguous weight
-    q = torch.nn.Parameter(base.t().contiguous())
-    for w in (p, q):
+    transposed = torch.nn.Parameter(base.clone().t())  # dense, stored transposed: native kernel
+    strided = torch.nn.Parameter(torch.randn(8, 12)[:, ::2])  # not dense: the multi-tensor update
+    plain = torch.nn.Parameter(base.t().contiguous())
+    for w in (transposed, strided, plain):
+        w.grad = torch.ones_like(w)
+    assert opt_module._dense_views((strided.data, strided.grad)) is None
+    views = opt_module._dense_views((transposed.data, transposed.grad))
+    assert views is not None and all(v.is_contiguous() for v in views)
+    expected = {id(w): w.detach() - 0.1 / math.sqrt(0.1 + 1e-7) for w in (transposed, strided, plain)}
+    for w in (transposed, strided, plain):
         opt = RMSprop(learning_rate=0.1)
         opt.build([w])
-        w.grad = torch.ones_like(w)
         opt.step()
-    assert torch.equal(p.detach(), q.detach())
-    torch.testing.assert_close(q.detach(), base.t() - 0.1 / math.sqrt(0.1 + 1e-7))
+        torch.testing.assert_close(w.detach(), expected[id(w)])
+    assert torch.equal(transposed.detach(), plain.detach())

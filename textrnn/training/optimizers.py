@@ -45,17 +45,36 @@ def _check_optional_positive(name: str, value: Any) -> float | None:
     return _check_float(name, value, 0.0, math.inf, low_open=True, high_open=True)
 
 
-def _native_rmsprop(params: list[torch.Tensor], grads: list[Any], vel: list[torch.Tensor]) -> bool:
-    """Whether textrnn's one-pass CPU kernel can apply this RMSprop step."""
+def _dense_views(tensors: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...] | None:
+    """The tensors as contiguous views of their memory (dims reordered alike), if they share one
+    dense layout (a weight stored transposed, its gradient and state made like it); else None."""
+    first = tensors[0]
+    if any(t.layout != torch.strided or t.stride() != first.stride() or t.shape != first.shape for t in tensors):
+        return None
+    order = sorted(range(first.dim()), key=lambda d: -first.stride(d))
+    views = tuple(t.permute(order) for t in tensors)
+    return views if views[0].is_contiguous() else None
+
+
+def _native_rmsprop_views(
+    params: list[torch.Tensor], grads: list[Any], vel: list[torch.Tensor]
+) -> list[tuple[torch.Tensor, ...]] | None:
+    """`(weight, grad, velocity)` views for textrnn's one-pass CPU kernel, or None if it cannot
+    apply this step (not all on CPU in one float dtype and dense layout, or no native kernels)."""
     dtype = params[0].dtype
     if dtype not in (torch.float32, torch.float64):
-        return False
-    for t in (*params, *grads, *vel):
-        if t.layout != torch.strided or t.device.type != "cpu" or t.dtype != dtype or not t.is_contiguous():
-            return False
+        return None
+    views = []
+    for trio in zip(params, grads, vel, strict=True):
+        if any(t.device.type != "cpu" or t.dtype != dtype for t in trio):
+            return None
+        dense = _dense_views(trio)
+        if dense is None:
+            return None
+        views.append(dense)
     from textrnn import kernels
 
-    return kernels.available()
+    return views if kernels.available() else None
 
 
 class _KerasRMSprop(torch.optim.Optimizer):
@@ -81,10 +100,11 @@ class _KerasRMSprop(torch.optim.Optimizer):
                         s["average_gradient"] = torch.zeros_like(p)
             rho, lr, eps = group["rho"], group["lr"], group["epsilon"]
             vel = [s["velocity"] for s in states]
-            if not group["centered"] and group["momentum"] == 0 and _native_rmsprop(params, grads, vel):
+            native = None if group["centered"] or group["momentum"] > 0 else _native_rmsprop_views(params, grads, vel)
+            if native is not None:
                 from textrnn import kernels
 
-                for p, g, v in zip(params, grads, vel, strict=True):
+                for p, g, v in native:
                     kernels.rmsprop_update_(p, g, v, learning_rate=lr, rho=rho, epsilon=eps)
                 continue
             torch._foreach_mul_(vel, rho)
