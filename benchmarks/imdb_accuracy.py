@@ -8,8 +8,10 @@ Trains, each through the same library call a user makes (`textrnn.presets.train`
 - `simple_rnn_masked`, `lstm_masked`, `gru_masked`: the same tutorial models (same layers, parameters,
   optimizer, vocabulary and `maxlen`) trained the textrnn way, with the padding masked and batches
   bucketed by length (`--mask-zero --bucket-by-length`), with the same early stopping;
-- `fast` and `best`: the presets of the same names (`docs/accuracy.md`);
-- `best_ensemble` (with `--ensemble`): the mean of the test probabilities of every `best` seed in
+- `fast` and `best`: the presets of the same names (`docs/accuracy.md`; `best` trains three
+  models and predicts with their mean probability); `best_single`: one `best` model
+  (`--preset best --ensemble 1`);
+- `best_ensemble` (with `--ensemble`): the mean of the test probabilities of every `best_single` seed in
   the results (each run's probabilities are kept in `results/imdb_accuracy_probs/`), its
   training time the sum of theirs: what more training time buys without a GPU;
 - `tfidf`: TF-IDF of word 1- and 2-grams + logistic regression (scikit-learn, the `bench` extra),
@@ -43,10 +45,11 @@ from _common import RESULTS, machine, save_json  # noqa: E402
 
 import textrnn  # noqa: E402
 from textrnn import presets  # noqa: E402
+from textrnn.runs.ensemble import EnsembleResult  # noqa: E402
 
 TUTORIAL = ("simple_rnn", "lstm", "gru")
 MASKED = tuple(f"{m}_masked" for m in TUTORIAL)
-MODELS = ("tfidf", *TUTORIAL, *MASKED, "fast", "best")
+MODELS = ("tfidf", *TUTORIAL, *MASKED, "fast", "best_single", "best")
 ROWS = (*MODELS, "best_ensemble")
 PROBS = RESULTS / "imdb_accuracy_probs"
 NAME = "imdb_accuracy.json"
@@ -60,8 +63,9 @@ LABELS = {
     "lstm_masked": "tutorial LSTM, padding masked + early stopping",
     "gru_masked": "tutorial GRU, padding masked + early stopping",
     "fast": "`--preset fast`",
-    "best": "`--preset best`",
-    "best_ensemble": "mean of the `best` seeds' probabilities",
+    "best_single": "`--preset best --ensemble 1` (one model)",
+    "best": "`--preset best` (three models, mean probability)",
+    "best_ensemble": "mean of the saved `best_single` seeds' probabilities",
 }
 
 
@@ -72,14 +76,36 @@ def run_rnn(model: str, seed: int, workdir: Path, verbose: int) -> dict[str, Any
         rnn = model.removesuffix("_masked")
         preset = "tutorial"
         overrides = {"rnn": rnn, "early_stopping": TUTORIAL_PATIENCE, "mask_zero": True, "bucket_by_length": True}
+    elif model == "best_single":
+        preset, overrides = "best", {"ensemble": 1}
     else:
         preset, overrides = model, {}
     t0 = time.perf_counter()
     result = presets.train(preset, out=workdir / f"{model}-{seed}", seed=seed, verbose=verbose, **overrides)
     seconds = time.perf_counter() - t0
-    h, m = result.history, result.metrics or {}
     _keep_probabilities(result.path / "predictions.csv", f"{model}-{seed}")
     opts = presets.options(preset, seed=seed, **overrides)
+    if isinstance(result, EnsembleResult):
+        members = result.members
+        return {
+            "model": model,
+            "seed": seed,
+            "preset": preset,
+            "options": opts.to_dict(),
+            "description": f"mean probability of {len(members)} x {opts.model_name()}",
+            "test_accuracy": (result.metrics or {}).get("accuracy"),
+            "test_loss": (result.metrics or {}).get("loss"),
+            "test_samples": (result.metrics or {}).get("samples"),
+            "train_seconds": seconds,
+            "epochs_run": "+".join(str(r.epochs_done) for r in members),
+            "best_epoch": "+".join(str(r.best_epoch) for r in members),
+            "members": [
+                {"seed": seed + i, "test_accuracy": (r.metrics or {}).get("accuracy"), "epoch_seconds": r.history["seconds"],
+                 "val_acc": r.history["val_acc"], "val_loss": r.history["val_loss"]}
+                for i, r in enumerate(members)
+            ],
+        }
+    h, m = result.history, result.metrics or {}
     return {
         "model": model,
         "seed": seed,
@@ -112,16 +138,16 @@ def _keep_probabilities(predictions: Path, name: str) -> None:
 def run_ensemble(saved: list[dict[str, Any]]) -> dict[str, Any]:
     import numpy as np
 
-    runs = sorted((e for e in saved if e["model"] == "best" and (PROBS / f"best-{e['seed']}.npy").exists()), key=lambda e: e["seed"])
+    runs = sorted((e for e in saved if e["model"] == "best_single" and (PROBS / f"best_single-{e['seed']}.npy").exists()), key=lambda e: e["seed"])
     if len(runs) < 2:
-        raise SystemExit("--ensemble needs the results of at least two `best` seeds: run --models best --seeds 1 2 first.")
-    probs = np.mean([np.load(PROBS / f"best-{e['seed']}.npy") for e in runs], axis=0)
+        raise SystemExit("--ensemble needs the results of at least two `best_single` seeds: run --models best_single --seeds 1 2 first.")
+    probs = np.mean([np.load(PROBS / f"best_single-{e['seed']}.npy") for e in runs], axis=0)
     labels = np.load(PROBS / "labels.npy")
     return {
         "model": "best_ensemble",
         "seed": 0,
         "seeds": [e["seed"] for e in runs],
-        "description": f"mean probability of {len(runs)} `best` models (seeds {', '.join(str(e['seed']) for e in runs)})",
+        "description": f"mean probability of {len(runs)} `best --ensemble 1` models (seeds {', '.join(str(e['seed']) for e in runs)})",
         "test_accuracy": float(((probs > 0.5) == labels.astype(bool)).mean()),
         "test_samples": int(len(labels)),
         "train_seconds": float(sum(e["train_seconds"] for e in runs)),

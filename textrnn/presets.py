@@ -55,6 +55,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "word_vectors": "random",
         "ngrams": 1,  # words only
         "ngram_buckets": 262_144,
+        "ensemble": 1,  # one model
         "seed": None,  # a fresh seed, recorded in config.json
     },
     "fast": {
@@ -84,6 +85,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "word_vectors": "random",
         "ngrams": 1,
         "ngram_buckets": 262_144,
+        "ensemble": 1,
         "seed": None,
     },
     "best": {
@@ -113,6 +115,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "word_vectors": "ppmi",
         "ngrams": 3,  # words, hashed bigrams and trigrams (NGramEmbedding)
         "ngram_buckets": 262_144,
+        "ensemble": 3,  # three seeds, predicting with their mean probability
         "seed": None,
     },
 }

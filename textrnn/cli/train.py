@@ -80,8 +80,12 @@ def train(
         int | None, typer.Option(metavar="N", help="1: embed words alone; 2-5: also embed the word n-grams up to length N (hashed, NGramEmbedding). Default: 1.", rich_help_panel=_MODEL)
     ] = None,
     ngram_buckets: Annotated[int | None, typer.Option(help="Rows of each n-gram table (with --ngrams 2 or more). Default: 262144.", rich_help_panel=_MODEL)] = None,
+    ensemble: Annotated[
+        int | None, typer.Option(metavar="K", help="Train K models (seeds SEED, SEED+1, ...) and predict with their mean probability. Default: 1.", rich_help_panel=_TRAINING)
+    ] = None,
     clipnorm: Annotated[float | None, typer.Option(help="Clip each gradient to this L2 norm. Default: none.", rich_help_panel=_TRAINING)] = None,
     lr_schedule: Annotated[str | None, typer.Option(help="constant, or cosine (warmup then cosine decay to 0 over all epochs). Default: constant.", rich_help_panel=_TRAINING)] = None,
+    split_seed: Annotated[int | None, typer.Option(help="Seed of the test split only (default: --seed); an ensemble's members share one.", rich_help_panel=_TRAINING)] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (weights, shuffling, test split). Default: a fresh one, recorded in config.json.", rich_help_panel=_TRAINING)] = None,
     preset: Annotated[str | None, typer.Option(help="Named set of defaults: tutorial (the Keras tutorial), fast, best (see docs/accuracy.md). Default: tutorial.", rich_help_panel=_TRAINING)] = None,
     out: Annotated[Path | None, typer.Option(help="Run folder to create. Default: a fresh runs/<data>-<rnn>-<time>.", rich_help_panel=_RUN)] = None,
@@ -112,6 +116,7 @@ def train(
         "bucket_by_length": bucket_by_length, "seed": seed,
         "pooling": pooling, "spatial_dropout": spatial_dropout, "word_vectors": word_vectors, "clipnorm": clipnorm,
         "lr_schedule": lr_schedule, "ngrams": ngrams, "ngram_buckets": ngram_buckets,
+        "ensemble": ensemble, "split_seed": split_seed,
     }  # fmt: skip
     if rnn is not None:
         values["rnn"] = {"simplernn": "simple_rnn", "simple-rnn": "simple_rnn"}.get(rnn.lower(), rnn.lower())

@@ -25,7 +25,7 @@ def evaluate_run(
     """Metrics of a run's model (its best epoch) on its test split or on `data`.
 
     Args:
-        path: the run folder.
+        path: the run folder, or an ensemble folder (`textrnn train --ensemble K`).
         data: a labelled dataset to evaluate on (file or folder tree; a tree's `test/` folder is
             used when it has one); None re-reads the run's own test split.
         data_format, text_column, label_column, encoding: how to read `data`; each defaults to
@@ -44,10 +44,20 @@ def evaluate_run(
         >>> evaluate_run("runs/imdb")["accuracy"]
         0.85
     """
-    run = RunFolder(path)
-    run.require_model()
-    predictor = Predictor.load(run.path)
-    options = TrainOptions.from_dict(run.config["options"])
+    from textrnn.runs.ensemble import is_ensemble, member_paths, read_ensemble_config
+
+    if is_ensemble(path):
+        predictor = Predictor.load(path)
+        ensemble = read_ensemble_config(path)
+        options = TrainOptions.from_dict(ensemble["options"])
+        run = RunFolder(member_paths(path, ensemble)[0])  # where the data came from
+        shown = str(path)
+    else:
+        run = RunFolder(path)
+        run.require_model()
+        predictor = Predictor.load(run.path)
+        options = TrainOptions.from_dict(run.config["options"])
+        shown = str(run.path)
     if data is None:
         _, _, texts, labels, _, _ = read_splits(options, imdb_source=run.config.get("data", {}).get("path"), test_only=True)
         where = "test split"
@@ -63,4 +73,4 @@ def evaluate_run(
         texts, labels = source.read(subset)
         where = str(data) + ("/test" if subset == "test" else "")
     metrics = predictor.evaluate(texts, labels, batch_size=batch_size)
-    return {"run": str(run.path), "data": where, **metrics}
+    return {"run": shown, "data": where, **metrics}

@@ -108,6 +108,11 @@ class TrainOptions:
             that length ending at each position, hashed into `ngram_buckets` rows per length,
             and adds them to the word's vector (`textrnn.layers.NGramEmbedding`).
         ngram_buckets: rows of each n-gram table when `ngrams > 1`.
+        ensemble: how many models to train (seeds `seed`, `seed + 1`, ...); above 1 the run
+            folder is an ensemble whose prediction is the mean of its members' probabilities
+            (`textrnn.runs.ensemble`).
+        split_seed: seeds the test split instead of `seed` (an ensemble's members share one
+            test split); None: `seed`.
         seed: seeds weights, shuffling and the test split; None draws one (recorded in the run).
         preset: the preset the defaults came from (recorded, see `textrnn.presets`).
     """
@@ -144,6 +149,8 @@ class TrainOptions:
     word_vectors: str = "random"
     ngrams: int = 1
     ngram_buckets: int = 262_144
+    ensemble: int = 1
+    split_seed: int | None = None
     seed: int | None = None
     preset: str = DEFAULT_PRESET
 
@@ -223,6 +230,9 @@ class TrainOptions:
         if self.ngrams > MAX_NGRAMS:
             raise _invalid("ngrams", f"an integer from 1 to {MAX_NGRAMS}", self.ngrams)
         _int("ngram_buckets", self.ngram_buckets, 2)
+        _int("ensemble", self.ensemble, 1)
+        if self.split_seed is not None:
+            _int("split_seed", self.split_seed, 0)
         for name in ("bidirectional", "mask_zero", "bucket_by_length"):
             if not isinstance(getattr(self, name), bool):
                 raise _invalid(name, "True or False", getattr(self, name))

@@ -117,8 +117,11 @@ class Predictor:
                 `textrnn train` (it lacks the vocabulary or label names).
         """
         from textrnn.models import load_model
+        from textrnn.runs.ensemble import is_ensemble
 
         p = Path(path)
+        if is_ensemble(p):
+            return EnsemblePredictor.load(p)
         if (p / CONFIG).is_file() and _is_run_config(p / CONFIG):
             model_dir = RunFolder(p).require_model()
         else:
@@ -239,6 +242,70 @@ class Predictor:
         return f"Predictor({where}labels={self.label_names}, maxlen={self.maxlen}, vocabulary={len(self.vocabulary)} words)"
 
 
+class EnsemblePredictor(Predictor):
+    """Several `Predictor`s of the same classes, predicting with the mean of their probabilities.
+
+    What `textrnn.load` returns for an ensemble folder (`textrnn train --ensemble K`). Each
+    member reads the raw text its own way (its vocabulary and `maxlen`); `predict`,
+    `predict_proba` and `evaluate` work as for one model.
+
+    Args:
+        members: the member predictors; their label names must be the same, in the same order.
+
+    Example:
+        >>> ensemble = textrnn.load("runs/best")
+        >>> ensemble.predict_proba(["A wonderful film."]).shape
+        (1, 2)
+    """
+
+    def __init__(self, members: Sequence[Predictor], *, path: Path | None = None) -> None:
+        if not members:
+            raise ValueError("An ensemble needs at least one member predictor.")
+        names = members[0].label_names
+        for m in members[1:]:
+            if m.label_names != names:
+                raise ModelFileError(
+                    f"The ensemble's members predict different classes ({names} and {m.label_names}): "
+                    "only models of the same classes can be averaged."
+                )
+        self.members = list(members)
+        self.label_names = list(names)
+        self.path = path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> EnsemblePredictor:
+        """Load an ensemble folder made by `textrnn train --ensemble K`.
+
+        Raises:
+            RunFolderError: if it is not an ensemble, or not every member has finished.
+        """
+        from textrnn.errors import RunFolderError
+        from textrnn.runs.ensemble import member_paths, read_ensemble_config
+
+        config = read_ensemble_config(path)
+        if config.get("status") != "complete":
+            raise RunFolderError(
+                f"The ensemble `{path}` has not finished training all its members. "
+                f"Continue it with `textrnn train --resume {path}`."
+            )
+        return cls([Predictor.load(p) for p in member_paths(path, config)], path=Path(path))
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        raise TypeError("An ensemble's members each encode texts their own way: use `ensemble.members[i].encode(texts)`.")
+
+    def predict_proba(self, texts: Sequence[str], batch_size: int = PREDICT_BATCH_SIZE) -> np.ndarray:
+        """The mean of the members' class probabilities, shape `(samples, classes)`."""
+        texts = _check_texts(texts)
+        total = np.zeros((len(texts), len(self.label_names)), dtype=np.float64)
+        for member in self.members:
+            total += member.predict_proba(texts, batch_size=batch_size)
+        return (total / len(self.members)).astype(np.float32)
+
+    def __repr__(self) -> str:
+        where = f"{str(self.path)!r}, " if self.path is not None else ""
+        return f"EnsemblePredictor({where}labels={self.label_names}, members={len(self.members)})"
+
+
 def _to_class_matrix(y: np.ndarray, k: int) -> np.ndarray:
     """Model output → `(samples, k)` probabilities; a sigmoid column becomes `[1 - p, p]`."""
     if k == 2 and y.shape[-1] == 1:
@@ -268,10 +335,11 @@ def load(path: str | os.PathLike[str]) -> Predictor:
     """Load a trained run for prediction: `textrnn.load("runs/NAME")`.
 
     Args:
-        path: a run folder made by `textrnn train`, or its `model/` folder.
+        path: a run folder made by `textrnn train`, or its `model/` folder, or an ensemble
+            folder (`textrnn train --ensemble K`).
 
     Returns:
-        A `Predictor` with `.predict(texts)`, `.predict_proba(texts)` and `.evaluate(texts, labels)`.
+        A `Predictor` (an `EnsemblePredictor` for an ensemble) with `.predict(texts)`, `.predict_proba(texts)` and `.evaluate(texts, labels)`.
 
     Example:
         >>> predictor = textrnn.load("runs/imdb")
@@ -281,4 +349,4 @@ def load(path: str | os.PathLike[str]) -> Predictor:
     return Predictor.load(path)
 
 
-__all__ = ["MODEL", "Prediction", "Predictor", "load", "model_metadata"]
+__all__ = ["MODEL", "EnsemblePredictor", "Prediction", "Predictor", "load", "model_metadata"]

@@ -71,7 +71,7 @@ def read_splits(
     unless the test split is carved out of the training data. Raises DatasetError for unusable
     data.
     """
-    seed = options.seed
+    seed = options.split_seed if options.split_seed is not None else options.seed
     if options.data is None:
         from textrnn.datasets import imdb
 

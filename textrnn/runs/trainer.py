@@ -33,6 +33,7 @@ from textrnn.evaluation import classification_metrics
 from textrnn.fileio import (
     deferred_interrupt,
     new_temp_dir,
+    read_json,
     write_csv_atomic,
     write_json_atomic,
     write_text_atomic,
@@ -69,9 +70,10 @@ HISTORY_FORMAT_VERSION = 1
 class TrainingInterrupted(KeyboardInterrupt):
     """Ctrl-C stopped a run after at least one finished epoch; `result` describes what was kept."""
 
-    def __init__(self, result: TrainResult) -> None:
-        super().__init__(f"Training interrupted after epoch {result.epochs_done}.")
-        self.result = result
+    def __init__(self, result: Any) -> None:
+        done = getattr(result, "epochs_done", None)
+        super().__init__(f"Training interrupted after epoch {done}." if done is not None else "Training interrupted.")
+        self.result = result  # a TrainResult, or an EnsembleResult for `--ensemble`
 
 
 @dataclass
@@ -424,6 +426,10 @@ def train(
     """
     options = options or TrainOptions()
     options.validate()
+    if options.ensemble > 1:
+        from textrnn.runs.ensemble import train_ensemble
+
+        return train_ensemble(options, out, callbacks=callbacks, verbose=verbose, print_fn=print_fn, command=command)  # type: ignore[return-value]
     if options.seed is None:
         options = options.replace(seed=fresh_seed())
     # Absolute data paths, so `--resume` and reproductions work from any folder.
@@ -487,6 +493,15 @@ def train(
     return result
 
 
+def result_of(path: str | os.PathLike[str]) -> TrainResult:
+    """The `TrainResult` of a finished (or interrupted) run folder, read back from its files."""
+    run = RunFolder(path)
+    options = TrainOptions.from_dict(run.config["options"])
+    metrics_file = run.path / METRICS
+    metrics = read_json(metrics_file) if metrics_file.is_file() else None
+    return _result(run.path, options, dict(run.history), metrics)
+
+
 def _make_parents(parent: Path) -> list[Path]:
     """Create `parent` and its missing ancestors; return those created, deepest first."""
     missing: list[Path] = []
@@ -514,6 +529,10 @@ def resume(
         RunFolderError: if `path` is not a run, is already complete, or has no checkpoint.
         TrainingInterrupted: Ctrl-C again (the run can be resumed again).
     """
+    from textrnn.runs.ensemble import is_ensemble, resume_ensemble
+
+    if is_ensemble(path):
+        return resume_ensemble(path, callbacks=callbacks, verbose=verbose, print_fn=print_fn)  # type: ignore[return-value]
     run = RunFolder(path)
     if run.status == "complete":
         raise RunFolderError(
