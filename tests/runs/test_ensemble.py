@@ -105,5 +105,7 @@ def test_cli_ensemble_flag_predict_and_bad_value(tmp_path, data):
     assert "Ensemble of 2" in r.stdout
     p = CliRunner().invoke(app, ["predict", str(out), "a great film", "--json"])
     assert p.exit_code == 0, p.stderr
+    compared = CliRunner().invoke(app, ["compare", str(out), str(out / "members" / "1")])
+    assert compared.exit_code == 1 and "is an ensemble" in compared.stderr and "members" in compared.stderr
     bad = CliRunner().invoke(app, ["train", "--data", str(path), "--ensemble", "0"])
     assert bad.exit_code == 1 and "`ensemble` (`--ensemble`)" in bad.stderr

@@ -72,6 +72,11 @@ class RunFolder:
                 "(e.g. runs/NAME)."
             )
         config = self._read(CONFIG)
+        if isinstance(config, dict) and config.get("format") == "textrnn.ensemble":
+            raise RunFolderError(
+                f"`{self.path}` is an ensemble (`--ensemble`), not a single run: pass one of its members "
+                f"(`{self.path / 'members' / '1'}`, ...) here; `textrnn predict` and `textrnn evaluate` take the ensemble itself."
+            )
         if not isinstance(config, dict) or config.get("format") != RUN_FORMAT:
             raise RunFolderError(f"`{self.path / CONFIG}` is not a textrnn run config (no \"format\": \"{RUN_FORMAT}\").")
         version = config.get("format_version")
