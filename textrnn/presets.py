@@ -142,7 +142,7 @@ def options(name: str = DEFAULT_PRESET, **overrides: Any) -> Any:
 
     Example:
         >>> options("best", epochs=3).model_name()
-        'Bi-GRU(64) + max/avg pooling'
+        'Bi-GRU(64) + max/avg pooling over 1-3-grams'
     """
     from textrnn.runs.options import TrainOptions
 

@@ -113,7 +113,8 @@ class TrainOptions:
             (`textrnn.runs.ensemble`).
         split_seed: seeds the test split instead of `seed` (an ensemble's members share one
             test split); None: `seed`.
-        seed: seeds weights, shuffling and the test split; None draws one (recorded in the run).
+        seed: seeds weights, shuffling and the test split (unless `split_seed`); None draws one
+            (recorded in the run).
         preset: the preset the defaults came from (recorded, see `textrnn.presets`).
     """
 
