@@ -51,7 +51,8 @@ def _dense_views(tensors: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...] 
     first = tensors[0]
     if any(t.layout != torch.strided or t.stride() != first.stride() or t.shape != first.shape for t in tensors):
         return None
-    order = sorted(range(first.dim()), key=lambda d: -first.stride(d))
+    strides = first.stride()
+    order = sorted(range(first.dim()), key=lambda d: -strides[d])
     views = tuple(t.permute(order) for t in tensors)
     return views if views[0].is_contiguous() else None
 
