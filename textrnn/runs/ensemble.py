@@ -18,10 +18,8 @@ keeps the finished members and `textrnn train --resume path` continues with the 
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import os
-import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -32,7 +30,7 @@ import numpy as np
 
 from textrnn.errors import RunFolderError
 from textrnn.evaluation import classification_metrics
-from textrnn.fileio import read_json, write_csv_atomic, write_json_atomic
+from textrnn.fileio import read_json, write_json_atomic
 from textrnn.runs.folder import CONFIG, METRICS, PREDICTIONS, RunFolder
 from textrnn.runs.options import TrainOptions
 
@@ -97,12 +95,9 @@ class EnsembleResult:
             test = f", test accuracy {m['accuracy']:.4f}" if m is not None else ""
             lines.append(f"Member {i}: {member.status}, best epoch {member.best_epoch}{test}.")
         if self.metrics is not None:
-            m = self.metrics
-            extra = f", ROC AUC {m['roc_auc']:.4f}" if m.get("roc_auc") is not None else ""
-            lines.append(
-                f"Ensemble of {len(self.members)} (mean probability) on the test set: accuracy {m['accuracy']:.4f}, "
-                f"loss {m['loss']:.4f}, macro F1 {m['macro']['f1']:.4f}{extra} ({m['samples']:,} texts)."
-            )
+            from textrnn.runs.trainer import metrics_line
+
+            lines.append(f"Ensemble of {len(self.members)} (mean probability) on the test set: {metrics_line(self.metrics)}")
         lines.append(f"Ensemble folder: {self.path}")
         if self.status == "complete":
             lines.append(f"  {METRICS}, {PREDICTIONS}, {MEMBERS}/1..{len(self.members)} (predict with `textrnn predict {self.path} \"text\"`)")
@@ -130,18 +125,7 @@ def train_ensemble(
     """
     from textrnn.runs import trainer
 
-    options.validate()
-    if options.seed is None:
-        options = options.replace(seed=trainer.fresh_seed())
-    for key in ("data", "test_data"):
-        value = getattr(options, key)
-        if value is not None:
-            options = options.replace(**{key: str(Path(value).expanduser().resolve())})
-    target = Path(out) if out is not None else trainer.fresh_run_path(options)
-    if target.exists():
-        raise RunFolderError(
-            f"`{target}` already exists. Choose another --out, or continue that ensemble with `textrnn train --resume {target}`."
-        )
+    options, target = trainer.settle(options, out)
     seed = int(options.seed or 0)
     config = {
         "format": ENSEMBLE_FORMAT,
@@ -154,17 +138,14 @@ def train_ensemble(
         "members": [{"path": f"{MEMBERS}/{i + 1}", "seed": seed + i} for i in range(options.ensemble)],
         "status": "running",
     }
-    created = [p for p in reversed(target.parents) if not p.exists()]
-    target.mkdir(parents=True)
+    created = trainer._make_parents(target.parent)
+    target.mkdir()
     write_json_atomic(target / CONFIG, config)
     try:
         return _train_members(target, config, callbacks, verbose, print_fn)
     except BaseException:
         if not (target / MEMBERS).exists():  # no member got past its first epoch: leave nothing
-            shutil.rmtree(target, ignore_errors=True)
-            for parent in reversed(created):
-                with contextlib.suppress(OSError):
-                    parent.rmdir()
+            trainer.remove_unpublished(target, created)
         raise
 
 
@@ -223,6 +204,8 @@ def _train_members(
 
 def _finish(target: Path, config: dict[str, Any], paths: list[Path]) -> dict[str, Any] | None:
     """Average the members' test predictions into `metrics.json` and `predictions.csv`; mark complete."""
+    from textrnn.runs.trainer import write_predictions
+
     tables = [_read_predictions(p / PREDICTIONS) for p in paths]
     names = tables[0][2]
     metrics = None
@@ -233,14 +216,7 @@ def _finish(target: Path, config: dict[str, Any], paths: list[Path]) -> dict[str
         y = np.array([names.index(label) for label in labels], dtype=np.int64)
         metrics = {"split": "test", "members": len(paths), **classification_metrics(y, probs, names)}
         write_json_atomic(target / METRICS, metrics)
-        write_csv_atomic(
-            target / PREDICTIONS,
-            ["index", "label", "predicted", *(f"p_{n}" for n in names)],
-            [
-                [i, label, names[int(row.argmax())], *(repr(float(v)) for v in row)]
-                for i, label, row in zip(index, labels, probs, strict=True)
-            ],
-        )
+        write_predictions(target, index, labels, probs, names)
     config = {**config, "status": "complete", "label_names": names}
     write_json_atomic(target / CONFIG, config)
     return metrics

@@ -113,18 +113,19 @@ class TrainResult:
             parts = [f"{k} {h[k][i]:.4f}" for k in ("val_acc", "val_loss", "acc", "loss") if h.get(k) and h[k][i] is not None]
             lines.append(f"Best epoch: {self.best_epoch} by {h.get('monitor')} ({', '.join(parts[:2])}).")
         if self.metrics is not None:
-            m = self.metrics
-            extra = f", ROC AUC {m['roc_auc']:.4f}" if m.get("roc_auc") is not None else ""
-            lines.append(
-                f"Test: accuracy {m['accuracy']:.4f}, loss {m['loss']:.4f}, macro F1 {m['macro']['f1']:.4f}{extra} "
-                f"({m['samples']:,} texts)."
-            )
+            lines.append(f"Test: {metrics_line(self.metrics)}")
         lines.append(f"Run folder: {self.path}")
         if self.status == "complete":
             lines.append(f"  {CURVES}, {METRICS}, {HISTORY_CSV}, {SUMMARY}, {MODEL}/ (predict with `textrnn predict {self.path} \"text\"`)")
         else:
             lines.append(f"  best model so far in {MODEL}/; continue with `textrnn train --resume {self.path}`")
         return "\n".join(lines)
+
+
+def metrics_line(m: dict[str, Any]) -> str:
+    """Test metrics in one line: accuracy, loss, macro F1, ROC AUC (two classes), sample count."""
+    extra = f", ROC AUC {m['roc_auc']:.4f}" if m.get("roc_auc") is not None else ""
+    return f"accuracy {m['accuracy']:.4f}, loss {m['loss']:.4f}, macro F1 {m['macro']['f1']:.4f}{extra} ({m['samples']:,} texts)."
 
 
 # ---------------------------------------------------------------------------------- helpers
@@ -329,14 +330,7 @@ def _fit_and_finish(
         metrics = {"split": "test", "best_epoch": h["best_epoch"], **metrics}
         write_json_atomic(folder / METRICS, metrics)
         names = data.label_names
-        write_csv_atomic(
-            folder / PREDICTIONS,
-            ["index", "label", "predicted", *(f"p_{n}" for n in names)],
-            [
-                [int(i), names[int(y)], names[int(row.argmax())], *(repr(float(v)) for v in row)]
-                for i, y, row in zip(data.test_index, data.y_test, probs, strict=True)
-            ],
-        )
+        write_predictions(folder, [int(i) for i in data.test_index], [names[int(y)] for y in data.y_test], probs, names)
         _plot(folder, h)
         h["status"] = "complete"
         h["stop_reason"] = h.get("stop_reason") or "completed"
@@ -424,24 +418,11 @@ def train(
         >>> result.metrics["accuracy"]
         0.87
     """
-    options = options or TrainOptions()
-    options.validate()
+    options, target = settle(options or TrainOptions(), out)
     if options.ensemble > 1:
         from textrnn.runs.ensemble import train_ensemble
 
-        return train_ensemble(options, out, callbacks=callbacks, verbose=verbose, print_fn=print_fn, command=command)  # type: ignore[return-value]
-    if options.seed is None:
-        options = options.replace(seed=fresh_seed())
-    # Absolute data paths, so `--resume` and reproductions work from any folder.
-    for key in ("data", "test_data"):
-        value = getattr(options, key)
-        if value is not None:
-            options = options.replace(**{key: str(Path(value).expanduser().resolve())})
-    target = Path(out) if out is not None else fresh_run_path(options)
-    if target.exists():
-        raise RunFolderError(
-            f"`{target}` already exists. Choose another --out, or continue that run with `textrnn train --resume {target}`."
-        )
+        return train_ensemble(options, target, callbacks=callbacks, verbose=verbose, print_fn=print_fn, command=command)  # type: ignore[return-value]
     say = _say(verbose, print_fn)
     set_random_seed(int(options.seed or 0))
     data = prepare(options)
@@ -484,10 +465,7 @@ def train(
         result = _fit_and_finish(model, options, data, recorder, 0, callbacks, verbose)
     except BaseException:
         if not recorder.published:
-            shutil.rmtree(folder, ignore_errors=True)
-            for parent in created:
-                with contextlib.suppress(OSError):
-                    parent.rmdir()
+            remove_unpublished(folder, created)
         raise
     say(result.summary())
     return result
@@ -500,6 +478,48 @@ def result_of(path: str | os.PathLike[str]) -> TrainResult:
     metrics_file = run.path / METRICS
     metrics = read_json(metrics_file) if metrics_file.is_file() else None
     return _result(run.path, options, dict(run.history), metrics)
+
+
+def settle(options: TrainOptions, out: str | os.PathLike[str] | None) -> tuple[TrainOptions, Path]:
+    """Validated options with a seed drawn and absolute data paths, and the new folder to create.
+
+    Raises:
+        ValueError: for a bad option; RunFolderError if the folder already exists.
+    """
+    options.validate()
+    if options.seed is None:
+        options = options.replace(seed=fresh_seed())
+    # Absolute data paths, so `--resume` and reproductions work from any folder.
+    for key in ("data", "test_data"):
+        value = getattr(options, key)
+        if value is not None:
+            options = options.replace(**{key: str(Path(value).expanduser().resolve())})
+    target = Path(out) if out is not None else fresh_run_path(options)
+    if target.exists():
+        raise RunFolderError(
+            f"`{target}` already exists. Choose another --out, or continue it with `textrnn train --resume {target}`."
+        )
+    return options, target
+
+
+def remove_unpublished(folder: Path, created_parents: Sequence[Path]) -> None:
+    """Delete a folder that never became a run, and the parent folders made for it (deepest first)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    for parent in created_parents:
+        with contextlib.suppress(OSError):
+            parent.rmdir()
+
+
+def write_predictions(folder: Path, index: Sequence[Any], labels: Sequence[str], probs: np.ndarray, names: Sequence[str]) -> None:
+    """`predictions.csv`: index, true label, predicted label and each class's probability."""
+    write_csv_atomic(
+        folder / PREDICTIONS,
+        ["index", "label", "predicted", *(f"p_{n}" for n in names)],
+        [
+            [i, label, names[int(row.argmax())], *(repr(float(v)) for v in row)]
+            for i, label, row in zip(index, labels, probs, strict=True)
+        ],
+    )
 
 
 def _make_parents(parent: Path) -> list[Path]:
