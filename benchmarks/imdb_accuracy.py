@@ -8,6 +8,9 @@ Trains, each through the same library call a user makes (`textrnn.presets.train`
 - `simple_rnn_masked`, `lstm_masked`, `gru_masked`: the same tutorial models (same layers, parameters,
   optimizer, vocabulary and `maxlen`) trained the textrnn way, with the padding masked and batches
   bucketed by length (`--mask-zero --bucket-by-length`), with the same early stopping;
+- `simple_rnn_ema`, `lstm_ema`, `gru_ema`: the same tutorial models and early stopping, trained
+  with a moving average of the weights (`--ema 0.99`: RMSprop's `use_ema`, the average put into
+  the model at the end of every epoch, so the epochs that early stopping compares are averages);
 - `fast` and `best`: the presets of the same names (`docs/accuracy.md`; `best` trains three
   models and predicts with their mean probability); `best_single`: one `best` model
   (`--preset best --ensemble 1`);
@@ -49,7 +52,9 @@ from textrnn.runs.ensemble import EnsembleResult  # noqa: E402
 
 TUTORIAL = ("simple_rnn", "lstm", "gru")
 MASKED = tuple(f"{m}_masked" for m in TUTORIAL)
-MODELS = ("tfidf", *TUTORIAL, *MASKED, "fast", "best_single", "best")
+AVERAGED = tuple(f"{m}_ema" for m in TUTORIAL)
+TUTORIAL_EMA = 0.99
+MODELS = ("tfidf", *TUTORIAL, *MASKED, *AVERAGED, "fast", "best_single", "best")
 ROWS = (*MODELS, "best_ensemble")
 PROBS = RESULTS / "imdb_accuracy_probs"
 NAME = "imdb_accuracy.json"
@@ -62,6 +67,9 @@ LABELS = {
     "simple_rnn_masked": "tutorial SimpleRNN, padding masked + early stopping",
     "lstm_masked": "tutorial LSTM, padding masked + early stopping",
     "gru_masked": "tutorial GRU, padding masked + early stopping",
+    "simple_rnn_ema": "tutorial SimpleRNN, weight average (`--ema 0.99`) + early stopping",
+    "lstm_ema": "tutorial LSTM, weight average (`--ema 0.99`) + early stopping",
+    "gru_ema": "tutorial GRU, weight average (`--ema 0.99`) + early stopping",
     "fast": "`--preset fast`",
     "best_single": "`--preset best --ensemble 1` (one model)",
     "best": "`--preset best` (three models, mean probability)",
@@ -76,6 +84,9 @@ def run_rnn(model: str, seed: int, workdir: Path, verbose: int) -> dict[str, Any
         rnn = model.removesuffix("_masked")
         preset = "tutorial"
         overrides = {"rnn": rnn, "early_stopping": TUTORIAL_PATIENCE, "mask_zero": True, "bucket_by_length": True}
+    elif model in AVERAGED:
+        preset = "tutorial"
+        overrides = {"rnn": model.removesuffix("_ema"), "early_stopping": TUTORIAL_PATIENCE, "ema": TUTORIAL_EMA}
     elif model == "best_single":
         preset, overrides = "best", {"ensemble": 1}
     else:

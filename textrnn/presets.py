@@ -52,6 +52,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "spatial_dropout": 0.0,
         "clipnorm": None,
         "lr_schedule": "constant",
+        "ema": None,  # no moving average of the weights
         "word_vectors": "random",
         "ngrams": 1,  # words only
         "ngram_buckets": 262_144,
@@ -82,6 +83,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "spatial_dropout": 0.2,
         "clipnorm": 1.0,
         "lr_schedule": "cosine",
+        "ema": None,
         "word_vectors": "random",
         "ngrams": 1,
         "ngram_buckets": 262_144,
@@ -112,6 +114,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "spatial_dropout": 0.3,
         "clipnorm": 1.0,
         "lr_schedule": "cosine",
+        "ema": None,
         "word_vectors": "ppmi",
         "ngrams": 3,  # words, hashed bigrams and trigrams (NGramEmbedding)
         "ngram_buckets": 262_144,

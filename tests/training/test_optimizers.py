@@ -281,3 +281,97 @@ def test_rmsprop_transposed_and_strided_weights(monkeypatch):
         opt.step()
         torch.testing.assert_close(w.detach(), expected[id(w)])
     assert torch.equal(transposed.detach(), plain.detach())
+
+
+# ----------------------------------------------------------------------------------- use_ema
+def _sgd_trace(opt, steps):
+    """Weights after each SGD step on sum(w**3)/3 + sum(w), and the parameter itself."""
+    p = torch.nn.Parameter(torch.tensor(W0, dtype=torch.float64))
+    opt.build([p])
+    trace = []
+    for _ in range(steps):
+        opt.zero_grad()
+        (p.pow(3).sum() / 3 + p.sum()).backward()
+        opt.step()
+        trace.append(p.detach().clone())
+    return p, trace
+
+
+def test_ema_is_keras_moving_average_of_the_weights():
+    opt = SGD(learning_rate=0.1, use_ema=True, ema_momentum=0.9)
+    p, trace = _sgd_trace(opt, 4)
+    expected = trace[0].clone()  # Keras: the first step copies the weights (momentum 0 at iteration 0)
+    for w in trace[1:]:
+        expected = 0.9 * expected + 0.1 * w
+    assert torch.allclose(opt.average[0], expected)
+    # without ema_overwrite_frequency the weights themselves are plain SGD's
+    plain, _ = _sgd_trace(SGD(learning_rate=0.1), 4)
+    assert torch.equal(p.detach(), plain.detach())
+    opt.finalize_variable_values()
+    assert torch.equal(p.detach(), opt.average[0])
+
+
+def test_ema_overwrite_frequency_writes_the_average_into_the_weights_every_n_steps():
+    opt = SGD(learning_rate=0.1, use_ema=True, ema_momentum=0.5, ema_overwrite_frequency=2)
+    p, trace = _sgd_trace(opt, 3)
+    # step 1 copies (average = w1); step 2 averages and overwrites; step 3 starts from that average
+    w1 = trace[0]
+    plain = SGD(learning_rate=0.1)
+    q = torch.nn.Parameter(w1.clone())
+    plain.build([q])
+    plain.zero_grad()
+    (q.pow(3).sum() / 3 + q.sum()).backward()
+    plain.step()
+    w2 = q.detach().clone()
+    assert torch.allclose(trace[1], 0.5 * w1 + 0.5 * w2)  # overwritten after the 2nd step
+    assert not torch.equal(trace[2], opt.average[0])  # the 3rd step does not overwrite
+
+
+def test_fit_puts_the_average_in_before_on_train_end_and_early_stopping_can_restore_after(tmp_path):
+    from textrnn.callbacks import Callback, EarlyStopping
+    from textrnn.layers import Dense, Embedding, SimpleRNN
+    from textrnn.models import Sequential
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(1, 30, size=(64, 6))
+    y = rng.integers(0, 2, size=64).astype("float32")
+
+    class Seen(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            self.last_epoch = self.model.get_weights()
+
+        def on_train_end(self, logs=None):
+            self.at_end = self.model.get_weights()
+
+    torch.manual_seed(0)
+    model = Sequential([Embedding(30, 4), SimpleRNN(3), Dense(1, activation="sigmoid")])
+    model.compile(optimizer=RMSprop(use_ema=True, ema_momentum=0.9), loss="binary_crossentropy")
+    seen = Seen()
+    model.fit(x, y, epochs=2, batch_size=16, verbose=0, callbacks=[seen])
+    average = [a.numpy() for a in model.optimizer.average]
+    for at_end, avg, raw in zip(seen.at_end, average, seen.last_epoch, strict=True):
+        np.testing.assert_array_equal(at_end, avg)
+        assert not np.array_equal(avg, raw)
+
+    # Keras order: the average goes in first, then EarlyStopping's restore wins
+    torch.manual_seed(0)
+    model = Sequential([Embedding(30, 4), SimpleRNN(3), Dense(1, activation="sigmoid")])
+    model.compile(optimizer=RMSprop(use_ema=True), loss="binary_crossentropy")
+    stop = EarlyStopping(monitor="loss", patience=5, restore_best_weights=True)
+    model.fit(x, y, epochs=3, batch_size=16, verbose=0, callbacks=[stop])
+    for w, best in zip(model.get_weights(), stop.best_weights, strict=True):
+        np.testing.assert_array_equal(w, best)
+
+
+def test_ema_config_round_trip_and_bad_values():
+    opt = Adam(use_ema=True, ema_momentum=0.95, ema_overwrite_frequency=10)
+    again = get(serialize(opt))
+    assert (again.use_ema, again.ema_momentum, again.ema_overwrite_frequency) == (True, 0.95, 10)
+    assert RMSprop().get_config()["use_ema"] is False
+    with pytest.raises(ValueError, match="`ema_momentum`"):
+        RMSprop(use_ema=True, ema_momentum=1.5)
+    for bad in (0, 2.5, True):
+        with pytest.raises(ValueError, match="`ema_overwrite_frequency`"):
+            SGD(use_ema=True, ema_overwrite_frequency=bad)
+    with pytest.raises(TypeError, match="`use_ema`"):
+        SGD(use_ema="yes")

@@ -626,6 +626,8 @@ class Sequential(Layer):
             cbs.call("on_epoch_end", epoch, logs)
             if self.stop_training:
                 break
+        if initial_epoch < epochs:
+            self.optimizer.finalize_variable_values()  # Keras: the EMA goes in before on_train_end
         cbs.call("on_train_end", logs)
         self.eval()
         self.history = history

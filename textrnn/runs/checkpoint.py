@@ -1,8 +1,9 @@
 """The resume checkpoint: last epoch's weights, optimizer state and random generators, no pickle.
 
 One safetensors file per epoch, `checkpoint/epoch-NNNN.safetensors`, holds every tensor (model
-state_dict under `model.`, optimizer state under `optimizer.`, generator states under `rng.`) and,
-in its string metadata, the JSON rest (optimizer hyper-parameters and scalars, the epoch).
+state_dict under `model.`, optimizer state under `optimizer.state.`, the weights' moving average of
+an optimizer with `use_ema` under `optimizer.average.`, generator states under `rng.`) and, in its
+string metadata, the JSON rest (optimizer hyper-parameters and scalars, the epoch).
 `checkpoint/state.json` names the newest complete file and is replaced atomically after it is
 written, so a crash at any point leaves a consistent checkpoint; older files are then deleted.
 """
@@ -56,6 +57,8 @@ def save_checkpoint(folder: Path, epoch: int, model: torch.nn.Module, optimizer:
     if optimizer is not None and optimizer.built:
         meta["optimizer"] = _flatten_optimizer(optimizer.torch_optimizer.state_dict(), tensors)
         meta["iterations"] = int(optimizer.iterations)
+        for i, average in enumerate(optimizer.average or ()):
+            tensors[f"optimizer.average.{i}"] = average.detach().cpu().contiguous()
     tensors["rng.torch"] = torch.get_rng_state()
     np_state: Any = np.random.get_state()
     tensors["rng.numpy"] = torch.from_numpy(np.asarray(np_state[1], dtype=np.int64))
@@ -106,6 +109,12 @@ def load_checkpoint(folder: Path, model: torch.nn.Module, optimizer: Any) -> int
         optimizer.build(model.parameters())
         optimizer.torch_optimizer.load_state_dict(_unflatten_optimizer(meta["optimizer"], tensors))
         optimizer.iterations = int(meta.get("iterations", 0))
+        averages = sorted((k for k in tensors if k.startswith("optimizer.average.")), key=lambda k: int(k.rsplit(".", 1)[1]))
+        try:
+            if averages:
+                optimizer.load_average([tensors[k] for k in averages])
+        except ValueError as e:
+            raise RunFolderError(f"The checkpoint in `{folder}` does not match the run's optimizer: {e}") from None
     torch.set_rng_state(tensors["rng.torch"])
     kind, pos, has_gauss, gauss = meta["rng_numpy"]
     np.random.set_state((kind, tensors["rng.numpy"].numpy().astype(np.uint32), pos, has_gauss, gauss))

@@ -35,7 +35,7 @@ def build_model(options: TrainOptions, input_dim: int, num_classes: int = 2) -> 
     binary cross-entropy for two classes, or `Dense(num_classes, "softmax")` with sparse
     categorical cross-entropy for more. With `spatial_dropout > 0` a `SpatialDropout1D` follows the
     `Embedding`; with `pooling="max_avg"` the last recurrent layer returns its sequence and a
-    `GlobalMaxAvgPooling1D` pools it. `clipnorm` goes to the optimizer. Metrics: `["acc"]`. Layer names are fixed
+    `GlobalMaxAvgPooling1D` pools it. `clipnorm` and `ema` go to the optimizer. Metrics: `["acc"]`. Layer names are fixed
     (`embedding`, `simple_rnn`, `simple_rnn_1`, ..., `dense`), whatever else the process built.
 
     Example:
@@ -79,6 +79,9 @@ def build_model(options: TrainOptions, input_dim: int, num_classes: int = 2) -> 
         optimizer.learning_rate = float(options.learning_rate)
     if options.clipnorm is not None:
         optimizer.clipnorm = float(options.clipnorm)
+    if options.ema is not None:
+        # the trainer sets ema_overwrite_frequency to the steps per epoch (AverageEachEpoch)
+        optimizer.use_ema, optimizer.ema_momentum = True, float(options.ema)
     model.compile(optimizer=optimizer, loss=loss, metrics=["acc"])
     return model
 

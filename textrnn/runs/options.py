@@ -101,6 +101,10 @@ class TrainOptions:
         clipnorm: clip each gradient to this norm (the optimizer's `clipnorm`); None for none.
         lr_schedule: `constant`, or `cosine` (`textrnn.callbacks.CosineDecay` from the learning
             rate to 0 over all planned steps, after a 5% warmup).
+        ema: None, or the momentum (e.g. 0.99) of a moving average of the weights kept by the
+            optimizer (Keras's `use_ema`), written into the model at the end of every epoch
+            (`ema_overwrite_frequency` = steps per epoch), so that validation, early stopping,
+            the checkpoint and the saved model all see the average.
         word_vectors: the `Embedding`'s start: `random` (Keras's), or `ppmi` (PPMI + SVD vectors
             learned from the training texts, and IMDB's 50,000 unlabelled reviews when training
             on IMDB; see `textrnn.preprocessing.word_vectors`).
@@ -147,6 +151,7 @@ class TrainOptions:
     spatial_dropout: float = 0.0
     clipnorm: float | None = None
     lr_schedule: str = "constant"
+    ema: float | None = None
     word_vectors: str = "random"
     ngrams: int = 1
     ngram_buckets: int = 262_144
@@ -226,6 +231,10 @@ class TrainOptions:
             if isinstance(c, bool) or not isinstance(c, (int, float)) or not 0.0 < c < math.inf:
                 raise _invalid("clipnorm", "a positive number", c)
         _choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        if self.ema is not None:
+            m = self.ema
+            if isinstance(m, bool) or not isinstance(m, (int, float)) or not 0.0 < m < 1.0:
+                raise _invalid("ema", "a momentum between 0 and 1 (exclusive), such as 0.99", m)
         _choice("word_vectors", self.word_vectors, WORD_VECTORS)
         _int("ngrams", self.ngrams, 1)
         if self.ngrams > MAX_NGRAMS:

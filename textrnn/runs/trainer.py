@@ -200,6 +200,16 @@ def _json_float(value: Any) -> float | None:
 
 
 # ---------------------------------------------------------------------------------- recorder
+class _AverageEachEpoch(Callback):
+    """With `--ema`: the optimizer writes its weight average into the model after every epoch's
+    last step, before validation (Keras's `ema_overwrite_frequency` set to the steps per epoch)."""
+
+    def on_train_begin(self, logs: dict[str, float] | None = None) -> None:
+        optimizer = self._require_model().optimizer
+        assert optimizer is not None and optimizer.use_ema  # build_model sets use_ema from --ema
+        optimizer.ema_overwrite_frequency = int(self.params["steps"])
+
+
 class _RunRecorder(Callback):
     """Writes checkpoint, best model and history after every epoch; drives early stopping."""
 
@@ -309,6 +319,8 @@ def _fit_and_finish(
         # the peak is the option's rate, not the optimizer's current one (a resumed run's is decayed)
         peak = options.learning_rate or optimizers.get(options.optimizer).learning_rate
         callbacks = [CosineDecay(peak, warmup_fraction=0.05), *callbacks]
+    if options.ema is not None:
+        callbacks = [_AverageEachEpoch(), *callbacks]
     try:
         model.fit(
             data.x_train,

@@ -10,6 +10,11 @@ The update rules are Keras's own, which differ from PyTorch's in where epsilon g
 - Adam: Keras's epsilon is "epsilon hat": `w −= lr·sqrt(1 − β₂ᵗ)/(1 − β₁ᵗ) · m / (sqrt(v) + epsilon)`.
 - SGD: the same as PyTorch's (`dampening=0`), so `torch.optim.SGD` is used.
 
+With `use_ema=True` the optimizer also keeps Keras's exponential moving average of the weights
+(`average = ema_momentum·average + (1 − ema_momentum)·w` after every step, the first step copying
+`w`), writes it into the model every `ema_overwrite_frequency` steps if that is set, and `fit` writes
+it in at the end of training (`finalize_variable_values`), before `on_train_end`, as Keras does.
+
 The updates run as fused multi-tensor (`torch._foreach_*`) operations, one kernel per step on a GPU.
 On CPU, RMSprop without momentum or centering runs textrnn's native one-pass kernel where it is
 available (`textrnn.kernels.rmsprop_update_`: the same rule, a correctly rounded square root).
@@ -182,6 +187,11 @@ class Optimizer:
         clipvalue: if set, each gradient element is clipped to `[-clipvalue, clipvalue]`.
         global_clipnorm: if set, all gradients are rescaled together so that their joint L2 norm is
             at most this. At most one of `clipnorm`, `clipvalue`, `global_clipnorm` may be set.
+        use_ema: keep an exponential moving average (EMA) of the weights, default False.
+        ema_momentum: the EMA's decay per step, in [0, 1], default 0.99.
+        ema_overwrite_frequency: with `use_ema`, replace the weights by their average every this many
+            steps (an integer ≥ 1); None (default) replaces them only at the end of `fit`. Set it to
+            the steps per epoch to have validation, early stopping and checkpoints see the average.
         name: the optimizer's name.
 
     Call `build(parameters)` once (the model does it in `fit`), then per step: `zero_grad()`,
@@ -195,6 +205,9 @@ class Optimizer:
         clipnorm: float | None = None,
         clipvalue: float | None = None,
         global_clipnorm: float | None = None,
+        use_ema: bool = False,
+        ema_momentum: float = 0.99,
+        ema_overwrite_frequency: int | None = None,
         name: str,
     ) -> None:
         self._learning_rate = _check_float("learning_rate", learning_rate, 0.0, math.inf, low_open=True, high_open=True)
@@ -207,12 +220,26 @@ class Optimizer:
                 f"Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set, got {', '.join(given)}. "
                 "Keep one of them."
             )
+        if not isinstance(use_ema, bool):
+            raise TypeError(f"Received an invalid value for argument `use_ema`, expected True or False, got {use_ema!r}.")
+        self.use_ema = use_ema
+        self.ema_momentum = _check_float("ema_momentum", ema_momentum, 0.0, 1.0)
+        if ema_overwrite_frequency is not None and (
+            isinstance(ema_overwrite_frequency, bool) or not isinstance(ema_overwrite_frequency, int) or ema_overwrite_frequency < 1
+        ):
+            raise ValueError(
+                "Received an invalid value for argument `ema_overwrite_frequency`, expected an integer >= 1 or None, "
+                f"got {ema_overwrite_frequency!r}."
+            )
+        self.ema_overwrite_frequency = ema_overwrite_frequency
         if not isinstance(name, str):
             raise TypeError(f"Received an invalid value for argument `name`, expected a string, got {name!r}.")
         self.name = name
         self.iterations = 0
         self._torch: torch.optim.Optimizer | None = None
         self._param_ids: tuple[int, ...] = ()
+        self._params: list[nn.Parameter] = []
+        self.average: list[torch.Tensor] | None = None  # the EMA of `_params`, once a step was taken
 
     # -------------------------------------------------------------- torch side
     def _make_torch_optimizer(self, params: list[nn.Parameter]) -> torch.optim.Optimizer:
@@ -225,6 +252,8 @@ class Optimizer:
             raise ValueError("The model has no trainable weights, so there is nothing to optimize.")
         self._torch = self._make_torch_optimizer(params)
         self._param_ids = tuple(id(p) for p in params)
+        self._params = params
+        self.average = None
 
     def is_built_for(self, parameters: Iterable[nn.Parameter]) -> bool:
         return self._torch is not None and self._param_ids == tuple(id(p) for p in parameters if p.requires_grad)
@@ -276,7 +305,31 @@ class Optimizer:
         if self.clipvalue is not None or self.clipnorm is not None or self.global_clipnorm is not None:
             self._clip()
         self.torch_optimizer.step()
+        if self.use_ema:
+            self._update_average()
         self.iterations += 1
+
+    @torch.no_grad()
+    def _update_average(self) -> None:
+        weights = [p.detach() for p in self._params]
+        if self.average is None or self.iterations == 0:
+            self.average = [w.clone() for w in weights]
+        else:
+            torch._foreach_lerp_(self.average, weights, 1.0 - self.ema_momentum)
+        if self.ema_overwrite_frequency and (self.iterations + 1) % self.ema_overwrite_frequency == 0:
+            torch._foreach_copy_(weights, self.average)
+
+    def load_average(self, average: list[torch.Tensor]) -> None:
+        """Restore the moving average saved from `average` (a resumed run), onto the weights' devices."""
+        if len(average) != len(self._params):
+            raise ValueError(f"The saved weight average has {len(average)} tensors, but the optimizer has {len(self._params)} weights.")
+        self.average = [a.to(p.device, p.dtype) for a, p in zip(average, self._params, strict=True)]
+
+    @torch.no_grad()
+    def finalize_variable_values(self) -> None:
+        """With `use_ema`, write the moving average into the weights (`fit` calls it at the end)."""
+        if self.use_ema and self.average is not None:
+            torch._foreach_copy_([p.detach() for p in self._params], self.average)
 
     # -------------------------------------------------------------- config
     def get_config(self) -> dict[str, Any]:
@@ -286,6 +339,9 @@ class Optimizer:
             "clipnorm": self.clipnorm,
             "clipvalue": self.clipvalue,
             "global_clipnorm": self.global_clipnorm,
+            "use_ema": self.use_ema,
+            "ema_momentum": self.ema_momentum,
+            "ema_overwrite_frequency": self.ema_overwrite_frequency,
         }
 
     @classmethod
@@ -306,7 +362,7 @@ class RMSprop(Optimizer):
         momentum: default 0.0 (plain momentum when > 0).
         epsilon: added inside the square root, default 1e-7.
         centered: if True, normalise by the estimated variance of the gradient. Default False.
-        clipnorm, clipvalue, global_clipnorm, name: see `Optimizer`.
+        clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum, ema_overwrite_frequency, name: see `Optimizer`.
 
     Example:
         >>> opt = RMSprop(learning_rate=1e-3)
@@ -324,9 +380,21 @@ class RMSprop(Optimizer):
         clipnorm: float | None = None,
         clipvalue: float | None = None,
         global_clipnorm: float | None = None,
+        use_ema: bool = False,
+        ema_momentum: float = 0.99,
+        ema_overwrite_frequency: int | None = None,
         name: str = "rmsprop",
     ) -> None:
-        super().__init__(learning_rate, clipnorm=clipnorm, clipvalue=clipvalue, global_clipnorm=global_clipnorm, name=name)
+        super().__init__(
+            learning_rate,
+            clipnorm=clipnorm,
+            clipvalue=clipvalue,
+            global_clipnorm=global_clipnorm,
+            use_ema=use_ema,
+            ema_momentum=ema_momentum,
+            ema_overwrite_frequency=ema_overwrite_frequency,
+            name=name,
+        )
         self.rho = _check_float("rho", rho, 0.0, 1.0, high_open=True)
         self.momentum = _check_float("momentum", momentum, 0.0, 1.0)
         self.epsilon = _check_float("epsilon", epsilon, 0.0, math.inf, high_open=True)
@@ -348,7 +416,7 @@ class Adam(Optimizer):
         beta_2: decay of the second-moment estimate, default 0.999.
         epsilon: Keras's "epsilon hat", default 1e-7.
         amsgrad: use the AMSGrad variant, default False.
-        clipnorm, clipvalue, global_clipnorm, name: see `Optimizer`.
+        clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum, ema_overwrite_frequency, name: see `Optimizer`.
     """
 
     def __init__(
@@ -362,9 +430,21 @@ class Adam(Optimizer):
         clipnorm: float | None = None,
         clipvalue: float | None = None,
         global_clipnorm: float | None = None,
+        use_ema: bool = False,
+        ema_momentum: float = 0.99,
+        ema_overwrite_frequency: int | None = None,
         name: str = "adam",
     ) -> None:
-        super().__init__(learning_rate, clipnorm=clipnorm, clipvalue=clipvalue, global_clipnorm=global_clipnorm, name=name)
+        super().__init__(
+            learning_rate,
+            clipnorm=clipnorm,
+            clipvalue=clipvalue,
+            global_clipnorm=global_clipnorm,
+            use_ema=use_ema,
+            ema_momentum=ema_momentum,
+            ema_overwrite_frequency=ema_overwrite_frequency,
+            name=name,
+        )
         self.beta_1 = _check_float("beta_1", beta_1, 0.0, 1.0, high_open=True)
         self.beta_2 = _check_float("beta_2", beta_2, 0.0, 1.0, high_open=True)
         self.epsilon = _check_float("epsilon", epsilon, 0.0, math.inf, high_open=True)
@@ -384,7 +464,7 @@ class SGD(Optimizer):
         learning_rate: default 0.01.
         momentum: default 0.0.
         nesterov: default False.
-        clipnorm, clipvalue, global_clipnorm, name: see `Optimizer`.
+        clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum, ema_overwrite_frequency, name: see `Optimizer`.
     """
 
     def __init__(
@@ -396,9 +476,21 @@ class SGD(Optimizer):
         clipnorm: float | None = None,
         clipvalue: float | None = None,
         global_clipnorm: float | None = None,
+        use_ema: bool = False,
+        ema_momentum: float = 0.99,
+        ema_overwrite_frequency: int | None = None,
         name: str = "SGD",
     ) -> None:
-        super().__init__(learning_rate, clipnorm=clipnorm, clipvalue=clipvalue, global_clipnorm=global_clipnorm, name=name)
+        super().__init__(
+            learning_rate,
+            clipnorm=clipnorm,
+            clipvalue=clipvalue,
+            global_clipnorm=global_clipnorm,
+            use_ema=use_ema,
+            ema_momentum=ema_momentum,
+            ema_overwrite_frequency=ema_overwrite_frequency,
+            name=name,
+        )
         self.momentum = _check_float("momentum", momentum, 0.0, 1.0)
         self.nesterov = bool(nesterov)
         if self.nesterov and self.momentum == 0.0:
