@@ -419,6 +419,7 @@ def test_bad_data_is_one_line_and_writes_nothing(tmp_path, name, content, patter
         (["--validation-split", "1.5"], ["`--validation-split`"]),
         (["--optimizer", "adagrad"], ["`--optimizer`"]),
         (["--preset", "huge"], ["`--preset`", "tutorial"]),
+        (["--ema", "1"], ["`--ema`", "between 0 and 1", "got 1.0"]),
         (["--no-such-option"], ["--no-such-option"]),
     ],
 )
@@ -483,3 +484,14 @@ def test_python_dash_m():
     result = subprocess.run([sys.executable, "-m", "textrnn", "evaluate", "/nonexistent/run"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
     assert result.stderr.strip().startswith("Error: Run folder `/nonexistent/run` does not exist")
+
+
+def test_ema_flag_reaches_the_run_and_its_optimizer(work, tmp_path):
+    run = tmp_path / "ema"
+    ok(invoke("train", "--data", work["data"], *TINY, "--epochs", "1", "--ema", "0.9", "--seed", "1", "--out", run, "--verbose", "0"))
+    config = json.loads((run / "config.json").read_text())
+    assert config["options"]["ema"] == 0.9 and config["command"][config["command"].index("--ema") + 1] == "0.9"
+    from textrnn.models import load_model
+
+    optimizer = load_model(run / "model").optimizer
+    assert optimizer.use_ema and optimizer.ema_momentum == 0.9 and optimizer.ema_overwrite_frequency >= 1
