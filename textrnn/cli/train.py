@@ -85,7 +85,7 @@ def train(
     ] = None,
     clipnorm: Annotated[float | None, typer.Option(help="Clip each gradient to this L2 norm. Default: none.", rich_help_panel=_TRAINING)] = None,
     lr_schedule: Annotated[str | None, typer.Option(help="constant, or cosine (warmup then cosine decay to 0 over all epochs). Default: constant.", rich_help_panel=_TRAINING)] = None,
-    ema: Annotated[float | None, typer.Option(help="Keep a moving average of the weights with this momentum (e.g. 0.99) and use it from the end of every epoch on. Default: none.", rich_help_panel=_TRAINING)] = None,
+    ema: Annotated[float | None, typer.Option(help="Keep a moving average of the weights with this momentum (e.g. 0.98) and use it from the end of every epoch on. Default: none.", rich_help_panel=_TRAINING)] = None,
     split_seed: Annotated[int | None, typer.Option(help="Seed of the test split only (default: --seed); an ensemble's members share one.", rich_help_panel=_TRAINING)] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (weights, shuffling, test split). Default: a fresh one, recorded in config.json.", rich_help_panel=_TRAINING)] = None,
     preset: Annotated[str | None, typer.Option(help="Named set of defaults: tutorial (the Keras tutorial), fast, best (see docs/accuracy.md). Default: tutorial.", rich_help_panel=_TRAINING)] = None,

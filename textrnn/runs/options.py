@@ -101,7 +101,7 @@ class TrainOptions:
         clipnorm: clip each gradient to this norm (the optimizer's `clipnorm`); None for none.
         lr_schedule: `constant`, or `cosine` (`textrnn.callbacks.CosineDecay` from the learning
             rate to 0 over all planned steps, after a 5% warmup).
-        ema: None, or the momentum (e.g. 0.99) of a moving average of the weights kept by the
+        ema: None, or the momentum (e.g. 0.98) of a moving average of the weights kept by the
             optimizer (Keras's `use_ema`), written into the model at the end of every epoch
             (`ema_overwrite_frequency` = steps per epoch), so that validation, early stopping,
             the checkpoint and the saved model all see the average.
