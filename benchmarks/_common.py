@@ -36,7 +36,7 @@ def prepare_arrays(folder: Path, num_words: int = 10000, maxlen: int = 500) -> P
 
 
 def run_worker(python: str, framework: str, rnn: str, data: Path, epochs: int, seed: int,
-               workdir: Path, verbose: int = 0, lock: str | None = None) -> dict:
+               workdir: Path, verbose: int = 0, lock: str | None = None, recipe: str = "tutorial") -> dict:
     """Run one training in a fresh process; with `lock`, hold that file's flock while it runs (so that
     other heavy jobs on a shared machine that take the same lock never run beside a measurement)."""
     if lock:
@@ -45,12 +45,13 @@ def run_worker(python: str, framework: str, rnn: str, data: Path, epochs: int, s
         with open(lock, "a") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
-                return run_worker(python, framework, rnn, data, epochs, seed, workdir, verbose)
+                return run_worker(python, framework, rnn, data, epochs, seed, workdir, verbose, recipe=recipe)
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
     out = workdir / f"{framework}_{rnn}_{seed}.json"
     cmd = [python, str(HERE / "_worker.py"), "--framework", framework, "--rnn", rnn, "--data", str(data),
-           "--epochs", str(epochs), "--seed", str(seed), "--out", str(out), "--verbose", str(verbose)]
+           "--epochs", str(epochs), "--seed", str(seed), "--out", str(out), "--verbose", str(verbose),
+           "--recipe", recipe]
     env = dict(os.environ)
     env["PYTHONPATH"] = str(HERE.parent) + os.pathsep + env.get("PYTHONPATH", "")
     t0 = time.perf_counter()
@@ -76,6 +77,7 @@ def summarise(r: dict) -> dict:
         "best_val_acc": max(r["val_acc"]),
         "best_epoch": 1 + r["val_acc"].index(max(r["val_acc"])),
         "final_val_acc": r["val_acc"][-1],
+        "epochs_run": len(secs),
         "test_acc": r["test_acc"],
         "peak_rss_mib": r["peak_rss_mib"],
     }

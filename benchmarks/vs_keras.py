@@ -32,6 +32,9 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--lock", default=None, help="a lock file held (flock) during each training run")
     p.add_argument("--keras-python", default=sys.executable)
+    p.add_argument("--recipe", choices=["tutorial", "ema"], default="tutorial",
+                   help="tutorial: 10 plain epochs; ema: + RMSprop(use_ema=True, ema_momentum=0.98) averaged every "
+                        "epoch and EarlyStopping(patience=2, restore_best_weights=True), the same code in both libraries")
     p.add_argument("--out", default="vs_keras.json")
     args = p.parse_args()
 
@@ -43,7 +46,7 @@ def main() -> None:
                 python = args.keras_python if fw.startswith("keras") else sys.executable
                 print(f"[{rnn}] {fw} ...", flush=True)
                 r = run_worker(python, fw, rnn, data, args.epochs, args.seed, Path(tmp),
-                               lock=args.lock)
+                               lock=args.lock, recipe=args.recipe)
                 runs.append(r)
                 s = summarise(r)
                 if "error" not in s:
@@ -60,16 +63,16 @@ def main() -> None:
                 rows[fw]["speedup_vs_faster_keras"] = best_keras["median_epoch_s"] / rows[fw]["median_epoch_s"]
                 rows[fw]["faster_keras"] = best_keras["framework"]
         table.extend(rows.values())
-    result = {"benchmark": "vs_keras", "epochs": args.epochs, "seed": args.seed, "machine": machine(),
+    result = {"benchmark": "vs_keras", "epochs": args.epochs, "seed": args.seed, "recipe": args.recipe, "machine": machine(),
               "summary": table, "runs": runs}
     path = save_json(result, args.out)
     print()
-    print("| layer | framework | s/epoch (median) | × faster Keras | best val acc | test acc | peak RSS MiB |")
-    print("|---|---|---|---|---|---|---|")
+    print("| layer | framework | s/epoch (median) | × faster Keras | epochs | best val acc | test acc | peak RSS MiB |")
+    print("|---|---|---|---|---|---|---|---|")
     for s in table:
         sp = s.get("speedup_vs_faster_keras")
         print(f"| {s['rnn']} | {s['framework']} | {s['median_epoch_s']:.2f} | "
-              f"{'' if sp is None else f'{sp:.2f}×'} | {s['best_val_acc']:.4f} | {s['test_acc']:.4f} | "
+              f"{'' if sp is None else f'{sp:.2f}×'} | {s['epochs_run']} | {s['best_val_acc']:.4f} | {s['test_acc']:.4f} | "
               f"{s['peak_rss_mib']:.0f} |")
     print(f"\nsaved {path}")
 
