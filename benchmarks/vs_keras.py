@@ -7,6 +7,9 @@ faster Keras backend's median divided by textrnn's, best validation and final te
     pip install -e '.[bench]'          # keras, tensorflow-cpu, jax (benchmarks only)
     TEXTRNN_IMDB=../shared/data/aclImdb_v1.tar.gz python benchmarks/vs_keras.py --epochs 10
 
+`--recipe ema` trains the tutorial model with Keras's weight average and early stopping instead
+(`docs/accuracy.md`), written once for both libraries.
+
 Keras may live in another environment: `--keras-python /path/to/python` (that interpreter needs
 keras, tensorflow and jax; textrnn is only imported by the textrnn runs).
 """
