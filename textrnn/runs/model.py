@@ -80,7 +80,7 @@ def build_model(options: TrainOptions, input_dim: int, num_classes: int = 2) -> 
     if options.clipnorm is not None:
         optimizer.clipnorm = float(options.clipnorm)
     if options.ema is not None:
-        # the trainer sets ema_overwrite_frequency to the steps per epoch (AverageEachEpoch)
+        # the trainer sets ema_overwrite_frequency to the steps per epoch (trainer._AverageEachEpoch)
         optimizer.use_ema, optimizer.ema_momentum = True, float(options.ema)
     model.compile(optimizer=optimizer, loss=loss, metrics=["acc"])
     return model

@@ -234,7 +234,7 @@ class TrainOptions:
         if self.ema is not None:
             m = self.ema
             if isinstance(m, bool) or not isinstance(m, (int, float)) or not 0.0 < m < 1.0:
-                raise _invalid("ema", "a momentum between 0 and 1 (exclusive), such as 0.99", m)
+                raise _invalid("ema", "a momentum between 0 and 1 (exclusive), such as 0.98", m)
         _choice("word_vectors", self.word_vectors, WORD_VECTORS)
         _int("ngrams", self.ngrams, 1)
         if self.ngrams > MAX_NGRAMS:
