@@ -219,6 +219,11 @@ def test_compare_table_and_figure(work):
     recorded = json.loads((work["run"] / "metrics.json").read_text())
     assert rows[0]["test_acc"] == recorded["accuracy"]
     assert rows[1]["epochs"] == 1 and rows[1]["parameters"] == 200 * 8 + 3 * (8 + 8 + 2) * 8 + 9
+    # what sets the runs apart: only the options that differ, in both the table and the JSON
+    assert lines[0].rstrip().endswith("options that differ")
+    assert rows[0]["differs"] == "rnn=simple_rnn epochs=2 learning_rate=0.01 seed=7"
+    assert rows[1]["differs"] == "rnn=gru epochs=1 learning_rate=none seed=3"
+    assert any(line.startswith("gru ") and line.endswith("rnn=gru epochs=1 learning_rate=none seed=3") for line in lines)
 
 
 # ----------------------------------------------------------------------------------- other data

@@ -16,7 +16,7 @@ from textrnn.fileio import deferred_interrupt, replace_dir, write_csv_atomic, wr
 from textrnn.presets import PRESETS, get_preset
 from textrnn.runs import Predictor, RunFolder, TrainOptions
 from textrnn.runs.checkpoint import checkpoint_epoch, load_checkpoint, save_checkpoint
-from textrnn.runs.compare import format_table
+from textrnn.runs.compare import differing_options, format_table
 from textrnn.runs.model import build_model
 from textrnn.runs.predictor import model_metadata
 from textrnn.runs.prepare import build_vocabulary
@@ -189,6 +189,14 @@ def test_format_table_aligns_and_marks_missing_values():
     assert lines[3].index("long-name") == lines[0].index("run") == 0
     assert "322,113" in lines[2] and "0.8500" in lines[2] and "30.2" in lines[2]
     assert lines[3].split()[5:7] == ["-", "-"]
+
+
+def test_differing_options_lists_only_what_is_not_alike():
+    a = TrainOptions(rnn="lstm", seed=1).to_dict()
+    b = TrainOptions(rnn="lstm", seed=2, ema=0.98, mask_zero=True).to_dict()
+    assert differing_options([a, b]) == ["mask_zero=false ema=none seed=1", "mask_zero=true ema=0.98 seed=2"]
+    assert differing_options([a, dict(a)]) == ["", ""]
+    assert differing_options([a]) == [""]
 
 
 # ----------------------------------------------------------------------------------- predictor

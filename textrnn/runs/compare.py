@@ -19,6 +19,7 @@ COLUMNS = (
     ("test_acc", "test acc"),
     ("seconds_per_epoch", "s/epoch"),
     ("status", "status"),
+    ("differs", "options that differ"),
 )
 
 
@@ -54,8 +55,21 @@ def run_row(run: RunFolder) -> dict[str, Any]:
     }
 
 
+def _option_text(value: Any) -> str:
+    return "none" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def differing_options(options: Sequence[dict[str, Any]]) -> list[str]:
+    """For each run's training options, `name=value` of the options whose values are not the same
+    in every run (in `TrainOptions` order), joined by spaces; "" for a run alike in all of them."""
+    keys = list(dict.fromkeys(k for o in options for k in o))
+    differ = [k for k in keys if len({_option_text(o.get(k)) for o in options}) > 1]
+    return [" ".join(f"{k}={_option_text(o.get(k))}" for k in differ) for o in options]
+
+
 def compare_runs(paths: Sequence[str | os.PathLike[str]]) -> list[dict[str, Any]]:
-    """`run_row` of each run folder, in the order given.
+    """`run_row` of each run folder, in the order given, plus `differs`: the training options in
+    which the runs are not all alike, as `name=value` (see `differing_options`).
 
     Raises:
         RunFolderError: for a path that is not a run folder.
@@ -63,7 +77,11 @@ def compare_runs(paths: Sequence[str | os.PathLike[str]]) -> list[dict[str, Any]
     """
     if not paths:
         raise ValueError("Expected at least one run folder to compare, got none. Pass runs such as runs/a runs/b.")
-    return [run_row(RunFolder(p)) for p in paths]
+    runs = [RunFolder(p) for p in paths]
+    rows = [run_row(run) for run in runs]
+    for row, text in zip(rows, differing_options([run.config.get("options", {}) for run in runs]), strict=True):
+        row["differs"] = text or None
+    return rows
 
 
 def _cell(key: str, value: Any) -> str:
