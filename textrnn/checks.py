@@ -20,7 +20,8 @@ def invalid(
     `flag` is the command-line flag of the argument (`--units`), named beside it when given.
     """
     argument = f"`{name}`" + (f" (`{flag}`)" if flag else "")
-    message = f"Received an invalid value for argument {argument}, expected {expected}, got {value!r}."
+    message = f"Received an invalid value for argument {argument}, expected {expected}, "
+    message += f"got {value!r}."
     return error(message + (f" {fix}" if fix else ""))
 
 

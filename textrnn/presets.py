@@ -27,9 +27,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from textrnn import runs
 from textrnn.callbacks import Callback
 from textrnn.models import Sequential
-from textrnn import runs
 from textrnn.runs import model as run_model
 from textrnn.runs.options import DEFAULT_PRESET, TrainOptions, preset_values
 from textrnn.runs.options import PRESETS as DECLARED
@@ -109,4 +109,6 @@ def train(
     )
 
 
-__all__ = ["DEFAULT_PRESET", "PRESETS", "build_model", "get_preset", "options", "overrides", "train"]
+__all__ = [
+    "DEFAULT_PRESET", "PRESETS", "build_model", "get_preset", "options", "overrides", "train"
+]

@@ -1,4 +1,4 @@
-"""`textrnn summary`: the model a set of options builds, with its parameter arithmetic, untrained."""
+"""`textrnn summary`: the model a set of options builds, its parameter arithmetic, untrained."""
 
 from __future__ import annotations
 

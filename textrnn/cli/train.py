@@ -63,7 +63,8 @@ def train(
         typer.echo(e.result.summary(), err=True)
         raise typer.Exit(130) from None
     except KeyboardInterrupt:
-        typer.echo("Interrupted before the first epoch finished: no run folder was written.", err=True)
+        typer.echo("Interrupted before the first epoch finished: no run folder was written.",
+                   err=True)
         raise typer.Exit(130) from None
 
 

@@ -307,7 +307,7 @@ class TrainOptions:
         values.update(given)
         values["preset"] = preset
         monitor = str(values["monitor"])
-        if "monitor" not in given and values["validation_split"] == 0 and monitor.startswith("val_"):
+        if "monitor" not in given and values["validation_split"] == 0 and monitor[:4] == "val_":
             values["monitor"] = monitor[4:]  # no validation data: watch the training figure
         return cls(**values)
 
@@ -423,10 +423,10 @@ class Option:
             return "a positive integer" if low == 1 else f"an integer of at least {low}"
         if self.above == 0 and self.below is None and self.maximum is None:
             return "a positive number"
-        low = f"({self.above:g}" if self.above is not None else f"[{self.minimum or 0:g}"
-        high = f"{self.below:g})" if self.below is not None else f"{self.maximum:g}]"
+        start = f"({self.above:g}" if self.above is not None else f"[{self.minimum or 0:g}"
+        end = f"{self.maximum:g}]" if self.maximum is not None else f"{self.below or math.inf:g})"
         kind = "a fraction" if (self.below or self.maximum or math.inf) <= 1 else "a number"
-        return f"{kind} in {low}, {high}"
+        return f"{kind} in {start}, {end}"
 
     def accepts(self, value: Any) -> bool:
         """Whether `value` is valid for this option alone."""
@@ -435,7 +435,9 @@ class Option:
         if self.type is bool:
             return isinstance(value, bool)
         if self.type is str:
-            return isinstance(value, str) and bool(value) and (not self.choices or value in self.choices)
+            if not isinstance(value, str) or not value:
+                return False
+            return value in self.choices or not self.choices
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return False
         if self.type is int and not isinstance(value, int):
