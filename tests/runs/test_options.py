@@ -269,3 +269,13 @@ def test_the_run_records_the_reproduce_line(tmp_path):
     assert argv[-2:] == ["--out", str(out)]
     assert parse(argv[:-2]) == TrainOptions.from_dict(config["options"])
     assert not (tmp_path / "P").exists()
+
+
+def test_a_run_folder_from_before_an_option_existed_takes_its_default():
+    older = {k: v for k, v in TrainOptions(seed=1).to_dict().items() if k not in ("ema", "ngrams")}
+    assert TrainOptions.from_dict(older) == TrainOptions(seed=1)
+
+
+def test_docs_list_every_flag():
+    docs = (Path(__file__).parents[2] / "docs" / "cli.md").read_text()
+    assert [o.flag for o in OPTIONS if f"`{o.flag}" not in docs] == []
