@@ -12,9 +12,16 @@ from collections.abc import Iterable
 from typing import Any
 
 
-def invalid(name: str, expected: str, value: Any, fix: str = "", *, error: type = ValueError) -> Exception:
-    """The error for argument `name`: what was expected, what was received, and the fix if any."""
-    message = f"Received an invalid value for argument `{name}`, expected {expected}, got {value!r}."
+def invalid(
+    name: str, expected: str, value: Any, fix: str = "", *, error: type = ValueError, flag: str = ""
+) -> Exception:
+    """The error for argument `name`: what was expected, what was received, and the fix if any.
+
+    `flag` is the command-line flag of the argument (`--units`), named beside it when given.
+    """
+    argument = f"`{name}`" + (f" (`{flag}`)" if flag else "")
+    message = f"Received an invalid value for argument {argument}, expected {expected}, "
+    message += f"got {value!r}."
     return error(message + (f" {fix}" if fix else ""))
 
 

@@ -80,7 +80,8 @@ def test_command_line_reproduces_the_options():
     o = TrainOptions(data="my data.csv", rnn="gru", bidirectional=True, seed=5, learning_rate=0.01)
     line = command_line(o)
     assert line.startswith("textrnn train --data 'my data.csv'")
-    assert "--rnn gru" in line and "--bidirectional" in line and "--no-mask-zero" in line and "--seed 5" in line
+    assert "--rnn gru" in line and "--bidirectional" in line and "--seed 5" in line
+    assert "mask-zero" not in line  # only what differs from the preset is spelled out
     assert "--format" not in line and "--learning-rate 0.01" in line
 
 

@@ -2,12 +2,42 @@
 
 `train(options, out)` makes a run folder, `resume(path)` continues an interrupted one,
 `RunFolder(path)` reads one, and `load(path)` returns a `Predictor`.
+
+The names are imported on first use (PEP 562), so that importing `textrnn.runs.options` (what
+the command line's flags are generated from) does not load PyTorch.
 """
 
-from textrnn.runs.folder import RunFolder
-from textrnn.runs.options import TrainOptions
-from textrnn.runs.predictor import Prediction, Predictor, load
-from textrnn.runs.trainer import TrainingInterrupted, TrainResult, resume, train
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from textrnn.runs.folder import RunFolder
+    from textrnn.runs.options import TrainOptions
+    from textrnn.runs.predictor import Prediction, Predictor, load
+    from textrnn.runs.trainer import TrainingInterrupted, TrainResult, resume, train
+
+_MODULE_OF = {
+    "RunFolder": "folder",
+    "TrainOptions": "options",
+    "Prediction": "predictor",
+    "Predictor": "predictor",
+    "load": "predictor",
+    "TrainingInterrupted": "trainer",
+    "TrainResult": "trainer",
+    "resume": "trainer",
+    "train": "trainer",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"textrnn.runs.{_MODULE_OF[name]}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "Prediction",

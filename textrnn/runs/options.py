@@ -1,20 +1,30 @@
-"""`TrainOptions`: every choice a training run makes, validated, JSON round-trippable.
+"""`TrainOptions`: every choice a training run makes, each declared once, and the presets.
 
-The options are what `textrnn train` takes on the command line (each field is the flag without
-dashes, `-` for `_`) and what a run's `config.json` stores under `"options"`, so `--resume` and
-a reproduction read them back unchanged.
+Each field is declared with `option(default, help=..., group=..., ...)`: its help text, its range
+or choices and its `--help` group live in the field's metadata (as Hugging Face's
+`TrainingArguments` keeps them). Everything else is generated from that one declaration:
+`TrainOptions.validate()`, the `textrnn train` and `textrnn summary` flags (`textrnn.cli.options`),
+their `--help` with every preset's default, and the `reproduce` line of a run's `config.json`
+(`TrainOptions.command_line`). A run's `config.json` stores the fields under `"options"`, so
+`--resume` and a reproduction read them back unchanged.
+
+A preset is data: a summary and the few values in which it differs from the defaults
+(`PRESETS`), the defaults being the Keras tutorial's; `preset_values(name)` gives all its values.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import shlex
+import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
 
+from textrnn import checks
 from textrnn.data.readers import FORMATS
-from textrnn.layers.ngram_embedding import MAX_NGRAMS
-from textrnn.presets import DEFAULT_PRESET, get_preset
 
 RNN_TYPES = ("simple_rnn", "lstm", "gru")
 OPTIMIZERS = ("rmsprop", "adam", "sgd")
@@ -22,143 +32,255 @@ POOLINGS = ("last", "max_avg")
 LR_SCHEDULES = ("constant", "cosine")
 WORD_VECTORS = ("random", "ppmi")
 MONITORS = ("val_loss", "val_acc", "loss", "acc")
+# NGramEmbedding's longest n-gram, `textrnn.layers.ngram_embedding.MAX_NGRAMS` (not imported, as
+# that loads PyTorch and the command line reads this module to build its flags; a test keeps
+# the two equal).
+MAX_NGRAMS = 5
 MIN_NUM_WORDS = 4  # indices 0-2 are padding, start and out-of-vocabulary: 3 is the first word
+DEFAULT_PRESET = "tutorial"  # the preset whose values are the fields' defaults
+
+# The `--help` groups, in the order `textrnn train --help` shows them.
+DATA, MODEL, TEXT, TRAINING = "Data", "Model", "Text", "Training"
+GROUPS = (DATA, MODEL, TEXT, TRAINING)
 
 
-def _invalid(name: str, expected: str, value: Any, fix: str = "") -> ValueError:
-    flag = "--" + name.replace("_", "-")
-    return ValueError(
-        f"Received an invalid value for argument `{name}` (`{flag}`), expected {expected}, got {value!r}."
-        + (f" {fix}" if fix else "")
-    )
+# --------------------------------------------------------------------------------- presets
+@dataclass(frozen=True)
+class Preset:
+    """A named set of defaults: `overrides` are the values that differ from the tutorial's."""
+
+    summary: str
+    overrides: Mapping[str, Any]
 
 
-def _int(name: str, value: Any, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        expected = "a positive integer" if minimum == 1 else f"an integer of at least {minimum}"
-        raise _invalid(name, expected, value, f"Pass {flag_of(name)} {max(minimum, 1)} or more.")
+PRESETS: dict[str, Preset] = {
+    "tutorial": Preset("the Keras IMDB RNN tutorial (the defaults)", {}),
+    "fast": Preset(
+        "a couple of minutes on two CPU cores: a GRU over words and hashed bigrams",
+        {
+            "rnn": "gru", "units": 64, "embedding_dim": 64, "mask_zero": True,
+            "num_words": 20_000, "maxlen": 400, "epochs": 3, "batch_size": 64,
+            "optimizer": "adam", "learning_rate": 0.002, "early_stopping": 1,
+            "bucket_by_length": True, "pooling": "max_avg", "spatial_dropout": 0.2,
+            "clipnorm": 1.0, "lr_schedule": "cosine", "ngrams": 2,
+        },
+    ),  # fmt: skip
+    "best": Preset(
+        "the strongest recipe under 20 minutes on two CPU cores: 3 bidirectional GRUs over "
+        "PPMI word vectors and hashed 1-3-grams",
+        {
+            "rnn": "gru", "units": 64, "bidirectional": True, "embedding_dim": 100,
+            "mask_zero": True, "num_words": 30_000, "maxlen": 400, "epochs": 2, "batch_size": 64,
+            "optimizer": "adam", "learning_rate": 0.002, "validation_split": 0.1,
+            "early_stopping": 1,
+            "monitor": "val_acc",  # the annealed last epoch wins by accuracy, not by loss
+            "bucket_by_length": True, "pooling": "max_avg", "spatial_dropout": 0.3,
+            "clipnorm": 1.0, "lr_schedule": "cosine", "word_vectors": "ppmi", "ngrams": 3,
+            "ensemble": 3,  # three seeds, predicting with their mean probability
+        },
+    ),  # fmt: skip
+}
 
 
-def _fraction(name: str, value: Any, *, allow_zero: bool) -> None:
-    ok = not isinstance(value, bool) and isinstance(value, (int, float)) and not math.isnan(value)
-    if ok:
-        ok = (0.0 <= value < 1.0) if allow_zero else (0.0 < value < 1.0)
-    if not ok:
-        raise _invalid(name, "a fraction in [0, 1)" if allow_zero else "a fraction in (0, 1)", value)
+# --------------------------------------------------------------------------------- options
+def option(
+    default: Any,
+    *,
+    help: str,
+    group: str,
+    flag: str = "",
+    minimum: float | None = None,
+    maximum: float | None = None,
+    above: float | None = None,
+    below: float | None = None,
+    choices: tuple[str, ...] = (),
+    expected: str = "",
+    none: str = "none",
+    metavar: str | None = None,
+    aliases: Mapping[str, str] | None = None,
+    per_run: bool = False,
+) -> Any:
+    """Declare one training option: a dataclass field whose metadata says all about it.
 
-
-def _choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise _invalid(name, f"one of {', '.join(choices)}", value)
-
-
-def flag_of(name: str) -> str:
-    """The command-line flag of option `name`: `epochs` → `--epochs`."""
-    return "--" + name.replace("_", "-")
+    Args:
+        default: the tutorial's value.
+        help: one or two sentences for `--help`, without the default (generated).
+        group: the `--help` group, one of `GROUPS`.
+        flag: the command-line flag; default `--` + the name with `-` for `_`.
+        minimum, maximum: inclusive bounds of a number.
+        above, below: exclusive bounds of a number.
+        choices: the values a string may take.
+        expected: what the error message says was expected, when the generated words will not do.
+        none: what None means, for `--help` (`off`, `a fresh one`, ...).
+        metavar: the value's name in `--help` (`PATIENCE`).
+        aliases: other spellings the command line accepts (matched in any case).
+        per_run: a property of one run (its data, how to read it), which presets leave alone.
+    """
+    if group not in GROUPS:
+        raise ValueError(f"Unknown option group {group!r}; expected one of {GROUPS}.")
+    spec = {
+        "help": help, "group": group, "flag": flag, "minimum": minimum, "maximum": maximum,
+        "above": above, "below": below, "choices": choices, "expected": expected, "none": none,
+        "metavar": metavar, "aliases": dict(aliases or {}), "per_run": per_run,
+    }  # fmt: skip
+    return dataclasses.field(default=default, metadata={"option": spec})
 
 
 @dataclass
 class TrainOptions:
     """The options of a training run; defaults are the `tutorial` preset's.
 
-    Args:
-        data: the user's dataset (a CSV, TSV, JSON Lines or Parquet file, or a folder of class
-            folders); None trains on IMDB.
-        data_format: the reader for `data` (`csv`, `tsv`, `jsonl`, `parquet`, `folder`); None
-            detects it from the extension.
-        text_column: the text column or key, default `"text"`.
-        label_column: the label column or key, default `"label"`.
-        encoding: the text encoding of the data files, default `"utf-8"`.
-        test_data: a separate labelled test set, read like `data`; None holds out `test_split`
-            of `data` (or uses the `test/` folder of a folder tree, or IMDB's test reviews).
-        test_split: the fraction held out for testing when there is no test set, default 0.2,
-            stratified by class and seeded with `seed`.
-        rnn: `simple_rnn`, `lstm` or `gru`.
-        units: units of each recurrent layer.
-        layers: how many recurrent layers to stack (all but the last return sequences).
-        bidirectional: wrap each recurrent layer in `Bidirectional` (merge mode `concat`).
-        embedding_dim: size of the word vectors.
-        dropout: rate of a `Dropout` layer after each recurrent layer; 0 for none.
-        mask_zero: whether the `Embedding` masks padding (index 0) so the RNN skips it.
-        num_words: vocabulary size in Keras's sense: word indices below `num_words` are kept
-            (the most frequent `num_words - 4` words), others become the out-of-vocabulary index.
-        min_freq: keep only words seen at least this many times in the training texts.
-        maxlen: sequences are cut (keeping their end) or padded (at the start) to this length.
-        epochs: number of passes over the training data.
-        batch_size: samples per gradient step.
-        optimizer: `rmsprop`, `adam` or `sgd`.
-        learning_rate: None for the optimizer's Keras default, else a positive float.
-        validation_split: the fraction of training data (its last part, as in Keras) held out to
-            validate each epoch; 0 for none.
-        early_stopping: None, or stop after this many epochs without improvement of `monitor`.
-        monitor: the figure that picks the best epoch (the saved model) and drives early
-            stopping; `val_loss` by default (`loss` when there is no validation data).
-        bucket_by_length: batch training sequences of similar length together.
-        pooling: what the classifier sees of the last recurrent layer: `last` (its final state,
-            as the tutorial) or `max_avg` (the max and the mean of all its states,
-            `GlobalMaxAvgPooling1D`).
-        spatial_dropout: rate of a `SpatialDropout1D` after the `Embedding`; 0 for none.
-        clipnorm: clip each gradient to this norm (the optimizer's `clipnorm`); None for none.
-        lr_schedule: `constant`, or `cosine` (`textrnn.callbacks.CosineDecay` from the learning
-            rate to 0 over all planned steps, after a 5% warmup).
-        ema: None, or the momentum (e.g. 0.98) of a moving average of the weights kept by the
-            optimizer (Keras's `use_ema`), written into the model at the end of every epoch
-            (`ema_overwrite_frequency` = steps per epoch), so that validation, early stopping,
-            the checkpoint and the saved model all see the average.
-        word_vectors: the `Embedding`'s start: `random` (Keras's), or `ppmi` (PPMI + SVD vectors
-            learned from the training texts, and IMDB's 50,000 unlabelled reviews when training
-            on IMDB; see `textrnn.preprocessing.word_vectors`).
-        ngrams: 1 embeds words alone (`Embedding`); 2 to 5 also embeds the word n-grams up to
-            that length ending at each position, hashed into `ngram_buckets` rows per length,
-            and adds them to the word's vector (`textrnn.layers.NGramEmbedding`).
-        ngram_buckets: rows of each n-gram table when `ngrams > 1`.
-        ensemble: how many models to train (seeds `seed`, `seed + 1`, ...); above 1 the run
-            folder is an ensemble whose prediction is the mean of its members' probabilities
-            (`textrnn.runs.ensemble`).
-        split_seed: seeds the test split instead of `seed` (an ensemble's members share one
-            test split); None: `seed`.
-        seed: seeds weights, shuffling and the test split (unless `split_seed`); None draws one
-            (recorded in the run).
-        preset: the preset the defaults came from (recorded, see `textrnn.presets`).
+    Each field's meaning is its `help` (shown by `textrnn train --help` and `TrainOptions.OPTIONS`).
+
+    Example:
+        >>> TrainOptions(rnn="lstm", units=64).model_name()
+        'LSTM(64)'
+        >>> TrainOptions.from_preset("fast").units
+        64
     """
 
-    data: str | None = None
-    data_format: str | None = None
-    text_column: str = "text"
-    label_column: str = "label"
-    encoding: str = "utf-8"
-    test_data: str | None = None
-    test_split: float = 0.2
-    rnn: str = "simple_rnn"
-    units: int = 32
-    layers: int = 1
-    bidirectional: bool = False
-    embedding_dim: int = 32
-    dropout: float = 0.0
-    mask_zero: bool = False
-    num_words: int = 10_000
-    min_freq: int = 1
-    maxlen: int = 500
-    epochs: int = 10
-    batch_size: int = 128
-    optimizer: str = "rmsprop"
-    learning_rate: float | None = None
-    validation_split: float = 0.2
-    early_stopping: int | None = None
-    monitor: str = "val_loss"
-    bucket_by_length: bool = False
-    pooling: str = "last"
-    spatial_dropout: float = 0.0
-    clipnorm: float | None = None
-    lr_schedule: str = "constant"
-    ema: float | None = None
-    word_vectors: str = "random"
-    ngrams: int = 1
-    ngram_buckets: int = 262_144
-    ensemble: int = 1
-    split_seed: int | None = None
-    seed: int | None = None
-    preset: str = DEFAULT_PRESET
+    data: str | None = option(
+        None, group=DATA, expected="a path", none="IMDB ($TEXTRNN_IMDB or the download cache)",
+        help="Your labelled texts: a .csv, .tsv, .jsonl or .parquet file, or a folder of class "
+        "folders (train/<label>/*.txt, optional test/).", per_run=True,
+    )  # fmt: skip
+    data_format: str | None = option(
+        None, group=DATA, flag="--format", choices=FORMATS, none="from the extension",
+        help="Format of --data: csv, tsv, jsonl, parquet or folder.", per_run=True,
+    )  # fmt: skip
+    text_column: str = option(
+        "text", group=DATA, help="Column (or JSON key) holding the texts.", per_run=True
+    )
+    label_column: str = option(
+        "label", group=DATA, help="Column (or JSON key) holding the labels.", per_run=True
+    )
+    encoding: str = option(
+        "utf-8", group=DATA, help="Text encoding of the data files.", per_run=True
+    )
+    test_data: str | None = option(
+        None, group=DATA, expected="a path", none="hold out --test-split of --data",
+        help="A separate labelled test set, read like --data.", per_run=True,
+    )  # fmt: skip
+    test_split: float = option(
+        0.2, group=DATA, above=0, below=1,
+        help="Fraction of --data held out for testing (stratified, seeded) when there is no "
+        "test set.",
+    )  # fmt: skip
+    rnn: str = option(
+        "simple_rnn", group=MODEL, choices=RNN_TYPES,
+        aliases={"simplernn": "simple_rnn", "simple-rnn": "simple_rnn"},
+        help="Recurrent layer: simple_rnn, lstm or gru.",
+    )  # fmt: skip
+    units: int = option(32, group=MODEL, minimum=1, help="Units of each recurrent layer.")
+    layers: int = option(
+        1, group=MODEL, minimum=1,
+        help="Number of stacked recurrent layers (all but the last return sequences).",
+    )  # fmt: skip
+    bidirectional: bool = option(
+        False, group=MODEL, help="Wrap each recurrent layer in Bidirectional (merge mode concat)."
+    )
+    embedding_dim: int = option(32, group=MODEL, minimum=1, help="Size of the word vectors.")
+    dropout: float = option(
+        0.0, group=MODEL, minimum=0, below=1, help="Dropout rate after each recurrent layer."
+    )
+    mask_zero: bool = option(
+        False, group=MODEL, help="Mask padding (index 0) in the Embedding so the RNN skips it."
+    )
+    num_words: int = option(
+        10_000, group=TEXT, minimum=MIN_NUM_WORDS,
+        help="Vocabulary size in Keras's sense: word indices below this are kept (the most "
+        "frequent NUM_WORDS - 4 words), others become the out-of-vocabulary index.",
+    )  # fmt: skip
+    min_freq: int = option(
+        1, group=TEXT, minimum=1,
+        help="Keep only words seen at least this often in the training texts.",
+    )  # fmt: skip
+    maxlen: int = option(
+        500, group=TEXT, minimum=1,
+        help="Texts are cut to their last MAXLEN words, shorter ones padded at the start.",
+    )  # fmt: skip
+    epochs: int = option(10, group=TRAINING, minimum=1, help="Passes over the training data.")
+    batch_size: int = option(128, group=TRAINING, minimum=1, help="Samples per gradient step.")
+    optimizer: str = option(
+        "rmsprop", group=TRAINING, choices=OPTIMIZERS, help="rmsprop, adam or sgd."
+    )
+    learning_rate: float | None = option(
+        None, group=TRAINING, above=0, none="the optimizer's Keras default, rmsprop 0.001",
+        help="Learning rate.",
+    )  # fmt: skip
+    validation_split: float = option(
+        0.2, group=TRAINING, minimum=0, below=1,
+        help="Last fraction of the (shuffled) training data used to validate each epoch; 0 for "
+        "none.",
+    )  # fmt: skip
+    early_stopping: int | None = option(
+        None, group=TRAINING, minimum=1, metavar="PATIENCE", none="off",
+        help="Stop after PATIENCE epochs without improvement of --monitor.",
+    )  # fmt: skip
+    monitor: str = option(
+        "val_loss", group=TRAINING, choices=MONITORS,
+        help="Figure that picks the saved (best) epoch and drives early stopping: val_loss, "
+        "val_acc, loss or acc (without validation data a val_ default becomes its training "
+        "twin).",
+    )  # fmt: skip
+    bucket_by_length: bool = option(
+        False, group=TRAINING,
+        help="Batch texts of similar length together, trimming padding (needs --mask-zero).",
+    )  # fmt: skip
+    pooling: str = option(
+        "last", group=MODEL, choices=POOLINGS,
+        help="What the classifier sees of the last RNN layer: last (its final state) or max_avg "
+        "(the max and the mean of all its states, GlobalMaxAvgPooling1D).",
+    )  # fmt: skip
+    spatial_dropout: float = option(
+        0.0, group=MODEL, minimum=0, below=1, help="SpatialDropout1D rate after the embedding."
+    )
+    clipnorm: float | None = option(
+        None, group=TRAINING, above=0, help="Clip each gradient to this L2 norm."
+    )
+    lr_schedule: str = option(
+        "constant", group=TRAINING, choices=LR_SCHEDULES,
+        help="constant, or cosine (a 5% warmup, then cosine decay to 0 over all planned steps).",
+    )  # fmt: skip
+    ema: float | None = option(
+        None, group=TRAINING, above=0, below=1, metavar="MOMENTUM",
+        expected="a momentum between 0 and 1 (exclusive), such as 0.98",
+        help="Keep a moving average of the weights with this momentum (Keras's use_ema) and put "
+        "it into the model at the end of every epoch, so validation, early stopping and the "
+        "saved model see the average.",
+    )  # fmt: skip
+    word_vectors: str = option(
+        "random", group=MODEL, choices=WORD_VECTORS,
+        help="Embedding start: random, or ppmi (PPMI + SVD word vectors learned first from the "
+        "training texts, and IMDB's unlabelled reviews).",
+    )  # fmt: skip
+    ngrams: int = option(
+        1, group=MODEL, minimum=1, maximum=MAX_NGRAMS, metavar="N",
+        help="1: embed words alone; 2-5: also embed the word n-grams up to length N ending at "
+        "each position (hashed, NGramEmbedding).",
+    )  # fmt: skip
+    ngram_buckets: int = option(
+        262_144, group=MODEL, minimum=2, help="Rows of each n-gram table (with --ngrams 2 or more)."
+    )
+    ensemble: int = option(
+        1, group=TRAINING, minimum=1, metavar="K",
+        help="Train K models (seeds SEED, SEED+1, ...) and predict with their mean probability.",
+    )  # fmt: skip
+    split_seed: int | None = option(
+        None, group=TRAINING, minimum=0, none="--seed", per_run=True,
+        help="Seed of the test split only; an ensemble's members share one.",
+    )  # fmt: skip
+    seed: int | None = option(
+        None, group=TRAINING, minimum=0, none="a fresh one, recorded in config.json",
+        help="Random seed (weights, shuffling, test split).",
+    )  # fmt: skip
+    preset: str = option(
+        DEFAULT_PRESET, group=TRAINING, per_run=True, choices=tuple(PRESETS),
+        help="Named set of defaults (see docs/accuracy.md); options given beside it override it.",
+    )  # fmt: skip
+
+    # Every option's declaration, in field order; filled in below the class.
+    OPTIONS: typing.ClassVar[tuple[Option, ...]] = ()
 
     def __post_init__(self) -> None:
         self.validate()
@@ -177,83 +299,40 @@ class TrainOptions:
         names = {f.name for f in fields(cls)}
         unknown = sorted(set(overrides) - names)
         if unknown:
-            raise TypeError(f"Unknown training option(s) {unknown}; expected some of {sorted(names)}.")
-        values = get_preset(preset)
+            raise TypeError(
+                f"Unknown training option(s) {unknown}; expected some of {sorted(names)}."
+            )
+        values = preset_values(preset)
         given = {k: v for k, v in overrides.items() if v is not None}
         values.update(given)
         values["preset"] = preset
-        if "monitor" not in given and values["validation_split"] == 0 and str(values["monitor"]).startswith("val_"):
-            values["monitor"] = values["monitor"][4:]  # no validation data: watch the training figure
+        monitor = str(values["monitor"])
+        if "monitor" not in given and values["validation_split"] == 0 and monitor[:4] == "val_":
+            values["monitor"] = monitor[4:]  # no validation data: watch the training figure
         return cls(**values)
 
     def validate(self) -> None:
-        """Check every field; raise ValueError naming the first bad one and its flag."""
-        for name in ("data", "test_data"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, str) or not value):
-                raise _invalid(name, "a path", value)
-        if self.data_format is not None:
-            _choice("data_format", self.data_format, FORMATS)
-        for name in ("text_column", "label_column", "encoding"):
-            if not isinstance(getattr(self, name), str) or not getattr(self, name):
-                raise _invalid(name, "a non-empty string", getattr(self, name))
+        """Check every field; raise ValueError naming the first bad one, its flag and the fix.
+
+        Each field is checked against its declaration (`Option.check`); the checks across
+        fields follow.
+        """
+        for declared in self.OPTIONS:
+            declared.check(getattr(self, declared.name))
         if self.data is None and self.test_data is not None:
-            raise _invalid("test_data", "no test data when training on IMDB", self.test_data, "Pass --data as well.")
-        _fraction("test_split", self.test_split, allow_zero=False)
-        _choice("rnn", self.rnn, RNN_TYPES)
-        _int("units", self.units, 1)
-        _int("layers", self.layers, 1)
-        _int("embedding_dim", self.embedding_dim, 1)
-        _fraction("dropout", self.dropout, allow_zero=True)
-        _int("num_words", self.num_words, MIN_NUM_WORDS)
-        _int("min_freq", self.min_freq, 1)
-        _int("maxlen", self.maxlen, 1)
-        _int("epochs", self.epochs, 1)
-        _int("batch_size", self.batch_size, 1)
-        _choice("optimizer", self.optimizer, OPTIMIZERS)
-        if self.learning_rate is not None:
-            lr = self.learning_rate
-            if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0.0 < lr < math.inf:
-                raise _invalid("learning_rate", "a positive number", lr)
-        _fraction("validation_split", self.validation_split, allow_zero=True)
-        if self.early_stopping is not None:
-            _int("early_stopping", self.early_stopping, 1)
-        _choice("monitor", self.monitor, MONITORS)
+            raise _invalid("test_data", "no test data when training on IMDB", self.test_data,
+                           "Pass --data as well.")  # fmt: skip
         if self.monitor.startswith("val_") and self.validation_split == 0:
             raise _invalid(
                 "monitor", "`loss` or `acc` when there is no validation data", self.monitor,
                 "Pass --monitor loss, or a --validation-split above 0.",
             )
-        _choice("pooling", self.pooling, POOLINGS)
-        _fraction("spatial_dropout", self.spatial_dropout, allow_zero=True)
-        if self.clipnorm is not None:
-            c = self.clipnorm
-            if isinstance(c, bool) or not isinstance(c, (int, float)) or not 0.0 < c < math.inf:
-                raise _invalid("clipnorm", "a positive number", c)
-        _choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
-        if self.ema is not None:
-            m = self.ema
-            if isinstance(m, bool) or not isinstance(m, (int, float)) or not 0.0 < m < 1.0:
-                raise _invalid("ema", "a momentum between 0 and 1 (exclusive), such as 0.98", m)
-        _choice("word_vectors", self.word_vectors, WORD_VECTORS)
-        _int("ngrams", self.ngrams, 1)
-        if self.ngrams > MAX_NGRAMS:
-            raise _invalid("ngrams", f"an integer from 1 to {MAX_NGRAMS}", self.ngrams)
-        _int("ngram_buckets", self.ngram_buckets, 2)
-        _int("ensemble", self.ensemble, 1)
-        if self.split_seed is not None:
-            _int("split_seed", self.split_seed, 0)
-        for name in ("bidirectional", "mask_zero", "bucket_by_length"):
-            if not isinstance(getattr(self, name), bool):
-                raise _invalid(name, "True or False", getattr(self, name))
         if self.bucket_by_length and not self.mask_zero:
             raise _invalid(
                 "bucket_by_length", "False unless `mask_zero` is True", True,
-                "Trimming padding only leaves results unchanged when the model masks it: add --mask-zero.",
+                "Trimming padding only leaves results unchanged when the model masks it: add "
+                "--mask-zero.",
             )
-        if self.seed is not None:
-            _int("seed", self.seed, 0)
-        get_preset(self.preset)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -264,11 +343,33 @@ class TrainOptions:
         names = {f.name for f in fields(cls)}
         unknown = sorted(set(config) - names)
         if unknown:
-            raise ValueError(f"Unknown training option(s) {unknown} in the run's config. Upgrade textrnn.")
+            raise ValueError(
+                f"Unknown training option(s) {unknown} in the run's config. Upgrade textrnn."
+            )
         return cls(**config)
 
     def replace(self, **changes: Any) -> TrainOptions:
         return dataclasses.replace(self, **changes)
+
+    def command_line(self, out: str | Path | None = None) -> str:
+        """The `textrnn train` command that reproduces these options, quoted for a POSIX shell.
+
+        Only the options that differ from their preset's values are spelled out, in declaration
+        order (`--preset` itself when it is not the tutorial), then `--out`.
+
+        Example:
+            >>> TrainOptions.from_preset("fast", data="my reviews.csv", seed=1).command_line()
+            "textrnn train --data 'my reviews.csv' --seed 1 --preset fast"
+        """
+        base = {**preset_values(self.preset), "preset": DEFAULT_PRESET}
+        args = ["textrnn", "train"]
+        for declared in self.OPTIONS:
+            value = getattr(self, declared.name)
+            if value is not None and value != base.get(declared.name, declared.default):
+                args += declared.to_args(value)
+        if out is not None:
+            args += ["--out", str(out)]
+        return shlex.join(args)
 
     def model_name(self) -> str:
         """A short description of the model, e.g. `SimpleRNN(32)`, `2×Bi-LSTM(64)`."""
@@ -277,3 +378,182 @@ class TrainOptions:
         name = f"{self.layers}×{name}" if self.layers > 1 else name
         name = name + (" + max/avg pooling" if self.pooling == "max_avg" else "")
         return name + (f" over 1-{self.ngrams}-grams" if self.ngrams > 1 else "")
+
+
+@dataclass(frozen=True)
+class Option:
+    """One declared training option, read from a `TrainOptions` field (see `option`).
+
+    `type` is the value's type (`str`, `int`, `float` or `bool`); `optional` says None is a
+    value too (meaning what `none` says).
+    """
+
+    name: str
+    type: type
+    optional: bool
+    default: Any
+    help: str
+    group: str
+    flag: str
+    minimum: float | None
+    maximum: float | None
+    above: float | None
+    below: float | None
+    choices: tuple[str, ...]
+    expected: str
+    none: str
+    metavar: str | None
+    aliases: Mapping[str, str]
+    per_run: bool
+
+    def describe(self) -> str:
+        """What a valid value is, in the words of the error message."""
+        if self.expected:
+            return self.expected
+        if self.type is bool:
+            return "True or False"
+        if self.choices:
+            return "one of " + ", ".join(self.choices)
+        if self.type is str:
+            return "a non-empty string"
+        if self.type is int:
+            low = int(self.minimum or 0)
+            if self.maximum is not None:
+                return f"an integer from {low} to {int(self.maximum)}"
+            return "a positive integer" if low == 1 else f"an integer of at least {low}"
+        if self.above == 0 and self.below is None and self.maximum is None:
+            return "a positive number"
+        start = f"({self.above:g}" if self.above is not None else f"[{self.minimum or 0:g}"
+        end = f"{self.maximum:g}]" if self.maximum is not None else f"{self.below or math.inf:g})"
+        kind = "a fraction" if (self.below or self.maximum or math.inf) <= 1 else "a number"
+        return f"{kind} in {start}, {end}"
+
+    def accepts(self, value: Any) -> bool:
+        """Whether `value` is valid for this option alone."""
+        if value is None:
+            return self.optional
+        if self.type is bool:
+            return isinstance(value, bool)
+        if self.type is str:
+            if not isinstance(value, str) or not value:
+                return False
+            return value in self.choices or not self.choices
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False
+        if self.type is int and not isinstance(value, int):
+            return False
+        if not math.isfinite(value):
+            return False
+        return not (
+            (self.minimum is not None and value < self.minimum)
+            or (self.maximum is not None and value > self.maximum)
+            or (self.above is not None and value <= self.above)
+            or (self.below is not None and value >= self.below)
+        )
+
+    def check(self, value: Any) -> None:
+        """Raise ValueError naming the option, its flag and the fix unless `accepts(value)`."""
+        if self.accepts(value):
+            return
+        fix = ""
+        if self.type is int and self.minimum is not None and self.maximum is None:
+            fix = f"Pass {self.flag} {int(self.minimum)} or more."
+        raise _invalid(self.name, self.describe(), value, fix)
+
+    def parse(self, value: Any) -> Any:
+        """A command-line value as the option takes it: aliases resolved (in any case)."""
+        if self.aliases and isinstance(value, str):
+            lower = value.lower()
+            return self.aliases.get(lower, lower)
+        return value
+
+    def to_args(self, value: Any) -> list[str]:
+        """The command-line arguments that give this option `value`."""
+        if self.type is bool:
+            return [self.flag if value else "--no-" + self.flag[2:]]
+        return [self.flag, str(value)]
+
+    def show(self, value: Any) -> str:
+        """`value` as `--help` shows it."""
+        if value is None:
+            return self.none
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+    def help_with_defaults(self) -> str:
+        """The help text and the default: the tutorial's, and each preset's where it differs."""
+        text = f"{self.help} Default: {self.show(self.default)}"
+        if self.name == "preset":
+            listed = "; ".join(f"{name}: {preset.summary}" for name, preset in PRESETS.items())
+            return f"{self.help} {listed}. Default: {self.show(self.default)}."
+        changed = [
+            f"{name}: {self.show(preset.overrides[self.name])}"
+            for name, preset in PRESETS.items()
+            if self.name in preset.overrides and preset.overrides[self.name] != self.default
+        ]
+        return text + (f" ({', '.join(changed)})." if changed else ".")
+
+
+def command_line(options: TrainOptions, out: str | Path | None = None) -> str:
+    """`options.command_line(out)`: the `textrnn train` command that reproduces `options`."""
+    return options.command_line(out)
+
+
+def _invalid(name: str, expected: str, value: Any, fix: str = "") -> Exception:
+    return checks.invalid(name, expected, value, fix, flag=flag_of(name))
+
+
+def flag_of(name: str) -> str:
+    """The command-line flag of option `name`: `epochs` → `--epochs`, `data_format` → `--format`."""
+    declared = {o.name: o for o in TrainOptions.OPTIONS}.get(name)
+    return declared.flag if declared is not None else "--" + name.replace("_", "-")
+
+
+def _declared_options() -> tuple[Option, ...]:
+    hints = typing.get_type_hints(TrainOptions)
+    declared = []
+    for f in fields(TrainOptions):
+        args = [a for a in typing.get_args(hints[f.name]) if a is not type(None)]
+        spec = dict(f.metadata["option"])
+        spec["flag"] = spec["flag"] or "--" + f.name.replace("_", "-")
+        spec["choices"] = tuple(spec["choices"])
+        declared.append(
+            Option(name=f.name, type=args[0] if args else hints[f.name],
+                   optional=type(None) in typing.get_args(hints[f.name]), default=f.default, **spec)
+        )  # fmt: skip
+    return tuple(declared)
+
+
+def _check_presets() -> None:
+    """Each preset overrides only options that presets may set, with valid values."""
+    settable = {o.name for o in TrainOptions.OPTIONS if not o.per_run}
+    for name, preset in PRESETS.items():
+        wrong = sorted(set(preset.overrides) - settable)
+        if wrong:
+            raise TypeError(f"Preset {name!r} sets {wrong}, which are not options a preset sets.")
+        TrainOptions.from_preset(name)
+
+
+TrainOptions.OPTIONS = _declared_options()
+
+
+def preset_values(name: str) -> dict[str, Any]:
+    """Every value preset `name` sets: the defaults with its overrides on top.
+
+    The options that belong to one run (`Option.per_run`: the data, the seed of the split, the
+    preset's name) are left out.
+
+    Raises:
+        ValueError: for an unknown name, listing the known ones.
+    """
+    if name not in PRESETS:
+        raise ValueError(
+            "Received an invalid value for `--preset`, expected one of "
+            f"{', '.join(sorted(PRESETS))}, got {name!r}."
+        )
+    values = {o.name: o.default for o in TrainOptions.OPTIONS if not o.per_run}
+    return {**values, **PRESETS[name].overrides}
+
+
+_check_presets()

@@ -57,7 +57,7 @@ from textrnn.runs.folder import (
     RunFolder,
 )
 from textrnn.runs.model import build_model, pretrain_embedding
-from textrnn.runs.options import TrainOptions, flag_of
+from textrnn.runs.options import TrainOptions, command_line, flag_of
 from textrnn.runs.predictor import _to_class_matrix, model_metadata
 from textrnn.runs.prepare import PADDING, TRUNCATING, PreparedData, prepare
 from textrnn.training.metrics import direction_of
@@ -142,23 +142,6 @@ def fresh_run_path(options: TrainOptions, runs_dir: str | os.PathLike[str] = DEF
         n += 1
         path = base.with_name(f"{base.name}-{n}")
     return path
-
-
-def command_line(options: TrainOptions, out: Path | None = None) -> str:
-    """The `textrnn train` command that reproduces `options` (every option spelled out)."""
-    args = ["textrnn", "train"]
-    for name, value in options.to_dict().items():
-        if value is None:
-            continue
-        flag = flag_of("format" if name == "data_format" else name)
-        if isinstance(value, bool):
-            args.append(flag if value else "--no-" + flag[2:])
-        else:
-            text = str(value)
-            args += [flag, text if text and all(c.isalnum() or c in "._-/:" for c in text) else repr(text)]
-    if out is not None:
-        args += ["--out", str(out)]
-    return " ".join(args)
 
 
 def _versions() -> dict[str, str]:
