@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 from textrnn import checks
@@ -58,3 +59,13 @@ def pads(steps: int, window: int, stride: int, padding: str, dilation: int = 1) 
         total = max((math.ceil(steps / stride) - 1) * stride + span - steps, 0)
         return total // 2, total - total // 2
     return 0, 0
+
+
+def warn_mask_dropped(layer: Any) -> None:
+    """Keras's warning when a layer that does not support masking receives a mask."""
+    warnings.warn(
+        f"Layer '{layer.name}' (of type {type(layer).__name__}) was passed an input with a mask attached "
+        "to it. However, this layer does not support masking and will therefore destroy the mask "
+        "information. Downstream layers will not see the mask.",
+        stacklevel=3,
+    )

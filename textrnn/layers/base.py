@@ -10,6 +10,7 @@ so `get_weights()` / `set_weights()` exchange arrays with Keras unchanged, and t
 from __future__ import annotations
 
 import functools
+import inspect
 import re
 import warnings
 from collections import defaultdict
@@ -235,8 +236,14 @@ class Layer(nn.Module):
 
 
 def _with_input_shape(init: Any) -> Any:
+    # A constructor's own argument of that name (Embedding's `input_dim` is its vocabulary size)
+    # is its own, as in Keras, where only what reaches the base Layer is taken as a shape.
+    own = set(inspect.signature(init).parameters)
+
     @functools.wraps(init)
-    def __init__(self: Layer, *args: Any, input_shape: Any = None, input_dim: Any = None, **kwargs: Any) -> None:
+    def __init__(self: Layer, *args: Any, **kwargs: Any) -> None:
+        input_shape = kwargs.pop("input_shape", None) if "input_shape" not in own else None
+        input_dim = kwargs.pop("input_dim", None) if "input_dim" not in own else None
         init(self, *args, **kwargs)
         if input_shape is not None or input_dim is not None:
             self._set_input_shape_arg(input_shape, input_dim)

@@ -8,7 +8,14 @@ import torch
 import torch.nn.functional as F
 
 from textrnn import activations, checks, initializers
-from textrnn.layers._conv_utils import data_format_arg, one_int, output_length, padding_arg, pads
+from textrnn.layers._conv_utils import (
+    data_format_arg,
+    one_int,
+    output_length,
+    padding_arg,
+    pads,
+    warn_mask_dropped,
+)
 from textrnn.layers.base import Layer, Shape, unique_name
 
 
@@ -116,6 +123,8 @@ class Conv1D(Layer):
         return (input_shape[0], self.filters, steps)
 
     def compute_mask(self, inputs: Any, mask: torch.Tensor | None = None) -> None:
+        if mask is not None:
+            warn_mask_dropped(self)
         return None
 
     def call(self, inputs: Any, mask: torch.Tensor | None = None, training: bool = False, **kwargs: Any) -> torch.Tensor:

@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from textrnn.layers._conv_utils import data_format_arg
+from textrnn.layers._conv_utils import data_format_arg, warn_mask_dropped
 from textrnn.layers.base import Layer, Shape
 
 
@@ -37,6 +37,8 @@ class Flatten(Layer):
         return (input_shape[0], math.prod(rest))
 
     def compute_mask(self, inputs: Any, mask: torch.Tensor | None = None) -> None:
+        if mask is not None:
+            warn_mask_dropped(self)
         return None
 
     def call(self, inputs: Any, mask: torch.Tensor | None = None, training: bool = False, **kwargs: Any) -> torch.Tensor:

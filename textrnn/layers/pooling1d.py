@@ -7,7 +7,14 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from textrnn.layers._conv_utils import data_format_arg, one_int, output_length, padding_arg, pads
+from textrnn.layers._conv_utils import (
+    data_format_arg,
+    one_int,
+    output_length,
+    padding_arg,
+    pads,
+    warn_mask_dropped,
+)
 from textrnn.layers.base import Layer, Shape, unique_name
 
 
@@ -42,6 +49,8 @@ class _Pooling1D(Layer):
         return tuple(out)
 
     def compute_mask(self, inputs: Any, mask: torch.Tensor | None = None) -> None:
+        if mask is not None:
+            warn_mask_dropped(self)
         return None  # Keras's pooling layers do not support masking: the mask stops here
 
     def _pool(self, x: torch.Tensor) -> torch.Tensor:
@@ -97,7 +106,7 @@ class AveragePooling1D(_Pooling1D):
     """The mean of each window of `pool_size` steps, every `strides` steps.
 
     Args:
-        pool_size: window length, default 2.
+        pool_size: window length (required, as in Keras).
         strides: step between windows; None (default) means `pool_size`.
         padding: `"valid"` (default) or `"same"` (edge windows average only the real steps, as in
             Keras).
@@ -108,6 +117,19 @@ class AveragePooling1D(_Pooling1D):
     """
 
     _default_name = "average_pooling1d"
+
+    def __init__(
+        self,
+        pool_size: int | tuple[int],
+        strides: int | tuple[int] | None = None,
+        padding: str = "valid",
+        data_format: str | None = None,
+        *,
+        name: str | None = None,
+        trainable: bool = True,
+    ) -> None:
+        # Keras's AveragePooling1D has no default pool size (MaxPooling1D's is 2).
+        super().__init__(pool_size, strides, padding, data_format, name=name, trainable=trainable)
 
     def _pool(self, x: torch.Tensor) -> torch.Tensor:
         left, right = pads(x.shape[2], self.pool_size[0], self.strides[0], self.padding)
