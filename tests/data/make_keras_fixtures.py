@@ -393,7 +393,7 @@ def optimizer_cases() -> None:
     for name, opt in configs.items():
         variables = [keras.Variable(w) for w in w0]
         for s, gs in enumerate(grads):
-            opt.apply_gradients(zip([keras.ops.convert_to_tensor(g) for g in gs], variables))
+            opt.apply_gradients(zip([keras.ops.convert_to_tensor(g) for g in gs], variables, strict=True))
             for i, v in enumerate(variables):
                 arrays[f"{name}_{s}_{i}"] = np.asarray(v)
         specs[name] = {k: v for k, v in opt.get_config().items() if not isinstance(v, dict)}
