@@ -23,7 +23,7 @@ def load(path: Any) -> Predictor:
     return _load(path)
 
 
-# `import textrnn as keras` then `keras.layers.LSTM`, `keras.Sequential`, `keras.utils.get_file`, ...
+# `import textrnn as keras`, then `keras.layers.LSTM`, `keras.Sequential`, `keras.utils.get_file`
 # as with Keras's own top level. Submodules load on first use so `import textrnn` stays fast.
 _LAZY_MODULES = (
     "activations",

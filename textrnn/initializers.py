@@ -54,11 +54,13 @@ class Constant(Initializer):
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             self.value: float | np.ndarray = float(value)
         else:
-            arr = np.asarray(value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else value)
+            if isinstance(value, torch.Tensor):
+                value = value.detach().cpu().numpy()
+            arr = np.asarray(value)
             if arr.dtype.kind not in "biuf":
                 raise TypeError(
-                    "Received an invalid value for argument `value`, expected a number or an array of "
-                    f"numbers, got {type(value).__name__} of dtype {arr.dtype}."
+                    "Received an invalid value for argument `value`, expected a number or an "
+                    f"array of numbers, got {type(value).__name__} of dtype {arr.dtype}."
                 )
             self.value = float(arr) if arr.ndim == 0 else arr.astype(np.float32)
 

@@ -71,7 +71,9 @@ def to_categorical(x: Any, num_classes: int | None = None) -> np.ndarray:
 
 
 def _hasher(algorithm: str, file_hash: str | None) -> Any:
-    if algorithm == "sha256" or (algorithm == "auto" and file_hash is not None and len(file_hash) == 64):
+    if algorithm == "sha256" or (
+        algorithm == "auto" and file_hash is not None and len(file_hash) == 64
+    ):
         return hashlib.sha256()
     return hashlib.md5()  # Keras's legacy choice for "md5" and short hashes
 
@@ -99,9 +101,14 @@ def _extract(archive: Path, target: Path, archive_format: str) -> bool:
                     members = tf.getmembers()
                     for m in members:
                         if m.issym() or m.islnk() or not (m.isfile() or m.isdir()):
-                            raise ValueError(f"Refusing to extract {archive}: member {m.name!r} is not a plain file.")
+                            raise ValueError(
+                                f"Refusing to extract {archive}: member {m.name!r} is not a "
+                                "plain file."
+                            )
                         _check_inside(root, m.name, archive)
-                    kwargs: dict[str, Any] = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+                    kwargs: dict[str, Any] = (
+                        {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+                    )
                     tf.extractall(tmp, members=members, **kwargs)
                 break
             if fmt == "zip" and zipfile.is_zipfile(archive):
@@ -121,8 +128,14 @@ def _extract(archive: Path, target: Path, archive_format: str) -> bool:
 
 def _check_inside(root: Path, name: str, archive: Path) -> None:
     posix = PurePosixPath(name.replace("\\", "/"))
-    if posix.is_absolute() or ".." in posix.parts or not (root / posix).resolve().is_relative_to(root):
-        raise ValueError(f"Refusing to extract {archive}: member {name!r} points outside the target folder.")
+    if (
+        posix.is_absolute()
+        or ".." in posix.parts
+        or not (root / posix).resolve().is_relative_to(root)
+    ):
+        raise ValueError(
+            f"Refusing to extract {archive}: member {name!r} points outside the target folder."
+        )
 
 
 def get_file(
@@ -191,12 +204,13 @@ def get_file(
         fname = os.path.basename(urllib.parse.urlsplit(origin).path)
         if not fname:
             raise ValueError(
-                f"Can't parse the file name from the origin provided: '{origin}'. Please specify the `fname` argument."
+                f"Can't parse the file name from the origin provided: '{origin}'. "
+                "Please specify the `fname` argument."
             )
     elif os.sep in fname or "/" in fname:
         raise ValueError(
-            "Paths are no longer accepted as the `fname` argument. To specify the file's parent directory, "
-            f"use the `cache_dir` argument. Received: fname={fname}"
+            "Paths are no longer accepted as the `fname` argument. To specify the file's parent "
+            f"directory, use the `cache_dir` argument. Received: fname={fname}"
         )
     extraction_dir: Path | None = None
     if extract or untar:
@@ -210,10 +224,15 @@ def get_file(
         target = datadir / fname
 
     download = force_download or not target.exists()
-    if not download and file_hash is not None and _hash_file(target, hash_algorithm, file_hash) != file_hash:
+    if (
+        not download
+        and file_hash is not None
+        and _hash_file(target, hash_algorithm, file_hash) != file_hash
+    ):
         print(
-            f"A local file was found, but it seems to be incomplete or outdated because the {hash_algorithm} "
-            f"file hash does not match the original value of {file_hash} so we will re-download the data."
+            "A local file was found, but it seems to be incomplete or outdated because the "
+            f"{hash_algorithm} file hash does not match the original value of {file_hash} so we "
+            "will re-download the data."
         )
         download = True
     if download:
@@ -229,8 +248,8 @@ def get_file(
                 raise OSError(f"URL fetch failure on {origin}: {getattr(e, 'reason', e)}") from None
             if file_hash is not None and _hash_file(tmp, hash_algorithm, file_hash) != file_hash:
                 raise ValueError(
-                    f"Incomplete or corrupted file detected. The {hash_algorithm} file hash does not match "
-                    f"the provided value of {file_hash}."
+                    f"Incomplete or corrupted file detected. The {hash_algorithm} file hash does "
+                    f"not match the provided value of {file_hash}."
                 )
     if extraction_dir is not None:
         if (download or not extraction_dir.exists()) and not _extract(

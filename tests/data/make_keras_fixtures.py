@@ -3,7 +3,8 @@
 The tests do not need Keras: they read the `.npz` files this script writes. To regenerate them, in a
 throwaway environment outside the repository:
 
-    python -m venv /tmp/kvenv && /tmp/kvenv/bin/pip install keras jax jaxlib numpy keras-preprocessing
+    python -m venv /tmp/kvenv
+    /tmp/kvenv/bin/pip install keras jax jaxlib numpy keras-preprocessing
     KERAS_BACKEND=jax /tmp/kvenv/bin/python tests/data/make_keras_fixtures.py
 
 (`... make_keras_fixtures.py issue11` rewrites only the cases added for issue 11.)
@@ -268,21 +269,34 @@ def conv_and_normalisation_cases() -> None:
     for padding in ("valid", "same", "causal"):
         layer_case(f"conv1d_{padding}", layers.Conv1D(5, 3, padding=padding, activation="relu"), x)
     layer_case("conv1d_same_strides", layers.Conv1D(4, 4, strides=2, padding="same"), x)
-    layer_case("conv1d_causal_dilation", layers.Conv1D(3, 2, padding="causal", dilation_rate=2, use_bias=False), x)
-    layer_case("conv1d_groups_channels_first", layers.Conv1D(6, 3, groups=3, data_format="channels_first"), float_inputs(3, 6, 7))
+    layer_case(
+        "conv1d_causal_dilation",
+        layers.Conv1D(3, 2, padding="causal", dilation_rate=2, use_bias=False),
+        x,
+    )
+    layer_case(
+        "conv1d_groups_channels_first",
+        layers.Conv1D(6, 3, groups=3, data_format="channels_first"),
+        float_inputs(3, 6, 7),
+    )
     layer_case("conv1d_kernel1_tanh", layers.Conv1D(2, 1, activation="tanh"), x)
     for cls in (layers.MaxPooling1D, layers.AveragePooling1D):
         short = cls.__name__.lower()
         layer_case(f"{short}_default", cls() if cls is layers.MaxPooling1D else cls(2), x)
         layer_case(f"{short}_3_2_same", cls(3, strides=2, padding="same"), x)
         layer_case(f"{short}_4_valid", cls(4, strides=1), x)
-        layer_case(f"{short}_channels_first_same", cls(2, padding="same", data_format="channels_first"), x)
+        channels_first = cls(2, padding="same", data_format="channels_first")
+        layer_case(f"{short}_channels_first_same", channels_first, x)
     layer_case("flatten", layers.Flatten(), x)
     layer_case("flatten_channels_first", layers.Flatten(data_format="channels_first"), x)
     layer_case("activation_softmax", layers.Activation("softmax"), x)
     layer_case("masking_zero", layers.Masking(0.0), with_zero_steps(x))
     layer_case("layer_normalization", layers.LayerNormalization(), x)
-    layer_case("layer_normalization_axes_no_center", layers.LayerNormalization(axis=[1, 2], center=False, epsilon=1e-5), x)
+    layer_case(
+        "layer_normalization_axes_no_center",
+        layers.LayerNormalization(axis=[1, 2], center=False, epsilon=1e-5),
+        x,
+    )
     layer_case("batch_normalization_inference", layers.BatchNormalization(), x)
     # Small models through these layers.
     chain_case(
@@ -316,8 +330,13 @@ def conv_and_normalisation_cases() -> None:
     )
     EXTRA.mkdir(parents=True, exist_ok=True)
     batch_norm_case("batch_normalization_3d", layers.BatchNormalization(), x)
-    batch_norm_case("batch_normalization_2d_momentum", layers.BatchNormalization(momentum=0.9, epsilon=1e-2), x[:, 0])
-    batch_norm_case("batch_normalization_masked", layers.BatchNormalization(), x, mask=MASK[:3, :6].repeat(2, axis=1)[:, :9])
+    batch_norm_case(
+        "batch_normalization_2d_momentum",
+        layers.BatchNormalization(momentum=0.9, epsilon=1e-2),
+        x[:, 0],
+    )
+    bn_mask = MASK[:3, :6].repeat(2, axis=1)[:, :9]  # (3, 9)
+    batch_norm_case("batch_normalization_masked", layers.BatchNormalization(), x, mask=bn_mask)
 
 
 TEXTS = [
@@ -355,7 +374,10 @@ def tokenizer_cases() -> None:
             "document_count": tok.document_count,
             "sequences": seqs,
             "texts": tok.sequences_to_texts(seqs + [[1, 2, 3, 99, 0]]),
-            "matrix": {m: tok.texts_to_matrix(probe, mode=m).tolist() for m in ("binary", "count", "freq", "tfidf")},
+            "matrix": {
+                m: tok.texts_to_matrix(probe, mode=m).tolist()
+                for m in ("binary", "count", "freq", "tfidf")
+            },
             "json": tok.to_json(),
         }
         cases[name] = case
@@ -377,10 +399,14 @@ def optimizer_cases() -> None:
     grads = [[RNG.normal(size=w.shape).astype("float32") for w in w0] for _ in range(5)]
     configs = {
         "adagrad_default": keras.optimizers.Adagrad(),
-        "adagrad_custom": keras.optimizers.Adagrad(learning_rate=0.1, initial_accumulator_value=0.5, epsilon=1e-3),
+        "adagrad_custom": keras.optimizers.Adagrad(
+            learning_rate=0.1, initial_accumulator_value=0.5, epsilon=1e-3
+        ),
         "adagrad_weight_decay": keras.optimizers.Adagrad(learning_rate=0.05, weight_decay=0.1),
         "nadam_default": keras.optimizers.Nadam(),
-        "nadam_custom": keras.optimizers.Nadam(learning_rate=0.05, beta_1=0.8, beta_2=0.99, epsilon=1e-4),
+        "nadam_custom": keras.optimizers.Nadam(
+            learning_rate=0.05, beta_1=0.8, beta_2=0.99, epsilon=1e-4
+        ),
         "adamw_default": keras.optimizers.AdamW(),
         "adamw_custom": keras.optimizers.AdamW(learning_rate=0.05, weight_decay=0.1, amsgrad=True),
         "adamw_clipnorm": keras.optimizers.AdamW(learning_rate=0.02, clipnorm=0.5),
@@ -393,11 +419,13 @@ def optimizer_cases() -> None:
     for name, opt in configs.items():
         variables = [keras.Variable(w) for w in w0]
         for s, gs in enumerate(grads):
-            opt.apply_gradients(zip([keras.ops.convert_to_tensor(g) for g in gs], variables, strict=True))
+            tensors = [keras.ops.convert_to_tensor(g) for g in gs]
+            opt.apply_gradients(zip(tensors, variables, strict=True))
             for i, v in enumerate(variables):
                 arrays[f"{name}_{s}_{i}"] = np.asarray(v)
         specs[name] = {k: v for k, v in opt.get_config().items() if not isinstance(v, dict)}
-    arrays["spec"] = np.array(json.dumps({"configs": specs, "steps": len(grads), "keras_version": keras.__version__}))
+    spec = {"configs": specs, "steps": len(grads), "keras_version": keras.__version__}
+    arrays["spec"] = np.array(json.dumps(spec))
     np.savez_compressed(EXTRA / "optimizers.npz", **arrays)
     print("extra/optimizers.npz")
 
@@ -427,7 +455,11 @@ def callback_cases() -> None:
             logs = {monitor: v}
             cb.on_epoch_end(epoch, logs)
             rates.append(float(np.asarray(model.optimizer.learning_rate)))
-        out["reduce_lr_on_plateau"][name] = {"kwargs": kwargs, "rates": rates, "logged": logs["learning_rate"]}
+        out["reduce_lr_on_plateau"][name] = {
+            "kwargs": kwargs,
+            "rates": rates,
+            "logged": logs["learning_rate"],
+        }
     model = keras.Sequential([keras.Input((2,)), layers.Dense(1)])
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.01), loss="mse")
     cb = keras.callbacks.LearningRateScheduler(lambda epoch, lr: lr if epoch < 2 else lr * 0.5)

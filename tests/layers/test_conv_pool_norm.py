@@ -23,7 +23,9 @@ X = np.random.default_rng(3).normal(size=(2, 8, 4)).astype("float32")
 
 def make_all() -> list[layers.Layer]:
     return [
-        layers.Conv1D(3, 2, strides=1, padding="causal", dilation_rate=2, activation="relu", use_bias=False),
+        layers.Conv1D(
+            3, 2, strides=1, padding="causal", dilation_rate=2, activation="relu", use_bias=False
+        ),
         layers.MaxPooling1D(3, strides=1, padding="same"),
         layers.AveragePooling1D(2, padding="same", data_format="channels_last"),
         layers.Flatten(),
@@ -39,15 +41,23 @@ def test_batch_normalization_training_step_matches_keras(case):
     with np.load(EXTRA / f"{case}.npz") as data:
         arrays = {k: data[k] for k in data.files}
     config = json.loads(str(arrays["config"]))["config"]
-    layer = layers.BatchNormalization(axis=config["axis"], momentum=config["momentum"], epsilon=config["epsilon"])
+    layer = layers.BatchNormalization(
+        axis=config["axis"], momentum=config["momentum"], epsilon=config["epsilon"]
+    )
     x = arrays["inputs"]
     layer(x)
     layer.set_weights([arrays[f"weight_{i}"] for i in range(4)])
-    np.testing.assert_allclose(layer(x, training=False).detach().numpy(), arrays["inference"], atol=1e-5, rtol=1e-5)
+    np.testing.assert_allclose(
+        layer(x, training=False).detach().numpy(), arrays["inference"], atol=1e-5, rtol=1e-5
+    )
     out = layer(x, mask=arrays.get("mask"), training=True)
     np.testing.assert_allclose(out.detach().numpy(), arrays["training"], atol=1e-5, rtol=1e-5)
-    for got, expected in zip(layer.get_weights(), (arrays[f"after_{i}"] for i in range(4)), strict=True):
-        np.testing.assert_allclose(got, expected, atol=1e-6, rtol=1e-5)  # the moving statistics moved
+    for got, expected in zip(
+        layer.get_weights(), (arrays[f"after_{i}"] for i in range(4)), strict=True
+    ):
+        np.testing.assert_allclose(
+            got, expected, atol=1e-6, rtol=1e-5
+        )  # the moving statistics moved
 
 
 def test_batch_normalization_statistics_are_non_trainable_and_fit_updates_them():
@@ -64,7 +74,12 @@ def test_batch_normalization_statistics_are_non_trainable_and_fit_updates_them()
     assert "Trainable params: 25" in text
     before = bn.get_weights()
     model.compile(optimizer="sgd", loss="mse")
-    model.fit(np.random.rand(32, 4).astype("float32") * 5, np.zeros((32, 1), "float32"), epochs=1, verbose=0)
+    model.fit(
+        np.random.rand(32, 4).astype("float32") * 5,
+        np.zeros((32, 1), "float32"),
+        epochs=1,
+        verbose=0,
+    )
     after = bn.get_weights()
     assert not np.allclose(before[2], after[2]) and not np.allclose(before[3], after[3])
     frozen = layers.BatchNormalization(trainable=False)
@@ -108,7 +123,9 @@ def test_saved_model_round_trip(tmp_path):
     model.fit(ids, np.array([0, 1, 0, 1, 1]), epochs=1, verbose=0)  # moves the BN statistics
     model.save(tmp_path / "m")
     loaded = load_model(tmp_path / "m")
-    np.testing.assert_allclose(loaded.predict(ids, verbose=0), model.predict(ids, verbose=0), rtol=1e-6)
+    np.testing.assert_allclose(
+        loaded.predict(ids, verbose=0), model.predict(ids, verbose=0), rtol=1e-6
+    )
 
 
 def test_alias_names():
@@ -122,10 +139,19 @@ def test_alias_names():
 
 def test_masks_follow_keras():
     mask = torch.tensor([[True] * 6 + [False] * 2, [True] * 8])
-    for layer in (layers.Activation("relu"), layers.LayerNormalization(), layers.BatchNormalization()):
+    for layer in (
+        layers.Activation("relu"),
+        layers.LayerNormalization(),
+        layers.BatchNormalization(),
+    ):
         layer(X)
         assert torch.equal(layer.compute_mask(torch.tensor(X), mask), mask)
-    for layer in (layers.Conv1D(2, 3), layers.MaxPooling1D(), layers.AveragePooling1D(2), layers.Flatten()):
+    for layer in (
+        layers.Conv1D(2, 3),
+        layers.MaxPooling1D(),
+        layers.AveragePooling1D(2),
+        layers.Flatten(),
+    ):
         layer(X)
         with pytest.warns(UserWarning, match="does not support masking"):
             assert layer.compute_mask(torch.tensor(X), mask) is None
@@ -148,13 +174,23 @@ def test_masking_skips_steps_in_an_lstm():
     lstm = layers.LSTM(3)
     model = Sequential([layers.Masking(), lstm])
     full = model(torch.tensor(x)).detach()
-    np.testing.assert_allclose(lstm(torch.tensor(x[:, :5])).detach().numpy(), full.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        lstm(torch.tensor(x[:, :5])).detach().numpy(), full.numpy(), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_shapes_and_valid_too_short():
     assert layers.Conv1D(32, 7).compute_output_shape((None, 100, 64)) == (None, 94, 32)
-    assert layers.Conv1D(8, 3, strides=2, padding="same").compute_output_shape((None, 9, 2)) == (None, 5, 8)
-    assert layers.Conv1D(8, 3, padding="causal").compute_output_shape((None, None, 2)) == (None, None, 8)
+    assert layers.Conv1D(8, 3, strides=2, padding="same").compute_output_shape((None, 9, 2)) == (
+        None,
+        5,
+        8,
+    )
+    assert layers.Conv1D(8, 3, padding="causal").compute_output_shape((None, None, 2)) == (
+        None,
+        None,
+        8,
+    )
     assert layers.MaxPooling1D(5).compute_output_shape((None, 100, 32)) == (None, 20, 32)
     assert layers.AveragePooling1D(3, 2, "same").compute_output_shape((None, 9, 2)) == (None, 5, 2)
     assert layers.Flatten().compute_output_shape((None, 20, 32)) == (None, 640)
@@ -206,6 +242,16 @@ def test_errors():
 
 
 def test_top_level_names():
-    for name in ("Conv1D", "MaxPooling1D", "AveragePooling1D", "Flatten", "Activation", "Masking",
-                 "LayerNormalization", "BatchNormalization", "GlobalMaxPool1D", "GlobalAvgPool1D"):
+    for name in (
+        "Conv1D",
+        "MaxPooling1D",
+        "AveragePooling1D",
+        "Flatten",
+        "Activation",
+        "Masking",
+        "LayerNormalization",
+        "BatchNormalization",
+        "GlobalMaxPool1D",
+        "GlobalAvgPool1D",
+    ):
         assert getattr(keras.layers, name) is getattr(layers, name)

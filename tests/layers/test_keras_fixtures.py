@@ -59,7 +59,12 @@ CLASSES: dict[str, type[Layer]] = {
     )
 }
 # Keras 3 config keys for features textrnn does not have, with the only value it accepts.
-DEFAULT_ONLY = {"rms_scaling": False, "synchronized": False, "renorm": False, "renorm_clipping": None}
+DEFAULT_ONLY = {
+    "rms_scaling": False,
+    "synchronized": False,
+    "renorm": False,
+    "renorm_clipping": None,
+}
 
 
 def convert_config(config: dict[str, Any]) -> dict[str, Any]:
@@ -72,8 +77,10 @@ def convert_config(config: dict[str, Any]) -> dict[str, Any]:
         if key.endswith(("_regularizer", "_constraint")) or key in ("quantization_config", "lora_rank", "lora_alpha"):
             assert value is None, f"{key} is not supported"
             continue
-        if key in DEFAULT_ONLY or key == "renorm_momentum":
-            assert key == "renorm_momentum" or value == DEFAULT_ONLY[key], f"{key}={value!r} is not supported"
+        if key == "renorm_momentum":  # used only with renorm=True
+            continue
+        if key in DEFAULT_ONLY:
+            assert value == DEFAULT_ONLY[key], f"{key}={value!r} is not supported"
             continue
         if key.endswith("_initializer") and isinstance(value, dict):
             value = {

@@ -78,7 +78,9 @@ def test_constant_array_initializer():
     np.testing.assert_array_equal(bias.get_weights()[1], [1, 2, 3, 4])
     assert initializers.Constant(torch.ones(2, 2))((2, 2)).sum() == 4
     assert initializers.Constant(np.float64(2.5)).get_config() == {"value": 2.5}
-    with pytest.raises(ValueError, match=r"array has shape \(6, 4\).*weight it initializes has shape \(7, 4\)"):
+    with pytest.raises(
+        ValueError, match=r"array has shape \(6, 4\).*weight it initializes has shape \(7, 4\)"
+    ):
         Embedding(7, 4, embeddings_initializer=initializers.Constant(matrix))
     with pytest.raises(TypeError, match="argument `value`"):
         initializers.Constant(["a", "b"])

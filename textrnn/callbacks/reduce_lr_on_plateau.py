@@ -35,7 +35,8 @@ class ReduceLROnPlateau(Callback):
         ValueError: for `factor >= 1` (Keras's message) or an invalid argument.
 
     Example:
-        >>> model.fit(x, y, validation_split=0.2, callbacks=[ReduceLROnPlateau(factor=0.5, patience=2)])
+        >>> reduce_lr = ReduceLROnPlateau(factor=0.5, patience=2)
+        >>> model.fit(x, y, validation_split=0.2, callbacks=[reduce_lr])
     """
 
     def __init__(
@@ -51,15 +52,25 @@ class ReduceLROnPlateau(Callback):
     ) -> None:
         super().__init__()
         self.monitor = checks.string("monitor", monitor)
-        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not math.isfinite(factor):
+        if (
+            isinstance(factor, bool)
+            or not isinstance(factor, (int, float))
+            or not math.isfinite(factor)
+        ):
             raise checks.invalid("factor", "a number below 1.0", factor)
         if factor >= 1.0:
-            raise ValueError(f"ReduceLROnPlateau does not support a factor >= 1.0. Received factor={factor}")
+            raise ValueError(
+                f"ReduceLROnPlateau does not support a factor >= 1.0. Received factor={factor}"
+            )
         self.factor = float(factor)
         self.patience = checks.non_negative_int("patience", patience)
         self.verbose = checks.non_negative_int("verbose", verbose)
         self.mode = check_mode(mode)
-        if isinstance(min_delta, bool) or not isinstance(min_delta, (int, float)) or not math.isfinite(min_delta):
+        if (
+            isinstance(min_delta, bool)
+            or not isinstance(min_delta, (int, float))
+            or not math.isfinite(min_delta)
+        ):
             raise checks.invalid("min_delta", "a number", min_delta)
         self.min_delta = abs(float(min_delta))
         self.cooldown = checks.non_negative_int("cooldown", cooldown)
@@ -90,7 +101,9 @@ class ReduceLROnPlateau(Callback):
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         model = self._require_model()
         if model.optimizer is None:
-            raise RuntimeError("ReduceLROnPlateau needs a compiled model; call `compile` before `fit`.")
+            raise RuntimeError(
+                "ReduceLROnPlateau needs a compiled model; call `compile` before `fit`."
+            )
         if self._direction is None:
             self._direction = resolve_mode(self.mode, self.monitor, model, "ReduceLROnPlateau")
         logs = logs if logs is not None else {}
@@ -98,7 +111,8 @@ class ReduceLROnPlateau(Callback):
         current = logs.get(self.monitor)
         if current is None:
             warnings.warn(
-                f"Learning rate reduction is conditioned on metric `{self.monitor}` which is not available. "
+                f"Learning rate reduction is conditioned on metric `{self.monitor}` "
+                "which is not available. "
                 f"Available metrics are: {','.join(logs)}.",
                 stacklevel=2,
             )

@@ -28,10 +28,14 @@ def padding_arg(value: Any, *, allow_causal: bool) -> str:
 
 
 def data_format_arg(value: Any) -> str:
-    return str(checks.choice("data_format", "channels_last" if value is None else value, DATA_FORMATS))
+    return str(
+        checks.choice("data_format", "channels_last" if value is None else value, DATA_FORMATS)
+    )
 
 
-def output_length(steps: int | None, window: int, stride: int, padding: str, dilation: int = 1) -> int | None:
+def output_length(
+    steps: int | None, window: int, stride: int, padding: str, dilation: int = 1
+) -> int | None:
     """Output steps for `steps` inputs (None stays None); a negative length is Keras's error."""
     if steps is None:
         return None
@@ -64,8 +68,8 @@ def pads(steps: int, window: int, stride: int, padding: str, dilation: int = 1) 
 def warn_mask_dropped(layer: Any) -> None:
     """Keras's warning when a layer that does not support masking receives a mask."""
     warnings.warn(
-        f"Layer '{layer.name}' (of type {type(layer).__name__}) was passed an input with a mask attached "
-        "to it. However, this layer does not support masking and will therefore destroy the mask "
-        "information. Downstream layers will not see the mask.",
+        f"Layer '{layer.name}' (of type {type(layer).__name__}) was passed an input with a mask "
+        "attached to it. However, this layer does not support masking and will therefore destroy "
+        "the mask information. Downstream layers will not see the mask.",
         stacklevel=3,
     )

@@ -29,7 +29,9 @@ class Activation(Layer):
         self.activation = activations.get(activation)
         self._activation_name = activations.serialize(activation)
 
-    def call(self, inputs: Any, mask: torch.Tensor | None = None, training: bool = False, **kwargs: Any) -> torch.Tensor:
+    def call(
+        self, inputs: Any, mask: torch.Tensor | None = None, training: bool = False, **kwargs: Any
+    ) -> torch.Tensor:
         return self.activation(inputs)
 
     def get_config(self) -> dict[str, Any]:

@@ -82,25 +82,22 @@ class Layer(nn.Module):
     def _set_input_shape_arg(self, input_shape: Any, input_dim: Any) -> None:
         """Keras 3's legacy arguments: warn as Keras does, then build for `(None, *input_shape)`
         so that a Sequential starting with this layer knows its input shape."""
+        from textrnn import checks
+
         warnings.warn(
-            "Do not pass an `input_shape`/`input_dim` argument to a layer. When using Sequential models, "
-            "prefer using an `Input(shape)` object as the first layer in the model instead.",
+            "Do not pass an `input_shape`/`input_dim` argument to a layer. When using Sequential "
+            "models, prefer using an `Input(shape)` object as the first layer in the model "
+            "instead.",
             stacklevel=3,
         )
         if input_dim is not None:
-            if isinstance(input_dim, bool) or not isinstance(input_dim, int) or input_dim <= 0:
-                raise ValueError(
-                    f"Received an invalid value for argument `input_dim`, expected a positive integer, got {input_dim!r}."
-                )
-            input_shape = (input_dim,)
-        ok = isinstance(input_shape, (tuple, list)) and all(
-            d is None or (isinstance(d, int) and not isinstance(d, bool) and d > 0) for d in input_shape
+            input_shape = (checks.positive_int("input_dim", input_dim),)
+        dims_ok = isinstance(input_shape, (tuple, list)) and all(
+            d is None or (checks._is_int(d) and d > 0) for d in input_shape
         )
-        if not ok:
-            raise ValueError(
-                "Received an invalid value for argument `input_shape`, expected a tuple of positive "
-                f"integers or None (without the batch axis), got {input_shape!r}."
-            )
+        if not dims_ok:
+            expected = "a tuple of positive integers or None, without the batch axis"
+            raise checks.invalid("input_shape", expected, input_shape)
         self._input_shape_arg = tuple(input_shape)
         shape = (None, *input_shape)
         self.maybe_build(shape)

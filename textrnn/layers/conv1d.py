@@ -100,7 +100,9 @@ class Conv1D(Layer):
             )
         channels = input_shape[self._channel_axis]
         if channels is None:
-            raise ValueError(f"Conv1D `{self.name}` needs the number of input channels, got {input_shape}.")
+            raise ValueError(
+                f"Conv1D `{self.name}` needs the number of input channels, got {input_shape}."
+            )
         if channels % self.groups:
             raise ValueError(
                 "The number of input channels must be evenly divisible by the number of groups. "
@@ -116,7 +118,11 @@ class Conv1D(Layer):
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         steps_axis = 1 if self.data_format == "channels_last" else 2
         steps = output_length(
-            input_shape[steps_axis], self.kernel_size[0], self.strides[0], self.padding, self.dilation_rate[0]
+            input_shape[steps_axis],
+            self.kernel_size[0],
+            self.strides[0],
+            self.padding,
+            self.dilation_rate[0],
         )
         if self.data_format == "channels_last":
             return (input_shape[0], steps, self.filters)
@@ -127,7 +133,9 @@ class Conv1D(Layer):
             warn_mask_dropped(self)
         return None
 
-    def call(self, inputs: Any, mask: torch.Tensor | None = None, training: bool = False, **kwargs: Any) -> torch.Tensor:
+    def call(
+        self, inputs: Any, mask: torch.Tensor | None = None, training: bool = False, **kwargs: Any
+    ) -> torch.Tensor:
         x = inputs.to(self.kernel.dtype)
         if self.data_format == "channels_last":
             x = x.transpose(1, 2)  # (batch, channels, steps)
@@ -137,7 +145,14 @@ class Conv1D(Layer):
         if left or right:
             x = F.pad(x, (left, right))
         weight = self.kernel.permute(2, 1, 0)  # (filters, channels // groups, kernel_size)
-        out = F.conv1d(x, weight, self.bias if self.use_bias else None, stride=s, dilation=d, groups=self.groups)
+        out = F.conv1d(
+            x,
+            weight,
+            self.bias if self.use_bias else None,
+            stride=s,
+            dilation=d,
+            groups=self.groups,
+        )
         if self.data_format == "channels_last":
             out = out.transpose(1, 2)  # (batch, steps', filters)
         return self.activation(out)

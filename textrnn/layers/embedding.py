@@ -94,7 +94,8 @@ class Embedding(Layer):
         self.supports_masking = self.mask_zero
         self.build((None, None))
         if weights is not None:
-            self.set_weights(weights if isinstance(weights, list) and len(weights) == 1 else [weights])
+            one = isinstance(weights, list) and len(weights) == 1
+            self.set_weights(weights if one else [weights])
 
     def build(self, input_shape: Shape) -> None:
         if self.built:

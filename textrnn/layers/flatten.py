@@ -26,7 +26,9 @@ class Flatten(Layer):
         (None, 640)
     """
 
-    def __init__(self, data_format: str | None = None, *, name: str | None = None, trainable: bool = True) -> None:
+    def __init__(
+        self, data_format: str | None = None, *, name: str | None = None, trainable: bool = True
+    ) -> None:
         super().__init__(name=name, trainable=trainable)
         self.data_format = data_format_arg(data_format)
 
@@ -41,7 +43,9 @@ class Flatten(Layer):
             warn_mask_dropped(self)
         return None
 
-    def call(self, inputs: Any, mask: torch.Tensor | None = None, training: bool = False, **kwargs: Any) -> torch.Tensor:
+    def call(
+        self, inputs: Any, mask: torch.Tensor | None = None, training: bool = False, **kwargs: Any
+    ) -> torch.Tensor:
         if self.data_format == "channels_first" and inputs.dim() > 2:
             inputs = inputs.permute(0, *range(2, inputs.dim()), 1)
         return inputs.reshape(inputs.shape[0], -1)

@@ -15,7 +15,8 @@ class Masking(Layer):
     """Masks the steps of a `(batch, steps, features)` input whose features all equal `mask_value`.
 
     The output is the input with those steps set to 0; the mask (`True` where a step is kept) goes
-    to the next layers, so recurrent layers skip the masked steps as after `Embedding(mask_zero=True)`.
+    to the next layers, so recurrent layers skip the masked steps as after
+    `Embedding(mask_zero=True)`.
 
     Args:
         mask_value: the padding value, default 0.0.
@@ -27,16 +28,24 @@ class Masking(Layer):
 
     supports_masking = True
 
-    def __init__(self, mask_value: float = 0.0, *, name: str | None = None, trainable: bool = True) -> None:
+    def __init__(
+        self, mask_value: float = 0.0, *, name: str | None = None, trainable: bool = True
+    ) -> None:
         super().__init__(name=name, trainable=trainable)
-        if isinstance(mask_value, bool) or not isinstance(mask_value, (int, float)) or math.isnan(mask_value):
+        if (
+            isinstance(mask_value, bool)
+            or not isinstance(mask_value, (int, float))
+            or math.isnan(mask_value)
+        ):
             raise checks.invalid("mask_value", "a number", mask_value)
         self.mask_value = float(mask_value)
 
     def compute_mask(self, inputs: Any, mask: torch.Tensor | None = None) -> torch.Tensor:
         return (torch.as_tensor(inputs) != self.mask_value).any(dim=-1)  # (batch, steps)
 
-    def call(self, inputs: Any, mask: torch.Tensor | None = None, training: bool = False, **kwargs: Any) -> torch.Tensor:
+    def call(
+        self, inputs: Any, mask: torch.Tensor | None = None, training: bool = False, **kwargs: Any
+    ) -> torch.Tensor:
         keep = (inputs != self.mask_value).any(dim=-1, keepdim=True)  # (batch, steps, 1)
         return torch.where(keep, inputs, torch.zeros_like(inputs))
 

@@ -22,7 +22,9 @@ def _resolve(axes: list[int], rank: int, layer: Layer) -> list[int]:
     out = []
     for a in axes:
         if not -rank <= a < rank:
-            raise ValueError(f"Axis {a} is out of bounds for an input of rank {rank} in `{layer.name}`.")
+            raise ValueError(
+                f"Axis {a} is out of bounds for an input of rank {rank} in `{layer.name}`."
+            )
         out.append(a % rank)
     return sorted(out)
 
@@ -69,16 +71,22 @@ class LayerNormalization(Layer):
     def build(self, input_shape: Shape) -> None:
         axes = self.axis if isinstance(self.axis, list) else [self.axis]
         self._axes = _resolve(axes, len(input_shape), self)
-        shape = tuple(input_shape[a] for a in self._axes)
-        if any(d is None for d in shape):
-            raise ValueError(f"LayerNormalization `{self.name}` needs the size of axes {axes}, got {input_shape}.")
+        dims = [input_shape[a] for a in self._axes]
+        shape = tuple(int(d) for d in dims if d is not None)
+        if len(shape) < len(dims):
+            raise ValueError(
+                f"LayerNormalization `{self.name}` needs the size of axes {axes}, "
+                f"got {input_shape}."
+            )
         if self.scale:
-            self.gamma = self.add_weight("gamma", shape, self.gamma_initializer)  # type: ignore[arg-type]
+            self.gamma = self.add_weight("gamma", shape, self.gamma_initializer)
         if self.center:
-            self.beta = self.add_weight("beta", shape, self.beta_initializer)  # type: ignore[arg-type]
+            self.beta = self.add_weight("beta", shape, self.beta_initializer)
         super().build(input_shape)
 
-    def call(self, inputs: Any, mask: torch.Tensor | None = None, training: bool = False, **kwargs: Any) -> torch.Tensor:
+    def call(
+        self, inputs: Any, mask: torch.Tensor | None = None, training: bool = False, **kwargs: Any
+    ) -> torch.Tensor:
         x = inputs.float()
         mean = x.mean(dim=self._axes, keepdim=True)
         variance = (x - mean).square().mean(dim=self._axes, keepdim=True)
@@ -151,7 +159,12 @@ class BatchNormalization(Layer):
         self.epsilon = checks.positive_number("epsilon", epsilon)
         self.center = checks.boolean("center", center)
         self.scale = checks.boolean("scale", scale)
-        for init in (beta_initializer, gamma_initializer, moving_mean_initializer, moving_variance_initializer):
+        for init in (
+            beta_initializer,
+            gamma_initializer,
+            moving_mean_initializer,
+            moving_variance_initializer,
+        ):
             initializers.get(init)
         self.beta_initializer = beta_initializer
         self.gamma_initializer = gamma_initializer
@@ -163,12 +176,16 @@ class BatchNormalization(Layer):
         rank = len(input_shape)
         if not -rank <= self.axis < rank:
             raise ValueError(
-                f"Axis {self.axis} is out of bounds for input shape {tuple(input_shape)}. Received: axis={self.axis}"
+                f"Axis {self.axis} is out of bounds for input shape {tuple(input_shape)}. "
+                f"Received: axis={self.axis}"
             )
         self._feature_axis = self.axis % rank
         features = input_shape[self._feature_axis]
         if features is None:
-            raise ValueError(f"BatchNormalization `{self.name}` needs the size of axis {self.axis}, got {input_shape}.")
+            raise ValueError(
+                f"BatchNormalization `{self.name}` needs the size of axis {self.axis}, "
+                f"got {input_shape}."
+            )
         shape = (int(features),)
         if self.scale:
             self.gamma = self.add_weight("gamma", shape, self.gamma_initializer)
@@ -185,7 +202,9 @@ class BatchNormalization(Layer):
         self.register_buffer(name, torch.as_tensor(value, dtype=torch.float32))
         self._weight_names.append(name)
 
-    def _moments(self, x: torch.Tensor, mask: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    def _moments(
+        self, x: torch.Tensor, mask: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         axes = [d for d in range(x.dim()) if d != self._feature_axis]
         if mask is None:
             mean = x.mean(dim=axes)
@@ -206,7 +225,9 @@ class BatchNormalization(Layer):
         shape[self._feature_axis] = -1
         return v.reshape(shape)
 
-    def call(self, inputs: Any, mask: torch.Tensor | None = None, training: bool = False, **kwargs: Any) -> torch.Tensor:
+    def call(
+        self, inputs: Any, mask: torch.Tensor | None = None, training: bool = False, **kwargs: Any
+    ) -> torch.Tensor:
         x = inputs.float()
         moving_mean: torch.Tensor = self.moving_mean  # type: ignore[assignment]
         moving_variance: torch.Tensor = self.moving_variance  # type: ignore[assignment]
@@ -238,4 +259,3 @@ class BatchNormalization(Layer):
             "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
             "moving_variance_initializer": initializers.serialize(self.moving_variance_initializer),
         }
-

@@ -558,7 +558,8 @@ class Vocabulary:
 
 
 def __getattr__(name: str) -> Any:
-    # Keras 2's `keras.preprocessing.text.Tokenizer` lives in `legacy_text` (it imports this module).
+    # Keras 2's `keras.preprocessing.text.Tokenizer` lives in `legacy_text`, which imports this
+    # module.
     if name in ("Tokenizer", "tokenizer_from_json"):
         from textrnn.preprocessing import legacy_text
 

@@ -554,8 +554,17 @@ class _KerasAdagrad(torch.optim.Optimizer):
     """Keras's Adagrad: `a += g²; w −= lr · g / sqrt(a + epsilon)`, `a` starting at
     `initial_accumulator_value`."""
 
-    def __init__(self, params: Iterable[nn.Parameter], lr: float, initial: float, epsilon: float, wd: float | None) -> None:
-        super().__init__(params, {"lr": lr, "initial": initial, "epsilon": epsilon, "weight_decay": wd})
+    def __init__(
+        self,
+        params: Iterable[nn.Parameter],
+        lr: float,
+        initial: float,
+        epsilon: float,
+        wd: float | None,
+    ) -> None:
+        super().__init__(
+            params, {"lr": lr, "initial": initial, "epsilon": epsilon, "weight_decay": wd}
+        )
 
     @torch.no_grad()
     def step(self, closure: Any = None) -> None:  # type: ignore[override]
@@ -580,9 +589,18 @@ class _KerasNadam(torch.optim.Optimizer):
     `u_t = beta_1 · (1 − 0.5 · 0.96^t)` (t counted per optimizer step, as Keras does)."""
 
     def __init__(
-        self, params: Iterable[nn.Parameter], lr: float, beta_1: float, beta_2: float, epsilon: float, wd: float | None
+        self,
+        params: Iterable[nn.Parameter],
+        lr: float,
+        beta_1: float,
+        beta_2: float,
+        epsilon: float,
+        wd: float | None,
     ) -> None:
-        super().__init__(params, {"lr": lr, "beta_1": beta_1, "beta_2": beta_2, "epsilon": epsilon, "weight_decay": wd})
+        super().__init__(
+            params,
+            {"lr": lr, "beta_1": beta_1, "beta_2": beta_2, "epsilon": epsilon, "weight_decay": wd},
+        )
         self.iterations = 0
         self.u_product = 1.0
 
@@ -609,7 +627,7 @@ class _KerasNadam(torch.optim.Optimizer):
             torch._foreach_lerp_(ms, grads, 1.0 - b1)
             torch._foreach_mul_(vs, b2)
             torch._foreach_addcmul_(vs, grads, grads, value=1.0 - b2)
-            # m_hat = u_next · m / (1 − u_product · u_next) + (1 − u_t) · g / (1 − u_product)
+            # m_hat = u_next·m / (1 − u_product·u_next) + (1 − u_t)·g / (1 − u_product)
             m_hat = torch._foreach_mul(ms, u_next / (1.0 - u_product * u_next))
             torch._foreach_add_(m_hat, grads, alpha=(1.0 - u_t) / (1.0 - u_product))
             denom = torch._foreach_div(vs, 1.0 - b2**t)  # v_hat
@@ -661,7 +679,8 @@ class Adagrad(Optimizer):
         epsilon: added inside the square root, default 1e-7.
         weight_decay: decoupled weight decay (`w −= w · weight_decay · lr` before each step),
             default None (none).
-        clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum, ema_overwrite_frequency, name: see `Optimizer`.
+        clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum, ema_overwrite_frequency,
+            name: see `Optimizer`.
     """
 
     def __init__(
@@ -696,7 +715,13 @@ class Adagrad(Optimizer):
         self.weight_decay = _check_weight_decay(weight_decay)
 
     def _make_torch_optimizer(self, params: list[nn.Parameter]) -> torch.optim.Optimizer:
-        return _KerasAdagrad(params, self.learning_rate, self.initial_accumulator_value, self.epsilon, self.weight_decay)
+        return _KerasAdagrad(
+            params,
+            self.learning_rate,
+            self.initial_accumulator_value,
+            self.epsilon,
+            self.weight_decay,
+        )
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -714,7 +739,8 @@ class Nadam(Optimizer):
         learning_rate: default 0.001.
         beta_1: default 0.9; beta_2: default 0.999; epsilon: default 1e-7.
         weight_decay: decoupled weight decay, default None (none).
-        clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum, ema_overwrite_frequency, name: see `Optimizer`.
+        clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum, ema_overwrite_frequency,
+            name: see `Optimizer`.
     """
 
     def __init__(
@@ -749,7 +775,9 @@ class Nadam(Optimizer):
         self.weight_decay = _check_weight_decay(weight_decay)
 
     def _make_torch_optimizer(self, params: list[nn.Parameter]) -> torch.optim.Optimizer:
-        return _KerasNadam(params, self.learning_rate, self.beta_1, self.beta_2, self.epsilon, self.weight_decay)
+        return _KerasNadam(
+            params, self.learning_rate, self.beta_1, self.beta_2, self.epsilon, self.weight_decay
+        )
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -770,7 +798,8 @@ class AdamW(Optimizer):
         weight_decay: default 0.004 (Keras's; a number is required).
         beta_1: default 0.9; beta_2: default 0.999; epsilon: default 1e-7 ("epsilon hat").
         amsgrad: default False.
-        clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum, ema_overwrite_frequency, name: see `Optimizer`.
+        clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum, ema_overwrite_frequency,
+            name: see `Optimizer`.
 
     Raises:
         ValueError: for `weight_decay=None` (Keras's "Argument `weight_decay` must be a float").
@@ -805,7 +834,9 @@ class AdamW(Optimizer):
         )
         if weight_decay is None:
             raise ValueError("Argument `weight_decay` must be a float. Received: weight_decay=None")
-        self.weight_decay = _check_float("weight_decay", weight_decay, 0.0, math.inf, high_open=True)
+        self.weight_decay = _check_float(
+            "weight_decay", weight_decay, 0.0, math.inf, high_open=True
+        )
         self.beta_1 = _check_float("beta_1", beta_1, 0.0, 1.0, high_open=True)
         self.beta_2 = _check_float("beta_2", beta_2, 0.0, 1.0, high_open=True)
         self.epsilon = _check_float("epsilon", epsilon, 0.0, math.inf, high_open=True)
@@ -813,7 +844,13 @@ class AdamW(Optimizer):
 
     def _make_torch_optimizer(self, params: list[nn.Parameter]) -> torch.optim.Optimizer:
         return _KerasAdamW(
-            params, self.learning_rate, self.beta_1, self.beta_2, self.epsilon, self.amsgrad, self.weight_decay
+            params,
+            self.learning_rate,
+            self.beta_1,
+            self.beta_2,
+            self.epsilon,
+            self.amsgrad,
+            self.weight_decay,
         )
 
     def get_config(self) -> dict[str, Any]:
