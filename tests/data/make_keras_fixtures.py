@@ -4,7 +4,7 @@ The tests do not need Keras: they read the `.npz` files this script writes. To r
 throwaway environment outside the repository:
 
     python -m venv /tmp/kvenv
-    /tmp/kvenv/bin/pip install keras jax jaxlib numpy keras-preprocessing
+    /tmp/kvenv/bin/pip install keras jax jaxlib numpy keras-preprocessing  # or ".[fixtures]"
     KERAS_BACKEND=jax /tmp/kvenv/bin/python tests/data/make_keras_fixtures.py
 
 (`... make_keras_fixtures.py issue11` rewrites only the cases added for issue 11.)
