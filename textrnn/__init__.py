@@ -21,3 +21,35 @@ def load(path: Any) -> Predictor:
     from textrnn.runs.predictor import load as _load
 
     return _load(path)
+
+
+# `import textrnn as keras`, then `keras.layers.LSTM`, `keras.Sequential`, `keras.utils.get_file`
+# as with Keras's own top level. Submodules load on first use so `import textrnn` stays fast.
+_LAZY_MODULES = (
+    "activations",
+    "callbacks",
+    "datasets",
+    "initializers",
+    "layers",
+    "losses",
+    "models",
+    "optimizers",
+    "preprocessing",
+    "utils",
+)
+
+
+def __getattr__(name: str) -> Any:
+    import importlib
+
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f"textrnn.{name}")
+    if name == "Sequential":
+        from textrnn.models import Sequential
+
+        return Sequential
+    raise AttributeError(f"module 'textrnn' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY_MODULES, "Sequential"})

@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import torch
 
 Shape = tuple[int, ...]
@@ -40,16 +41,43 @@ class Initializer:
 
 
 class Constant(Initializer):
-    """Every value `value`."""
+    """Every value `value`: a number, or a whole array (pretrained vectors, a bias vector).
 
-    def __init__(self, value: float = 0.0) -> None:
-        self.value = float(value)
+    An array must have the weight's shape (or broadcast to it, as in Keras): that is checked when
+    the weight is made, with an error naming both shapes.
+
+    Example:
+        >>> Embedding(10000, 100, embeddings_initializer=Constant(matrix), trainable=False)
+    """
+
+    def __init__(self, value: Any = 0.0) -> None:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            self.value: float | np.ndarray = float(value)
+        else:
+            if isinstance(value, torch.Tensor):
+                value = value.detach().cpu().numpy()
+            arr = np.asarray(value)
+            if arr.dtype.kind not in "biuf":
+                raise TypeError(
+                    "Received an invalid value for argument `value`, expected a number or an "
+                    f"array of numbers, got {type(value).__name__} of dtype {arr.dtype}."
+                )
+            self.value = float(arr) if arr.ndim == 0 else arr.astype(np.float32)
 
     def __call__(self, shape: Shape, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-        return torch.full(shape, self.value, dtype=dtype)
+        if isinstance(self.value, float):
+            return torch.full(shape, self.value, dtype=dtype)
+        try:
+            arr = np.broadcast_to(self.value, tuple(shape))
+        except ValueError:
+            raise ValueError(
+                f"The Constant initializer's array has shape {self.value.shape}, but the weight it "
+                f"initializes has shape {tuple(shape)}: give an array of shape {tuple(shape)}."
+            ) from None
+        return torch.tensor(np.array(arr), dtype=dtype)
 
     def get_config(self) -> dict[str, Any]:
-        return {"value": self.value}
+        return {"value": self.value if isinstance(self.value, float) else self.value.tolist()}
 
 
 class Zeros(Constant):

@@ -1,5 +1,15 @@
 """Keras's optimizers (`textrnn.optimizers.RMSprop`, ... as `keras.optimizers.RMSprop`)."""
 
-from textrnn.training.optimizers import SGD, Adam, Optimizer, RMSprop, get, serialize
+from textrnn.training.optimizers import (
+    SGD,
+    Adagrad,
+    Adam,
+    AdamW,
+    Nadam,
+    Optimizer,
+    RMSprop,
+    get,
+    serialize,
+)
 
-__all__ = ["Adam", "Optimizer", "RMSprop", "SGD", "get", "serialize"]
+__all__ = ["Adagrad", "Adam", "AdamW", "Nadam", "Optimizer", "RMSprop", "SGD", "get", "serialize"]

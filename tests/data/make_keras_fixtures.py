@@ -3,8 +3,11 @@
 The tests do not need Keras: they read the `.npz` files this script writes. To regenerate them, in a
 throwaway environment outside the repository:
 
-    python -m venv /tmp/kvenv && /tmp/kvenv/bin/pip install keras jax jaxlib numpy
+    python -m venv /tmp/kvenv
+    /tmp/kvenv/bin/pip install keras jax jaxlib numpy keras-preprocessing  # or ".[fixtures]"
     KERAS_BACKEND=jax /tmp/kvenv/bin/python tests/data/make_keras_fixtures.py
+
+(`... make_keras_fixtures.py issue11` rewrites only the cases added for issue 11.)
 
 Each case is a Keras layer called on its own, or a chain of layers (a small model), with random
 weights (biases included) and random inputs. A case's `.npz` holds:
@@ -14,6 +17,11 @@ weights (biases included) and random inputs. A case's `.npz` holds:
 - `inputs`, and `mask` (boolean) and `initial_state_<i>` when the call used them,
 - `weight_<i>`: every layer's `get_weights()`, in order,
 - `output_<i>`: the Keras outputs (one, or several for return_state / merge_mode=None).
+
+`extra/` holds the cases that are not one layer's call: BatchNormalization in training (its
+moving statistics after the step), Keras 2's `Tokenizer` (from `keras-preprocessing`, since Keras
+3 dropped it), optimizer steps (Adagrad, Nadam, AdamW) and the learning rates that
+ReduceLROnPlateau and LearningRateScheduler set.
 
 Masked cases keep zero initial states before the first unmasked step, where Keras's backends agree
 (the JAX backend repeats the initial state there, TensorFlow and PyTorch output zeros, as textrnn).
@@ -122,6 +130,14 @@ def state(batch: int, units: int) -> np.ndarray:
     return RNG.normal(size=(batch, units)).astype("float32")
 
 
+def issue11() -> None:
+    """Only the cases added for issue 11 (the older fixtures stay byte for byte)."""
+    conv_and_normalisation_cases()
+    tokenizer_cases()
+    optimizer_cases()
+    callback_cases()
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     for old in OUT.glob("*.npz"):
@@ -204,9 +220,260 @@ def main() -> None:
         ],
         PRE_PADDED,
     )
+    issue11()
     total = sum(p.stat().st_size for p in OUT.glob("*.npz"))
     print(f"{len(list(OUT.glob('*.npz')))} fixtures, {total / 1024:.1f} KiB in {OUT}")
 
 
+# ----------------------------------------------------------------- issue 11: beyond the tutorial
+EXTRA = OUT / "extra"  # not layer cases: read by their own tests
+
+
+def with_zero_steps(x: np.ndarray) -> np.ndarray:
+    x = x.copy()
+    x[0, 1] = 0.0
+    x[1, :3] = 0.0
+    x[2, -1] = 0.0
+    return x
+
+
+def batch_norm_case(name: str, layer: keras.layers.Layer, x: np.ndarray, mask=None) -> None:
+    """Inference with given (positive-variance) statistics, then one training call: the output and
+    the updated moving statistics."""
+    layer(x)
+    features = x.shape[-1]
+    weights = [
+        RNG.uniform(0.5, 1.5, features).astype("float32"),
+        RNG.uniform(-0.5, 0.5, features).astype("float32"),
+        RNG.uniform(-0.5, 0.5, features).astype("float32"),
+        RNG.uniform(0.5, 2.0, features).astype("float32"),
+    ]
+    layer.set_weights(weights)
+    inference = np.asarray(layer(x, training=False))
+    kwargs = {"mask": mask} if mask is not None else {}
+    training = np.asarray(layer(x, training=True, **kwargs))
+    arrays = {"inputs": x, "inference": inference, "training": training}
+    arrays.update({f"weight_{i}": w for i, w in enumerate(weights)})
+    arrays.update({f"after_{i}": np.asarray(w) for i, w in enumerate(layer.get_weights())})
+    if mask is not None:
+        arrays["mask"] = mask
+    arrays["config"] = np.array(json.dumps(keras.saving.serialize_keras_object(layer)))
+    np.savez_compressed(EXTRA / f"{name}.npz", **arrays)
+    print(f"extra/{name}")
+
+
+def conv_and_normalisation_cases() -> None:
+    global RNG
+    RNG = np.random.default_rng(20261102)  # its own stream: `issue11` reruns only these cases
+    x = float_inputs(batch=3, steps=9, features=4)
+    for padding in ("valid", "same", "causal"):
+        layer_case(f"conv1d_{padding}", layers.Conv1D(5, 3, padding=padding, activation="relu"), x)
+    layer_case("conv1d_same_strides", layers.Conv1D(4, 4, strides=2, padding="same"), x)
+    layer_case(
+        "conv1d_causal_dilation",
+        layers.Conv1D(3, 2, padding="causal", dilation_rate=2, use_bias=False),
+        x,
+    )
+    layer_case(
+        "conv1d_groups_channels_first",
+        layers.Conv1D(6, 3, groups=3, data_format="channels_first"),
+        float_inputs(3, 6, 7),
+    )
+    layer_case("conv1d_kernel1_tanh", layers.Conv1D(2, 1, activation="tanh"), x)
+    for cls in (layers.MaxPooling1D, layers.AveragePooling1D):
+        short = cls.__name__.lower()
+        layer_case(f"{short}_default", cls() if cls is layers.MaxPooling1D else cls(2), x)
+        layer_case(f"{short}_3_2_same", cls(3, strides=2, padding="same"), x)
+        layer_case(f"{short}_4_valid", cls(4, strides=1), x)
+        channels_first = cls(2, padding="same", data_format="channels_first")
+        layer_case(f"{short}_channels_first_same", channels_first, x)
+    layer_case("flatten", layers.Flatten(), x)
+    layer_case("flatten_channels_first", layers.Flatten(data_format="channels_first"), x)
+    layer_case("activation_softmax", layers.Activation("softmax"), x)
+    layer_case("masking_zero", layers.Masking(0.0), with_zero_steps(x))
+    layer_case("layer_normalization", layers.LayerNormalization(), x)
+    layer_case(
+        "layer_normalization_axes_no_center",
+        layers.LayerNormalization(axis=[1, 2], center=False, epsilon=1e-5),
+        x,
+    )
+    layer_case("batch_normalization_inference", layers.BatchNormalization(), x)
+    # Small models through these layers.
+    chain_case(
+        "masking_lstm_dense",
+        [layers.Masking(0.0), layers.LSTM(4), layers.Dense(1, activation="sigmoid")],
+        with_zero_steps(x),
+    )
+    chain_case(
+        "embedding_conv1d_maxpool_globalmax_dense",
+        [
+            layers.Embedding(12, 6, mask_zero=True),  # Conv1D drops the mask, as in Keras
+            layers.Conv1D(5, 3, padding="same", activation="relu"),
+            layers.MaxPooling1D(2),
+            layers.GlobalMaxPooling1D(),
+            layers.Dense(1, activation="sigmoid"),
+        ],
+        PRE_PADDED,
+    )
+    chain_case(
+        "embedding_conv1d_flatten_layernorm_dense",
+        [
+            layers.Embedding(12, 4),
+            layers.Conv1D(3, 2, strides=2),
+            layers.AveragePooling1D(2, padding="same"),
+            layers.Flatten(),
+            layers.LayerNormalization(),
+            layers.Activation("relu"),
+            layers.Dense(2, activation="softmax"),
+        ],
+        POST_PADDED,
+    )
+    EXTRA.mkdir(parents=True, exist_ok=True)
+    batch_norm_case("batch_normalization_3d", layers.BatchNormalization(), x)
+    batch_norm_case(
+        "batch_normalization_2d_momentum",
+        layers.BatchNormalization(momentum=0.9, epsilon=1e-2),
+        x[:, 0],
+    )
+    bn_mask = MASK[:3, :6].repeat(2, axis=1)[:, :9]  # (3, 9)
+    batch_norm_case("batch_normalization_masked", layers.BatchNormalization(), x, mask=bn_mask)
+
+
+TEXTS = [
+    "The cat sat on the mat.",
+    "The dog sat on the log!",
+    "Dogs and cats: friends? Not always...",
+    "It's a dog's life, isn't it?\tYes\nno",
+    "THE END. the end the end",
+]
+
+
+def tokenizer_cases() -> None:
+    from keras_preprocessing.text import Tokenizer, text_to_word_sequence  # Keras 2's own code
+
+    settings = {
+        "default": {},
+        "num_words_oov": {"num_words": 6, "oov_token": "<OOV>"},
+        "num_words": {"num_words": 5},
+        "no_lower_no_filters": {"lower": False, "filters": ""},
+        "char_level": {"char_level": True, "num_words": 10},
+        "split_comma": {"split": ",", "filters": ""},
+    }
+    probe = ["the cat and the unseen bird", "", "end end end dog", "a mat, a log"]
+    cases = {}
+    for name, kwargs in settings.items():
+        tok = Tokenizer(**kwargs)
+        tok.fit_on_texts(TEXTS)
+        seqs = tok.texts_to_sequences(probe)
+        case = {
+            "kwargs": kwargs,
+            "word_index": tok.word_index,
+            "word_counts": dict(tok.word_counts),
+            "word_docs": dict(tok.word_docs),
+            "index_docs": {str(k): v for k, v in tok.index_docs.items()},
+            "document_count": tok.document_count,
+            "sequences": seqs,
+            "texts": tok.sequences_to_texts(seqs + [[1, 2, 3, 99, 0]]),
+            "matrix": {
+                m: tok.texts_to_matrix(probe, mode=m).tolist()
+                for m in ("binary", "count", "freq", "tfidf")
+            },
+            "json": tok.to_json(),
+        }
+        cases[name] = case
+    list_input = Tokenizer(oov_token="?")
+    list_input.fit_on_texts([["Alpha", "beta"], ["beta", "gamma", "beta"]])
+    cases["token_lists"] = {
+        "word_index": list_input.word_index,
+        "sequences": list_input.texts_to_sequences([["beta", "delta", "ALPHA"]]),
+    }
+    cases["text_to_word_sequence"] = [text_to_word_sequence(t) for t in TEXTS]
+    payload = {"texts": TEXTS, "probe": probe, "cases": cases}
+    (EXTRA / "tokenizer.json").write_text(json.dumps(payload, indent=1, sort_keys=True))
+    print("extra/tokenizer.json")
+
+
+def optimizer_cases() -> None:
+    """Five steps of each optimizer on two weights with given gradients."""
+    w0 = [RNG.normal(size=(3, 2)).astype("float32"), RNG.normal(size=(4,)).astype("float32")]
+    grads = [[RNG.normal(size=w.shape).astype("float32") for w in w0] for _ in range(5)]
+    configs = {
+        "adagrad_default": keras.optimizers.Adagrad(),
+        "adagrad_custom": keras.optimizers.Adagrad(
+            learning_rate=0.1, initial_accumulator_value=0.5, epsilon=1e-3
+        ),
+        "adagrad_weight_decay": keras.optimizers.Adagrad(learning_rate=0.05, weight_decay=0.1),
+        "nadam_default": keras.optimizers.Nadam(),
+        "nadam_custom": keras.optimizers.Nadam(
+            learning_rate=0.05, beta_1=0.8, beta_2=0.99, epsilon=1e-4
+        ),
+        "adamw_default": keras.optimizers.AdamW(),
+        "adamw_custom": keras.optimizers.AdamW(learning_rate=0.05, weight_decay=0.1, amsgrad=True),
+        "adamw_clipnorm": keras.optimizers.AdamW(learning_rate=0.02, clipnorm=0.5),
+    }
+    arrays: dict[str, np.ndarray] = {f"w0_{i}": w for i, w in enumerate(w0)}
+    for s, gs in enumerate(grads):
+        for i, g in enumerate(gs):
+            arrays[f"grad_{s}_{i}"] = g
+    specs = {}
+    for name, opt in configs.items():
+        variables = [keras.Variable(w) for w in w0]
+        for s, gs in enumerate(grads):
+            tensors = [keras.ops.convert_to_tensor(g) for g in gs]
+            opt.apply_gradients(zip(tensors, variables, strict=True))
+            for i, v in enumerate(variables):
+                arrays[f"{name}_{s}_{i}"] = np.asarray(v)
+        specs[name] = {k: v for k, v in opt.get_config().items() if not isinstance(v, dict)}
+    spec = {"configs": specs, "steps": len(grads), "keras_version": keras.__version__}
+    arrays["spec"] = np.array(json.dumps(spec))
+    np.savez_compressed(EXTRA / "optimizers.npz", **arrays)
+    print("extra/optimizers.npz")
+
+
+def callback_cases() -> None:
+    """ReduceLROnPlateau's learning rate after each epoch, and LearningRateScheduler's, for given
+    monitored values, on a compiled Keras model."""
+    values = [1.0, 0.9, 0.95, 0.9, 0.91, 0.92, 0.85, 0.86, 0.87, 0.88, 0.89, 0.9, 0.7, 0.71]
+    settings = {
+        "default_patience2": {"patience": 2},
+        "factor_half_cooldown": {"factor": 0.5, "patience": 1, "cooldown": 2},
+        "min_lr": {"factor": 0.2, "patience": 1, "min_lr": 2e-4},
+        "min_delta": {"patience": 1, "min_delta": 0.06, "factor": 0.5},
+        "max_mode": {"monitor": "val_acc", "mode": "max", "patience": 1, "factor": 0.5},
+        "patience0": {"patience": 0, "factor": 0.9},
+    }
+    out = {"values": values, "reduce_lr_on_plateau": {}, "keras_version": keras.__version__}
+    for name, kwargs in settings.items():
+        model = keras.Sequential([keras.Input((2,)), layers.Dense(1)])
+        model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.01), loss="mse")
+        cb = keras.callbacks.ReduceLROnPlateau(**kwargs)
+        cb.set_model(model)
+        cb.on_train_begin()
+        rates = []
+        monitor = kwargs.get("monitor", "val_loss")
+        for epoch, v in enumerate(values):
+            logs = {monitor: v}
+            cb.on_epoch_end(epoch, logs)
+            rates.append(float(np.asarray(model.optimizer.learning_rate)))
+        out["reduce_lr_on_plateau"][name] = {
+            "kwargs": kwargs,
+            "rates": rates,
+            "logged": logs["learning_rate"],
+        }
+    model = keras.Sequential([keras.Input((2,)), layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.01), loss="mse")
+    cb = keras.callbacks.LearningRateScheduler(lambda epoch, lr: lr if epoch < 2 else lr * 0.5)
+    cb.set_model(model)
+    rates = []
+    for epoch in range(5):
+        cb.on_epoch_begin(epoch)
+        rates.append(float(np.asarray(model.optimizer.learning_rate)))
+    out["learning_rate_scheduler_halving"] = rates
+    (EXTRA / "callbacks.json").write_text(json.dumps(out, indent=1))
+    print("extra/callbacks.json")
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+
+    issue11() if sys.argv[1:] == ["issue11"] else main()

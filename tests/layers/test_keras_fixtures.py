@@ -18,12 +18,20 @@ import torch
 from textrnn.layers import (
     GRU,
     LSTM,
+    Activation,
+    AveragePooling1D,
+    BatchNormalization,
     Bidirectional,
+    Conv1D,
     Dense,
     Embedding,
+    Flatten,
     GlobalAveragePooling1D,
     GlobalMaxPooling1D,
     Layer,
+    LayerNormalization,
+    Masking,
+    MaxPooling1D,
     SimpleRNN,
 )
 
@@ -31,7 +39,31 @@ FIXTURES = Path(__file__).resolve().parents[1] / "data" / "keras_fixtures"
 CASES = sorted(p.stem for p in FIXTURES.glob("*.npz"))
 CLASSES: dict[str, type[Layer]] = {
     cls.__name__: cls
-    for cls in (SimpleRNN, LSTM, GRU, Bidirectional, Embedding, Dense, GlobalAveragePooling1D, GlobalMaxPooling1D)
+    for cls in (
+        SimpleRNN,
+        LSTM,
+        GRU,
+        Bidirectional,
+        Embedding,
+        Dense,
+        GlobalAveragePooling1D,
+        GlobalMaxPooling1D,
+        Conv1D,
+        MaxPooling1D,
+        AveragePooling1D,
+        Flatten,
+        Activation,
+        Masking,
+        LayerNormalization,
+        BatchNormalization,
+    )
+}
+# Keras 3 config keys for features textrnn does not have, with the only value it accepts.
+DEFAULT_ONLY = {
+    "rms_scaling": False,
+    "synchronized": False,
+    "renorm": False,
+    "renorm_clipping": None,
 }
 
 
@@ -44,6 +76,11 @@ def convert_config(config: dict[str, Any]) -> dict[str, Any]:
             continue
         if key.endswith(("_regularizer", "_constraint")) or key in ("quantization_config", "lora_rank", "lora_alpha"):
             assert value is None, f"{key} is not supported"
+            continue
+        if key == "renorm_momentum":  # used only with renorm=True
+            continue
+        if key in DEFAULT_ONLY:
+            assert value == DEFAULT_ONLY[key], f"{key}={value!r} is not supported"
             continue
         if key.endswith("_initializer") and isinstance(value, dict):
             value = {
@@ -87,8 +124,8 @@ def build_layers(spec: dict[str, Any], arrays: dict[str, np.ndarray]) -> list[La
 
 
 def test_fixtures_exist_and_are_small():
-    assert len(CASES) >= 25
-    assert sum(p.stat().st_size for p in FIXTURES.glob("*.npz")) < 1_000_000
+    assert len(CASES) >= 54
+    assert sum(p.stat().st_size for p in FIXTURES.rglob("*.npz")) < 1_000_000
 
 
 @pytest.mark.parametrize("case", CASES)

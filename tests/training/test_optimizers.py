@@ -174,7 +174,10 @@ def test_learning_rate_can_change_between_steps():
         (lambda: SGD(nesterov=True), "`nesterov=True` needs a positive `momentum`"),
         (lambda: RMSprop(clipnorm=1.0, clipvalue=1.0), "Only one of `clipnorm`, `clipvalue` and `global_clipnorm`"),
         (lambda: RMSprop(clipnorm=0.0), "`clipnorm`"),
-        (lambda: get("adamw"), "expected one of ['adam', 'rmsprop', 'sgd']"),
+        (
+            lambda: get("adamax"),
+            "expected one of ['adagrad', 'adam', 'adamw', 'nadam', 'rmsprop', 'sgd']",
+        ),
     ],
 )
 def test_bad_arguments_raise(factory, message):

@@ -5,6 +5,18 @@ from textrnn.callbacks.cosine_decay import CosineDecay
 from textrnn.callbacks.csv_logger import CSVLogger
 from textrnn.callbacks.early_stopping import EarlyStopping
 from textrnn.callbacks.history import History
+from textrnn.callbacks.learning_rate_scheduler import LearningRateScheduler
 from textrnn.callbacks.model_checkpoint import ModelCheckpoint
+from textrnn.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
 
-__all__ = ["Callback", "CallbackList", "CosineDecay", "CSVLogger", "EarlyStopping", "History", "ModelCheckpoint"]
+__all__ = [
+    "Callback",
+    "CallbackList",
+    "CosineDecay",
+    "CSVLogger",
+    "EarlyStopping",
+    "History",
+    "LearningRateScheduler",
+    "ModelCheckpoint",
+    "ReduceLROnPlateau",
+]

@@ -1,16 +1,29 @@
 """textrnn layers, with Keras's names, arguments and weight layouts."""
 
+from textrnn.layers.activation import Activation
 from textrnn.layers.base import Layer
 from textrnn.layers.bidirectional import Bidirectional
+from textrnn.layers.conv1d import Conv1D
 from textrnn.layers.dense import Dense
 from textrnn.layers.dropout import Dropout, SpatialDropout1D
 from textrnn.layers.embedding import Embedding
+from textrnn.layers.flatten import Flatten
 from textrnn.layers.global_max_avg_pooling import GlobalMaxAvgPooling1D
 from textrnn.layers.gru import GRU
 from textrnn.layers.lstm import LSTM
+from textrnn.layers.masking import Masking
 from textrnn.layers.ngram_embedding import NGramEmbedding
+from textrnn.layers.normalization import BatchNormalization, LayerNormalization
 from textrnn.layers.pooling import GlobalAveragePooling1D, GlobalMaxPooling1D
+from textrnn.layers.pooling1d import AveragePooling1D, MaxPooling1D
 from textrnn.layers.simple_rnn import SimpleRNN
+
+# Keras's alias names (the same classes, so a config naming either loads).
+Convolution1D = Conv1D
+MaxPool1D = MaxPooling1D
+AvgPool1D = AveragePooling1D
+GlobalMaxPool1D = GlobalMaxPooling1D
+GlobalAvgPool1D = GlobalAveragePooling1D
 
 __all__ = [
     "Layer",
@@ -26,4 +39,17 @@ __all__ = [
     "GlobalMaxPooling1D",
     "GlobalAveragePooling1D",
     "GlobalMaxAvgPooling1D",
+    "Conv1D",
+    "MaxPooling1D",
+    "AveragePooling1D",
+    "Flatten",
+    "Activation",
+    "Masking",
+    "LayerNormalization",
+    "BatchNormalization",
+    "Convolution1D",
+    "MaxPool1D",
+    "AvgPool1D",
+    "GlobalMaxPool1D",
+    "GlobalAvgPool1D",
 ]

@@ -9,7 +9,10 @@ so `get_weights()` / `set_weights()` exchange arrays with Keras unchanged, and t
 
 from __future__ import annotations
 
+import functools
+import inspect
 import re
+import warnings
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -56,6 +59,15 @@ class Layer(nn.Module):
     """
 
     supports_masking: bool = False
+    _input_shape_arg: tuple[int | None, ...] | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Every layer accepts Keras's legacy `input_shape=` / `input_dim=` (first layer of a
+        # Sequential) without each constructor naming them: the class's own `__init__` is wrapped.
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None:
+            type.__setattr__(cls, "__init__", _with_input_shape(init))
 
     def __init__(self, *, name: str | None = None, trainable: bool = True) -> None:
         super().__init__()
@@ -66,6 +78,31 @@ class Layer(nn.Module):
         self._trainable = bool(trainable)
         self._weight_names: list[str] = []
         self._build_input_shape: Shape | None = None
+
+    def _set_input_shape_arg(self, input_shape: Any, input_dim: Any) -> None:
+        """Keras 3's legacy arguments: warn as Keras does, then build for `(None, *input_shape)`
+        so that a Sequential starting with this layer knows its input shape."""
+        from textrnn import checks
+
+        warnings.warn(
+            "Do not pass an `input_shape`/`input_dim` argument to a layer. When using Sequential "
+            "models, prefer using an `Input(shape)` object as the first layer in the model "
+            "instead.",
+            stacklevel=3,
+        )
+        if input_dim is not None:
+            input_shape = (checks.positive_int("input_dim", input_dim),)
+        dims_ok = isinstance(input_shape, (tuple, list)) and all(
+            d is None or (checks._is_int(d) and d > 0) for d in input_shape
+        )
+        if not dims_ok:
+            expected = "a tuple of positive integers or None, without the batch axis"
+            raise checks.invalid("input_shape", expected, input_shape)
+        self._input_shape_arg = tuple(input_shape)
+        shape = (None, *input_shape)
+        self.maybe_build(shape)
+        if self.built:
+            self._build_input_shape = shape
 
     # ----------------------------------------------------------------- building
     def build(self, input_shape: Shape) -> None:
@@ -193,3 +230,19 @@ class Layer(nn.Module):
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}"
+
+
+def _with_input_shape(init: Any) -> Any:
+    # A constructor's own argument of that name (Embedding's `input_dim` is its vocabulary size)
+    # is its own, as in Keras, where only what reaches the base Layer is taken as a shape.
+    own = set(inspect.signature(init).parameters)
+
+    @functools.wraps(init)
+    def __init__(self: Layer, *args: Any, **kwargs: Any) -> None:
+        input_shape = kwargs.pop("input_shape", None) if "input_shape" not in own else None
+        input_dim = kwargs.pop("input_dim", None) if "input_dim" not in own else None
+        init(self, *args, **kwargs)
+        if input_shape is not None or input_dim is not None:
+            self._set_input_shape_arg(input_shape, input_dim)
+
+    return __init__

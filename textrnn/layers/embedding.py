@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import torch
@@ -56,6 +57,10 @@ class Embedding(Layer):
         embeddings_initializer: Keras name or initializer; default uniform in ±0.05.
         mask_zero: if True, index 0 is padding: the layer emits a mask `inputs != 0` that recurrent
             layers use to skip those steps (their state carries over).
+        weights: Keras's legacy way to start from a matrix: `[matrix]` (or the matrix) of shape
+            `(input_dim, output_dim)`, set after the weight is made.
+        input_length: accepted and ignored with Keras 3's warning ("Just remove it"); give
+            `input_shape=(steps,)` to fix the steps shown by `summary()`.
         name, trainable: see `Layer`.
 
     Input `(batch, steps)` integers → output `(batch, steps, output_dim)`. Parameters:
@@ -72,10 +77,14 @@ class Embedding(Layer):
         output_dim: int,
         embeddings_initializer: Any = "uniform",
         mask_zero: bool = False,
+        weights: Any = None,
         *,
+        input_length: int | None = None,
         name: str | None = None,
         trainable: bool = True,
     ) -> None:
+        if input_length is not None:
+            warnings.warn("Argument `input_length` is deprecated. Just remove it.", stacklevel=3)
         super().__init__(name=name, trainable=trainable)
         self.input_dim = positive_int("input_dim", input_dim)
         self.output_dim = positive_int("output_dim", output_dim)
@@ -84,6 +93,9 @@ class Embedding(Layer):
         self.mask_zero = bool(mask_zero)
         self.supports_masking = self.mask_zero
         self.build((None, None))
+        if weights is not None:
+            one = isinstance(weights, list) and len(weights) == 1
+            self.set_weights(weights if one else [weights])
 
     def build(self, input_shape: Shape) -> None:
         if self.built:

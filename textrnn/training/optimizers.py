@@ -541,3 +541,328 @@ def get(identifier: Any) -> Optimizer:
 def serialize(optimizer: Optimizer) -> dict[str, Any]:
     """The `{"class_name", "config"}` form read back by `get()`."""
     return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
+
+
+# ---------------------------------------------------------------- Adagrad, Nadam, AdamW (Keras 3)
+def _decay_weights(params: list[torch.Tensor], lr: float, weight_decay: float | None) -> None:
+    # Keras applies decoupled weight decay before the update: w −= w · weight_decay · lr.
+    if weight_decay:
+        torch._foreach_mul_(params, 1.0 - weight_decay * lr)
+
+
+class _KerasAdagrad(torch.optim.Optimizer):
+    """Keras's Adagrad: `a += g²; w −= lr · g / sqrt(a + epsilon)`, `a` starting at
+    `initial_accumulator_value`."""
+
+    def __init__(
+        self,
+        params: Iterable[nn.Parameter],
+        lr: float,
+        initial: float,
+        epsilon: float,
+        wd: float | None,
+    ) -> None:
+        super().__init__(
+            params, {"lr": lr, "initial": initial, "epsilon": epsilon, "weight_decay": wd}
+        )
+
+    @torch.no_grad()
+    def step(self, closure: Any = None) -> None:  # type: ignore[override]
+        for group in self.param_groups:
+            params = [p for p in group["params"] if p.grad is not None]
+            if not params:
+                continue
+            grads = [p.grad for p in params]
+            for p in params:
+                if not self.state[p]:
+                    self.state[p]["accumulator"] = torch.full_like(p, group["initial"])
+            acc = [self.state[p]["accumulator"] for p in params]
+            _decay_weights(params, group["lr"], group["weight_decay"])
+            torch._foreach_addcmul_(acc, grads, grads)
+            denom = torch._foreach_add(acc, group["epsilon"])
+            torch._foreach_sqrt_(denom)
+            torch._foreach_addcdiv_(params, grads, denom, value=-group["lr"])
+
+
+class _KerasNadam(torch.optim.Optimizer):
+    """Keras's Nadam: Adam with Nesterov momentum and the momentum schedule
+    `u_t = beta_1 · (1 − 0.5 · 0.96^t)` (t counted per optimizer step, as Keras does)."""
+
+    def __init__(
+        self,
+        params: Iterable[nn.Parameter],
+        lr: float,
+        beta_1: float,
+        beta_2: float,
+        epsilon: float,
+        wd: float | None,
+    ) -> None:
+        super().__init__(
+            params,
+            {"lr": lr, "beta_1": beta_1, "beta_2": beta_2, "epsilon": epsilon, "weight_decay": wd},
+        )
+        self.iterations = 0
+        self.u_product = 1.0
+
+    @torch.no_grad()
+    def step(self, closure: Any = None) -> None:  # type: ignore[override]
+        t = self.iterations + 1
+        b1 = self.defaults["beta_1"]
+        u_t = b1 * (1.0 - 0.5 * 0.96**t)
+        u_next = b1 * (1.0 - 0.5 * 0.96 ** (t + 1))
+        u_product = self.u_product * u_t  # the product of u_1 ... u_t
+        for group in self.param_groups:
+            b2, lr = group["beta_2"], group["lr"]
+            params = [p for p in group["params"] if p.grad is not None]
+            if not params:
+                continue
+            grads = [p.grad for p in params]
+            for p in params:
+                if not self.state[p]:
+                    self.state[p]["m"] = torch.zeros_like(p)
+                    self.state[p]["v"] = torch.zeros_like(p)
+            ms = [self.state[p]["m"] for p in params]
+            vs = [self.state[p]["v"] for p in params]
+            _decay_weights(params, lr, group["weight_decay"])
+            torch._foreach_lerp_(ms, grads, 1.0 - b1)
+            torch._foreach_mul_(vs, b2)
+            torch._foreach_addcmul_(vs, grads, grads, value=1.0 - b2)
+            # m_hat = u_next·m / (1 − u_product·u_next) + (1 − u_t)·g / (1 − u_product)
+            m_hat = torch._foreach_mul(ms, u_next / (1.0 - u_product * u_next))
+            torch._foreach_add_(m_hat, grads, alpha=(1.0 - u_t) / (1.0 - u_product))
+            denom = torch._foreach_div(vs, 1.0 - b2**t)  # v_hat
+            torch._foreach_sqrt_(denom)
+            torch._foreach_add_(denom, group["epsilon"])
+            torch._foreach_addcdiv_(params, m_hat, denom, value=-lr)
+        self.u_product = u_product
+        self.iterations = t
+
+
+class _KerasAdamW(_KerasAdam):
+    """Keras's AdamW: the weights decay by `weight_decay · lr` first, then Keras's Adam step."""
+
+    def __init__(
+        self,
+        params: Iterable[nn.Parameter],
+        lr: float,
+        beta_1: float,
+        beta_2: float,
+        epsilon: float,
+        amsgrad: bool,
+        weight_decay: float,
+    ) -> None:
+        super().__init__(params, lr, beta_1, beta_2, epsilon, amsgrad)
+        for group in self.param_groups:
+            group["weight_decay"] = weight_decay
+
+    @torch.no_grad()
+    def step(self, closure: Any = None) -> None:  # type: ignore[override]
+        for group in self.param_groups:
+            params = [p for p in group["params"] if p.grad is not None]
+            if params:
+                _decay_weights(params, group["lr"], group["weight_decay"])
+        super().step()
+
+
+def _check_weight_decay(value: Any) -> float | None:
+    if value is None:
+        return None
+    return _check_float("weight_decay", value, 0.0, math.inf, high_open=True)
+
+
+class Adagrad(Optimizer):
+    """Keras's Adagrad: per-weight learning rates from the sum of all past squared gradients.
+
+    Args:
+        learning_rate: default 0.001.
+        initial_accumulator_value: the accumulators' starting value, default 0.1.
+        epsilon: added inside the square root, default 1e-7.
+        weight_decay: decoupled weight decay (`w −= w · weight_decay · lr` before each step),
+            default None (none).
+        clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum, ema_overwrite_frequency,
+            name: see `Optimizer`.
+    """
+
+    def __init__(
+        self,
+        learning_rate: float = 0.001,
+        initial_accumulator_value: float = 0.1,
+        epsilon: float = 1e-7,
+        weight_decay: float | None = None,
+        *,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        use_ema: bool = False,
+        ema_momentum: float = 0.99,
+        ema_overwrite_frequency: int | None = None,
+        name: str = "adagrad",
+    ) -> None:
+        super().__init__(
+            learning_rate,
+            clipnorm=clipnorm,
+            clipvalue=clipvalue,
+            global_clipnorm=global_clipnorm,
+            use_ema=use_ema,
+            ema_momentum=ema_momentum,
+            ema_overwrite_frequency=ema_overwrite_frequency,
+            name=name,
+        )
+        self.initial_accumulator_value = _check_float(
+            "initial_accumulator_value", initial_accumulator_value, 0.0, math.inf, high_open=True
+        )
+        self.epsilon = _check_float("epsilon", epsilon, 0.0, math.inf, high_open=True)
+        self.weight_decay = _check_weight_decay(weight_decay)
+
+    def _make_torch_optimizer(self, params: list[nn.Parameter]) -> torch.optim.Optimizer:
+        return _KerasAdagrad(
+            params,
+            self.learning_rate,
+            self.initial_accumulator_value,
+            self.epsilon,
+            self.weight_decay,
+        )
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "initial_accumulator_value": self.initial_accumulator_value,
+            "epsilon": self.epsilon,
+            "weight_decay": self.weight_decay,
+        }
+
+
+class Nadam(Optimizer):
+    """Keras's Nadam (Adam with Nesterov momentum and Keras's momentum schedule).
+
+    Args:
+        learning_rate: default 0.001.
+        beta_1: default 0.9; beta_2: default 0.999; epsilon: default 1e-7.
+        weight_decay: decoupled weight decay, default None (none).
+        clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum, ema_overwrite_frequency,
+            name: see `Optimizer`.
+    """
+
+    def __init__(
+        self,
+        learning_rate: float = 0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        weight_decay: float | None = None,
+        *,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        use_ema: bool = False,
+        ema_momentum: float = 0.99,
+        ema_overwrite_frequency: int | None = None,
+        name: str = "nadam",
+    ) -> None:
+        super().__init__(
+            learning_rate,
+            clipnorm=clipnorm,
+            clipvalue=clipvalue,
+            global_clipnorm=global_clipnorm,
+            use_ema=use_ema,
+            ema_momentum=ema_momentum,
+            ema_overwrite_frequency=ema_overwrite_frequency,
+            name=name,
+        )
+        self.beta_1 = _check_float("beta_1", beta_1, 0.0, 1.0, high_open=True)
+        self.beta_2 = _check_float("beta_2", beta_2, 0.0, 1.0, high_open=True)
+        self.epsilon = _check_float("epsilon", epsilon, 0.0, math.inf, high_open=True)
+        self.weight_decay = _check_weight_decay(weight_decay)
+
+    def _make_torch_optimizer(self, params: list[nn.Parameter]) -> torch.optim.Optimizer:
+        return _KerasNadam(
+            params, self.learning_rate, self.beta_1, self.beta_2, self.epsilon, self.weight_decay
+        )
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+            "weight_decay": self.weight_decay,
+        }
+
+
+class AdamW(Optimizer):
+    """Keras's AdamW: Adam with decoupled weight decay (`w −= w · weight_decay · lr`, then the
+    Adam step), applied to every trainable weight as Keras does by default.
+
+    Args:
+        learning_rate: default 0.001.
+        weight_decay: default 0.004 (Keras's; a number is required).
+        beta_1: default 0.9; beta_2: default 0.999; epsilon: default 1e-7 ("epsilon hat").
+        amsgrad: default False.
+        clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum, ema_overwrite_frequency,
+            name: see `Optimizer`.
+
+    Raises:
+        ValueError: for `weight_decay=None` (Keras's "Argument `weight_decay` must be a float").
+    """
+
+    def __init__(
+        self,
+        learning_rate: float = 0.001,
+        weight_decay: float = 0.004,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        amsgrad: bool = False,
+        *,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        use_ema: bool = False,
+        ema_momentum: float = 0.99,
+        ema_overwrite_frequency: int | None = None,
+        name: str = "adamw",
+    ) -> None:
+        super().__init__(
+            learning_rate,
+            clipnorm=clipnorm,
+            clipvalue=clipvalue,
+            global_clipnorm=global_clipnorm,
+            use_ema=use_ema,
+            ema_momentum=ema_momentum,
+            ema_overwrite_frequency=ema_overwrite_frequency,
+            name=name,
+        )
+        if weight_decay is None:
+            raise ValueError("Argument `weight_decay` must be a float. Received: weight_decay=None")
+        self.weight_decay = _check_float(
+            "weight_decay", weight_decay, 0.0, math.inf, high_open=True
+        )
+        self.beta_1 = _check_float("beta_1", beta_1, 0.0, 1.0, high_open=True)
+        self.beta_2 = _check_float("beta_2", beta_2, 0.0, 1.0, high_open=True)
+        self.epsilon = _check_float("epsilon", epsilon, 0.0, math.inf, high_open=True)
+        self.amsgrad = bool(amsgrad)
+
+    def _make_torch_optimizer(self, params: list[nn.Parameter]) -> torch.optim.Optimizer:
+        return _KerasAdamW(
+            params,
+            self.learning_rate,
+            self.beta_1,
+            self.beta_2,
+            self.epsilon,
+            self.amsgrad,
+            self.weight_decay,
+        )
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "weight_decay": self.weight_decay,
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+            "amsgrad": self.amsgrad,
+        }
+
+
+_BY_NAME.update({"adagrad": Adagrad, "nadam": Nadam, "adamw": AdamW})  # type: ignore[dict-item]
+_CLASSES.update({"Adagrad": Adagrad, "Nadam": Nadam, "AdamW": AdamW})  # type: ignore[dict-item]
