@@ -20,7 +20,7 @@ from textrnn.runs.compare import differing_options, format_table
 from textrnn.runs.model import build_model
 from textrnn.runs.predictor import model_metadata
 from textrnn.runs.prepare import build_vocabulary
-from textrnn.runs.trainer import command_line
+from textrnn.runs.command import command_line
 
 
 # ----------------------------------------------------------------------------------- options
