@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 
-import textrnn
 from textrnn import optimizers
 from textrnn.callbacks import Callback, CosineDecay
 from textrnn.errors import DatasetError, RunFolderError
@@ -37,6 +36,7 @@ from textrnn.runs.recorder import AverageEachEpoch, RunRecorder
 from textrnn.runs.result import TrainingInterrupted, TrainResult
 from textrnn.runs.run import CHECKPOINT, SingleRun, new_history, single_run_config
 from textrnn.training.seed import set_random_seed
+from textrnn.version import __version__
 
 
 def printer(verbose: int, print_fn: Callable[[str], Any] | None) -> Callable[[str], Any]:
@@ -55,7 +55,7 @@ def _versions() -> dict[str, str]:
     import torch
 
     return {
-        "textrnn_version": textrnn.__version__,
+        "textrnn_version": __version__,
         "torch_version": torch.__version__,
         "numpy_version": np.__version__,
         "python_version": platform.python_version(),
