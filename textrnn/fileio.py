@@ -39,7 +39,7 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
 # A hidden temporary entry beside its target: `.NAME.TAG-xxxxxxxx` (a folder from `new_temp_dir`,
-# or one renamed aside by `replace_dir`) or `.NAME.xxxxxxxx[SUFFIX].tmp` (a file from `atomic_path`).
+# or one renamed aside by `replace_dir`) or `.NAME.xxxxxxxx[SUFFIX].tmp` (from `atomic_path`).
 _TEMP_DIR = re.compile(r"^\.(?P<name>.+)\.(?P<tag>[a-z]+)-[0-9a-f]{8}$")
 _TEMP_FILE = re.compile(r"^\..+\.tmp$")
 
@@ -174,7 +174,7 @@ def replace_dir(source: str | os.PathLike[str], target: str | os.PathLike[str]) 
 
 
 def restore_replaced_dir(target: str | os.PathLike[str]) -> bool:
-    """Put back the folder `replace_dir` had renamed aside, if a kill struck between its two renames.
+    """Put back the folder `replace_dir` renamed aside, if a kill struck between its two renames.
 
     Returns:
         True if `target` was missing and its `.NAME.old-*` folder was renamed back into place.
@@ -193,7 +193,11 @@ def replaced_dir(target: str | os.PathLike[str]) -> Path | None:
     dst = Path(target)
     if dst.exists():
         return dst
-    olds = [p for p in temp_entries(dst.parent, name=dst.name) if p.name.startswith(f".{dst.name}.old-") and p.is_dir()]
+    olds = [
+        p
+        for p in temp_entries(dst.parent, name=dst.name)
+        if p.name.startswith(f".{dst.name}.old-") and p.is_dir()
+    ]
     return max(olds, key=lambda p: p.stat().st_mtime) if olds else None
 
 

@@ -112,8 +112,9 @@ def test_cli_ensemble_flag_predict_and_bad_value(tmp_path, data):
     recorded = json.loads((out / "metrics.json").read_text())
     assert ensemble_row["kind"] == "ensemble" and ensemble_row["test_acc"] == recorded["accuracy"]
     assert ensemble_row["model"] == "2 × " + member_row["model"]
-    assert ensemble_row["parameters"] == 2 * member_row["parameters"] and ensemble_row["best_epoch"] is None
+    assert ensemble_row["parameters"] == 2 * member_row["parameters"]
+    assert ensemble_row["best_epoch"] is None
     assert member_row["kind"] == "run" and member_row["status"] == "complete"
-    assert not list(tmp_path.glob("*.png")) and not list(out.glob("*.png"))  # compare writes nothing
+    assert not list(tmp_path.glob("*.png")) and not list(out.glob("*.png"))  # wrote nothing
     bad = CliRunner().invoke(app, ["train", "--data", str(path), "--ensemble", "0"])
     assert bad.exit_code == 1 and "`ensemble` (`--ensemble`)" in bad.stderr

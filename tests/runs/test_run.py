@@ -35,7 +35,8 @@ def options(tmp_path_factory):
     texts, labels = toy_texts(40, seed=2)
     data = write_toy_csv(tmp_path_factory.mktemp("d") / "toy.csv", texts, labels)
     return TrainOptions(
-        data=str(data), units=4, embedding_dim=4, maxlen=12, num_words=60, batch_size=16, epochs=3, seed=5,
+        data=str(data), units=4, embedding_dim=4, maxlen=12, num_words=60, batch_size=16,
+        epochs=3, seed=5,
         learning_rate=0.01, monitor="loss",  # a new best model every epoch: a model swap each time
     )  # fmt: skip
 
@@ -47,7 +48,14 @@ def straight(options, tmp_path_factory):
 
 def kill_at(point: str, n: int, options: TrainOptions, out: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    args = [sys.executable, str(CHILD), point, str(n), json.dumps(dataclasses.asdict(options)), str(out)]
+    args = [
+        sys.executable,
+        str(CHILD),
+        point,
+        str(n),
+        json.dumps(dataclasses.asdict(options)),
+        str(out),
+    ]
     done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == -signal.SIGKILL, done.stderr
 
@@ -62,7 +70,8 @@ def assert_same_run(path: Path, straight) -> None:
     for key in ("loss", "acc", "val_loss", "val_acc"):
         np.testing.assert_allclose(run.history[key], straight.history[key], rtol=1e-5, err_msg=key)
     assert run.best_epoch == straight.best_epoch
-    assert run.metrics["accuracy"] == pytest.approx(straight.metrics["accuracy"])
+    metrics = run.metrics
+    assert metrics is not None and metrics["accuracy"] == pytest.approx(straight.metrics["accuracy"])
     assert len((path / "history.csv").read_text().splitlines()) == 4
     assert not (path / "checkpoint").exists() and hidden(path) == []
 
@@ -72,12 +81,22 @@ def test_open_run_decides_the_kind(tmp_path):
     (tmp_path / "one").mkdir()
     (tmp_path / "one" / "config.json").write_text('{"format": "textrnn.run", "format_version": 1}')
     (tmp_path / "many").mkdir()
-    config = {"format": "textrnn.ensemble", "format_version": 1, "members": [{"path": "members/1", "seed": 1}]}
+    config = {
+        "format": "textrnn.ensemble",
+        "format_version": 1,
+        "members": [{"path": "members/1", "seed": 1}],
+    }
     (tmp_path / "many" / "config.json").write_text(json.dumps(config))
     single, ensemble = open_run(tmp_path / "one"), open_run(tmp_path / "many")
     assert isinstance(single, SingleRun) and single.kind == "run" and single.status == "running"
-    assert isinstance(ensemble, EnsembleRun) and ensemble.kind == "ensemble" and ensemble.status == "running"
-    assert ensemble.member_paths == [tmp_path / "many" / "members" / "1"] and ensemble.members() == []
+    assert (
+        isinstance(ensemble, EnsembleRun)
+        and ensemble.kind == "ensemble"
+        and ensemble.status == "running"
+    )
+    assert (
+        ensemble.member_paths == [tmp_path / "many" / "members" / "1"] and ensemble.members() == []
+    )
     with pytest.raises(RunFolderError, match="has not finished training all its members"):
         ensemble.model_dirs()
     with pytest.raises(RunFolderError, match="is an ensemble"):
@@ -86,19 +105,27 @@ def test_open_run_decides_the_kind(tmp_path):
         open_run(tmp_path)
 
 
-@pytest.mark.parametrize(("fmt", "version"), [("textrnn.run", 2), ("textrnn.run", "1"), ("textrnn.ensemble", 2)])
+@pytest.mark.parametrize(
+    ("fmt", "version"), [("textrnn.run", 2), ("textrnn.run", "1"), ("textrnn.ensemble", 2)]
+)
 def test_format_version_is_honoured(tmp_path, fmt, version):
-    (tmp_path / "config.json").write_text(json.dumps({"format": fmt, "format_version": version, "members": []}))
+    (tmp_path / "config.json").write_text(
+        json.dumps({"format": fmt, "format_version": version, "members": []})
+    )
     with pytest.raises(RunFolderError, match="format.version|Upgrade textrnn"):
         open_run(tmp_path)
 
 
 # ----------------------------------------------------------------------------------- kills
-def test_a_kill_between_checkpoint_and_history_neither_skips_nor_repeats_an_epoch(tmp_path, options, straight):
+def test_a_kill_between_checkpoint_and_history_neither_skips_nor_repeats_an_epoch(
+    tmp_path, options, straight
+):
     out = tmp_path / "run"
     kill_at("checkpoint", 2, options, out)
     run = SingleRun(out)
-    assert run.history["epochs"] == [1] and run.checkpoint_epoch() == 2  # history one behind its checkpoint
+    assert (
+        run.history["epochs"] == [1] and run.checkpoint_epoch() == 2
+    )  # history one behind its checkpoint
     assert len(textrnn.load(out).predict(["great"])) == 1
     resume(out, verbose=0)
     assert_same_run(out, straight)
@@ -139,10 +166,16 @@ def test_a_kill_in_the_first_epoch_leaves_a_hidden_folder_the_next_run_removes(t
     assert hidden(out) == []
 
 
-def test_resume_cleans_stale_temporary_files_and_refuses_a_run_in_training(tmp_path, options, straight):
+def test_resume_cleans_stale_temporary_files_and_refuses_a_run_in_training(
+    tmp_path, options, straight
+):
     out = tmp_path / "run"
     kill_at("checkpoint", 2, options, out)
-    junk = [out / ".history.json.abcd1234.tmp", out / ".model.tmp-0badf00d", out / "checkpoint" / ".state.json.x.tmp"]
+    junk = [
+        out / ".history.json.abcd1234.tmp",
+        out / ".model.tmp-0badf00d",
+        out / "checkpoint" / ".state.json.x.tmp",
+    ]
     junk[0].write_text("{")
     junk[1].mkdir()
     junk[2].write_text("{")
@@ -176,7 +209,10 @@ def test_a_target_that_appears_during_the_first_epoch(tmp_path, options):
     message = str(info.value)
     assert f"`{out}` was created by something else" in message and "discarded" in message
     assert ".incomplete-" not in message  # it names no folder it then deletes
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["race"] and (out / "theirs.txt").read_text() == "theirs"
+    assert (
+        sorted(p.name for p in tmp_path.iterdir()) == ["race"]
+        and (out / "theirs.txt").read_text() == "theirs"
+    )
 
 
 def test_every_file_gets_the_umask_mode(straight):

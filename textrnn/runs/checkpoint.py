@@ -53,9 +53,13 @@ def _unflatten_optimizer(meta: dict[str, Any], tensors: dict[str, torch.Tensor])
 
 
 def save_checkpoint(
-    folder: Path, epoch: int, model: torch.nn.Module, optimizer: Any, history: dict[str, Any] | None = None
+    folder: Path,
+    epoch: int,
+    model: torch.nn.Module,
+    optimizer: Any,
+    history: dict[str, Any] | None = None,
 ) -> None:
-    """Write the state after `epoch` (1-based count of finished epochs) and point `state.json` to it.
+    """Write the state after `epoch` (count of finished epochs) and point `state.json` to it.
 
     Args:
         history: the run's history as of this epoch (JSON), stored with the tensors.
@@ -127,7 +131,8 @@ def _read_meta(folder: Path) -> dict[str, Any]:
         return meta
     except (OSError, ValueError, KeyError, TypeError, SafetensorError) as e:
         raise RunFolderError(
-            f"The checkpoint in `{folder}` is missing or damaged ({e}). The run cannot be resumed; train it again."
+            f"The checkpoint in `{folder}` is missing or damaged ({e}). "
+            "The run cannot be resumed; train it again."
         ) from None
 
 

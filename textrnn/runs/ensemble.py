@@ -1,4 +1,4 @@
-"""Ensembles: several runs of one recipe with different seeds, predicting with their mean probability.
+"""Ensembles: runs of one recipe with different seeds, predicting with their mean probability.
 
 `textrnn train --ensemble K` (or `TrainOptions(ensemble=K)`) trains K members, seeds `seed`,
 `seed + 1`, ..., each a complete run folder of its own inside the ensemble's folder (the layout
@@ -67,7 +67,8 @@ def resume_ensemble(
     """
     if run.status == "complete":
         raise RunFolderError(
-            f"`{run.path}` is already a complete ensemble: nothing to resume. Start a new one with `textrnn train`."
+            f"`{run.path}` is already a complete ensemble: nothing to resume. "
+            "Start a new one with `textrnn train`."
         )
     run.open_for_writing()
     try:
@@ -88,15 +89,23 @@ def _train_members(
         try:
             if not path.exists():
                 # a seed of its own (weights, shuffling, validation), the ensemble's test split
-                member_options, _ = settle(options.replace(seed=seed, ensemble=1, split_seed=options.seed), path)
-                result = train_single(member_options, path, callbacks=callbacks, verbose=verbose, print_fn=print_fn)
+                member_options, _ = settle(
+                    options.replace(seed=seed, ensemble=1, split_seed=options.seed), path
+                )
+                result = train_single(
+                    member_options, path, callbacks=callbacks, verbose=verbose, print_fn=print_fn
+                )
             elif (member := SingleRun(path)).status == "complete":
                 result = result_of(member)
                 say(f"  already complete: {path}")
             else:
-                result = resume_single(member, callbacks=callbacks, verbose=verbose, print_fn=print_fn)
+                result = resume_single(
+                    member, callbacks=callbacks, verbose=verbose, print_fn=print_fn
+                )
         except TrainingInterrupted as e:
-            raise TrainingInterrupted(EnsembleResult(run.path, "interrupted", [*results, e.result])) from None
+            raise TrainingInterrupted(
+                EnsembleResult(run.path, "interrupted", [*results, e.result])
+            ) from None
         except KeyboardInterrupt:
             if not results:
                 raise

@@ -48,7 +48,8 @@ def evaluate_run(
     options = run.train_options()
     shown = str(run.path)
     if data is None:
-        _, _, texts, labels, _, _ = read_splits(options, imdb_source=run.data_config.get("path"), test_only=True)
+        source = run.data_config.get("path")
+        _, _, texts, labels, _, _ = read_splits(options, imdb_source=source, test_only=True)
         where = "test split"
     else:
         source = DataSource(

@@ -109,7 +109,9 @@ class Predictor:
         if is_run(p):
             return for_run(open_run(p))
         if not p.exists():
-            raise ModelFileError(f"`{p}` does not exist. Pass a run folder made by `textrnn train` (e.g. runs/NAME).")
+            raise ModelFileError(
+                f"`{p}` does not exist. Pass a run folder made by `textrnn train` (e.g. runs/NAME)."
+            )
         return cls.from_model_dir(p)
 
     @classmethod
@@ -303,9 +305,8 @@ def for_ensemble(run: EnsembleRun) -> EnsemblePredictor:
     Raises:
         RunFolderError: if not every member has finished.
     """
-    members = [
-        Predictor.from_model_dir(d, path=p) for d, p in zip(run.model_dirs(), run.member_paths, strict=True)
-    ]
+    pairs = zip(run.model_dirs(), run.member_paths, strict=True)
+    members = [Predictor.from_model_dir(d, path=p) for d, p in pairs]
     return EnsemblePredictor(members, path=run.path)
 
 
@@ -345,4 +346,13 @@ def load(path: str | os.PathLike[str]) -> Predictor:
     return Predictor.load(path)
 
 
-__all__ = ["MODEL", "EnsemblePredictor", "Prediction", "Predictor", "for_run", "load", "model_metadata", "to_class_matrix"]
+__all__ = [
+    "MODEL",
+    "EnsemblePredictor",
+    "Prediction",
+    "Predictor",
+    "for_run",
+    "load",
+    "model_metadata",
+    "to_class_matrix",
+]

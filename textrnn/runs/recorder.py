@@ -51,13 +51,17 @@ class RunRecorder(Callback):
         history: the history so far, updated in place.
     """
 
-    def __init__(self, run: SingleRun, options: TrainOptions, data: PreparedData, history: dict[str, Any]) -> None:
+    def __init__(
+        self, run: SingleRun, options: TrainOptions, data: PreparedData, history: dict[str, Any]
+    ) -> None:
         super().__init__()
         self.run = run
         self.options = options
         self.history = history
         self._t0 = 0.0
-        self.metadata = model_metadata(data.vocabulary, data.label_names, options.maxlen, PADDING, TRUNCATING)
+        self.metadata = model_metadata(
+            data.vocabulary, data.label_names, options.maxlen, PADDING, TRUNCATING
+        )
 
     @property
     def monitor(self) -> str:
@@ -80,7 +84,11 @@ class RunRecorder(Callback):
             h["best_epoch"] = epoch + 1
             h["best_value"] = json_float(value)
         patience = self.options.early_stopping
-        if patience is not None and h["best_epoch"] is not None and (epoch + 1) - h["best_epoch"] >= patience:
+        if (
+            patience is not None
+            and h["best_epoch"] is not None
+            and (epoch + 1) - h["best_epoch"] >= patience
+        ):
             h["stop_reason"] = "early_stopping"
             model.stop_training = True
         self.run.commit_epoch(model, h, improved, self.metadata)

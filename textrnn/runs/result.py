@@ -14,7 +14,11 @@ class TrainingInterrupted(KeyboardInterrupt):
 
     def __init__(self, result: Any) -> None:
         done = getattr(result, "epochs_done", None)
-        super().__init__(f"Training interrupted after epoch {done}." if done is not None else "Training interrupted.")
+        super().__init__(
+            f"Training interrupted after epoch {done}."
+            if done is not None
+            else "Training interrupted."
+        )
         self.result = result  # a TrainResult, or an EnsembleResult for `--ensemble`
 
 
@@ -22,7 +26,8 @@ def metrics_line(m: dict[str, Any]) -> str:
     """Test metrics in one line: accuracy, loss, macro F1, ROC AUC (two classes), sample count."""
     extra = f", ROC AUC {m['roc_auc']:.4f}" if m.get("roc_auc") is not None else ""
     return (
-        f"accuracy {m['accuracy']:.4f}, loss {m['loss']:.4f}, macro F1 {m['macro']['f1']:.4f}{extra} "
+        f"accuracy {m['accuracy']:.4f}, loss {m['loss']:.4f}, "
+        f"macro F1 {m['macro']['f1']:.4f}{extra} "
         f"({m['samples']:,} texts)."
     )
 
@@ -51,7 +56,13 @@ class TrainResult:
     stop_reason: str | None = None
 
     @classmethod
-    def of(cls, path: Path, epochs_planned: int, history: dict[str, Any], metrics: dict[str, Any] | None) -> TrainResult:
+    def of(
+        cls,
+        path: Path,
+        epochs_planned: int,
+        history: dict[str, Any],
+        metrics: dict[str, Any] | None,
+    ) -> TrainResult:
         """The result a run's history and metrics describe."""
         return cls(
             path=path,
@@ -77,17 +88,22 @@ class TrainResult:
             i = self.best_epoch - 1
             keys = ("val_acc", "val_loss", "acc", "loss")
             parts = [f"{k} {h[k][i]:.4f}" for k in keys if h.get(k) and h[k][i] is not None]
-            lines.append(f"Best epoch: {self.best_epoch} by {h.get('monitor')} ({', '.join(parts[:2])}).")
+            lines.append(
+                f"Best epoch: {self.best_epoch} by {h.get('monitor')} ({', '.join(parts[:2])})."
+            )
         if self.metrics is not None:
             lines.append(f"Test: {metrics_line(self.metrics)}")
         lines.append(f"Run folder: {self.path}")
         if self.status == "complete":
             lines.append(
                 f"  {CURVES}, {METRICS}, {HISTORY_CSV}, {SUMMARY}, {MODEL}/ "
-                f"(predict with `textrnn predict {self.path} \"text\"`)"
+                f'(predict with `textrnn predict {self.path} "text"`)'
             )
         else:
-            lines.append(f"  best model so far in {MODEL}/; continue with `textrnn train --resume {self.path}`")
+            lines.append(
+                f"  best model so far in {MODEL}/; "
+                f"continue with `textrnn train --resume {self.path}`"
+            )
         return "\n".join(lines)
 
 
@@ -116,13 +132,14 @@ class EnsembleResult:
             lines.append(f"Member {i}: {member.status}, best epoch {member.best_epoch}{test}.")
         if self.metrics is not None:
             lines.append(
-                f"Ensemble of {len(self.members)} (mean probability) on the test set: {metrics_line(self.metrics)}"
+                f"Ensemble of {len(self.members)} (mean probability) on the test set: "
+                f"{metrics_line(self.metrics)}"
             )
         lines.append(f"Ensemble folder: {self.path}")
         if self.status == "complete":
             lines.append(
                 f"  {METRICS}, {PREDICTIONS}, {MEMBERS}/1..{len(self.members)} "
-                f"(predict with `textrnn predict {self.path} \"text\"`)"
+                f'(predict with `textrnn predict {self.path} "text"`)'
             )
         else:
             lines.append(f"  continue with `textrnn train --resume {self.path}`")

@@ -93,7 +93,9 @@ _INCOMPLETE_DIR = re.compile(r"^\..+\.incomplete-[0-9a-f]{8}$")
 
 
 # ---------------------------------------------------------------------------------- contents
-def model_metadata(vocabulary: Any, label_names: Sequence[str], maxlen: int, padding: str, truncating: str) -> dict[str, Any]:
+def model_metadata(
+    vocabulary: Any, label_names: Sequence[str], maxlen: int, padding: str, truncating: str
+) -> dict[str, Any]:
     """The metadata a run saves with its model: what `Predictor` needs to read raw text."""
     return {
         "kind": MODEL_KIND,
@@ -128,7 +130,13 @@ class Predictions:
     probabilities: np.ndarray  # (samples, classes)
 
 
-def _write_predictions(folder: Path, index: Sequence[Any], labels: Sequence[str], probs: np.ndarray, names: Sequence[str]) -> None:
+def _write_predictions(
+    folder: Path,
+    index: Sequence[Any],
+    labels: Sequence[str],
+    probs: np.ndarray,
+    names: Sequence[str],
+) -> None:
     write_csv_atomic(
         folder / PREDICTIONS,
         ["index", "label", "predicted", *(f"p_{n}" for n in names)],
@@ -146,7 +154,9 @@ def _read_predictions(path: Path) -> Predictions:
             header = next(reader)
             rows = list(reader)
         names = [h[2:] for h in header[3:]]
-        probs = np.array([[float(v) for v in r[3:]] for r in rows], dtype=np.float64).reshape(len(rows), len(names))
+        probs = np.array([[float(v) for v in r[3:]] for r in rows], dtype=np.float64).reshape(
+            len(rows), len(names)
+        )
     except (OSError, StopIteration, ValueError) as e:
         raise RunFolderError(f"Cannot read `{path}`: {e or 'it is empty'}.") from None
     return Predictions([r[0] for r in rows], [r[1] for r in rows], names, probs)
@@ -196,7 +206,9 @@ def single_run_config(
     }
 
 
-def ensemble_config(*, name: str, command: Sequence[str] | None, options: TrainOptions) -> dict[str, Any]:
+def ensemble_config(
+    *, name: str, command: Sequence[str] | None, options: TrainOptions
+) -> dict[str, Any]:
     """An ensemble's `config.json`: `options.ensemble` members, seeds `seed`, `seed + 1`, ..."""
     seed = int(options.seed or 0)
     return {
@@ -207,7 +219,9 @@ def ensemble_config(*, name: str, command: Sequence[str] | None, options: TrainO
         "command": list(command) if command is not None else None,
         "options": options.to_dict(),
         "combine": "mean of the members' class probabilities",
-        "members": [{"path": f"{MEMBERS}/{i + 1}", "seed": seed + i} for i in range(options.ensemble)],
+        "members": [
+            {"path": f"{MEMBERS}/{i + 1}", "seed": seed + i} for i in range(options.ensemble)
+        ],
         "status": "running",
     }
 
@@ -218,7 +232,9 @@ def _now() -> str:
 
 def name_taken(path: Path) -> bool:
     """Whether a run at `path` exists or is being built (its hidden `.NAME.incomplete-*` folder)."""
-    return path.exists() or any(_INCOMPLETE_DIR.match(p.name) for p in temp_entries(path.parent, name=path.name))
+    return path.exists() or any(
+        _INCOMPLETE_DIR.match(p.name) for p in temp_entries(path.parent, name=path.name)
+    )
 
 
 # ---------------------------------------------------------------------------------- the kinds
@@ -306,7 +322,9 @@ class Run:
         """
         path = self.path / PREDICTIONS
         if not path.is_file():
-            raise RunFolderError(f"`{self.path}` has no {PREDICTIONS}: it has not finished training.")
+            raise RunFolderError(
+                f"`{self.path}` has no {PREDICTIONS}: it has not finished training."
+            )
         return _read_predictions(path)
 
     def __repr__(self) -> str:
@@ -337,8 +355,9 @@ class SingleRun(Run):
             config = _read_config(p)
             if config.get("format") == ENSEMBLE_FORMAT:
                 raise RunFolderError(
-                    f"`{p}` is an ensemble (`--ensemble`), not a single run: pass one of its members "
-                    f"(`{p / MEMBERS / '1'}`, ...) here, or the ensemble to `textrnn predict`, `evaluate` "
+                    f"`{p}` is an ensemble (`--ensemble`), not a single run: pass one of its "
+                    f"members (`{p / MEMBERS / '1'}`, ...) here, or the ensemble to "
+                    "`textrnn predict`, `evaluate` "
                     "and `compare`."
                 )
         _check_format(p, config, RUN_FORMAT, RUN_FORMAT_VERSION)
@@ -354,7 +373,7 @@ class SingleRun(Run):
 
     @property
     def model_dir(self) -> Path:
-        """`model/`, or where a kill between the two renames of a model swap left the previous one."""
+        """`model/`, or where a kill between the renames of a model swap left the previous one."""
         return replaced_dir(self.path / MODEL) or self.path / MODEL
 
     @cached_property
@@ -389,7 +408,8 @@ class SingleRun(Run):
         model_dir = self.model_dir
         if not (model_dir / "config.json").is_file():
             raise RunFolderError(
-                f"`{self.path}` has no saved model yet (no {MODEL}/ folder): its first epoch never finished. "
+                f"`{self.path}` has no saved model yet (no {MODEL}/ folder): "
+                "its first epoch never finished. "
                 "Train it again with `textrnn train`."
             )
         return model_dir
@@ -446,7 +466,9 @@ class SingleRun(Run):
         """
         lock = FolderLock.try_acquire(self.path)
         if lock is None:
-            raise RunFolderError(f"`{self.path}` is being trained by another process. Wait for it to finish.")
+            raise RunFolderError(
+                f"`{self.path}` is being trained by another process. Wait for it to finish."
+            )
         self._lock = lock
         restore_replaced_dir(self.path / MODEL)
         remove_paths(temp_entries(self.path))
@@ -470,7 +492,8 @@ class SingleRun(Run):
             os.rename(self.path, target)
         except OSError:
             raise RunFolderError(
-                f"`{target}` was created by something else while this run trained its first epoch, so this run "
+                f"`{target}` was created by something else while this run trained its first "
+                "epoch, so this run "
                 "was discarded. Train again with another --out."
             ) from None
         self.path = target
@@ -493,13 +516,17 @@ class SingleRun(Run):
     def write_summary(self, text: str) -> None:
         write_text_atomic(self.path / SUMMARY, text)
 
-    def commit_epoch(self, model: Any, history: dict[str, Any], improved: bool, metadata: dict[str, Any]) -> None:
+    def commit_epoch(
+        self, model: Any, history: dict[str, Any], improved: bool, metadata: dict[str, Any]
+    ) -> None:
         """Record a finished epoch: the checkpoint (with `history`, the commit point), the model
         if it `improved`, then `history.json`/`.csv`, and publish the run after its first epoch;
         Ctrl-C is held back meanwhile."""
         with deferred_interrupt():
             epoch = len(history["epochs"])
-            checkpoint.save_checkpoint(self.checkpoint_dir, epoch, model, model.optimizer, history=history)
+            checkpoint.save_checkpoint(
+                self.checkpoint_dir, epoch, model, model.optimizer, history=history
+            )
             if improved:
                 self.save_model(model, metadata)
             _write_history(self.path, history)
@@ -522,7 +549,12 @@ class SingleRun(Run):
         self.__dict__.pop("history", None)
 
     def write_results(
-        self, metrics: dict[str, Any], index: Sequence[Any], labels: Sequence[str], probs: np.ndarray, names: Sequence[str]
+        self,
+        metrics: dict[str, Any],
+        index: Sequence[Any],
+        labels: Sequence[str],
+        probs: np.ndarray,
+        names: Sequence[str],
     ) -> None:
         """`metrics.json` and `predictions.csv` of the test split."""
         write_json_atomic(self.path / METRICS, metrics)
@@ -531,7 +563,11 @@ class SingleRun(Run):
     def write_curves(self, history: dict[str, Any]) -> None:
         from textrnn.plot import plot_history
 
-        data = {k: history[k] for k in ("acc", "loss", "val_acc", "val_loss") if history[k] and None not in history[k]}
+        data = {
+            k: history[k]
+            for k in ("acc", "loss", "val_acc", "val_loss")
+            if history[k] and None not in history[k]
+        }
         if data.get("loss"):
             plot_history(data, self.path / CURVES, metric="acc")
 
@@ -559,15 +595,20 @@ class EnsembleRun(Run):
         if config is None:
             config = _read_config(p)
         if config.get("format") != ENSEMBLE_FORMAT:
-            raise RunFolderError(f"`{p}` is not an ensemble folder made by `textrnn train --ensemble K`.")
+            raise RunFolderError(
+                f"`{p}` is not an ensemble folder made by `textrnn train --ensemble K`."
+            )
         if config.get("format_version") != ENSEMBLE_FORMAT_VERSION:
             raise RunFolderError(
-                f"`{p}` is an ensemble of format version {config.get('format_version')}; this textrnn reads "
+                f"`{p}` is an ensemble of format version {config.get('format_version')}; "
+                "this textrnn reads "
                 f"version {ENSEMBLE_FORMAT_VERSION}. Upgrade textrnn."
             )
         members = config.get("members")
-        if not isinstance(members, list) or not all(isinstance(m, dict) and "path" in m for m in members):
-            raise RunFolderError(f"`{p / CONFIG}` has no valid \"members\" list.")
+        if not isinstance(members, list) or not all(
+            isinstance(m, dict) and "path" in m for m in members
+        ):
+            raise RunFolderError(f'`{p / CONFIG}` has no valid "members" list.')
         super().__init__(p, config)
         self._lock: FolderLock | None = None
 
@@ -593,11 +634,17 @@ class EnsembleRun(Run):
         """The mean of the members' per-epoch figures, over the epochs every member finished."""
         histories = [m.history for m in self.members()]
         n = min((len(h.get("epochs", [])) for h in histories), default=0)
-        out: dict[str, Any] = {"status": self.status, "best_epoch": None, "epochs": list(range(1, n + 1))}
+        out: dict[str, Any] = {
+            "status": self.status,
+            "best_epoch": None,
+            "epochs": list(range(1, n + 1)),
+        }
         for key in HISTORY_KEYS:
             columns = [list(h.get(key) or [])[:n] for h in histories]
             ok = n > 0 and all(len(c) == n and None not in c for c in columns)
-            out[key] = [float(np.mean([c[i] for c in columns])) for i in range(n)] if ok else [None] * n
+            out[key] = (
+                [float(np.mean([c[i] for c in columns])) for i in range(n)] if ok else [None] * n
+            )
         return out
 
     @property
@@ -643,7 +690,9 @@ class EnsembleRun(Run):
         """
         lock = FolderLock.try_acquire(self.path)
         if lock is None:
-            raise RunFolderError(f"`{self.path}` is being trained by another process. Wait for it to finish.")
+            raise RunFolderError(
+                f"`{self.path}` is being trained by another process. Wait for it to finish."
+            )
         self._lock = lock
         remove_paths(temp_entries(self.path))
 
@@ -666,11 +715,18 @@ class EnsembleRun(Run):
         first = tables[0]
         names = first.label_names
         metrics = None
-        same = all(t.index == first.index and t.labels == first.labels and t.label_names == names for t in tables)
+        same = all(
+            t.index == first.index and t.labels == first.labels and t.label_names == names
+            for t in tables
+        )
         if same and first.index:
             probs = np.mean([t.probabilities for t in tables], axis=0)
             y = np.array([names.index(label) for label in first.labels], dtype=np.int64)
-            metrics = {"split": "test", "members": len(tables), **classification_metrics(y, probs, names)}
+            metrics = {
+                "split": "test",
+                "members": len(tables),
+                **classification_metrics(y, probs, names),
+            }
             write_json_atomic(self.path / METRICS, metrics)
             _write_predictions(self.path, first.index, first.labels, probs, names)
         self.config = {**self.config, "status": "complete", "label_names": names}
@@ -683,24 +739,32 @@ class EnsembleRun(Run):
 def _read_config(path: Path) -> dict[str, Any]:
     if not path.is_dir():
         what = "does not exist" if not path.exists() else "is not a folder"
-        raise RunFolderError(f"Run folder `{path}` {what}. Pass a folder made by `textrnn train` (e.g. runs/NAME).")
+        raise RunFolderError(
+            f"Run folder `{path}` {what}. Pass a folder made by `textrnn train` (e.g. runs/NAME)."
+        )
     if not (path / CONFIG).is_file():
         raise RunFolderError(
-            f"`{path}` is not a textrnn run: it has no {CONFIG}. Pass a folder made by `textrnn train` (e.g. runs/NAME)."
+            f"`{path}` is not a textrnn run: it has no {CONFIG}. "
+            "Pass a folder made by `textrnn train` (e.g. runs/NAME)."
         )
     config = _read_json(path / CONFIG)
     if not isinstance(config, dict):
-        raise RunFolderError(f"`{path / CONFIG}` is not a textrnn run config (no \"format\": \"{RUN_FORMAT}\").")
+        raise RunFolderError(
+            f'`{path / CONFIG}` is not a textrnn run config (no "format": "{RUN_FORMAT}").'
+        )
     return config
 
 
 def _check_format(path: Path, config: dict[str, Any], fmt: str, newest: int) -> None:
     if config.get("format") != fmt:
-        raise RunFolderError(f"`{path / CONFIG}` is not a textrnn run config (no \"format\": \"{fmt}\").")
+        raise RunFolderError(
+            f'`{path / CONFIG}` is not a textrnn run config (no "format": "{fmt}").'
+        )
     version = config.get("format_version")
     if not isinstance(version, int) or isinstance(version, bool) or version > newest or version < 1:
         raise RunFolderError(
-            f"`{path}` has run format_version {version!r}; this textrnn reads up to {newest}. Upgrade textrnn."
+            f"`{path}` has run format_version {version!r}; this textrnn reads up to {newest}. "
+            "Upgrade textrnn."
         )
 
 

@@ -1,4 +1,4 @@
-"""Settling a new run's choices before anything is written: validated options, a seed, the folder."""
+"""A new run's choices, settled before anything is written: valid options, a seed, a folder."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ def fresh_seed() -> int:
     return int.from_bytes(os.urandom(4), "little") % 2**31
 
 
-def fresh_run_path(options: TrainOptions, runs_dir: str | os.PathLike[str] = DEFAULT_RUNS_DIR) -> Path:
+def fresh_run_path(
+    options: TrainOptions, runs_dir: str | os.PathLike[str] = DEFAULT_RUNS_DIR
+) -> Path:
     """`runs/<data>-<rnn>-<YYYYmmdd-HHMMSS>`, with `-2`, `-3`, ... if that name is taken."""
     data = "imdb" if options.data is None else Path(options.data).stem or "data"
     base = Path(runs_dir) / f"{data}-{options.rnn}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
@@ -45,10 +47,13 @@ def settle(options: TrainOptions, out: str | os.PathLike[str] | None) -> tuple[T
             options = options.replace(**{key: str(Path(value).expanduser().resolve())})
     target = Path(out) if out is not None else fresh_run_path(options)
     if target.exists() and not target.is_dir():
-        raise RunFolderError(f"--out `{target}` is a file, not a folder. Pass the path of a new folder for the run.")
+        raise RunFolderError(
+            f"--out `{target}` is a file, not a folder. Pass the path of a new folder for the run."
+        )
     if target.exists():
         raise RunFolderError(
-            f"`{target}` already exists. Choose another --out, or continue it with `textrnn train --resume {target}`."
+            f"`{target}` already exists. Choose another --out, "
+            f"or continue it with `textrnn train --resume {target}`."
         )
     return options, target
 

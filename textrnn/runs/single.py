@@ -69,14 +69,19 @@ def _check_validation_split(n: int, split: float) -> None:
     at = int(math.floor(n * (1.0 - split)))
     if at == 0 or at == n:
         raise DatasetError(
-            f"The training data has {n} texts, too few to hold out a validation split of {split:g}. "
+            f"The training data has {n} texts, too few to hold out a validation split of "
+            f"{split:g}. "
             f"Add data, or change {flag_of('validation_split')} (0 for none)."
         )
 
 
 def _describe(options: TrainOptions, data: PreparedData, model: Sequential) -> str:
     n = len(data.x_train)
-    n_val = n - int(math.floor(n * (1.0 - options.validation_split))) if options.validation_split > 0 else 0
+    n_val = (
+        n - int(math.floor(n * (1.0 - options.validation_split)))
+        if options.validation_split > 0
+        else 0
+    )
     source = "IMDB" if options.data is None else options.data
     return (
         f"Training {options.model_name()} ({model.count_params():,} parameters) on {source}: "
@@ -99,7 +104,7 @@ def _fit_and_finish(
 ) -> TrainResult:
     run, h = recorder.run, recorder.history
     if options.lr_schedule == "cosine":
-        # the peak is the option's rate, not the optimizer's current one (a resumed run's is decayed)
+        # the peak is the option's rate, not the optimizer's current one (decayed, when resumed)
         peak = options.learning_rate or optimizers.get(options.optimizer).learning_rate
         callbacks = [CosineDecay(peak, warmup_fraction=0.05), *callbacks]
     if options.ema is not None:
@@ -135,7 +140,9 @@ def _fit_and_finish(
         if not run.published:
             raise
         h["status"] = "interrupted"
-        h["stop_reason"] = "interrupted" if isinstance(e, KeyboardInterrupt) else f"error: {type(e).__name__}: {e}"
+        h["stop_reason"] = (
+            "interrupted" if isinstance(e, KeyboardInterrupt) else f"error: {type(e).__name__}: {e}"
+        )
         with contextlib.suppress(Exception):
             run.write_history(h)
             run.write_curves(h)
@@ -166,7 +173,9 @@ def train_single(
     model = build_model(options, data.vocabulary.input_dim, data.num_classes)
     if options.word_vectors == "ppmi":
         say(f"Learning {options.embedding_dim}-d PPMI word vectors for the embedding ...")
-        pretrain_embedding(model, options, data.x_train, data.vocabulary, imdb_source=data.description.get("path"))
+        pretrain_embedding(
+            model, options, data.x_train, data.vocabulary, imdb_source=data.description.get("path")
+        )
     config = single_run_config(
         name=target.name,
         command=command,
@@ -227,14 +236,18 @@ def resume_single(
     """
     if run.status == "complete":
         raise RunFolderError(
-            f"`{run.path}` is already complete ({run.epochs_done} of {run.options.get('epochs')} epochs): "
+            f"`{run.path}` is already complete "
+            f"({run.epochs_done} of {run.options.get('epochs')} epochs): "
             "nothing to resume. Start a new run with `textrnn train`."
         )
     run.open_for_writing()
     try:
         done = run.checkpoint_epoch()
         if done is None:
-            raise RunFolderError(f"`{run.path}` has no {CHECKPOINT}/ to resume from. Train it again with `textrnn train`.")
+            raise RunFolderError(
+                f"`{run.path}` has no {CHECKPOINT}/ to resume from. "
+                "Train it again with `textrnn train`."
+            )
         say = printer(verbose, print_fn)
         options = run.train_options()
         meta = read_metadata(run.require_model())
@@ -256,7 +269,9 @@ def resume_single(
             run.save_model(model, recorder.metadata)
         run.stamp_resumed()
         say(f"Resuming {run.path} after epoch {done} of {options.epochs}.")
-        result = _fit_and_finish(model, options, data, recorder, done, callbacks, verbose, fit=not stopped)
+        result = _fit_and_finish(
+            model, options, data, recorder, done, callbacks, verbose, fit=not stopped
+        )
     finally:
         run.close()
     say(result.summary())

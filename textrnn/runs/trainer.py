@@ -50,13 +50,16 @@ def train(
             written (an existing `out` is never touched).
 
     Example:
-        >>> result = train(TrainOptions(data="reviews.csv", rnn="lstm", epochs=3), out="runs/reviews")
+        >>> options = TrainOptions(data="reviews.csv", rnn="lstm", epochs=3)
+        >>> result = train(options, out="runs/reviews")
         >>> result.metrics["accuracy"]
         0.87
     """
     options, target = settle(options or TrainOptions(), out)
     job = train_ensemble if options.ensemble > 1 else train_single
-    return job(options, target, callbacks=callbacks, verbose=verbose, print_fn=print_fn, command=command)
+    return job(
+        options, target, callbacks=callbacks, verbose=verbose, print_fn=print_fn, command=command
+    )
 
 
 def resume(
@@ -66,7 +69,7 @@ def resume(
     verbose: int = 1,
     print_fn: Callable[[str], Any] | None = None,
 ) -> TrainResult | EnsembleResult:
-    """Continue an interrupted run (or ensemble) from its last finished epoch, to its planned epochs.
+    """Continue an interrupted run (or ensemble) from its last finished epoch to its planned ones.
 
     Raises:
         RunFolderError: if `path` is not a run, is already complete, has no checkpoint, or
@@ -79,4 +82,11 @@ def resume(
     return resume_single(run, callbacks=callbacks, verbose=verbose, print_fn=print_fn)
 
 
-__all__ = ["EnsembleResult", "TrainOptions", "TrainResult", "TrainingInterrupted", "resume", "train"]
+__all__ = [
+    "EnsembleResult",
+    "TrainOptions",
+    "TrainResult",
+    "TrainingInterrupted",
+    "resume",
+    "train",
+]
