@@ -269,9 +269,12 @@ class FolderLock:
         fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        except BlockingIOError:  # another process holds it
             os.close(fd)
             return None
+        except OSError:  # a file system without locks (some network mounts): guards nothing
+            os.close(fd)
+            return cls(None)
         return cls(fd)
 
     @property
