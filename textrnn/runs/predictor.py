@@ -21,7 +21,15 @@ from textrnn.errors import DatasetError, ModelFileError
 from textrnn.evaluation import classification_metrics
 from textrnn.preprocessing.sequence import pad_sequences
 from textrnn.preprocessing.text import Vocabulary
-from textrnn.runs.run import MODEL, MODEL_KIND, EnsembleRun, Run, is_run, model_metadata, open_run
+from textrnn.runs.run import (
+    MODEL,
+    EnsembleRun,
+    Run,
+    is_run,
+    model_metadata,
+    open_run,
+    read_text_model,
+)
 
 PREDICT_BATCH_SIZE = 1024
 _CHUNK = 32_768  # texts encoded and predicted at a time, bounding memory for huge inputs
@@ -124,27 +132,16 @@ class Predictor:
         from textrnn.models import load_model
 
         model, meta = load_model(model_dir, compile=False, return_metadata=True)
-        if meta.get("kind") != MODEL_KIND or "vocabulary" not in meta or "label_names" not in meta:
-            raise ModelFileError(
-                f"`{model_dir}` is a textrnn model but not a text classifier from `textrnn train`: it has no "
-                "vocabulary and label names. Load it with `textrnn.models.load_model` and feed it integer sequences."
-            )
-        try:
-            vocabulary = Vocabulary.from_dict(meta["vocabulary"])
-            prep = meta["preprocessing"]
-            return cls(
-                model,
-                vocabulary,
-                meta["label_names"],
-                int(prep["maxlen"]),
-                str(prep.get("padding", "pre")),
-                str(prep.get("truncating", "pre")),
-                path=path or model_dir,
-            )
-        except (KeyError, TypeError, ValueError) as e:
-            if isinstance(e, ModelFileError):
-                raise
-            raise ModelFileError(f"The metadata of `{model_dir}` is damaged: {e}") from None
+        info = read_text_model(meta, model_dir)
+        return cls(
+            model,
+            info.vocabulary,
+            info.label_names,
+            info.maxlen,
+            info.padding,
+            info.truncating,
+            path=path or model_dir,
+        )
 
     # ------------------------------------------------------------------ inference
     def encode(self, texts: Sequence[str]) -> np.ndarray:

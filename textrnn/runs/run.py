@@ -49,7 +49,7 @@ from typing import Any
 
 import numpy as np
 
-from textrnn.errors import RunFolderError
+from textrnn.errors import ModelFileError, RunFolderError
 from textrnn.fileio import (
     FolderLock,
     deferred_interrupt,
@@ -65,6 +65,7 @@ from textrnn.fileio import (
     write_json_atomic,
     write_text_atomic,
 )
+from textrnn.preprocessing.text import Vocabulary
 from textrnn.runs import checkpoint
 from textrnn.runs.options import TrainOptions
 
@@ -94,7 +95,7 @@ _INCOMPLETE_DIR = re.compile(r"^\..+\.incomplete-[0-9a-f]{8}$")
 
 # ---------------------------------------------------------------------------------- contents
 def model_metadata(
-    vocabulary: Any, label_names: Sequence[str], maxlen: int, padding: str, truncating: str
+    vocabulary: Vocabulary, label_names: Sequence[str], maxlen: int, padding: str, truncating: str
 ) -> dict[str, Any]:
     """The metadata a run saves with its model: what `Predictor` needs to read raw text."""
     return {
@@ -103,6 +104,42 @@ def model_metadata(
         "preprocessing": {"maxlen": int(maxlen), "padding": padding, "truncating": truncating},
         "vocabulary": vocabulary.to_dict(),
     }
+
+
+@dataclass(frozen=True)
+class TextModel:
+    """What a run's model metadata says about reading raw text (see `model_metadata`)."""
+
+    vocabulary: Vocabulary
+    label_names: list[str]
+    maxlen: int
+    padding: str
+    truncating: str
+
+
+def read_text_model(meta: dict[str, Any], model_dir: Path) -> TextModel:
+    """Parse the metadata saved with a run's model.
+
+    Raises:
+        ModelFileError: if it is not a text classifier's from `textrnn train`, or is damaged.
+    """
+    if meta.get("kind") != MODEL_KIND or "vocabulary" not in meta or "label_names" not in meta:
+        raise ModelFileError(
+            f"`{model_dir}` is a textrnn model but not a text classifier from `textrnn train`: it "
+            "has no vocabulary and label names. Load it with `textrnn.models.load_model` and feed "
+            "it integer sequences."
+        )
+    try:
+        prep = meta["preprocessing"]
+        return TextModel(
+            Vocabulary.from_dict(meta["vocabulary"]),
+            [str(n) for n in meta["label_names"]],
+            int(prep["maxlen"]),
+            str(prep.get("padding", "pre")),
+            str(prep.get("truncating", "pre")),
+        )
+    except (KeyError, TypeError, ValueError) as e:
+        raise ModelFileError(f"The metadata of `{model_dir}` is damaged: {e}") from None
 
 
 def new_history(options: TrainOptions) -> dict[str, Any]:
@@ -416,6 +453,13 @@ class SingleRun(Run):
 
     def model_dirs(self) -> list[Path]:
         return [self.require_model()]
+
+    def text_model(self) -> TextModel:
+        """The vocabulary, label names and padding saved with the run's model."""
+        from textrnn.models import read_metadata
+
+        model_dir = self.require_model()
+        return read_text_model(read_metadata(model_dir), model_dir)
 
     def checkpoint_epoch(self) -> int | None:
         """The finished epochs the resume checkpoint holds, or None if there is none."""
@@ -829,11 +873,13 @@ __all__ = [
     "Run",
     "RunFolder",
     "SingleRun",
+    "TextModel",
     "ensemble_config",
     "is_run",
     "model_metadata",
     "name_taken",
     "new_history",
     "open_run",
+    "read_text_model",
     "single_run_config",
 ]

@@ -25,8 +25,7 @@ from textrnn.callbacks import Callback, CosineDecay
 from textrnn.errors import DatasetError, RunFolderError
 from textrnn.evaluation import classification_metrics
 from textrnn.fileio import make_parents, remove_empty_dirs
-from textrnn.models import Sequential, read_metadata
-from textrnn.preprocessing.text import Vocabulary
+from textrnn.models import Sequential
 from textrnn.runs.command import command_line
 from textrnn.runs.model import build_model, pretrain_embedding
 from textrnn.runs.options import TrainOptions, flag_of
@@ -250,12 +249,12 @@ def resume_single(
             )
         say = printer(verbose, print_fn)
         options = run.train_options()
-        meta = read_metadata(run.require_model())
-        vocabulary = Vocabulary.from_dict(meta["vocabulary"])
+        saved = run.text_model()
+        vocabulary = saved.vocabulary
         data = prepare(
             options,
             vocabulary=vocabulary,
-            label_names=list(meta["label_names"]),
+            label_names=saved.label_names,
             imdb_source=run.data_config.get("path"),
         )
         model = build_model(options, vocabulary.input_dim, data.num_classes)
