@@ -52,21 +52,6 @@ def test_ensemble_result_summary():
     done = EnsembleResult(Path("runs/e"), "complete", [member, member], METRICS)
     lines = done.summary().splitlines()
     assert lines[:2] == [f"Member {i}: complete, best epoch 2, test accuracy 0.8750." for i in (1, 2)]
-    assert lines[2].startswith("Test: accuracy 0.8750") and lines[3] == "Run folder: runs/x"
-    assert "textrnn predict runs/x" in lines[4]
-    cut = TrainResult.of(Path("runs/x"), 10, {**HISTORY, "status": "interrupted"}, None)
-    assert cut.summary().splitlines()[0] == "Interrupted after 3 of 10 epochs."
-    assert "textrnn train --resume runs/x" in cut.summary()
-    assert str(TrainingInterrupted(cut)) == "Training interrupted after epoch 3."
-
-
-def test_ensemble_result_summary():
-    member = TrainResult.of(Path("runs/e/members/1"), 10, HISTORY, METRICS)
-    done = EnsembleResult(Path("runs/e"), "complete", [member, member], METRICS)
-    lines = done.summary().splitlines()
-    assert lines[:2] == ["Member 1: complete, best epoch 2, test accuracy 0.8750."] * 1 + [
-        "Member 2: complete, best epoch 2, test accuracy 0.8750."
-    ]
     assert lines[2].startswith("Ensemble of 2 (mean probability) on the test set: accuracy 0.8750")
     assert "members/1..2" in lines[4]
     cut = EnsembleResult(Path("runs/e"), "interrupted", [member])
