@@ -71,7 +71,9 @@ def assert_same_run(path: Path, straight) -> None:
         np.testing.assert_allclose(run.history[key], straight.history[key], rtol=1e-5, err_msg=key)
     assert run.best_epoch == straight.best_epoch
     metrics = run.metrics
-    assert metrics is not None and metrics["accuracy"] == pytest.approx(straight.metrics["accuracy"])
+    assert metrics is not None and metrics["accuracy"] == pytest.approx(
+        straight.metrics["accuracy"]
+    )
     assert len((path / "history.csv").read_text().splitlines()) == 4
     assert not (path / "checkpoint").exists() and hidden(path) == []
 
@@ -235,3 +237,20 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_a_kill_after_early_stopping_resumes_without_training_on(tmp_path, options):
+    stopping = dataclasses.replace(options, monitor="val_loss", early_stopping=1, epochs=5)
+    straight = train(stopping, tmp_path / "straight", verbose=0)
+    assert straight.stop_reason == "early_stopping" and straight.epochs_done < 5
+    out = tmp_path / "run"
+    kill_at("checkpoint", straight.epochs_done, stopping, out)  # the epoch that stopped it
+    resumed = resume(out, verbose=0)
+    assert (
+        resumed.stop_reason == "early_stopping"
+        and resumed.history["epochs"] == straight.history["epochs"]
+    )
+    np.testing.assert_allclose(resumed.history["val_loss"], straight.history["val_loss"], rtol=1e-5)
+    assert resumed.best_epoch == straight.best_epoch
+    assert resumed.metrics is not None and straight.metrics is not None
+    assert resumed.metrics["accuracy"] == pytest.approx(straight.metrics["accuracy"])
