@@ -51,7 +51,8 @@ def test_ensemble_result_summary():
     member = TrainResult.of(Path("runs/e/members/1"), 10, HISTORY, METRICS)
     done = EnsembleResult(Path("runs/e"), "complete", [member, member], METRICS)
     lines = done.summary().splitlines()
-    assert lines[:2] == [f"Member {i}: complete, best epoch 2, test accuracy 0.8750." for i in (1, 2)]
+    expected = [f"Member {i}: complete, best epoch 2, test accuracy 0.8750." for i in (1, 2)]
+    assert lines[:2] == expected
     assert lines[2].startswith("Ensemble of 2 (mean probability) on the test set: accuracy 0.8750")
     assert "members/1..2" in lines[4]
     cut = EnsembleResult(Path("runs/e"), "interrupted", [member])
