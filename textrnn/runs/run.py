@@ -699,8 +699,11 @@ class EnsembleRun(Run):
 
     @property
     def parameters(self) -> int | None:
+        """The members' parameters added up; None until every member has a folder."""
         counts = [m.parameters for m in self.members()]
-        return sum(c for c in counts if c is not None) if counts and None not in counts else None
+        if len(counts) != len(self.member_paths) or None in counts:
+            return None
+        return sum(c for c in counts if c is not None)
 
     @property
     def data_config(self) -> dict[str, Any]:
