@@ -394,8 +394,7 @@ class SingleRun(Run):
                 raise RunFolderError(
                     f"`{p}` is an ensemble (`--ensemble`), not a single run: pass one of its "
                     f"members (`{p / MEMBERS / '1'}`, ...) here, or the ensemble to "
-                    "`textrnn predict`, `evaluate` "
-                    "and `compare`."
+                    "`textrnn predict`, `evaluate` and `compare`."
                 )
         _check_format(p, config, RUN_FORMAT, RUN_FORMAT_VERSION)
         super().__init__(p, config)
@@ -537,8 +536,7 @@ class SingleRun(Run):
         except OSError:
             raise RunFolderError(
                 f"`{target}` was created by something else while this run trained its first "
-                "epoch, so this run "
-                "was discarded. Train again with another --out."
+                "epoch, so this run was discarded. Train again with another --out."
             ) from None
         self.path = target
         self.published = True
