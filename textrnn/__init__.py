@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from textrnn.version import __version__
+
 if TYPE_CHECKING:
     from textrnn.runs.predictor import Predictor
 
-__version__ = "0.1.0"
+__all__ = ["__version__", "load"]
 
 
 def load(path: Any) -> Predictor:

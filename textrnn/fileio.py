@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -31,6 +32,22 @@ def _umask() -> int:
 
 
 _FILE_MODE = 0o666 & ~_umask()
+
+try:  # advisory locks on folders (Linux, macOS, BSD); without them nothing is ever taken as stale
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+# A hidden temporary entry beside its target: `.NAME.TAG-xxxxxxxx` (a folder from `new_temp_dir`,
+# or one renamed aside by `replace_dir`) or `.NAME.xxxxxxxx[SUFFIX].tmp` (from `atomic_path`).
+_TEMP_DIR = re.compile(r"^\.(?P<name>.+)\.(?P<tag>[a-z]+)-[0-9a-f]{8}$")
+_TEMP_FILE = re.compile(r"^\..+\.tmp$")
+
+
+def set_file_mode(path: str | os.PathLike[str]) -> None:
+    """Give `path` the mode `open()` would give a new file under the user's umask (0644 under 022);
+    for files written by libraries that create theirs 0600 (safetensors)."""
+    os.chmod(path, _FILE_MODE)
 
 
 @contextlib.contextmanager
@@ -154,3 +171,124 @@ def replace_dir(source: str | os.PathLike[str], target: str | os.PathLike[str]) 
             raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def restore_replaced_dir(target: str | os.PathLike[str]) -> bool:
+    """Put back the folder `replace_dir` renamed aside, if a kill struck between its two renames.
+
+    Returns:
+        True if `target` was missing and its `.NAME.old-*` folder was renamed back into place.
+    """
+    dst = Path(target)
+    old = replaced_dir(dst)
+    if old is None or old == dst:
+        return False
+    os.replace(old, dst)
+    return True
+
+
+def replaced_dir(target: str | os.PathLike[str]) -> Path | None:
+    """`target` if it exists, else the folder `replace_dir` renamed aside (`.NAME.old-*`), newest
+    first, where a kill between its two renames left it; None if there is neither. Reads only."""
+    dst = Path(target)
+    if dst.exists():
+        return dst
+    olds = [
+        p
+        for p in temp_entries(dst.parent, name=dst.name)
+        if p.name.startswith(f".{dst.name}.old-") and p.is_dir()
+    ]
+    return max(olds, key=lambda p: p.stat().st_mtime) if olds else None
+
+
+def temp_entries(folder: str | os.PathLike[str], *, name: str | None = None) -> list[Path]:
+    """The hidden temporary files and folders this module leaves in `folder` when a process is
+    killed while writing (`.NAME.TAG-xxxxxxxx` folders, `.NAME.xxxxxxxx.tmp` files), optionally only
+    those of the entry `name`."""
+    base = Path(folder)
+    if not base.is_dir():
+        return []
+    found = []
+    for p in base.iterdir():
+        m = _TEMP_DIR.match(p.name)
+        if m is not None and (name is None or m["name"] == name):
+            found.append(p)
+        elif _TEMP_FILE.match(p.name) and (name is None or p.name.startswith(f".{name}.")):
+            found.append(p)
+    return sorted(found)
+
+
+def remove_paths(paths: Sequence[Path]) -> None:
+    """Delete files and folders, ignoring those already gone."""
+    for p in paths:
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                p.unlink()
+
+
+def make_parents(parent: str | os.PathLike[str]) -> list[Path]:
+    """Create the folder `parent` and its missing ancestors; return those created, deepest first."""
+    missing: list[Path] = []
+    p = Path(parent)
+    while not p.exists():
+        missing.append(p)
+        p = p.parent
+    Path(parent).mkdir(parents=True, exist_ok=True)
+    return missing
+
+
+def remove_empty_dirs(folders: Sequence[Path]) -> None:
+    """Remove the folders (say, those `make_parents` made) that are empty, in the order given."""
+    for parent in folders:
+        with contextlib.suppress(OSError):
+            parent.rmdir()
+
+
+class FolderLock:
+    """An exclusive advisory lock (`flock`) on a folder, held by an open descriptor of the folder.
+
+    It follows the folder through renames and ends with the process, however it ends (a SIGKILL
+    included), so a folder nobody holds is one no live process is writing.
+
+    Example:
+        >>> lock = FolderLock.try_acquire(path)
+        >>> if lock is None: ...  # another process holds it
+        >>> lock.release()
+    """
+
+    def __init__(self, fd: int | None) -> None:
+        self._fd = fd
+
+    @classmethod
+    def try_acquire(cls, folder: str | os.PathLike[str]) -> FolderLock | None:
+        """The lock on `folder`, or None if another process holds it."""
+        if fcntl is None:  # pragma: no cover - no advisory locks: a lock that guards nothing
+            return cls(None)
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # another process holds it
+            os.close(fd)
+            return None
+        except OSError:  # a file system without locks (some network mounts): guards nothing
+            os.close(fd)
+            return cls(None)
+        return cls(fd)
+
+    @property
+    def real(self) -> bool:
+        """Whether this lock excludes other processes (False where the platform has no `flock`)."""
+        return self._fd is not None
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> FolderLock:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()

@@ -208,7 +208,14 @@ def test_compare_table_and_figure(work):
     second = work["root"] / "runs" / "gru"
     ok(invoke("train", "--data", work["data"], *TINY, "--rnn", "gru", "--epochs", "1", "--seed", "3", "--out", second, "--verbose", "0"))
     figure = work["root"] / "cmp.png"
-    out = ok(invoke("compare", work["run"], second, "--figure", figure)).stdout
+    before = sorted(p for p in work["root"].rglob("*") if p.is_file())
+    out = ok(invoke("compare", work["run"], second)).stdout  # a reading command: writes nothing
+    assert sorted(p for p in work["root"].rglob("*") if p.is_file()) == before
+    assert "Figure" not in out
+    out = ok(invoke("compare", work["run"], second, "--plot", figure)).stdout
+    assert f"Figure (val_acc by epoch): {figure}" in out
+    assert sorted(p for p in work["root"].rglob("*") if p.is_file()) == sorted([*before, figure])
+    ok(invoke("compare", work["run"], second, "--figure", figure))  # the older name of --plot
     lines = out.splitlines()
     assert lines[0].split()[:3] == ["run", "model", "params"]
     assert any(line.startswith("simple ") and "SimpleRNN(8)" in line for line in lines)
@@ -372,7 +379,7 @@ def test_interrupt_before_first_epoch_leaves_nothing(work, tmp_path):
 
 
 def test_ctrl_c_while_loading_data_exits_130_and_writes_nothing(work, tmp_path, monkeypatch):
-    import textrnn.runs.trainer as train_module
+    import textrnn.runs.single as train_module
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt

@@ -105,7 +105,16 @@ def test_cli_ensemble_flag_predict_and_bad_value(tmp_path, data):
     assert "Ensemble of 2" in r.stdout
     p = CliRunner().invoke(app, ["predict", str(out), "a great film", "--json"])
     assert p.exit_code == 0, p.stderr
-    compared = CliRunner().invoke(app, ["compare", str(out), str(out / "members" / "1")])
-    assert compared.exit_code == 1 and "is an ensemble" in compared.stderr and "members" in compared.stderr
+    # compare takes an ensemble (its own test metrics, its members' mean curve) beside a single run
+    compared = CliRunner().invoke(app, ["compare", str(out), str(out / "members" / "1"), "--json"])
+    assert compared.exit_code == 0, compared.stderr
+    ensemble_row, member_row = json.loads(compared.stdout)
+    recorded = json.loads((out / "metrics.json").read_text())
+    assert ensemble_row["kind"] == "ensemble" and ensemble_row["test_acc"] == recorded["accuracy"]
+    assert ensemble_row["model"] == "2 × " + member_row["model"]
+    assert ensemble_row["parameters"] == 2 * member_row["parameters"]
+    assert ensemble_row["best_epoch"] is None
+    assert member_row["kind"] == "run" and member_row["status"] == "complete"
+    assert not list(tmp_path.glob("*.png")) and not list(out.glob("*.png"))  # wrote nothing
     bad = CliRunner().invoke(app, ["train", "--data", str(path), "--ensemble", "0"])
     assert bad.exit_code == 1 and "`ensemble` (`--ensemble`)" in bad.stderr

@@ -16,11 +16,11 @@ from textrnn.fileio import deferred_interrupt, replace_dir, write_csv_atomic, wr
 from textrnn.presets import PRESETS, get_preset
 from textrnn.runs import Predictor, RunFolder, TrainOptions
 from textrnn.runs.checkpoint import checkpoint_epoch, load_checkpoint, save_checkpoint
+from textrnn.runs.options import command_line
 from textrnn.runs.compare import differing_options, format_table
 from textrnn.runs.model import build_model
 from textrnn.runs.predictor import model_metadata
 from textrnn.runs.prepare import build_vocabulary
-from textrnn.runs.trainer import command_line
 
 
 # ----------------------------------------------------------------------------------- options

@@ -1,4 +1,4 @@
-"""`textrnn compare`: one table of several runs and one figure of their validation curves."""
+"""`textrnn compare`: a table of runs (or ensembles), and a figure of their curves on request."""
 
 from __future__ import annotations
 
@@ -10,35 +10,57 @@ import typer
 
 
 def compare(
-    runs: Annotated[list[Path], typer.Argument(help="Run folders made by `textrnn train`.", show_default=False)],
-    figure: Annotated[Path | None, typer.Option(help="Where to write the figure (PNG). Default: comparison.png beside the first run.")] = None,
-    metric: Annotated[str, typer.Option(help="History figure to overlay: val_acc, val_loss, acc or loss.")] = "val_acc",
-    as_json: Annotated[bool, typer.Option("--json", help="Print the table as a JSON list instead.")] = False,
+    runs: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Run folders (or ensembles) made by `textrnn train`.", show_default=False
+        ),
+    ],
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            "--plot",
+            "--figure",
+            help="Write a figure (PNG) of the runs' --metric by epoch to this file. Default: none.",
+        ),
+    ] = None,
+    metric: Annotated[
+        str, typer.Option(help="History figure to overlay: val_acc, val_loss, acc or loss.")
+    ] = "val_acc",
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the table as a JSON list instead.")
+    ] = False,
 ) -> None:
-    """Model, parameters, best epoch, best validation accuracy, test accuracy, seconds per epoch."""
+    """Model, parameters, best epoch, best validation accuracy, test accuracy, seconds per epoch.
+
+    Reads the runs and writes nothing, unless --plot FILE is given. An ensemble's row has its
+    own test accuracy; its curve is the mean of its members'.
+    """
     from textrnn.plot import plot_comparison
-    from textrnn.runs.compare import compare_runs, default_figure_path, format_table
-    from textrnn.runs.folder import RunFolder
+    from textrnn.runs.compare import compare_with_curves, format_table
 
     if metric not in ("val_acc", "val_loss", "acc", "loss"):
-        raise ValueError(f"Received an invalid value for `--metric`, expected val_acc, val_loss, acc or loss, got {metric!r}.")
-    rows = compare_runs(runs)
+        raise ValueError(
+            "Received an invalid value for `--metric`, expected val_acc, val_loss, acc or loss, "
+            f"got {metric!r}."
+        )
+    compared = compare_with_curves(runs, metric)
+    rows = [row for row, _ in compared]
     names = [row["run"] for row in rows]
     labels = names if len(set(names)) == len(names) else [row["path"] for row in rows]
-    curves = {}
-    for label, path in zip(labels, runs, strict=True):
-        values = RunFolder(path).history.get(metric) or []
-        if values and None not in values:
-            curves[label] = {metric: values}
+    curves = {
+        label: {metric: values}
+        for label, (_, values) in zip(labels, compared, strict=True)
+        if values
+    }
     skipped = [label for label in labels if label not in curves]
-    target = figure or default_figure_path(runs)
-    if curves:
-        plot_comparison(curves, target, metric=metric)
+    if plot is not None and curves:
+        plot_comparison(curves, plot, metric=metric)
     if as_json:
         typer.echo(json.dumps(rows))
         return
     typer.echo(format_table(rows))
-    if curves:
-        typer.echo(f"\nFigure ({metric} by epoch): {target}")
-    if skipped:
+    if plot is not None and curves:
+        typer.echo(f"\nFigure ({metric} by epoch): {plot}")
+    if plot is not None and skipped:
         typer.echo(f"Not in the figure (no {metric} recorded): {', '.join(skipped)}", err=True)

@@ -10,7 +10,12 @@ import typer
 
 
 def evaluate(
-    run: Annotated[Path, typer.Argument(help="A run folder made by `textrnn train`.", show_default=False)],
+    run: Annotated[
+        Path,
+        typer.Argument(
+            help="A run folder (or ensemble) made by `textrnn train`.", show_default=False
+        ),
+    ],
     data: Annotated[
         str | None,
         typer.Option(help="Labelled data to evaluate on (file, or folder tree whose test/ is used). Default: the run's test split."),

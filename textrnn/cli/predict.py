@@ -11,7 +11,13 @@ import typer
 
 
 def predict(
-    run: Annotated[Path, typer.Argument(help="A run folder made by `textrnn train` (or its model/ folder).", show_default=False)],
+    run: Annotated[
+        Path,
+        typer.Argument(
+            help="A run folder or ensemble made by `textrnn train` (or a run's model/ folder).",
+            show_default=False,
+        ),
+    ],
     texts: Annotated[list[str] | None, typer.Argument(help="Texts to classify. Default: --file, else one text per line on stdin.", show_default=False)] = None,
     file: Annotated[Path | None, typer.Option("--file", "-f", help="Read texts from this UTF-8 file, one per line (blank lines skipped).")] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Texts per forward pass.")] = 1024,

@@ -1,7 +1,8 @@
 """Runs: the run folder a training job writes, reading it back, and the `Predictor` for raw text.
 
-`train(options, out)` makes a run folder, `resume(path)` continues an interrupted one,
-`RunFolder(path)` reads one, and `load(path)` returns a `Predictor`.
+`train(options, out)` makes a run folder (or an ensemble), `resume(path)` continues an
+interrupted one, `open_run(path)` reads either kind (`RunFolder(path)` a single run), and
+`load(path)` returns a `Predictor`.
 
 The names are imported on first use (PEP 562), so that importing `textrnn.runs.options` (what
 the command line's flags are generated from) does not load PyTorch.
@@ -13,19 +14,25 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from textrnn.runs.folder import RunFolder
     from textrnn.runs.options import TrainOptions
     from textrnn.runs.predictor import Prediction, Predictor, load
-    from textrnn.runs.trainer import TrainingInterrupted, TrainResult, resume, train
+    from textrnn.runs.result import EnsembleResult, TrainingInterrupted, TrainResult
+    from textrnn.runs.run import EnsembleRun, Run, RunFolder, SingleRun, open_run
+    from textrnn.runs.trainer import resume, train
 
 _MODULE_OF = {
-    "RunFolder": "folder",
     "TrainOptions": "options",
     "Prediction": "predictor",
     "Predictor": "predictor",
     "load": "predictor",
-    "TrainingInterrupted": "trainer",
-    "TrainResult": "trainer",
+    "EnsembleResult": "result",
+    "TrainingInterrupted": "result",
+    "TrainResult": "result",
+    "EnsembleRun": "run",
+    "Run": "run",
+    "RunFolder": "run",
+    "SingleRun": "run",
+    "open_run": "run",
     "resume": "trainer",
     "train": "trainer",
 }
@@ -39,14 +46,4 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-__all__ = [
-    "Prediction",
-    "Predictor",
-    "RunFolder",
-    "TrainOptions",
-    "TrainResult",
-    "TrainingInterrupted",
-    "load",
-    "resume",
-    "train",
-]
+__all__ = sorted(_MODULE_OF)

@@ -3,14 +3,17 @@
 One safetensors file per epoch, `checkpoint/epoch-NNNN.safetensors`, holds every tensor (model
 state_dict under `model.`, optimizer state under `optimizer.state.`, the weights' moving average of
 an optimizer with `use_ema` under `optimizer.average.`, generator states under `rng.`) and, in its
-string metadata, the JSON rest (optimizer hyper-parameters and scalars, the epoch).
+string metadata, the JSON rest (optimizer hyper-parameters and scalars, the epoch, and the run's
+history up to that epoch, so that checkpoint and history cannot disagree after a kill).
 `checkpoint/state.json` names the newest complete file and is replaced atomically after it is
 written, so a crash at any point leaves a consistent checkpoint; older files are then deleted.
+Checkpoints written before the history was kept in them hold none (`checkpoint_history` gives None).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import random
 from pathlib import Path
 from typing import Any
@@ -21,7 +24,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from textrnn.errors import RunFolderError
-from textrnn.fileio import read_json, write_json_atomic
+from textrnn.fileio import read_json, remove_paths, set_file_mode, temp_entries, write_json_atomic
 
 STATE = "state.json"
 _META_KEY = "textrnn_checkpoint"
@@ -49,11 +52,23 @@ def _unflatten_optimizer(meta: dict[str, Any], tensors: dict[str, torch.Tensor])
     return {"state": state, "param_groups": meta["param_groups"]}
 
 
-def save_checkpoint(folder: Path, epoch: int, model: torch.nn.Module, optimizer: Any) -> None:
-    """Write the state after `epoch` (1-based count of finished epochs) and point `state.json` to it."""
+def save_checkpoint(
+    folder: Path,
+    epoch: int,
+    model: torch.nn.Module,
+    optimizer: Any,
+    history: dict[str, Any] | None = None,
+) -> None:
+    """Write the state after `epoch` (count of finished epochs) and point `state.json` to it.
+
+    Args:
+        history: the run's history as of this epoch (JSON), stored with the tensors.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     meta: dict[str, Any] = {"epoch": epoch, "optimizer": None, "iterations": 0}
+    if history is not None:
+        meta["history"] = history
     if optimizer is not None and optimizer.built:
         meta["optimizer"] = _flatten_optimizer(optimizer.torch_optimizer.state_dict(), tensors)
         meta["iterations"] = int(optimizer.iterations)
@@ -67,7 +82,10 @@ def save_checkpoint(folder: Path, epoch: int, model: torch.nn.Module, optimizer:
     meta["rng_python"] = [py_state[0], list(py_state[1]), py_state[2]]
     name = f"epoch-{epoch:04d}.safetensors"
     tmp = folder / f".{name}.tmp"
-    save_file(tensors, str(tmp), metadata={_META_KEY: json.dumps(meta)})
+    save_file(tensors, str(tmp), metadata={_META_KEY: json.dumps(meta, allow_nan=False)})
+    set_file_mode(tmp)
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
     tmp.replace(folder / name)
     write_json_atomic(folder / STATE, {"epoch": epoch, "file": name})
     for old in folder.glob("epoch-*.safetensors"):
@@ -80,6 +98,42 @@ def checkpoint_epoch(folder: Path) -> int | None:
     if not (folder / STATE).is_file():
         return None
     return int(read_json(folder / STATE)["epoch"])
+
+
+def checkpoint_history(folder: Path) -> dict[str, Any] | None:
+    """The run's history stored with the checkpoint, or None (a checkpoint of an older textrnn).
+
+    Raises:
+        RunFolderError: if the checkpoint is damaged.
+    """
+    return _read_meta(folder).get("history")
+
+
+def clean_checkpoint(folder: Path) -> None:
+    """Delete what a kill left in `folder` beside the checkpoint `state.json` names: temporary
+    files and older epoch files."""
+    if not folder.is_dir():
+        return
+    keep = read_json(folder / STATE).get("file") if (folder / STATE).is_file() else None
+    stale = [p for p in folder.glob("epoch-*.safetensors") if p.name != keep]
+    remove_paths([*temp_entries(folder), *stale])
+
+
+def _read_meta(folder: Path) -> dict[str, Any]:
+    from safetensors import safe_open
+
+    try:
+        state = read_json(folder / STATE)
+        with safe_open(str(folder / state["file"]), framework="pt") as f:
+            meta = json.loads((f.metadata() or {})[_META_KEY])
+        if not isinstance(meta, dict):
+            raise ValueError("its metadata is not a JSON object")
+        return meta
+    except (OSError, ValueError, KeyError, TypeError, SafetensorError) as e:
+        raise RunFolderError(
+            f"The checkpoint in `{folder}` is missing or damaged ({e}). "
+            "The run cannot be resumed; train it again."
+        ) from None
 
 
 def load_checkpoint(folder: Path, model: torch.nn.Module, optimizer: Any) -> int:

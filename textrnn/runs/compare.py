@@ -1,13 +1,19 @@
-"""Side-by-side comparison of run folders: one table, one figure of validation curves."""
+"""Side-by-side comparison of run folders (single runs and ensembles): one table, and the curves
+for one figure.
+
+An ensemble's row has its own test metrics (of the mean probability); its model is `K × NAME`
+with the members' parameters added up, and its per-epoch figures (epochs, best validation
+accuracy, seconds per epoch, the curves) are the mean of its members' over the epochs every
+member finished. It has no best epoch of its own.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-from textrnn.runs.folder import RunFolder
+from textrnn.runs.run import Run, open_run
 
 COLUMNS = (
     ("run", "run"),
@@ -27,7 +33,7 @@ def _mean(values: Sequence[float]) -> float | None:
     return float(sum(values) / len(values)) if values else None
 
 
-def run_row(run: RunFolder) -> dict[str, Any]:
+def run_row(run: Run) -> dict[str, Any]:
     """One run's comparison figures (None where the run has none, e.g. no validation data).
 
     Returns:
@@ -36,21 +42,22 @@ def run_row(run: RunFolder) -> dict[str, Any]:
         `test_acc`, `test_loss`, `seconds_per_epoch`, `status`.
     """
     history = run.history
-    options = run.config.get("options", {})
+    options = run.options
     val_acc = [float(v) for v in history.get("val_acc", []) if v is not None]
     metrics = run.metrics
     return {
         "run": run.name,
         "path": str(run.path),
-        "model": run.config.get("model", {}).get("name"),
-        "parameters": run.config.get("model", {}).get("parameters"),
+        "kind": run.kind,
+        "model": run.model_name,
+        "parameters": run.parameters,
         "epochs": run.epochs_done,
         "epochs_planned": options.get("epochs"),
         "best_epoch": run.best_epoch,
         "best_val_acc": max(val_acc) if val_acc else None,
         "test_acc": metrics.get("accuracy") if metrics else None,
         "test_loss": metrics.get("loss") if metrics else None,
-        "seconds_per_epoch": _mean([float(s) for s in history.get("seconds", [])]),
+        "seconds_per_epoch": _mean([float(s) for s in history.get("seconds", []) if s is not None]),
         "status": run.status,
     }
 
@@ -68,20 +75,32 @@ def differing_options(options: Sequence[dict[str, Any]]) -> list[str]:
 
 
 def compare_runs(paths: Sequence[str | os.PathLike[str]]) -> list[dict[str, Any]]:
-    """`run_row` of each run folder, in the order given, plus `differs`: the training options in
-    which the runs are not all alike, as `name=value` (see `differing_options`).
+    """`run_row` of each run folder (or ensemble), in the order given, plus `differs`: the
+    training options in which the runs are not all alike, as `name=value` (see
+    `differing_options`).
 
     Raises:
         RunFolderError: for a path that is not a run folder.
         ValueError: if no path is given.
     """
+    return [row for row, _ in compare_with_curves(paths, "val_acc")]
+
+
+def compare_with_curves(
+    paths: Sequence[str | os.PathLike[str]], metric: str
+) -> list[tuple[dict[str, Any], list[float] | None]]:
+    """Each run's `compare_runs` row and its per-epoch `metric` (None if it has none recorded)."""
     if not paths:
         raise ValueError("Expected at least one run folder to compare, got none. Pass runs such as runs/a runs/b.")
-    runs = [RunFolder(p) for p in paths]
+    runs = [open_run(p) for p in paths]
     rows = [run_row(run) for run in runs]
-    for row, text in zip(rows, differing_options([run.config.get("options", {}) for run in runs]), strict=True):
+    for row, text in zip(rows, differing_options([run.options for run in runs]), strict=True):
         row["differs"] = text or None
-    return rows
+    curves = []
+    for run in runs:
+        values = list(run.history.get(metric) or [])
+        curves.append([float(v) for v in values] if values and None not in values else None)
+    return list(zip(rows, curves, strict=True))
 
 
 def _cell(key: str, value: Any) -> str:
@@ -110,7 +129,3 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
 
     return "\n".join([line(header), line(["-" * w for w in widths]), *(line(r) for r in body)])
 
-
-def default_figure_path(paths: Sequence[str | os.PathLike[str]]) -> Path:
-    """Where `textrnn compare` puts its figure by default: `comparison.png` beside the first run."""
-    return Path(paths[0]).resolve().parent / "comparison.png"

@@ -6,10 +6,9 @@ import os
 from typing import Any
 
 from textrnn.data.readers import DataSource
-from textrnn.runs.folder import RunFolder
-from textrnn.runs.options import TrainOptions
-from textrnn.runs.predictor import PREDICT_BATCH_SIZE, Predictor
+from textrnn.runs.predictor import PREDICT_BATCH_SIZE, for_run
 from textrnn.runs.prepare import read_splits
+from textrnn.runs.run import open_run
 
 
 def evaluate_run(
@@ -44,22 +43,13 @@ def evaluate_run(
         >>> evaluate_run("runs/imdb")["accuracy"]
         0.85
     """
-    from textrnn.runs.ensemble import is_ensemble, member_paths, read_ensemble_config
-
-    if is_ensemble(path):
-        predictor = Predictor.load(path)
-        ensemble = read_ensemble_config(path)
-        options = TrainOptions.from_dict(ensemble["options"])
-        run = RunFolder(member_paths(path, ensemble)[0])  # where the data came from
-        shown = str(path)
-    else:
-        run = RunFolder(path)
-        run.require_model()
-        predictor = Predictor.load(run.path)
-        options = TrainOptions.from_dict(run.config["options"])
-        shown = str(run.path)
+    run = open_run(path)
+    predictor = for_run(run)
+    options = run.train_options()
+    shown = str(run.path)
     if data is None:
-        _, _, texts, labels, _, _ = read_splits(options, imdb_source=run.config.get("data", {}).get("path"), test_only=True)
+        source = run.data_config.get("path")
+        _, _, texts, labels, _, _ = read_splits(options, imdb_source=source, test_only=True)
         where = "test split"
     else:
         source = DataSource(

@@ -19,10 +19,17 @@ import numpy as np
 from textrnn.data.labels import encode_labels, normalize_label
 from textrnn.errors import DatasetError, ModelFileError
 from textrnn.evaluation import classification_metrics
-from textrnn.fileio import read_json
 from textrnn.preprocessing.sequence import pad_sequences
 from textrnn.preprocessing.text import Vocabulary
-from textrnn.runs.folder import CONFIG, MODEL, RUN_FORMAT, RunFolder
+from textrnn.runs.run import (
+    MODEL,
+    EnsembleRun,
+    Run,
+    is_run,
+    model_metadata,
+    open_run,
+    read_text_model,
+)
 
 PREDICT_BATCH_SIZE = 1024
 _CHUNK = 32_768  # texts encoded and predicted at a time, bounding memory for huge inputs
@@ -44,16 +51,6 @@ class Prediction:
 
     def to_dict(self) -> dict[str, Any]:
         return {"label": self.label, "probability": self.probability, "probabilities": dict(self.probabilities)}
-
-
-def model_metadata(vocabulary: Vocabulary, label_names: Sequence[str], maxlen: int, padding: str, truncating: str) -> dict[str, Any]:
-    """The metadata a run saves with its model: what `Predictor` needs to read raw text."""
-    return {
-        "kind": "textrnn.text_classifier",
-        "label_names": [str(n) for n in label_names],
-        "preprocessing": {"maxlen": int(maxlen), "padding": padding, "truncating": truncating},
-        "vocabulary": vocabulary.to_dict(),
-    }
 
 
 class Predictor:
@@ -109,47 +106,42 @@ class Predictor:
     # ------------------------------------------------------------------ loading
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Predictor:
-        """Load a run folder (its `model/`) or a model folder saved by a run.
+        """Load a run folder (its `model/`), an ensemble folder, or a model folder saved by a run.
 
         Raises:
             RunFolderError: if `path` is a run folder without a saved model.
             ModelFileError: if the model is missing, damaged, or not a text classifier saved by
                 `textrnn train` (it lacks the vocabulary or label names).
         """
-        from textrnn.models import load_model
-        from textrnn.runs.ensemble import is_ensemble
-
         p = Path(path)
-        if is_ensemble(p):
-            return EnsemblePredictor.load(p)
-        if (p / CONFIG).is_file() and _is_run_config(p / CONFIG):
-            model_dir = RunFolder(p).require_model()
-        else:
-            if not p.exists():
-                raise ModelFileError(f"`{p}` does not exist. Pass a run folder made by `textrnn train` (e.g. runs/NAME).")
-            model_dir = p
-        model, meta = load_model(model_dir, compile=False, return_metadata=True)
-        if meta.get("kind") != "textrnn.text_classifier" or "vocabulary" not in meta or "label_names" not in meta:
+        if is_run(p):
+            return for_run(open_run(p))
+        if not p.exists():
             raise ModelFileError(
-                f"`{model_dir}` is a textrnn model but not a text classifier from `textrnn train`: it has no "
-                "vocabulary and label names. Load it with `textrnn.models.load_model` and feed it integer sequences."
+                f"`{p}` does not exist. Pass a run folder made by `textrnn train` (e.g. runs/NAME)."
             )
-        try:
-            vocabulary = Vocabulary.from_dict(meta["vocabulary"])
-            prep = meta["preprocessing"]
-            return cls(
-                model,
-                vocabulary,
-                meta["label_names"],
-                int(prep["maxlen"]),
-                str(prep.get("padding", "pre")),
-                str(prep.get("truncating", "pre")),
-                path=p,
-            )
-        except (KeyError, TypeError, ValueError) as e:
-            if isinstance(e, ModelFileError):
-                raise
-            raise ModelFileError(f"The metadata of `{model_dir}` is damaged: {e}") from None
+        return cls.from_model_dir(p)
+
+    @classmethod
+    def from_model_dir(cls, model_dir: Path, *, path: Path | None = None) -> Predictor:
+        """The predictor of a model folder saved by a run (`runs/NAME/model`).
+
+        Raises:
+            ModelFileError: as for `load`.
+        """
+        from textrnn.models import load_model
+
+        model, meta = load_model(model_dir, compile=False, return_metadata=True)
+        info = read_text_model(meta, model_dir)
+        return cls(
+            model,
+            info.vocabulary,
+            info.label_names,
+            info.maxlen,
+            info.padding,
+            info.truncating,
+            path=path or model_dir,
+        )
 
     # ------------------------------------------------------------------ inference
     def encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -176,7 +168,7 @@ class Predictor:
             chunk = texts[start : start + _CHUNK]
             x = self.encode(chunk)
             y = self.model.predict(x, batch_size=batch_size, verbose=0, bucket_by_length=self._bucket)
-            out[start : start + len(chunk)] = _to_class_matrix(np.asarray(y, dtype=np.float32), k)
+            out[start : start + len(chunk)] = to_class_matrix(np.asarray(y, dtype=np.float32), k)
         return out
 
     def predict(self, texts: Sequence[str], batch_size: int = PREDICT_BATCH_SIZE) -> list[Prediction]:
@@ -279,16 +271,7 @@ class EnsemblePredictor(Predictor):
         Raises:
             RunFolderError: if it is not an ensemble, or not every member has finished.
         """
-        from textrnn.errors import RunFolderError
-        from textrnn.runs.ensemble import member_paths, read_ensemble_config
-
-        config = read_ensemble_config(path)
-        if config.get("status") != "complete":
-            raise RunFolderError(
-                f"The ensemble `{path}` has not finished training all its members. "
-                f"Continue it with `textrnn train --resume {path}`."
-            )
-        return cls([Predictor.load(p) for p in member_paths(path, config)], path=Path(path))
+        return for_ensemble(EnsembleRun(path))
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         raise TypeError("An ensemble's members each encode texts their own way: use `ensemble.members[i].encode(texts)`.")
@@ -306,7 +289,25 @@ class EnsemblePredictor(Predictor):
         return f"EnsemblePredictor({where}labels={self.label_names}, members={len(self.members)})"
 
 
-def _to_class_matrix(y: np.ndarray, k: int) -> np.ndarray:
+def for_run(run: Run) -> Predictor:
+    """The predictor of an opened run: a `Predictor`, or an `EnsemblePredictor` for an ensemble."""
+    if isinstance(run, EnsembleRun):
+        return for_ensemble(run)
+    return Predictor.from_model_dir(run.model_dirs()[0], path=run.path)
+
+
+def for_ensemble(run: EnsembleRun) -> EnsemblePredictor:
+    """The predictor averaging a complete ensemble's members.
+
+    Raises:
+        RunFolderError: if not every member has finished.
+    """
+    pairs = zip(run.model_dirs(), run.member_paths, strict=True)
+    members = [Predictor.from_model_dir(d, path=p) for d, p in pairs]
+    return EnsemblePredictor(members, path=run.path)
+
+
+def to_class_matrix(y: np.ndarray, k: int) -> np.ndarray:
     """Model output → `(samples, k)` probabilities; a sigmoid column becomes `[1 - p, p]`."""
     if k == 2 and y.shape[-1] == 1:
         p = y[:, 0]
@@ -322,13 +323,6 @@ def _check_texts(texts: Any) -> list[str]:
         if not isinstance(t, str):
             raise TypeError(f"Expected every text to be a string, got {type(t).__name__} at position {i}.")
     return out
-
-
-def _is_run_config(path: Path) -> bool:
-    try:
-        return bool(read_json(path).get("format") == RUN_FORMAT)
-    except (OSError, ValueError, AttributeError):
-        return False
 
 
 def load(path: str | os.PathLike[str]) -> Predictor:
@@ -349,4 +343,13 @@ def load(path: str | os.PathLike[str]) -> Predictor:
     return Predictor.load(path)
 
 
-__all__ = ["MODEL", "EnsemblePredictor", "Prediction", "Predictor", "load", "model_metadata"]
+__all__ = [
+    "MODEL",
+    "EnsemblePredictor",
+    "Prediction",
+    "Predictor",
+    "for_run",
+    "load",
+    "model_metadata",
+    "to_class_matrix",
+]

@@ -1,0 +1,280 @@
+"""Training one run into its folder, and resuming it from its checkpoint.
+
+A run is built in a hidden folder beside its target and published once its first epoch has been
+committed, so a failed or interrupted start leaves nothing (see `textrnn.runs.run`). After every
+epoch, with Ctrl-C held back while it writes: the resume checkpoint (with the history), the model
+(when the monitored figure improved), and the history files. Ctrl-C therefore leaves the best
+model so far, a history whose status says `interrupted` and how many epochs finished, and a
+checkpoint that `resume_single` continues from with the same random generators (so the result is
+the one an uninterrupted run would have given).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import platform
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from textrnn import optimizers
+from textrnn.callbacks import Callback, CosineDecay
+from textrnn.errors import DatasetError, RunFolderError
+from textrnn.evaluation import classification_metrics
+from textrnn.fileio import make_parents, remove_empty_dirs
+from textrnn.models import Sequential
+from textrnn.runs.options import command_line
+from textrnn.runs.model import build_model, pretrain_embedding
+from textrnn.runs.options import TrainOptions, flag_of
+from textrnn.runs.predictor import to_class_matrix
+from textrnn.runs.prepare import PADDING, TRUNCATING, PreparedData, prepare
+from textrnn.runs.recorder import AverageEachEpoch, RunRecorder
+from textrnn.runs.result import TrainingInterrupted, TrainResult
+from textrnn.runs.run import CHECKPOINT, SingleRun, new_history, single_run_config
+from textrnn.training.seed import set_random_seed
+from textrnn.version import __version__
+
+
+def printer(verbose: int, print_fn: Callable[[str], Any] | None) -> Callable[[str], Any]:
+    """Where a job's messages go: nowhere at `verbose=0`, else `print_fn` (default `print`)."""
+    if verbose == 0:
+        return lambda _: None
+    return print_fn or print
+
+
+def result_of(run: SingleRun) -> TrainResult:
+    """The `TrainResult` of a finished (or interrupted) run, read back from its files."""
+    return TrainResult.of(run.path, run.train_options().epochs, dict(run.history), run.metrics)
+
+
+def _versions() -> dict[str, str]:
+    import torch
+
+    return {
+        "textrnn_version": __version__,
+        "torch_version": torch.__version__,
+        "numpy_version": np.__version__,
+        "python_version": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def _check_validation_split(n: int, split: float) -> None:
+    if split <= 0:
+        return
+    at = int(math.floor(n * (1.0 - split)))
+    if at == 0 or at == n:
+        raise DatasetError(
+            f"The training data has {n} texts, too few to hold out a validation split of "
+            f"{split:g}. "
+            f"Add data, or change {flag_of('validation_split')} (0 for none)."
+        )
+
+
+def _describe(options: TrainOptions, data: PreparedData, model: Sequential) -> str:
+    n = len(data.x_train)
+    n_val = (
+        n - int(math.floor(n * (1.0 - options.validation_split)))
+        if options.validation_split > 0
+        else 0
+    )
+    source = "IMDB" if options.data is None else options.data
+    return (
+        f"Training {options.model_name()} ({model.count_params():,} parameters) on {source}: "
+        f"{n - n_val:,} train / {n_val:,} validation / {len(data.x_test):,} test texts, "
+        f"classes {', '.join(data.label_names)}, vocabulary {len(data.vocabulary):,} words "
+        f"(num_words {options.num_words:,}), maxlen {options.maxlen}, seed {options.seed}."
+    )
+
+
+def _fit_and_finish(
+    model: Sequential,
+    options: TrainOptions,
+    data: PreparedData,
+    recorder: RunRecorder,
+    initial_epoch: int,
+    callbacks: Sequence[Callback],
+    verbose: int,
+    *,
+    fit: bool = True,
+) -> TrainResult:
+    run, h = recorder.run, recorder.history
+    if options.lr_schedule == "cosine":
+        # the peak is the option's rate, not the optimizer's current one (decayed, when resumed)
+        peak = options.learning_rate or optimizers.get(options.optimizer).learning_rate
+        callbacks = [CosineDecay(peak, warmup_fraction=0.05), *callbacks]
+    if options.ema is not None:
+        callbacks = [AverageEachEpoch(), *callbacks]
+    try:
+        if fit:
+            model.fit(
+                data.x_train,
+                data.y_train.astype(np.float32) if data.num_classes == 2 else data.y_train,
+                batch_size=options.batch_size,
+                epochs=options.epochs,
+                verbose=verbose,
+                callbacks=[recorder, *callbacks],
+                validation_split=options.validation_split,
+                initial_epoch=initial_epoch,
+                bucket_by_length=options.bucket_by_length,
+            )
+        if h["best_epoch"] is not None and h["best_epoch"] != len(h["epochs"]):
+            model.load_weights(run.require_model())
+        probs = model.predict(data.x_test, verbose=0, bucket_by_length=options.mask_zero)
+        probs = to_class_matrix(np.asarray(probs, dtype=np.float32), data.num_classes)
+        metrics = classification_metrics(data.y_test, probs, data.label_names)
+        metrics = {"split": "test", "best_epoch": h["best_epoch"], **metrics}
+        names = data.label_names
+        index = [int(i) for i in data.test_index]
+        run.write_results(metrics, index, [names[int(y)] for y in data.y_test], probs, names)
+        run.write_curves(h)
+        h["status"] = "complete"
+        h["stop_reason"] = h.get("stop_reason") or "completed"
+        run.finish(h)
+        return TrainResult.of(run.path, options.epochs, h, metrics)
+    except BaseException as e:
+        if not run.published:
+            raise
+        h["status"] = "interrupted"
+        h["stop_reason"] = (
+            "interrupted" if isinstance(e, KeyboardInterrupt) else f"error: {type(e).__name__}: {e}"
+        )
+        with contextlib.suppress(Exception):
+            run.write_history(h)
+            run.write_curves(h)
+        if isinstance(e, KeyboardInterrupt):
+            raise TrainingInterrupted(TrainResult.of(run.path, options.epochs, h, None)) from None
+        raise
+
+
+def train_single(
+    options: TrainOptions,
+    target: Path,
+    *,
+    callbacks: Sequence[Callback] = (),
+    verbose: int = 1,
+    print_fn: Callable[[str], Any] | None = None,
+    command: Sequence[str] | None = None,
+) -> TrainResult:
+    """Train one run into the new folder `target`, with options settled by `textrnn.runs.settle`.
+
+    Raises:
+        TrainingInterrupted: Ctrl-C after the first finished epoch.
+        KeyboardInterrupt: Ctrl-C before that; nothing is left behind.
+    """
+    say = printer(verbose, print_fn)
+    set_random_seed(int(options.seed or 0))
+    data = prepare(options)
+    _check_validation_split(len(data.x_train), options.validation_split)
+    model = build_model(options, data.vocabulary.input_dim, data.num_classes)
+    if options.word_vectors == "ppmi":
+        say(f"Learning {options.embedding_dim}-d PPMI word vectors for the embedding ...")
+        pretrain_embedding(
+            model, options, data.x_train, data.vocabulary, imdb_source=data.description.get("path")
+        )
+    config = single_run_config(
+        name=target.name,
+        command=command,
+        reproduce=command_line(options, target),
+        options=options,
+        data={
+            **data.description,
+            "label_names": data.label_names,
+            "input_dim": data.vocabulary.input_dim,
+            "padding": PADDING,
+            "truncating": TRUNCATING,
+        },
+        model={
+            "name": options.model_name(),
+            "parameters": model.count_params(),
+            "config": model.get_config(),
+            "compile": model.get_compile_config(),
+        },
+        device=str(model.device),
+        versions=_versions(),
+    )
+    created = make_parents(target.parent)
+    run: SingleRun | None = None
+    try:
+        run = SingleRun.create(target, config)
+        run.write_summary(model.summary_text(explain=True) + "\n")
+        say(_describe(options, data, model))
+        recorder = RunRecorder(run, options, data, new_history(options))
+        result = _fit_and_finish(model, options, data, recorder, 0, callbacks, verbose)
+    except BaseException:
+        if run is None or not run.published:
+            if run is not None:
+                run.discard()
+            remove_empty_dirs(created)
+        raise
+    finally:
+        if run is not None:
+            run.close()
+    say(result.summary())
+    return result
+
+
+def resume_single(
+    run: SingleRun,
+    *,
+    callbacks: Sequence[Callback] = (),
+    verbose: int = 1,
+    print_fn: Callable[[str], Any] | None = None,
+) -> TrainResult:
+    """Continue an interrupted run from its last finished epoch, to its planned epochs.
+
+    The run's own options, vocabulary, label names and data split are used, and the model,
+    optimizer and random generators are restored from its checkpoint; the history is the one the
+    checkpoint carries, so no epoch is skipped or repeated whenever the last run was killed.
+
+    Raises:
+        RunFolderError: if the run is complete, has no checkpoint, or another process trains it.
+    """
+    if run.status == "complete":
+        raise RunFolderError(
+            f"`{run.path}` is already complete "
+            f"({run.epochs_done} of {run.options.get('epochs')} epochs): "
+            "nothing to resume. Start a new run with `textrnn train`."
+        )
+    run.open_for_writing()
+    try:
+        done = run.checkpoint_epoch()
+        if done is None:
+            raise RunFolderError(
+                f"`{run.path}` has no {CHECKPOINT}/ to resume from. "
+                "Train it again with `textrnn train`."
+            )
+        say = printer(verbose, print_fn)
+        options = run.train_options()
+        saved = run.text_model()
+        vocabulary = saved.vocabulary
+        data = prepare(
+            options,
+            vocabulary=vocabulary,
+            label_names=saved.label_names,
+            imdb_source=run.data_config.get("path"),
+        )
+        model = build_model(options, vocabulary.input_dim, data.num_classes)
+        run.load_checkpoint(model)
+        history = run.checkpoint_history(done)
+        stopped = history.get("stop_reason") == "early_stopping"
+        history["status"], history["stop_reason"] = "running", "early_stopping" if stopped else None
+        recorder = RunRecorder(run, options, data, history)
+        if history.get("best_epoch") == done:
+            # the checkpoint holds the best model: a kill may have cut its save short
+            run.save_model(model, recorder.metadata)
+        run.stamp_resumed()
+        say(f"Resuming {run.path} after epoch {done} of {options.epochs}.")
+        result = _fit_and_finish(
+            model, options, data, recorder, done, callbacks, verbose, fit=not stopped
+        )
+    finally:
+        run.close()
+    say(result.summary())
+    return result
+
+
+__all__ = ["printer", "result_of", "resume_single", "train_single"]
