@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from textrnn.training.metrics import direction_of
 
 if TYPE_CHECKING:
-    from textrnn.models.sequential import Sequential
+    from textrnn.training.trainer import Trainer
 
 
 def check_mode(mode: object) -> str:
@@ -16,7 +16,7 @@ def check_mode(mode: object) -> str:
     return str(mode)
 
 
-def resolve_mode(mode: str, monitor: str, model: Sequential | None, owner: str) -> str:
+def resolve_mode(mode: str, monitor: str, model: Trainer | None, owner: str) -> str:
     """'min' or 'max' for `monitor`; raises when `mode="auto"` cannot tell."""
     if mode != "auto":
         return mode

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from textrnn.models.sequential import Sequential
+    from textrnn.training.trainer import Trainer
 
 Logs = dict[str, float]
 
@@ -32,10 +32,10 @@ class Callback:
     """
 
     def __init__(self) -> None:
-        self.model: Sequential | None = None
+        self.model: Trainer | None = None
         self.params: dict[str, Any] = {}
 
-    def set_model(self, model: Sequential) -> None:
+    def set_model(self, model: Trainer) -> None:
         self.model = model
 
     def set_params(self, params: dict[str, Any]) -> None:
@@ -56,7 +56,7 @@ class Callback:
     def on_predict_batch_begin(self, batch: int, logs: Logs | None = None) -> None: ...
     def on_predict_batch_end(self, batch: int, logs: Logs | None = None) -> None: ...
 
-    def _require_model(self) -> Sequential:
+    def _require_model(self) -> Trainer:
         if self.model is None:
             raise RuntimeError(f"{type(self).__name__} is not attached to a model: pass it to `fit(callbacks=[...])`.")
         return self.model
@@ -69,7 +69,9 @@ def _overrides(cb: Callback, hook: str) -> bool:
 class CallbackList:
     """Calls a hook on every callback, in order; knows which batch hooks anyone overrides."""
 
-    def __init__(self, callbacks: Iterable[Callback], model: Sequential, params: dict[str, Any]) -> None:
+    def __init__(
+        self, callbacks: Iterable[Callback], model: Trainer, params: dict[str, Any]
+    ) -> None:
         self.callbacks = list(callbacks)
         for cb in self.callbacks:
             if not isinstance(cb, Callback):

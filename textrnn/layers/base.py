@@ -28,7 +28,8 @@ Shape = tuple[int | None, ...]
 _NAME_COUNTS: defaultdict[str, int] = defaultdict(int)
 
 
-def _snake_case(name: str) -> str:
+def snake_case(name: str) -> str:
+    """`SimpleRNN` → `simple_rnn`: a class name as Keras's automatic layer names spell it."""
     s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
     return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
 
@@ -73,7 +74,7 @@ class Layer(nn.Module):
         super().__init__()
         if name is not None and not isinstance(name, str):
             raise TypeError(f"Received an invalid value for argument `name`, expected a string, got {name!r}.")
-        self.name = name or unique_name(_snake_case(type(self).__name__))
+        self.name = name or unique_name(snake_case(type(self).__name__))
         self.built = False
         self._trainable = bool(trainable)
         self._weight_names: list[str] = []

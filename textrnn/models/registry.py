@@ -1,24 +1,35 @@
-"""Layer classes by name for configs: looked up in `textrnn.layers`, so new layers need no edits here."""
+"""Layer classes by name for configs, looked up in `textrnn.layers`: new layers need no edit here.
+
+Model classes (`Sequential`, which may also be a layer of another model) enter themselves with
+`@register_model` when their module is imported, so this module never imports a model.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
+import textrnn.layers as layers_pkg
 from textrnn.layers.base import Layer
+
+_MODELS: dict[str, type[Layer]] = {}
+
+L = TypeVar("L", bound=type[Layer])
+
+
+def register_model(cls: L) -> L:
+    """Class decorator: configs naming `cls.__name__` rebuild with `cls` (as Keras's registry)."""
+    _MODELS[cls.__name__] = cls
+    return cls
 
 
 def layer_class(class_name: str) -> type[Layer]:
-    """The textrnn layer class called `class_name` (or `Sequential`).
+    """The textrnn layer class called `class_name`, or a registered model class (`Sequential`).
 
     Raises:
         ValueError: if there is no such layer.
     """
-    import textrnn.layers as layers_pkg
-
-    if class_name == "Sequential":
-        from textrnn.models.sequential import Sequential
-
-        return Sequential
+    if isinstance(class_name, str) and class_name in _MODELS:
+        return _MODELS[class_name]
     cls = getattr(layers_pkg, class_name, None) if isinstance(class_name, str) and not class_name.startswith("_") else None
     if not (isinstance(cls, type) and issubclass(cls, Layer)):
         available = sorted(n for n in dir(layers_pkg) if isinstance(getattr(layers_pkg, n), type) and issubclass(getattr(layers_pkg, n), Layer))

@@ -26,7 +26,7 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 import torch
 from safetensors import SafetensorError
@@ -35,8 +35,11 @@ from safetensors.torch import load_file, save_file
 import textrnn
 from textrnn.errors import ModelFileError
 from textrnn.fileio import atomic_path, new_temp_dir, replace_dir
-from textrnn.layers.base import Layer, _snake_case
-from textrnn.models.sequential import Sequential
+from textrnn.layers.base import Layer, snake_case
+from textrnn.models.registry import layer_class
+
+if TYPE_CHECKING:
+    from textrnn.models.sequential import Sequential
 
 FORMAT = "textrnn.model"
 FORMAT_VERSION = 1
@@ -46,7 +49,7 @@ WEIGHTS_FILE = "model.safetensors"
 
 # ----------------------------------------------------------------------------- weights
 def _layer_prefix(index: int, layer: Layer) -> str:
-    return f"layers.{index}.{_snake_case(type(layer).__name__)}."
+    return f"layers.{index}.{snake_case(type(layer).__name__)}."
 
 
 def weights_state(model: Sequential) -> dict[str, torch.Tensor]:
@@ -110,7 +113,7 @@ def _assign_weights(model: Sequential, tensors: dict[str, torch.Tensor], source:
 
 def save_weights(model: Sequential, filepath: str | os.PathLike[str]) -> None:
     """Save only `model`'s weights to one safetensors file, atomically."""
-    model._ensure_built("save_weights")
+    model.ensure_built("save_weights")
     with atomic_path(filepath, suffix=".safetensors") as tmp:
         _write_weights(model, tmp)
 
@@ -124,7 +127,7 @@ def load_weights(model: Sequential, filepath: str | os.PathLike[str]) -> None:
     path = Path(filepath)
     if path.is_dir():
         path = path / WEIGHTS_FILE
-    model._ensure_built("load_weights")
+    model.ensure_built("load_weights")
     _assign_weights(model, _read_weights(path), path)
 
 
@@ -169,7 +172,7 @@ def save_model(
         >>> model.save("imdb_rnn", metadata={"labels": ["neg", "pos"]})
         >>> model = load_model("imdb_rnn")
     """
-    model._ensure_built("save")
+    model.ensure_built("save")
     meta = _json_metadata(metadata)
     target = Path(filepath)
     if target.exists():
@@ -278,7 +281,9 @@ def load_model(
     path = Path(filepath)
     config = _read_config(path)
     try:
-        model = Sequential.from_config(config["model"]["config"])
+        # The class comes from the registry, where `Sequential` enters itself on import.
+        cls = layer_class(config["model"]["class_name"])
+        model = cast("Sequential", cls.from_config(config["model"]["config"]))
     except (ValueError, TypeError, KeyError) as err:
         raise ModelFileError(f"The model config in {path / CONFIG_FILE} cannot be rebuilt: {err}") from None
     _assign_weights(model, _read_weights(path / str(config.get("weights", WEIGHTS_FILE))), path / WEIGHTS_FILE)

@@ -1,5 +1,6 @@
-"""Training internals used by `Sequential`: optimizers, losses and metrics by Keras name, batching
-(with length bucketing), the progress bar, seeding and atomic writes."""
+"""Training: the `Trainer` (`trainer.py`) that gives `Sequential` compile / fit / evaluate /
+predict, its loops, optimizers, losses and metrics by Keras name, batching (with length
+bucketing), the progress bar and seeding."""
 
 from textrnn.training.seed import set_random_seed
 

@@ -5,13 +5,20 @@ of the rows and the batch boundaries in it, plus for length bucketing the column
 keeps). The training loop moves the order to the device once per epoch and slices batches out of
 the dataset tensors with it, so no per-sample Python runs on the hot path. Shuffling draws from
 PyTorch's global generator, so `set_random_seed` makes the order reproducible.
+
+The trainer gets every batcher from `make_batcher`, the one place that chooses one: another
+batching scheme (a distributed sampler, a streaming reader's planner, ...) is a `BatcherFactory`
+passed there, e.g. by setting `model.batcher_factory`, with no edit to the models or the trainer.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import torch
+
+from textrnn import checks
 
 
 @dataclass
@@ -31,12 +38,6 @@ class EpochPlan:
 
     def __len__(self) -> int:
         return len(self.batches)
-
-
-def _check_batch_size(batch_size: object) -> int:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
-        raise ValueError(f"Received an invalid value for argument `batch_size`, expected a positive integer, got {batch_size!r}.")
-    return batch_size
 
 
 def _bounds(n: int, batch_size: int) -> list[tuple[int, int]]:
@@ -61,7 +62,7 @@ class Batcher:
         if num_samples <= 0:
             raise ValueError(f"Expected at least one sample to batch, got {num_samples}.")
         self.num_samples = int(num_samples)
-        self.batch_size = _check_batch_size(batch_size)
+        self.batch_size = checks.positive_int("batch_size", batch_size)
         self.shuffle = bool(shuffle)
 
     def __len__(self) -> int:
@@ -113,14 +114,10 @@ class BucketBatcher(Batcher):
         chunk_batches: int = 50,
     ) -> None:
         super().__init__(int(first.shape[0]), batch_size, shuffle=shuffle)
-        if isinstance(chunk_batches, bool) or not isinstance(chunk_batches, int) or chunk_batches <= 0:
-            raise ValueError(
-                f"Received an invalid value for argument `chunk_batches`, expected a positive integer, got {chunk_batches!r}."
-            )
+        self.chunk_batches = checks.positive_int("chunk_batches", chunk_batches)
         self.first = first.long().cpu()
         self.end = end.long().cpu()
         self.lengths = (self.end - self.first).clamp(min=0)
-        self.chunk_batches = chunk_batches
 
     def plan(self) -> EpochPlan:
         n = self.num_samples
@@ -155,3 +152,62 @@ class BucketBatcher(Batcher):
                 lo, hi = 0, 1
             columns.append((lo, hi))
         return EpochPlan(order, bounds, columns)
+
+
+class BatchPlanner(Protocol):
+    """What the trainer needs from a batcher: its batches per pass, and one pass's `EpochPlan`.
+
+    `Batcher` and `BucketBatcher` are two; a planner need not subclass them.
+    """
+
+    def __len__(self) -> int: ...
+
+    def plan(self) -> EpochPlan: ...
+
+
+class BatcherFactory(Protocol):
+    """Makes one dataset's planner: `factory(x, batch_size, shuffle=..., bucket_by_length=...)`.
+
+    `x` is the checked input tensor (rows first, on the CPU or the model's device); `shuffle` is
+    True for training and False for validation, `evaluate` and `predict`, whose outputs must come
+    back in row order whatever the plan (the loops put each batch's rows back where they were).
+    """
+
+    def __call__(
+        self, x: torch.Tensor, batch_size: int, *, shuffle: bool, bucket_by_length: bool
+    ) -> BatchPlanner: ...
+
+
+def default_batcher(
+    x: torch.Tensor, batch_size: int, *, shuffle: bool, bucket_by_length: bool
+) -> Batcher:
+    """`Batcher` over the rows of `x`, or with `bucket_by_length` a `BucketBatcher` on its padding
+    spans (token ids, 0 is padding)."""
+    if bucket_by_length:
+        return BucketBatcher(*padding_spans(x), batch_size, shuffle=shuffle)
+    return Batcher(int(x.shape[0]), batch_size, shuffle=shuffle)
+
+
+def make_batcher(
+    x: torch.Tensor,
+    batch_size: int,
+    *,
+    shuffle: bool,
+    bucket_by_length: bool = False,
+    factory: BatcherFactory | None = None,
+) -> BatchPlanner:
+    """The batcher for one pass over `x`: `factory`'s, else `default_batcher`'s.
+
+    Args:
+        x: the checked inputs, `(samples, ...)`.
+        batch_size: rows per batch.
+        shuffle: a new random order each pass (training), or the rows' order.
+        bucket_by_length: batch rows of similar length and trim all-padding columns.
+        factory: a `BatcherFactory` to use instead of `default_batcher`.
+
+    Example:
+        >>> len(make_batcher(torch.zeros(10, 3), 4, shuffle=False))
+        3
+    """
+    make = default_batcher if factory is None else factory
+    return make(x, batch_size, shuffle=shuffle, bucket_by_length=bucket_by_length)

@@ -1,9 +1,11 @@
-"""The training, evaluation and prediction loops behind `Sequential.fit` / `evaluate` / `predict`.
+"""The training, evaluation and prediction loops behind `Trainer.fit` / `evaluate` / `predict`.
 
 The data arrive as tensors already on the device; each batch is cut out with an index tensor from
-an `EpochPlan` (`index_select`, plus a column slice under length bucketing). Losses and metrics are
-summed on the device and read back only at the end of a pass, or when the progress bar redraws or
-a callback asks for batch logs, so a GPU is never made to wait per step without a reason.
+an `EpochPlan` (`index_select`, plus a column slice under length bucketing) and handed to the
+trainer's public `train_step` / `test_step` / `predict_step`. The loops own the rest: the mode
+(train or eval, gradients or none), callbacks and the progress bar. Losses and metrics are summed
+on the device and read back only at the end of a pass, or when the progress bar redraws or a
+callback asks for batch logs, so a GPU is never made to wait per step without a reason.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from textrnn.training.batching import EpochPlan
 from textrnn.training.progress import ProgressBar
 
 if TYPE_CHECKING:
-    from textrnn.models.sequential import Sequential
+    from textrnn.training.trainer import Trainer
 
 Logs = dict[str, float]
 
@@ -48,8 +50,9 @@ class RunningLogs:
         self.sums = torch.zeros(len(self.names), device=device)
         self.count = 0
 
-    def add(self, loss_sum: torch.Tensor, metric_sums: list[torch.Tensor], count: int) -> None:
-        self.sums += torch.stack([*metric_sums, loss_sum])
+    def add(self, sums: torch.Tensor, count: int) -> None:
+        """Add a step's sums over `count` rows: `(metrics + 1,)`, each metric's, then the loss's."""
+        self.sums += sums
         self.count += count
 
     def logs(self) -> Logs:
@@ -58,7 +61,7 @@ class RunningLogs:
 
 
 def train_epoch(
-    model: Sequential,
+    model: Trainer,
     x: torch.Tensor,
     y: torch.Tensor,
     plan: EpochPlan,
@@ -66,31 +69,16 @@ def train_epoch(
     callbacks: CallbackList,
     bar: ProgressBar,
 ) -> Logs:
-    """One epoch of gradient steps over the batches of `plan`; returns the epoch's mean logs."""
-    loss_fn, optimizer = model.loss, model.optimizer
-    assert loss_fn is not None and optimizer is not None  # fit checks compile first
-    metrics = model.compiled_metrics
-    logits = model._use_logits()
-    running = RunningLogs([m.name for m in metrics], device)
+    """One epoch of `model.train_step` over the batches of `plan`; returns the epoch's mean logs."""
+    running = RunningLogs([m.name for m in model.compiled_metrics], device)
     want_begin = callbacks.wants("on_train_batch_begin")
     want_end = callbacks.wants("on_train_batch_end")
+    step = model.train_step
     model.train()
     for i, idx, cols in batches(plan, device):
         if want_begin:
             callbacks.call("on_train_batch_begin", i, None)
-        xb = take(x, idx, cols)
-        yb = y.index_select(0, idx)
-        optimizer.zero_grad()
-        with model._autocast(device):
-            out = model._forward(xb, training=True, logits=logits)
-        out = out.float()  # the loss in float32, also under mixed precision
-        loss = loss_fn(yb, out, from_logits=logits).mean()
-        loss.backward()
-        optimizer.step()
-        count = int(idx.shape[0])
-        with torch.no_grad():
-            probs = model._probabilities(out.detach(), logits)
-            running.add(loss.detach() * count, [m(yb, probs).sum() for m in metrics], count)
+        running.add(step((take(x, idx, cols), y.index_select(0, idx))), int(idx.shape[0]))
         if want_end:
             callbacks.call("on_train_batch_end", i, running.logs())
         if bar.due(i + 1):
@@ -101,7 +89,7 @@ def train_epoch(
 
 
 def evaluate(
-    model: Sequential,
+    model: Trainer,
     x: torch.Tensor,
     y: torch.Tensor,
     plan: EpochPlan,
@@ -109,26 +97,20 @@ def evaluate(
     callbacks: CallbackList | None = None,
     verbose: int = 0,
 ) -> Logs:
-    """Mean loss and metrics over `(x, y)` in eval mode without gradients."""
-    loss_fn = model.loss
-    assert loss_fn is not None
-    metrics = model.compiled_metrics
-    logits = model._use_logits()
-    running = RunningLogs([m.name for m in metrics], device)
+    """Mean loss and metrics of `model.test_step` over `(x, y)`, in eval mode without gradients."""
+    running = RunningLogs([m.name for m in model.compiled_metrics], device)
     want_begin = callbacks is not None and callbacks.wants("on_test_batch_begin")
     want_end = callbacks is not None and callbacks.wants("on_test_batch_end")
+    step = model.test_step
     bar = ProgressBar(len(plan), verbose)
     was_training = model.training
     model.eval()
     try:
-        with torch.no_grad(), model._autocast(device):
+        with torch.no_grad():
             for i, idx, cols in batches(plan, device):
                 if want_begin and callbacks is not None:
                     callbacks.call("on_test_batch_begin", i, None)
-                yb = y.index_select(0, idx)
-                out = model._forward(take(x, idx, cols), training=False, logits=logits).float()
-                probs = model._probabilities(out, logits)
-                running.add(loss_fn(yb, out, from_logits=logits).sum(), [m(yb, probs).sum() for m in metrics], int(idx.shape[0]))
+                running.add(step((take(x, idx, cols), y.index_select(0, idx))), int(idx.shape[0]))
                 if want_end and callbacks is not None:
                     callbacks.call("on_test_batch_end", i, running.logs())
                 if bar.due(i + 1):
@@ -142,27 +124,28 @@ def evaluate(
 
 
 def predict(
-    model: Sequential,
+    model: Trainer,
     x: torch.Tensor,
     plan: EpochPlan,
     device: torch.device,
     callbacks: CallbackList | None = None,
     verbose: int = 0,
 ) -> torch.Tensor:
-    """The model's outputs for every row of `x`, in the order of `x` (batches may be reordered)."""
+    """`model.predict_step` for every row of `x`, in the order of `x` (batches may be reordered)."""
     n = int(x.shape[0])
     out_all: torch.Tensor | None = None
     want_begin = callbacks is not None and callbacks.wants("on_predict_batch_begin")
     want_end = callbacks is not None and callbacks.wants("on_predict_batch_end")
+    step = model.predict_step
     bar = ProgressBar(len(plan), verbose)
     was_training = model.training
     model.eval()
     try:
-        with torch.no_grad(), model._autocast(device):
+        with torch.no_grad():
             for i, idx, cols in batches(plan, device):
                 if want_begin and callbacks is not None:
                     callbacks.call("on_predict_batch_begin", i, None)
-                out = model._forward(take(x, idx, cols), training=False, logits=False).float()
+                out = step(take(x, idx, cols))
                 if out_all is None:
                     out_all = torch.empty((n, *out.shape[1:]), dtype=out.dtype, device=device)
                 out_all[idx] = out

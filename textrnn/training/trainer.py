@@ -1,0 +1,698 @@
+"""`Trainer`: Keras's `compile` / `fit` / `evaluate` / `predict` for a model that holds layers.
+
+Keras splits a model in two: `keras.Sequential` (and the functional `keras.Model`) hold the layers,
+and `keras.src.trainers.trainer.Trainer` trains them, joined as `class Model(Trainer, Layer)`.
+textrnn does the same: `Sequential(Trainer, Layer)` is the layer stack, and this module is all of
+the training: compiling, checking user data once (`textrnn.training.data`), choosing the batcher
+(`textrnn.training.batching.make_batcher`), and the public steps `train_step`, `test_step` and
+`predict_step` that the loops in `textrnn.training.loop` call once per batch.
+
+`fit` checks and converts the whole dataset once, moves it to the model's device once, and hands
+the loops a batcher's plans: batches are sliced out with index tensors, so nothing runs per
+sample in Python, and everything a step needs is settled once per pass, not per batch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from textrnn import activations, checks
+from textrnn.backend import to_numpy
+from textrnn.callbacks.callback import Callback, CallbackList
+from textrnn.callbacks.history import History
+from textrnn.errors import NotCompiledError
+from textrnn.layers.base import Layer, Shape
+from textrnn.layers.embedding import Embedding
+from textrnn.training import loop
+from textrnn.training import losses as losses_mod
+from textrnn.training import metrics as metrics_mod
+from textrnn.training import optimizers as optimizers_mod
+from textrnn.training.batching import BatcherFactory, EpochPlan, make_batcher
+from textrnn.training.data import (
+    check_inputs,
+    check_targets,
+    check_validation_split,
+    split_validation,
+)
+from textrnn.training.progress import ProgressBar, print_epoch_header, resolve_verbose
+
+#: rows per batch for validation, `evaluate` and `predict` when no batch size is given: results do
+#: not depend on it, and large batches keep the device busy.
+INFERENCE_BATCH_SIZE = 1024
+
+#: the batch a step gets: `(inputs, targets)` for `train_step` / `test_step`, inputs for
+#: `predict_step`, each cut out of the checked data on the model's device.
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+_NO_AUTOCAST = contextlib.nullcontext()
+
+
+def _count(name: str, value: Any, minimum: int) -> int:
+    """A positive (`minimum=1`) or non-negative (`minimum=0`) count; NumPy integers are accepted."""
+    if isinstance(value, np.integer):
+        value = int(value)
+    if minimum == 1:
+        return checks.positive_int(name, value)
+    return checks.non_negative_int(name, value)
+
+
+@dataclass(frozen=True)
+class StepSettings:
+    """What every step of one pass uses, settled once before its first batch.
+
+    Attributes:
+        loss: the compiled loss (None when not compiled: only `predict_step` may run).
+        optimizer: the compiled optimizer (None when not compiled).
+        metrics: the compiled metrics, resolved for the model's output.
+        logits: whether the loss takes the last layer's pre-activation output (see
+            `Trainer.logits_activation`).
+        probabilities: turns the output the loss saw into probabilities for the metrics.
+        precision: returns the context the forward pass runs in (bfloat16 autocast or none).
+    """
+
+    loss: losses_mod.Loss | None
+    optimizer: optimizers_mod.Optimizer | None
+    metrics: list[metrics_mod.Metric]
+    logits: bool
+    probabilities: Callable[[torch.Tensor], torch.Tensor]
+    precision: Callable[[], contextlib.AbstractContextManager[Any]]
+
+
+def _identity(out: torch.Tensor) -> torch.Tensor:
+    return out
+
+
+def _no_autocast() -> contextlib.AbstractContextManager[Any]:
+    return _NO_AUTOCAST
+
+
+class Trainer(Layer):
+    """Keras's training API for a model that holds layers (Keras's `Trainer`).
+
+    A model class inherits it beside its layer container, as Keras's `Model(Trainer, Layer)`:
+    `Sequential(Trainer, Layer)`. The trainer keeps the compile state (`optimizer`, `loss`,
+    metrics, `mixed_precision`), `stop_training`, `history` and `batcher_factory`.
+
+    The container interface: what the trainer asks of the model, so that any container (the
+    `Sequential` stack, or a functional model) shares this trainer unchanged. Beside what every
+    `Layer` has (`name`, `built`, `parameters()`, `train()` / `eval()`, `get_weights()` /
+    `set_weights()`), a container provides:
+
+    - `compute_output(x, *, training, logits=False)`: the forward pass on a batch, with dropout
+      on when `training`; with `logits`, the last layer's pre-activation output.
+    - `logits_activation`: the Keras name of the last layer's activation when `compute_output`
+      can stop before it (a final `Dense`), else None. When it is the activation the loss pairs
+      with (`sigmoid` for binary, `softmax` for categorical crossentropy), the loss is computed
+      from logits, which is exact and numerically stable.
+    - `first_layer`: the layer the inputs go into; an `Embedding` means token id inputs (checked
+      against its `input_dim`; length bucketing needs its `mask_zero=True`).
+    - `input_shape`: the input shape the model is built for, batch first, None before building.
+    - `output_shape`: the output shape once built; training needs `(batch, units)`.
+    - `build_for(x)`: build the model, if it is not built yet, for data like `x`.
+    - `device`: where the model computes; the trainer moves the model and the data there.
+    - `save(filepath, overwrite=True, *, metadata=None)` and `save_weights(filepath)`: used by
+      `ModelCheckpoint` only.
+
+    Per batch, the loops call `train_step`, `test_step` and `predict_step`; override them to
+    change what a step does (e.g. to log or transform each batch) and call `super()` to keep the
+    default.
+
+    Attributes:
+        batcher_factory: a `textrnn.training.batching.BatcherFactory` that makes every batcher
+            of `fit` / `evaluate` / `predict`; None (the default) uses
+            `textrnn.training.batching.default_batcher`.
+    """
+
+    def __init__(self, *, name: str | None = None, trainable: bool = True) -> None:
+        super().__init__(name=name, trainable=trainable)
+        self.stop_training = False
+        self.history: History | None = None
+        self.optimizer: optimizers_mod.Optimizer | None = None
+        self.loss: losses_mod.Loss | None = None
+        self.mixed_precision = False
+        self.batcher_factory: BatcherFactory | None = None
+        self._loss_identifier: Any = None
+        self._metric_identifiers: list[Any] = []
+        self._metrics: list[metrics_mod.Metric] | None = None
+        self._metrics_units: int | None = None
+        self._steps: StepSettings | None = None
+
+    # ================================================================== the container's part
+    def _missing(self, member: str) -> NotImplementedError:
+        return NotImplementedError(
+            f"{type(self).__name__} uses the Trainer but does not provide `{member}`; see the "
+            "container interface in `textrnn.training.trainer.Trainer`."
+        )
+
+    def compute_output(
+        self, x: torch.Tensor, *, training: bool, logits: bool = False
+    ) -> torch.Tensor:
+        """The model's output on a batch; with `logits`, its last layer's pre-activation output."""
+        raise self._missing("compute_output")
+
+    @property
+    def logits_activation(self) -> str | None:
+        """The last layer's activation when `compute_output(logits=True)` can skip it, else None."""
+        raise self._missing("logits_activation")
+
+    @property
+    def first_layer(self) -> Layer:
+        """The layer the inputs go into."""
+        raise self._missing("first_layer")
+
+    @property
+    def input_shape(self) -> Shape | None:
+        """The input shape the model is built for (batch first), None before building."""
+        raise self._missing("input_shape")
+
+    @property
+    def output_shape(self) -> Any:
+        """The model's output shape (after building)."""
+        raise self._missing("output_shape")
+
+    @property
+    def device(self) -> torch.device:
+        """Where the model computes."""
+        raise self._missing("device")
+
+    def build_for(self, x: torch.Tensor) -> None:
+        """Build the model, if it is not built yet, for data like `x`."""
+        raise self._missing("build_for")
+
+    def save(
+        self,
+        filepath: str | os.PathLike[str],
+        overwrite: bool = True,
+        *,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        """Save the model (used by `ModelCheckpoint`)."""
+        raise self._missing("save")
+
+    def save_weights(self, filepath: str | os.PathLike[str]) -> None:
+        """Save the weights (used by `ModelCheckpoint(save_weights_only=True)`)."""
+        raise self._missing("save_weights")
+
+    # ================================================================== compile
+    def compile(
+        self,
+        optimizer: Any = "rmsprop",
+        loss: Any = None,
+        metrics: Sequence[Any] | None = None,
+        *,
+        mixed_precision: bool = False,
+    ) -> None:
+        """Configure the model for training.
+
+        Args:
+            optimizer: a Keras name (`"rmsprop"`, `"adam"`, `"sgd"`) or a `textrnn.optimizers`
+                object.
+            loss: a Keras name (`"binary_crossentropy"`, `"categorical_crossentropy"`,
+                `"sparse_categorical_crossentropy"`, `"mse"`, `"mae"`) or a `textrnn.losses` object.
+            metrics: a list of metric names (`"acc"`/`"accuracy"`, `"binary_accuracy"`, ...). The
+                history and logs use the names as written.
+            mixed_precision: run the forward pass under bfloat16 autocast (useful on recent GPUs;
+                weights, losses and optimizer state stay float32). Default False.
+
+        Raises:
+            ValueError, TypeError: for an unknown or malformed optimizer, loss or metric.
+
+        Example:
+            >>> model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["acc"])
+        """
+        opt = optimizers_mod.get(optimizer)
+        loss_obj = losses_mod.get(loss)
+        if metrics is None:
+            metric_ids: list[Any] = []
+        elif isinstance(metrics, (list, tuple)):
+            metric_ids = list(metrics)
+        else:
+            raise checks.invalid("metrics", "a list such as ['acc']", metrics, error=TypeError)
+        names = [m.name if isinstance(m, metrics_mod.Metric) else m for m in metric_ids]
+        for m in metric_ids:
+            if not isinstance(m, (str, metrics_mod.Metric)):
+                raise TypeError(
+                    "Received an invalid value in argument `metrics`, expected metric names "
+                    f"such as 'acc', got {m!r}."
+                )
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes or "loss" in names:
+            raise ValueError(f"Metric names must be unique and differ from 'loss', got {names}.")
+        self.optimizer = opt
+        self.loss = loss_obj
+        self._loss_identifier = loss
+        self._metric_identifiers = metric_ids
+        self._metrics = None
+        self._steps = None
+        self.mixed_precision = bool(mixed_precision)
+        if self.built:
+            self._resolve_metrics()
+
+    @property
+    def compiled(self) -> bool:
+        return self.loss is not None and self.optimizer is not None
+
+    def _require_compiled(self, what: str) -> None:
+        if not self.compiled:
+            raise NotCompiledError(
+                f"You must call `compile()` before `{what}()`, e.g. "
+                "`model.compile(optimizer='rmsprop', loss='binary_crossentropy', metrics=['acc'])`."
+            )
+
+    def _output_units(self) -> int:
+        shape = self.output_shape
+        if not isinstance(shape, tuple) or len(shape) != 2 or shape[-1] is None:
+            raise ValueError(
+                f"Model `{self.name}` outputs shape {shape}, but training needs one vector per "
+                "sample, shape (batch, units). End the model with a layer that drops the time axis "
+                "(an RNN with `return_sequences=False`, or pooling) followed by `Dense`."
+            )
+        return int(shape[-1])
+
+    def _resolve_metrics(self) -> list[metrics_mod.Metric]:
+        # Metrics depend on the loss (compile resets them) and the output size (the layers).
+        units = self._output_units()
+        if self._metrics is None or self._metrics_units != units:
+            assert self.loss is not None  # guarded by _require_compiled
+            self._metrics = [metrics_mod.get(m, self.loss, units) for m in self._metric_identifiers]
+            self._metrics_units = units
+        return self._metrics
+
+    @property
+    def compiled_metrics(self) -> list[metrics_mod.Metric]:
+        """The compiled metrics, resolved for this model's output (after building)."""
+        if not self.compiled or not self.built:
+            return []
+        return self._resolve_metrics()
+
+    @property
+    def metrics_names(self) -> list[str]:
+        """`["loss", *metric names]`, the order `evaluate` returns values in."""
+        ids = self._metric_identifiers
+        return ["loss", *[m.name if isinstance(m, metrics_mod.Metric) else str(m) for m in ids]]
+
+    def get_compile_config(self) -> dict[str, Any] | None:
+        """The `compile` arguments as JSON (kept when saving), or None if not compiled."""
+        if not self.compiled:
+            return None
+        assert self.loss is not None and self.optimizer is not None
+        metric_names = []
+        for m in self._metric_identifiers:
+            if isinstance(m, str):
+                metric_names.append(m)
+            else:
+                warnings.warn(
+                    f"Metric object {m!r} cannot be saved in the compile config; it is left out.",
+                    stacklevel=2,
+                )
+        return {
+            "optimizer": optimizers_mod.serialize(self.optimizer),
+            "loss": losses_mod.serialize(self.loss, self._loss_identifier),
+            "metrics": metric_names,
+            "mixed_precision": self.mixed_precision,
+        }
+
+    def compile_from_config(self, config: dict[str, Any]) -> None:
+        """Compile with arguments from `get_compile_config()`."""
+        self.compile(
+            optimizer=config["optimizer"],
+            loss=config["loss"],
+            metrics=config.get("metrics") or None,
+            mixed_precision=bool(config.get("mixed_precision", False)),
+        )
+
+    # ================================================================== steps
+    def _step_settings(self, what: str) -> StepSettings:
+        """What the steps of a pass use (`what` names it for errors: "fit", "predict_step", ...).
+
+        `fit` / `evaluate` / `predict` settle it once per pass (`fit` once per epoch); a step
+        called outside them settles it itself.
+
+        Raises:
+            NotCompiledError: for anything but prediction on a model that is not compiled.
+        """
+        if what in ("predict", "predict_step"):
+            return StepSettings(None, None, [], False, _identity, self._precision())
+        self._require_compiled(what)
+        loss, optimizer = self.loss, self.optimizer
+        assert loss is not None and optimizer is not None
+        if what == "train_step" and not optimizer.is_built_for(self.parameters()):
+            optimizer.build(self.parameters())  # a step outside `fit`, which builds it first
+        logits = False
+        probabilities: Callable[[torch.Tensor], torch.Tensor] = _identity
+        pair = loss.logits_activation  # the activation whose logits the loss can take
+        if loss.from_logits:
+            probabilities = torch.sigmoid if pair == "sigmoid" else activations.softmax
+        elif pair is not None and self.logits_activation == pair:
+            logits = True
+            probabilities = activations.get(pair)
+        return StepSettings(
+            loss, optimizer, self.compiled_metrics, logits, probabilities, self._precision()
+        )
+
+    def _precision(self) -> Callable[[], contextlib.AbstractContextManager[Any]]:
+        if not self.mixed_precision:
+            return _no_autocast
+        device_type = self.device.type
+
+        def autocast() -> contextlib.AbstractContextManager[Any]:
+            return torch.autocast(device_type=device_type, dtype=torch.bfloat16)
+
+        return autocast
+
+    @contextlib.contextmanager
+    def _settled(self, what: str) -> Iterator[None]:
+        """Settle the steps for a pass, and restore the outer pass's (a callback may predict)."""
+        outer = self._steps
+        self._steps = self._step_settings(what)
+        try:
+            yield
+        finally:
+            self._steps = outer
+
+    def train_step(self, batch: Batch) -> torch.Tensor:
+        """One gradient step on `batch = (x, y)`.
+
+        Returns:
+            The batch's sums on the device, shape `(len(metrics) + 1,)`: each compiled metric's
+            sum over the batch's samples, then the loss times the batch size (the loop keeps
+            running sums, so nothing waits for the device here).
+        """
+        x, y = batch
+        steps = self._steps if self._steps is not None else self._step_settings("train_step")
+        loss_fn, optimizer = steps.loss, steps.optimizer
+        assert loss_fn is not None and optimizer is not None  # _step_settings checked compile
+        optimizer.zero_grad()
+        with steps.precision():
+            out = self.compute_output(x, training=True, logits=steps.logits)
+        out = out.float()  # the loss in float32, also under mixed precision
+        loss = loss_fn(y, out, from_logits=steps.logits).mean()
+        loss.backward()
+        optimizer.step()
+        with torch.no_grad():
+            probs = steps.probabilities(out.detach())
+            sums = [m(y, probs).sum() for m in steps.metrics]
+            return torch.stack([*sums, loss.detach() * int(y.shape[0])])
+
+    def test_step(self, batch: Batch) -> torch.Tensor:
+        """The loss and metrics on `batch = (x, y)`, in the mode and grad state the caller set.
+
+        Returns:
+            As `train_step`: each metric's sum, then the loss's sum over the batch.
+        """
+        x, y = batch
+        steps = self._steps if self._steps is not None else self._step_settings("test_step")
+        loss_fn = steps.loss
+        assert loss_fn is not None  # _step_settings checked compile
+        with steps.precision():
+            out = self.compute_output(x, training=False, logits=steps.logits).float()
+        probs = steps.probabilities(out)
+        sums = [m(y, probs).sum() for m in steps.metrics]
+        return torch.stack([*sums, loss_fn(y, out, from_logits=steps.logits).sum()])
+
+    def predict_step(self, batch: torch.Tensor) -> torch.Tensor:
+        """The model's outputs (float32) for a batch of inputs."""
+        steps = self._steps if self._steps is not None else self._step_settings("predict_step")
+        with steps.precision():
+            return self.compute_output(batch, training=False, logits=False).float()
+
+    # ================================================================== data and batches
+    def _inputs(self, x: Any, argument: str = "x") -> torch.Tensor:
+        return check_inputs(x, self.first_layer, self.input_shape, argument)
+
+    def _targets(self, y: Any, n: int, argument: str = "y", x_argument: str = "x") -> torch.Tensor:
+        assert self.loss is not None
+        return check_targets(y, n, self.loss, self._output_units(), argument, x_argument)
+
+    def _check_bucketing(self) -> None:
+        first = self.first_layer
+        if not (isinstance(first, Embedding) and first.mask_zero):
+            if isinstance(first, Embedding):
+                got = f", but `{first.name}` has mask_zero=False."
+            else:
+                got = f", got {type(first).__name__}."
+            raise ValueError(
+                "`bucket_by_length=True` trims padding columns, which only leaves results "
+                "unchanged when the model masks padding: its first layer must be "
+                "`Embedding(..., mask_zero=True)`" + got
+                + " Set `mask_zero=True` or use `bucket_by_length=False`."
+            )
+        self._output_units()  # the output must not keep the (trimmed) time axis
+
+    def _plan(self, x: torch.Tensor, batch_size: int, bucket: bool) -> EpochPlan:
+        """One pass over `x` in order (length-sorted when bucketing), to evaluate or predict."""
+        if bucket:
+            self._check_bucketing()
+        batcher = make_batcher(
+            x, batch_size, shuffle=False, bucket_by_length=bucket, factory=self.batcher_factory
+        )
+        return batcher.plan()
+
+    def _place(self) -> torch.device:
+        device = self.device
+        nn.Module.to(self, device)
+        return device
+
+    # ================================================================== fit
+    def fit(
+        self,
+        x: Any = None,
+        y: Any = None,
+        batch_size: int | None = None,
+        epochs: int = 1,
+        verbose: Any = "auto",
+        callbacks: Sequence[Callback] | None = None,
+        validation_split: float = 0.0,
+        validation_data: Any = None,
+        shuffle: bool = True,
+        *,
+        initial_epoch: int = 0,
+        validation_batch_size: int | None = None,
+        bucket_by_length: bool = False,
+    ) -> History:
+        """Train the model for `epochs` epochs over `(x, y)`.
+
+        Args:
+            x: token ids `(samples, steps)` for a model starting with an Embedding (pad them with
+                `pad_sequences`), else features `(samples, features)`. NumPy array, list or tensor.
+            y: labels, in the layout the loss expects (0/1 for `binary_crossentropy`).
+            batch_size: samples per gradient step, default 32.
+            epochs: index of the last epoch (training runs epochs `initial_epoch .. epochs - 1`).
+            verbose: `"auto"` (= 1), 0 silent, 1 progress bar, 2 one line per epoch.
+            callbacks: `textrnn.callbacks.Callback` objects.
+            validation_split: fraction in [0, 1) of the data held out for validation: the LAST
+                samples of `x`/`y`, taken before shuffling (as Keras). Ignored when
+                `validation_data` is given.
+            validation_data: `(x_val, y_val)` to evaluate at the end of each epoch.
+            shuffle: reshuffle the training samples before each epoch (PyTorch's generator, so
+                `textrnn.utils.set_random_seed` makes runs repeatable).
+            initial_epoch: epoch to start from (to resume a run).
+            validation_batch_size: batch size for validation; default `batch_size`, as in Keras
+                (it does not change the results; larger batches are a little faster but keep
+                more activations in memory: 1024 doubles the tutorial LSTM's peak memory).
+            bucket_by_length: batch samples of similar length together and drop each batch's
+                all-padding columns, which speeds up recurrent layers. Needs
+                `Embedding(mask_zero=True)`, which makes the trimming exact.
+
+        Returns:
+            A `History`: `history.history` maps `loss`, each metric, and their `val_` versions to
+            per-epoch values (sample-weighted means over the epoch's batches).
+
+        Raises:
+            NotCompiledError: if `compile` was not called.
+            ValueError, TypeError: for malformed data or arguments; the message says what to fix.
+
+        Example:
+            >>> history = model.fit(x_train, y_train, epochs=10, batch_size=128,
+            ...                     validation_split=0.2)
+            >>> sorted(history.history)
+            ['acc', 'loss', 'val_acc', 'val_loss']
+        """
+        self._require_compiled("fit")
+        assert self.loss is not None and self.optimizer is not None
+        batch_size = 32 if batch_size is None else _count("batch_size", batch_size, 1)
+        if validation_batch_size is None:
+            val_batch = batch_size
+        else:
+            val_batch = _count("validation_batch_size", validation_batch_size, 1)
+        epochs = _count("epochs", epochs, 0)
+        initial_epoch = _count("initial_epoch", initial_epoch, 0)
+        verbose = resolve_verbose(verbose)
+        checks.boolean("shuffle", shuffle)
+        validation_split = check_validation_split(validation_split)
+        if x is None:
+            raise ValueError("Received no training data: pass `x` (and `y`) to `fit`.")
+
+        # Check and convert everything once, before the first step.
+        x_all = self._inputs(x)
+        self.build_for(x_all)
+        y_all = self._targets(y, int(x_all.shape[0]))
+        x_val = y_val = None
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                got = type(validation_data).__name__
+                if isinstance(validation_data, (tuple, list)):
+                    got += f" of length {len(validation_data)}"
+                raise ValueError(
+                    "Received an invalid value for argument `validation_data`, expected a tuple "
+                    f"`(x_val, y_val)`, got {got}. Sample weights are not supported."
+                )
+            x_val = self._inputs(validation_data[0], "validation_data[0]")
+            y_val = self._targets(
+                validation_data[1], int(x_val.shape[0]), "validation_data[1]", "validation_data[0]"
+            )
+            x_train, y_train = x_all, y_all
+        elif validation_split > 0:
+            x_train, y_train, x_val, y_val = split_validation(x_all, y_all, validation_split)
+        else:
+            x_train, y_train = x_all, y_all
+
+        device = self._place()
+        if not self.optimizer.is_built_for(self.parameters()):
+            self.optimizer.build(self.parameters())
+        if bucket_by_length:
+            self._check_bucketing()
+        batcher = make_batcher(
+            x_train,
+            batch_size,
+            shuffle=shuffle,
+            bucket_by_length=bucket_by_length,
+            factory=self.batcher_factory,
+        )
+        # The data move to the device once; batches are index_select-ed from them.
+        xd, yd = x_train.to(device), y_train.to(device)
+        val = None
+        if x_val is not None and y_val is not None:
+            xvd = x_val.to(device)
+            val = (xvd, y_val.to(device), self._plan(xvd, val_batch, bucket_by_length))
+
+        history = History()
+        params = {"verbose": verbose, "epochs": epochs, "steps": len(batcher)}
+        cbs = CallbackList([*(callbacks or []), history], self, params)
+        history.params = params
+        self.stop_training = False
+        cbs.call("on_train_begin", None)
+        logs: dict[str, float] = {}
+        for epoch in range(initial_epoch, epochs):
+            cbs.call("on_epoch_begin", epoch, None)
+            print_epoch_header(epoch, epochs, verbose)
+            bar = ProgressBar(len(batcher), verbose)
+            try:
+                with self._settled("fit"):
+                    logs = loop.train_epoch(self, xd, yd, batcher.plan(), device, cbs, bar)
+                    if val is not None:
+                        cbs.call("on_test_begin", None)
+                        val_logs = loop.evaluate(self, *val, device, cbs)
+                        cbs.call("on_test_end", val_logs)
+                        logs.update({f"val_{k}": v for k, v in val_logs.items()})
+                bar.finish(logs)
+            finally:
+                bar.close()
+            cbs.call("on_epoch_end", epoch, logs)
+            if self.stop_training:
+                break
+        if initial_epoch < epochs:
+            self.optimizer.finalize_variable_values()  # Keras: the EMA goes in before on_train_end
+        cbs.call("on_train_end", logs)
+        self.eval()
+        self.history = history
+        return history
+
+    # ================================================================== evaluate / predict
+    def evaluate(
+        self,
+        x: Any = None,
+        y: Any = None,
+        batch_size: int | None = None,
+        verbose: Any = "auto",
+        callbacks: Sequence[Callback] | None = None,
+        return_dict: bool = False,
+        *,
+        bucket_by_length: bool = False,
+    ) -> Any:
+        """The loss and metrics on `(x, y)`, in eval mode without gradients.
+
+        Args:
+            x, y: as in `fit`.
+            batch_size: samples per batch; default a large batch (1024), which does not change the
+                results (Keras's default is 32).
+            verbose: `"auto"` (= 1), 0 or 1 (a progress bar), 2 (one line).
+            callbacks: callbacks whose `on_test_*` hooks are called.
+            return_dict: return `{"loss": ..., "acc": ...}` instead of a list.
+            bucket_by_length: evaluate length-sorted, padding-trimmed batches (see `fit`).
+
+        Returns:
+            `[loss, *metrics]` in `metrics_names` order (the loss alone if there are no metrics), or
+            a dict with `return_dict=True`.
+
+        Example:
+            >>> loss, acc = model.evaluate(x_test, y_test)
+        """
+        self._require_compiled("evaluate")
+        bs = INFERENCE_BATCH_SIZE if batch_size is None else _count("batch_size", batch_size, 1)
+        verbose = resolve_verbose(verbose)
+        xt = self._inputs(x)
+        self.build_for(xt)
+        yt = self._targets(y, int(xt.shape[0]))
+        device = self._place()
+        xd = xt.to(device)
+        plan = self._plan(xd, bs, bucket_by_length)
+        cbs = CallbackList(list(callbacks or []), self, {"verbose": verbose, "steps": len(plan)})
+        cbs.call("on_test_begin", None)
+        with self._settled("evaluate"):
+            logs = loop.evaluate(self, xd, yt.to(device), plan, device, cbs, verbose)
+        cbs.call("on_test_end", logs)
+        if return_dict:
+            return {"loss": logs["loss"], **{k: v for k, v in logs.items() if k != "loss"}}
+        values = [logs[k] for k in ["loss", *[m.name for m in self.compiled_metrics]]]
+        return values[0] if len(values) == 1 else values
+
+    def predict(
+        self,
+        x: Any,
+        batch_size: int | None = None,
+        verbose: Any = "auto",
+        callbacks: Sequence[Callback] | None = None,
+        *,
+        bucket_by_length: bool = False,
+    ) -> np.ndarray:
+        """The model's outputs (probabilities after a sigmoid/softmax) for `x`, as a NumPy array.
+
+        Args:
+            x: as in `fit`.
+            batch_size: samples per batch; default a large batch (1024), which does not change the
+                results.
+            verbose: `"auto"` (= 1), 0, 1 or 2.
+            callbacks: callbacks whose `on_predict_*` hooks are called.
+            bucket_by_length: predict length-sorted, padding-trimmed batches (see `fit`); the
+                outputs come back in the order of `x`.
+
+        Returns:
+            float32 array of shape `(samples, units)`.
+
+        Example:
+            >>> model.predict(x_test[:3]).shape
+            (3, 1)
+        """
+        bs = INFERENCE_BATCH_SIZE if batch_size is None else _count("batch_size", batch_size, 1)
+        verbose = resolve_verbose(verbose)
+        xt = self._inputs(x)
+        self.build_for(xt)
+        device = self._place()
+        xd = xt.to(device)
+        plan = self._plan(xd, bs, bucket_by_length)
+        cbs = CallbackList(list(callbacks or []), self, {"verbose": verbose, "steps": len(plan)})
+        cbs.call("on_predict_begin", None)
+        with self._settled("predict"):
+            out = loop.predict(self, xd, plan, device, cbs, verbose)
+        cbs.call("on_predict_end", None)
+        return to_numpy(out)
