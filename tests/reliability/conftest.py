@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 from typer.testing import CliRunner
 
 from textrnn.cli import app
 from textrnn.data.toy import toy_texts, write_toy_csv
+
+sys.path.insert(0, str(Path(__file__).parent))  # the `crash` helper module
 
 TINY = ["--units", "4", "--embedding-dim", "4", "--maxlen", "12", "--num-words", "100",
         "--batch-size", "32"]
