@@ -22,7 +22,8 @@ from textrnn.fileio import read_json
 
 ROOT = Path(__file__).resolve().parents[2]
 TRAIN = ["--units", "4", "--embedding-dim", "4", "--maxlen", "12", "--num-words", "100",
-         "--batch-size", "32", "--seed", "5", "--epochs", "3", "--learning-rate", "0.01"]
+         "--batch-size", "32", "--seed", "5", "--epochs", "3", "--learning-rate", "0.01",
+         "--monitor", "loss"]  # the training loss falls every epoch: every epoch saves model/
 
 
 def env(fault: str | None = None) -> dict[str, str]:
