@@ -32,12 +32,24 @@ sys.path.insert(0, str(ROOT / "tests" / "reliability"))
 import crash  # noqa: E402
 
 POINTS = [
-    "before-rename:config.json@1", "after:summary.txt",
-    "before-rename:state.json@1", "after:state.json@1", "after:state.json@2",
-    "before-rename:model@1", "after:model@1", "between-renames:model@1", "between-renames:model@2",
-    "before-rename:history.json@1", "after:history.json@1", "before-rename:history.json@2",
-    "after:history.json@2", "after:history.csv@3", "after:metrics.json", "after:predictions.csv",
-    "before-rename:model@3", "after:model@3",
+    "before-rename:config.json@1",
+    "after:summary.txt",
+    "before-rename:state.json@1",
+    "after:state.json@1",
+    "after:state.json@2",
+    "before-rename:model@1",
+    "after:model@1",
+    "between-renames:model@1",
+    "between-renames:model@2",
+    "before-rename:history.json@1",
+    "after:history.json@1",
+    "before-rename:history.json@2",
+    "after:history.json@2",
+    "after:history.csv@3",
+    "after:metrics.json",
+    "after:predictions.csv",
+    "before-rename:model@3",
+    "after:model@3",
 ]
 
 
@@ -60,23 +72,34 @@ def kills(points: list[str], randoms: int, seed: int) -> list[dict]:
             record = {"point": fault, "killed": killed, "resumed": last.returncode == 0}
             if last.returncode == 0:
                 history, weights = crash.outcome(run)
-                same = history == reference[0] and weights.keys() == reference[1].keys() and all(
-                    bool((weights[k] == reference[1][k]).all()) for k in weights)
+                same = (
+                    history == reference[0]
+                    and weights.keys() == reference[1].keys()
+                    and all(bool((weights[k] == reference[1][k]).all()) for k in weights)
+                )
                 record["equal_to_uninterrupted"] = same
             else:
                 record["equal_to_uninterrupted"] = False
                 record["error"] = (last.stderr.strip().splitlines() or [""])[-1][:300]
             record["seconds"] = round(time.perf_counter() - t, 1)
-            print(f"  {fault:32s} killed={killed!s:5} resumed={record['resumed']!s:5} "
-                  f"equal={record['equal_to_uninterrupted']}", flush=True)
+            print(
+                f"  {fault:32s} killed={killed!s:5} resumed={record['resumed']!s:5} "
+                f"equal={record['equal_to_uninterrupted']}",
+                flush=True,
+            )
             out.append(record)
     return out
 
 
 def pytest_counts(paths: list[str], extra_env: dict[str, str]) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT), **extra_env}
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider", *paths],
-                          cwd=ROOT, env=env, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider", *paths],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     cases: dict[str, dict[str, int]] = {}
     for line in proc.stdout.splitlines():
         m = re.match(r"(PASSED|FAILED|XFAIL|XPASS|ERROR) (\S+?)::(\w+)", line)
@@ -101,28 +124,46 @@ def main() -> None:
     print(f"Kills ({len(points)} named points + {args.random_kills} random moments):")
     kill_records = kills(points, args.random_kills, args.seed)
     print("Hostile files:")
-    hostile = pytest_counts(["tests/reliability/test_hostile_models.py",
-                             "tests/reliability/test_hostile_archives.py",
-                             "tests/reliability/test_kernel_lock.py",
-                             "tests/reliability/test_predict_lines.py"], {})
+    hostile = pytest_counts(
+        [
+            "tests/reliability/test_hostile_models.py",
+            "tests/reliability/test_hostile_archives.py",
+            "tests/reliability/test_kernel_lock.py",
+            "tests/reliability/test_predict_lines.py",
+        ],
+        {},
+    )
     print("  " + hostile["summary"])
     print(f"Fuzzing ({args.fuzz_examples} examples per test):")
-    fuzz = pytest_counts(["tests/fuzz"], {"TEXTRNN_FUZZ_EXAMPLES": str(args.fuzz_examples),
-                                          "TEXTRNN_FUZZ_RANDOM": "1"})
+    fuzz = pytest_counts(
+        ["tests/fuzz"],
+        {"TEXTRNN_FUZZ_EXAMPLES": str(args.fuzz_examples), "TEXTRNN_FUZZ_RANDOM": "1"},
+    )
     print("  " + fuzz["summary"])
     fuzz_tests = sum(sum(c.values()) for c in fuzz["cases"].values())
 
-    survived = sum(r["killed"] and r["resumed"] and r["equal_to_uninterrupted"] for r in kill_records)
+    survived = sum(
+        r["killed"] and r["resumed"] and r["equal_to_uninterrupted"] for r in kill_records
+    )
     result = {
-        "kills": {"injected": sum(r["killed"] for r in kill_records), "survived": survived,
-                  "by_point": kill_records},
+        "kills": {
+            "injected": sum(r["killed"] for r in kill_records),
+            "survived": survived,
+            "by_point": kill_records,
+        },
         "hostile_files": hostile,
-        "fuzz": {"examples_per_test": args.fuzz_examples, "tests": fuzz_tests,
-                 "examples_requested": fuzz_tests * args.fuzz_examples, **fuzz},
+        "fuzz": {
+            "examples_per_test": args.fuzz_examples,
+            "tests": fuzz_tests,
+            "examples_requested": fuzz_tests * args.fuzz_examples,
+            **fuzz,
+        },
         "python": sys.version.split()[0],
     }
-    print(f"\nkills injected {result['kills']['injected']}, survived {survived}; "
-          f"hostile-file tests: {hostile['summary']}; fuzz: {fuzz_tests} tests x {args.fuzz_examples} examples")
+    print(
+        f"\nkills injected {result['kills']['injected']}, survived {survived}; "
+        f"hostile-file tests: {hostile['summary']}; fuzz: {fuzz_tests} tests x {args.fuzz_examples} examples"
+    )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

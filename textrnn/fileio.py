@@ -70,7 +70,7 @@ def _human(n: float) -> str:
 
 
 def disk_full_error(target: str | os.PathLike[str], needed: int | None = None) -> DiskFullError:
-    """The one-line error for a write to `target` that ran out of space (`needed`: bytes, if known)."""
+    """The one-line error for a write to `target` that ran out of space (`needed`: bytes)."""
     folder = Path(target).parent
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
@@ -94,7 +94,9 @@ def is_disk_full(err: BaseException) -> bool:
 
 
 @contextlib.contextmanager
-def reporting_disk_full(target: str | os.PathLike[str], needed: int | None = None) -> Iterator[None]:
+def reporting_disk_full(
+    target: str | os.PathLike[str], needed: int | None = None
+) -> Iterator[None]:
     """Turn an out-of-space error inside the block into `DiskFullError` (other errors pass)."""
     try:
         yield
@@ -168,7 +170,7 @@ def save_figure_atomic(path: str | os.PathLike[str], figure: Any, **kwargs: Any)
 
 
 def read_json(path: str | os.PathLike[str]) -> Any:
-    """Parse a JSON file; JSON nested too deeply for Python raises ValueError, not RecursionError."""
+    """Parse a JSON file; nesting too deep for Python raises ValueError, not RecursionError."""
     with open(path, encoding="utf-8") as f:
         try:
             return json.load(f)

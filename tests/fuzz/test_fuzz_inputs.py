@@ -33,7 +33,9 @@ texts = st.text(alphabet=st.characters(codec=None), max_size=200) | st.sampled_f
 )
 junk = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -101,15 +103,22 @@ def test_readers_any_bytes(suffix, raw):
 
 @given(rows=st.lists(st.tuples(texts, texts | junk.map(json.dumps)), max_size=6))
 def test_readers_any_text_rows(rows):
-    csv_text = "text,label\n" + "".join(f'"{a.replace(chr(34), chr(34) * 2)}",{b}\n' for a, b in rows)
+    csv_text = "text,label\n" + "".join(
+        f'"{a.replace(chr(34), chr(34) * 2)}",{b}\n' for a, b in rows
+    )
     _read(".csv", csv_text.encode("utf-8", "surrogatepass"))
     jsonl = "".join(json.dumps({"text": a, "label": b}) + "\n" for a, b in rows)
     _read(".jsonl", jsonl.encode("utf-8", "surrogatepass"))
     _read(".jsonl", "".join(json.dumps(x) + "\n" for x in rows).encode())
 
 
-@given(st.dictionaries(st.text(string.ascii_letters + "é\0 .", min_size=1, max_size=8),
-                       st.lists(st.binary(max_size=40), max_size=3), max_size=3))
+@given(
+    st.dictionaries(
+        st.text(string.ascii_letters + "é\0 .", min_size=1, max_size=8),
+        st.lists(st.binary(max_size=40), max_size=3),
+        max_size=3,
+    )
+)
 def test_folder_reader_any_tree(tree):
     with tempfile.TemporaryDirectory() as d:
         root = Path(d) / "data"
@@ -136,8 +145,21 @@ def saved_model(tmp_path_factory):
     return path
 
 
-@given(junk, st.sampled_from(["model", "metadata", "compile", "weights", "format_version",
-                              "weights_sha256", "layers", "whole"]))
+@given(
+    junk,
+    st.sampled_from(
+        [
+            "model",
+            "metadata",
+            "compile",
+            "weights",
+            "format_version",
+            "weights_sha256",
+            "layers",
+            "whole",
+        ]
+    ),
+)
 def test_model_config_any_json(saved_model, value, where):
     config = json.loads((saved_model / "config.json").read_text())
     if where == "whole":
@@ -169,8 +191,25 @@ def cli_run(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("fuzz_cli")
     data = write_toy_csv(root / "r.csv", *toy_texts(60, seed=4))
-    args = ["train", "--data", str(data), "--units", "2", "--embedding-dim", "2", "--maxlen", "8",
-            "--num-words", "50", "--epochs", "1", "--seed", "0", "--out", str(root / "run")]
+    args = [
+        "train",
+        "--data",
+        str(data),
+        "--units",
+        "2",
+        "--embedding-dim",
+        "2",
+        "--maxlen",
+        "8",
+        "--num-words",
+        "50",
+        "--epochs",
+        "1",
+        "--seed",
+        "0",
+        "--out",
+        str(root / "run"),
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.stderr
     return root / "run"

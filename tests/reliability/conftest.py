@@ -13,8 +13,18 @@ from textrnn.data.toy import toy_texts, write_toy_csv
 
 sys.path.insert(0, str(Path(__file__).parent))  # the `crash` helper module
 
-TINY = ["--units", "4", "--embedding-dim", "4", "--maxlen", "12", "--num-words", "100",
-        "--batch-size", "32"]
+TINY = [
+    "--units",
+    "4",
+    "--embedding-dim",
+    "4",
+    "--maxlen",
+    "12",
+    "--num-words",
+    "100",
+    "--batch-size",
+    "32",
+]
 
 
 @pytest.fixture(scope="session")

@@ -21,14 +21,36 @@ from textrnn.data.toy import toy_texts, write_toy_csv
 from textrnn.fileio import read_json
 
 ROOT = Path(__file__).resolve().parents[2]
-TRAIN = ["--units", "4", "--embedding-dim", "4", "--maxlen", "12", "--num-words", "100",
-         "--batch-size", "32", "--seed", "5", "--epochs", "3", "--learning-rate", "0.01",
-         "--monitor", "loss"]  # the training loss falls every epoch: every epoch saves model/
+TRAIN = [
+    "--units",
+    "4",
+    "--embedding-dim",
+    "4",
+    "--maxlen",
+    "12",
+    "--num-words",
+    "100",
+    "--batch-size",
+    "32",
+    "--seed",
+    "5",
+    "--epochs",
+    "3",
+    "--learning-rate",
+    "0.01",
+    "--monitor",
+    "loss",
+]  # the training loss falls every epoch: every epoch saves model/
 
 
 def env(fault: str | None = None) -> dict[str, str]:
-    out = {**os.environ, "PYTHONPATH": str(ROOT), "TEXTRNN_KERNELS": "torch", "OMP_NUM_THREADS": "1",
-           "CUDA_VISIBLE_DEVICES": ""}
+    out = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "TEXTRNN_KERNELS": "torch",
+        "OMP_NUM_THREADS": "1",
+        "CUDA_VISIBLE_DEVICES": "",
+    }
     out.pop("TEXTRNN_FAULT", None)
     if fault:
         out["TEXTRNN_FAULT"] = fault
@@ -40,13 +62,16 @@ def make_data(folder: Path) -> Path:
     return write_toy_csv(folder / "reviews.csv", texts, labels)
 
 
-def train(data: Path, out: Path, *, fault: str | None = None, resume: bool = False,
-          timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def train(
+    data: Path, out: Path, *, fault: str | None = None, resume: bool = False, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     """One `textrnn train` (or `--resume`); with `fault`, expected to die by SIGKILL there."""
     args = ["--resume", str(out)] if resume else ["--data", str(data), *TRAIN, "--out", str(out)]
     cmd = [sys.executable, "-m", "textrnn", "train", *args]
     if fault and fault.startswith("random:"):
-        proc = subprocess.Popen(cmd, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            cmd, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         time.sleep(float(fault.split(":", 1)[1]))
         proc.send_signal(signal.SIGKILL)
         stdout, stderr = proc.communicate(timeout=timeout)
@@ -61,7 +86,9 @@ def outcome(run: Path) -> tuple[dict, dict]:
     return history, load_file(str(run / "model" / "model.safetensors"))
 
 
-def kill_and_resume(data: Path, out: Path, fault: str) -> tuple[bool, subprocess.CompletedProcess[str]]:
+def kill_and_resume(
+    data: Path, out: Path, fault: str
+) -> tuple[bool, subprocess.CompletedProcess[str]]:
     """Kill a run at `fault`, then resume until it finishes; (was it killed, the last process)."""
     first = train(data, out, fault=fault)
     killed = first.returncode == -signal.SIGKILL

@@ -20,15 +20,28 @@ from crash import ROOT, env, kill_and_resume, make_data, outcome, train
 RUNS_BUG = pytest.mark.xfail(strict=False, reason="issue 14 item 2/3, fixed on the runs branch")
 # Points in the windows of issue 14 items 2 and 3. The mark is applied only once the kill has
 # landed, so a point that is never reached still fails.
-KNOWN_BUGS = {"after:state.json@1", "after:state.json@2", "before-rename:model@2", "after:model@2",
-              "between-renames:model@1", "between-renames:model@2"}
+KNOWN_BUGS = {
+    "after:state.json@2",
+    "before-rename:model@2",
+    "after:model@2",
+    "before-rename:history.json@2",
+    "between-renames:model@1",
+    "between-renames:model@2",
+}
 
 DEFAULT = ["after:history.json@1", "after:state.json@2"]
 MORE = [
-    "before-rename:config.json@1", "after:summary.txt",
-    "before-rename:state.json@1", "after:state.json@1",
-    "before-rename:model@1", "after:model@1", "between-renames:model@1", "between-renames:model@2",
-    "before-rename:history.json@2", "after:history.csv@3", "after:metrics.json",
+    "before-rename:config.json@1",
+    "after:summary.txt",
+    "before-rename:state.json@1",
+    "after:state.json@1",
+    "before-rename:model@1",
+    "after:model@1",
+    "between-renames:model@1",
+    "between-renames:model@2",
+    "before-rename:history.json@2",
+    "after:history.csv@3",
+    "after:metrics.json",
     "after:predictions.csv",
 ]
 POINTS = DEFAULT + (MORE if os.environ.get("TEXTRNN_CRASH_TESTS") == "all" else [])
@@ -71,7 +84,9 @@ def test_kill_at_a_random_moment_then_resume(reference, tmp_path):
     delay = rng.uniform(0.4, 0.95) * seconds  # somewhere in a run as long as the reference
     killed, last = kill_and_resume(data, tmp_path / "run", f"random:{delay:.2f}")
     if killed and last.returncode != 0:
-        pytest.xfail(f"killed at {delay:.1f} s, perhaps in an issue 14 item 2/3 window: {last.stderr[-300:]}")
+        pytest.xfail(
+            f"killed at {delay:.1f} s, perhaps in an issue 14 item 2/3 window: {last.stderr[-300:]}"
+        )
     same_as(ref, tmp_path / "run")
 
 
@@ -97,11 +112,17 @@ SAVE = textwrap.dedent(
 )
 
 
-SAVE_POINTS = [("save", "before-rename:m@2"), ("checkpoint", "before-rename:m@2"),
-               pytest.param("save", "between-renames:m@1", marks=RUNS_BUG)]
+SAVE_POINTS = [
+    ("save", "before-rename:m@2"),
+    ("checkpoint", "before-rename:m@2"),
+    pytest.param("save", "between-renames:m@1", marks=RUNS_BUG),
+]
 if os.environ.get("TEXTRNN_CRASH_TESTS") == "all":
-    SAVE_POINTS += [("save", "after:m@1"), ("checkpoint", "after:m@2"),
-                    pytest.param("checkpoint", "between-renames:m@1", marks=RUNS_BUG)]
+    SAVE_POINTS += [
+        ("save", "after:m@1"),
+        ("checkpoint", "after:m@2"),
+        pytest.param("checkpoint", "between-renames:m@1", marks=RUNS_BUG),
+    ]
 
 
 @pytest.mark.parametrize("how, point", SAVE_POINTS)
@@ -109,8 +130,14 @@ def test_a_kill_mid_save_leaves_the_previous_model(tmp_path, how, point):
     from textrnn.models import load_model
 
     target = tmp_path / "m"
-    proc = subprocess.run([sys.executable, "-c", SAVE, str(target), how], env=env(point),
-                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-c", SAVE, str(target), how],
+        env=env(point),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     model = load_model(target)  # complete, loads strictly and matches its checksum
     assert model.count_params() > 0

@@ -57,7 +57,9 @@ def test_one_gib_review_is_refused_without_reading_it(tmp_path):
 
 
 def test_extracting_a_bomb_is_refused_before_writing(tmp_path):
-    archive = bomb(tmp_path / "a.tar.gz", ["aclImdb/imdb.vocab"], mib=_download.MAX_MEMBER_BYTES // MiB + 1)
+    archive = bomb(
+        tmp_path / "a.tar.gz", ["aclImdb/imdb.vocab"], mib=_download.MAX_MEMBER_BYTES // MiB + 1
+    )
     with pytest.raises(DatasetError, match="over the 67108864 bytes allowed"):
         _download.safe_extract(archive, tmp_path / "out")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.tar.gz"]  # nothing half-extracted
@@ -72,7 +74,9 @@ def test_total_size_is_bounded(tmp_path, monkeypatch):
 
 def test_member_count_is_bounded(tmp_path, monkeypatch):
     monkeypatch.setattr(_download, "MAX_MEMBERS", 10)
-    archive = small_tar(tmp_path / "a.tar.gz", {f"aclImdb/train/pos/{i}_7.txt": b"good" for i in range(11)})
+    archive = small_tar(
+        tmp_path / "a.tar.gz", {f"aclImdb/train/pos/{i}_7.txt": b"good" for i in range(11)}
+    )
     with pytest.raises(DatasetError, match="more than 10 members"):
         imdb.load_texts(archive, subset="train")
 
@@ -90,7 +94,17 @@ def test_a_big_review_file_in_a_folder_is_refused(tmp_path, monkeypatch):
 
 
 def test_normal_archives_still_read(tmp_path):
-    files = {f"aclImdb/train/{c}/{i}_{7 if c == 'pos' else 2}.txt": f"{c} review {i}".encode()
-             for c in ("pos", "neg") for i in range(3)}
+    files = {
+        f"aclImdb/train/{c}/{i}_{7 if c == 'pos' else 2}.txt": f"{c} review {i}".encode()
+        for c in ("pos", "neg")
+        for i in range(3)
+    }
     texts, labels = imdb.load_texts(small_tar(tmp_path / "a.tar.gz", files), subset="train")
-    assert sorted(texts) == sorted(b.decode() for b in files.values()) and sorted(labels) == [0, 0, 0, 1, 1, 1]
+    assert sorted(texts) == sorted(b.decode() for b in files.values()) and sorted(labels) == [
+        0,
+        0,
+        0,
+        1,
+        1,
+        1,
+    ]

@@ -12,7 +12,9 @@ from textrnn.errors import DatasetError
 
 def test_deeply_nested_jsonl_is_one_error(tmp_path):
     path = tmp_path / "deep.jsonl"
-    path.write_text('{"text": "ok", "label": 1}\n{"text": ' + "[" * 100_000 + "]" * 100_000 + ', "label": 1}\n')
+    path.write_text(
+        '{"text": "ok", "label": 1}\n{"text": ' + "[" * 100_000 + "]" * 100_000 + ', "label": 1}\n'
+    )
     with pytest.raises(DatasetError, match="line 2: JSON nested too deeply"):
         readers.read_texts(path)
 
@@ -20,7 +22,13 @@ def test_deeply_nested_jsonl_is_one_error(tmp_path):
 def test_jsonl_records_holding_unicode_line_separators(tmp_path):
     texts = ["one\u2028two", "three\x85four", "five\x0csix", "seven\rhalf"]
     path = tmp_path / "t.jsonl"
-    path.write_text("".join(json.dumps({"text": t, "label": i % 2}, ensure_ascii=False) + "\n"
-                            for i, t in enumerate(texts)), encoding="utf-8", newline="")
+    path.write_text(
+        "".join(
+            json.dumps({"text": t, "label": i % 2}, ensure_ascii=False) + "\n"
+            for i, t in enumerate(texts)
+        ),
+        encoding="utf-8",
+        newline="",
+    )
     got, labels = readers.read_texts(path)
     assert got == texts and len(labels) == 4

@@ -43,7 +43,9 @@ def no_big_weights(monkeypatch):
         init = real(identifier)
 
         def checked(shape, dtype=None):
-            assert int(np.prod(shape, dtype=np.float64)) <= BIG, f"allocated a weight of shape {shape}"
+            assert int(np.prod(shape, dtype=np.float64)) <= BIG, (
+                f"allocated a weight of shape {shape}"
+            )
             return init(shape, dtype=dtype)
 
         return checked
@@ -64,8 +66,13 @@ def layer_cfg(config, index):
 @pytest.mark.parametrize(
     "index, key, value, pattern",
     [
-        (1, "units", 20000, r"Weight `layers.1.lstm.kernel` \(layer 1, lstm\) .* has shape \(4, 12\), "
-                            r"but the model expects \(4, 80000\)"),
+        (
+            1,
+            "units",
+            20000,
+            r"Weight `layers.1.lstm.kernel` \(layer 1, lstm\) .* has shape \(4, 12\), "
+            r"but the model expects \(4, 80000\)",
+        ),
         (0, "input_dim", 10**12, r"layers.0.embedding.embeddings.*expects \(1000000000000, 4\)"),
         (0, "input_dim", 5 * 10**6, r"has shape \(50, 4\), but the model expects \(5000000, 4\)"),
         (0, "output_dim", 10**12, r"layers.0.embedding.embeddings"),
@@ -84,7 +91,9 @@ def test_impossible_sizes_are_one_error(saved):
 
 
 def test_huge_maxlen_in_build_shape_is_harmless(saved):
-    edit_config(saved, lambda c: c["model"]["config"].__setitem__("build_input_shape", [None, 10**12]))
+    edit_config(
+        saved, lambda c: c["model"]["config"].__setitem__("build_input_shape", [None, 10**12])
+    )
     load_model(saved)  # builds no per-step weights; predict pads to the predictor's checked maxlen
 
 
@@ -93,7 +102,9 @@ def rewrite_weights(path, mutate, *, fix_checksum):
     raw = mutate(raw)
     (path / "model.safetensors").write_bytes(bytes(raw))
     if fix_checksum:
-        edit_config(path, lambda c: c.__setitem__("weights_sha256", hashlib.sha256(raw).hexdigest()))
+        edit_config(
+            path, lambda c: c.__setitem__("weights_sha256", hashlib.sha256(raw).hexdigest())
+        )
 
 
 def test_flipped_byte_in_the_weights_is_refused(saved):
@@ -123,7 +134,9 @@ def test_changed_dtype_in_the_header_is_refused(saved):
 
 @pytest.mark.parametrize("header_len", [2**63, 10**9, 10])
 def test_lying_header_length(saved, header_len):
-    rewrite_weights(saved, lambda raw: bytearray(struct.pack("<Q", header_len)) + raw[8:], fix_checksum=True)
+    rewrite_weights(
+        saved, lambda raw: bytearray(struct.pack("<Q", header_len)) + raw[8:], fix_checksum=True
+    )
     with pytest.raises(ModelFileError, match="corrupted"):
         load_model(saved)
 
@@ -140,7 +153,9 @@ def test_version_1_models_without_a_checksum_still_load(saved):
         load_model(saved)
 
 
-@pytest.mark.parametrize("weights", ["../other.safetensors", "/etc/passwd", "sub/model.safetensors", "..", 7])
+@pytest.mark.parametrize(
+    "weights", ["../other.safetensors", "/etc/passwd", "sub/model.safetensors", "..", 7]
+)
 def test_weights_path_is_confined_to_the_folder(saved, weights):
     edit_config(saved, lambda c: c.__setitem__("weights", weights))
     with pytest.raises(ModelFileError, match="weights"):
@@ -163,8 +178,10 @@ def test_deeply_nested_config(saved):
         load_model(saved)
     for depth in (400, 20_000):  # parses and reaches from_config; too deep for the parser
         layer = '{"class_name": "Bidirectional", "config": {"layer": ' * depth + "{}" + "}}" * depth
-        text = ('{"format": "textrnn.model", "format_version": 1, "model": {"class_name": '
-                f'"Sequential", "config": {{"layers": [{layer}]}}}}}}')
+        text = (
+            '{"format": "textrnn.model", "format_version": 1, "model": {"class_name": '
+            f'"Sequential", "config": {{"layers": [{layer}]}}}}}}'
+        )
         (saved / "config.json").write_text(text)
         with pytest.raises(ModelFileError):
             load_model(saved)
@@ -174,12 +191,16 @@ def test_full_disk_while_saving_weights_is_one_error_and_keeps_the_old_model(sav
     before = {p.name: p.read_bytes() for p in saved.iterdir()}
 
     def full(*args, **kwargs):
-        raise SafetensorError("Error while serializing: IoError(Os { code: 28, kind: StorageFull, "
-                              'message: "No space left on device" })')
+        raise SafetensorError(
+            "Error while serializing: IoError(Os { code: 28, kind: StorageFull, "
+            'message: "No space left on device" })'
+        )
 
     monkeypatch.setattr(saving, "save_file", full)
     model = load_model(saved)
-    with pytest.raises(DiskFullError, match=r"No space left on the disk holding .* about .* needed"):
+    with pytest.raises(
+        DiskFullError, match=r"No space left on the disk holding .* about .* needed"
+    ):
         model.save(saved)
     assert {p.name: p.read_bytes() for p in saved.iterdir()} == before
     assert sorted(p.name for p in saved.parent.iterdir()) == ["m"]  # no temporary folder left

@@ -52,8 +52,9 @@ def first_folder(home: Path) -> Path:
 
 def run_child(home: Path, timeout: float = 120, **env: str):
     full = {**os.environ, "TEXTRNN_HOME": str(home), "PYTHONPATH": os.getcwd(), **env}
-    proc = subprocess.run([sys.executable, "-c", CHILD], env=full, capture_output=True, text=True,
-                          timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD], env=full, capture_output=True, text=True, timeout=timeout
+    )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout.strip().splitlines()[-1]), proc.stderr
 

@@ -35,7 +35,8 @@ def predict(
         from textrnn.data.lines import read_lines
 
         stream = getattr(sys.stdin, "buffer", None)  # bytes, so that bad UTF-8 is refused
-        inputs = read_lines(stream if stream is not None else (x.encode() for x in sys.stdin), "stdin")
+        lines = stream if stream is not None else (x.encode() for x in sys.stdin)
+        inputs = read_lines(lines, "stdin")
     if not inputs:
         raise ValueError("No texts to classify: the input is empty.")
     predictor = Predictor.load(run)

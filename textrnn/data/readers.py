@@ -251,7 +251,9 @@ def _read_jsonl(path: Path, source: DataSource) -> tuple[Texts, Labels]:
         except json.JSONDecodeError as e:
             raise DatasetError(f"`{path}` line {n}: not valid JSON ({e.msg}). Write one JSON object per line.") from None
         except RecursionError:
-            raise DatasetError(f"`{path}` line {n}: JSON nested too deeply. Write one flat object per line.") from None
+            raise DatasetError(
+                f"`{path}` line {n}: JSON nested too deeply. Write one flat object per line."
+            ) from None
         if not isinstance(record, dict):
             raise DatasetError(f"`{path}` line {n}: expected a JSON object, got {type(record).__name__}.")
         for key, what in ((source.text_column, "text"), (source.label_column, "label")):

@@ -44,15 +44,18 @@ class SizeBudget:
         self.members += 1
         self.total += max(size, 0)
         if self.members > MAX_MEMBERS:
-            raise DatasetError(f"Refusing {self.archive}: it holds more than {MAX_MEMBERS} members. {fix}")
+            raise DatasetError(
+                f"Refusing {self.archive}: it holds more than {MAX_MEMBERS} members. {fix}"
+            )
         if size > self.member_limit:
             raise DatasetError(
-                f"Refusing {self.archive}: member {name!r} is {size} bytes, over the {self.member_limit} "
-                f"bytes allowed. {fix}"
+                f"Refusing {self.archive}: member {name!r} is {size} bytes, over the "
+                f"{self.member_limit} bytes allowed. {fix}"
             )
         if self.total > MAX_TOTAL_BYTES:
             raise DatasetError(
-                f"Refusing {self.archive}: its members add up to more than {MAX_TOTAL_BYTES} bytes. {fix}"
+                f"Refusing {self.archive}: its members add up to more than {MAX_TOTAL_BYTES} "
+                f"bytes. {fix}"
             )
 
 
@@ -64,7 +67,9 @@ def read_bounded(f: Any, limit: int, what: str) -> bytes:
         chunks.append(chunk)
         total += len(chunk)
         if total > limit:
-            raise DatasetError(f"Refusing {what}: it is larger than {limit} bytes, so not a text of the dataset.")
+            raise DatasetError(
+                f"Refusing {what}: it is larger than {limit} bytes, so not a text of the dataset."
+            )
     return b"".join(chunks)
 
 

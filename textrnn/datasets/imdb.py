@@ -147,7 +147,8 @@ def _read_texts(src: _Source, subsets: Sequence[str]) -> dict[str, tuple[list[st
             with tarfile.open(src.path, "r|*") as tf:
                 budget = _download.SizeBudget(src.path)
                 for member in tf:
-                    tf.members.clear()  # type: ignore[attr-defined]  # streaming: keep no old TarInfo
+                    # Streaming: keep no TarInfo of the members already read.
+                    tf.members.clear()  # type: ignore[attr-defined]
                     budget.take(member.name, member.size)
                     name = _download.check_member(member, src.path)
                     parts = name.split("/")
@@ -156,13 +157,15 @@ def _read_texts(src: _Source, subsets: Sequence[str]) -> dict[str, tuple[list[st
                         continue
                     if member.size > _download.MAX_TEXT_BYTES:
                         raise DatasetError(
-                            f"Refusing {src.path}: review {name!r} is {member.size} bytes, over the "
-                            f"{_download.MAX_TEXT_BYTES} allowed. Delete it and download the official one."
+                            f"Refusing {src.path}: review {name!r} is {member.size} bytes, over "
+                            f"the {_download.MAX_TEXT_BYTES} allowed. Delete it and download the "
+                            "official one."
                         )
                     f = tf.extractfile(member)
                     if f is None:
                         continue
-                    data = _download.read_bounded(f, _download.MAX_TEXT_BYTES, f"{name} in {src.path}")
+                    what = f"{name} in {src.path}"
+                    data = _download.read_bounded(f, _download.MAX_TEXT_BYTES, what)
                     found[where[0]].append((where[1], _file_key(parts[-1]), _decode(data, src.path, name)))
         except (tarfile.TarError, EOFError, zlib.error, OSError) as e:
             raise DatasetError(

@@ -197,7 +197,7 @@ def _lock_timeout() -> float:
 
 
 def _acquire_build_lock(folder: Path) -> Path:
-    """Take `folder/build.lock` (waiting for a live builder, a bounded time) and clear stale locks."""
+    """Take `folder/build.lock` (waiting a bounded time for a live builder); clear stale locks."""
     lock = folder / LOCK_FILE
     deadline = time.monotonic() + _lock_timeout()
     told = False
@@ -212,11 +212,12 @@ def _acquire_build_lock(folder: Path) -> Path:
                 continue
             if time.monotonic() > deadline:
                 raise RuntimeError(
-                    f"another process has been building the kernels for over {_lock_timeout():.0f} s "
+                    "another process has been building the kernels for over "
+                    f"{_lock_timeout():.0f} s "
                     f"(lock {lock}); remove that file if no build is running"
                 ) from None
             if not told:
-                logger.warning("Waiting for another process to finish building the kernels (%s).", lock)
+                logger.warning("Waiting for another process to build the kernels (%s).", lock)
                 told = True
             time.sleep(0.2)
             continue

@@ -24,7 +24,9 @@ from textrnn.backend import FLOATX, to_tensor
 
 # While set, `add_weight` makes storage-less "meta" tensors: a model's weight shapes can be learned
 # from its config without allocating them (saving.py checks them against a file before loading).
-_SHAPES_ONLY: contextvars.ContextVar[bool] = contextvars.ContextVar("textrnn_shapes_only", default=False)
+_SHAPES_ONLY: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "textrnn_shapes_only", default=False
+)
 
 
 @contextlib.contextmanager

@@ -77,7 +77,8 @@ def _write_weights(model: Sequential, path: Path) -> None:
     state = weights_state(model)
     needed = sum(t.numel() * t.element_size() for t in state.values())
     with reporting_disk_full(path, needed):
-        save_file(state, str(path), metadata={"format": FORMAT, "format_version": str(FORMAT_VERSION)})
+        meta = {"format": FORMAT, "format_version": str(FORMAT_VERSION)}
+        save_file(state, str(path), metadata=meta)
 
 
 MAX_HEADER_BYTES = 100_000_000  # safetensors' own limit
@@ -92,8 +93,8 @@ _ITEM_SIZES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16
 
 def _corrupted(path: Path, why: str) -> ModelFileError:
     return ModelFileError(
-        f"The weights file {path} is corrupted or not a safetensors file ({why}). Re-save the model "
-        "or download it again."
+        f"The weights file {path} is corrupted or not a safetensors file ({why}). Re-save the "
+        "model or download it again."
     )
 
 
@@ -105,7 +106,10 @@ def read_header(path: Path) -> dict[str, tuple[str, tuple[int, ...]]]:
             tile the data that follows it.
     """
     if not path.is_file():
-        raise ModelFileError(f"The weights file {path} is missing. Re-save the model, or point to a complete model folder.")
+        raise ModelFileError(
+            f"The weights file {path} is missing. Re-save the model, or point to a complete model "
+            "folder."
+        )
     size = path.stat().st_size
     try:
         with open(path, "rb") as f:
@@ -159,15 +163,19 @@ def read_header(path: Path) -> dict[str, tuple[str, tuple[int, ...]]]:
     return out
 
 
-def _declared_weights(config: dict[str, Any], source: Path) -> dict[str, tuple[str, tuple[int, ...]]]:
-    """`{name: (dtype, shape)}` of the model a config describes, found without allocating weights."""
+def _declared_weights(
+    config: dict[str, Any], source: Path
+) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """`{name: (dtype, shape)}` of the model a config describes, found without allocating it."""
     try:
         with shapes_only():
             model = Sequential.from_config(config)
     except (ValueError, TypeError, KeyError, RecursionError) as err:
         raise ModelFileError(f"The model config in {source} cannot be rebuilt: {err}") from None
     except RuntimeError as err:  # a shape no tensor can have, e.g. more elements than an int64
-        raise ModelFileError(f"The model config in {source} declares impossible sizes: {err}") from None
+        raise ModelFileError(
+            f"The model config in {source} declares impossible sizes: {err}"
+        ) from None
     out = {}
     for i, layer in enumerate(model.layers):
         prefix = _layer_prefix(i, layer)
@@ -270,7 +278,10 @@ def load_weights(model: Sequential, filepath: str | os.PathLike[str]) -> None:
     if path.is_dir():
         path = path / WEIGHTS_FILE
     model._ensure_built("load_weights")
-    declared = {k: (_DTYPES.get(v.dtype, str(v.dtype)), tuple(v.shape)) for k, v in weights_state(model).items()}
+    declared = {
+        k: (_DTYPES.get(v.dtype, str(v.dtype)), tuple(v.shape))
+        for k, v in weights_state(model).items()
+    }
     _check_header(declared, read_header(path), path)
     _assign_weights(model, _read_weights(path), path)
 
@@ -365,13 +376,17 @@ def _read_config(path: Path) -> dict[str, Any]:
     if not config_path.is_file():
         raise ModelFileError(f"{path} is not a textrnn model folder: {CONFIG_FILE} is missing.")
     if config_path.stat().st_size > MAX_CONFIG_BYTES:
-        raise ModelFileError(f"{config_path} is larger than {MAX_CONFIG_BYTES} bytes: not a textrnn model config.")
+        raise ModelFileError(
+            f"{config_path} is larger than {MAX_CONFIG_BYTES} bytes: not a textrnn model config."
+        )
     try:
         config = json.loads(config_path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ModelFileError(f"{config_path} is corrupted: it is not valid JSON ({err}). Re-save the model.") from None
     except RecursionError:
-        raise ModelFileError(f"{config_path} is nested too deeply to be a textrnn model config.") from None
+        raise ModelFileError(
+            f"{config_path} is nested too deeply to be a textrnn model config."
+        ) from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise ModelFileError(
             f"{config_path} is not a textrnn model config (expected \"format\": \"{FORMAT}\"). It may come from "
@@ -388,19 +403,28 @@ def _read_config(path: Path) -> dict[str, Any]:
     model_cfg = config.get("model")
     if not isinstance(model_cfg, dict) or model_cfg.get("class_name") != "Sequential" or not isinstance(model_cfg.get("config"), dict):
         raise ModelFileError(f"{config_path} has no valid \"model\" entry (expected a Sequential config).")
-    for key, kinds, what in (("metadata", (dict,), "a JSON object"), ("compile", (dict,), "a JSON object"),
-                             ("weights", (str,), "a file name")):
+    entries = (
+        ("metadata", (dict,), "a JSON object"),
+        ("compile", (dict,), "a JSON object"),
+        ("weights", (str,), "a file name"),
+    )
+    for key, kinds, what in entries:
         if config.get(key) is not None and not isinstance(config[key], kinds):
-            raise ModelFileError(f"{config_path} has an invalid \"{key}\" entry: expected {what} or null.")
+            raise ModelFileError(
+                f"{config_path} has an invalid \"{key}\" entry: expected {what} or null."
+            )
     weights = config.get("weights") or WEIGHTS_FILE
-    if weights in (".", "..") or Path(weights).name != weights or "\\" in weights or "\0" in weights:
+    if weights in (".", "..") or Path(weights).name != weights or set(weights) & {"\\", "\0"}:
         raise ModelFileError(
-            f"{config_path} names the weights file {weights!r}, which is not a file inside the model folder. "
-            f"A textrnn model keeps its weights beside its config ({WEIGHTS_FILE})."
+            f"{config_path} names the weights file {weights!r}, which is not a file inside the "
+            f"model folder. A textrnn model keeps its weights beside its config ({WEIGHTS_FILE})."
         )
     checksum = config.get("weights_sha256")
     if version >= 2 and not (isinstance(checksum, str) and len(checksum) == 64):
-        raise ModelFileError(f"{config_path} has no valid \"weights_sha256\" (format version {version} requires one).")
+        raise ModelFileError(
+            f"{config_path} has no valid \"weights_sha256\" (format version {version} "
+            "requires one)."
+        )
     return config
 
 
@@ -445,12 +469,13 @@ def load_model(
     weights = path / (config.get("weights") or WEIGHTS_FILE)
     # Shapes first, from the config without allocating and from the header alone: a config that
     # declares a huge model is refused here, before anything is built.
-    _check_header(_declared_weights(config["model"]["config"], path / CONFIG_FILE), read_header(weights), weights)
+    declared = _declared_weights(config["model"]["config"], path / CONFIG_FILE)
+    _check_header(declared, read_header(weights), weights)
     checksum = config.get("weights_sha256")
     if checksum is not None and file_sha256(weights) != checksum:
         raise ModelFileError(
-            f"The weights file {weights} does not match the checksum in {path / CONFIG_FILE}: it was damaged or "
-            "altered after saving. Re-save the model or download it again."
+            f"The weights file {weights} does not match the checksum in {path / CONFIG_FILE}: it "
+            "was damaged or altered after saving. Re-save the model or download it again."
         )
     try:
         model = Sequential.from_config(config["model"]["config"])
