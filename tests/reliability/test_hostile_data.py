@@ -32,3 +32,13 @@ def test_jsonl_records_holding_unicode_line_separators(tmp_path):
     )
     got, labels = readers.read_texts(path)
     assert got == texts and len(labels) == 4
+
+
+def test_pad_sequences_value_out_of_range_is_a_value_error():
+    from textrnn.preprocessing.sequence import pad_sequences
+
+    with pytest.raises(ValueError, match="does not fit `dtype` 'int32'"):
+        pad_sequences([[2147483648.0]])  # found by tests/fuzz
+    with pytest.raises(ValueError, match="does not fit"):
+        pad_sequences([[1, 2**40]], dtype="int32")
+    assert pad_sequences([[1, 2**40]], dtype="int64").tolist() == [[1, 2**40]]
