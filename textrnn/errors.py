@@ -29,3 +29,7 @@ class RunFolderError(TextRNNError, ValueError):
 
 class KernelUnavailableError(TextRNNError, RuntimeError):
     """The native recurrence kernels were required but cannot be built or loaded here."""
+
+
+class DiskFullError(TextRNNError, OSError):
+    """A write ran out of disk space (or quota); nothing half-written was left behind."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import io
 import json
 import os
@@ -23,6 +24,8 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
+
+from textrnn.errors import DiskFullError
 
 
 def _umask() -> int:
@@ -50,8 +53,81 @@ def set_file_mode(path: str | os.PathLike[str]) -> None:
     os.chmod(path, _FILE_MODE)
 
 
+FAULT_ENV = "TEXTRNN_FAULT"
+_fault_hits: dict[str, int] = {}
+
+
+def fault_point(when: str, name: str) -> None:
+    """Crash-test hook: SIGKILL this process here if `$TEXTRNN_FAULT` names `WHEN:NAME`.
+
+    `TEXTRNN_FAULT` holds comma-separated points such as `after:history.json` or
+    `before-rename:model`; `POINT@N` kills at the N-th time the point is reached (default 1st).
+    The atomic writes call it with the target's base name: `before-rename:NAME` (the temporary
+    file or folder is complete), `between-renames:NAME` (an old folder moved aside, the new one
+    not yet in place) and `after:NAME`. Unset, it costs one dictionary look-up.
+    """
+    spec = os.environ.get(FAULT_ENV)
+    if not spec:
+        return
+    point = f"{when}:{name}"
+    for item in spec.split(","):
+        wanted, _, nth = item.strip().partition("@")
+        if wanted != point:
+            continue
+        _fault_hits[point] = _fault_hits.get(point, 0) + 1
+        if _fault_hits[point] == (int(nth) if nth.isdigit() else 1):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _human(n: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"  # pragma: no cover
+
+
+def disk_full_error(target: str | os.PathLike[str], needed: int | None = None) -> DiskFullError:
+    """The one-line error for a write to `target` that ran out of space (`needed`: bytes)."""
+    folder = Path(target).parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        free: str = _human(shutil.disk_usage(folder).free)
+    except OSError:
+        free = "unknown"
+    need = f", about {_human(needed)} needed" if needed else ""
+    return DiskFullError(
+        f"No space left on the disk holding {folder} while writing {Path(target).name} ({free} "
+        f"free{need}). Free some space there, or write somewhere else."
+    )
+
+
+def is_disk_full(err: BaseException) -> bool:
+    """Whether `err` says the disk (or the user's quota) is full."""
+    if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(err)
+    return "No space left on device" in text or "os error 28" in text or "Disk quota" in text
+
+
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike[str], *, suffix: str = "") -> Iterator[Path]:
+def reporting_disk_full(
+    target: str | os.PathLike[str], needed: int | None = None
+) -> Iterator[None]:
+    """Turn an out-of-space error inside the block into `DiskFullError` (other errors pass)."""
+    try:
+        yield
+    except Exception as err:
+        if is_disk_full(err):
+            raise disk_full_error(target, needed) from None
+        raise
+
+
+@contextlib.contextmanager
+def atomic_path(
+    path: str | os.PathLike[str], *, suffix: str = "", needed: int | None = None
+) -> Iterator[Path]:
     """Yield a temporary path next to `path`; on success it replaces `path`, on error it is removed.
 
     Example:
@@ -64,11 +140,14 @@ def atomic_path(path: str | os.PathLike[str], *, suffix: str = "") -> Iterator[P
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        yield tmp
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
+        with reporting_disk_full(target, needed):
+            yield tmp
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
         os.chmod(tmp, _FILE_MODE)
+        fault_point("before-rename", target.name)
         os.replace(tmp, target)
+        fault_point("after", target.name)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
@@ -77,7 +156,7 @@ def atomic_path(path: str | os.PathLike[str], *, suffix: str = "") -> Iterator[P
 
 def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     """Write `data` to `path` atomically."""
-    with atomic_path(path) as tmp:
+    with atomic_path(path, needed=len(data)) as tmp:
         tmp.write_bytes(data)
 
 
@@ -109,8 +188,12 @@ def save_figure_atomic(path: str | os.PathLike[str], figure: Any, **kwargs: Any)
 
 
 def read_json(path: str | os.PathLike[str]) -> Any:
+    """Parse a JSON file; nesting too deep for Python raises ValueError, not RecursionError."""
     with open(path, encoding="utf-8") as f:
-        return json.load(f)
+        try:
+            return json.load(f)
+        except RecursionError:
+            raise ValueError(f"{path} is nested too deeply to be read as JSON.") from None
 
 
 def new_temp_dir(target: str | os.PathLike[str], tag: str = "tmp") -> Path:
@@ -162,13 +245,18 @@ def replace_dir(source: str | os.PathLike[str], target: str | os.PathLike[str]) 
         old: Path | None = None
         if dst.exists():
             old = dst.with_name(f".{dst.name}.old-{secrets.token_hex(4)}")
+            fault_point("before-rename", dst.name)
             os.replace(dst, old)
+            fault_point("between-renames", dst.name)
+        else:
+            fault_point("before-rename", dst.name)
         try:
             os.replace(src, dst)
         except BaseException:
             if old is not None:
                 os.replace(old, dst)
             raise
+    fault_point("after", dst.name)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 

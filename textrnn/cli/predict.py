@@ -38,7 +38,11 @@ def predict(
     else:
         if sys.stdin is None or sys.stdin.isatty():
             raise ValueError('No texts to classify. Pass them as arguments (textrnn predict RUN "text"), with --file, or on stdin.')
-        inputs = [line.rstrip("\r\n") for line in sys.stdin if line.strip()]
+        from textrnn.data.lines import read_lines
+
+        stream = getattr(sys.stdin, "buffer", None)  # bytes, so that bad UTF-8 is refused
+        lines = stream if stream is not None else (x.encode() for x in sys.stdin)
+        inputs = read_lines(lines, "stdin")
     if not inputs:
         raise ValueError("No texts to classify: the input is empty.")
     predictor = Predictor.load(run)
@@ -55,10 +59,6 @@ def _read_lines(path: Path) -> list[str]:
 
     if not path.is_file():
         raise DatasetError(f"--file `{path}` does not exist or is not a file.")
-    raw = path.read_bytes()
-    try:
-        content = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = raw[: e.start].count(b"\n") + 1
-        raise DatasetError(f"`{path}` line {line} is not valid UTF-8. Re-save the file as UTF-8.") from None
-    return [line for line in content.splitlines() if line.strip()]
+    from textrnn.data.lines import split_lines
+
+    return split_lines(path.read_bytes(), f"`{path}`")

@@ -241,13 +241,19 @@ def _read_jsonl(path: Path, source: DataSource) -> tuple[Texts, Labels]:
     text = _decode(path.read_bytes(), path, source.encoding)
     texts: Texts = []
     labels: Labels = []
-    for n, line in enumerate(text.splitlines(), start=1):
+    # Records end at "\n" only: JSON strings may hold U+2028, NEL or form feed, which `splitlines`
+    # would take for line ends.
+    for n, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
         except json.JSONDecodeError as e:
             raise DatasetError(f"`{path}` line {n}: not valid JSON ({e.msg}). Write one JSON object per line.") from None
+        except RecursionError:
+            raise DatasetError(
+                f"`{path}` line {n}: JSON nested too deeply. Write one flat object per line."
+            ) from None
         if not isinstance(record, dict):
             raise DatasetError(f"`{path}` line {n}: expected a JSON object, got {type(record).__name__}.")
         for key, what in ((source.text_column, "text"), (source.label_column, "label")):

@@ -21,6 +21,57 @@ from textrnn.fileio import atomic_path
 
 _CHUNK = 1 << 20
 
+# Bounds on what an archive may hold, far above the IMDB dataset's (100,000 files, 14 KB the
+# longest review, about 0.5 GB in all): a small crafted tarball can expand to any size, so sizes
+# are checked from the member headers before anything is read or extracted.
+MAX_MEMBER_BYTES = 64 * 1024**2
+MAX_TEXT_BYTES = 4 * 1024**2  # one review read into memory
+MAX_TOTAL_BYTES = 4 * 1024**3
+MAX_MEMBERS = 1_000_000
+
+
+class SizeBudget:
+    """Counts the members and bytes taken from one archive; `DatasetError` past the bounds."""
+
+    def __init__(self, archive: Path, *, member_limit: int | None = None) -> None:
+        self.archive = archive
+        self.member_limit = MAX_MEMBER_BYTES if member_limit is None else member_limit
+        self.members = 0
+        self.total = 0
+
+    def take(self, name: str, size: int) -> None:
+        fix = "The archive is not the official dataset: delete it and download the official one."
+        self.members += 1
+        self.total += max(size, 0)
+        if self.members > MAX_MEMBERS:
+            raise DatasetError(
+                f"Refusing {self.archive}: it holds more than {MAX_MEMBERS} members. {fix}"
+            )
+        if size > self.member_limit:
+            raise DatasetError(
+                f"Refusing {self.archive}: member {name!r} is {size} bytes, over the "
+                f"{self.member_limit} bytes allowed. {fix}"
+            )
+        if self.total > MAX_TOTAL_BYTES:
+            raise DatasetError(
+                f"Refusing {self.archive}: its members add up to more than {MAX_TOTAL_BYTES} "
+                f"bytes. {fix}"
+            )
+
+
+def read_bounded(f: Any, limit: int, what: str) -> bytes:
+    """Read a file object to its end, refusing (`DatasetError`) more than `limit` bytes."""
+    chunks: list[bytes] = []
+    total = 0
+    while chunk := f.read(min(_CHUNK, limit + 1 - total)):
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > limit:
+            raise DatasetError(
+                f"Refusing {what}: it is larger than {limit} bytes, so not a text of the dataset."
+            )
+    return b"".join(chunks)
+
 
 def cache_home() -> Path:
     """textrnn's cache folder: `$TEXTRNN_HOME` if set, else `~/.cache/textrnn`."""
@@ -116,7 +167,11 @@ def safe_extract(archive: Path, target: Path) -> Path:
     try:
         root = tmp.resolve()
         with tarfile.open(archive, "r:*") as tf:
-            members = tf.getmembers()
+            budget = SizeBudget(archive)
+            members = []
+            for m in tf:  # one header at a time: sizes and count checked before any data
+                budget.take(m.name, m.size)
+                members.append(m)
             for m in members:
                 rel = check_member(m, archive)
                 if not (root / rel).resolve().is_relative_to(root):

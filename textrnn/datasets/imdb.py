@@ -145,16 +145,27 @@ def _read_texts(src: _Source, subsets: Sequence[str]) -> dict[str, tuple[list[st
     if src.kind == "tar":
         try:
             with tarfile.open(src.path, "r|*") as tf:
+                budget = _download.SizeBudget(src.path)
                 for member in tf:
+                    # Streaming: keep no TarInfo of the members already read.
+                    tf.members.clear()  # type: ignore[attr-defined]
+                    budget.take(member.name, member.size)
                     name = _download.check_member(member, src.path)
                     parts = name.split("/")
                     where = _where(parts) if member.isfile() else None
                     if where is None or where[0] not in found:
                         continue
+                    if member.size > _download.MAX_TEXT_BYTES:
+                        raise DatasetError(
+                            f"Refusing {src.path}: review {name!r} is {member.size} bytes, over "
+                            f"the {_download.MAX_TEXT_BYTES} allowed. Delete it and download the "
+                            "official one."
+                        )
                     f = tf.extractfile(member)
                     if f is None:
                         continue
-                    data = f.read()
+                    what = f"{name} in {src.path}"
+                    data = _download.read_bounded(f, _download.MAX_TEXT_BYTES, what)
                     found[where[0]].append((where[1], _file_key(parts[-1]), _decode(data, src.path, name)))
         except (tarfile.TarError, EOFError, zlib.error, OSError) as e:
             raise DatasetError(
@@ -170,7 +181,8 @@ def _read_texts(src: _Source, subsets: Sequence[str]) -> dict[str, tuple[list[st
                 for entry in os.scandir(folder):
                     if entry.name.endswith(".txt") and entry.is_file():
                         with open(entry.path, "rb") as fh:
-                            text = _decode(fh.read(), src.path, entry.path)
+                            raw = _download.read_bounded(fh, _download.MAX_TEXT_BYTES, entry.path)
+                            text = _decode(raw, src.path, entry.path)
                         found[subset].append((label, _file_key(entry.name), text))
     out: dict[str, tuple[list[str], np.ndarray]] = {}
     for subset, items in found.items():

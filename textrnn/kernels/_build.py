@@ -9,10 +9,19 @@ gets one build per CPU instead of a binary that crashes on the older one.
 
 Later processes import the built module directly (no compiler or ninja involved). If no build
 works, callers fall back to PyTorch's kernels.
+
+A build holds `build.lock` in its folder, naming the builder's PID and host. PyTorch's own `lock`
+file is only safe while its owner lives: a process killed mid-build leaves it, and every later
+`cpp_extension.load` would wait for it forever. So a new builder takes `build.lock` first; one whose
+owner is gone (or that is older than an hour on another host) is stale and taken over, and with it
+held any PyTorch `lock` is a dead process's and is removed. A live builder is waited for at most
+`$TEXTRNN_KERNEL_LOCK_TIMEOUT` seconds (default 900), after which the build attempt fails with a
+message naming the lock and textrnn falls back to PyTorch's kernels.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.machinery
 import importlib.util
@@ -20,6 +29,7 @@ import logging
 import os
 import platform
 import shutil
+import socket
 import sys
 import sysconfig
 import time
@@ -125,10 +135,10 @@ def compiler_missing() -> str | None:
     return None
 
 
-def _import_built(name: str, folder: Path) -> ModuleType | None:
+def _import_built(name: str, folder: Path, *, check_locks: bool = True) -> ModuleType | None:
     """Import an already built module, or None if there is none complete in `folder`."""
-    if (folder / "lock").exists():  # another process is building it now
-        return None
+    if check_locks and ((folder / TORCH_LOCK_FILE).exists() or (folder / LOCK_FILE).exists()):
+        return None  # being built now, or a build was killed: _load_with sorts out which
     for suffix in importlib.machinery.EXTENSION_SUFFIXES + [".so", ".pyd"]:
         path = folder / f"{name}{suffix}"
         if path.is_file():
@@ -144,6 +154,81 @@ def _import_built(name: str, folder: Path) -> ModuleType | None:
     return None
 
 
+LOCK_FILE = "build.lock"
+TORCH_LOCK_FILE = "lock"  # torch.utils.cpp_extension's FileBaton
+LOCK_TIMEOUT_ENV = "TEXTRNN_KERNEL_LOCK_TIMEOUT"
+_FOREIGN_LOCK_AGE = 3600.0  # seconds after which a lock from another host counts as stale
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def _lock_is_stale(lock: Path) -> bool:
+    """True if the builder that wrote `lock` is gone (or the file says nothing usable)."""
+    try:
+        text = lock.read_text(encoding="utf-8", errors="replace").strip()
+        age = time.time() - lock.stat().st_mtime
+    except FileNotFoundError:
+        return False  # released meanwhile: try again
+    except OSError:
+        return True
+    pid_text, _, host = text.partition("@")
+    if not pid_text.isdigit():
+        return age > 5.0  # being written this instant, or garbage
+    if host and host != socket.gethostname():
+        return age > _FOREIGN_LOCK_AGE
+    return not _pid_alive(int(pid_text))
+
+
+def _lock_timeout() -> float:
+    try:
+        return float(os.environ.get(LOCK_TIMEOUT_ENV, "900"))
+    except ValueError:
+        return 900.0
+
+
+def _acquire_build_lock(folder: Path) -> Path:
+    """Take `folder/build.lock` (waiting a bounded time for a live builder); clear stale locks."""
+    lock = folder / LOCK_FILE
+    deadline = time.monotonic() + _lock_timeout()
+    told = False
+    while True:
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            if _lock_is_stale(lock):
+                logger.info("Removing the stale kernel build lock %s (its process is gone).", lock)
+                with contextlib.suppress(FileNotFoundError):
+                    lock.unlink()
+                continue
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    "another process has been building the kernels for over "
+                    f"{_lock_timeout():.0f} s "
+                    f"(lock {lock}); remove that file if no build is running"
+                ) from None
+            if not told:
+                logger.warning("Waiting for another process to build the kernels (%s).", lock)
+                told = True
+            time.sleep(0.2)
+            continue
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(f"{os.getpid()}@{socket.gethostname()}")
+        # Holding build.lock, no live textrnn process builds here: a PyTorch lock is a dead one's.
+        with contextlib.suppress(FileNotFoundError):
+            (folder / TORCH_LOCK_FILE).unlink()
+        return lock
+
+
 def _load_with(cflags: list[str], ldflags: list[str]) -> BuildResult:
     from torch.utils import cpp_extension
 
@@ -155,15 +240,23 @@ def _load_with(cflags: list[str], ldflags: list[str]) -> BuildResult:
     built = False
     if module is None:
         folder.mkdir(parents=True, exist_ok=True)
-        module = cpp_extension.load(
-            name=name,
-            sources=[str(CSRC / MAIN_SOURCE)],
-            extra_cflags=cflags,
-            extra_ldflags=ldflags,
-            build_directory=str(folder),
-            verbose=False,
-        )
-        built = True
+        lock = _acquire_build_lock(folder)
+        try:
+            # Finished by the process just waited for?
+            module = _import_built(name, folder, check_locks=False)
+            if module is None:
+                module = cpp_extension.load(
+                    name=name,
+                    sources=[str(CSRC / MAIN_SOURCE)],
+                    extra_cflags=cflags,
+                    extra_ldflags=ldflags,
+                    build_directory=str(folder),
+                    verbose=False,
+                )
+                built = True
+        finally:
+            with contextlib.suppress(OSError):
+                lock.unlink()
     return BuildResult(
         module=module,
         path=getattr(module, "__file__", None),

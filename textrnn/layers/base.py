@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import functools
 import inspect
+import contextlib
+import contextvars
 import re
 import warnings
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -22,6 +24,22 @@ import torch
 from torch import nn
 
 from textrnn.backend import FLOATX, to_tensor
+
+# While set, `add_weight` makes storage-less "meta" tensors: a model's weight shapes can be learned
+# from its config without allocating them (saving.py checks them against a file before loading).
+_SHAPES_ONLY: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "textrnn_shapes_only", default=False
+)
+
+
+@contextlib.contextmanager
+def shapes_only() -> Iterator[None]:
+    """Inside the block, layers built create weights on the meta device (shapes, no memory)."""
+    token = _SHAPES_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _SHAPES_ONLY.reset(token)
 
 Shape = tuple[int | None, ...]
 
@@ -128,7 +146,11 @@ class Layer(nn.Module):
         from textrnn import initializers
 
         init = initializers.get(initializer)
-        value = init(tuple(int(d) for d in shape), dtype=FLOATX)
+        dims = tuple(int(d) for d in shape)
+        if _SHAPES_ONLY.get():
+            value: Any = torch.empty(dims, dtype=FLOATX, device="meta")
+        else:
+            value = init(dims, dtype=FLOATX)
         param = nn.Parameter(torch.as_tensor(value, dtype=FLOATX), requires_grad=trainable and self._trainable)
         self.register_parameter(name, param)
         self._weight_names.append(name)

@@ -17,14 +17,23 @@ into place; an existing model at the target is only removed once the new one is 
 failed save never loses it. Loading is strict: a missing, unexpected or mis-shaped weight, a
 corrupted file or a folder that is not a textrnn model raises `textrnn.errors.ModelFileError`
 naming the problem.
+
+Loading trusts nothing in the folder. The weight shapes the config declares are worked out without
+allocating them (layers built on PyTorch's meta device) and compared with the safetensors header
+(read alone, bounded) before the model is built, so a 3 KB config cannot ask for gigabytes. Since
+format version 2, `config.json` holds the SHA-256 of the weights file (`"weights_sha256"`), checked
+on load: flipped bytes or an edited header are refused. `"weights"` must name a file inside the
+folder. Version 1 models (no checksum) still load.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
+import struct
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
@@ -34,16 +43,17 @@ from safetensors.torch import load_file, save_file
 
 import textrnn
 from textrnn.errors import ModelFileError
-from textrnn.fileio import atomic_path, new_temp_dir, replace_dir
-from textrnn.layers.base import Layer, snake_case
+from textrnn.fileio import atomic_path, new_temp_dir, replace_dir, reporting_disk_full
+from textrnn.layers.base import Layer, shapes_only, snake_case
 from textrnn.models.registry import layer_class
 
 if TYPE_CHECKING:
     from textrnn.models.sequential import Sequential
 
 FORMAT = "textrnn.model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: "weights_sha256" in config.json (version 1 models load without it)
 CONFIG_FILE = "config.json"
+MAX_CONFIG_BYTES = 256 * 1024 * 1024  # vocabularies live in the metadata; far below this
 WEIGHTS_FILE = "model.safetensors"
 
 
@@ -67,7 +77,162 @@ def weights_state(model: Sequential) -> dict[str, torch.Tensor]:
 
 
 def _write_weights(model: Sequential, path: Path) -> None:
-    save_file(weights_state(model), str(path), metadata={"format": FORMAT, "format_version": str(FORMAT_VERSION)})
+    state = weights_state(model)
+    needed = sum(t.numel() * t.element_size() for t in state.values())
+    with reporting_disk_full(path, needed):
+        meta = {"format": FORMAT, "format_version": str(FORMAT_VERSION)}
+        save_file(state, str(path), metadata=meta)
+
+
+MAX_HEADER_BYTES = 100_000_000  # safetensors' own limit
+_DTYPES = {
+    torch.float64: "F64", torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16",
+    torch.int64: "I64", torch.int32: "I32", torch.int16: "I16", torch.int8: "I8",
+    torch.uint8: "U8", torch.bool: "BOOL",
+}
+_ITEM_SIZES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1,
+               "U8": 1, "BOOL": 1}
+
+
+def _corrupted(path: Path, why: str) -> ModelFileError:
+    return ModelFileError(
+        f"The weights file {path} is corrupted or not a safetensors file ({why}). Re-save the "
+        "model or download it again."
+    )
+
+
+def read_header(path: Path) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """`{name: (dtype, shape)}` from a safetensors file's header, reading nothing but the header.
+
+    Raises:
+        ModelFileError: if the file is missing, the header is malformed, or its entries do not
+            tile the data that follows it.
+    """
+    if not path.is_file():
+        raise ModelFileError(
+            f"The weights file {path} is missing. Re-save the model, or point to a complete model "
+            "folder."
+        )
+    size = path.stat().st_size
+    try:
+        with open(path, "rb") as f:
+            prefix = f.read(8)
+            if len(prefix) < 8:
+                raise _corrupted(path, "shorter than a safetensors header")
+            (length,) = struct.unpack("<Q", prefix)
+            if length > min(MAX_HEADER_BYTES, size - 8):
+                raise _corrupted(path, f"its header claims {length} bytes")
+            raw = f.read(length)
+        header = json.loads(raw)
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as err:
+        if isinstance(err, ModelFileError):
+            raise
+        raise _corrupted(path, f"unreadable header: {type(err).__name__}") from None
+    if not isinstance(header, dict):
+        raise _corrupted(path, "its header is not a JSON object")
+    data_size = size - 8 - length
+    out: dict[str, tuple[str, tuple[int, ...]]] = {}
+    spans = []
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        if not isinstance(entry, dict):
+            raise _corrupted(path, f"header entry {name!r} is not an object")
+        dtype: Any = entry.get("dtype")
+        shape: Any = entry.get("shape")
+        offsets: Any = entry.get("data_offsets")
+        ok = (
+            isinstance(dtype, str) and dtype in _ITEM_SIZES
+            and isinstance(shape, list) and all(type(d) is int and d >= 0 for d in shape)
+            and isinstance(offsets, list) and len(offsets) == 2
+            and all(type(o) is int for o in offsets) and 0 <= offsets[0] <= offsets[1] <= data_size
+        )
+        if not ok:
+            raise _corrupted(path, f"header entry {name!r} is malformed")
+        numel = 1
+        for d in shape:
+            numel *= d
+        if numel * _ITEM_SIZES[dtype] != offsets[1] - offsets[0]:
+            raise _corrupted(path, f"tensor {name!r} does not fill its bytes")
+        out[name] = (dtype, tuple(shape))
+        spans.append((offsets[0], offsets[1]))
+    end = 0
+    for begin, stop in sorted(spans):
+        if begin != end:
+            raise _corrupted(path, "its tensors overlap or leave gaps")
+        end = stop
+    if end != data_size:
+        raise _corrupted(path, "its data does not end where the header says")
+    return out
+
+
+def _declared_weights(
+    class_name: Any, config: dict[str, Any], source: Path
+) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """`{name: (dtype, shape)}` of the model a config describes, found without allocating it."""
+    try:
+        with shapes_only():
+            # The class comes from the registry, where `Sequential` enters itself on import.
+            model = cast("Sequential", layer_class(class_name).from_config(config))
+    except (ValueError, TypeError, KeyError, RecursionError) as err:
+        raise ModelFileError(f"The model config in {source} cannot be rebuilt: {err}") from None
+    except RuntimeError as err:  # a shape no tensor can have, e.g. more elements than an int64
+        raise ModelFileError(
+            f"The model config in {source} declares impossible sizes: {err}"
+        ) from None
+    out = {}
+    for i, layer in enumerate(model.layers):
+        prefix = _layer_prefix(i, layer)
+        for key, value in layer.state_dict().items():
+            out[prefix + key] = (_DTYPES.get(value.dtype, str(value.dtype)), tuple(value.shape))
+    return out
+
+
+def _check_header(
+    declared: dict[str, tuple[str, tuple[int, ...]]],
+    found: dict[str, tuple[str, tuple[int, ...]]],
+    source: Path,
+) -> None:
+    _check_keys(list(declared), list(found), source)
+    for key, (dtype, shape) in declared.items():
+        file_dtype, file_shape = found[key]
+        parts = key.split(".")
+        layer = f" (layer {parts[1]}, {parts[2]})" if len(parts) > 2 else ""
+        if file_shape != shape:
+            raise ModelFileError(
+                f"Weight `{key}`{layer} in {source} has shape {file_shape}, but the model expects "
+                f"{shape} (from its config). The config and the weights do not belong together: "
+                "re-save the model."
+            )
+        if file_dtype != dtype:
+            raise ModelFileError(
+                f"Weight `{key}` in {source} has dtype {file_dtype}, but the model stores {dtype}. "
+                "The file was altered; re-save the model."
+            )
+
+
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _check_keys(expected: list[str], tensors: list[str], source: Path) -> None:
+    missing = [k for k in expected if k not in tensors]
+    unexpected = [k for k in tensors if k not in expected]
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append(f"missing keys: {', '.join(missing)}")
+        if unexpected:
+            parts.append(f"unexpected keys: {', '.join(unexpected)}")
+        raise ModelFileError(
+            f"The weights in {source} do not match the model ({'; '.join(parts)}). They were saved from a different "
+            "architecture: load them into the model they were saved from, or re-save."
+        )
 
 
 def _read_weights(path: Path) -> dict[str, torch.Tensor]:
@@ -85,18 +250,7 @@ def _read_weights(path: Path) -> dict[str, torch.Tensor]:
 def _assign_weights(model: Sequential, tensors: dict[str, torch.Tensor], source: Path) -> None:
     """Copy `tensors` into `model` strictly: every key present, no extra key, every shape equal."""
     expected = weights_state(model)
-    missing = [k for k in expected if k not in tensors]
-    unexpected = [k for k in tensors if k not in expected]
-    if missing or unexpected:
-        parts = []
-        if missing:
-            parts.append(f"missing keys: {', '.join(missing)}")
-        if unexpected:
-            parts.append(f"unexpected keys: {', '.join(unexpected)}")
-        raise ModelFileError(
-            f"The weights in {source} do not match the model ({'; '.join(parts)}). They were saved from a different "
-            "architecture: load them into the model they were saved from, or re-save."
-        )
+    _check_keys(list(expected), list(tensors), source)
     for key, value in expected.items():
         if tuple(tensors[key].shape) != tuple(value.shape):
             raise ModelFileError(
@@ -128,6 +282,11 @@ def load_weights(model: Sequential, filepath: str | os.PathLike[str]) -> None:
     if path.is_dir():
         path = path / WEIGHTS_FILE
     model.ensure_built("load_weights")
+    declared = {
+        k: (_DTYPES.get(v.dtype, str(v.dtype)), tuple(v.shape))
+        for k, v in weights_state(model).items()
+    }
+    _check_header(declared, read_header(path), path)
     _assign_weights(model, _read_weights(path), path)
 
 
@@ -192,12 +351,13 @@ def save_model(
         "metadata": meta,
         "weights": WEIGHTS_FILE,
     }
-    text = json.dumps(config, indent=2)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = new_temp_dir(target)
     try:
-        (tmp / CONFIG_FILE).write_text(text, encoding="utf-8")
         _write_weights(model, tmp / WEIGHTS_FILE)
+        config["weights_sha256"] = file_sha256(tmp / WEIGHTS_FILE)
+        with reporting_disk_full(target / CONFIG_FILE):
+            (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2), encoding="utf-8")
         for name in (CONFIG_FILE, WEIGHTS_FILE):
             with open(tmp / name, "rb") as f:
                 os.fsync(f.fileno())
@@ -219,10 +379,18 @@ def _read_config(path: Path) -> dict[str, Any]:
     config_path = path / CONFIG_FILE
     if not config_path.is_file():
         raise ModelFileError(f"{path} is not a textrnn model folder: {CONFIG_FILE} is missing.")
+    if config_path.stat().st_size > MAX_CONFIG_BYTES:
+        raise ModelFileError(
+            f"{config_path} is larger than {MAX_CONFIG_BYTES} bytes: not a textrnn model config."
+        )
     try:
         config = json.loads(config_path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ModelFileError(f"{config_path} is corrupted: it is not valid JSON ({err}). Re-save the model.") from None
+    except RecursionError:
+        raise ModelFileError(
+            f"{config_path} is nested too deeply to be a textrnn model config."
+        ) from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise ModelFileError(
             f"{config_path} is not a textrnn model config (expected \"format\": \"{FORMAT}\"). It may come from "
@@ -239,6 +407,28 @@ def _read_config(path: Path) -> dict[str, Any]:
     model_cfg = config.get("model")
     if not isinstance(model_cfg, dict) or model_cfg.get("class_name") != "Sequential" or not isinstance(model_cfg.get("config"), dict):
         raise ModelFileError(f"{config_path} has no valid \"model\" entry (expected a Sequential config).")
+    entries = (
+        ("metadata", (dict,), "a JSON object"),
+        ("compile", (dict,), "a JSON object"),
+        ("weights", (str,), "a file name"),
+    )
+    for key, kinds, what in entries:
+        if config.get(key) is not None and not isinstance(config[key], kinds):
+            raise ModelFileError(
+                f"{config_path} has an invalid \"{key}\" entry: expected {what} or null."
+            )
+    weights = config.get("weights") or WEIGHTS_FILE
+    if weights in (".", "..") or Path(weights).name != weights or set(weights) & {"\\", "\0"}:
+        raise ModelFileError(
+            f"{config_path} names the weights file {weights!r}, which is not a file inside the "
+            f"model folder. A textrnn model keeps its weights beside its config ({WEIGHTS_FILE})."
+        )
+    checksum = config.get("weights_sha256")
+    if version >= 2 and not (isinstance(checksum, str) and len(checksum) == 64):
+        raise ModelFileError(
+            f"{config_path} has no valid \"weights_sha256\" (format version {version} "
+            "requires one)."
+        )
     return config
 
 
@@ -280,13 +470,26 @@ def load_model(
     """
     path = Path(filepath)
     config = _read_config(path)
+    weights = path / (config.get("weights") or WEIGHTS_FILE)
+    # Shapes first, from the config without allocating and from the header alone: a config that
+    # declares a huge model is refused here, before anything is built.
+    declared = _declared_weights(
+        config["model"]["class_name"], config["model"]["config"], path / CONFIG_FILE
+    )
+    _check_header(declared, read_header(weights), weights)
+    checksum = config.get("weights_sha256")
+    if checksum is not None and file_sha256(weights) != checksum:
+        raise ModelFileError(
+            f"The weights file {weights} does not match the checksum in {path / CONFIG_FILE}: it "
+            "was damaged or altered after saving. Re-save the model or download it again."
+        )
     try:
         # The class comes from the registry, where `Sequential` enters itself on import.
         cls = layer_class(config["model"]["class_name"])
         model = cast("Sequential", cls.from_config(config["model"]["config"]))
-    except (ValueError, TypeError, KeyError) as err:
+    except (ValueError, TypeError, KeyError, RecursionError) as err:
         raise ModelFileError(f"The model config in {path / CONFIG_FILE} cannot be rebuilt: {err}") from None
-    _assign_weights(model, _read_weights(path / str(config.get("weights", WEIGHTS_FILE))), path / WEIGHTS_FILE)
+    _assign_weights(model, _read_weights(weights), weights)
     compile_cfg = config.get("compile")
     if compile and compile_cfg:
         try:

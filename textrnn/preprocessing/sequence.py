@@ -95,15 +95,21 @@ def pad_sequences(
     if maxlen is None:
         maxlen = int(lengths.max()) if num_samples else 0
     maxlen = int(maxlen)
-    x = np.full((num_samples, maxlen, *sample_shape), value, dtype=dtype)
-    if num_samples == 0 or maxlen == 0:
-        return x
-    if sample_shape == () and dtype is not object and not is_str_dtype:
-        flat = _flatten(sequences, int(lengths.sum()), x.dtype)
-        if flat is not None:
-            _scatter(x, flat, lengths, maxlen, padding, truncating)
+    try:
+        x = np.full((num_samples, maxlen, *sample_shape), value, dtype=dtype)
+        if num_samples == 0 or maxlen == 0:
             return x
-    return _pad_slow(x, sequences, maxlen, dtype, padding, truncating, sample_shape)
+        if sample_shape == () and dtype is not object and not is_str_dtype:
+            flat = _flatten(sequences, int(lengths.sum()), x.dtype)
+            if flat is not None:
+                _scatter(x, flat, lengths, maxlen, padding, truncating)
+                return x
+        return _pad_slow(x, sequences, maxlen, dtype, padding, truncating, sample_shape)
+    except OverflowError as e:  # e.g. 2**31 into int32
+        raise ValueError(
+            f"A value in `sequences` or `value` does not fit `dtype` {dtype!r} ({e}). "
+            "Pass a wider `dtype`, e.g. `dtype='int64'`."
+        ) from None
 
 
 def _flatten(sequences: Sequence[Any], total: int, dtype: np.dtype) -> np.ndarray | None:

@@ -34,6 +34,8 @@ from textrnn.runs.run import (
 PREDICT_BATCH_SIZE = 1024
 _CHUNK = 32_768  # texts encoded and predicted at a time, bounding memory for huge inputs
 
+MAX_SEQUENCE_LENGTH = 10_000_000  # tokens per text; a bound against crafted metadata
+
 
 @dataclass(frozen=True)
 class Prediction:
@@ -89,6 +91,11 @@ class Predictor:
         self.vocabulary = vocabulary
         self.label_names = [str(n) for n in label_names]
         self.maxlen = int(maxlen)
+        if not 1 <= self.maxlen <= MAX_SEQUENCE_LENGTH:  # a crafted metadata must not pad to 10**12
+            raise ModelFileError(
+                f"The model's sequence length maxlen={maxlen} is outside 1..{MAX_SEQUENCE_LENGTH}: "
+                "its metadata is damaged or crafted. Re-save the model."
+            )
         self.padding = padding
         self.truncating = truncating
         self.path = path
