@@ -123,7 +123,8 @@ def _json_type(value: Any) -> str:
 
 
 class GuardMiddleware:
-    """Caps the request body at `max_bytes` (413) and logs one line per request."""
+    """Caps the request body at `max_bytes` (413), refuses one that is not UTF-8 (422), and logs
+    one line per request."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -148,6 +149,10 @@ class GuardMiddleware:
                 await _error(413, too_big)(scope, receive, send_logged)
                 return
             body = state.pop("_body", None)
+            bad = self._not_utf8(body)
+            if bad is not None:
+                await _error(422, bad)(scope, receive, send_logged)
+                return
             if body is not None:
                 done = {"sent": False}
 
@@ -189,6 +194,16 @@ class GuardMiddleware:
             if not message.get("more_body", False):
                 break
         scope["state"]["_body"] = b"".join(chunks)
+        return None
+
+    @staticmethod
+    def _not_utf8(body: bytes | None) -> str | None:
+        if body is None:
+            return None
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError as e:
+            return f"The body is not valid JSON: it is not UTF-8 text (byte {e.start} is 0x{body[e.start]:02x})."
         return None
 
 
