@@ -35,12 +35,15 @@ def serve(
         raise ValueError(f"`textrnn serve` needs the serve extra ({e.name} is missing): pip install 'textrnn[serve]'.") from None
 
     limits = Limits(max_texts=max_texts, max_chars=max_chars, max_body_bytes=max_body, batch_wait_ms=batch_wait_ms)
-    predictor = load_for_serving(run)  # fails here, before listening, on a bad folder
+    # Everything that reads the folder runs here, before listening: a bad folder is one line.
+    predictor = load_for_serving(run)
+    app = create_app(predictor, limits)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     typer.echo(f"Serving {predictor!r} on http://{host}:{port}/ (API at /docs). Ctrl-C stops.", err=True)
     if workers == 1:
-        uvicorn.run(create_app(predictor, limits), host=host, port=port, access_log=False, log_level="warning")
+        uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning")
         return
+    del app, predictor  # each worker process loads its own
     os.environ[RUN_ENV] = str(run.resolve())
     os.environ[RUN_ENV + "_LIMITS"] = json.dumps(limits.__dict__)
     uvicorn.run(
