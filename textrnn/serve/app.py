@@ -3,7 +3,7 @@
 Routes: `POST /predict` (`{"texts": [...]}` → a label and probabilities per text, requests
 micro-batched into shared forward passes), `POST /explain` (`{"text": "..."}` → the label and a
 weight per word), `GET /health`, `GET /model`, `GET /` (the web page), `GET /docs` (OpenAPI, with
-Swagger UI served from the `swagger-ui-bundle` package, so it works offline).
+Swagger UI served from the `fastapi-offline` package's files, so it works offline).
 
 Every error is JSON, `{"error": "one line", "status": code}`: 413 for a body over the byte limit,
 422 for every other refused input, 500 (without details) for a server bug, whose traceback goes
@@ -309,24 +309,24 @@ def create_app(predictor: Predictor, limits: Limits | None = None) -> FastAPI:
 
 
 def _add_docs(app: FastAPI) -> None:
-    """`/docs` with Swagger UI's files from the `swagger-ui-bundle` package (no CDN)."""
+    """`/docs`: Swagger UI 5 from the files the `fastapi-offline` package ships (no CDN)."""
     from fastapi.openapi.docs import get_swagger_ui_html
 
     try:
-        import swagger_ui_bundle
+        import fastapi_offline
     except ImportError:  # pragma: no cover - the `serve` extra installs it
-        swagger_ui_bundle = None
-    if swagger_ui_bundle is not None:
+        fastapi_offline = None
+    urls: dict[str, Any] = {}  # without the package: FastAPI's default, Swagger UI from a CDN
+    if fastapi_offline is not None:
         from fastapi.staticfiles import StaticFiles
 
-        app.mount("/docs-static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-static")
-        urls: dict[str, Any] = {
+        static = Path(fastapi_offline.__file__).parent / "static"
+        app.mount("/docs-static", StaticFiles(directory=static), name="docs-static")
+        urls = {
             "swagger_js_url": "docs-static/swagger-ui-bundle.js",
             "swagger_css_url": "docs-static/swagger-ui.css",
-            "swagger_favicon_url": "docs-static/favicon-32x32.png",
+            "swagger_favicon_url": "docs-static/favicon.png",
         }
-    else:
-        urls = {}  # FastAPI's default: Swagger UI from a CDN, which needs a network
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
