@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 from pathlib import Path
 from typing import Annotated
@@ -28,7 +27,7 @@ def serve(
     try:
         import uvicorn
 
-        from textrnn.serve.app import RUN_ENV, create_app
+        from textrnn.serve.app import RUN_ENV, configure_logging, create_app
         from textrnn.serve.info import load_for_serving
         from textrnn.serve.limits import Limits
     except ImportError as e:
@@ -38,7 +37,7 @@ def serve(
     # Everything that reads the folder runs here, before listening: a bad folder is one line.
     predictor = load_for_serving(run)
     app = create_app(predictor, limits)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     typer.echo(f"Serving {predictor!r} on http://{host}:{port}/ (API at /docs). Ctrl-C stops.", err=True)
     if workers == 1:
         uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning")

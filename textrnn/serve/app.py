@@ -315,7 +315,7 @@ def _add_docs(app: FastAPI) -> None:
     try:
         import fastapi_offline
     except ImportError:  # pragma: no cover - the `serve` extra installs it
-        fastapi_offline = None
+        fastapi_offline = None  # type: ignore[assignment]
     urls: dict[str, Any] = {}  # without the package: FastAPI's default, Swagger UI from a CDN
     if fastapi_offline is not None:
         from fastapi.staticfiles import StaticFiles
@@ -333,7 +333,13 @@ def _add_docs(app: FastAPI) -> None:
         return get_swagger_ui_html(openapi_url="openapi.json", title=f"{app.title} · API", **urls)
 
 
+def configure_logging() -> None:
+    """The request log lines on stderr, `time INFO textrnn.serve: POST /predict 200 texts=2 3.1ms`."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
 def create_app_from_env() -> FastAPI:
     """The app of the run named by `$TEXTRNN_SERVE_RUN` (each `--workers` process calls this)."""
+    configure_logging()
     limits = Limits(**json.loads(os.environ.get(RUN_ENV + "_LIMITS", "{}")))
     return create_app(load_for_serving(Path(os.environ[RUN_ENV])), limits)

@@ -94,5 +94,5 @@ def test_the_page_classifies_a_typed_review(server, tmp_path):
             browser.close()
     assert (tmp_path / "page.png").stat().st_size > 10_000
     shot = os.environ.get("TEXTRNN_SCREENSHOT")
-    if shot:  # to look at the page: TEXTRNN_SCREENSHOT=/tmp/page.png pytest tests/serve/test_browser.py
+    if shot:  # to look at the page: TEXTRNN_SCREENSHOT=/tmp/page.png pytest tests/serve/test_serve_browser.py
         shutil.copy(tmp_path / "page.png", shot)
