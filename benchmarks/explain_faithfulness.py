@@ -5,8 +5,9 @@ For `--n` IMDB test reviews (a seeded sample), each explanation method gives a w
 we delete the review's `--k` highest-weighted words, and separately `--k` words drawn at random
 (seeded), and measure how much the probability of the originally predicted class drops. Reported
 per method: the mean drop for the top-k and for random words, the share of reviews where the
-top-k drop is larger, and the seconds per explanation. Integrated gradients (Captum, 32 steps)
-is slower, so it runs on the first `--ig-n` reviews of the same sample (0 to skip it).
+top-k drop is larger, the labels flipped, and the seconds per explanation. Integrated gradients
+(Captum, 32 steps) runs on the first `--ig-n` reviews of the same sample to bound the time (0 to
+skip it), with occlusion measured again on that subset for a like-for-like comparison.
 
     TEXTRNN_IMDB=/work/shared/data/aclImdb_v1.tar.gz python benchmarks/explain_faithfulness.py \\
         --run /tmp/lstm-run          # a run from `textrnn train --rnn lstm --epochs 2 --out /tmp/lstm-run`

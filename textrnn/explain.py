@@ -5,9 +5,10 @@ truncation):
 
 - `"occlusion"` (the default): a word's weight is how much the predicted class's probability
   drops when that one word is deleted from the text. One batched forward pass of `n` texts for
-  a text of `n` words; works for single models and ensembles alike. Chosen by measurement
-  (`benchmarks/explain_faithfulness.py`, `docs/serving.md`): on IMDB its top-5 words move the
-  probability more than integrated gradients' top-5, and it is several times faster on CPU.
+  a text of `n` words; works for single models and ensembles alike, without Captum. Chosen by
+  measurement (`benchmarks/explain_faithfulness.py`, `docs/serving.md`): on 200 IMDB test
+  reviews, deleting its top-5 words dropped the probability by 0.266 on average, integrated
+  gradients' top-5 by 0.246 (5 random words: 0.002), at a similar cost per text on CPU.
 - `"integrated_gradients"`: integrated gradients on the embedding layer's output through Captum
   (`pip install captum`), from the padding vector's embedding to the text's, summed over the
   embedding dimensions; an ensemble averages its members' weights.
