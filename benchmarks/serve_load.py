@@ -9,7 +9,9 @@ scenario for at most `--seconds` seconds or `--max-requests` requests, whichever
 
 The clients are asyncio connections speaking plain HTTP/1.1 keep-alive (no client library in the
 way). Reported per scenario: requests/s, texts/s, p50/p90/p99 latency, errors (non-200 answers
-and failed connections); and the server's peak memory (VmHWM). Each `--batch-wait-ms` value given
+and failed connections); and the server's peak memory (VmHWM). First, as a reference, the
+reviews/s of `predict_proba` called directly in this process on batches of 1, 32 and `--batch`
+reviews (the ceiling for the server on this machine at this moment). Each `--batch-wait-ms` value given
 restarts the server with that batching wait, to compare them. Stops the server at the end.
 
     TEXTRNN_IMDB=/work/shared/data/aclImdb_v1.tar.gz python benchmarks/serve_load.py /tmp/lstm-run
@@ -145,6 +147,23 @@ async def scenario(port: int, reviews: list[str], clients: int, per_request: int
     }
 
 
+def direct_baseline(run: str, reviews: list[str], sizes: list[int], seconds: float) -> list[dict]:
+    """Reviews/s of `predict_proba` called in this process on batches of each size: the ceiling the
+    server approaches on this machine at this moment (no HTTP, JSON or queue)."""
+    import textrnn
+
+    predictor = textrnn.load(run)
+    predictor.predict_proba(reviews[:64])  # warm-up
+    out = []
+    for size in sizes:
+        done, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            predictor.predict_proba(reviews[done % 8000 : done % 8000 + size])
+            done += size
+        out.append({"batch": size, "reviews_per_s": round(done / (time.perf_counter() - t0), 1)})
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("run", help="A run folder made by `textrnn train`.")
@@ -164,6 +183,8 @@ def main() -> None:
     rng = np.random.default_rng(0)
     reviews = [reviews[i] for i in rng.permutation(len(reviews))[:8192]]
     lengths = [len(r) for r in reviews]
+    baseline = direct_baseline(args.run, reviews, [1, 32, args.batch], seconds=min(5.0, args.seconds))
+    print(json.dumps({"direct_predict_proba": baseline}), flush=True)
     results = []
     for wait in [float(w) for w in args.batch_wait_ms.split(",")]:
         port = free_port()
@@ -187,7 +208,7 @@ def main() -> None:
                 proc.kill()
         print(json.dumps(row), flush=True)
         results.append(row)
-    path = save_json({"run": args.run, "machine": machine(), "review_chars_median": int(np.median(lengths)),
+    path = save_json({"run": args.run, "machine": machine(), "direct_predict_proba": baseline, "review_chars_median": int(np.median(lengths)),
                       "note": "measured on a 2-core machine shared with other jobs (client and server on the "
                               "same cores)", "results": results}, args.out)
     print(f"Wrote {path}")
