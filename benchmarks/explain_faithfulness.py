@@ -10,7 +10,7 @@ top-k drop is larger, the labels flipped, and the seconds per explanation. Integ
 skip it), with occlusion measured again on that subset for a like-for-like comparison.
 
     TEXTRNN_IMDB=/work/shared/data/aclImdb_v1.tar.gz python benchmarks/explain_faithfulness.py \\
-        --run /tmp/lstm-run          # a run from `textrnn train --rnn lstm --epochs 2 --out /tmp/lstm-run`
+        --run /tmp/lstm-run   # from `textrnn train --rnn lstm --epochs 2 --out /tmp/lstm-run`
 
 Results: benchmarks/results/explain_faithfulness.json.
 """
@@ -72,10 +72,16 @@ def measure(predictor, texts: list[str], method: str, k: int, seed: int) -> dict
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--run", required=True, help="A run folder (e.g. `textrnn train --rnn lstm --epochs 2`).")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--run", required=True, help="A run folder (e.g. `textrnn train --rnn lstm --epochs 2`)."
+    )
     ap.add_argument("--n", type=int, default=1000, help="IMDB test reviews (default 1000).")
-    ap.add_argument("--ig-n", type=int, default=100, help="Of them, how many integrated gradients explains.")
+    ap.add_argument(
+        "--ig-n", type=int, default=100, help="Of them, how many integrated gradients explains."
+    )
     ap.add_argument("--k", type=int, default=5, help="Words deleted (default 5).")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="explain_faithfulness.json")
@@ -88,15 +94,25 @@ def main() -> None:
     results = {"occlusion": measure(predictor, sample, "occlusion", args.k, args.seed + 1)}
     print(results["occlusion"], flush=True)
     if args.ig_n:
-        results["integrated_gradients"] = measure(predictor, sample[: args.ig_n], "integrated_gradients", args.k,
-                                                  args.seed + 1)
+        results["integrated_gradients"] = measure(
+            predictor, sample[: args.ig_n], "integrated_gradients", args.k, args.seed + 1
+        )
         if args.ig_n < args.n:  # occlusion on the same subset, for a like-for-like comparison
-            results["occlusion_on_ig_subset"] = measure(predictor, sample[: args.ig_n], "occlusion", args.k,
-                                                        args.seed + 1)
+            results["occlusion_on_ig_subset"] = measure(
+                predictor, sample[: args.ig_n], "occlusion", args.k, args.seed + 1
+            )
         print(results["integrated_gradients"], flush=True)
-    out = save_json({"run": str(args.run), "k": args.k, "seed": args.seed, "machine": machine(),
-                     "note": "2-core machine shared with other jobs: timings are upper bounds",
-                     "results": results}, args.out)
+    out = save_json(
+        {
+            "run": str(args.run),
+            "k": args.k,
+            "seed": args.seed,
+            "machine": machine(),
+            "note": "2-core machine shared with other jobs: timings are upper bounds",
+            "results": results,
+        },
+        args.out,
+    )
     print(f"Wrote {out}")
 
 

@@ -11,14 +11,15 @@ The clients are asyncio connections speaking plain HTTP/1.1 keep-alive (no clien
 way). Reported per scenario: requests/s, texts/s, p50/p90/p99 latency, errors (non-200 answers
 and failed connections); and the server's peak memory (VmHWM). First, as a reference, the
 reviews/s of `predict_proba` called directly in this process on batches of 1, 32 and `--batch`
-reviews (the ceiling for the server on this machine at this moment). Each `--batch-wait-ms` value given
-restarts the server with that batching wait, to compare them. Stops the server at the end.
+reviews (the ceiling for the server on this machine at this moment). Each `--batch-wait-ms`
+value given restarts the server with that batching wait, to compare them. Stops the server at
+the end.
 
     TEXTRNN_IMDB=/work/shared/data/aclImdb_v1.tar.gz python benchmarks/serve_load.py /tmp/lstm-run
     # a run from `textrnn train --rnn lstm --epochs 2 --out /tmp/lstm-run`
 
-Results: benchmarks/results/serve_load.json. Targets (tutorial LSTM, 2 cores): zero errors, p99 under
-100 ms for `single` at 32 clients, at least 3,000 reviews/s for `batch`.
+Results: benchmarks/results/serve_load.json. Targets (tutorial LSTM, 2 cores): zero errors, p99
+under 100 ms for `single` at 32 clients, at least 3,000 reviews/s for `batch`.
 """
 
 from __future__ import annotations
@@ -50,9 +51,24 @@ def free_port() -> int:
 
 def start_server(run: str, port: int, workers: int, wait_ms: float) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    cmd = [sys.executable, "-m", "textrnn", "serve", run, "--port", str(port), "--workers", str(workers),
-           "--batch-wait-ms", str(wait_ms), "--max-texts", "1000"]
-    log = Path(os.environ.get("TMPDIR", "/tmp")) / f"textrnn-serve-load-{port}.log"  # one line per request
+    cmd = [
+        sys.executable,
+        "-m",
+        "textrnn",
+        "serve",
+        run,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--batch-wait-ms",
+        str(wait_ms),
+        "--max-texts",
+        "1000",
+    ]
+    log = (
+        Path(os.environ.get("TMPDIR", "/tmp")) / f"textrnn-serve-load-{port}.log"
+    )  # one line per request
     with log.open("w") as fh:
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=fh)
     deadline = time.monotonic() + 120
@@ -85,7 +101,9 @@ def peak_rss_mb(pid: int) -> float:
     return total / 1024
 
 
-async def client(port: int, bodies: list[bytes], stop_at: float, budget: list[int], out: dict) -> None:
+async def client(
+    port: int, bodies: list[bytes], stop_at: float, budget: list[int], out: dict
+) -> None:
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
     except OSError:
@@ -97,8 +115,10 @@ async def client(port: int, bodies: list[bytes], stop_at: float, budget: list[in
             budget[0] -= 1
             body = bodies[i % len(bodies)]
             i += 1
-            head = (f"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                    f"Content-Length: {len(body)}\r\n\r\n").encode()
+            head = (
+                f"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n"
+            ).encode()
             t0 = time.perf_counter()
             writer.write(head + body)
             await writer.drain()
@@ -122,15 +142,20 @@ async def client(port: int, bodies: list[bytes], stop_at: float, budget: list[in
         writer.close()
 
 
-async def scenario(port: int, reviews: list[str], clients: int, per_request: int, seconds: float,
-                   max_requests: int) -> dict:
-    bodies = [json.dumps({"texts": reviews[s : s + per_request]}).encode()
-              for s in range(0, len(reviews) - per_request + 1, per_request)][:500]
+async def scenario(
+    port: int, reviews: list[str], clients: int, per_request: int, seconds: float, max_requests: int
+) -> dict:
+    bodies = [
+        json.dumps({"texts": reviews[s : s + per_request]}).encode()
+        for s in range(0, len(reviews) - per_request + 1, per_request)
+    ][:500]
     out: dict = {"latencies": [], "errors": 0, "texts": 0, "per_request": per_request}
     budget = [max_requests]
     t0 = time.perf_counter()
     stop_at = time.monotonic() + seconds
-    await asyncio.gather(*(client(port, bodies[c::clients] or bodies, stop_at, budget, out) for c in range(clients)))
+    await asyncio.gather(
+        *(client(port, bodies[c::clients] or bodies, stop_at, budget, out) for c in range(clients))
+    )
     wall = time.perf_counter() - t0
     lat = np.asarray(out["latencies"]) * 1000
     return {
@@ -165,15 +190,21 @@ def direct_baseline(run: str, reviews: list[str], sizes: list[int], seconds: flo
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("run", help="A run folder made by `textrnn train`.")
     ap.add_argument("--clients", type=int, default=32)
     ap.add_argument("--batch-clients", type=int, default=4)
-    ap.add_argument("--batch", type=int, default=64, help="Reviews per request in the batch scenario.")
+    ap.add_argument(
+        "--batch", type=int, default=64, help="Reviews per request in the batch scenario."
+    )
     ap.add_argument("--seconds", type=float, default=20.0, help="Most seconds per scenario.")
     ap.add_argument("--max-requests", type=int, default=20_000, help="Most requests per scenario.")
     ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--batch-wait-ms", default="2", help="Comma-separated batching waits to compare.")
+    ap.add_argument(
+        "--batch-wait-ms", default="2", help="Comma-separated batching waits to compare."
+    )
     ap.add_argument("--out", default="serve_load.json")
     args = ap.parse_args()
 
@@ -183,7 +214,9 @@ def main() -> None:
     rng = np.random.default_rng(0)
     reviews = [reviews[i] for i in rng.permutation(len(reviews))[:8192]]
     lengths = [len(r) for r in reviews]
-    baseline = direct_baseline(args.run, reviews, [1, 32, args.batch], seconds=min(5.0, args.seconds))
+    baseline = direct_baseline(
+        args.run, reviews, [1, 32, args.batch], seconds=min(5.0, args.seconds)
+    )
     print(json.dumps({"direct_predict_proba": baseline}), flush=True)
     results = []
     for wait in [float(w) for w in args.batch_wait_ms.split(",")]:
@@ -191,15 +224,27 @@ def main() -> None:
         proc = start_server(args.run, port, args.workers, wait)
         try:
             asyncio.run(scenario(port, reviews, 4, 1, 2.0, 200))  # warm-up
-            single = asyncio.run(scenario(port, reviews, args.clients, 1, args.seconds, args.max_requests))
-            batch = asyncio.run(scenario(port, reviews, args.batch_clients, args.batch, args.seconds,
-                                         args.max_requests))
+            single = asyncio.run(
+                scenario(port, reviews, args.clients, 1, args.seconds, args.max_requests)
+            )
+            batch = asyncio.run(
+                scenario(
+                    port, reviews, args.batch_clients, args.batch, args.seconds, args.max_requests
+                )
+            )
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/health") as r:
                 health = json.loads(r.read())
-            row = {"batch_wait_ms": wait, "workers": args.workers, "single": single, "batch": batch,
-                   "server_peak_rss_mib": round(peak_rss_mb(proc.pid), 1),
-                   "forward_passes": health.get("batches"), "texts_per_forward_pass":
-                   round(health["texts"] / health["batches"], 1) if health.get("batches") else None}
+            row = {
+                "batch_wait_ms": wait,
+                "workers": args.workers,
+                "single": single,
+                "batch": batch,
+                "server_peak_rss_mib": round(peak_rss_mb(proc.pid), 1),
+                "forward_passes": health.get("batches"),
+                "texts_per_forward_pass": round(health["texts"] / health["batches"], 1)
+                if health.get("batches")
+                else None,
+            }
         finally:
             proc.terminate()
             try:
@@ -208,9 +253,18 @@ def main() -> None:
                 proc.kill()
         print(json.dumps(row), flush=True)
         results.append(row)
-    path = save_json({"run": args.run, "machine": machine(), "direct_predict_proba": baseline, "review_chars_median": int(np.median(lengths)),
-                      "note": "measured on a 2-core machine shared with other jobs (client and server on the "
-                              "same cores)", "results": results}, args.out)
+    path = save_json(
+        {
+            "run": args.run,
+            "machine": machine(),
+            "direct_predict_proba": baseline,
+            "review_chars_median": int(np.median(lengths)),
+            "note": "measured on a 2-core machine shared with other jobs (client and server on the "
+            "same cores)",
+            "results": results,
+        },
+        args.out,
+    )
     print(f"Wrote {path}")
 
 

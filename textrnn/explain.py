@@ -87,7 +87,11 @@ class Explanation:
                 continue
             strength = min(1.0, abs(w.weight) / scale)
             level = 1 + int(strength * 4.999)  # 1..5 of the 256-colour ramps
-            code = (22, 28, 34, 40, 46)[level - 1] if w.weight > 0 else (52, 88, 124, 160, 196)[level - 1]
+            code = (
+                (22, 28, 34, 40, 46)[level - 1]
+                if w.weight > 0
+                else (52, 88, 124, 160, 196)[level - 1]
+            )
             parts.append(f"\x1b[1;38;5;{code}m{w.word}\x1b[0m")
         probs = ", ".join(f"{k} {v:.3f}" for k, v in self.probabilities.items())
         return f"{self.label} ({probs})\n" + " ".join(parts)
@@ -95,18 +99,21 @@ class Explanation:
     def to_html(self) -> str:
         """A self-contained HTML page (no scripts, no external files) showing the explanation."""
         rows = "".join(
-            f"<tr><td>{html.escape(k)}</td><td>{v:.4f}</td></tr>" for k, v in self.probabilities.items()
+            f"<tr><td>{html.escape(k)}</td><td>{v:.4f}</td></tr>"
+            for k, v in self.probabilities.items()
         )
         return (
-            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+            '<!doctype html><html lang="en"><head><meta charset="utf-8">'
             f"<title>textrnn explanation: {html.escape(self.label)}</title><style>"
-            "body{font:16px/1.6 system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem}"
+            "body{font:16px/1.6 system-ui,sans-serif;max-width:52rem;margin:2rem auto;"
+            "padding:0 1rem}"
             "mark{padding:0 .15em;border-radius:.2em}table{border-collapse:collapse}"
             "td{padding:.1rem .8rem .1rem 0}.note{color:#555;font-size:.9em}</style></head><body>"
             f"<h1>Predicted: {html.escape(self.label)}</h1><table>{rows}</table>"
             f"<p>{words_html(self.words)}</p>"
-            f"<p class=\"note\">Green words pushed towards <b>{html.escape(self.label)}</b>, red ones away "
-            f"from it; the stronger the colour, the larger the weight ({html.escape(self.method)}).</p>"
+            f'<p class="note">Green words pushed towards <b>{html.escape(self.label)}</b>, '
+            "red ones away from it; the stronger the colour, the larger the weight "
+            f"({html.escape(self.method)}).</p>"
             "</body></html>\n"
         )
 
@@ -119,7 +126,7 @@ def words_html(words: list[WordWeight]) -> str:
         alpha = 0.0 if scale == 0 else min(1.0, abs(w.weight) / scale)
         rgb = "0,160,60" if w.weight > 0 else "220,40,40"
         out.append(
-            f"<mark style=\"background:rgba({rgb},{alpha * 0.85:.3f})\" title=\"{w.weight:+.4f}\">"
+            f'<mark style="background:rgba({rgb},{alpha * 0.85:.3f})" title="{w.weight:+.4f}">'
             f"{html.escape(w.word)}</mark>"
         )
     return " ".join(out)
@@ -148,7 +155,10 @@ def explain(predictor: Predictor, text: str, method: str = "occlusion") -> Expla
     if not isinstance(text, str):
         raise TypeError(f"Expected `text` to be a string, got {type(text).__name__}.")
     if method not in METHODS:
-        raise ValueError(f"Received an invalid value for argument `method`, expected one of {list(METHODS)}, got {method!r}.")
+        raise ValueError(
+            "Received an invalid value for argument `method`, expected one of "
+            f"{list(METHODS)}, got {method!r}."
+        )
     probs = predictor.predict_proba([text])[0]
     best = int(probs.argmax())
     names = predictor.label_names
@@ -166,7 +176,9 @@ def explain(predictor: Predictor, text: str, method: str = "occlusion") -> Expla
     )
 
 
-def occlusion_weights(predictor: Predictor, tokens: list[str], target: int, p_full: float) -> np.ndarray:
+def occlusion_weights(
+    predictor: Predictor, tokens: list[str], target: int, p_full: float
+) -> np.ndarray:
     """Per token: `p_full` minus the target class's probability with that token deleted."""
     if not tokens:
         return np.zeros(0, dtype=np.float32)
@@ -176,8 +188,11 @@ def occlusion_weights(predictor: Predictor, tokens: list[str], target: int, p_fu
     return (p_full - p).astype(np.float32)
 
 
-def integrated_gradients_weights(predictor: Predictor, tokens: list[str], target: int) -> np.ndarray:
-    """Per token: integrated gradients of the target class's probability, summed over the embedding."""
+def integrated_gradients_weights(
+    predictor: Predictor, tokens: list[str], target: int
+) -> np.ndarray:
+    """Per token: integrated gradients of the target class's probability, summed over the
+    embedding dimensions."""
     members = getattr(predictor, "members", None)
     if members is not None:
         return np.mean([integrated_gradients_weights(m, tokens, target) for m in members], axis=0)
@@ -187,7 +202,8 @@ def integrated_gradients_weights(predictor: Predictor, tokens: list[str], target
         from captum.attr import LayerIntegratedGradients
     except ImportError:
         raise ImportError(
-            "method='integrated_gradients' needs Captum: `pip install captum` (or use method='occlusion')."
+            "method='integrated_gradients' needs Captum: `pip install captum` "
+            "(or use method='occlusion')."
         ) from None
     from textrnn.preprocessing.sequence import pad_sequences
 
@@ -206,7 +222,9 @@ def integrated_gradients_weights(predictor: Predictor, tokens: list[str], target
             seq.append(ids[start])
             where.append(i)
     maxlen, padding, truncating = predictor.maxlen, predictor.padding, predictor.truncating
-    x = torch.as_tensor(pad_sequences([seq], maxlen, padding=padding, truncating=truncating), dtype=torch.long)
+    x = torch.as_tensor(
+        pad_sequences([seq], maxlen, padding=padding, truncating=truncating), dtype=torch.long
+    )
     # (1, maxlen) ids; below, the token index of each step (-2: padding)
     pos = pad_sequences([where], maxlen, padding=padding, truncating=truncating, value=-2)[0]
 

@@ -1,4 +1,4 @@
-"""A tiny trained run (and a two-member ensemble) on generated reviews, shared by the serve tests."""
+"""A tiny trained run (and a two-member ensemble) on generated reviews, for the serve tests."""
 
 import pytest
 
@@ -6,8 +6,16 @@ from textrnn.data.toy import toy_texts, write_toy_csv
 from textrnn.runs.options import TrainOptions
 from textrnn.runs.trainer import train
 
-TINY = {"rnn": "lstm", "units": 8, "embedding_dim": 16, "maxlen": 40, "num_words": 300, "batch_size": 32,
-        "epochs": 8, "seed": 3}
+TINY = {
+    "rnn": "lstm",
+    "units": 8,
+    "embedding_dim": 16,
+    "maxlen": 40,
+    "num_words": 300,
+    "batch_size": 32,
+    "epochs": 8,
+    "seed": 3,
+}
 
 
 @pytest.fixture(scope="session")

@@ -43,7 +43,10 @@ def test_predict_returns_the_predictors_labels_and_probabilities(client, predict
         np.testing.assert_allclose(list(p["probabilities"].values()), row, rtol=1e-6)
         assert p["label"] == predictor.label_names[int(row.argmax())]
         assert p["probability"] == pytest.approx(float(row.max()))
-    assert [p["label"] for p in body["predictions"]] == ["pos", "neg"]  # the tiny run has learnt the toy words
+    assert [p["label"] for p in body["predictions"]] == [
+        "pos",
+        "neg",
+    ]  # the tiny run has learnt the toy words
 
 
 def test_health_and_model(client, tiny_run, predictor):
@@ -70,7 +73,10 @@ def test_docs_are_served_without_a_cdn(client):
 def test_the_page_is_self_contained(client):
     page = client.get("/").text
     assert '<form id="form">' in page and "<svg" in page and 'id="metrics"' in page
-    assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "") and "https://" not in page
+    assert (
+        "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
+        and "https://" not in page
+    )
     assert "<script src" not in page and "<link" not in page
 
 
@@ -93,12 +99,21 @@ BAD = [
     ("lone surrogate", '{"texts": ["good \\ud83d film"]}', 422, "lone surrogate (\\ud83d)"),
     ("too many texts", json.dumps({"texts": ["good"] * 9}), 422, "the limit is 8 per request"),
     ("text too long", json.dumps({"texts": ["good " * 41]}), 422, "the limit is 200 per text"),
-    ("body too large", json.dumps({"texts": ["good"] * 1000}), 413, "over the limit of 4,000 bytes"),
+    (
+        "body too large",
+        json.dumps({"texts": ["good"] * 1000}),
+        413,
+        "over the limit of 4,000 bytes",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("body", "status", "needle"), [b[1:] for b in BAD], ids=[b[0] for b in BAD])
-def test_bad_input_is_a_json_4xx_naming_the_problem_and_the_server_goes_on(client, body, status, needle):
+@pytest.mark.parametrize(
+    ("body", "status", "needle"), [b[1:] for b in BAD], ids=[b[0] for b in BAD]
+)
+def test_bad_input_is_a_json_4xx_naming_the_problem_and_the_server_goes_on(
+    client, body, status, needle
+):
     r = client.post("/predict", content=body, headers={"content-type": "application/json"})
     assert r.status_code == status, r.text
     error = r.json()
@@ -128,7 +143,12 @@ def test_explain_endpoint(client, predictor):
     r = client.post("/explain", json={"text": "Wonderful film, excellent plot."})
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["label"] == "pos" and [w["word"] for w in body["words"]] == ["wonderful", "film", "excellent", "plot"]
+    assert body["label"] == "pos" and [w["word"] for w in body["words"]] == [
+        "wonderful",
+        "film",
+        "excellent",
+        "plot",
+    ]
     assert body == predictor.explain("Wonderful film, excellent plot.").to_dict()
     bad = client.post("/explain", json={"text": 3})
     assert bad.status_code == 422 and "`text` must be a string, got a number" in bad.json()["error"]
@@ -147,7 +167,10 @@ def test_a_server_error_is_json_without_a_traceback(predictor, monkeypatch, capl
                 raise RuntimeError("secret internal detail")
             return predictor.predict_proba(texts)
 
-    with TestClient(create_app(Broken()), raise_server_exceptions=False) as c, caplog.at_level(logging.ERROR):
+    with (
+        TestClient(create_app(Broken()), raise_server_exceptions=False) as c,
+        caplog.at_level(logging.ERROR),
+    ):
         r = c.post("/predict", json=GOOD)
         assert r.status_code == 500 and r.json()["status"] == 500
         assert "secret" not in r.text and "Traceback" not in r.text
@@ -158,7 +181,9 @@ def test_a_server_error_is_json_without_a_traceback(predictor, monkeypatch, capl
 def test_one_log_line_per_request(client, caplog):
     with caplog.at_level(logging.INFO, logger="textrnn.serve"):
         _ok(client)
-        client.post("/predict", content='{"texts": 1}', headers={"content-type": "application/json"})
+        client.post(
+            "/predict", content='{"texts": 1}', headers={"content-type": "application/json"}
+        )
     lines = [r.getMessage() for r in caplog.records if r.name == "textrnn.serve"]
     assert len(lines) == 2
     assert lines[0].startswith("POST /predict 200 texts=2 ") and lines[0].endswith("ms")

@@ -30,7 +30,9 @@ def _run(recorder, requests, batch_texts=64, wait_ms=20.0):
             b = MicroBatcher(recorder, pool, batch_texts, wait_ms)
             await b.start()
             try:
-                return await asyncio.gather(*(b.submit(r) for r in requests), return_exceptions=True), b
+                return await asyncio.gather(
+                    *(b.submit(r) for r in requests), return_exceptions=True
+                ), b
             finally:
                 await b.stop()
 

@@ -16,8 +16,12 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no system Chromium: `apt-get install -y chromium` (.ci/run does)")
-playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="no system Chromium: `apt-get install -y chromium` (.ci/run does)"
+)
+playwright_api = pytest.importorskip(
+    "playwright.sync_api", reason="playwright is not installed (pip install playwright)"
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,8 +38,20 @@ def server(tiny_run, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     log = (tmp_path / "server.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "textrnn", "serve", str(tiny_run), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, env=env,
+        [
+            sys.executable,
+            "-m",
+            "textrnn",
+            "serve",
+            str(tiny_run),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
     )
     url = f"http://127.0.0.1:{port}/"
     try:
@@ -48,7 +64,9 @@ def server(tiny_run, tmp_path):
             except OSError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the server did not start: " + (tmp_path / "server.log").read_text())
+                raise RuntimeError(
+                    "the server did not start: " + (tmp_path / "server.log").read_text()
+                )
             time.sleep(0.2)
         yield url
     finally:
@@ -77,14 +95,18 @@ def test_the_page_classifies_a_typed_review(server, tmp_path):
             assert page.locator("#probs .bar").count() == 2
             words = page.locator("#words mark")
             assert words.count() == 9 and words.first.inner_text() == "wonderful"
-            assert "rgba(0, 160, 60" in words.first.evaluate("m => getComputedStyle(m).backgroundColor")
+            assert "rgba(0, 160, 60" in words.first.evaluate(
+                "m => getComputedStyle(m).backgroundColor"
+            )
             page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
 
             page.fill("#text", "?!")  # a refused text shows the server's message
             page.click("#submit")
             page.wait_for_function("document.getElementById('error').textContent.length > 0")
             assert "no words" in page.inner_text("#error")
-            assert failed == []  # nothing fetched from anywhere failed (the page loads nothing else)
+            assert (
+                failed == []
+            )  # nothing fetched from anywhere failed (the page loads nothing else)
 
             page.goto(server + "docs")  # Swagger UI, from the package's files, offline
             page.wait_for_selector("#swagger-ui .opblock", timeout=30_000)
@@ -94,5 +116,6 @@ def test_the_page_classifies_a_typed_review(server, tmp_path):
             browser.close()
     assert (tmp_path / "page.png").stat().st_size > 10_000
     shot = os.environ.get("TEXTRNN_SCREENSHOT")
-    if shot:  # to look at the page: TEXTRNN_SCREENSHOT=/tmp/page.png pytest tests/serve/test_serve_browser.py
+    # To look at the page: TEXTRNN_SCREENSHOT=/tmp/page.png pytest tests/serve/test_serve_browser.py
+    if shot:
         shutil.copy(tmp_path / "page.png", shot)

@@ -10,12 +10,30 @@ import typer
 
 
 def explain(
-    run: Annotated[Path, typer.Argument(help="A run or ensemble folder made by `textrnn train`.", show_default=False)],
+    run: Annotated[
+        Path,
+        typer.Argument(
+            help="A run or ensemble folder made by `textrnn train`.", show_default=False
+        ),
+    ],
     text: Annotated[str, typer.Argument(help="The text to explain.", show_default=False)],
-    html: Annotated[Path | None, typer.Option("--html", help="Also write the explanation as a self-contained HTML file.")] = None,
-    method: Annotated[str, typer.Option(help="occlusion (delete each word) or integrated_gradients (Captum).")] = "occlusion",
-    color: Annotated[bool, typer.Option("--color/--no-color", help="Colour the words. Default: when stdout is a terminal.")] = sys.stdout.isatty(),
-    top: Annotated[int, typer.Option(min=0, help="Also list the words that pushed hardest, with their weights.")] = 5,
+    html: Annotated[
+        Path | None,
+        typer.Option("--html", help="Also write the explanation as a self-contained HTML file."),
+    ] = None,
+    method: Annotated[
+        str, typer.Option(help="occlusion (delete each word) or integrated_gradients (Captum).")
+    ] = "occlusion",
+    color: Annotated[
+        bool,
+        typer.Option(
+            "--color/--no-color", help="Colour the words. Default: when stdout is a terminal."
+        ),
+    ] = sys.stdout.isatty(),
+    top: Annotated[
+        int,
+        typer.Option(min=0, help="Also list the words that pushed hardest, with their weights."),
+    ] = 5,
 ) -> None:
     """Print the label, the probabilities and the text with each word coloured by its weight.
 

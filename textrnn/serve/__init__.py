@@ -1,6 +1,7 @@
 """Serving a trained run over HTTP (`textrnn serve`): the app, its limits and micro-batching.
 
-Needs the `serve` extra: `pip install 'textrnn[serve]'` (FastAPI, uvicorn, fastapi-offline for the offline API page, Captum).
+Needs the `serve` extra: `pip install 'textrnn[serve]'` (FastAPI, uvicorn, fastapi-offline for
+the offline API page, Captum).
 
 Example:
     >>> from textrnn.serve import create_app, load_for_serving

@@ -40,14 +40,18 @@ RUN_ENV = "TEXTRNN_SERVE_RUN"  # the run a worker process loads (`textrnn serve 
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
-ASGIApp = Callable[[Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]]
+ASGIApp = Callable[
+    [Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]
+]
 
 
 class PredictRequest(BaseModel):
     """The texts to classify."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
-    texts: list[str] = Field(description="Raw texts, one prediction each.", examples=[["A wonderful film."]])
+    texts: list[str] = Field(
+        description="Raw texts, one prediction each.", examples=[["A wonderful film."]]
+    )
 
 
 class ExplainRequest(BaseModel):
@@ -93,7 +97,7 @@ def describe_validation_error(errors: list[Any]) -> str:
     if kind == "json_invalid":
         return f"The body is not valid JSON: {e.get('ctx', {}).get('error', 'parse error')}."
     if kind == "missing":
-        return f"{field} is missing: send a JSON object such as {{\"texts\": [\"A fine film.\"]}}."
+        return f'{field} is missing: send a JSON object such as {{"texts": ["A fine film."]}}.'
     if kind == "extra_forbidden":
         return f"Unknown field {field}: send only the documented fields (see /docs)."
     if isinstance(e.get("input"), bytes):
@@ -130,7 +134,12 @@ class GuardMiddleware:
         self.app = app
         self.max_bytes = max_bytes
 
-    async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Message]], send: Callable[[Message], Awaitable[None]]) -> None:
+    async def __call__(
+        self,
+        scope: Scope,
+        receive: Callable[[], Awaitable[Message]],
+        send: Callable[[Message], Awaitable[None]],
+    ) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -167,13 +176,25 @@ class GuardMiddleware:
                 await self.app(scope, receive, send_logged)
         finally:
             ms = (time.perf_counter() - start) * 1000
-            log.info("%s %s %d texts=%d %.1fms", scope.get("method"), scope.get("path"), status["code"], state.get("texts", 0), ms)
+            log.info(
+                "%s %s %d texts=%d %.1fms",
+                scope.get("method"),
+                scope.get("path"),
+                status["code"],
+                state.get("texts", 0),
+                ms,
+            )
 
-    async def _over_limit(self, scope: Scope, receive: Callable[[], Awaitable[Message]]) -> str | None:
+    async def _over_limit(
+        self, scope: Scope, receive: Callable[[], Awaitable[Message]]
+    ) -> str | None:
         """Read the whole body (into scope state) unless it exceeds the limit: then the message."""
         if scope.get("method") not in ("POST", "PUT", "PATCH"):
             return None
-        limit = f"The request body is over the limit of {self.max_bytes:,} bytes: send fewer or shorter texts."
+        limit = (
+            f"The request body is over the limit of {self.max_bytes:,} bytes: "
+            "send fewer or shorter texts."
+        )
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
@@ -203,7 +224,10 @@ class GuardMiddleware:
         try:
             body.decode("utf-8")
         except UnicodeDecodeError as e:
-            return f"The body is not valid JSON: it is not UTF-8 text (byte {e.start} is 0x{body[e.start]:02x})."
+            return (
+                "The body is not valid JSON: it is not UTF-8 text "
+                f"(byte {e.start} is 0x{body[e.start]:02x})."
+            )
         return None
 
 
@@ -222,7 +246,9 @@ def create_app(predictor: Predictor, limits: Limits | None = None) -> FastAPI:
     info = model_info(predictor)
     page = render_page(info)
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="textrnn-model")
-    batcher = MicroBatcher(predictor.predict_proba, executor, limits.batch_texts, limits.batch_wait_ms)
+    batcher = MicroBatcher(
+        predictor.predict_proba, executor, limits.batch_texts, limits.batch_wait_ms
+    )
     started = time.time()
 
     @asynccontextmanager
@@ -235,7 +261,10 @@ def create_app(predictor: Predictor, limits: Limits | None = None) -> FastAPI:
 
     app = FastAPI(
         title=f"textrnn · {info['name'] or 'model'}",
-        description="Classify raw texts with a textrnn run. Errors are JSON: `{\"error\": ..., \"status\": ...}`.",
+        description=(
+            "Classify raw texts with a textrnn run. "
+            'Errors are JSON: `{"error": ..., "status": ...}`.'
+        ),
         version="1",
         docs_url=None,
         redoc_url=None,
@@ -261,7 +290,9 @@ def create_app(predictor: Predictor, limits: Limits | None = None) -> FastAPI:
     @app.exception_handler(Exception)
     async def on_bug(request: Request, exc: Exception) -> JSONResponse:
         log.exception("Error while answering %s %s", request.method, request.url.path)
-        return _error(500, "Internal server error: the request could not be answered (see the server's log).")
+        return _error(
+            500, "Internal server error: the request could not be answered (see the server's log)."
+        )
 
     @app.post("/predict", response_model=PredictResponse, summary="Classify texts")
     async def predict(body: PredictRequest, request: Request) -> dict[str, Any]:
@@ -273,7 +304,13 @@ def create_app(predictor: Predictor, limits: Limits | None = None) -> FastAPI:
         out = []
         for row in probs.tolist():
             best = max(range(len(row)), key=row.__getitem__)
-            out.append({"label": names[best], "probability": row[best], "probabilities": dict(zip(names, row, strict=True))})
+            out.append(
+                {
+                    "label": names[best],
+                    "probability": row[best],
+                    "probabilities": dict(zip(names, row, strict=True)),
+                }
+            )
         return {"predictions": out}
 
     @app.post("/explain", response_model=ExplainResponse, summary="Explain one text")
@@ -334,8 +371,10 @@ def _add_docs(app: FastAPI) -> None:
 
 
 def configure_logging() -> None:
-    """The request log lines on stderr, `time INFO textrnn.serve: POST /predict 200 texts=2 3.1ms`."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    """Log lines on stderr: `time INFO textrnn.serve: POST /predict 200 texts=2 3.1ms`."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
 
 def create_app_from_env() -> FastAPI:

@@ -29,7 +29,9 @@ class MicroBatcher:
         batch_wait_ms: the longest a batch waits for more requests after its first.
     """
 
-    def __init__(self, predict_proba: PredictFn, executor: Executor, batch_texts: int, batch_wait_ms: float) -> None:
+    def __init__(
+        self, predict_proba: PredictFn, executor: Executor, batch_texts: int, batch_wait_ms: float
+    ) -> None:
         self._predict = predict_proba
         self._executor = executor
         self.batch_texts = batch_texts

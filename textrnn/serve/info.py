@@ -63,7 +63,11 @@ def model_info(predictor: Predictor) -> dict[str, Any]:
 
 def _history(h: dict[str, Any]) -> dict[str, Any]:
     keys = ("loss", "acc", "val_loss", "val_acc")
-    return {"status": h.get("status"), "best_epoch": h.get("best_epoch"), **{k: h.get(k, []) for k in keys}}
+    return {
+        "status": h.get("status"),
+        "best_epoch": h.get("best_epoch"),
+        **{k: h.get(k, []) for k in keys},
+    }
 
 
 def _read(path: Path) -> Any:

@@ -38,14 +38,17 @@ class InputError(ValueError):
 def check_text(text: str, where: str, limits: Limits) -> None:
     """Raise `InputError` naming `where` if `text` is not something the model can read."""
     if len(text) > limits.max_chars:
-        raise InputError(f"{where} has {len(text):,} characters; the limit is {limits.max_chars:,} per text.")
+        raise InputError(
+            f"{where} has {len(text):,} characters; the limit is {limits.max_chars:,} per text."
+        )
     if "\x00" in text:
         raise InputError(f"{where} contains a NUL character (\\u0000): remove it.")
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as e:
         raise InputError(
-            f"{where} contains a lone surrogate (\\u{ord(text[e.start]):04x}) at character {e.start}: "
+            f"{where} contains a lone surrogate (\\u{ord(text[e.start]):04x}) "
+            f"at character {e.start}: "
             "it is not valid Unicode text."
         ) from None
     if not text.strip():
@@ -57,8 +60,12 @@ def check_text(text: str, where: str, limits: Limits) -> None:
 def check_texts(texts: list[str], limits: Limits) -> None:
     """Raise `InputError` for an empty list, too many texts, or a bad text."""
     if not texts:
-        raise InputError("`texts` is empty: send at least one text, e.g. {\"texts\": [\"A fine film.\"]}.")
+        raise InputError(
+            '`texts` is empty: send at least one text, e.g. {"texts": ["A fine film."]}.'
+        )
     if len(texts) > limits.max_texts:
-        raise InputError(f"`texts` holds {len(texts):,} texts; the limit is {limits.max_texts:,} per request.")
+        raise InputError(
+            f"`texts` holds {len(texts):,} texts; the limit is {limits.max_texts:,} per request."
+        )
     for i, t in enumerate(texts):
         check_text(t, f"`texts[{i}]`", limits)
