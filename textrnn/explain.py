@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from textrnn import checks
 from textrnn.preprocessing.text import tokenize
 
 if TYPE_CHECKING:
@@ -152,13 +153,8 @@ def explain(predictor: Predictor, text: str, method: str = "occlusion") -> Expla
         ValueError: for an unknown `method`.
         ImportError: for `"integrated_gradients"` without Captum installed.
     """
-    if not isinstance(text, str):
-        raise TypeError(f"Expected `text` to be a string, got {type(text).__name__}.")
-    if method not in METHODS:
-        raise ValueError(
-            "Received an invalid value for argument `method`, expected one of "
-            f"{list(METHODS)}, got {method!r}."
-        )
+    checks.string("text", text, empty=True)
+    checks.choice("method", method, METHODS)
     probs = predictor.predict_proba([text])[0]
     best = int(probs.argmax())
     names = predictor.label_names
@@ -179,13 +175,53 @@ def explain(predictor: Predictor, text: str, method: str = "occlusion") -> Expla
 def occlusion_weights(
     predictor: Predictor, tokens: list[str], target: int, p_full: float
 ) -> np.ndarray:
-    """Per token: `p_full` minus the target class's probability with that token deleted."""
-    if not tokens:
-        return np.zeros(0, dtype=np.float32)
+    """Per token: `p_full` minus the target class's probability with that token deleted.
+
+    Only the tokens the model reads are deleted in turn (at most `maxlen` per member): deleting a
+    token cut off by truncation, or one the vocabulary drops, leaves the model's input as it was,
+    so its weight is exactly 0 without a forward pass.
+    """
+    out = np.zeros(len(tokens), dtype=np.float32)
+    read = _read_tokens(predictor, tokens)
+    if not read:
+        return out
     # Tokens hold no filter characters, upper case or spaces: joining them re-tokenises exactly.
-    variants = [" ".join(tokens[:i] + tokens[i + 1 :]) for i in range(len(tokens))]
+    variants = [" ".join(tokens[:i] + tokens[i + 1 :]) for i in read]
     p = predictor.predict_proba(variants)[:, target]
-    return (p_full - p).astype(np.float32)
+    out[read] = p_full - p
+    return out
+
+
+def _encoded(predictor: Predictor, tokens: list[str]) -> tuple[list[int], list[int]]:
+    """The token ids the predictor makes of `tokens` before padding, and the token index of each
+    (-1 for the start mark); dropped words have no entry."""
+    vocab = predictor.vocabulary
+    start = 1 if vocab.start_char is not None else 0
+    seq: list[int] = []
+    where: list[int] = []
+    if start:
+        seq.append(vocab.encode_tokens([[]])[0][0])
+        where.append(-1)
+    for i, ids in enumerate(vocab.encode_tokens([[t] for t in tokens])):
+        if len(ids) > start:  # else the word is dropped (outside the vocabulary, no oov index)
+            seq.append(ids[start])
+            where.append(i)
+    return seq, where
+
+
+def _read_tokens(predictor: Predictor, tokens: list[str]) -> list[int]:
+    """Indices of the tokens that reach the model after truncation (any member's, for ensembles)."""
+    members = getattr(predictor, "members", None)
+    if members is not None:
+        return sorted(set().union(*(_read_tokens(m, tokens) for m in members)))
+    _, where = _encoded(predictor, tokens)
+    if len(where) > predictor.maxlen:
+        where = (
+            where[-predictor.maxlen :]
+            if predictor.truncating == "pre"
+            else where[: predictor.maxlen]
+        )
+    return [i for i in where if i >= 0]
 
 
 def integrated_gradients_weights(
@@ -210,17 +246,7 @@ def integrated_gradients_weights(
     out = np.zeros(len(tokens), dtype=np.float32)
     if not tokens:
         return out
-    vocab = predictor.vocabulary
-    start = 1 if vocab.start_char is not None else 0
-    seq: list[int] = []
-    where: list[int] = []  # token index of each entry of `seq`; -1 for the start mark
-    if start:
-        seq.append(vocab.encode_tokens([[]])[0][0])
-        where.append(-1)
-    for i, ids in enumerate(vocab.encode_tokens([[t] for t in tokens])):
-        if len(ids) > start:  # else the word is dropped (outside the vocabulary, no oov index)
-            seq.append(ids[start])
-            where.append(i)
+    seq, where = _encoded(predictor, tokens)
     maxlen, padding, truncating = predictor.maxlen, predictor.padding, predictor.truncating
     x = torch.as_tensor(
         pad_sequences([seq], maxlen, padding=padding, truncating=truncating), dtype=torch.long

@@ -53,6 +53,27 @@ def test_integrated_gradients_are_complete(predictor):
     assert total == pytest.approx(e.probabilities[e.label] - f_base, abs=0.02)
 
 
+def test_occlusion_deletes_only_the_words_the_model_reads(predictor, monkeypatch):
+    # The tiny run keeps the last 40 tokens ("pre" truncation): deleting an earlier word changes
+    # nothing, so it gets weight 0 without a forward pass, and the cost stays at most maxlen texts.
+    assert predictor.maxlen == 40 and predictor.truncating == "pre"
+    text = " ".join(["wonderful excellent good"] * 30) + " awful plot zzzunknown"
+    tokens = tokenize(text)
+    sizes = []
+    real = predictor.predict_proba
+    monkeypatch.setattr(predictor, "predict_proba", lambda t: sizes.append(len(t)) or real(t))
+    e = predictor.explain(text)
+    monkeypatch.undo()
+    assert len(e.words) == len(tokens) == 93 and max(sizes) <= 40
+    assert all(w.weight == 0.0 for w in e.words[: len(tokens) - 40])
+    probs = predictor.predict_proba([text])[0]
+    j = int(probs.argmax())
+    for i in (0, 10, 60, 92):  # the same as deleting by hand, inside the window or not
+        without = " ".join(tokens[:i] + tokens[i + 1 :])
+        drop = probs[j] - predictor.predict_proba([without])[0, j]
+        assert e.words[i].weight == pytest.approx(drop, abs=1e-5)
+
+
 def test_an_ensemble_explains_with_the_mean(tiny_ensemble):
     ens = textrnn.load(tiny_ensemble)
     e = ens.explain("good film")
@@ -64,9 +85,9 @@ def test_an_ensemble_explains_with_the_mean(tiny_ensemble):
 
 
 def test_bad_arguments(predictor):
-    with pytest.raises(ValueError, match="argument `method`"):
+    with pytest.raises(ValueError, match="argument `method`, expected one of 'occlusion'"):
         predictor.explain("good", method="shap")
-    with pytest.raises(TypeError, match="`text` to be a string"):
+    with pytest.raises(TypeError, match="argument `text`, expected a string"):
         predictor.explain(["good"])
     assert predictor.explain("...").words == []
 
