@@ -68,6 +68,8 @@ def test_docs_are_served_without_a_cdn(client):
     assert client.get("/docs-static/swagger-ui.css").status_code == 200
     schema = client.get("/openapi.json").json()
     assert {"/predict", "/explain", "/health", "/model"} <= set(schema["paths"])
+    refused = schema["paths"]["/predict"]["post"]["responses"]["422"]["content"]["application/json"]
+    assert refused["schema"]["$ref"].endswith("/ErrorOut")  # the documented error is the real one
 
 
 def test_the_page_is_self_contained(client):

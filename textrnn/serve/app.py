@@ -84,6 +84,20 @@ class ExplainResponse(BaseModel):
     words: list[WordWeightOut]
 
 
+class ErrorOut(BaseModel):
+    """Every error: one line naming the problem, and the HTTP status."""
+
+    error: str
+    status: int
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    413: {"model": ErrorOut, "description": "The body is over the byte limit."},
+    422: {"model": ErrorOut, "description": "Bad input: the message names the problem."},
+    500: {"model": ErrorOut, "description": "A server bug (details only in the server's log)."},
+}
+
+
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": " ".join(message.split()), "status": status}, status_code=status)
 
@@ -294,7 +308,9 @@ def create_app(predictor: Predictor, limits: Limits | None = None) -> FastAPI:
             500, "Internal server error: the request could not be answered (see the server's log)."
         )
 
-    @app.post("/predict", response_model=PredictResponse, summary="Classify texts")
+    @app.post(
+        "/predict", response_model=PredictResponse, summary="Classify texts", responses=ERRORS
+    )
     async def predict(body: PredictRequest, request: Request) -> dict[str, Any]:
         """A label and the probability of every class for each text, in order."""
         request.state.texts = len(body.texts)
@@ -313,7 +329,9 @@ def create_app(predictor: Predictor, limits: Limits | None = None) -> FastAPI:
             )
         return {"predictions": out}
 
-    @app.post("/explain", response_model=ExplainResponse, summary="Explain one text")
+    @app.post(
+        "/explain", response_model=ExplainResponse, summary="Explain one text", responses=ERRORS
+    )
     async def explain(body: ExplainRequest, request: Request) -> dict[str, Any]:
         """The label, the probabilities and a weight per word (occlusion: the drop in the label's
         probability when the word is deleted; positive pushed towards the label)."""
