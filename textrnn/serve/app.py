@@ -211,11 +211,8 @@ class GuardMiddleware:
         )
         for name, value in scope.get("headers", []):
             if name == b"content-length":
-                try:
-                    if int(value) > self.max_bytes:
-                        return limit
-                except ValueError:
-                    return "The Content-Length header is not a number."
+                if value.isdigit() and int(value) > self.max_bytes:
+                    return limit  # (uvicorn itself refuses a Content-Length that is not a number)
         chunks, size = [], 0
         while True:
             message = await receive()
@@ -271,7 +268,7 @@ def create_app(predictor: Predictor, limits: Limits | None = None) -> FastAPI:
         try:
             yield
         finally:
-            await batcher.stop()
+            await batcher.stop()  # (the idle model thread is kept: the app may start again)
 
     app = FastAPI(
         title=f"textrnn · {info['name'] or 'model'}",
