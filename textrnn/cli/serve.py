@@ -38,7 +38,7 @@ def serve(
         typer.Option(
             min=0.0, help="How long a request waits for others to share its forward pass."
         ),
-    ] = 2.0,
+    ] = 5.0,
 ) -> None:
     """Serve a trained run: POST /predict and /explain, GET /health and /model, a page at /, /docs.
 

@@ -23,7 +23,7 @@ class Limits:
     max_chars: int = 50_000
     max_body_bytes: int = 4 * 1024 * 1024
     batch_texts: int = 1024
-    batch_wait_ms: float = 2.0
+    batch_wait_ms: float = 5.0
 
 
 class InputError(ValueError):
