@@ -196,6 +196,17 @@ class Predictor:
             for row, j in zip(probs, best, strict=True)
         ]
 
+    def explain(self, text: str, method: str = "occlusion") -> Any:
+        """The label of `text` and a weight per word of it: see `textrnn.explain.explain`.
+
+        Example:
+            >>> predictor.explain("A wonderful film.").top(1)[0].word
+            'wonderful'
+        """
+        from textrnn.explain import explain
+
+        return explain(self, text, method=method)
+
     def evaluate(self, texts: Sequence[str], labels: Sequence[Any], batch_size: int = PREDICT_BATCH_SIZE) -> dict[str, Any]:
         """Accuracy, loss, per-class and macro precision/recall/F1, confusion matrix and ROC AUC.
 
