@@ -6,11 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from textrnn.errors import RunFolderError
-from textrnn.fileio import read_json
-from textrnn.runs.folder import CONFIG, HISTORY_JSON, METRICS, RUN_FORMAT
-from textrnn.runs.predictor import Predictor
-
-ENSEMBLE_FORMAT = "textrnn.ensemble"
+from textrnn.runs.predictor import Predictor, load
+from textrnn.runs.run import Run, is_run, open_run
 
 
 def load_for_serving(path: str | Path) -> Predictor:
@@ -19,20 +16,25 @@ def load_for_serving(path: str | Path) -> Predictor:
     Raises:
         RunFolderError / ModelFileError: with one line saying what is wrong with the folder.
     """
-    from textrnn.runs.predictor import load
-
     p = Path(path)
     predictor = load(p)
-    config = _read(p / CONFIG)
-    if isinstance(config, dict) and config.get("format") == RUN_FORMAT:
-        history = _read(p / HISTORY_JSON)
-        status = history.get("status") if isinstance(history, dict) else None
-        if status != "complete":
-            raise RunFolderError(
-                f"`{p}` has not finished training (status {status!r}): finish it with "
-                f"`textrnn train --resume {p}` before serving it."
-            )
+    run = _run_of(p)
+    if run is not None and run.status != "complete":
+        raise RunFolderError(
+            f"`{p}` has not finished training (status {run.status!r}): finish it with "
+            f"`textrnn train --resume {p}` before serving it."
+        )
     return predictor
+
+
+def _run_of(path: Path | None) -> Run | None:
+    """The run in `path`, or None for a bare saved model (its config.json is the model's)."""
+    if path is None or not is_run(path):
+        return None
+    try:
+        return open_run(path)
+    except (OSError, ValueError) as e:
+        raise RunFolderError(f"Cannot read `{path}`: {e}. The run folder is damaged.") from None
 
 
 def model_info(predictor: Predictor) -> dict[str, Any]:
@@ -41,22 +43,22 @@ def model_info(predictor: Predictor) -> dict[str, Any]:
     path = predictor.path
     if members is not None:
         parameters = sum(int(m.model.count_params()) for m in members)
-        first = members[0].path
-        history = _read(first / HISTORY_JSON) if first is not None else None
     else:
         parameters = int(predictor.model.count_params())
-        history = _read(path / HISTORY_JSON) if path is not None else None
-    config = _read(path / CONFIG) if path is not None else None
-    if isinstance(config, dict) and config.get("format") not in (RUN_FORMAT, ENSEMBLE_FORMAT):
-        config = None  # a bare model folder: its config.json is the model's, not a run's
+    run = _run_of(path)
+    try:
+        history = run.history if run is not None else None
+        metrics = run.metrics if run is not None else None
+    except (OSError, ValueError) as e:
+        raise RunFolderError(f"Cannot read `{path}`: {e}. The run folder is damaged.") from None
     return {
         "name": path.name if path is not None else None,
         "kind": "ensemble" if members is not None else "single",
         "members": len(members) if members is not None else 1,
         "labels": list(predictor.label_names),
         "parameters": parameters,
-        "config": config,
-        "metrics": _read(path / METRICS) if path is not None else None,
+        "config": run.config if run is not None else None,
+        "metrics": metrics,
         "history": _history(history) if isinstance(history, dict) else None,
     }
 
@@ -68,12 +70,3 @@ def _history(h: dict[str, Any]) -> dict[str, Any]:
         "best_epoch": h.get("best_epoch"),
         **{k: h.get(k, []) for k in keys},
     }
-
-
-def _read(path: Path) -> Any:
-    if not path.is_file():
-        return None
-    try:
-        return read_json(path)
-    except (OSError, ValueError) as e:
-        raise RunFolderError(f"Cannot read `{path}`: {e}. The run folder is damaged.") from None
