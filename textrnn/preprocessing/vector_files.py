@@ -93,36 +93,43 @@ def _text_rows(path: Path, encoding: str) -> Iterator[tuple[int, str, list[str],
     """(line number, word, number fields, dim) of each vector line; dim from header or first row."""
     dim: int | None = None
     with _open(path) as raw:
-        stream = io.TextIOWrapper(raw, encoding=encoding, errors="strict", newline="\n")
-        n = 0
-        try:
-            for n, line in enumerate(stream, start=1):
-                line = line.rstrip("\r\n").rstrip(" ")
-                if not line.strip():
-                    continue
-                if dim is None:
-                    header = _header(line.split())
-                    if header is not None and n == 1:
-                        dim = header[1]
-                        if dim < 1:
-                            raise DatasetError(f"`{path}` line 1: header gives dimension {dim}; expected a positive one.")
-                        continue
-                    dim = len(line.split(" ")) - 1
+        for n, line_bytes in enumerate(raw, start=1):
+            try:
+                line = line_bytes.decode(encoding).rstrip("\r\n").rstrip(" ")
+            except UnicodeDecodeError:
+                raise DatasetError(
+                    f"`{path}` line {n}: bytes that are not valid {encoding}. Pass the file's "
+                    "encoding, or read a word2vec binary file with format='binary'."
+                ) from None
+            if not line.strip():
+                continue
+            if dim is None:
+                header = _header(line.split())
+                if header is not None and n == 1:
+                    dim = header[1]
                     if dim < 1:
-                        raise DatasetError(f"`{path}` line {n}: expected a word followed by its numbers, got {line[:40]!r}.")
-                parts = line.rsplit(" ", dim)  # a word may itself contain spaces (GloVe 840B)
-                if len(parts) != dim + 1 or not parts[0]:
-                    got = len(line.split(" ")) - 1
+                        raise DatasetError(
+                            f"`{path}` line 1: header gives dimension {dim}; expected a positive one."
+                        )
+                    continue
+                dim = len(line.split(" ")) - 1
+                if dim < 1:
                     raise DatasetError(
-                        f"`{path}` line {n}: expected a word and {dim} numbers, got {got} number(s). "
-                        "Every vector in the file must have the same dimension."
+                        f"`{path}` line {n}: expected a word followed by its numbers, "
+                        f"got {line[:40]!r}."
                     )
-                yield n, parts[0], parts[1:], dim
-        except UnicodeDecodeError:
-            raise DatasetError(
-                f"`{path}` line {n + 1}: bytes that are not valid {encoding}. Pass the file's encoding, "
-                "or read a word2vec binary file with format='binary'."
-            ) from None
+            parts = line.rsplit(" ", dim)  # a word may itself contain spaces (GloVe 840B)
+            word_parts = parts[0].split(" ")
+            extra = len(parts) == dim + 1 and len(word_parts) > 1 and all(
+                _is_float(x) for x in word_parts[1:]
+            )
+            if len(parts) != dim + 1 or not parts[0] or extra:
+                got = len(line.split(" ")) - 1
+                raise DatasetError(
+                    f"`{path}` line {n}: expected a word and {dim} numbers, got {got} number(s). "
+                    "Every vector in the file must have the same dimension."
+                )
+            yield n, parts[0], parts[1:], dim
 
 
 def _binary_rows(path: Path) -> Iterator[tuple[int, str, np.ndarray, int]]:
