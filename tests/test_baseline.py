@@ -37,7 +37,7 @@ def test_learns_words_and_bigrams_and_reports_classification_metrics():
     assert metrics["accuracy"] > 0.95  # `c` differs from `a` only in the order "not really"
     assert probs.shape == (90, 3)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-6)
-    expected = classification_metrics([ "abc".index(x) for x in test_labels], probs, ["a", "b", "c"])
+    expected = classification_metrics(["abc".index(x) for x in test_labels], probs, ["a", "b", "c"])
     for key in ("accuracy", "loss", "per_class", "macro", "confusion_matrix", "labels", "samples"):
         assert metrics[key] == expected[key]
     assert metrics["model"] == "tfidf-1-2gram-logreg"

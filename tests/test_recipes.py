@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from textrnn.recipes import BASE_PRESET, MAX_MAXLEN, NUM_WORDS_OFFSET, choose
+from textrnn.recipes import BASE_PRESET, MAX_MAXLEN, MAX_NUM_WORDS, NUM_WORDS_OFFSET, choose
 from textrnn.runs.options import TrainOptions
 
 
@@ -42,10 +42,12 @@ def test_maxlen_covers_99_percent_and_says_so():
     assert choose(long_texts, ["x", "y"] * 10).options["maxlen"] == MAX_MAXLEN
 
 
-def test_vocabulary_keeps_words_seen_twice():
+def test_vocabulary_keeps_every_word_up_to_the_cap():
     texts = ["a a b c", "a b d", "e f g"] * 1 + ["h i"]
     recipe = choose(texts, ["x", "y", "x", "y"])
-    assert recipe.options["num_words"] == 2 + NUM_WORDS_OFFSET  # a, b
+    assert recipe.options["num_words"] == 9 + NUM_WORDS_OFFSET  # a to i
+    many = [" ".join(f"w{i}" for i in range(j, j + 100)) for j in range(0, 40_000, 100)]
+    assert choose(many, ["x", "y"] * 200).options["num_words"] == MAX_NUM_WORDS + NUM_WORDS_OFFSET
 
 
 def test_bigram_vectors_only_when_bigrams_repeat():
@@ -54,7 +56,10 @@ def test_bigram_vectors_only_when_bigrams_repeat():
     on = choose(few_words[0], few_words[1])
     off = choose(many_words[0], many_words[1])
     assert on.options["ngrams"] == 2
-    assert on.options["ngram_buckets"] >= 2000 and on.options["ngram_buckets"] & (on.options["ngram_buckets"] - 1) == 0
+    assert (
+        on.options["ngram_buckets"] >= 2000
+        and on.options["ngram_buckets"] & (on.options["ngram_buckets"] - 1) == 0
+    )
     assert off.options["ngrams"] == 1
     assert any(r.startswith("words only") for r in off.reasons)
 
@@ -74,7 +79,9 @@ def test_imbalance_is_reported():
     texts, _, _ = corpus(500, 10, 100)
     labels = ["spam" if i % 10 == 0 else "ham" for i in range(500)]
     assert any("imbalanced" in r and "macro F1" in r for r in choose(texts, labels).reasons)
-    assert not any("imbalanced" in r for r in choose(texts, [str(i % 2) for i in range(500)]).reasons)
+    assert not any(
+        "imbalanced" in r for r in choose(texts, [str(i % 2) for i in range(500)]).reasons
+    )
 
 
 def test_bad_input():

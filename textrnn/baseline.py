@@ -34,8 +34,12 @@ def _vectorizer() -> Any:
 
     # textrnn's own tokenisation, so the baseline and the RNN see the same words.
     return TfidfVectorizer(
-        tokenizer=tokenize, lowercase=False, token_pattern=None, ngram_range=(1, 2),
-        sublinear_tf=True, min_df=1,
+        tokenizer=tokenize,
+        lowercase=False,
+        token_pattern=None,
+        ngram_range=(1, 2),
+        sublinear_tf=True,
+        min_df=1,
     )
 
 
@@ -65,7 +69,7 @@ class BaselineModel:
     fit_seconds: float = 0.0
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """Class probabilities of `texts`, shape `(samples, classes)`, columns in `label_names` order."""
+        """Class probabilities of `texts`, shape `(samples, classes)`, in `label_names` order."""
         features = self.vectorizer.transform(list(texts))
         p = self.classifier.predict_proba(features)
         # The classifier's classes are the indices it saw; put them in label_names' columns.
@@ -74,7 +78,7 @@ class BaselineModel:
         return out
 
     def evaluate(self, texts: Sequence[str], labels: Sequence[str]) -> dict[str, Any]:
-        """`classification_metrics` of `texts` against `labels` (label strings), plus `c` and `fit_seconds`.
+        """`classification_metrics` of `texts` against `labels`, plus `c` and `fit_seconds`.
 
         Raises:
             DatasetError: if a label is not one of `label_names`.
@@ -93,9 +97,13 @@ class BaselineModel:
 
 def _check_data(texts: Sequence[str], labels: Sequence[str]) -> None:
     if len(texts) != len(labels):
-        raise ValueError(f"Expected as many labels as texts, got {len(texts)} texts and {len(labels)} labels.")
+        raise ValueError(
+            f"Expected as many labels as texts, got {len(texts)} texts and {len(labels)} labels."
+        )
     if len(set(labels)) < 2:
-        raise ValueError(f"Expected at least 2 classes to train the baseline, got {sorted(set(labels))}.")
+        raise ValueError(
+            f"Expected at least 2 classes to train the baseline, got {sorted(set(labels))}."
+        )
 
 
 def fit_baseline(
@@ -140,7 +148,9 @@ def fit_baseline(
         cv = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
         for c in c_grid:
             pipe = make_pipeline(_vectorizer(), _classifier(float(c)))
-            scores[float(c)] = float(np.mean(cross_val_score(pipe, texts, y, cv=cv, scoring="accuracy")))
+            scores[float(c)] = float(
+                np.mean(cross_val_score(pipe, texts, y, cv=cv, scoring="accuracy"))
+            )
         best = max(scores, key=lambda c: (scores[c], -c))  # ties: the stronger regularisation
     else:
         best = float(sorted(c_grid)[len(c_grid) // 2])

@@ -16,7 +16,9 @@ def test_balanced_weights_follow_the_sklearn_rule():
     totals = [weights[c] * y.count(c) for c in (0, 1, 2)]
     assert totals == pytest.approx([10 / 3] * 3)
     assert np.mean([weights[c] for c in y]) == pytest.approx(1.0)
-    assert balanced_class_weights(np.array(["ham", "spam", "ham", "ham"])) == pytest.approx({"ham": 2 / 3, "spam": 2.0})
+    assert balanced_class_weights(np.array(["ham", "spam", "ham", "ham"])) == pytest.approx(
+        {"ham": 2 / 3, "spam": 2.0}
+    )
     with pytest.raises(ValueError, match="empty"):
         balanced_class_weights([])
 
@@ -25,11 +27,17 @@ def test_small_class_warnings():
     labels = ["a"] * 100 + ["b"] * 3 + ["c"] * 8
     lines = small_class_warnings(labels, validation_split=0.1, test_split=0.2)
     assert len(lines) == 2
-    assert lines[0].startswith("Class 'b' has 3 example(s): too few to appear in a 20% test split (at least 5")
+    assert lines[0].startswith(
+        "Class 'b' has 3 example(s): too few to appear in a 20% test split (at least 5"
+    )
     # c: 8 - round(1.6) = 6 left for training, 0.6 expected in validation
-    assert lines[1].startswith("Class 'c' has 6 training example(s): it may be missing from the 10% validation")
+    assert lines[1].startswith(
+        "Class 'c' has 6 training example(s): it may be missing from the 10% validation"
+    )
     # 12 - round(2.4) = 10 left for training, 10 × 0.1 = 1 in validation: enough
-    assert small_class_warnings(["a"] * 100 + ["c"] * 12, validation_split=0.1, test_split=0.2) == []
+    assert (
+        small_class_warnings(["a"] * 100 + ["c"] * 12, validation_split=0.1, test_split=0.2) == []
+    )
     assert small_class_warnings(labels, validation_split=0.0, test_split=0.0) == []
     assert small_class_warnings(["a"] * 10 + ["b"] * 10, validation_split=0.2) == []
     with pytest.raises(ValueError, match="`validation_split`"):

@@ -214,7 +214,7 @@ def test_stratified_split_rejects_bad_fraction(bad):
         stratified_split(["a", "b"], bad)
 
 
-# ----------------------------------------------------------------------------- issue 12: labels and bad input
+# ------------------------------------------------------------------ issue 12: labels, bad input
 def test_numeric_looking_csv_labels_are_numbers(tmp_path):
     p = write(tmp_path / "d.csv", "text,label\na,1\nb,1.0\nc,0\nd,0.0\ne, 1.00 \nf,2.5\ng,2.50\n")
     texts, labels = read_texts(p)
@@ -224,8 +224,11 @@ def test_numeric_looking_csv_labels_are_numbers(tmp_path):
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("1", "1"), ("1.0", "1"), ("+1", "1"), ("-0.0", "0"), ("007", "7"), (".5", "0.5"), ("1e2", "100"),
-     ("pos", "pos"), ("nan", "nan"), ("inf", "inf"), ("1_000", "1_000"), ("1.2.3", "1.2.3"), ("  ", None)],
+    [
+        ("1", "1"), ("1.0", "1"), ("+1", "1"), ("-0.0", "0"), ("007", "7"), (".5", "0.5"),
+        ("1e2", "100"), ("pos", "pos"), ("nan", "nan"), ("inf", "inf"), ("1_000", "1_000"),
+        ("1.2.3", "1.2.3"), ("  ", None),
+    ],
 )
 def test_normalize_label_reads_decimal_numbers_only(raw, expected):
     from textrnn.data import normalize_label
@@ -245,7 +248,8 @@ def test_duplicate_column_name_is_refused_naming_it(tmp_path):
 def test_mostly_empty_text_column_is_refused(tmp_path):
     rows = "".join(f"{'' if i % 4 else 'some text'},{i % 2}\n" for i in range(40))
     p = write(tmp_path / "d.csv", "text,label\n" + rows)
-    with pytest.raises(DatasetError, match=r"text column `text` is empty in 30 of 40 rows.*--text-column"):
+    pattern = r"text column `text` is empty in 30 of 40 rows.*--text-column"
+    with pytest.raises(DatasetError, match=pattern):
         read_texts(p)
     # a few empty texts are data, not a wrong column
     rows = "".join(f"{'' if i % 4 == 0 else 'some text'},{i % 2}\n" for i in range(40))
@@ -255,12 +259,15 @@ def test_mostly_empty_text_column_is_refused(tmp_path):
 def test_id_like_label_column_is_refused(tmp_path):
     rows = "".join(f"text {i},{1000 + i}\n" for i in range(30))
     p = write(tmp_path / "d.csv", "text,id\n" + rows)
-    with pytest.raises(DatasetError, match=r"label column `id` has a different value in every row, like an id.*--label-column"):
+    pattern = r"label column `id` has a different value in every row, like an id.*--label-column"
+    with pytest.raises(DatasetError, match=pattern):
         read_texts(p, label_column="id")
-    rows = "".join(f"text {i},{min(i, 20)}\n" for i in range(30))  # 21 values in 30 rows: not classes
+    # 21 values in 30 rows: not classes
+    rows = "".join(f"text {i},{min(i, 20)}\n" for i in range(30))
     with pytest.raises(DatasetError, match="21 distinct values in 30 rows"):
         read_texts(write(tmp_path / "e.csv", "text,label\n" + rows))
     # a tiny file with one example per class is allowed
-    assert read_texts(write(tmp_path / "tiny.csv", "text,label\na,x\nb,y\nc,z\n"))[1] == ["x", "y", "z"]
+    tiny = write(tmp_path / "tiny.csv", "text,label\na,x\nb,y\nc,z\n")
+    assert read_texts(tiny)[1] == ["x", "y", "z"]
     rows = "".join(f"text {i},{i % 10}\n" for i in range(30))  # 10 classes of 3
     assert len(set(read_texts(write(tmp_path / "ten.csv", "text,label\n" + rows))[1])) == 10

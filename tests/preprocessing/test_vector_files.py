@@ -54,7 +54,9 @@ def check_aligned(result, v: Vocabulary) -> None:
     assert "3 of 4 vocabulary words (75%) found among 4 3-d vectors" == result.describe()
 
 
-@pytest.mark.parametrize("header", [False, True])  # GloVe has none; word2vec text / fastText .vec have one
+@pytest.mark.parametrize(
+    "header", [False, True]
+)  # GloVe has none; word2vec text / fastText .vec have one
 def test_text_files_with_and_without_header(tmp_path, header):
     v = vocab()
     check_aligned(read_word_vectors(text_file(tmp_path / "v.txt", header), v), v)
@@ -65,7 +67,9 @@ def test_word2vec_binary(tmp_path, newline):
     v = vocab()
     check_aligned(read_word_vectors(binary_file(tmp_path / "v.bin", newline=newline), v), v)
     # the format can be named for any extension
-    check_aligned(read_word_vectors(binary_file(tmp_path / "v.w2v", newline=newline), v, format="binary"), v)
+    check_aligned(
+        read_word_vectors(binary_file(tmp_path / "v.w2v", newline=newline), v, format="binary"), v
+    )
 
 
 def test_gzipped_text(tmp_path):
@@ -87,8 +91,13 @@ def test_missing_rows_are_random_with_the_found_scale_and_seeded(tmp_path):
 
 
 def test_num_words_window_and_case_folding(tmp_path):
-    rows = {"The": [5.0, 5.0, 5.0], "the": [1.0, 1.0, 1.0], "CAT": [2.0, 2.0, 2.0], "Cat": [3.0, 3.0, 3.0],
-            "sat": [4.0, 4.0, 4.0]}
+    rows = {
+        "The": [5.0, 5.0, 5.0],
+        "the": [1.0, 1.0, 1.0],
+        "CAT": [2.0, 2.0, 2.0],
+        "Cat": [3.0, 3.0, 3.0],
+        "sat": [4.0, 4.0, 4.0],
+    }
     v = Vocabulary(["the", "cat", "sat", "dog"], num_words=6)  # keeps indices < 6: the, cat
     result = read_word_vectors(text_file(tmp_path / "v.txt", False, rows), v)
     assert result.matrix.shape == (6, 3)
@@ -131,7 +140,9 @@ def test_malformed_binary_files(tmp_path):
     with pytest.raises(DatasetError, match=r"ends in vector 5 of the 5 .*expected dimension 3"):
         read_word_vectors(tmp_path / "short.bin", vocab())
     (tmp_path / "text.bin").write_text("the 1 2 3\n")
-    with pytest.raises(DatasetError, match=r"line 1: expected a word2vec binary header `COUNT DIM`.*format='text'"):
+    with pytest.raises(
+        DatasetError, match=r"line 1: expected a word2vec binary header `COUNT DIM`.*format='text'"
+    ):
         read_word_vectors(tmp_path / "text.bin", vocab())
 
 

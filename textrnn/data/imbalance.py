@@ -23,7 +23,7 @@ THRESHOLD_METRICS = ("f1", "accuracy", "balanced_accuracy")
 
 
 def balanced_class_weights(y: Sequence[Hashable] | np.ndarray) -> dict[Any, float]:
-    """Weights `n_samples / (n_classes × count(c))` per class: scikit-learn's and Keras's 'balanced'.
+    """Weights `n_samples / (n_classes × count(c))` per class: scikit-learn's 'balanced' rule.
 
     Each class then carries the same total weight; the mean weight over the samples is 1.
 
@@ -74,7 +74,8 @@ def small_class_warnings(
         if test_split > 0 and count * test_split < 1:
             need = math.ceil(1 / test_split)
             lines.append(
-                f"Class {name!r} has {count} example(s): too few to appear in a {test_split:.0%} test split "
+                f"Class {name!r} has {count} example(s): too few to appear in a "
+                f"{test_split:.0%} test split "
                 f"(at least {need} needed). Add examples or pass a test file."
             )
             continue
@@ -130,11 +131,16 @@ def choose_threshold(
     y = np.asarray(y_true).reshape(-1)
     probs = np.asarray(p, dtype=np.float64).reshape(-1)
     if len(y) != len(probs):
-        raise ValueError(f"Expected as many probabilities as labels, got {len(probs)} and {len(y)}.")
+        raise ValueError(
+            f"Expected as many probabilities as labels, got {len(probs)} and {len(y)}."
+        )
     if len(y) == 0:
         raise ValueError("Cannot choose a threshold without samples: `y_true` is empty.")
     if not np.isin(y, (0, 1)).all():
-        raise ValueError(f"Expected 0/1 labels for a two-class threshold, got values {sorted(set(y.tolist()))[:5]}.")
+        raise ValueError(
+            "Expected 0/1 labels for a two-class threshold, "
+            f"got values {sorted(set(y.tolist()))[:5]}."
+        )
     if np.isnan(probs).any() or probs.min() < 0 or probs.max() > 1:
         raise ValueError("Expected probabilities in [0, 1] in `p`.")
     yb = y.astype(bool)

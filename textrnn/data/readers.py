@@ -188,14 +188,19 @@ def _check_columns_make_sense(path: Any, texts: Texts, labels: Labels, source: D
     empty = sum(1 for t in texts if not t.strip())
     if empty * 2 > n:
         raise DatasetError(
-            f"`{path}`: the text column `{source.text_column}` is empty in {empty:,} of {n:,} rows. "
+            f"`{path}`: the text column `{source.text_column}` is empty in {empty:,} of {n:,} "
+            "rows. "
             "Name the column that holds the texts with `--text-column`."
         )
     distinct = len(set(labels))
     if n >= MIN_ROWS_FOR_ID_CHECK and distinct * 2 > n:
-        kind = "a different value in every row" if distinct == n else f"{distinct:,} distinct values in {n:,} rows"
+        kind = (
+            "a different value in every row" if distinct == n
+            else f"{distinct:,} distinct values in {n:,} rows"
+        )
         raise DatasetError(
-            f"`{path}`: the label column `{source.label_column}` has {kind}, like an id, not classes. "
+            f"`{path}`: the label column `{source.label_column}` has {kind}, like an id, "
+            "not classes. "
             "Name the column that holds the classes with `--label-column`."
         )
 

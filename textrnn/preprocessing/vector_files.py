@@ -21,7 +21,6 @@ Example:
 from __future__ import annotations
 
 import gzip
-import io
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -109,7 +108,8 @@ def _text_rows(path: Path, encoding: str) -> Iterator[tuple[int, str, list[str],
                     dim = header[1]
                     if dim < 1:
                         raise DatasetError(
-                            f"`{path}` line 1: header gives dimension {dim}; expected a positive one."
+                            f"`{path}` line 1: header gives dimension {dim}; "
+                            "expected a positive one."
                         )
                     continue
                 dim = len(line.split(" ")) - 1
@@ -120,8 +120,10 @@ def _text_rows(path: Path, encoding: str) -> Iterator[tuple[int, str, list[str],
                     )
             parts = line.rsplit(" ", dim)  # a word may itself contain spaces (GloVe 840B)
             word_parts = parts[0].split(" ")
-            extra = len(parts) == dim + 1 and len(word_parts) > 1 and all(
-                _is_float(x) for x in word_parts[1:]
+            extra = (
+                len(parts) == dim + 1
+                and len(word_parts) > 1
+                and all(_is_float(x) for x in word_parts[1:])
             )
             if len(parts) != dim + 1 or not parts[0] or extra:
                 got = len(line.split(" ")) - 1
@@ -139,12 +141,15 @@ def _binary_rows(path: Path) -> Iterator[tuple[int, str, np.ndarray, int]]:
         header = _header(first.decode("ascii", errors="replace").split())
         if header is None:
             raise DatasetError(
-                f"`{path}` line 1: expected a word2vec binary header `COUNT DIM`, got {first[:40]!r}. "
+                f"`{path}` line 1: expected a word2vec binary header `COUNT DIM`, "
+                f"got {first[:40]!r}. "
                 "Is it a text vector file? Pass format='text'."
             )
         count, dim = header
         if dim < 1:
-            raise DatasetError(f"`{path}` line 1: header gives dimension {dim}; expected a positive one.")
+            raise DatasetError(
+                f"`{path}` line 1: header gives dimension {dim}; expected a positive one."
+            )
         size = 4 * dim
         for i in range(1, count + 1):
             word = bytearray()
@@ -152,7 +157,8 @@ def _binary_rows(path: Path) -> Iterator[tuple[int, str, np.ndarray, int]]:
                 ch = f.read(1)
                 if not ch:
                     raise DatasetError(
-                        f"`{path}`: the file ends in vector {i} of the {count:,} its header announces "
+                        f"`{path}`: the file ends in vector {i} of the {count:,} "
+                        "its header announces "
                         f"(expected dimension {dim}). The file is truncated."
                     )
                 if ch == b" ":
@@ -162,7 +168,8 @@ def _binary_rows(path: Path) -> Iterator[tuple[int, str, np.ndarray, int]]:
             data = f.read(size)
             if len(data) != size:
                 raise DatasetError(
-                    f"`{path}`: vector {i} of {count:,} has {len(data) // 4} of its {dim} numbers; the file is "
+                    f"`{path}`: vector {i} of {count:,} has {len(data) // 4} of its {dim} "
+                    "numbers; the file is "
                     "truncated or its header's dimension is wrong."
                 )
             yield i, word.decode("utf-8", errors="replace"), np.frombuffer(data, dtype="<f4"), dim
@@ -181,7 +188,7 @@ def read_word_vectors(
     Args:
         path: the vector file (`.txt`, `.vec`, `.bin`, optionally `.gz` for text files).
         vocabulary: the words to keep; row `i` of the result is the word encoded as index `i`.
-        format: `"text"` or `"binary"`; None (default) is `"binary"` for `.bin` files, else `"text"`.
+        format: `"text"` or `"binary"`; None (default): `"binary"` for `.bin`, else `"text"`.
         encoding: text files' encoding, default `"utf-8"`.
         seed: seeds the random rows of words the file lacks.
 
@@ -194,7 +201,9 @@ def read_word_vectors(
         ValueError: for a bad `format`.
     """
     p = Path(path)
-    fmt = checks.choice("format", format if format is not None else detect_vector_format(p), VECTOR_FORMATS)
+    fmt = checks.choice(
+        "format", format if format is not None else detect_vector_format(p), VECTOR_FORMATS
+    )
     if not p.is_file():
         raise DatasetError(f"Word vector file `{p}` does not exist. Check the path.")
     input_dim = vocabulary.input_dim
@@ -227,14 +236,19 @@ def read_word_vectors(
                 vector = np.array(numbers, dtype=np.float32)
             except ValueError:
                 bad = next(x for x in numbers if not _is_float(x))
-                raise DatasetError(f"`{p}` line {where}: {bad!r} is not a number (word {word!r}).") from None
+                raise DatasetError(
+                    f"`{p}` line {where}: {bad!r} is not a number (word {word!r})."
+                ) from None
         else:
             vector = numbers
         matrix[i] = vector
         found[i] = True
         exact[i] = is_exact
     if matrix is None:
-        raise DatasetError(f"`{p}` holds no word vectors. Expected lines `WORD X1 X2 ...` (or a word2vec binary file).")
+        raise DatasetError(
+            f"`{p}` holds no word vectors. "
+            "Expected lines `WORD X1 X2 ...` (or a word2vec binary file)."
+        )
     std = float(matrix[found].std()) if found.any() else 0.1
     rng = np.random.default_rng(seed)
     missing = ~found
