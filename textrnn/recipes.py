@@ -36,10 +36,11 @@ MAX_MAXLEN = 400  # longer texts are cut (keeping their end), as the `fast` pres
 MIN_MAXLEN = 8
 MAX_NUM_WORDS = 30_000
 NUM_WORDS_OFFSET = 4  # indices 0-3: padding, start, out-of-vocabulary, unused (rank r is r + 3)
+MIN_WORD_COUNT = 2  # a word seen once gets a vector that nothing else trains
 NGRAM_MIN_REPEATED = 2_000  # distinct bigrams seen twice or more before bigram vectors pay
 TARGET_STEPS = 2_500  # gradient steps the schedule aims at, before the time budget cuts epochs
 MIN_EPOCHS, MAX_EPOCHS = 2, 20
-PATIENCE = 3
+PATIENCE = 2
 # Measured training throughput of the recipe's model on two busy CPU cores, in (token × epoch)
 # per second, including validation; the time budget converts to epochs with it.
 TOKENS_PER_SECOND = 6_000.0
@@ -135,18 +136,18 @@ def choose(
         f"longest {int(lengths.max())})"
     )
 
-    # Vocabulary: every training word, most frequent first, up to MAX_NUM_WORDS (on TREC-6's
-    # validation split, keeping words seen once scored no worse than dropping them).
+    # Vocabulary: words seen at least twice, up to MAX_NUM_WORDS. On the validation splits,
+    # keeping words seen once as well scored lower (TREC-6 0.808 against 0.838, SMS spam 0.987
+    # against 0.993).
     words = Counter(w for t in tokens for w in t)
-    repeated = sum(1 for c in words.values() if c >= 2)
-    kept = min(len(words), MAX_NUM_WORDS)
+    repeated = sum(1 for c in words.values() if c >= MIN_WORD_COUNT)
+    kept = min(max(repeated, 1), MAX_NUM_WORDS)
     options["num_words"] = kept + NUM_WORDS_OFFSET
     token_total = int(lengths.sum())
     known = sum(c for _, c in words.most_common(kept))
     reasons.append(
-        f"num_words {options['num_words']:,}: the {kept:,} most frequent of {len(words):,} words, "
-        f"{known / max(token_total, 1):.0%} of word occurrences "
-        f"({repeated:,} words seen twice or more)"
+        f"num_words {options['num_words']:,}: the {kept:,} words seen {MIN_WORD_COUNT}+ times of "
+        f"{len(words):,}, {known / max(token_total, 1):.0%} of word occurrences"
     )
 
     options["mask_zero"] = True
@@ -194,10 +195,12 @@ def choose(
     options["epochs"] = epochs
     options["validation_split"] = validation_split
     options["early_stopping"] = PATIENCE
-    options["monitor"] = "val_acc"  # on the validation splits it kept better epochs than val_loss
+    # val_loss, as the `fast` preset: val_acc with patience 3 did no better on the validation
+    # splits (TREC-6 0.821-0.846 against 0.838, SMS spam 0.987 against 0.993).
+    options["monitor"] = "val_loss"
     reasons.append(
         f"batch {batch}; {validation_split:.0%} validation; early stopping after {PATIENCE} "
-        "epochs without a better val_acc, keeping the best epoch"
+        "epochs without a lower val_loss, keeping the best epoch"
     )
     momentum = min(max(1.0 - 4.0 / steps_per_epoch, 0.9), 0.999)
     options["ema"] = round(momentum, 3)
