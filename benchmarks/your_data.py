@@ -24,7 +24,10 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-DATA = Path(os.environ.get("TEXTRNN_TEXT_DATA", HERE.parent.parent / "shared" / "data" / "text"))
+# ../shared/data/text beside the checkout (or beside its worktree folder); TEXTRNN_TEXT_DATA wins
+_SHARED = [p / "shared" / "data" / "text" for p in (HERE.parent.parent, HERE.parent.parent.parent)]
+_FOUND = next((p for p in _SHARED if p.is_dir()), _SHARED[0])
+DATA = Path(os.environ.get("TEXTRNN_TEXT_DATA", _FOUND))
 DATASETS = ("sst2", "trec", "sms_spam")
 
 
