@@ -212,3 +212,62 @@ def test_stratified_split_small_class_keeps_one_in_training():
 def test_stratified_split_rejects_bad_fraction(bad):
     with pytest.raises(ValueError, match="`test_split`, expected a fraction in \\(0, 1\\)"):
         stratified_split(["a", "b"], bad)
+
+
+# ------------------------------------------------------------------ issue 12: labels, bad input
+def test_numeric_looking_csv_labels_are_numbers(tmp_path):
+    p = write(tmp_path / "d.csv", "text,label\na,1\nb,1.0\nc,0\nd,0.0\ne, 1.00 \nf,2.5\ng,2.50\n")
+    texts, labels = read_texts(p)
+    assert labels == ["1", "1", "0", "0", "1", "2.5", "2.5"]
+    assert label_names_of(labels) == ["0", "1", "2.5"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("1", "1"), ("1.0", "1"), ("+1", "1"), ("-0.0", "0"), ("007", "7"), (".5", "0.5"),
+        ("1e2", "100"), ("pos", "pos"), ("nan", "nan"), ("inf", "inf"), ("1_000", "1_000"),
+        ("1.2.3", "1.2.3"), ("  ", None),
+    ],
+)
+def test_normalize_label_reads_decimal_numbers_only(raw, expected):
+    from textrnn.data import normalize_label
+
+    assert normalize_label(raw) == expected
+
+
+def test_duplicate_column_name_is_refused_naming_it(tmp_path):
+    p = write(tmp_path / "d.csv", "text,label,label\na,1,2\n")
+    with pytest.raises(DatasetError, match="header names column `label` 2 times"):
+        read_texts(p)
+    p = write(tmp_path / "e.tsv", "id\ttext\tid\tlabel\n1\ta\t2\t0\n")
+    with pytest.raises(DatasetError, match="column `id` 2 times"):
+        read_texts(p)
+
+
+def test_mostly_empty_text_column_is_refused(tmp_path):
+    rows = "".join(f"{'' if i % 4 else 'some text'},{i % 2}\n" for i in range(40))
+    p = write(tmp_path / "d.csv", "text,label\n" + rows)
+    pattern = r"text column `text` is empty in 30 of 40 rows.*--text-column"
+    with pytest.raises(DatasetError, match=pattern):
+        read_texts(p)
+    # a few empty texts are data, not a wrong column
+    rows = "".join(f"{'' if i % 4 == 0 else 'some text'},{i % 2}\n" for i in range(40))
+    assert len(read_texts(write(tmp_path / "ok.csv", "text,label\n" + rows))[0]) == 40
+
+
+def test_id_like_label_column_is_refused(tmp_path):
+    rows = "".join(f"text {i},{1000 + i}\n" for i in range(30))
+    p = write(tmp_path / "d.csv", "text,id\n" + rows)
+    pattern = r"label column `id` has a different value in every row, like an id.*--label-column"
+    with pytest.raises(DatasetError, match=pattern):
+        read_texts(p, label_column="id")
+    # 21 values in 30 rows: not classes
+    rows = "".join(f"text {i},{min(i, 20)}\n" for i in range(30))
+    with pytest.raises(DatasetError, match="21 distinct values in 30 rows"):
+        read_texts(write(tmp_path / "e.csv", "text,label\n" + rows))
+    # a tiny file with one example per class is allowed
+    tiny = write(tmp_path / "tiny.csv", "text,label\na,x\nb,y\nc,z\n")
+    assert read_texts(tiny)[1] == ["x", "y", "z"]
+    rows = "".join(f"text {i},{i % 10}\n" for i in range(30))  # 10 classes of 3
+    assert len(set(read_texts(write(tmp_path / "ten.csv", "text,label\n" + rows))[1])) == 10

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,13 +11,22 @@ import numpy as np
 
 from textrnn.errors import DatasetError
 
+# A decimal number as people write one in a file: `1`, `-2`, `1.0`, `.5`, `2.5e3` (not `nan`,
+# `inf` or `1_000`, which Python's float() also reads).
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
 
 def normalize_label(value: Any) -> str | None:
     """A label as the string it is stored under, or None when the value is missing.
 
-    Strings are stripped; integers and integral floats become their decimal digits (so `1`,
-    `1.0` and `"1"` are one class, whether read from CSV, JSON Lines or Parquet); booleans become
-    `"true"`/`"false"`; empty strings, None and NaN are missing.
+    Strings are stripped; numbers, and strings that read as a decimal number, are numbers:
+    integral ones become their decimal digits and others their shortest float form (so `1`,
+    `1.0`, `"1"` and `"1.0"` are one class, whether read from CSV, JSON Lines or Parquet);
+    booleans become `"true"`/`"false"`; empty strings, None and NaN are missing.
+
+    Example:
+        >>> [normalize_label(v) for v in ("1.0", " 0 ", 1.0, "2.50", "pos", "")]
+        ['1', '0', '1', '2.5', 'pos', None]
     """
     if value is None:
         return None
@@ -31,6 +41,8 @@ def normalize_label(value: Any) -> str | None:
         return str(int(f)) if f.is_integer() else repr(f)
     if isinstance(value, str):
         s = value.strip()
+        if _NUMBER.fullmatch(s):
+            return normalize_label(float(s)) if not s.lstrip("+-").isdigit() else str(int(s))
         return s or None
     raise DatasetError(f"Expected a label that is a string or a number, got {type(value).__name__} {value!r}.")
 

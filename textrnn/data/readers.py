@@ -175,7 +175,34 @@ def read_texts(
         texts, labels = _read_folder(Path(path), subset, encoding)
     if not texts:
         raise DatasetError(f"`{path}` holds no examples. Point to a file with at least one labelled text per class.")
+    _check_columns_make_sense(path, texts, labels, source)
     return texts, labels
+
+
+MIN_ROWS_FOR_ID_CHECK = 20  # below this, distinct labels on every row can be a real tiny dataset
+
+
+def _check_columns_make_sense(path: Any, texts: Texts, labels: Labels, source: DataSource) -> None:
+    """Refuse a text column that is mostly empty and a label column that looks like an id."""
+    n = len(texts)
+    empty = sum(1 for t in texts if not t.strip())
+    if empty * 2 > n:
+        raise DatasetError(
+            f"`{path}`: the text column `{source.text_column}` is empty in {empty:,} of {n:,} "
+            "rows. "
+            "Name the column that holds the texts with `--text-column`."
+        )
+    distinct = len(set(labels))
+    if n >= MIN_ROWS_FOR_ID_CHECK and distinct * 2 > n:
+        kind = (
+            "a different value in every row" if distinct == n
+            else f"{distinct:,} distinct values in {n:,} rows"
+        )
+        raise DatasetError(
+            f"`{path}`: the label column `{source.label_column}` has {kind}, like an id, "
+            "not classes. "
+            "Name the column that holds the classes with `--label-column`."
+        )
 
 
 def _decode(raw: bytes, path: Path, encoding: str) -> str:
@@ -229,6 +256,12 @@ def _read_delimited(path: Path, delimiter: str, source: DataSource) -> tuple[Tex
 
 
 def _column_index(header: list[str], column: str, what: str, path: Path) -> int:
+    repeated = sorted({h for h in header if h and header.count(h) > 1})
+    if repeated:
+        raise DatasetError(
+            f"`{path}`: the header names column `{repeated[0]}` {header.count(repeated[0])} times. "
+            "Give every column a name of its own."
+        )
     if column not in header:
         raise DatasetError(
             f"`{path}` has no column `{column}` (columns: {', '.join(header) or 'none'}). "
