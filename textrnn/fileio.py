@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import ctypes
 import errno
 import io
 import json
@@ -19,6 +20,7 @@ import re
 import secrets
 import shutil
 import signal
+import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -233,29 +235,54 @@ def deferred_interrupt() -> Iterator[None]:
         raise KeyboardInterrupt
 
 
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap the entries at `a` and `b` in one atomic step (Linux `renameat2(RENAME_EXCHANGE)`).
+
+    Returns False where the system or file system cannot (the caller then renames twice)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EPERM):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
 def replace_dir(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
     """Move the finished folder `source` to `target`, replacing any folder already there.
 
-    The old folder is renamed aside first, the new one renamed into place (the old one is put back if
-    that fails), and the old one removed; Ctrl-C is held back between the renames. Both paths must be
-    on one file system.
+    Where the system can, the two folders are swapped in one atomic step, so `target` always
+    holds a complete folder, then the old one (now at `source`) is removed. Elsewhere the old
+    folder is renamed aside first, the new one renamed into place (the old one is put back if
+    that fails), and the old one removed; a kill between those renames leaves the old folder as
+    `.NAME.old-*`, which `replaced_dir` finds and `restore_replaced_dir` puts back. Ctrl-C is held
+    back meanwhile. Both paths must be on one file system.
     """
     src, dst = Path(source), Path(target)
     with deferred_interrupt():
         old: Path | None = None
-        if dst.exists():
-            old = dst.with_name(f".{dst.name}.old-{secrets.token_hex(4)}")
-            fault_point("before-rename", dst.name)
-            os.replace(dst, old)
+        fault_point("before-rename", dst.name)
+        if dst.exists() and _exchange(src, dst):
+            old = src  # the previous folder, now under the temporary name
             fault_point("between-renames", dst.name)
         else:
-            fault_point("before-rename", dst.name)
-        try:
-            os.replace(src, dst)
-        except BaseException:
-            if old is not None:
-                os.replace(old, dst)
-            raise
+            if dst.exists():
+                old = dst.with_name(f".{dst.name}.old-{secrets.token_hex(4)}")
+                os.replace(dst, old)
+                fault_point("between-renames", dst.name)
+            try:
+                os.replace(src, dst)
+            except BaseException:
+                if old is not None:
+                    os.replace(old, dst)
+                raise
     fault_point("after", dst.name)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)

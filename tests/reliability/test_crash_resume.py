@@ -17,19 +17,8 @@ import pytest
 import torch
 from crash import ROOT, env, kill_and_resume, make_data, outcome, train
 
-RUNS_BUG = pytest.mark.xfail(strict=False, reason="issue 14 item 2/3, fixed on the runs branch")
-# Points in the windows of issue 14 items 2 and 3. The mark is applied only once the kill has
-# landed, so a point that is never reached still fails.
-KNOWN_BUGS = {
-    "after:state.json@2",
-    "before-rename:model@2",
-    "after:model@2",
-    "before-rename:history.json@2",
-    "between-renames:model@1",
-    "between-renames:model@2",
-}
-
-DEFAULT = ["after:history.json@1", "after:state.json@2"]
+# The default run covers both windows issue 14 found (checkpoint vs history, the model swap).
+DEFAULT = ["after:history.json@1", "after:state.json@2", "between-renames:model@1"]
 MORE = [
     "before-rename:config.json@1",
     "after:summary.txt",
@@ -37,7 +26,6 @@ MORE = [
     "after:state.json@1",
     "before-rename:model@1",
     "after:model@1",
-    "between-renames:model@1",
     "between-renames:model@2",
     "before-rename:history.json@2",
     "after:history.csv@3",
@@ -68,12 +56,10 @@ def same_as(reference_outcome, run):
 
 
 @pytest.mark.parametrize("point", POINTS)
-def test_kill_at_a_point_then_resume(reference, tmp_path, point, request):
+def test_kill_at_a_point_then_resume(reference, tmp_path, point):
     data, ref, _ = reference
     killed, last = kill_and_resume(data, tmp_path / "run", point)
     assert killed, f"{point} was never reached"
-    if point in KNOWN_BUGS:
-        request.applymarker(RUNS_BUG)
     assert last.returncode == 0, last.stderr[-2000:]
     same_as(ref, tmp_path / "run")
 
@@ -83,10 +69,7 @@ def test_kill_at_a_random_moment_then_resume(reference, tmp_path):
     rng = random.Random(os.environ.get("TEXTRNN_CRASH_SEED", "0"))
     delay = rng.uniform(0.4, 0.95) * seconds  # somewhere in a run as long as the reference
     killed, last = kill_and_resume(data, tmp_path / "run", f"random:{delay:.2f}")
-    if killed and last.returncode != 0:
-        pytest.xfail(
-            f"killed at {delay:.1f} s, perhaps in an issue 14 item 2/3 window: {last.stderr[-300:]}"
-        )
+    assert last.returncode == 0, f"killed at {delay:.1f} s: {last.stderr[-300:]}"
     same_as(ref, tmp_path / "run")
 
 
@@ -115,13 +98,13 @@ SAVE = textwrap.dedent(
 SAVE_POINTS = [
     ("save", "before-rename:m@2"),
     ("checkpoint", "before-rename:m@2"),
-    pytest.param("save", "between-renames:m@1", marks=RUNS_BUG),
+    ("save", "between-renames:m@1"),
 ]
 if os.environ.get("TEXTRNN_CRASH_TESTS") == "all":
     SAVE_POINTS += [
         ("save", "after:m@1"),
         ("checkpoint", "after:m@2"),
-        pytest.param("checkpoint", "between-renames:m@1", marks=RUNS_BUG),
+        ("checkpoint", "between-renames:m@1"),
     ]
 
 

@@ -43,7 +43,13 @@ from safetensors.torch import load_file, save_file
 
 import textrnn
 from textrnn.errors import ModelFileError
-from textrnn.fileio import atomic_path, new_temp_dir, replace_dir, reporting_disk_full
+from textrnn.fileio import (
+    atomic_path,
+    new_temp_dir,
+    replace_dir,
+    replaced_dir,
+    reporting_disk_full,
+)
 from textrnn.layers.base import Layer, shapes_only, snake_case
 from textrnn.models.registry import layer_class
 
@@ -469,6 +475,9 @@ def load_model(
         >>> model, meta = load_model("imdb_rnn", return_metadata=True)
     """
     path = Path(filepath)
+    # A kill between the two renames of a save leaves the previous model aside (`.NAME.old-*`):
+    # read it from there (reading writes nothing; the next save puts a model in place again).
+    path = replaced_dir(path) or path
     config = _read_config(path)
     weights = path / (config.get("weights") or WEIGHTS_FILE)
     # Shapes first, from the config without allocating and from the header alone: a config that
