@@ -1,0 +1,439 @@
+"""ONNX export: a trained run as `model.onnx` plus the tokenisation rules and vocabulary as JSON.
+
+The graph takes int64 ids `(batch, steps)`, both axes dynamic, and returns the class
+probabilities `(batch, classes)` (a sigmoid output becomes `[1 - p, p]`, as `Predictor` does).
+It is traced with PyTorch's TorchScript exporter (`torch.onnx.export(..., dynamo=False)`) from
+plain PyTorch ops; textrnn's C++ kernels are never called. The recurrent layers cannot be traced
+through `rnn_kernels` (its path choice and masked paths depend on the data, and the step loop
+would be unrolled to one length), so each is lowered here to ONNX's own `LSTM`, `GRU` or `RNN`
+operator, with Keras's masking rules written in tensor ops:
+
+- masked steps are moved to the end of each row (a stable permutation made with cumulative sums),
+  the operator runs each row for its own number of steps (`sequence_lens`), and the outputs are
+  spread back over the steps (a masked step repeats the previous output, or is zero with
+  `zero_output_for_mask`), exactly as `rnn_kernels`' packed path does;
+- `go_backwards` reverses the steps (and the mask) first; `Bidirectional` merges as it does.
+
+Every other layer (Embedding, Dense, Dropout, SpatialDropout1D, the pooling layers) is traced
+through its own `call` in inference mode; `NGramEmbedding`'s hashing is written again so that it
+works for any number of steps (the hash wraps in int64 as PyTorch's does).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from textrnn import onnx_predictor
+from textrnn.errors import TextRNNError
+from textrnn.fileio import new_temp_dir, replace_dir, write_json_atomic
+from textrnn.layers import (
+    GRU,
+    LSTM,
+    Bidirectional,
+    Dense,
+    Dropout,
+    Embedding,
+    GlobalAveragePooling1D,
+    GlobalMaxAvgPooling1D,
+    GlobalMaxPooling1D,
+    NGramEmbedding,
+    SimpleRNN,
+    SpatialDropout1D,
+)
+from textrnn.layers.recurrent import BaseRNN, _activation_name
+from textrnn.preprocessing.text import _BR_TAG, DEFAULT_FILTERS, TOKENIZER_VERSION
+
+OPSET = 17
+_HASH_MULTIPLIER = 1_000_003  # NGramEmbedding's polynomial hash
+_ONNX_ACTIVATIONS = {"tanh": "Tanh", "sigmoid": "Sigmoid", "relu": "Relu"}
+_PASS_THROUGH = (Dense, Dropout, SpatialDropout1D, GlobalMaxPooling1D, GlobalAveragePooling1D,
+                 GlobalMaxAvgPooling1D)
+
+
+class ExportError(TextRNNError, ValueError):
+    """A run or a layer that cannot be exported."""
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What `export_onnx` wrote and how closely the ONNX graph matches PyTorch."""
+
+    folder: Path
+    files: list[str]
+    max_abs_diff: float
+    checked: int
+
+
+# --------------------------------------------------------------------------- recurrent layers
+class _OnnxRecurrence(torch.autograd.Function):
+    """ONNX's LSTM / GRU / RNN operator on time-major input; the forward only gives shapes."""
+
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx: Any, x: torch.Tensor, w: torch.Tensor, r: torch.Tensor, b: torch.Tensor,
+        lengths: torch.Tensor | None, op: str, units: int, acts: list[str], lbr: int,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        steps, batch = x.shape[0], x.shape[1]
+        return x.new_zeros(steps, batch, units), x.new_zeros(batch, units)
+
+    @staticmethod
+    def symbolic(  # type: ignore[no-untyped-def]
+        g, x, w, r, b, lengths, op: str, units: int, acts: list[str], lbr: int
+    ):
+        inputs = [x, w, r, b] if lengths is None else [x, w, r, b, lengths]
+        attrs: dict[str, Any] = {"hidden_size_i": units, "activations_s": acts}
+        if op == "GRU":
+            attrs["linear_before_reset_i"] = lbr
+        outs = g.op(op, *inputs, outputs=3 if op == "LSTM" else 2, **attrs)
+        one = g.op("Constant", value_t=torch.tensor([1], dtype=torch.int64))
+        zero = g.op("Constant", value_t=torch.tensor([0], dtype=torch.int64))
+        return g.op("Squeeze", outs[0], one), g.op("Squeeze", outs[1], zero)
+
+
+class _Recurrent(nn.Module):
+    """One recurrent layer (`SimpleRNN`, `LSTM`, `GRU`) with its weights in ONNX's layout."""
+
+    def __init__(self, layer: BaseRNN, zero_output_for_mask: bool) -> None:
+        super().__init__()
+        spec = layer.cell_spec()
+        u = layer.units
+        self.units = u
+        self.go_backwards = layer.go_backwards
+        self.return_sequences = layer.return_sequences
+        self.zero_output_for_mask = zero_output_for_mask
+        act = _activation_name(layer.activation)
+        rec = _activation_name(getattr(layer, "recurrent_activation", None))
+        where = f"{type(layer).__name__} `{layer.name}`"
+        if layer.return_state:
+            raise ExportError(f"{where} has return_state=True: a classifier cannot use its states.")
+        if isinstance(layer, SimpleRNN):
+            if act not in ("tanh", "relu"):
+                raise ExportError(f"{where} has activation={act!r}: ONNX export supports tanh and relu.")
+            self.op, acts, order = "RNN", [_ONNX_ACTIVATIONS[act]], [0]
+        else:
+            if act != "tanh" or rec not in ("sigmoid",):
+                raise ExportError(
+                    f"{where} has activation={act!r}, recurrent_activation={rec!r}: ONNX export "
+                    "supports tanh with sigmoid."
+                )
+            if isinstance(layer, LSTM):
+                self.op, acts, order = "LSTM", ["Sigmoid", "Tanh", "Tanh"], [0, 3, 1, 2]  # i,o,f,c
+            else:
+                self.op, acts, order = "GRU", ["Sigmoid", "Tanh"], [0, 1, 2]  # z, r, h
+        self.acts = acts
+        self.lbr = int(bool(getattr(layer, "reset_after", True)))
+        with torch.no_grad():
+            kernel = spec.kernel.detach().float()
+            recurrent = spec.recurrent_kernel.detach().float()
+            gates = len(order)
+
+            def onnx_layout(w: torch.Tensor) -> torch.Tensor:  # Keras (in, G u) -> (1, G u, in)
+                parts = [w[..., g * u : (g + 1) * u] for g in order]
+                return torch.cat(parts, dim=-1).t().contiguous().unsqueeze(0)
+
+            bias = spec.bias.detach().float() if spec.bias is not None else None
+            if bias is None:
+                b = torch.zeros(2 * gates * u)
+            elif bias.dim() == 2:  # GRU reset_after: input row, recurrent row
+                b = torch.cat([onnx_layout(bias[0:1]).flatten(), onnx_layout(bias[1:2]).flatten()])
+            else:
+                b = torch.cat([onnx_layout(bias.unsqueeze(0)).flatten(), torch.zeros(gates * u)])
+            self.register_buffer("w", onnx_layout(kernel))
+            self.register_buffer("r", onnx_layout(recurrent))
+            self.register_buffer("b", b.unsqueeze(0).contiguous())
+
+    def _run(self, x: torch.Tensor, lengths: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """`(batch, steps, features)` → per-step outputs `(batch, steps, units)`, final h."""
+        y, h = _OnnxRecurrence.apply(
+            x.transpose(0, 1), self.w, self.r, self.b, lengths, self.op, self.units, self.acts, self.lbr
+        )
+        return y.transpose(0, 1), h
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        if self.go_backwards:
+            x = torch.flip(x, dims=(1,))
+            mask = None if mask is None else torch.flip(mask, dims=(1,))
+        if mask is None:
+            y, h = self._run(x, None)
+            return y if self.return_sequences else h
+        m = mask.to(torch.int64)
+        lengths = m.sum(dim=1)  # (batch,)
+        seen = m.cumsum(dim=1)  # unmasked steps up to and including t
+        # Unmasked steps first, in order, then the masked ones: a permutation of each row.
+        position = torch.where(mask, seen - 1, lengths.unsqueeze(1) + (1 - m).cumsum(dim=1) - 1)
+        index = position.unsqueeze(-1).expand_as(x)
+        compact = torch.zeros_like(x).scatter(1, index, x)
+        # A row without any step runs one (masked) step; its outputs are replaced below.
+        y, h = self._run(compact, lengths.clamp(min=1).to(torch.int32))
+        empty = (lengths == 0).unsqueeze(1)  # (batch, 1)
+        if not self.return_sequences:
+            keep = mask[:, -1:] if self.zero_output_for_mask else ~empty
+            return torch.where(keep, h, torch.zeros_like(h))
+        latest = (seen - 1).clamp(min=0).unsqueeze(-1).expand(-1, -1, self.units)
+        out = y.gather(1, latest)  # the output of the latest unmasked step <= t
+        keep = mask if self.zero_output_for_mask else seen > 0
+        return torch.where(keep.unsqueeze(-1), out, torch.zeros_like(out))
+
+
+class _Bidirectional(nn.Module):
+    def __init__(self, layer: Bidirectional) -> None:
+        super().__init__()
+        if layer.merge_mode is None:
+            raise ExportError(
+                f"Bidirectional `{layer.name}` has merge_mode=None: its two outputs cannot feed the next "
+                "layer of a Sequential classifier."
+            )
+        self.merge_mode = layer.merge_mode
+        self.return_sequences = layer.return_sequences
+        zero = layer.return_sequences
+        self.forward_layer = _Recurrent(layer.forward_layer, zero)
+        self.backward_layer = _Recurrent(layer.backward_layer, zero)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        y = self.forward_layer(x, mask)
+        y_rev = self.backward_layer(x, mask)
+        if self.return_sequences:
+            y_rev = torch.flip(y_rev, dims=(1,))  # back to time order
+        if self.merge_mode == "concat":
+            return torch.cat([y, y_rev], dim=-1)
+        if self.merge_mode == "sum":
+            return y + y_rev
+        if self.merge_mode == "ave":
+            return (y + y_rev) / 2
+        return y * y_rev
+
+
+# --------------------------------------------------------------------------- embeddings
+class _NGramEmbedding(nn.Module):
+    """`NGramEmbedding` for any number of steps (its own code slices assume steps >= n)."""
+
+    def __init__(self, layer: NGramEmbedding) -> None:
+        super().__init__()
+        self.ngrams = layer.ngrams
+        self.modulus = layer.buckets - 1
+        self.register_buffer("embeddings", layer.embeddings.detach().float())
+        self.tables = nn.ParameterList(
+            [nn.Parameter(t.detach().float(), requires_grad=False) for t in layer.ngram_tables()]
+        )
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        out = F.embedding(ids, self.embeddings)  # (batch, steps, output_dim)
+        padded = F.pad(ids, (self.ngrams - 1, 0))  # (batch, ngrams - 1 + steps)
+        for n, table in enumerate(self.tables, start=2):
+            h, valid = ids, ids != 0
+            for back in range(1, n):
+                earlier = padded[:, self.ngrams - 1 - back : -back]  # ids[:, t - back], 0 before
+                h = h * _HASH_MULTIPLIER + earlier
+                valid = valid & (earlier != 0)
+            bucket = torch.where(valid, torch.remainder(h, self.modulus) + 1, torch.zeros_like(h))
+            out = out + F.embedding(bucket, table) * valid.unsqueeze(-1).to(out.dtype)
+        return out
+
+
+# --------------------------------------------------------------------------- the graph
+class OnnxGraph(nn.Module):
+    """A `Sequential` text classifier as ONNX-exportable PyTorch ops: ids → class probabilities.
+
+    Args:
+        model: a built `Sequential` starting with an `Embedding` (or `NGramEmbedding`).
+        num_classes: the number of labels (2 with a single sigmoid output).
+
+    Raises:
+        ExportError: naming the first layer that cannot be exported.
+    """
+
+    def __init__(self, model: Any, num_classes: int) -> None:
+        super().__init__()
+        layers = list(model.layers)
+        if not layers or not isinstance(layers[0], Embedding):
+            first = type(layers[0]).__name__ if layers else "nothing"
+            raise ExportError(f"ONNX export needs a model that starts with an Embedding, got {first}.")
+        self.model = model
+        self.num_classes = int(num_classes)
+        self.mask_zero = bool(layers[0].mask_zero)
+        # Cutting padding columns off a batch leaves the numbers unchanged when the model masks
+        # them, unless a layer hands its time-reversed sequence on (its mask is then misaligned).
+        reversed_sequences = any(
+            isinstance(layer, BaseRNN) and layer.go_backwards and layer.return_sequences for layer in layers
+        )
+        self.trim_padding = self.mask_zero and not reversed_sequences
+        self.steps: list[tuple[str, Any]] = []
+        self.lowered = nn.ModuleList()
+        for layer in layers:
+            if isinstance(layer, NGramEmbedding):
+                self._add("module", _NGramEmbedding(layer))
+            elif type(layer) is Embedding:
+                self.steps.append(("layer", layer))
+            elif isinstance(layer, Bidirectional):
+                self._add("recurrent", _Bidirectional(layer))
+            elif isinstance(layer, (SimpleRNN, LSTM, GRU)):
+                self._add("recurrent", _Recurrent(layer, layer.zero_output_for_mask))
+            elif isinstance(layer, _PASS_THROUGH):
+                self.steps.append(("layer", layer))
+            else:
+                raise ExportError(
+                    f"Layer `{layer.name}` ({type(layer).__name__}) cannot be exported to ONNX: supported are "
+                    "Embedding, NGramEmbedding, SimpleRNN, LSTM, GRU, Bidirectional, Dense, Dropout, "
+                    "SpatialDropout1D and the global pooling layers."
+                )
+
+    def _add(self, kind: str, module: nn.Module) -> None:
+        self.lowered.append(module)
+        self.steps.append((kind, module))
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        h: torch.Tensor = ids
+        mask = ids != 0 if self.mask_zero else None
+        for i, (kind, step) in enumerate(self.steps):
+            if kind == "recurrent":
+                out = step(h, mask)
+                if not step.return_sequences:
+                    mask = None
+            elif kind == "module":
+                out = step(h)
+            else:
+                out = step.call(h, mask=mask, training=False)
+                mask = ids != 0 if i == 0 and self.mask_zero else step.compute_mask(h, mask)
+            h = out
+        if self.num_classes == 2 and h.shape[-1] == 1:
+            return torch.cat([1.0 - h, h], dim=1)
+        return h
+
+
+# --------------------------------------------------------------------------- export
+def _require(module: str) -> None:
+    if importlib.util.find_spec(module) is None:
+        raise ExportError(
+            f"ONNX export needs the `{module}` package: pip install 'textrnn[onnx]' (onnx and onnxruntime)."
+        )
+
+
+def preprocessing_rules(predictor: Any, mask_zero: bool, trim_padding: bool) -> dict[str, Any]:
+    """What `preprocessing.json` holds: how the run turns raw text into the graph's input."""
+    model = predictor.model
+    last = model.layers[-1]
+    output = getattr(last, "_activation_name", None)
+    return {
+        "format": onnx_predictor.FORMAT,
+        "format_version": onnx_predictor.FORMAT_VERSION,
+        "tokenizer": {
+            "version": TOKENIZER_VERSION,
+            "steps": "remove the `remove` pattern (case-insensitive) as a space; lower-case; each "
+            "character of `filters` becomes `split`; split on `split`; drop empty strings",
+            "remove": _BR_TAG.pattern,
+            "lower": True,
+            "filters": DEFAULT_FILTERS,
+            "split": " ",
+        },
+        "encoding": "start_char, then rank + index_from per word (oov_char outside the vocabulary "
+        "or the skip_top <= index < num_words window); see vocabulary.json",
+        "maxlen": predictor.maxlen,
+        "padding": predictor.padding,
+        "truncating": predictor.truncating,
+        "pad_value": 0,
+        "mask_zero": mask_zero,
+        "trim_padding": trim_padding,
+        "label_names": list(predictor.label_names),
+        "model_output": output,
+        "graph": {
+            "input": "ids: int64 (batch, steps), steps <= maxlen",
+            "output": "probabilities: float32 (batch, classes), columns in label_names order",
+            "opset": OPSET,
+        },
+    }
+
+
+def _check_against_torch(graph: OnnxGraph, path: Path, input_dim: int, maxlen: int) -> tuple[float, int]:
+    """Largest |ONNX - PyTorch| on random id batches (padding included) of a few lengths."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(0)
+    worst, count = 0.0, 0
+    for steps in sorted({1, 3, min(maxlen, 17), min(maxlen, 64)}):
+        x = rng.integers(1, input_dim, size=(6, steps))
+        for row in range(1, 6):
+            x[row, : rng.integers(0, steps + 1)] = 0  # pre-padding of every length, one empty row
+        x[5] = 0
+        with torch.no_grad():
+            ref = graph.model.predict(x.astype(np.int32), verbose=0)
+        ref = np.concatenate([1.0 - ref, ref], axis=1) if graph.num_classes == 2 and ref.shape[1] == 1 else ref
+        got = session.run(None, {"ids": x.astype(np.int64)})[0]
+        worst = max(worst, float(np.abs(got - ref).max()))
+        count += len(x)
+    return worst, count
+
+
+def export_onnx(run: str | os.PathLike[str], out: str | os.PathLike[str] | None = None) -> ExportResult:
+    """Export a trained run to ONNX: `model.onnx`, `vocabulary.json`, `preprocessing.json`, `predict.py`.
+
+    Args:
+        run: a run folder made by `textrnn train` (or its `model/` folder).
+        out: the folder to write; default `RUN/onnx`. An existing folder is replaced whole.
+
+    Returns:
+        An `ExportResult`: the folder, its files, and the largest difference between onnxruntime
+        and PyTorch on random id batches.
+
+    Raises:
+        RunFolderError, ModelFileError: if the run is incomplete or damaged.
+        ExportError: for an ensemble, a layer that cannot be exported, or missing onnx packages.
+    """
+    import warnings
+
+    import textrnn
+    from textrnn.runs.predictor import EnsemblePredictor
+
+    _require("onnx")
+    _require("onnxruntime")
+    predictor = textrnn.load(run)
+    if isinstance(predictor, EnsemblePredictor):
+        raise ExportError(
+            f"`{run}` is an ensemble of {len(predictor.members)} models: export one member folder instead."
+        )
+    model = predictor.model
+    model.eval()
+    graph = OnnxGraph(model, len(predictor.label_names)).eval()
+    target = Path(out) if out is not None else Path(run) / "onnx"
+    tmp = new_temp_dir(target, "export")
+    try:
+        steps = min(predictor.maxlen, 7)
+        dummy = torch.arange(1, 2 * steps + 1, dtype=torch.int64).reshape(2, steps)
+        dummy = dummy.remainder(model.layers[0].input_dim - 1) + 1
+        dummy[1, 0] = 0
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notices
+            torch.onnx.export(
+                graph, (dummy,), str(tmp / onnx_predictor.MODEL), dynamo=False,
+                input_names=["ids"], output_names=["probabilities"], opset_version=OPSET,
+                dynamic_axes={"ids": {0: "batch", 1: "steps"}, "probabilities": {0: "batch"}},
+            )
+        write_json_atomic(tmp / onnx_predictor.VOCABULARY, predictor.vocabulary.to_dict())
+        write_json_atomic(
+            tmp / onnx_predictor.PREPROCESSING,
+            preprocessing_rules(predictor, graph.mask_zero, graph.trim_padding),
+        )
+        shutil.copyfile(inspect.getfile(onnx_predictor), tmp / "predict.py")
+        worst, count = _check_against_torch(
+            graph, tmp / onnx_predictor.MODEL, model.layers[0].input_dim, predictor.maxlen
+        )
+        files = sorted(p.name for p in tmp.iterdir())
+        replace_dir(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return ExportResult(target, files, worst, count)
+
+
+__all__ = ["ExportError", "ExportResult", "OnnxGraph", "export_onnx", "preprocessing_rules"]
