@@ -93,13 +93,14 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from textrnn.cli import compare, data, evaluate, predict, summary, train
+    from textrnn.cli import compare, data, evaluate, export, predict, summary, train
 
     app.command("train")(train.train)
     app.command("evaluate")(evaluate.evaluate)
     app.command("predict")(predict.predict)
     app.command("summary")(summary.summary)
     app.command("compare")(compare.compare)
+    app.command("export")(export.export)
     app.add_typer(data.app, name="data")
 
 
