@@ -21,10 +21,12 @@ works for any number of steps (the hash wraps in int64 as PyTorch's does).
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import inspect
 import os
 import shutil
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,39 +78,82 @@ class ExportResult:
 
 
 # --------------------------------------------------------------------------- recurrent layers
-class _OnnxRecurrence(torch.autograd.Function):
-    """ONNX's LSTM / GRU / RNN operator on time-major input; the forward only gives shapes."""
+# The step loops, scripted so that the exporter writes one ONNX `Loop` over however many steps
+# come in. `proj` is the time-major input projection `(steps, batch, G units)`, `keep` the
+# time-major mask `(steps, batch, 1)`; a masked step keeps the states. They return every step's
+# state `(steps, batch, units)`; the last one is the final state.
+def _tanh(x: torch.Tensor) -> torch.Tensor:
+    # onnxruntime's float32 Tanh and Sigmoid are approximations (errors up to 3e-7, ten times
+    # PyTorch's) that hundreds of recurrent steps amplify past 1e-5; in float64 they round right.
+    return torch.tanh(x.double()).float()
 
-    @staticmethod
-    def forward(  # type: ignore[override]
-        ctx: Any, x: torch.Tensor, w: torch.Tensor, r: torch.Tensor, b: torch.Tensor,
-        lengths: torch.Tensor | None, op: str, units: int, acts: list[str], lbr: int,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        steps, batch = x.shape[0], x.shape[1]
-        return x.new_zeros(steps, batch, units), x.new_zeros(batch, units)
 
-    @staticmethod
-    def symbolic(  # type: ignore[no-untyped-def]
-        g, x, w, r, b, lengths, op: str, units: int, acts: list[str], lbr: int
-    ):
-        inputs = [x, w, r, b] if lengths is None else [x, w, r, b, lengths]
-        attrs: dict[str, Any] = {"hidden_size_i": units, "activations_s": acts}
-        if op == "GRU":
-            attrs["linear_before_reset_i"] = lbr
-        outs = g.op(op, *inputs, outputs=3 if op == "LSTM" else 2, **attrs)
-        one = g.op("Constant", value_t=torch.tensor([1], dtype=torch.int64))
-        zero = g.op("Constant", value_t=torch.tensor([0], dtype=torch.int64))
-        return g.op("Squeeze", outs[0], one), g.op("Squeeze", outs[1], zero)
+def _sigmoid(x: torch.Tensor) -> torch.Tensor:
+    return torch.sigmoid(x.double()).float()
+
+
+def _simple_rnn_loop(proj: torch.Tensor, keep: torch.Tensor, r: torch.Tensor, relu: bool) -> torch.Tensor:
+    h = torch.zeros_like(proj[0])
+    states: list[torch.Tensor] = []
+    for t in range(proj.size(0)):
+        z = proj[t] + torch.mm(h, r)
+        new = torch.relu(z) if relu else _tanh(z)
+        h = torch.where(keep[t], new, h)
+        states.append(h)
+    return torch.stack(states)
+
+
+def _lstm_loop(proj: torch.Tensor, keep: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+    u = r.size(0)
+    h = torch.zeros_like(proj[0, :, :u])
+    c = torch.zeros_like(h)
+    states: list[torch.Tensor] = []
+    for t in range(proj.size(0)):
+        z = proj[t] + torch.mm(h, r)  # gates i, f, c, o
+        c_new = _sigmoid(z[:, u : 2 * u]) * c + _sigmoid(z[:, :u]) * _tanh(z[:, 2 * u : 3 * u])
+        h_new = _sigmoid(z[:, 3 * u :]) * _tanh(c_new)
+        h = torch.where(keep[t], h_new, h)
+        c = torch.where(keep[t], c_new, c)
+        states.append(h)
+    return torch.stack(states)
+
+
+def _gru_loop(proj: torch.Tensor, keep: torch.Tensor, r: torch.Tensor, rb: torch.Tensor, reset_after: bool) -> torch.Tensor:
+    u = r.size(0)
+    h = torch.zeros_like(proj[0, :, :u])
+    states: list[torch.Tensor] = []
+    for t in range(proj.size(0)):
+        x = proj[t]  # gates z, r, h
+        if reset_after:
+            inner = torch.mm(h, r) + rb
+            z = _sigmoid(x[:, :u] + inner[:, :u])
+            reset = _sigmoid(x[:, u : 2 * u] + inner[:, u : 2 * u])
+            candidate = _tanh(x[:, 2 * u :] + reset * inner[:, 2 * u :])
+        else:
+            inner = torch.mm(h, r[:, : 2 * u])
+            z = _sigmoid(x[:, :u] + inner[:, :u])
+            reset = _sigmoid(x[:, u : 2 * u] + inner[:, u:])
+            candidate = _tanh(x[:, 2 * u :] + torch.mm(reset * h, r[:, 2 * u :]))
+        h = torch.where(keep[t], z * h + (1.0 - z) * candidate, h)
+        states.append(h)
+    return torch.stack(states)
+
+
+@functools.lru_cache(maxsize=None)
+def _scripted(name: str) -> Any:
+    """The step loop `name`, scripted on first use (TorchScript's deprecation notice silenced)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return torch.jit.script(globals()[name])
 
 
 class _Recurrent(nn.Module):
-    """One recurrent layer (`SimpleRNN`, `LSTM`, `GRU`) with its weights in ONNX's layout."""
+    """One recurrent layer (`SimpleRNN`, `LSTM`, `GRU`): Keras's equations, an ONNX `Loop`."""
 
     def __init__(self, layer: BaseRNN, zero_output_for_mask: bool) -> None:
         super().__init__()
         spec = layer.cell_spec()
-        u = layer.units
-        self.units = u
+        self.kind = spec.kind
         self.go_backwards = layer.go_backwards
         self.return_sequences = layer.return_sequences
         self.zero_output_for_mask = zero_output_for_mask
@@ -117,73 +162,45 @@ class _Recurrent(nn.Module):
         where = f"{type(layer).__name__} `{layer.name}`"
         if layer.return_state:
             raise ExportError(f"{where} has return_state=True: a classifier cannot use its states.")
-        if isinstance(layer, SimpleRNN):
-            if act not in ("tanh", "relu"):
-                raise ExportError(f"{where} has activation={act!r}: ONNX export supports tanh and relu.")
-            self.op, acts, order = "RNN", [_ONNX_ACTIVATIONS[act]], [0]
-        else:
-            if act != "tanh" or rec not in ("sigmoid",):
-                raise ExportError(
-                    f"{where} has activation={act!r}, recurrent_activation={rec!r}: ONNX export "
-                    "supports tanh with sigmoid."
-                )
-            if isinstance(layer, LSTM):
-                self.op, acts, order = "LSTM", ["Sigmoid", "Tanh", "Tanh"], [0, 3, 1, 2]  # i,o,f,c
-            else:
-                self.op, acts, order = "GRU", ["Sigmoid", "Tanh"], [0, 1, 2]  # z, r, h
-        self.acts = acts
-        self.lbr = int(bool(getattr(layer, "reset_after", True)))
-        with torch.no_grad():
-            kernel = spec.kernel.detach().float()
-            recurrent = spec.recurrent_kernel.detach().float()
-            gates = len(order)
-
-            def onnx_layout(w: torch.Tensor) -> torch.Tensor:  # Keras (in, G u) -> (1, G u, in)
-                parts = [w[..., g * u : (g + 1) * u] for g in order]
-                return torch.cat(parts, dim=-1).t().contiguous().unsqueeze(0)
-
-            bias = spec.bias.detach().float() if spec.bias is not None else None
-            if bias is None:
-                b = torch.zeros(2 * gates * u)
-            elif bias.dim() == 2:  # GRU reset_after: input row, recurrent row
-                b = torch.cat([onnx_layout(bias[0:1]).flatten(), onnx_layout(bias[1:2]).flatten()])
-            else:
-                b = torch.cat([onnx_layout(bias.unsqueeze(0)).flatten(), torch.zeros(gates * u)])
-            self.register_buffer("w", onnx_layout(kernel))
-            self.register_buffer("r", onnx_layout(recurrent))
-            self.register_buffer("b", b.unsqueeze(0).contiguous())
-
-    def _run(self, x: torch.Tensor, lengths: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
-        """`(batch, steps, features)` → per-step outputs `(batch, steps, units)`, final h."""
-        y, h = _OnnxRecurrence.apply(
-            x.transpose(0, 1), self.w, self.r, self.b, lengths, self.op, self.units, self.acts, self.lbr
-        )
-        return y.transpose(0, 1), h
+        if self.kind == "simple_rnn" and act not in ("tanh", "relu"):
+            raise ExportError(f"{where} has activation={act!r}: ONNX export supports tanh and relu.")
+        if self.kind != "simple_rnn" and (act != "tanh" or rec != "sigmoid"):
+            raise ExportError(
+                f"{where} has activation={act!r}, recurrent_activation={rec!r}: ONNX export "
+                "supports tanh with sigmoid."
+            )
+        self.relu = act == "relu"
+        self.reset_after = bool(spec.reset_after)
+        g = spec.kernel.shape[1]
+        bias = spec.bias.detach().float() if spec.bias is not None else None
+        recurrent_bias = torch.zeros(g)
+        if bias is not None and bias.dim() == 2:  # GRU reset_after: input row, recurrent row
+            bias, recurrent_bias = bias[0], bias[1]
+        self.register_buffer("kernel", spec.kernel.detach().float().clone())
+        self.register_buffer("recurrent", spec.recurrent_kernel.detach().float().clone())
+        self.register_buffer("bias", bias.clone() if bias is not None else torch.zeros(g))
+        self.register_buffer("recurrent_bias", recurrent_bias.clone())
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         if self.go_backwards:
             x = torch.flip(x, dims=(1,))
             mask = None if mask is None else torch.flip(mask, dims=(1,))
+        proj = (torch.matmul(x, self.kernel) + self.bias).transpose(0, 1)  # (steps, batch, G units)
         if mask is None:
-            y, h = self._run(x, None)
-            return y if self.return_sequences else h
-        m = mask.to(torch.int64)
-        lengths = m.sum(dim=1)  # (batch,)
-        seen = m.cumsum(dim=1)  # unmasked steps up to and including t
-        # Unmasked steps first, in order, then the masked ones: a permutation of each row.
-        position = torch.where(mask, seen - 1, lengths.unsqueeze(1) + (1 - m).cumsum(dim=1) - 1)
-        index = position.unsqueeze(-1).expand_as(x)
-        compact = torch.zeros_like(x).scatter(1, index, x)
-        # A row without any step runs one (masked) step; its outputs are replaced below.
-        y, h = self._run(compact, lengths.clamp(min=1).to(torch.int32))
-        empty = (lengths == 0).unsqueeze(1)  # (batch, 1)
-        if not self.return_sequences:
-            keep = mask[:, -1:] if self.zero_output_for_mask else ~empty
-            return torch.where(keep, h, torch.zeros_like(h))
-        latest = (seen - 1).clamp(min=0).unsqueeze(-1).expand(-1, -1, self.units)
-        out = y.gather(1, latest)  # the output of the latest unmasked step <= t
-        keep = mask if self.zero_output_for_mask else seen > 0
-        return torch.where(keep.unsqueeze(-1), out, torch.zeros_like(out))
+            keep = torch.ones_like(proj[:, :, :1], dtype=torch.bool)
+        else:
+            keep = mask.transpose(0, 1).unsqueeze(-1)  # (steps, batch, 1)
+        if self.kind == "lstm":
+            states = _scripted("_lstm_loop")(proj, keep, self.recurrent)
+        elif self.kind == "gru":
+            states = _scripted("_gru_loop")(proj, keep, self.recurrent, self.recurrent_bias, self.reset_after)
+        else:
+            states = _scripted("_simple_rnn_loop")(proj, keep, self.recurrent, self.relu)
+        if self.zero_output_for_mask:  # masked steps output zeros (else the carried state)
+            states = torch.where(keep, states, torch.zeros_like(states))
+        if self.return_sequences:
+            return states.transpose(0, 1)  # (batch, steps, units)
+        return states[-1]  # (batch, units)
 
 
 class _Bidirectional(nn.Module):
@@ -390,8 +407,6 @@ def export_onnx(run: str | os.PathLike[str], out: str | os.PathLike[str] | None 
         RunFolderError, ModelFileError: if the run is incomplete or damaged.
         ExportError: for an ensemble, a layer that cannot be exported, or missing onnx packages.
     """
-    import warnings
-
     import textrnn
     from textrnn.runs.predictor import EnsemblePredictor
 
