@@ -36,8 +36,20 @@ from textrnn.onnx_predictor import OnnxPredictor  # noqa: E402
 
 def _train_tutorial(folder: Path) -> Path:
     run = folder / "tutorial_lstm"
-    cmd = [sys.executable, "-m", "textrnn", "train", "--rnn", "lstm", "--epochs", "1", "--verbose", "0",
-           "--out", str(run)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "textrnn",
+        "train",
+        "--rnn",
+        "lstm",
+        "--epochs",
+        "1",
+        "--verbose",
+        "0",
+        "--out",
+        str(run),
+    ]
     subprocess.run(cmd, check=True)
     return run
 
@@ -85,11 +97,19 @@ def bench(run: Path, texts: list[str], repeats: int, workdir: Path) -> dict:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--run", action="append", type=Path, help="Run folder(s); default: train the tutorial LSTM.")
-    p.add_argument("--reviews", type=int, default=5000, help="Raw test reviews timed (and compared).")
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--run", action="append", type=Path, help="Run folder(s); default: train the tutorial LSTM."
+    )
+    p.add_argument(
+        "--reviews", type=int, default=5000, help="Raw test reviews timed (and compared)."
+    )
     p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--note", default="", help="Stored with the figures (e.g. how busy the machine was).")
+    p.add_argument(
+        "--note", default="", help="Stored with the figures (e.g. how busy the machine was)."
+    )
     p.add_argument("--out", default="onnx.json")
     args = p.parse_args()
 
@@ -102,17 +122,24 @@ def main() -> None:
         for run in runs:
             r = bench(run, texts, args.repeats, Path(tmp))
             results.append(r)
-            print(f"{r['model']} (mask_zero={r['mask_zero']}): PyTorch {r['torch_reviews_per_second']:.0f} "
-                  f"reviews/s, ONNX {r['onnx_reviews_per_second']:.0f} reviews/s; max |diff| "
-                  f"{r['max_abs_diff']:.2e} on {r['reviews']} reviews, same label {r['same_labels']}")
-    out = save_json({
-        "benchmark": "onnx_vs_torch",
-        "machine": machine(),
-        "threads": {"torch": torch.get_num_threads(), "onnxruntime": "default (all cores)"},
-        "note": args.note,
-        "command": "TEXTRNN_IMDB=... python benchmarks/onnx_vs_torch.py " + " ".join(sys.argv[1:]),
-        "results": results,
-    }, args.out)
+            print(
+                f"{r['model']} (mask_zero={r['mask_zero']}): "
+                f"PyTorch {r['torch_reviews_per_second']:.0f} "
+                f"reviews/s, ONNX {r['onnx_reviews_per_second']:.0f} reviews/s; max |diff| "
+                f"{r['max_abs_diff']:.2e} on {r['reviews']} reviews, same label {r['same_labels']}"
+            )
+    out = save_json(
+        {
+            "benchmark": "onnx_vs_torch",
+            "machine": machine(),
+            "threads": {"torch": torch.get_num_threads(), "onnxruntime": "default (all cores)"},
+            "note": args.note,
+            "command": "TEXTRNN_IMDB=... python benchmarks/onnx_vs_torch.py "
+            + " ".join(sys.argv[1:]),
+            "results": results,
+        },
+        args.out,
+    )
     print(f"Saved {out}")
 
 

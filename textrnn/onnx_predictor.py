@@ -108,8 +108,10 @@ class Tokenizer:
         return out if self.start is None else [self.start, *out]
 
 
-def pad(sequences: Sequence[Sequence[int]], maxlen: int, padding: str, truncating: str) -> np.ndarray:
-    """`(len(sequences), maxlen)` int64 ids, padded with 0 and truncated as Keras's `pad_sequences`."""
+def pad(
+    sequences: Sequence[Sequence[int]], maxlen: int, padding: str, truncating: str
+) -> np.ndarray:
+    """`(len(sequences), maxlen)` int64 ids, padded with 0 and truncated as `pad_sequences`."""
     x = np.zeros((len(sequences), maxlen), dtype=np.int64)
     for row, seq in enumerate(sequences):
         kept = seq[-maxlen:] if truncating == "pre" else seq[:maxlen]
@@ -150,7 +152,9 @@ class OnnxPredictor:
                 )
         meta = json.loads((self.path / PREPROCESSING).read_text(encoding="utf-8"))
         if meta.get("format") != FORMAT or int(meta.get("format_version", 0)) > FORMAT_VERSION:
-            raise ValueError(f"`{self.path / PREPROCESSING}` is not a textrnn ONNX export it can read.")
+            raise ValueError(
+                f"`{self.path / PREPROCESSING}` is not a textrnn ONNX export it can read."
+            )
         vocabulary = json.loads((self.path / VOCABULARY).read_text(encoding="utf-8"))
         self.tokenizer = Tokenizer(meta["tokenizer"], vocabulary)
         self.label_names = [str(n) for n in meta["label_names"]]
@@ -168,7 +172,7 @@ class OnnxPredictor:
         self.input_name = self.session.get_inputs()[0].name
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """Raw texts → `(samples, maxlen)` int64 ids, exactly as the PyTorch `Predictor` makes them."""
+        """Raw texts → `(samples, maxlen)` int64 ids, exactly as the PyTorch `Predictor` does."""
         texts = _check_texts(texts)
         seqs = [self.tokenizer.encode(t) for t in texts]
         return pad(seqs, self.maxlen, self.padding, self.truncating)
@@ -199,8 +203,10 @@ class OnnxPredictor:
         probs = self.predict_proba(texts, batch_size=batch_size)
         names = self.label_names
         return [
-            Prediction(names[j], float(row[j]), {n: float(v) for n, v in zip(names, row)})
-            for row, j in zip(probs, probs.argmax(axis=1))
+            Prediction(
+                names[j], float(row[j]), {n: float(v) for n, v in zip(names, row, strict=True)}
+            )
+            for row, j in zip(probs, probs.argmax(axis=1), strict=True)
         ]
 
     def __repr__(self) -> str:
@@ -209,11 +215,15 @@ class OnnxPredictor:
 
 def _check_texts(texts: Any) -> list[str]:
     if isinstance(texts, (str, bytes)):
-        raise TypeError("Expected a list of texts, got a single string. Wrap it in a list: `[text]`.")
+        raise TypeError(
+            "Expected a list of texts, got a single string. Wrap it in a list: `[text]`."
+        )
     out = list(texts)
     for i, t in enumerate(out):
         if not isinstance(t, str):
-            raise TypeError(f"Expected every text to be a string, got {type(t).__name__} at position {i}.")
+            raise TypeError(
+                f"Expected every text to be a string, got {type(t).__name__} at position {i}."
+            )
     return out
 
 
@@ -242,7 +252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, ValueError, TypeError) as e:
         print(f"Error: {e}", file=sys.stderr)
         return 1
-    for text, p in zip(texts, predictions):
+    for text, p in zip(texts, predictions, strict=True):
         if as_json:
             print(json.dumps({"text": text, **p.to_dict()}, ensure_ascii=False))
         else:

@@ -46,7 +46,10 @@ def _texts(n: int, seed: int) -> list[str]:
             for i in rng.integers(0, len(_WORDS) + 10, rng.integers(0, 40))
         ]
         seps = rng.choice([" ", ", ", "! ", " <br /> ", "...", "\t", " (", ") "], size=len(words))
-        text = "".join(w.upper() if k % 7 == 3 else w for k, w in enumerate(s + w for s, w in zip(seps, words)))
+        text = "".join(
+            w.upper() if k % 7 == 3 else w
+            for k, w in enumerate(s + w for s, w in zip(seps, words, strict=True))
+        )
         out.append(text)
     return out
 
@@ -54,8 +57,15 @@ def _texts(n: int, seed: int) -> list[str]:
 _VOCAB = Vocabulary.build(_texts(200, 1), max_words=50)
 
 
-def _save(path: Path, layers: list, maxlen: int = 24, labels: tuple[str, ...] = ("neg", "pos"),
-          padding: str = "pre", truncating: str = "pre", vocab: Vocabulary = _VOCAB) -> Path:
+def _save(
+    path: Path,
+    layers: list,
+    maxlen: int = 24,
+    labels: tuple[str, ...] = ("neg", "pos"),
+    padding: str = "pre",
+    truncating: str = "pre",
+    vocab: Vocabulary = _VOCAB,
+) -> Path:
     torch.manual_seed(0)
     model = Sequential(layers)
     model.build((None, maxlen))
@@ -77,45 +87,90 @@ def _models() -> dict[str, tuple[list, dict]]:
         "lstm_masked": ([Embedding(V, 6, mask_zero=True), LSTM(5), sig()], {}),
         "lstm_nomask_no_bias": ([Embedding(V, 6), LSTM(5, use_bias=False), sig()], {}),
         "gru_reset_after": ([Embedding(V, 6, mask_zero=True), GRU(5), sig()], {}),
-        "gru_reset_before": ([Embedding(V, 6, mask_zero=True), GRU(5, reset_after=False), sig()], {}),
+        "gru_reset_before": (
+            [Embedding(V, 6, mask_zero=True), GRU(5, reset_after=False), sig()],
+            {},
+        ),
         "gru_reset_before_nomask": ([Embedding(V, 6), GRU(5, reset_after=False), sig()], {}),
         "stacked_backwards": (
-            [Embedding(V, 6, mask_zero=True), LSTM(5, return_sequences=True),
-             SimpleRNN(4, return_sequences=True, go_backwards=True), GRU(3, go_backwards=True), sig()],
+            [
+                Embedding(V, 6, mask_zero=True),
+                LSTM(5, return_sequences=True),
+                SimpleRNN(4, return_sequences=True, go_backwards=True),
+                GRU(3, go_backwards=True),
+                sig(),
+            ],
             {},
         ),
         "bidirectional_concat": (
-            [Embedding(V, 6, mask_zero=True), Bidirectional(LSTM(4, return_sequences=True)),
-             Bidirectional(GRU(3)), sig()],
+            [
+                Embedding(V, 6, mask_zero=True),
+                Bidirectional(LSTM(4, return_sequences=True)),
+                Bidirectional(GRU(3)),
+                sig(),
+            ],
             {},
         ),
-        "bidirectional_sum_nomask": ([Embedding(V, 6), Bidirectional(GRU(4), merge_mode="sum"), sig()], {}),
+        "bidirectional_sum_nomask": (
+            [Embedding(V, 6), Bidirectional(GRU(4), merge_mode="sum"), sig()],
+            {},
+        ),
         "bidirectional_mul": (
-            [Embedding(V, 6, mask_zero=True), Bidirectional(SimpleRNN(4), merge_mode="mul"), sig()], {}
+            [Embedding(V, 6, mask_zero=True), Bidirectional(SimpleRNN(4), merge_mode="mul"), sig()],
+            {},
         ),
         "bidirectional_ave_pooled": (
-            [Embedding(V, 6, mask_zero=True),
-             Bidirectional(GRU(4, reset_after=False, return_sequences=True), merge_mode="ave"),
-             GlobalMaxPooling1D(), sig()],
+            [
+                Embedding(V, 6, mask_zero=True),
+                Bidirectional(GRU(4, reset_after=False, return_sequences=True), merge_mode="ave"),
+                GlobalMaxPooling1D(),
+                sig(),
+            ],
             {},
         ),
-        "ngram2": ([NGramEmbedding(V, 6, ngrams=2, buckets=31, ngram_initializer="uniform",
-                                   mask_zero=True), GRU(4), sig()], {}),
+        "ngram2": (
+            [
+                NGramEmbedding(
+                    V, 6, ngrams=2, buckets=31, ngram_initializer="uniform", mask_zero=True
+                ),
+                GRU(4),
+                sig(),
+            ],
+            {},
+        ),
         # 5-gram hashes pass 2**63 (1_000_003**4 > 2**63 / 10): ONNX must wrap them as PyTorch does.
-        "ngram5_nomask": ([NGramEmbedding(V, 6, ngrams=5, buckets=97, ngram_initializer="uniform"),
-                           LSTM(4), sig()], {}),
+        "ngram5_nomask": (
+            [
+                NGramEmbedding(V, 6, ngrams=5, buckets=97, ngram_initializer="uniform"),
+                LSTM(4),
+                sig(),
+            ],
+            {},
+        ),
         "dropouts_maxavg_softmax": (
-            [Embedding(V, 6, mask_zero=True), SpatialDropout1D(0.3), LSTM(5, return_sequences=True),
-             GlobalMaxAvgPooling1D(), Dropout(0.5), Dense(3, activation="softmax")],
+            [
+                Embedding(V, 6, mask_zero=True),
+                SpatialDropout1D(0.3),
+                LSTM(5, return_sequences=True),
+                GlobalMaxAvgPooling1D(),
+                Dropout(0.5),
+                Dense(3, activation="softmax"),
+            ],
             {"labels": ("a", "b", "c")},
         ),
         "average_pooling_post": (
-            [Embedding(V, 6, mask_zero=True), SimpleRNN(4, return_sequences=True), Dense(4, activation="relu"),
-             GlobalAveragePooling1D(), sig()],
+            [
+                Embedding(V, 6, mask_zero=True),
+                SimpleRNN(4, return_sequences=True),
+                Dense(4, activation="relu"),
+                GlobalAveragePooling1D(),
+                sig(),
+            ],
             {"padding": "post", "truncating": "post"},
         ),
         "average_pooling_nomask": (
-            [Embedding(V, 6), GRU(4, return_sequences=True), GlobalAveragePooling1D(), sig()], {}
+            [Embedding(V, 6), GRU(4, return_sequences=True), GlobalAveragePooling1D(), sig()],
+            {},
         ),
     }
 
@@ -141,12 +196,16 @@ def test_onnx_matches_pytorch_on_raw_text(tmp_path: Path, name: str) -> None:
     got = onnx_predictor.predict_proba(texts, batch_size=32)
     assert got.shape == want.shape
     assert np.abs(got - want).max() <= TOLERANCE
-    assert [p.label for p in onnx_predictor.predict(texts)] == [p.label for p in torch_predictor.predict(texts)]
+    assert [p.label for p in onnx_predictor.predict(texts)] == [
+        p.label for p in torch_predictor.predict(texts)
+    ]
 
 
-@pytest.mark.parametrize("name", ["lstm_masked", "bidirectional_concat", "ngram2", "stacked_backwards"])
+@pytest.mark.parametrize(
+    "name", ["lstm_masked", "bidirectional_concat", "ngram2", "stacked_backwards"]
+)
 def test_onnx_graph_on_masks_with_holes_and_any_length(tmp_path: Path, name: str) -> None:
-    """Zeros inside rows, empty rows and lengths from 1 to past maxlen: the mask rules hold exactly."""
+    """Zeros inside rows, empty rows, lengths from 1 to past maxlen: the mask rules hold."""
     import onnxruntime as ort
 
     layers, kwargs = _models()[name]
@@ -165,23 +224,49 @@ def test_onnx_graph_on_masks_with_holes_and_any_length(tmp_path: Path, name: str
 
 
 def test_tokenisation_of_tricky_texts_matches_pytorch_ids(tmp_path: Path) -> None:
-    vocab = Vocabulary.build(["Great film don't café naïve 9 30 i'd see it again straße ǅ"], num_words=12, skip_top=1)
-    run = _save(tmp_path / "model", [Embedding(vocab.input_dim, 4), SimpleRNN(3), Dense(1, activation="sigmoid")],
-                maxlen=6, vocab=vocab)
+    vocab = Vocabulary.build(
+        ["Great film don't café naïve 9 30 i'd see it again straße ǅ"], num_words=12, skip_top=1
+    )
+    run = _save(
+        tmp_path / "model",
+        [Embedding(vocab.input_dim, 4), SimpleRNN(3), Dense(1, activation="sigmoid")],
+        maxlen=6,
+        vocab=vocab,
+    )
     folder = export_onnx(run, tmp_path / "onnx").folder
     tricky = [
-        "", " ", "!!!...", "<br />", "Great film!<br /><br />I'd see it AGAIN.", "GREAT<BR/>film<Br   >café",
-        "don't\tstop\nnaïve\r9:30", "ÇAFÉ STRASSE Straße ǅ İstanbul", "emoji 🎬 film 🎬", "a\x00b \ud800 lone",
-        "word " * 50, "film " * 3 + "great " * 10, "«quoted» — dash – café’s", "\x1c\x1d\x1e\x1f\x0b\x0c film",
+        "",
+        " ",
+        "!!!...",
+        "<br />",
+        "Great film!<br /><br />I'd see it AGAIN.",
+        "GREAT<BR/>film<Br   >café",
+        "don't\tstop\nnaïve\r9:30",
+        "ÇAFÉ STRASSE Straße ǅ İstanbul",
+        "emoji 🎬 film 🎬",
+        "a\x00b \ud800 lone",
+        "word " * 50,
+        "film " * 3 + "great " * 10,
+        "«quoted» — dash – café’s",
+        "\x1c\x1d\x1e\x1f\x0b\x0c film",
     ]
     want = textrnn.load(run).encode(tricky)
     np.testing.assert_array_equal(OnnxPredictor(folder).encode(tricky), want)
 
 
 def test_unsupported_layer_is_named_in_one_line(tmp_path: Path) -> None:
-    run = _save(tmp_path / "model", [Embedding(V, 4), LSTM(3, recurrent_activation="hard_sigmoid"),
-                                     Dense(1, activation="sigmoid")])
-    with pytest.raises(ExportError, match=r"LSTM `lstm.*` has activation='tanh', recurrent_activation='hard_sigmoid'"):
+    run = _save(
+        tmp_path / "model",
+        [
+            Embedding(V, 4),
+            LSTM(3, recurrent_activation="hard_sigmoid"),
+            Dense(1, activation="sigmoid"),
+        ],
+    )
+    with pytest.raises(
+        ExportError,
+        match=r"LSTM `lstm.*` has activation='tanh', recurrent_activation='hard_sigmoid'",
+    ):
         export_onnx(run, tmp_path / "onnx")
     assert not (tmp_path / "onnx").exists()
 

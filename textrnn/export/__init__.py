@@ -1,4 +1,4 @@
-"""Exports of trained runs for use outside textrnn: `export_onnx` (model.onnx + JSON + predict.py)."""
+"""Exports of trained runs for use outside textrnn: `export_onnx` (ONNX + JSON + predict.py)."""
 
 from textrnn.export.onnx import ExportError, ExportResult, OnnxGraph, export_onnx
 

@@ -59,8 +59,14 @@ from textrnn.preprocessing.text import _BR_TAG, DEFAULT_FILTERS, TOKENIZER_VERSI
 OPSET = 17
 _HASH_MULTIPLIER = 1_000_003  # NGramEmbedding's polynomial hash
 _ONNX_ACTIVATIONS = {"tanh": "Tanh", "sigmoid": "Sigmoid", "relu": "Relu"}
-_PASS_THROUGH = (Dense, Dropout, SpatialDropout1D, GlobalMaxPooling1D, GlobalAveragePooling1D,
-                 GlobalMaxAvgPooling1D)
+_PASS_THROUGH = (
+    Dense,
+    Dropout,
+    SpatialDropout1D,
+    GlobalMaxPooling1D,
+    GlobalAveragePooling1D,
+    GlobalMaxAvgPooling1D,
+)
 
 
 class ExportError(TextRNNError, ValueError):
@@ -94,7 +100,9 @@ def _sigmoid(x: torch.Tensor) -> torch.Tensor:
 # come in. `proj` is the time-major input projection `(steps, batch, G units)`, `keep` the
 # time-major mask `(steps, batch, 1)`; a masked step keeps the states. They return every step's
 # state `(steps, batch, units)` with `sequences`, else the final state `(1, batch, units)`.
-def _simple_rnn_loop(proj: torch.Tensor, keep: torch.Tensor, r: torch.Tensor, relu: bool, sequences: bool) -> torch.Tensor:
+def _simple_rnn_loop(
+    proj: torch.Tensor, keep: torch.Tensor, r: torch.Tensor, relu: bool, sequences: bool
+) -> torch.Tensor:
     h = torch.zeros_like(proj[0])
     states: list[torch.Tensor] = []
     for t in range(proj.size(0)):
@@ -106,7 +114,9 @@ def _simple_rnn_loop(proj: torch.Tensor, keep: torch.Tensor, r: torch.Tensor, re
     return torch.stack(states) if sequences else h.unsqueeze(0)
 
 
-def _lstm_loop(proj: torch.Tensor, keep: torch.Tensor, r: torch.Tensor, sequences: bool) -> torch.Tensor:
+def _lstm_loop(
+    proj: torch.Tensor, keep: torch.Tensor, r: torch.Tensor, sequences: bool
+) -> torch.Tensor:
     h = torch.zeros_like(proj[0].chunk(4, 1)[0])
     c = torch.zeros_like(h)
     states: list[torch.Tensor] = []
@@ -123,8 +133,14 @@ def _lstm_loop(proj: torch.Tensor, keep: torch.Tensor, r: torch.Tensor, sequence
     return torch.stack(states) if sequences else h.unsqueeze(0)
 
 
-def _gru_loop(proj: torch.Tensor, keep: torch.Tensor, r: torch.Tensor, rb: torch.Tensor, reset_after: bool,
-              sequences: bool) -> torch.Tensor:
+def _gru_loop(
+    proj: torch.Tensor,
+    keep: torch.Tensor,
+    r: torch.Tensor,
+    rb: torch.Tensor,
+    reset_after: bool,
+    sequences: bool,
+) -> torch.Tensor:
     h = torch.zeros_like(proj[0].chunk(3, 1)[0])
     r_zr, r_h = r.split([r.size(0) * 2, r.size(0)], 1)
     states: list[torch.Tensor] = []
@@ -143,7 +159,7 @@ def _gru_loop(proj: torch.Tensor, keep: torch.Tensor, r: torch.Tensor, rb: torch
     return torch.stack(states) if sequences else h.unsqueeze(0)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _scripted(name: str) -> Any:
     """The step loop `name`, scripted on first use (TorchScript's deprecation notice silenced)."""
     with warnings.catch_warnings():
@@ -153,6 +169,11 @@ def _scripted(name: str) -> Any:
 
 class _Recurrent(nn.Module):
     """One recurrent layer (`SimpleRNN`, `LSTM`, `GRU`): Keras's equations, an ONNX `Loop`."""
+
+    kernel: torch.Tensor
+    recurrent: torch.Tensor
+    bias: torch.Tensor
+    recurrent_bias: torch.Tensor
 
     def __init__(self, layer: BaseRNN, zero_output_for_mask: bool) -> None:
         super().__init__()
@@ -167,7 +188,9 @@ class _Recurrent(nn.Module):
         if layer.return_state:
             raise ExportError(f"{where} has return_state=True: a classifier cannot use its states.")
         if self.kind == "simple_rnn" and act not in ("tanh", "relu"):
-            raise ExportError(f"{where} has activation={act!r}: ONNX export supports tanh and relu.")
+            raise ExportError(
+                f"{where} has activation={act!r}: ONNX export supports tanh and relu."
+            )
         if self.kind != "simple_rnn" and (act != "tanh" or rec != "sigmoid"):
             raise ExportError(
                 f"{where} has activation={act!r}, recurrent_activation={rec!r}: ONNX export "
@@ -198,12 +221,21 @@ class _Recurrent(nn.Module):
             states = _scripted("_lstm_loop")(proj, keep, self.recurrent, self.return_sequences)
         elif self.kind == "gru":
             states = _scripted("_gru_loop")(
-                proj, keep, self.recurrent, self.recurrent_bias, self.reset_after, self.return_sequences
+                proj,
+                keep,
+                self.recurrent,
+                self.recurrent_bias,
+                self.reset_after,
+                self.return_sequences,
             )
         else:
-            states = _scripted("_simple_rnn_loop")(proj, keep, self.recurrent, self.relu, self.return_sequences)
+            states = _scripted("_simple_rnn_loop")(
+                proj, keep, self.recurrent, self.relu, self.return_sequences
+            )
         if self.zero_output_for_mask:  # masked steps output zeros (else the carried state)
-            states = torch.where(keep if self.return_sequences else keep[-1:], states, torch.zeros_like(states))
+            states = torch.where(
+                keep if self.return_sequences else keep[-1:], states, torch.zeros_like(states)
+            )
         if self.return_sequences:
             return states.transpose(0, 1)  # (batch, steps, units)
         return states[0]  # (batch, units)
@@ -214,7 +246,8 @@ class _Bidirectional(nn.Module):
         super().__init__()
         if layer.merge_mode is None:
             raise ExportError(
-                f"Bidirectional `{layer.name}` has merge_mode=None: its two outputs cannot feed the next "
+                f"Bidirectional `{layer.name}` has merge_mode=None: its two outputs cannot feed "
+                "the next "
                 "layer of a Sequential classifier."
             )
         self.merge_mode = layer.merge_mode
@@ -240,6 +273,8 @@ class _Bidirectional(nn.Module):
 # --------------------------------------------------------------------------- embeddings
 class _NGramEmbedding(nn.Module):
     """`NGramEmbedding` for any number of steps (its own code slices assume steps >= n)."""
+
+    embeddings: torch.Tensor
 
     def __init__(self, layer: NGramEmbedding) -> None:
         super().__init__()
@@ -281,14 +316,17 @@ class OnnxGraph(nn.Module):
         layers = list(model.layers)
         if not layers or not isinstance(layers[0], Embedding):
             first = type(layers[0]).__name__ if layers else "nothing"
-            raise ExportError(f"ONNX export needs a model that starts with an Embedding, got {first}.")
+            raise ExportError(
+                f"ONNX export needs a model that starts with an Embedding, got {first}."
+            )
         self.model = model
         self.num_classes = int(num_classes)
         self.mask_zero = bool(layers[0].mask_zero)
         # Cutting padding columns off a batch leaves the numbers unchanged when the model masks
         # them, unless a layer hands its time-reversed sequence on (its mask is then misaligned).
         reversed_sequences = any(
-            isinstance(layer, BaseRNN) and layer.go_backwards and layer.return_sequences for layer in layers
+            isinstance(layer, BaseRNN) and layer.go_backwards and layer.return_sequences
+            for layer in layers
         )
         self.trim_padding = self.mask_zero and not reversed_sequences
         self.steps: list[tuple[str, Any]] = []
@@ -306,8 +344,9 @@ class OnnxGraph(nn.Module):
                 self.steps.append(("layer", layer))
             else:
                 raise ExportError(
-                    f"Layer `{layer.name}` ({type(layer).__name__}) cannot be exported to ONNX: supported are "
-                    "Embedding, NGramEmbedding, SimpleRNN, LSTM, GRU, Bidirectional, Dense, Dropout, "
+                    f"Layer `{layer.name}` ({type(layer).__name__}) cannot be exported to ONNX: "
+                    "supported are Embedding, NGramEmbedding, SimpleRNN, LSTM, GRU, Bidirectional, "
+                    "Dense, Dropout, "
                     "SpatialDropout1D and the global pooling layers."
                 )
 
@@ -338,7 +377,8 @@ class OnnxGraph(nn.Module):
 def _require(module: str) -> None:
     if importlib.util.find_spec(module) is None:
         raise ExportError(
-            f"ONNX export needs the `{module}` package: pip install 'textrnn[onnx]' (onnx and onnxruntime)."
+            f"ONNX export needs the `{module}` package: pip install 'textrnn[onnx]' "
+            "(onnx and onnxruntime)."
         )
 
 
@@ -377,7 +417,9 @@ def preprocessing_rules(predictor: Any, mask_zero: bool, trim_padding: bool) -> 
     }
 
 
-def _check_against_torch(graph: OnnxGraph, path: Path, input_dim: int, maxlen: int) -> tuple[float, int]:
+def _check_against_torch(
+    graph: OnnxGraph, path: Path, input_dim: int, maxlen: int
+) -> tuple[float, int]:
     """Largest |ONNX - PyTorch| on random id batches (padding included) of a few lengths."""
     import onnxruntime as ort
 
@@ -391,15 +433,21 @@ def _check_against_torch(graph: OnnxGraph, path: Path, input_dim: int, maxlen: i
         x[5] = 0
         with torch.no_grad():
             ref = graph.model.predict(x.astype(np.int32), verbose=0)
-        ref = np.concatenate([1.0 - ref, ref], axis=1) if graph.num_classes == 2 and ref.shape[1] == 1 else ref
+        ref = (
+            np.concatenate([1.0 - ref, ref], axis=1)
+            if graph.num_classes == 2 and ref.shape[1] == 1
+            else ref
+        )
         got = session.run(None, {"ids": x.astype(np.int64)})[0]
         worst = max(worst, float(np.abs(got - ref).max()))
         count += len(x)
     return worst, count
 
 
-def export_onnx(run: str | os.PathLike[str], out: str | os.PathLike[str] | None = None) -> ExportResult:
-    """Export a trained run to ONNX: `model.onnx`, `vocabulary.json`, `preprocessing.json`, `predict.py`.
+def export_onnx(
+    run: str | os.PathLike[str], out: str | os.PathLike[str] | None = None
+) -> ExportResult:
+    """Export a trained run to ONNX: model.onnx, vocabulary.json, preprocessing.json, predict.py.
 
     Args:
         run: a run folder made by `textrnn train` (or its `model/` folder).
@@ -421,7 +469,8 @@ def export_onnx(run: str | os.PathLike[str], out: str | os.PathLike[str] | None 
     predictor = textrnn.load(run)
     if isinstance(predictor, EnsemblePredictor):
         raise ExportError(
-            f"`{run}` is an ensemble of {len(predictor.members)} models: export one member folder instead."
+            f"`{run}` is an ensemble of {len(predictor.members)} models: export one member "
+            "folder instead."
         )
     model = predictor.model
     model.eval()
@@ -436,8 +485,13 @@ def export_onnx(run: str | os.PathLike[str], out: str | os.PathLike[str] | None 
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notices
             torch.onnx.export(
-                graph, (dummy,), str(tmp / onnx_predictor.MODEL), dynamo=False,
-                input_names=["ids"], output_names=["probabilities"], opset_version=OPSET,
+                graph,
+                (dummy,),
+                str(tmp / onnx_predictor.MODEL),
+                dynamo=False,
+                input_names=["ids"],
+                output_names=["probabilities"],
+                opset_version=OPSET,
                 dynamic_axes={"ids": {0: "batch", 1: "steps"}, "probabilities": {0: "batch"}},
             )
         write_json_atomic(tmp / onnx_predictor.VOCABULARY, predictor.vocabulary.to_dict())
