@@ -156,3 +156,19 @@ def test_the_ten_line_client_in_the_docs(run: Path, tmp_path: Path) -> None:
     exec(client.replace('"runs/lstm/onnx/"', repr(str(out) + "/")), {"print": printed.append})
     want = textrnn.load(run).predict_proba(["A wonderful film."])
     assert np.abs(np.asarray(printed[0]) - want).max() <= 1e-5
+
+
+def test_onnx_predictor_imports_only_the_standard_library_numpy_and_onnxruntime() -> None:
+    import ast
+
+    import textrnn.onnx_predictor as module
+
+    tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imported.add((node.module or "").split(".")[0])
+    assert imported <= set(sys.stdlib_module_names) | {"numpy", "onnxruntime", "__future__"}, imported
+    assert "torch" not in imported and "textrnn" not in imported
