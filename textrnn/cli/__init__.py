@@ -93,7 +93,17 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from textrnn.cli import compare, data, evaluate, explain, predict, serve, summary, train
+    from textrnn.cli import (
+        compare,
+        data,
+        evaluate,
+        explain,
+        export,
+        predict,
+        serve,
+        summary,
+        train,
+    )
 
     app.command("train")(train.train)
     app.command("evaluate")(evaluate.evaluate)
@@ -102,6 +112,7 @@ def _register() -> None:
     app.command("compare")(compare.compare)
     app.command("serve")(serve.serve)
     app.command("explain")(explain.explain)
+    app.command("export")(export.export)
     app.add_typer(data.app, name="data")
 
 
