@@ -18,7 +18,7 @@ import textrnn  # noqa: E402
 from textrnn.cli import app  # noqa: E402
 from textrnn.data.toy import toy_texts, write_toy_csv  # noqa: E402
 from textrnn.onnx_predictor import OnnxPredictor  # noqa: E402
-from textrnn.runs.folder import RUN_FORMAT  # noqa: E402
+from textrnn.runs.run import RUN_FORMAT  # noqa: E402
 
 TINY = [
     "--units",
