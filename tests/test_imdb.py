@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from textrnn.datasets import _download, imdb
+from textrnn.datasets import download, imdb
 from textrnn.errors import DatasetError
 from textrnn.preprocessing.text import Vocabulary, tokenize
 
@@ -423,7 +423,7 @@ def test_default_checksum_is_the_official_one():
 
 def test_cache_home_default(monkeypatch):
     monkeypatch.delenv("TEXTRNN_HOME")
-    assert _download.cache_home() == Path.home() / ".cache" / "textrnn"
+    assert download.cache_home() == Path.home() / ".cache" / "textrnn"
 
 
 # ----------------------------------------------------------------------------- source errors

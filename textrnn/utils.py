@@ -187,7 +187,7 @@ def get_file(
         >>> path = get_file(origin="https://example.org/data/reviews.tar.gz", extract=True)
     """
     from textrnn import checks
-    from textrnn.datasets._download import cache_home
+    from textrnn.datasets.download import cache_home
     from textrnn.fileio import atomic_path
 
     if origin is None:

@@ -14,7 +14,7 @@ import tracemalloc
 
 import pytest
 
-from textrnn.datasets import _download, imdb
+from textrnn.datasets import download, imdb
 from textrnn.errors import DatasetError
 
 MiB = 1024**2
@@ -58,22 +58,22 @@ def test_one_gib_review_is_refused_without_reading_it(tmp_path):
 
 def test_extracting_a_bomb_is_refused_before_writing(tmp_path):
     archive = bomb(
-        tmp_path / "a.tar.gz", ["aclImdb/imdb.vocab"], mib=_download.MAX_MEMBER_BYTES // MiB + 1
+        tmp_path / "a.tar.gz", ["aclImdb/imdb.vocab"], mib=download.MAX_MEMBER_BYTES // MiB + 1
     )
     with pytest.raises(DatasetError, match="over the 67108864 bytes allowed"):
-        _download.safe_extract(archive, tmp_path / "out")
+        download.safe_extract(archive, tmp_path / "out")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.tar.gz"]  # nothing half-extracted
 
 
 def test_total_size_is_bounded(tmp_path, monkeypatch):
-    monkeypatch.setattr(_download, "MAX_TOTAL_BYTES", 3 * MiB)
+    monkeypatch.setattr(download, "MAX_TOTAL_BYTES", 3 * MiB)
     archive = bomb(tmp_path / "a.tar.gz", [f"aclImdb/x{i}" for i in range(4)], mib=1)
     with pytest.raises(DatasetError, match="add up to more than"):
-        _download.safe_extract(archive, tmp_path / "out")
+        download.safe_extract(archive, tmp_path / "out")
 
 
 def test_member_count_is_bounded(tmp_path, monkeypatch):
-    monkeypatch.setattr(_download, "MAX_MEMBERS", 10)
+    monkeypatch.setattr(download, "MAX_MEMBERS", 10)
     archive = small_tar(
         tmp_path / "a.tar.gz", {f"aclImdb/train/pos/{i}_7.txt": b"good" for i in range(11)}
     )
@@ -82,7 +82,7 @@ def test_member_count_is_bounded(tmp_path, monkeypatch):
 
 
 def test_a_big_review_file_in_a_folder_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(_download, "MAX_TEXT_BYTES", 100)
+    monkeypatch.setattr(download, "MAX_TEXT_BYTES", 100)
     root = tmp_path / "aclImdb"
     for split in ("train", "test"):
         for cls in ("pos", "neg"):

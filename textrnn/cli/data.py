@@ -22,15 +22,15 @@ def imdb(
     downloading it on first use.
     """
     from textrnn.data.stats import format_stats, text_stats
-    from textrnn.datasets import _download, imdb
+    from textrnn.datasets import download, imdb
     from textrnn.runs.prepare import IMDB_LABELS
 
     env = os.environ.get("TEXTRNN_IMDB")
-    source = str(Path(env).expanduser().resolve()) if env else str(_download.datasets_dir() / imdb.FILENAME)
+    source = str(Path(env).expanduser().resolve()) if env else str(download.datasets_dir() / imdb.FILENAME)
     info: dict[str, object] = {
         "source": source,
         "source_from": "$TEXTRNN_IMDB" if env else "cache",
-        "cache": str(_download.datasets_dir() / "imdb"),
+        "cache": str(download.datasets_dir() / "imdb"),
     }
     for subset in ("train", "test"):
         texts, labels = imdb.load_texts(env or None, subset=subset)

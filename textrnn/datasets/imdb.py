@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from textrnn.datasets import _download
+from textrnn.datasets import download
 from textrnn.errors import DatasetError
 from textrnn.preprocessing.text import TOKENIZER_VERSION, Vocabulary, tokenize
 
@@ -76,9 +76,9 @@ def _resolve(path: str | os.PathLike[str] | None) -> _Source:
     if path is None:
         path = os.environ.get("TEXTRNN_IMDB") or None
     if path is None:
-        tarball = _download.datasets_dir() / FILENAME
+        tarball = download.datasets_dir() / FILENAME
         if not tarball.is_file():
-            _download.download(URL, tarball, SHA256, what="IMDB dataset", env_var="TEXTRNN_IMDB")
+            download.download(URL, tarball, SHA256, what="IMDB dataset", env_var="TEXTRNN_IMDB")
         return _Source("tar", tarball.resolve())
     p = Path(path).expanduser()
     if not p.exists():
@@ -118,7 +118,7 @@ def _source_key(src: _Source) -> str:
 
 
 def _cache_dir(src: _Source) -> Path:
-    return _download.datasets_dir() / "imdb" / _source_key(src)
+    return download.datasets_dir() / "imdb" / _source_key(src)
 
 
 # --------------------------------------------------------------------------------------- reading
@@ -145,27 +145,27 @@ def _read_texts(src: _Source, subsets: Sequence[str]) -> dict[str, tuple[list[st
     if src.kind == "tar":
         try:
             with tarfile.open(src.path, "r|*") as tf:
-                budget = _download.SizeBudget(src.path)
+                budget = download.SizeBudget(src.path)
                 for member in tf:
                     # Streaming: keep no TarInfo of the members already read.
                     tf.members.clear()  # type: ignore[attr-defined]
                     budget.take(member.name, member.size)
-                    name = _download.check_member(member, src.path)
+                    name = download.check_member(member, src.path)
                     parts = name.split("/")
                     where = _where(parts) if member.isfile() else None
                     if where is None or where[0] not in found:
                         continue
-                    if member.size > _download.MAX_TEXT_BYTES:
+                    if member.size > download.MAX_TEXT_BYTES:
                         raise DatasetError(
                             f"Refusing {src.path}: review {name!r} is {member.size} bytes, over "
-                            f"the {_download.MAX_TEXT_BYTES} allowed. Delete it and download the "
+                            f"the {download.MAX_TEXT_BYTES} allowed. Delete it and download the "
                             "official one."
                         )
                     f = tf.extractfile(member)
                     if f is None:
                         continue
                     what = f"{name} in {src.path}"
-                    data = _download.read_bounded(f, _download.MAX_TEXT_BYTES, what)
+                    data = download.read_bounded(f, download.MAX_TEXT_BYTES, what)
                     found[where[0]].append((where[1], _file_key(parts[-1]), _decode(data, src.path, name)))
         except (tarfile.TarError, EOFError, zlib.error, OSError) as e:
             raise DatasetError(
@@ -181,7 +181,7 @@ def _read_texts(src: _Source, subsets: Sequence[str]) -> dict[str, tuple[list[st
                 for entry in os.scandir(folder):
                     if entry.name.endswith(".txt") and entry.is_file():
                         with open(entry.path, "rb") as fh:
-                            raw = _download.read_bounded(fh, _download.MAX_TEXT_BYTES, entry.path)
+                            raw = download.read_bounded(fh, download.MAX_TEXT_BYTES, entry.path)
                             text = _decode(raw, src.path, entry.path)
                         found[subset].append((label, _file_key(entry.name), text))
     out: dict[str, tuple[list[str], np.ndarray]] = {}
@@ -206,7 +206,7 @@ def _texts(src: _Source, subsets: Sequence[str]) -> dict[str, tuple[list[str], n
     cache = _cache_dir(src)
     out: dict[str, tuple[list[str], np.ndarray]] = {}
     for subset in subsets:
-        arrays = _download.load_npz(cache / f"texts-{subset}.npz")
+        arrays = download.load_npz(cache / f"texts-{subset}.npz")
         if arrays is not None and {"blob", "offsets", "labels"} <= set(arrays):
             whole = arrays["blob"].tobytes().decode("utf-8")
             off = arrays["offsets"].tolist()
@@ -217,7 +217,7 @@ def _texts(src: _Source, subsets: Sequence[str]) -> dict[str, tuple[list[str], n
         for subset in missing:
             texts, labels = read[subset]
             lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-            _download.save_npz(
+            download.save_npz(
                 cache / f"texts-{subset}.npz",
                 {
                     "blob": np.frombuffer("".join(texts).encode("utf-8"), dtype=np.uint8),
@@ -241,7 +241,7 @@ class _Tokens:
 def _tokens(src: _Source) -> _Tokens:
     """Frequency ranks of every token of train and test, from `tokens.npz` or built and cached."""
     path = _cache_dir(src) / "tokens.npz"
-    arrays = _download.load_npz(path)
+    arrays = download.load_npz(path)
     names = {"words", *(f"{s}_{k}" for s in ("train", "test") for k in ("ranks", "offsets", "labels"))}
     if arrays is not None and names <= set(arrays):
         blob = arrays["words"].tobytes().decode("utf-8")
@@ -252,7 +252,7 @@ def _tokens(src: _Source) -> _Tokens:
             labels={s: arrays[f"{s}_labels"].astype(np.int64) for s in ("train", "test")},
         )
     tokens = _build_tokens(_texts(src, ("train", "test")))
-    _download.save_npz(
+    download.save_npz(
         path,
         {
             # Tokens never hold "\n" (tokenize splits on it), so it can separate them.
@@ -583,6 +583,6 @@ def extract(path: str | os.PathLike[str] | None = None) -> Path:
     src = _resolve(path)
     if src.kind == "dir":
         return src.path
-    target = _download.safe_extract(src.path, _cache_dir(src) / "extracted")
+    target = download.safe_extract(src.path, _cache_dir(src) / "extracted")
     inner = target / "aclImdb"
     return inner if inner.is_dir() else target

@@ -555,13 +555,3 @@ class Vocabulary:
         except json.JSONDecodeError as e:
             raise ValueError(f"{path} is not a textrnn vocabulary (invalid JSON: {e}).") from e
         return cls.from_dict(data)
-
-
-def __getattr__(name: str) -> Any:
-    # Keras 2's `keras.preprocessing.text.Tokenizer` lives in `legacy_text`, which imports this
-    # module.
-    if name in ("Tokenizer", "tokenizer_from_json"):
-        from textrnn.preprocessing import legacy_text
-
-        return getattr(legacy_text, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
