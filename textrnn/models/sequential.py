@@ -119,6 +119,8 @@ class Sequential(Trainer, Layer):
         self._layer_list.append(layer)
         self.built = False
         self._output_shapes = []
+        if self._input_layer is not None:  # Keras builds as it goes once an Input gave the shape
+            self.build()
 
     def pop(self) -> Layer:
         """Remove and return the last layer."""
