@@ -489,7 +489,8 @@ def functional_cases() -> None:
         return buf.getvalue()
 
     def record(name: str, model: keras.Model, inputs: list[np.ndarray]) -> None:
-        model.set_weights([rng.uniform(-0.5, 0.5, w.shape).astype("float32") for w in model.get_weights()])
+        shapes = [w.shape for w in model.get_weights()]
+        model.set_weights([rng.uniform(-0.5, 0.5, s).astype("float32") for s in shapes])
         outputs = model.predict(inputs if len(inputs) > 1 else inputs[0], verbose=0)
         outs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
         arrays: dict[str, np.ndarray] = {}
@@ -533,8 +534,10 @@ def functional_cases() -> None:
     shared = layers.Dense(4, activation="tanh")
     merged = layers.Add()([shared(a), shared(b)])
     outputs = layers.Dense(3, activation="softmax")(merged)
-    padded = np.where(np.arange(7)[None, :] < rng.integers(1, 8, size=(4, 1)), rng.integers(1, 20, (4, 7)), 0)
-    record("shared_dense_add", keras.Model(inputs, outputs, name="shared"), [padded.astype("int32")])
+    lengths = rng.integers(1, 8, size=(4, 1))
+    padded = np.where(np.arange(7)[None, :] < lengths, rng.integers(1, 20, (4, 7)), 0)
+    shared_model = keras.Model(inputs, outputs, name="shared")
+    record("shared_dense_add", shared_model, [padded.astype("int32")])
 
     keras.backend.clear_session()
     # Two inputs: token ids and float features, concatenated.

@@ -113,7 +113,9 @@ def test_outputs_match_keras(name):
         out = model(inputs if len(inputs) > 1 else inputs[0])
     np.testing.assert_allclose(out.numpy(), arrays["output_0"], atol=1e-5, rtol=1e-5)
     if len(inputs) == 1:
-        np.testing.assert_allclose(model.predict(inputs[0], verbose=0), arrays["output_0"], atol=1e-5)
+        np.testing.assert_allclose(
+            model.predict(inputs[0], verbose=0), arrays["output_0"], atol=1e-5
+        )
 
 
 @pytest.mark.parametrize("name", ["bidirectional_lstm", "two_inputs_concatenate", "merges"])
@@ -126,7 +128,8 @@ def test_summary_matches_keras(name):
 def test_shared_layer_summary_and_weights_once():
     model = build("shared_dense_add")
     text = model.summary_text()
-    assert "│ dense (Dense)       │ (None, 4)         │         24 │ lstm[0][0],       │" in text
+    row = "│ dense (Dense)       │ (None, 4)         │         24 │ lstm[0][0],       │"
+    assert row in text
     assert "gru[0][0]" in text and "dense[0][0],      │" in text and "dense[1][0]" in text
     shared = model.get_layer("dense")
     assert len(shared.inbound_nodes) == 2
@@ -150,7 +153,9 @@ def test_sequential_input_shape_argument_gives_shapes():
 
 def test_sequential_takes_an_input():
     reset_names()
-    model = Sequential([keras.Input(shape=(6,), dtype="int32"), layers.Embedding(10, 3), layers.GRU(2)])
+    model = Sequential(
+        [keras.Input(shape=(6,), dtype="int32"), layers.Embedding(10, 3), layers.GRU(2)]
+    )
     assert model.input_shape == (None, 6)
     assert [la.name for la in model.layers] == ["embedding", "gru"]
     assert "(None, 6, 3)" in model.summary_text()
@@ -173,7 +178,13 @@ def test_input_arguments_and_errors():
     with pytest.raises(ValueError, match="argument `dtype`"):
         keras.Input(shape=(3,), dtype="complex64")
     layer = keras.layers.InputLayer(shape=(4,), name="x")
-    assert layer.get_config() == {"batch_shape": [None, 4], "dtype": "float32", "sparse": False, "ragged": False, "name": "x"}
+    assert layer.get_config() == {
+        "batch_shape": [None, 4],
+        "dtype": "float32",
+        "sparse": False,
+        "ragged": False,
+        "name": "x",
+    }
 
 
 def test_model_errors():
@@ -233,7 +244,9 @@ def test_fit_evaluate_predict_and_checkpoint(tmp_path, token_five):
     h = layers.Add()([layers.GlobalMaxPooling1D()(h), layers.GlobalAveragePooling1D()(h)])
     model = Model(inputs, layers.Dense(1, activation="sigmoid")(h))
     assert model.logits_activation == "sigmoid"
-    model.compile(optimizer=keras.optimizers.Adam(0.02), loss="binary_crossentropy", metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(0.02), loss="binary_crossentropy", metrics=["accuracy"]
+    )
     history = model.fit(x, y, epochs=25, batch_size=32, verbose=0)
     assert history.history["accuracy"][-1] > 0.9
     loss, acc = model.evaluate(x, y, verbose=0)

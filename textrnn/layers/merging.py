@@ -50,7 +50,9 @@ def _broadcast_shape(shape1: Shape, shape2: Shape) -> Shape:
         elif b == 1 or a == b:
             out.append(a)
         else:
-            raise ValueError(f"Inputs have incompatible shapes. Received shapes {shape1} and {shape2}")
+            raise ValueError(
+                f"Inputs have incompatible shapes. Received shapes {shape1} and {shape2}"
+            )
     return tuple(out)
 
 
@@ -67,10 +69,11 @@ class _Merge(Layer):
         batch_sizes = {s[0] for s in shapes if s and s[0] is not None}
         if len(batch_sizes) > 1:
             raise ValueError(
-                f"Cannot merge tensors with different batch sizes. Received tensors with shapes {shapes}"
+                "Cannot merge tensors with different batch sizes. Received tensors with shapes "
+                f"{shapes}"
             )
         self.compute_output_shape(shapes)
-        super().build(tuple(shapes))
+        super().build(tuple(shapes))  # type: ignore[arg-type]
 
     def maybe_build(self, input_shape: Sequence[Any]) -> None:
         if not self.built:
@@ -86,7 +89,9 @@ class _Merge(Layer):
     def _merge(self, inputs: list[torch.Tensor]) -> torch.Tensor:
         raise NotImplementedError
 
-    def call(self, inputs: Any, mask: Any = None, training: bool = False, **kwargs: Any) -> torch.Tensor:
+    def call(
+        self, inputs: Any, mask: Any = None, training: bool = False, **kwargs: Any
+    ) -> torch.Tensor:
         tensors = _check_list(inputs)
         self.maybe_build([(None, *t.shape[1:]) for t in tensors])
         return self._merge(tensors)
@@ -218,8 +223,10 @@ class Concatenate(Layer):
         self.axis = int(axis)
 
     def build(self, input_shape: Any) -> None:
-        if not isinstance(input_shape, (list, tuple)) or not input_shape or not isinstance(
-            input_shape[0], (tuple, list)
+        if (
+            not isinstance(input_shape, (list, tuple))
+            or not input_shape
+            or not isinstance(input_shape[0], (tuple, list))
         ):
             raise ValueError(
                 "A `Concatenate` layer should be called on a list of at least 1 input. "
@@ -243,15 +250,17 @@ class Concatenate(Layer):
             sizes = {s[i] for s in shapes if s[i] is not None}
             if len(sizes) > 1:
                 raise error
-        super().build(tuple(shapes))
+        super().build(tuple(shapes))  # type: ignore[arg-type]
 
     def maybe_build(self, input_shape: Sequence[Any]) -> None:
         if not self.built:
             self.build(input_shape)
 
     def compute_output_shape(self, input_shape: Any) -> Any:
-        if not isinstance(input_shape, (list, tuple)) or not input_shape or not isinstance(
-            input_shape[0], (tuple, list)
+        if (
+            not isinstance(input_shape, (list, tuple))
+            or not input_shape
+            or not isinstance(input_shape[0], (tuple, list))
         ):
             raise ValueError(
                 "A `Concatenate` layer should be called on a list of inputs. "
@@ -266,7 +275,9 @@ class Concatenate(Layer):
             out[axis] += shape[axis]
         return tuple(out)
 
-    def call(self, inputs: Any, mask: Any = None, training: bool = False, **kwargs: Any) -> torch.Tensor:
+    def call(
+        self, inputs: Any, mask: Any = None, training: bool = False, **kwargs: Any
+    ) -> torch.Tensor:
         tensors = _check_list(inputs, "A `Concatenate` layer")
         self.maybe_build([(None, *t.shape[1:]) for t in tensors])
         return torch.cat(tensors, dim=self.axis)

@@ -187,8 +187,12 @@ class Functional(Trainer, Layer):
         self._nodes_by_depth = by_depth
         self._layer_list = nn.ModuleList(layers)
         self._device_target: torch.device | None = None
-        out_node = self.outputs[0].keras_history.layer.inbound_nodes[self.outputs[0].keras_history.node_index]
-        self._logits_node = out_node if len(self.outputs) == 1 and isinstance(out_node.layer, Dense) else None
+        out_node = self.outputs[0].keras_history.layer.inbound_nodes[
+            self.outputs[0].keras_history.node_index
+        ]
+        self._logits_node = (
+            out_node if len(self.outputs) == 1 and isinstance(out_node.layer, Dense) else None
+        )
         self.built = True
         self._build_input_shape = self.input_shape
 
@@ -250,7 +254,7 @@ class Functional(Trainer, Layer):
         column = []
         for layer in self.layers:
             parts = [
-                f"{t.keras_history.layer.name}[{t.keras_history.node_index}][{t.keras_history.tensor_index}]"
+                "{}[{}][{}]".format(t.keras_history.layer.name, *t.keras_history[1:])
                 for node in layer.inbound_nodes
                 if id(node) in own
                 for t in node.input_tensors
@@ -289,7 +293,9 @@ class Functional(Trainer, Layer):
                 f"Model `{self.name}` expects {len(self.inputs)} input(s), but it received "
                 f"{len(inputs)} input tensors."
             )
-        values: dict[int, tuple[Any, Any]] = {id(t): (x, None) for t, x in zip(self.inputs, inputs, strict=True)}
+        values: dict[int, tuple[Any, Any]] = {
+            id(t): (x, None) for t, x in zip(self.inputs, inputs, strict=True)
+        }
         for node in self._nodes:
             if node.is_input:
                 continue
@@ -314,7 +320,9 @@ class Functional(Trainer, Layer):
         return results if self._nested_outputs else results[0]
 
     def _as_inputs(self, inputs: Any) -> list[torch.Tensor]:
-        flat = list(inputs) if isinstance(inputs, (list, tuple)) and self._nested_inputs else [inputs]
+        flat = (
+            list(inputs) if isinstance(inputs, (list, tuple)) and self._nested_inputs else [inputs]
+        )
         device = self._device()
         tensors = []
         for t, x in zip(self.inputs, flat, strict=False):
@@ -322,7 +330,9 @@ class Functional(Trainer, Layer):
             tensors.append(value.to(device) if device is not None else value)
         return tensors + flat[len(self.inputs) :]
 
-    def forward(self, inputs: Any, mask: Any = None, training: bool | None = None, **kwargs: Any) -> Any:
+    def forward(
+        self, inputs: Any, mask: Any = None, training: bool | None = None, **kwargs: Any
+    ) -> Any:
         """Run the model on data (one array, or a list for several inputs); called on symbolic
         tensors, it becomes one layer of another model."""
         if is_symbolic(inputs):
@@ -337,7 +347,9 @@ class Functional(Trainer, Layer):
         return None
 
     # ================================================================== container interface
-    def compute_output(self, x: torch.Tensor, *, training: bool, logits: bool = False) -> torch.Tensor:
+    def compute_output(
+        self, x: torch.Tensor, *, training: bool, logits: bool = False
+    ) -> torch.Tensor:
         """The model's output on a batch (see `Trainer`); with `logits`, the final `Dense`'s
         pre-activation output."""
         inputs = list(x) if isinstance(x, (list, tuple)) else [x]
@@ -367,7 +379,9 @@ class Functional(Trainer, Layer):
         source = self.inputs[0]
         for node in self._nodes:
             if any(t is source for t in node.input_tensors):
-                return node.layer if isinstance(node.layer, Embedding) else source.keras_history.layer
+                return (
+                    node.layer if isinstance(node.layer, Embedding) else source.keras_history.layer
+                )
         return source.keras_history.layer
 
     # ================================================================== device
@@ -389,7 +403,8 @@ class Functional(Trainer, Layer):
 
     @property
     def device(self) -> torch.device:
-        """Where the model computes: the device it was moved to, else CUDA when available, else CPU."""
+        """Where the model computes: the device it was moved to, else CUDA when available, else
+        CPU."""
         return self._device_target if self._device_target is not None else default_device()
 
     # ================================================================== weights
@@ -406,7 +421,7 @@ class Functional(Trainer, Layer):
         return out
 
     def get_weights(self) -> list[np.ndarray]:
-        """All weights as NumPy arrays in Keras's layout and order (as `keras.Model.get_weights`)."""
+        """All weights as NumPy arrays in Keras's layout and order (`keras.Model.get_weights`)."""
         return [w.detach().cpu().numpy().copy() for w in self.weights]
 
     def set_weights(self, weights: Sequence[Any]) -> None:
@@ -479,7 +494,11 @@ class Functional(Trainer, Layer):
             for node in layer.inbound_nodes:
                 if id(node) not in own or node.is_input:
                     continue
-                arg: Any = [tensor(t) for t in node.inputs] if isinstance(node.inputs, list) else tensor(node.inputs)  # type: ignore[arg-type]
+                arg: Any = (
+                    [tensor(t) for t in node.inputs]
+                    if isinstance(node.inputs, list)
+                    else tensor(node.inputs)
+                )  # type: ignore[arg-type]
                 nodes.append({"args": [arg], "kwargs": dict(node.kwargs)})
             entries.append(
                 {
@@ -493,8 +512,12 @@ class Functional(Trainer, Layer):
             "name": self.name,
             "trainable": self.trainable,
             "layers": entries,
-            "input_layers": [ref(t) for t in self.inputs] if self._nested_inputs else ref(self.inputs[0]),
-            "output_layers": [ref(t) for t in self.outputs] if self._nested_outputs else ref(self.outputs[0]),
+            "input_layers": [ref(t) for t in self.inputs]
+            if self._nested_inputs
+            else ref(self.inputs[0]),
+            "output_layers": [ref(t) for t in self.outputs]
+            if self._nested_outputs
+            else ref(self.outputs[0]),
         }
 
     @classmethod
@@ -505,7 +528,10 @@ class Functional(Trainer, Layer):
             ValueError: if the config is not a functional model's or its graph cannot be rebuilt.
         """
         if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
-            raise ValueError(f"A functional model config must be a dict with a `layers` list, got {config!r:.200}.")
+            raise ValueError(
+                "A functional model config must be a dict with a `layers` list, got "
+                f"{config!r:.200}."
+            )
         created: dict[str, Layer] = {}
         pending: dict[str, list[dict[str, Any]]] = {}
         outputs: dict[tuple[str, int], list[KerasTensor]] = {}
@@ -539,7 +565,10 @@ class Functional(Trainer, Layer):
                     node_cfg = nodes[0]
                     args = node_cfg.get("args") or []
                     if len(args) != 1:
-                        raise ValueError(f"Layer `{name}`: expected one positional argument per call in its config.")
+                        raise ValueError(
+                            f"Layer `{name}`: expected one positional argument per call in "
+                            "its config."
+                        )
                     try:
                         arg = resolve(args[0])
                     except KeyError:
@@ -551,7 +580,10 @@ class Functional(Trainer, Layer):
                     progress = True
         if any(pending.values()):
             stuck = [n for n, v in pending.items() if v]
-            raise ValueError(f"The model config's graph cannot be rebuilt: layers {stuck} wait for inputs that never come.")
+            raise ValueError(
+                f"The model config's graph cannot be rebuilt: layers {stuck} wait for inputs "
+                "that never come."
+            )
 
         def refs(value: Any) -> Any:
             if value and isinstance(value[0], list):
@@ -565,12 +597,23 @@ class Functional(Trainer, Layer):
             trainable=bool(config.get("trainable", True)),
         )
 
-    def save(self, filepath: str | os.PathLike[str], overwrite: bool = True, *, metadata: dict[str, Any] | None = None) -> None:
+    def save(
+        self,
+        filepath: str | os.PathLike[str],
+        overwrite: bool = True,
+        *,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
         """Save the model (config, compile config, weights, optional metadata) to a folder.
 
         See `textrnn.models.saving.save_model`.
         """
-        saving.save_model(self, filepath, overwrite=overwrite, metadata=metadata)  # type: ignore[arg-type]
+        saving.save_model(
+            self,  # type: ignore[arg-type]
+            filepath,
+            overwrite=overwrite,
+            metadata=metadata,
+        )
 
     def save_weights(self, filepath: str | os.PathLike[str]) -> None:
         """Save only the weights, to one safetensors file (atomically)."""

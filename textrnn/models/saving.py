@@ -7,7 +7,8 @@ Layout of a saved model folder::
         model.safetensors  # weights, keyed "layers.<index>.<layer type>.<weight>" (e.g. "layers.1.simple_rnn.kernel")
 
 `config.json` is plain JSON: `"model"` is the model's `get_config()` wrapped as
-`{"class_name": "Sequential" | "Functional", "config": ...}`, `"compile"` the `compile()` arguments (or null) and
+`{"class_name": "Sequential" | "Functional", "config": ...}`, `"compile"` the `compile()`
+arguments (or null) and
 `"metadata"` any JSON dict the caller passed to `save(..., metadata=...)` (the CLI keeps the
 vocabulary and label names there). Optimizer state is not saved: a loaded model is compiled
 afresh.
@@ -237,11 +238,14 @@ def _read_config(path: Path) -> dict[str, Any]:
             f"textrnn ({textrnn.__version__}) reads up to version {FORMAT_VERSION}. Upgrade textrnn to load it."
         )
     model_cfg = config.get("model")
-    if not isinstance(model_cfg, dict) or not isinstance(model_cfg.get("config"), dict) or not is_model_class(
-        model_cfg.get("class_name")
+    if not (
+        isinstance(model_cfg, dict)
+        and isinstance(model_cfg.get("config"), dict)
+        and is_model_class(model_cfg.get("class_name"))
     ):
         raise ModelFileError(
-            f"{config_path} has no valid \"model\" entry (expected a Sequential or Functional config)."
+            f"{config_path} has no valid \"model\" entry (expected a Sequential or Functional "
+            "config)."
         )
     return config
 
@@ -306,7 +310,8 @@ def load_model(
             cls = layer_class(config["model"]["class_name"])
             model = cast("Sequential", cls.from_config(config["model"]["config"]))
         except (ValueError, TypeError, KeyError) as err:
-            raise ModelFileError(f"The model config in {path / CONFIG_FILE} cannot be rebuilt: {err}") from None
+            where = path / CONFIG_FILE
+            raise ModelFileError(f"The model config in {where} cannot be rebuilt: {err}") from None
     _assign_weights(model, _read_weights(path / str(config.get("weights", WEIGHTS_FILE))), path / WEIGHTS_FILE)
     compile_cfg = config.get("compile")
     if compile and compile_cfg:

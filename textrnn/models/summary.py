@@ -182,7 +182,9 @@ def _wrap(text: str, width: int) -> list[str]:
     return lines
 
 
-def _table(rows: list[tuple[str, ...]], headers: tuple[str, ...], widths: list[int], wrap: bool) -> list[str]:
+def _table(
+    rows: list[tuple[str, ...]], headers: tuple[str, ...], widths: list[int], wrap: bool
+) -> list[str]:
     aligns = ["<", "<", ">", "<"]
 
     def line(left: str, mid: str, right: str, fill: str) -> str:
@@ -213,7 +215,7 @@ def _rows(model: Any) -> list[tuple[str, ...]]:
     """`(name (type), output shape, params)` per layer; `?` and `0 (unbuilt)` before building."""
     built = model.built
     shapes = model.layer_output_shapes if built else [None] * len(model.layers)
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for layer, shape in zip(model.layers, shapes, strict=True):
         label = f"{layer.name} ({type(layer).__name__})"
         if not built:
