@@ -563,6 +563,17 @@ def functional_cases() -> None:
     record("merges", keras.Model(inputs, outputs), [rng.normal(size=(4, 5, 3)).astype("float32")])
 
     keras.backend.clear_session()
+    # Masks through merge layers: post-padded ids, two masked sequence branches merged by
+    # Concatenate and Add, then an LSTM that must skip the padded steps.
+    inputs = keras.Input(shape=(6,), dtype="int32")
+    e = layers.Embedding(12, 4, mask_zero=True)(inputs)
+    a = layers.LSTM(3, return_sequences=True)(e)
+    b = layers.GRU(3, return_sequences=True)(e)
+    x = layers.Concatenate()([layers.Concatenate()([a, b]), layers.Add()([a, b])])
+    outputs = layers.Dense(2)(layers.LSTM(3)(x))
+    record("masked_merges", keras.Model(inputs, outputs), [POST_PADDED[:3, :6]])
+
+    keras.backend.clear_session()
     unbuilt = keras.Sequential([layers.Dense(4), layers.Dense(1)])
     with redirect_stdout(io.StringIO()):
         text = summary_of(unbuilt)

@@ -71,7 +71,18 @@ def merges() -> Model:
     return keras.Model(inputs, outputs)
 
 
+def masked_merges() -> Model:
+    inputs = keras.Input(shape=(6,), dtype="int32")
+    e = layers.Embedding(12, 4, mask_zero=True)(inputs)
+    a = layers.LSTM(3, return_sequences=True)(e)
+    b = layers.GRU(3, return_sequences=True)(e)
+    x = layers.Concatenate()([layers.Concatenate()([a, b]), layers.Add()([a, b])])
+    outputs = layers.Dense(2)(layers.LSTM(3)(x))
+    return keras.Model(inputs, outputs)
+
+
 BUILDERS = {
+    "masked_merges": masked_merges,
     "bidirectional_lstm": bidirectional_lstm,
     "shared_dense_add": shared_dense_add,
     "two_inputs_concatenate": two_inputs_concatenate,

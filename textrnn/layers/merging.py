@@ -35,6 +35,16 @@ def _check_list(inputs: Any, what: str = "A merge layer") -> list[Any]:
     return list(inputs)
 
 
+def _check_shapes(input_shape: Any) -> list[tuple[Any, ...]]:
+    shapes = _check_list(input_shape)
+    if not all(isinstance(s, (tuple, list)) for s in shapes):
+        raise ValueError(
+            "A merge layer should be called on a list of inputs. "
+            f"Received: input_shape={input_shape!r:.200} (not a list of shapes)"
+        )
+    return [tuple(s) for s in shapes]
+
+
 def _broadcast_shape(shape1: Shape, shape2: Shape) -> Shape:
     if len(shape1) != len(shape2):
         raise ValueError(
@@ -65,7 +75,7 @@ class _Merge(Layer):
         super().__init__(name=name, trainable=trainable)
 
     def build(self, input_shape: Any) -> None:
-        shapes = [tuple(s) for s in _check_list(input_shape)]
+        shapes = _check_shapes(input_shape)
         batch_sizes = {s[0] for s in shapes if s and s[0] is not None}
         if len(batch_sizes) > 1:
             raise ValueError(
@@ -80,7 +90,7 @@ class _Merge(Layer):
             self.build(input_shape)
 
     def compute_output_shape(self, input_shape: Any) -> Any:
-        shapes = [tuple(s) for s in _check_list(input_shape)]
+        shapes = _check_shapes(input_shape)
         out = shapes[0]
         for s in shapes[1:]:
             out = _broadcast_shape(out, s)
@@ -145,7 +155,7 @@ class Subtract(_Merge):
     """
 
     def build(self, input_shape: Any) -> None:
-        if len(_check_list(input_shape)) != 2:
+        if len(_check_shapes(input_shape)) != 2:
             raise ValueError(
                 "A `Subtract` layer should be called on exactly 2 inputs. "
                 f"Received: input_shape={input_shape}"
