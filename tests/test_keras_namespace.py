@@ -50,11 +50,19 @@ def test_names_without_further_imports():
 
 def test_unknown_name_is_an_attribute_error():
     try:
-        keras.Model  # noqa: B018  (the functional API comes later)
+        keras.NoSuchThing  # noqa: B018
     except AttributeError as err:
-        assert "has no attribute 'Model'" in str(err)
+        assert "has no attribute 'NoSuchThing'" in str(err)
     else:
-        raise AssertionError("textrnn.Model should not exist yet")
+        raise AssertionError("textrnn.NoSuchThing should not exist")
+
+
+def test_functional_api_names():
+    from textrnn.layers import Input, InputLayer
+    from textrnn.models import Model
+
+    assert keras.Model is Model and keras.Input is Input and keras.layers.Input is Input
+    assert keras.InputLayer is InputLayer and "Model" in dir(keras)
 
 
 def test_import_stays_lazy():

@@ -41,17 +41,25 @@ _LAZY_MODULES = (
 )
 
 
+# Keras's top-level classes and functions, by the module that holds them.
+_LAZY_NAMES = {
+    "Sequential": "textrnn.models",
+    "Model": "textrnn.models",
+    "Input": "textrnn.layers",
+    "InputLayer": "textrnn.layers",
+}
+
+
 def __getattr__(name: str) -> Any:
     import importlib
 
     if name in _LAZY_MODULES:
         return importlib.import_module(f"textrnn.{name}")
-    if name == "Sequential":
-        from textrnn.models import Sequential
-
-        return Sequential
+    if name in _LAZY_NAMES:
+        module = importlib.import_module(_LAZY_NAMES[name])
+        return getattr(module, name)
     raise AttributeError(f"module 'textrnn' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY_MODULES, "Sequential"})
+    return sorted({*globals(), *_LAZY_MODULES, *_LAZY_NAMES})

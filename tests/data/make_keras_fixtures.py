@@ -7,7 +7,8 @@ throwaway environment outside the repository:
     /tmp/kvenv/bin/pip install keras jax jaxlib numpy keras-preprocessing  # or ".[fixtures]"
     KERAS_BACKEND=jax /tmp/kvenv/bin/python tests/data/make_keras_fixtures.py
 
-(`... make_keras_fixtures.py issue11` rewrites only the cases added for issue 11.)
+(`... make_keras_fixtures.py issue11` rewrites only the cases added for issue 11, and
+`... make_keras_fixtures.py functional` only the functional models.)
 
 Each case is a Keras layer called on its own, or a chain of layers (a small model), with random
 weights (biases included) and random inputs. A case's `.npz` holds:
@@ -136,6 +137,7 @@ def issue11() -> None:
     tokenizer_cases()
     optimizer_cases()
     callback_cases()
+    functional_cases()
 
 
 def main() -> None:
@@ -473,7 +475,114 @@ def callback_cases() -> None:
     print("extra/callbacks.json")
 
 
+def functional_cases() -> None:
+    """Functional models (`keras.Input`, layers called on tensors, `keras.Model`): each one's
+    weights, inputs, outputs, parameter count, weight shapes in `get_weights()` order, config and
+    the text of `summary()`; plus the summary of an unbuilt Sequential."""
+    rng = np.random.default_rng(20261202)  # its own stream: reruns leave the other cases alone
+    import io
+    from contextlib import redirect_stdout
+
+    def summary_of(model: keras.Model) -> str:
+        buf = io.StringIO()
+        model.summary(print_fn=lambda line, **_: buf.write(line + "\n"), line_length=None)
+        return buf.getvalue()
+
+    def record(name: str, model: keras.Model, inputs: list[np.ndarray]) -> None:
+        shapes = [w.shape for w in model.get_weights()]
+        model.set_weights([rng.uniform(-0.5, 0.5, s).astype("float32") for s in shapes])
+        outputs = model.predict(inputs if len(inputs) > 1 else inputs[0], verbose=0)
+        outs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+        arrays: dict[str, np.ndarray] = {}
+        for i, x in enumerate(inputs):
+            arrays[f"input_{i}"] = x
+        for i, w in enumerate(model.get_weights()):
+            arrays[f"weight_{i}"] = np.asarray(w, dtype="float32")
+        for i, o in enumerate(outs):
+            arrays[f"output_{i}"] = np.asarray(o, dtype="float32")
+        with redirect_stdout(io.StringIO()):
+            text = summary_of(model)
+        spec = {
+            "keras_version": keras.__version__,
+            "count_params": model.count_params(),
+            "layers": [[layer.name, type(layer).__name__] for layer in model.layers],
+            "weight_shapes": [list(w.shape) for w in model.get_weights()],
+            "output_shapes": [list(o.shape) for o in model.outputs],
+            "summary": text,
+            "config": json.loads(json.dumps(model.get_config(), default=str)),
+        }
+        arrays["spec"] = np.array(json.dumps(spec))
+        np.savez_compressed(EXTRA / f"functional_{name}.npz", **arrays)
+        print(f"extra/functional_{name}.npz: {model.count_params()} params")
+
+    keras.backend.clear_session()
+    # keras-io's bidirectional LSTM on IMDB, small: the same graph, smaller sizes.
+    inputs = keras.Input(shape=(None,), dtype="int32")
+    x = layers.Embedding(50, 8)(inputs)
+    x = layers.Bidirectional(layers.LSTM(6, return_sequences=True))(x)
+    x = layers.Bidirectional(layers.LSTM(5))(x)
+    outputs = layers.Dense(1, activation="sigmoid")(x)
+    ids = rng.integers(1, 50, size=(4, 7)).astype("int32")
+    record("bidirectional_lstm", keras.Model(inputs, outputs), [ids])
+
+    keras.backend.clear_session()
+    # A shared layer: one Dense applied to two branches, then added, with a masked Embedding.
+    inputs = keras.Input(shape=(7,), dtype="int32", name="tokens")
+    e = layers.Embedding(20, 6, mask_zero=True)(inputs)
+    a = layers.LSTM(5)(e)
+    b = layers.GRU(5)(e)
+    shared = layers.Dense(4, activation="tanh")
+    merged = layers.Add()([shared(a), shared(b)])
+    outputs = layers.Dense(3, activation="softmax")(merged)
+    lengths = rng.integers(1, 8, size=(4, 1))
+    padded = np.where(np.arange(7)[None, :] < lengths, rng.integers(1, 20, (4, 7)), 0)
+    shared_model = keras.Model(inputs, outputs, name="shared")
+    record("shared_dense_add", shared_model, [padded.astype("int32")])
+
+    keras.backend.clear_session()
+    # Two inputs: token ids and float features, concatenated.
+    tokens = keras.Input(shape=(6,), dtype="int32", name="tokens")
+    feats = keras.Input(shape=(3,), name="features")
+    t = layers.GlobalAveragePooling1D()(layers.Embedding(15, 4)(tokens))
+    x = layers.Concatenate()([t, layers.Dense(2)(feats)])
+    x = layers.Dense(5, activation="relu")(x)
+    outputs = layers.Dense(1, activation="sigmoid")(x)
+    x_ids = rng.integers(0, 15, size=(4, 6)).astype("int32")
+    x_feats = rng.normal(size=(4, 3)).astype("float32")
+    record("two_inputs_concatenate", keras.Model([tokens, feats], outputs), [x_ids, x_feats])
+
+    keras.backend.clear_session()
+    # Merge layers on one sequence input: Multiply, Average, Concatenate on the time axis.
+    inputs = keras.Input(shape=(5, 3))
+    p = layers.Dense(4)(inputs)
+    q = layers.Dense(4, activation="tanh")(inputs)
+    m = layers.Multiply()([p, q])
+    v = layers.Average()([p, q, m])
+    c = layers.Concatenate(axis=1)([m, v])
+    outputs = layers.GlobalMaxPooling1D()(c)
+    record("merges", keras.Model(inputs, outputs), [rng.normal(size=(4, 5, 3)).astype("float32")])
+
+    keras.backend.clear_session()
+    # Masks through merge layers: post-padded ids, two masked sequence branches merged by
+    # Concatenate and Add, then an LSTM that must skip the padded steps.
+    inputs = keras.Input(shape=(6,), dtype="int32")
+    e = layers.Embedding(12, 4, mask_zero=True)(inputs)
+    a = layers.LSTM(3, return_sequences=True)(e)
+    b = layers.GRU(3, return_sequences=True)(e)
+    x = layers.Concatenate()([layers.Concatenate()([a, b]), layers.Add()([a, b])])
+    outputs = layers.Dense(2)(layers.LSTM(3)(x))
+    record("masked_merges", keras.Model(inputs, outputs), [POST_PADDED[:3, :6]])
+
+    keras.backend.clear_session()
+    unbuilt = keras.Sequential([layers.Dense(4), layers.Dense(1)])
+    with redirect_stdout(io.StringIO()):
+        text = summary_of(unbuilt)
+    (EXTRA / "summary_unbuilt.txt").write_text(text)
+    print("extra/summary_unbuilt.txt")
+
+
 if __name__ == "__main__":
     import sys
 
-    issue11() if sys.argv[1:] == ["issue11"] else main()
+    modes = {"issue11": issue11, "functional": functional_cases}
+    modes[sys.argv[1]]() if sys.argv[1:] else main()

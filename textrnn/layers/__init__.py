@@ -10,8 +10,25 @@ from textrnn.layers.embedding import Embedding
 from textrnn.layers.flatten import Flatten
 from textrnn.layers.global_max_avg_pooling import GlobalMaxAvgPooling1D
 from textrnn.layers.gru import GRU
+from textrnn.layers.input_layer import Input, InputLayer
 from textrnn.layers.lstm import LSTM
 from textrnn.layers.masking import Masking
+from textrnn.layers.merging import (
+    Add,
+    Average,
+    Concatenate,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+    add,
+    average,
+    concatenate,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
+)
 from textrnn.layers.ngram_embedding import NGramEmbedding
 from textrnn.layers.normalization import BatchNormalization, LayerNormalization
 from textrnn.layers.pooling import GlobalAveragePooling1D, GlobalMaxPooling1D
@@ -27,6 +44,22 @@ GlobalAvgPool1D = GlobalAveragePooling1D
 
 __all__ = [
     "Layer",
+    "Input",
+    "InputLayer",
+    "Add",
+    "Subtract",
+    "Multiply",
+    "Average",
+    "Maximum",
+    "Minimum",
+    "Concatenate",
+    "add",
+    "subtract",
+    "multiply",
+    "average",
+    "maximum",
+    "minimum",
+    "concatenate",
     "Dense",
     "Dropout",
     "SpatialDropout1D",

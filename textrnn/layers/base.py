@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from textrnn.backend import FLOATX, to_tensor
+from textrnn.layers import keras_tensor
 
 # While set, `add_weight` makes storage-less "meta" tensors: a model's weight shapes can be learned
 # from its config without allocating them (saving.py checks them against a file before loading).
@@ -97,6 +98,19 @@ class Layer(nn.Module):
         self._trainable = bool(trainable)
         self._weight_names: list[str] = []
         self._build_input_shape: Shape | None = None
+        #: the calls of this layer on symbolic tensors (`textrnn.layers.keras_tensor.Node`)
+        self.inbound_nodes: list[Any] = []
+
+    @property
+    def input_shape_arg(self) -> Shape | None:
+        """The legacy `input_shape=` (or `input_dim=`) given to the constructor, without the batch
+        axis, or None."""
+        return self._input_shape_arg
+
+    @property
+    def build_input_shape(self) -> Shape | None:
+        """The input shape (batch first) the layer was built for, None before it is built."""
+        return self._build_input_shape
 
     def _set_input_shape_arg(self, input_shape: Any, input_dim: Any) -> None:
         """Keras 3's legacy arguments: warn as Keras does, then build for `(None, *input_shape)`
@@ -170,8 +184,11 @@ class Layer(nn.Module):
     def forward(self, inputs: Any, mask: Any = None, training: bool | None = None, **kwargs: Any) -> Any:
         """Convert NumPy input to a tensor, build on first use, then `call`.
 
-        `training=None` means inference (dropout off), as in Keras outside `fit`.
+        `training=None` means inference (dropout off), as in Keras outside `fit`. Called on
+        symbolic tensors (`keras.Input`), it records the call for a functional model instead.
         """
+        if keras_tensor.is_symbolic(inputs):
+            return keras_tensor.symbolic_call(self, inputs, mask, {**kwargs, **_given(training)})
         if not isinstance(inputs, (torch.Tensor, list, tuple)):
             inputs = to_tensor(inputs)
         elif isinstance(inputs, (list, tuple)) and not isinstance(inputs[0], torch.Tensor):
@@ -181,7 +198,7 @@ class Layer(nn.Module):
             device = self._device()
             if device is not None and inputs.device != device:
                 inputs = inputs.to(device)
-        if mask is not None:
+        if mask is not None and not isinstance(mask, (list, tuple)):
             mask = to_tensor(mask, dtype=torch.bool, device=inputs.device if isinstance(inputs, torch.Tensor) else None)
         if training is None:
             training = False  # Keras: inference behaviour unless a training loop says otherwise
@@ -253,6 +270,10 @@ class Layer(nn.Module):
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}"
+
+
+def _given(training: bool | None) -> dict[str, Any]:
+    return {} if training is None else {"training": training}
 
 
 def _with_input_shape(init: Any) -> Any:

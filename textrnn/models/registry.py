@@ -6,12 +6,15 @@ Model classes (`Sequential`, which may also be a layer of another model) enter t
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator, Mapping
 from typing import Any, TypeVar
 
 import textrnn.layers as layers_pkg
 from textrnn.layers.base import Layer
 
 _MODELS: dict[str, type[Layer]] = {}
+_CUSTOM: list[dict[str, type[Layer]]] = []  # the active `custom_objects`, innermost last
 
 L = TypeVar("L", bound=type[Layer])
 
@@ -22,12 +25,43 @@ def register_model(cls: L) -> L:
     return cls
 
 
+def is_model_class(class_name: Any) -> bool:
+    """Whether `class_name` names a registered model class (`Sequential`, `Functional`)."""
+    return isinstance(class_name, str) and class_name in _MODELS
+
+
+@contextlib.contextmanager
+def custom_object_scope(custom_objects: Mapping[str, Any] | None) -> Iterator[None]:
+    """Within the block, configs naming a key of `custom_objects` rebuild with its layer class
+    (Keras's `custom_object_scope`; `load_model(..., custom_objects=...)` uses it).
+
+    Raises:
+        TypeError: if it is not a dict of names to textrnn `Layer` subclasses.
+    """
+    objects = dict(custom_objects or {})
+    for key, value in objects.items():
+        if not isinstance(key, str) or not (isinstance(value, type) and issubclass(value, Layer)):
+            raise TypeError(
+                "Received an invalid value for argument `custom_objects`, expected a dict of "
+                f"class names to textrnn `Layer` subclasses, got {key!r}: {value!r}."
+            )
+    _CUSTOM.append(objects)
+    try:
+        yield
+    finally:
+        _CUSTOM.pop()
+
+
 def layer_class(class_name: str) -> type[Layer]:
-    """The textrnn layer class called `class_name`, or a registered model class (`Sequential`).
+    """The layer class called `class_name`: from the active `custom_objects`, a registered model
+    class (`Sequential`, `Functional`), or `textrnn.layers`.
 
     Raises:
         ValueError: if there is no such layer.
     """
+    for objects in reversed(_CUSTOM):
+        if isinstance(class_name, str) and class_name in objects:
+            return objects[class_name]
     if isinstance(class_name, str) and class_name in _MODELS:
         return _MODELS[class_name]
     cls = getattr(layers_pkg, class_name, None) if isinstance(class_name, str) and not class_name.startswith("_") else None
@@ -35,7 +69,8 @@ def layer_class(class_name: str) -> type[Layer]:
         available = sorted(n for n in dir(layers_pkg) if isinstance(getattr(layers_pkg, n), type) and issubclass(getattr(layers_pkg, n), Layer))
         raise ValueError(
             f"Unknown layer class {class_name!r} in the model config; `textrnn.layers` has: {', '.join(available)}. "
-            "The model may come from a newer textrnn: upgrade textrnn to load it."
+            "The model may come from a newer textrnn (upgrade textrnn to load it), or use a custom "
+            "layer: pass it as `load_model(..., custom_objects={'Name': NameClass})`."
         )
     return cls
 

@@ -6,8 +6,9 @@ Layout of a saved model folder::
         config.json        # format, format_version, textrnn_version, model config, compile config, metadata
         model.safetensors  # weights, keyed "layers.<index>.<layer type>.<weight>" (e.g. "layers.1.simple_rnn.kernel")
 
-`config.json` is plain JSON: `"model"` is `Sequential.get_config()` wrapped as
-`{"class_name": "Sequential", "config": ...}`, `"compile"` the `compile()` arguments (or null) and
+`config.json` is plain JSON: `"model"` is the model's `get_config()` wrapped as
+`{"class_name": "Sequential" | "Functional", "config": ...}`, `"compile"` the `compile()`
+arguments (or null) and
 `"metadata"` any JSON dict the caller passed to `save(..., metadata=...)` (the CLI keeps the
 vocabulary and label names there). Optimizer state is not saved: a loaded model is compiled
 afresh.
@@ -51,7 +52,7 @@ from textrnn.fileio import (
     reporting_disk_full,
 )
 from textrnn.layers.base import Layer, shapes_only, snake_case
-from textrnn.models.registry import layer_class
+from textrnn.models.registry import custom_object_scope, is_model_class, layer_class
 
 if TYPE_CHECKING:
     from textrnn.models.sequential import Sequential
@@ -411,8 +412,15 @@ def _read_config(path: Path) -> dict[str, Any]:
             f"textrnn ({textrnn.__version__}) reads up to version {FORMAT_VERSION}. Upgrade textrnn to load it."
         )
     model_cfg = config.get("model")
-    if not isinstance(model_cfg, dict) or model_cfg.get("class_name") != "Sequential" or not isinstance(model_cfg.get("config"), dict):
-        raise ModelFileError(f"{config_path} has no valid \"model\" entry (expected a Sequential config).")
+    if not (
+        isinstance(model_cfg, dict)
+        and isinstance(model_cfg.get("config"), dict)
+        and is_model_class(model_cfg.get("class_name"))
+    ):
+        raise ModelFileError(
+            f"{config_path} has no valid \"model\" entry (expected a Sequential or Functional "
+            "config)."
+        )
     entries = (
         ("metadata", (dict,), "a JSON object"),
         ("compile", (dict,), "a JSON object"),
@@ -447,20 +455,36 @@ def read_metadata(filepath: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 @overload
-def load_model(filepath: str | os.PathLike[str], compile: bool = ..., *, return_metadata: Literal[False] = ...) -> Sequential: ...
+def load_model(
+    filepath: str | os.PathLike[str],
+    custom_objects: dict[str, Any] | None = ...,
+    compile: bool = ...,
+    *,
+    return_metadata: Literal[False] = ...,
+) -> Sequential: ...
 @overload
 def load_model(
-    filepath: str | os.PathLike[str], compile: bool = ..., *, return_metadata: Literal[True]
+    filepath: str | os.PathLike[str],
+    custom_objects: dict[str, Any] | None = ...,
+    compile: bool = ...,
+    *,
+    return_metadata: Literal[True],
 ) -> tuple[Sequential, dict[str, Any]]: ...
 
 
 def load_model(
-    filepath: str | os.PathLike[str], compile: bool = True, *, return_metadata: bool = False
+    filepath: str | os.PathLike[str],
+    custom_objects: dict[str, Any] | None = None,
+    compile: bool = True,
+    *,
+    return_metadata: bool = False,
 ) -> Sequential | tuple[Sequential, dict[str, Any]]:
     """Load a model saved by `model.save(filepath)`.
 
     Args:
         filepath: the saved model folder.
+        custom_objects: your own layer classes by the class name the config uses, e.g.
+            `{"MyLayer": MyLayer}` (Keras's argument; here only `Layer` subclasses).
         compile: compile the model with its saved compile config (if it had one), default True.
         return_metadata: also return the metadata dict saved with it.
 
@@ -480,24 +504,26 @@ def load_model(
     path = replaced_dir(path) or path
     config = _read_config(path)
     weights = path / (config.get("weights") or WEIGHTS_FILE)
-    # Shapes first, from the config without allocating and from the header alone: a config that
-    # declares a huge model is refused here, before anything is built.
-    declared = _declared_weights(
-        config["model"]["class_name"], config["model"]["config"], path / CONFIG_FILE
-    )
-    _check_header(declared, read_header(weights), weights)
-    checksum = config.get("weights_sha256")
-    if checksum is not None and file_sha256(weights) != checksum:
-        raise ModelFileError(
-            f"The weights file {weights} does not match the checksum in {path / CONFIG_FILE}: it "
-            "was damaged or altered after saving. Re-save the model or download it again."
+    with custom_object_scope(custom_objects):
+        # Shapes first, from the config without allocating and from the header alone: a config
+        # that declares a huge model is refused here, before anything is built.
+        declared = _declared_weights(
+            config["model"]["class_name"], config["model"]["config"], path / CONFIG_FILE
         )
-    try:
-        # The class comes from the registry, where `Sequential` enters itself on import.
-        cls = layer_class(config["model"]["class_name"])
-        model = cast("Sequential", cls.from_config(config["model"]["config"]))
-    except (ValueError, TypeError, KeyError, RecursionError) as err:
-        raise ModelFileError(f"The model config in {path / CONFIG_FILE} cannot be rebuilt: {err}") from None
+        _check_header(declared, read_header(weights), weights)
+        checksum = config.get("weights_sha256")
+        if checksum is not None and file_sha256(weights) != checksum:
+            raise ModelFileError(
+                f"The weights file {weights} does not match the checksum in {path / CONFIG_FILE}: "
+                "it was damaged or altered after saving. Re-save the model or download it again."
+            )
+        try:
+            # The class comes from the registry, where model classes enter themselves on import.
+            cls = layer_class(config["model"]["class_name"])
+            model = cast("Sequential", cls.from_config(config["model"]["config"]))
+        except (ValueError, TypeError, KeyError, RecursionError) as err:
+            where = path / CONFIG_FILE
+            raise ModelFileError(f"The model config in {where} cannot be rebuilt: {err}") from None
     _assign_weights(model, _read_weights(weights), weights)
     compile_cfg = config.get("compile")
     if compile and compile_cfg:

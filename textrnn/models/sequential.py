@@ -22,6 +22,8 @@ from textrnn.backend import default_device
 from textrnn.layers.base import Layer, Shape
 from textrnn.layers.dense import Dense
 from textrnn.layers.embedding import Embedding
+from textrnn.layers.input_layer import InputLayer
+from textrnn.layers.keras_tensor import KerasTensor
 from textrnn.models.registry import layer_from_config, register_model
 from textrnn.models.summary import summary_text as render_summary
 from textrnn.training.trainer import Trainer
@@ -58,6 +60,7 @@ class Sequential(Trainer, Layer):
         super().__init__(name=name, trainable=trainable)
         self._layer_list = nn.ModuleList()
         self._input_shape: Shape | None = None
+        self._input_layer: InputLayer | None = None
         self._output_shapes: list[Any] = []
         self._device_target: torch.device | None = None
         if layers is not None:
@@ -75,13 +78,31 @@ class Sequential(Trainer, Layer):
         """The layers, in order."""
         return list(self._layer_list)  # type: ignore[arg-type]
 
-    def add(self, layer: Layer) -> None:
-        """Append a layer on top of the stack.
+    def add(self, layer: Layer | KerasTensor) -> None:
+        """Append a layer on top of the stack (first, an `Input` may give the input shape).
 
         Raises:
             TypeError: if `layer` is not a textrnn layer.
             ValueError: if a layer of the same name is already in the model.
         """
+        if isinstance(layer, KerasTensor):
+            origin = layer.keras_history.layer
+            if not isinstance(origin, InputLayer):
+                raise ValueError(
+                    "Only input tensors may be passed as positional arguments to a Sequential "
+                    f"model; {layer!r} comes from layer `{origin.name}`."
+                )
+            layer = origin
+        if isinstance(layer, InputLayer):
+            if self._layer_list or self._input_layer is not None:
+                raise ValueError(
+                    f"An `Input` can only be the first layer of Sequential model `{self.name}`: "
+                    "it already has layers or an input."
+                )
+            self._input_layer = layer
+            self._input_shape = layer.batch_shape
+            self.built = False
+            return
         if not isinstance(layer, Layer):
             raise TypeError(
                 f"Only textrnn layers can be added to a Sequential model, got {layer!r}. "
@@ -98,6 +119,8 @@ class Sequential(Trainer, Layer):
         self._layer_list.append(layer)
         self.built = False
         self._output_shapes = []
+        if self._input_layer is not None:  # Keras builds as it goes once an Input gave the shape
+            self.build()
 
     def pop(self) -> Layer:
         """Remove and return the last layer."""
@@ -115,10 +138,12 @@ class Sequential(Trainer, Layer):
         layers = self.layers
         if not layers:
             return None
+        if layers[0].input_shape_arg is not None:
+            return (None, *layers[0].input_shape_arg)
         if isinstance(layers[0], Embedding):
             return (None, None)
-        if layers[0].built and layers[0]._build_input_shape is not None:
-            return tuple(layers[0]._build_input_shape)
+        if layers[0].built and layers[0].build_input_shape is not None:
+            return tuple(layers[0].build_input_shape)
         return None
 
     def build(self, input_shape: Sequence[int | None] | None = None) -> None:
@@ -304,8 +329,10 @@ class Sequential(Trainer, Layer):
 
     # ================================================================== summary
     def summary_text(self, explain: bool = False) -> str:
-        """The text `summary()` prints (see `summary`)."""
-        self.ensure_built("summary")
+        """The text `summary()` prints (see `summary`); before the model can be built, Keras 3's
+        unbuilt table (`?` shapes and `0 (unbuilt)` counts)."""
+        if not self.built and self._layer_list and self._default_input_shape() is not None:
+            self.build()
         return render_summary(self, explain=explain)
 
     def summary(self, explain: bool = False, print_fn: Any = None) -> None:

@@ -17,12 +17,9 @@ weight shapes.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from textrnn.layers.base import Layer
-
-if TYPE_CHECKING:
-    from textrnn.models.sequential import Sequential
 
 
 def _n(value: int) -> str:
@@ -49,8 +46,9 @@ def _input_features(layer: Layer) -> int | None:
     weights = layer.weights
     if weights and weights[0].ndim == 2:
         return int(weights[0].shape[0])
-    if layer._build_input_shape is not None and layer._build_input_shape[-1] is not None:
-        return int(layer._build_input_shape[-1])
+    shape = layer.build_input_shape
+    if shape is not None and shape[-1] is not None:
+        return int(shape[-1])
     return None
 
 
@@ -166,38 +164,99 @@ def _shape_text(shape: Any) -> str:
     return str(shape)
 
 
-def summary_text(model: Sequential, explain: bool = False) -> str:
-    """Keras 3's summary table as plain text (box-drawing characters, no colours)."""
-    rows = []
-    for layer, shape in zip(model.layers, model.layer_output_shapes, strict=True):
-        rows.append((f"{layer.name} ({type(layer).__name__})", _shape_text(shape), _n(layer.count_params())))
-    headers = ("Layer (type)", "Output Shape", "Param #")
-    widths = [
-        max(31, *(len(r[0]) for r in rows), len(headers[0])),
-        max(22, *(len(r[1]) for r in rows), len(headers[1])),
-        max(13, *(len(r[2]) for r in rows), len(headers[2])),
-    ]
+def _wrap(text: str, width: int) -> list[str]:
+    """Rich's folding, as Keras's table shows it: words fill lines greedily; a word longer than
+    the column is cut with an ellipsis."""
+    lines: list[str] = []
+    current = ""
+    for word in text.split(" "):
+        if len(word) > width:
+            word = word[: width - 1] + "…"
+        if current and len(current) + 1 + len(word) <= width:
+            current += " " + word
+        else:
+            if current:
+                lines.append(current)
+            current = word
+    lines.append(current)
+    return lines
+
+
+def _table(
+    rows: list[tuple[str, ...]], headers: tuple[str, ...], widths: list[int], wrap: bool
+) -> list[str]:
+    aligns = ["<", "<", ">", "<"]
 
     def line(left: str, mid: str, right: str, fill: str) -> str:
         return left + mid.join(fill * (w + 2) for w in widths) + right
 
-    def row(cells: tuple[str, str, str], edge: str) -> str:
-        a, b, c = cells
-        return f"{edge} {a:<{widths[0]}} {edge} {b:<{widths[1]}} {edge} {c:>{widths[2]}} {edge}"
+    def row(cells: tuple[str, ...], edge: str) -> list[str]:
+        parts = [_wrap(c, w) if wrap else [c] for c, w in zip(cells, widths, strict=True)]
+        height = max(len(p) for p in parts)
+        out = []
+        for i in range(height):
+            texts = [p[i] if i < len(p) else "" for p in parts]
+            inner = f" {edge} ".join(
+                f"{t:{a}{w}}" for t, a, w in zip(texts, aligns, widths, strict=False)
+            )
+            out.append(f"{edge} {inner} {edge}")
+        return out
 
-    out = [f'Model: "{model.name}"', line("┏", "┳", "┓", "━"), row(headers, "┃"), line("┡", "╇", "┩", "━")]
+    out = [line("┏", "┳", "┓", "━"), *row(headers, "┃"), line("┡", "╇", "┩", "━")]
     for i, r in enumerate(rows):
         if i:
             out.append(line("├", "┼", "┤", "─"))
-        out.append(row(r, "│"))
+        out.extend(row(r, "│"))
     out.append(line("└", "┴", "┘", "─"))
-    trainable = sum(w.numel() for w in model.weights if w.requires_grad)
-    total = sum(w.numel() for w in model.weights)
+    return out
+
+
+def _rows(model: Any) -> list[tuple[str, ...]]:
+    """`(name (type), output shape, params)` per layer; `?` and `0 (unbuilt)` before building."""
+    built = model.built
+    shapes = model.layer_output_shapes if built else [None] * len(model.layers)
+    rows: list[tuple[str, ...]] = []
+    for layer, shape in zip(model.layers, shapes, strict=True):
+        label = f"{layer.name} ({type(layer).__name__})"
+        if not built:
+            count = _n(layer.count_params()) if layer.built else "0 (unbuilt)"
+            rows.append((label, "?", count))
+        else:
+            rows.append((label, _shape_text(shape), _n(layer.count_params())))
+    return rows
+
+
+def summary_text(model: Any, explain: bool = False) -> str:
+    """Keras 3's summary table as plain text (box-drawing characters, no colours).
+
+    A `Sequential` (and a functional model that is a plain chain) prints Keras's three columns;
+    another functional model adds "Connected to" and folds long cells as Keras's table does.
+    An unbuilt model shows `?` and `0 (unbuilt)` per layer, as Keras 3.
+    """
+    rows = _rows(model)
+    connected = getattr(model, "connections", None)
+    chain = getattr(model, "is_sequential_like", None)
+    if callable(connected) and callable(chain) and not chain():
+        headers: tuple[str, ...] = ("Layer (type)", "Output Shape", "Param #", "Connected to")
+        rows = [(*r, c) for r, c in zip(rows, connected(), strict=True)]
+        table = _table(rows, headers, [19, 17, 10, 17], wrap=True)
+    else:
+        headers = ("Layer (type)", "Output Shape", "Param #")
+        widths = [
+            max(31, *(len(r[0]) for r in rows), len(headers[0])),
+            max(22, *(len(r[1]) for r in rows), len(headers[1])),
+            max(13, *(len(r[2]) for r in rows), len(headers[2])),
+        ]
+        table = _table(rows, headers, widths, wrap=False)
+    out = [f'Model: "{model.name}"', *table]
+    weights = model.weights
+    trainable = sum(w.numel() for w in weights if w.requires_grad)
+    total = sum(w.numel() for w in weights)
     frozen = total - trainable
     out.append(f" Total params: {_n(total)} ({readable_size(total * 4)})")
     out.append(f" Trainable params: {_n(trainable)} ({readable_size(trainable * 4)})")
     out.append(f" Non-trainable params: {_n(frozen)} ({readable_size(frozen * 4)})")
-    if explain:
+    if explain and model.built:
         out.append("")
         out.append("Parameter arithmetic:")
         label_width = max(len(r[0]) for r in rows) if rows else 0
