@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from textrnn import _threads
+
+_threads.configure()  # before anything imports torch (OpenMP reads its environment once)
+
 if TYPE_CHECKING:
     from textrnn.runs.predictor import Predictor
 

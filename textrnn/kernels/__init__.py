@@ -39,6 +39,7 @@ import warnings
 from types import ModuleType
 from typing import Any
 
+from textrnn import _threads
 from textrnn.errors import KernelUnavailableError
 from textrnn.kernels._build import BuildResult, load_extension
 from textrnn.kernels._functions import (
@@ -89,6 +90,7 @@ def _load() -> BuildResult:
     global _result
     with _lock:
         if _result is None:
+            _threads.cap_torch_threads()
             _result = load_extension()
             if _result.module is None:
                 warnings.warn(

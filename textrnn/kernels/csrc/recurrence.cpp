@@ -49,10 +49,26 @@ class FlushSubnormals {
 
 constexpr int64_t kMinRowsPerThread = 4;
 
-// Thread `tid` of `nt` owns every nt-th row in order of decreasing length (all rows when there
-// are no lengths) for all steps: balanced shares of the work, and the rows still running at any
-// step form a prefix of each thread's list, so the kernels stop scanning at the first finished
-// row. `f(rows)` runs once per thread; nt respects torch.get_num_threads().
+// Rows per chunk of work (0: the static split, one set of rows per thread). Set by benchmarks.
+std::atomic<int64_t> g_chunk_rows{-1};
+
+// Rows per chunk: small enough that a thread which loses its core to another process hands most
+// of its share to the others (about 4 chunks per thread), large enough to keep the row blocks of
+// the per-step products full (a multiple of kRowBlock).
+int64_t chunk_rows(int64_t batch, int64_t nt) {
+  const int64_t forced = g_chunk_rows.load(std::memory_order_relaxed);
+  if (forced >= 0) return forced;
+  const int64_t per = (batch + 4 * nt - 1) / (4 * nt);
+  return std::max<int64_t>(2 * kRowBlock, (per + kRowBlock - 1) / kRowBlock * kRowBlock);
+}
+
+// Runs `f(rows)` over the batch's rows, sorted by decreasing length (all rows when there are no
+// lengths): the rows still running at any step form a prefix of each `rows`, so the kernels stop
+// scanning at the first finished row. Rows never interact inside a recurrence, so any split is
+// exact. The rows are cut into chunks of consecutive rows, longest first, that the threads take
+// from a shared counter: on a machine where other processes hold some cores, a thread that gets
+// less CPU takes fewer chunks instead of holding the whole call up (a static split made the
+// call as slow as its slowest thread). The thread count respects torch.get_num_threads().
 template <typename F>
 void for_row_sets(int64_t batch, const int64_t* lengths, const F& f) {
   std::vector<int64_t> order(batch);
@@ -63,13 +79,41 @@ void for_row_sets(int64_t batch, const int64_t* lengths, const F& f) {
   }
   const int64_t nt = std::max<int64_t>(
       1, std::min<int64_t>(at::get_num_threads(), batch / kMinRowsPerThread));
-  at::parallel_for(0, nt, 1, [&](int64_t begin, int64_t end) {
+  const int64_t chunk = chunk_rows(batch, nt);
+  if (chunk == 0) {  // static: thread tid owns every nt-th row
+    at::parallel_for(0, nt, 1, [&](int64_t begin, int64_t end) {
+      FlushSubnormals guard;
+      for (int64_t tid = begin; tid < end; ++tid) {
+        std::vector<int64_t> rows;
+        for (int64_t k = tid; k < batch; k += nt) rows.push_back(order[k]);
+        f(rows);
+      }
+    });
+    return;
+  }
+  const int64_t chunks = (batch + chunk - 1) / chunk;
+  std::atomic<int64_t> next{0};
+  at::parallel_for(0, std::min(nt, chunks), 1, [&](int64_t, int64_t) {
     FlushSubnormals guard;
-    for (int64_t tid = begin; tid < end; ++tid) {
-      std::vector<int64_t> rows;
-      for (int64_t k = tid; k < batch; k += nt) rows.push_back(order[k]);
+    std::vector<int64_t> rows;
+    for (int64_t c = next.fetch_add(1); c < chunks; c = next.fetch_add(1)) {
+      const int64_t first = c * chunk, last = std::min(batch, first + chunk);
+      rows.assign(order.begin() + first, order.begin() + last);
       f(rows);
     }
+  });
+}
+
+// f(begin, end) over [0, n) in pieces of `grain` that the threads take from a shared counter (a
+// thread short of CPU takes fewer), for elementwise passes.
+template <typename F>
+void for_pieces(int64_t n, int64_t grain, const F& f) {
+  const int64_t pieces = (n + grain - 1) / grain;
+  const int64_t nt = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), pieces));
+  std::atomic<int64_t> next{0};
+  at::parallel_for(0, nt, 1, [&](int64_t, int64_t) {
+    for (int64_t p = next.fetch_add(1); p < pieces; p = next.fetch_add(1))
+      f(p * grain, std::min(n, (p + 1) * grain));
   });
 }
 
@@ -442,7 +486,7 @@ void rmsprop_step(Tensor& weight, const Tensor& grad, Tensor& velocity, double r
     scalar_t* w = weight.data_ptr<scalar_t>();
     const scalar_t* g = grad.data_ptr<scalar_t>();
     scalar_t* v = velocity.data_ptr<scalar_t>();
-    at::parallel_for(0, weight.numel(), 32768, [&](int64_t begin, int64_t end) {
+    for_pieces(weight.numel(), 32768, [&](int64_t begin, int64_t end) {
       rmsprop_update<scalar_t>(w, g, v, begin, end, static_cast<scalar_t>(rho),
                                static_cast<scalar_t>(one_minus_rho),
                                static_cast<scalar_t>(epsilon), static_cast<scalar_t>(neg_lr));
@@ -464,6 +508,8 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("embedding_backward", &textrnn::embedding_backward);
   m.def("rmsprop_step", &textrnn::rmsprop_step);
   m.def("num_threads", [] { return at::get_num_threads(); });
+  // Rows per chunk of the recurrences' work split: -1 automatic, 0 the static split (benchmarks).
+  m.def("set_chunk_rows", [](int64_t rows) { textrnn::g_chunk_rows.store(rows); });
   m.def("release_buffers", [] { return textrnn::pool().release(); });
   m.def("pooled_empty", [](std::vector<int64_t> shape, const at::Tensor& like) {
     return textrnn::pool().get(shape, like);
