@@ -235,6 +235,34 @@ Tensor recurrent_kernel_grad(const Tensor& out, const Tensor& h0, const Tensor& 
   return grad;
 }
 
+// The recurrent dropout mask (B, Q u) as a contiguous tensor, or undefined.
+Tensor checked_rmask(const OptTensor& rmask, const Tensor& like, int64_t B, int64_t width) {
+  if (!rmask.has_value() || !rmask->defined()) return Tensor();
+  Tensor m = rmask->contiguous();
+  check_float(m, "recurrent_mask", like);
+  check_shape(m, "recurrent_mask", {B, width});
+  return m;
+}
+
+// The recurrent kernel's Q gate blocks (u, Q u) -> (Q, u, u), contiguous, for the masked products.
+Tensor gate_blocks(const Tensor& U, int64_t Q) {
+  const int64_t u = U.size(0);
+  return U.reshape({u, Q, u}).permute({1, 0, 2}).contiguous();
+}
+
+// dU with recurrent dropout: gate q's columns pair h_{t-1} * mask_q with that gate's d_q.
+Tensor masked_recurrent_kernel_grad(const Tensor& out, const Tensor& h0, const std::vector<Tensor>& d,
+                                    const Tensor& rmask, bool time_major, const Tensor& starts) {
+  const int64_t u = out.size(2);
+  std::vector<Tensor> cols;
+  for (size_t q = 0; q < d.size(); ++q) {
+    const Tensor m = rmask.narrow(1, static_cast<int64_t>(q) * u, u);
+    const Tensor out_m = in_layout(out * m.unsqueeze(1), time_major);
+    cols.push_back(recurrent_kernel_grad(out_m, h0 * m, d[q], time_major, starts));
+  }
+  return at::cat(cols, 1);
+}
+
 // xw in a layout the kernels take: itself if batch- or time-major, else a contiguous copy.
 Tensor checked_xw(const Tensor& xw, int64_t gates) {
   TORCH_CHECK_VALUE(xw.dim() == 3 && xw.size(2) % gates == 0,
@@ -246,7 +274,8 @@ Tensor checked_xw(const Tensor& xw, int64_t gates) {
 
 // ------------------------------------------------------------------------------- SimpleRNN
 std::vector<Tensor> simple_rnn_forward(const Tensor& xw_, const Tensor& h0_, const Tensor& U_,
-                                       const OptTensor& lengths_, const OptTensor& starts_) {
+                                       const OptTensor& lengths_, const OptTensor& starts_,
+                                       const OptTensor& rmask_) {
   const Tensor xw = checked_xw(xw_, 1), h0 = h0_.contiguous(), U = U_.contiguous();
   const int64_t B = xw.size(0), T = xw.size(1), u = xw.size(2);
   check_float(h0, "h0", xw);
@@ -257,13 +286,15 @@ std::vector<Tensor> simple_rnn_forward(const Tensor& xw_, const Tensor& h0_, con
   const Tensor starts = checked_starts(starts_, lengths, B, T);
   const bool tm = is_time_major(xw);
   const Layout L = layout_of(B, T, tm, starts);
+  const Tensor rmask = checked_rmask(rmask_, xw, B, u);
   Tensor out = buffer(B, T, u, xw, tm);
   Tensor hlast = at::empty({B, u}, xw.options());
   AT_DISPATCH_FLOATING_TYPES(xw.scalar_type(), "simple_rnn_forward", [&] {
     for_row_sets(B, lengths_ptr(lengths), [&](const std::vector<int64_t>& rows) {
       simple_rnn_forward_rows<scalar_t>(rows, xw.data_ptr<scalar_t>(), h0.data_ptr<scalar_t>(),
                                         U.data_ptr<scalar_t>(), lengths_ptr(lengths), L, u,
-                                        out.data_ptr<scalar_t>(), hlast.data_ptr<scalar_t>());
+                                        out.data_ptr<scalar_t>(), hlast.data_ptr<scalar_t>(),
+                                        opt_ptr<scalar_t>(rmask));
     });
   });
   return {out, hlast};
@@ -272,7 +303,7 @@ std::vector<Tensor> simple_rnn_forward(const Tensor& xw_, const Tensor& h0_, con
 std::vector<Tensor> simple_rnn_backward(const OptTensor& gout_, const OptTensor& ghlast_,
                                         const Tensor& h0, const Tensor& U, const Tensor& out,
                                         const OptTensor& lengths_, const OptTensor& starts_,
-                                        bool weight_grad) {
+                                        bool weight_grad, const OptTensor& rmask_) {
   const int64_t B = out.size(0), T = out.size(1), u = out.size(2);
   const bool tm = is_time_major(out);
   const Tensor gout = optional_in_layout(gout_, tm), ghlast = contiguous_or_undefined(ghlast_);
@@ -280,6 +311,7 @@ std::vector<Tensor> simple_rnn_backward(const OptTensor& gout_, const OptTensor&
   const Tensor starts = checked_starts(starts_, lengths, B, T);
   const Layout L = layout_of(B, T, tm, starts);
   const Tensor UT = U.t().contiguous();
+  const Tensor rmask = checked_rmask(rmask_, out, B, u);
   Tensor dxw = buffer(B, T, u, out, tm);
   Tensor dh0 = at::empty({B, u}, out.options());
   AT_DISPATCH_FLOATING_TYPES(out.scalar_type(), "simple_rnn_backward", [&] {
@@ -287,15 +319,21 @@ std::vector<Tensor> simple_rnn_backward(const OptTensor& gout_, const OptTensor&
       simple_rnn_backward_rows<scalar_t>(rows, opt_ptr<scalar_t>(gout), opt_ptr<scalar_t>(ghlast),
                                          UT.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(),
                                          lengths_ptr(lengths), L, u, dxw.data_ptr<scalar_t>(),
-                                         dh0.data_ptr<scalar_t>());
+                                         dh0.data_ptr<scalar_t>(), opt_ptr<scalar_t>(rmask));
     });
   });
-  return {dxw, dh0, weight_grad ? recurrent_kernel_grad(out, h0, dxw, tm, starts) : Tensor()};
+  Tensor dU;
+  if (weight_grad) {
+    dU = rmask.defined() ? masked_recurrent_kernel_grad(out, h0, {dxw}, rmask, tm, starts)
+                         : recurrent_kernel_grad(out, h0, dxw, tm, starts);
+  }
+  return {dxw, dh0, dU};
 }
 
 // ------------------------------------------------------------------------------------ LSTM
 std::vector<Tensor> lstm_forward(const Tensor& xw_, const Tensor& h0_, const Tensor& c0_,
-                                 const Tensor& U_, const OptTensor& lengths_, const OptTensor& starts_) {
+                                 const Tensor& U_, const OptTensor& lengths_, const OptTensor& starts_,
+                                 const OptTensor& rmask_) {
   const Tensor xw = checked_xw(xw_, 4), h0 = h0_.contiguous(), c0 = c0_.contiguous(),
                U = U_.contiguous();
   const int64_t B = xw.size(0), T = xw.size(1), u = xw.size(2) / 4;
@@ -309,6 +347,8 @@ std::vector<Tensor> lstm_forward(const Tensor& xw_, const Tensor& h0_, const Ten
   const Tensor starts = checked_starts(starts_, lengths, B, T);
   const bool tm = is_time_major(xw);
   const Layout L = layout_of(B, T, tm, starts);
+  const Tensor rmask = checked_rmask(rmask_, xw, B, 4 * u);
+  const Tensor Ub = rmask.defined() ? gate_blocks(U, 4) : Tensor();
   Tensor gates = buffer(B, T, 4 * u, xw, tm);
   Tensor cells = buffer(B, T, u, xw, tm);
   Tensor out = buffer(B, T, u, xw, tm);
@@ -320,7 +360,8 @@ std::vector<Tensor> lstm_forward(const Tensor& xw_, const Tensor& h0_, const Ten
                                   c0.data_ptr<scalar_t>(), U.data_ptr<scalar_t>(),
                                   lengths_ptr(lengths), L, u, gates.data_ptr<scalar_t>(),
                                   cells.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(),
-                                  hlast.data_ptr<scalar_t>(), clast.data_ptr<scalar_t>());
+                                  hlast.data_ptr<scalar_t>(), clast.data_ptr<scalar_t>(),
+                                  opt_ptr<scalar_t>(rmask), opt_ptr<scalar_t>(Ub));
     });
   });
   return {out, hlast, clast, gates, cells};
@@ -330,11 +371,13 @@ std::vector<Tensor> lstm_backward(const OptTensor& gout_, const OptTensor& ghlas
                                   const OptTensor& gclast_, const Tensor& h0, const Tensor& c0,
                                   const Tensor& U, const Tensor& out, const Tensor& gates,
                                   const Tensor& cells, const OptTensor& lengths_,
-                                  const OptTensor& starts_, bool weight_grad) {
+                                  const OptTensor& starts_, bool weight_grad,
+                                  const OptTensor& rmask_) {
   const int64_t B = out.size(0), T = out.size(1), u = out.size(2);
   const bool tm = is_time_major(out);
   const Tensor gout = optional_in_layout(gout_, tm), ghlast = contiguous_or_undefined(ghlast_),
                gclast = contiguous_or_undefined(gclast_);
+  const Tensor rmask = checked_rmask(rmask_, out, B, 4 * u);
   const Tensor lengths = checked_lengths(lengths_, B, T);
   const Tensor starts = checked_starts(starts_, lengths, B, T);
   const Layout L = layout_of(B, T, tm, starts);
@@ -348,15 +391,24 @@ std::vector<Tensor> lstm_backward(const OptTensor& gout_, const OptTensor& ghlas
           rows, opt_ptr<scalar_t>(gout), opt_ptr<scalar_t>(ghlast), opt_ptr<scalar_t>(gclast),
           UT.data_ptr<scalar_t>(), c0.data_ptr<scalar_t>(), gates.data_ptr<scalar_t>(),
           cells.data_ptr<scalar_t>(), lengths_ptr(lengths), L, u, dxw.data_ptr<scalar_t>(),
-          dh0.data_ptr<scalar_t>(), dc0.data_ptr<scalar_t>());
+          dh0.data_ptr<scalar_t>(), dc0.data_ptr<scalar_t>(), opt_ptr<scalar_t>(rmask));
     });
   });
-  return {dxw, dh0, dc0, weight_grad ? recurrent_kernel_grad(out, h0, dxw, tm, starts) : Tensor()};
+  Tensor dU;
+  if (weight_grad && rmask.defined()) {
+    std::vector<Tensor> d;
+    for (int64_t q = 0; q < 4; ++q) d.push_back(dxw.narrow(2, q * u, u));
+    dU = masked_recurrent_kernel_grad(out, h0, d, rmask, tm, starts);
+  } else if (weight_grad) {
+    dU = recurrent_kernel_grad(out, h0, dxw, tm, starts);
+  }
+  return {dxw, dh0, dc0, dU};
 }
 
 // ------------------------------------------------------------------------------------- GRU
 std::vector<Tensor> gru_forward(const Tensor& xw_, const Tensor& h0_, const Tensor& U_,
-                                const Tensor& rbias_, const OptTensor& lengths_, const OptTensor& starts_) {
+                                const Tensor& rbias_, const OptTensor& lengths_, const OptTensor& starts_,
+                                const OptTensor& rmask_) {
   const Tensor xw = checked_xw(xw_, 3), h0 = h0_.contiguous(), U = U_.contiguous(),
                rbias = rbias_.contiguous();
   const int64_t B = xw.size(0), T = xw.size(1), u = xw.size(2) / 3;
@@ -370,6 +422,8 @@ std::vector<Tensor> gru_forward(const Tensor& xw_, const Tensor& h0_, const Tens
   const Tensor starts = checked_starts(starts_, lengths, B, T);
   const bool tm = is_time_major(xw);
   const Layout L = layout_of(B, T, tm, starts);
+  const Tensor rmask = checked_rmask(rmask_, xw, B, 3 * u);
+  const Tensor Ub = rmask.defined() ? gate_blocks(U, 3) : Tensor();
   Tensor saved = buffer(B, T, 4 * u, xw, tm);
   Tensor out = buffer(B, T, u, xw, tm);
   Tensor hlast = at::empty({B, u}, xw.options());
@@ -378,7 +432,8 @@ std::vector<Tensor> gru_forward(const Tensor& xw_, const Tensor& h0_, const Tens
       gru_forward_rows<scalar_t>(rows, xw.data_ptr<scalar_t>(), h0.data_ptr<scalar_t>(),
                                  U.data_ptr<scalar_t>(), rbias.data_ptr<scalar_t>(),
                                  lengths_ptr(lengths), L, u, saved.data_ptr<scalar_t>(),
-                                 out.data_ptr<scalar_t>(), hlast.data_ptr<scalar_t>());
+                                 out.data_ptr<scalar_t>(), hlast.data_ptr<scalar_t>(),
+                                 opt_ptr<scalar_t>(rmask), opt_ptr<scalar_t>(Ub));
     });
   });
   return {out, hlast, saved};
@@ -387,10 +442,12 @@ std::vector<Tensor> gru_forward(const Tensor& xw_, const Tensor& h0_, const Tens
 std::vector<Tensor> gru_backward(const OptTensor& gout_, const OptTensor& ghlast_,
                                  const Tensor& h0, const Tensor& U, const Tensor& out,
                                  const Tensor& saved, const OptTensor& lengths_,
-                                 const OptTensor& starts_, bool weight_grad, bool bias_grad) {
+                                 const OptTensor& starts_, bool weight_grad, bool bias_grad,
+                                 const OptTensor& rmask_) {
   const int64_t B = out.size(0), T = out.size(1), u = out.size(2);
   const bool tm = is_time_major(out);
   const Tensor gout = optional_in_layout(gout_, tm), ghlast = contiguous_or_undefined(ghlast_);
+  const Tensor rmask = checked_rmask(rmask_, out, B, 3 * u);
   const Tensor lengths = checked_lengths(lengths_, B, T);
   const Tensor starts = checked_starts(starts_, lengths, B, T);
   const Layout L = layout_of(B, T, tm, starts);
@@ -404,13 +461,17 @@ std::vector<Tensor> gru_backward(const OptTensor& gout_, const OptTensor& ghlast
                                   UT.data_ptr<scalar_t>(), h0.data_ptr<scalar_t>(),
                                   saved.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(),
                                   lengths_ptr(lengths), L, u, dxw.data_ptr<scalar_t>(),
-                                  dhuh.data_ptr<scalar_t>(), dh0.data_ptr<scalar_t>());
+                                  dhuh.data_ptr<scalar_t>(), dh0.data_ptr<scalar_t>(),
+                                  opt_ptr<scalar_t>(rmask));
     });
   });
   // Columns z, r of U see the same gradient as xw; the candidate's columns see r * da_h.
   const Tensor dzr = dxw.narrow(2, 0, 2 * u);
   Tensor dU, dbias;
-  if (weight_grad) {
+  if (weight_grad && rmask.defined()) {
+    dU = masked_recurrent_kernel_grad(out, h0, {dxw.narrow(2, 0, u), dxw.narrow(2, u, u), dhuh},
+                                      rmask, tm, starts);
+  } else if (weight_grad) {
     dU = at::cat({recurrent_kernel_grad(out, h0, dzr, tm, starts),
                   recurrent_kernel_grad(out, h0, dhuh, tm, starts)},
                  1);
