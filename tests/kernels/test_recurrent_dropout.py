@@ -179,3 +179,30 @@ def test_mask_of_the_wrong_shape_is_refused(shape):
     xw, h0, c0, u_, _, _ = _case("lstm", 6, 7, 16, torch.float32)
     with pytest.raises(ValueError, match="`recurrent_mask` of `textrnn.kernels.lstm` must have shape"):
         K.lstm(xw, h0, c0, u_, recurrent_mask=torch.ones(shape))
+
+
+# ------------------------------------------------------------------ lstm_last (inference)
+@pytest.mark.parametrize("units", [16, 32, 5])
+@pytest.mark.parametrize("rows", ["all", "lengths", "starts"])
+@pytest.mark.parametrize("time_major", [False, True])
+def test_lstm_last_matches_lstm(units, rows, time_major):
+    xw, h0, c0, u_, _, _ = _case("lstm", 13, 9, units, torch.float32, seed=4)
+    if time_major:
+        xw = xw.transpose(0, 1).contiguous().transpose(0, 1)
+    lengths = starts = None
+    if rows != "all":
+        lengths = torch.tensor([9, 0, 3, 7, 9, 1, 5, 2, 8, 4, 6, 9, 2])
+    if rows == "starts":
+        starts = torch.tensor([0, 2, 6, 1, 0, 3, 4, 7, 1, 5, 2, 0, 6])
+        lengths = torch.minimum(lengths, 9 - starts)
+    _, h_want, c_want = K.lstm(xw, h0, c0, u_, lengths, starts)
+    with torch.no_grad():
+        h, c = K.lstm_last(xw, h0, c0, u_, lengths, starts)
+    torch.testing.assert_close(h, h_want, atol=0, rtol=0)
+    torch.testing.assert_close(c, c_want, atol=0, rtol=0)
+
+
+def test_lstm_last_refuses_a_gradient():
+    xw, h0, c0, u_, _, _ = _case("lstm", 4, 3, 16, torch.float32)
+    with pytest.raises(RuntimeError, match="computes no gradient"):
+        K.lstm_last(xw.requires_grad_(), h0, c0, u_)

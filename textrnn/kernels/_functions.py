@@ -441,6 +441,38 @@ def lstm(
     return out, h_last, c_last
 
 
+def lstm_last(
+    xw: torch.Tensor,
+    h0: torch.Tensor,
+    c0: torch.Tensor,
+    recurrent_kernel: torch.Tensor,
+    lengths: torch.Tensor | None = None,
+    starts: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """`lstm`'s final `(h_last, c_last)` alone, for inference: nothing is saved for a backward
+    pass and no sequence output is written (float32 with units a multiple of the vector width
+    keeps each row's state in a little scratch; other cases run `lstm` and drop the rest).
+    Same arguments and numbers as `lstm`; not differentiable.
+
+    Raises:
+        RuntimeError: if a gradient is required (use `lstm`).
+    """
+    batch, steps, units = _check_xw(xw, 4, "lstm_last")
+    _check_like("h0", h0, (batch, units), xw, "lstm_last")
+    _check_like("c0", c0, (batch, units), xw, "lstm_last")
+    _check_like("recurrent_kernel", recurrent_kernel, (units, 4 * units), xw, "lstm_last")
+    lengths, starts = _check_rows(lengths, starts, batch, steps, "lstm_last")
+    if torch.is_grad_enabled() and any(
+        t.requires_grad for t in (xw, h0, c0, recurrent_kernel)
+    ):
+        raise RuntimeError(
+            "`textrnn.kernels.lstm_last` computes no gradient; call it under `torch.no_grad()` "
+            "or use `textrnn.kernels.lstm`."
+        )
+    h_last, c_last = _ext().lstm_forward_last(xw, h0, c0, recurrent_kernel, lengths, starts)
+    return h_last, c_last
+
+
 def gru(
     xw: torch.Tensor,
     h0: torch.Tensor,

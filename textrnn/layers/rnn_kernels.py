@@ -300,7 +300,7 @@ def _fused_path(
     dropout: Dropout | None = None,
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
     if dropout is not None or _use_native(spec, inputs, states):
-        out, final = _native_call(spec, inputs, states, None, dropout=dropout)
+        out, final = _native_call(spec, inputs, states, None, dropout=dropout, need_outputs=return_sequences)
     else:
         out, final = _call_fused(spec, inputs, None, states)  # (batch, steps, units)
     return (out if return_sequences else final[0]), (final if return_state else [])
@@ -359,7 +359,9 @@ def _packed_path(
         )
     if dropout is not None or _use_native(spec, compact, states):
         # Each row stops at its own length: outputs and final states (an LSTM's c too) are exact.
-        compact_out, final = _native_call(spec, compact[:, :longest], states, lengths, dropout=dropout)
+        compact_out, final = _native_call(
+            spec, compact[:, :longest], states, lengths, dropout=dropout, need_outputs=return_sequences
+        )
     elif spec.kind == "lstm" and return_state:
         # The final c of each row is only exposed by PyTorch's packed kernel.
         compact_out, final = _packed_kernel(spec, compact, lengths, states, return_sequences)
@@ -432,10 +434,13 @@ def _native_call(
     lengths: torch.Tensor | None,
     starts: torch.Tensor | None = None,
     dropout: Dropout | None = None,
+    need_outputs: bool = True,
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """One native call on `(batch, steps, features)`: `(outputs (batch, steps, units), final
     states)`. With `lengths`, row b runs `lengths[b]` steps from `starts[b]` (0 when None); its
-    outputs elsewhere are zero. `dropout`: per-gate input masks and recurrent masks, or None."""
+    outputs elsewhere are zero. `dropout`: per-gate input masks and recurrent masks, or None.
+    Without `need_outputs` and without gradients the outputs may come back empty `(batch, 0,
+    units)` (the caller only wants the final states)."""
     from textrnn import kernels
 
     rows = inputs.shape[0]
@@ -450,10 +455,14 @@ def _native_call(
                 None if lengths is None else lengths[i : i + _NO_GRAD_ROWS],
                 None if starts is None else starts[i : i + _NO_GRAD_ROWS],
                 None if dropout is None else dropout.rows(i, i + _NO_GRAD_ROWS),
+                need_outputs,
             )
             for i in range(0, rows, _NO_GRAD_ROWS)
         ]
-        outputs = torch.cat([out for out, _ in parts])
+        if need_outputs:
+            outputs = torch.cat([out for out, _ in parts])
+        else:
+            outputs = inputs.new_zeros((rows, 0, spec.units))
         finals = [torch.cat([fin[k] for _, fin in parts]) for k in range(len(parts[0][1]))]
         return outputs, finals
     bias = spec.bias
@@ -468,6 +477,10 @@ def _native_call(
         out, h = kernels.simple_rnn(xw, states[0], spec.recurrent_kernel, lengths, starts, rmask)
         return out, [h]
     if spec.kind == "lstm":
+        if not need_outputs and rmask is None and not torch.is_grad_enabled():
+            # Inference wanting the last state: nothing saved, no sequence written.
+            h, c = kernels.lstm_last(xw, states[0], states[1], spec.recurrent_kernel, lengths, starts)
+            return xw.new_zeros((rows, 0, spec.units)), [h, c]
         out, h, c = kernels.lstm(
             xw, states[0], states[1], spec.recurrent_kernel, lengths, starts, rmask
         )
@@ -522,7 +535,7 @@ def _native_windows_path(
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """The masked path for rows whose steps form one run each: the native kernels run each row
     over its own steps in place (outputs zero elsewhere, states frozen outside them)."""
-    out, final = _native_call(spec, inputs, states, lengths, starts, dropout)
+    out, final = _native_call(spec, inputs, states, lengths, starts, dropout, need_outputs=return_sequences)
     empty = (lengths == 0).unsqueeze(-1)  # (batch, 1)
     if not return_sequences:
         keep = mask[:, -1:] if zero_output_for_mask else ~empty

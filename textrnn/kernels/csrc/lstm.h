@@ -130,6 +130,61 @@ inline void lstm_forward_rows_fused(const std::vector<int64_t>& rows, const floa
     if (n > 0) flush(n);
   }
 }
+// Forward without saving anything (inference, no gradient, no sequence output): the same steps
+// as lstm_forward_rows_fused, but each row's gates, c and h live in a small ring of scratch
+// instead of (B, T, .) buffers, so the call writes only hlast and clast (B, u).
+inline void lstm_last_rows_fused(const std::vector<int64_t>& rows, const float* xw,
+                                 const float* h0, const float* c0, const float* U,
+                                 const int64_t* lengths, const Layout& L, int64_t u, float* hlast,
+                                 float* clast) {
+  const int64_t G = 4 * u, nrows = static_cast<int64_t>(rows.size());
+  const int64_t per_row = G + 4 * u;  // gates, then c and h for two steps
+  std::vector<float> scratch(nrows * per_row);
+  auto gbuf = [&](int64_t i) { return scratch.data() + i * per_row; };
+  auto cbuf = [&](int64_t i, int64_t t) { return gbuf(i) + G + (t & 1) * u; };
+  auto hbuf = [&](int64_t i, int64_t t) { return gbuf(i) + G + 2 * u + (t & 1) * u; };
+  int64_t tmax = 0;
+  for (int64_t b : rows) tmax = std::max(tmax, row_steps(lengths, b, L.steps));
+  const float* hp[kFusedRows];
+  const float* xr[kFusedRows];
+  const float* cp[kFusedRows];
+  float* g[kFusedRows];
+  float* cn[kFusedRows];
+  float* hn[kFusedRows];
+  auto flush = [&](int n) {
+    switch (n) {
+      case 4: lstm_step_fused<4>(hp, xr, cp, g, cn, hn, U, u); break;
+      case 3: lstm_step_fused<3>(hp, xr, cp, g, cn, hn, U, u); break;
+      case 2: lstm_step_fused<2>(hp, xr, cp, g, cn, hn, U, u); break;
+      default: lstm_step_fused<1>(hp, xr, cp, g, cn, hn, U, u); break;
+    }
+  };
+  for (int64_t t = 0; t < tmax; ++t) {
+    int n = 0;
+    for (int64_t i = 0; i < nrows; ++i) {
+      const int64_t b = rows[i];
+      if (t >= row_steps(lengths, b, L.steps)) break;  // rows: decreasing length
+      hp[n] = t == 0 ? h0 + b * u : hbuf(i, t - 1);
+      cp[n] = t == 0 ? c0 + b * u : cbuf(i, t - 1);
+      xr[n] = xw + L.pos(b, t) * G;
+      g[n] = gbuf(i);
+      cn[n] = cbuf(i, t);
+      hn[n] = hbuf(i, t);
+      if (++n == kFusedRows) {
+        flush(n);
+        n = 0;
+      }
+    }
+    if (n > 0) flush(n);
+  }
+  for (int64_t i = 0; i < nrows; ++i) {
+    const int64_t b = rows[i], len = row_steps(lengths, b, L.steps);
+    const float* hs = len == 0 ? h0 + b * u : hbuf(i, len - 1);
+    const float* cs = len == 0 ? c0 + b * u : cbuf(i, len - 1);
+    std::copy(hs, hs + u, hlast + b * u);
+    std::copy(cs, cs + u, clast + b * u);
+  }
+}
 #endif
 
 // Forward for one thread's rows. Writes gates (B, T, 4u) after their activations, cells (B, T, u),

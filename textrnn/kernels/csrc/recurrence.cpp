@@ -367,6 +367,40 @@ std::vector<Tensor> lstm_forward(const Tensor& xw_, const Tensor& h0_, const Ten
   return {out, hlast, clast, gates, cells};
 }
 
+// The final (h, c) only, without saving activations or outputs (inference): the fused float
+// steps over a ring of scratch per row where they apply, else lstm_forward's results.
+std::vector<Tensor> lstm_forward_last(const Tensor& xw_, const Tensor& h0_, const Tensor& c0_,
+                                      const Tensor& U_, const OptTensor& lengths_,
+                                      const OptTensor& starts_) {
+  const Tensor xw = checked_xw(xw_, 4);
+  const int64_t u = xw.size(2) / 4;
+#if defined(__GNUC__) && !defined(TEXTRNN_NO_FUSED_STEPS)
+  if (xw.scalar_type() == at::kFloat && u % kFloatLanes == 0) {
+    const Tensor h0 = h0_.contiguous(), c0 = c0_.contiguous(), U = U_.contiguous();
+    const int64_t B = xw.size(0), T = xw.size(1);
+    check_float(h0, "h0", xw);
+    check_float(c0, "c0", xw);
+    check_float(U, "recurrent_kernel", xw);
+    check_shape(h0, "h0", {B, u});
+    check_shape(c0, "c0", {B, u});
+    check_shape(U, "recurrent_kernel", {u, 4 * u});
+    const Tensor lengths = checked_lengths(lengths_, B, T);
+    const Tensor starts = checked_starts(starts_, lengths, B, T);
+    const Layout L = layout_of(B, T, is_time_major(xw), starts);
+    Tensor hlast = at::empty({B, u}, xw.options());
+    Tensor clast = at::empty({B, u}, xw.options());
+    for_row_sets(B, lengths_ptr(lengths), [&](const std::vector<int64_t>& rows) {
+      lstm_last_rows_fused(rows, xw.data_ptr<float>(), h0.data_ptr<float>(), c0.data_ptr<float>(),
+                           U.data_ptr<float>(), lengths_ptr(lengths), L, u,
+                           hlast.data_ptr<float>(), clast.data_ptr<float>());
+    });
+    return {hlast, clast};
+  }
+#endif
+  std::vector<Tensor> all = lstm_forward(xw, h0_, c0_, U_, lengths_, starts_, std::nullopt);
+  return {all[1], all[2]};
+}
+
 std::vector<Tensor> lstm_backward(const OptTensor& gout_, const OptTensor& ghlast_,
                                   const OptTensor& gclast_, const Tensor& h0, const Tensor& c0,
                                   const Tensor& U, const Tensor& out, const Tensor& gates,
@@ -564,6 +598,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("simple_rnn_backward", &textrnn::simple_rnn_backward);
   m.def("lstm_forward", &textrnn::lstm_forward);
   m.def("lstm_backward", &textrnn::lstm_backward);
+  m.def("lstm_forward_last", &textrnn::lstm_forward_last);
   m.def("gru_forward", &textrnn::gru_forward);
   m.def("gru_backward", &textrnn::gru_backward);
   m.def("embedding_backward", &textrnn::embedding_backward);
