@@ -32,11 +32,11 @@ SPIN_DEFAULTS = {"GOMP_SPINCOUNT": "10000", "KMP_BLOCKTIME": "1"}
 set_by_textrnn: dict[str, str] = {}
 
 
-def _cgroup_quota() -> float | None:
+def _cgroup_quota(root: Path = Path("/sys/fs/cgroup")) -> float | None:
     """CPUs allowed by this process's cgroup CPU quota, or None when there is no quota."""
-    v1 = [Path("/sys/fs/cgroup/cpu"), Path("/sys/fs/cgroup/cpu,cpuacct")]
+    v1 = [root / "cpu", root / "cpu,cpuacct"]
     candidates: list[tuple[Path, Path | None]] = [
-        (Path("/sys/fs/cgroup/cpu.max"), None),  # cgroup v2: "max 100000" or "200000 100000"
+        (root / "cpu.max", None),  # cgroup v2: "max 100000" or "200000 100000"
         *[(d / "cpu.cfs_quota_us", d / "cpu.cfs_period_us") for d in v1],
     ]
     for quota_path, period_path in candidates:
