@@ -94,6 +94,7 @@ def torch_step(
         else:
             packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
             data, sizes = packed.data, packed.batch_sizes
+        res: tuple[torch.Tensor, ...]
         if kind == "lstm":
             hx = (h0, h0)
             res = (

@@ -115,7 +115,7 @@ def main() -> None:
         s = summarise(r)
         s["busy"] = r["busy"]
         summaries.append(s)
-    table = []
+    table: list[dict] = []
     for rnn in args.rnn:
         for busy in conditions:
             rows = {s["framework"]: s for s in summaries
