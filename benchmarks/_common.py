@@ -27,9 +27,9 @@ def prepare_arrays(folder: Path, num_words: int = 10000, maxlen: int = 500) -> P
     out = folder / f"imdb_{num_words}_{maxlen}.npz"
     np.savez(
         out,
-        x_train=pad_sequences(x_train, maxlen=maxlen),
+        x_train=pad_sequences(list(x_train), maxlen=maxlen),
         y_train=np.asarray(y_train, dtype="float32"),
-        x_test=pad_sequences(x_test, maxlen=maxlen),
+        x_test=pad_sequences(list(x_test), maxlen=maxlen),
         y_test=np.asarray(y_test, dtype="float32"),
     )
     return out
