@@ -27,9 +27,9 @@ def prepare_arrays(folder: Path, num_words: int = 10000, maxlen: int = 500) -> P
     out = folder / f"imdb_{num_words}_{maxlen}.npz"
     np.savez(
         out,
-        x_train=pad_sequences(x_train, maxlen=maxlen),
+        x_train=pad_sequences(list(x_train), maxlen=maxlen),
         y_train=np.asarray(y_train, dtype="float32"),
-        x_test=pad_sequences(x_test, maxlen=maxlen),
+        x_test=pad_sequences(list(x_test), maxlen=maxlen),
         y_test=np.asarray(y_test, dtype="float32"),
     )
     return out
@@ -38,7 +38,10 @@ def prepare_arrays(folder: Path, num_words: int = 10000, maxlen: int = 500) -> P
 def run_worker(python: str, framework: str, rnn: str, data: Path, epochs: int, seed: int,
                workdir: Path, verbose: int = 0, lock: str | None = None, recipe: str = "tutorial") -> dict:
     """Run one training in a fresh process; with `lock`, hold that file's flock while it runs (so that
-    other heavy jobs on a shared machine that take the same lock never run beside a measurement)."""
+    other heavy jobs on a shared machine that take the same lock never run beside a measurement).
+
+    A Keras worker gets the environment without the OpenMP settings textrnn chose for itself
+    (`textrnn._threads`), so each library runs with its own defaults."""
     if lock:
         import fcntl
 
@@ -53,6 +56,12 @@ def run_worker(python: str, framework: str, rnn: str, data: Path, epochs: int, s
            "--epochs", str(epochs), "--seed", str(seed), "--out", str(out), "--verbose", str(verbose),
            "--recipe", recipe]
     env = dict(os.environ)
+    if framework.startswith("keras"):
+        from textrnn import _threads
+
+        for name, value in _threads.set_by_textrnn.items():
+            if env.get(name) == value:
+                del env[name]
     env["PYTHONPATH"] = str(HERE.parent) + os.pathsep + env.get("PYTHONPATH", "")
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)

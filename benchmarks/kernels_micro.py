@@ -13,6 +13,14 @@ projection and its gradient:
   kernels with `lengths`; torch = a packed sequence through the same fused calls.
 
 Prints a table and writes the medians (and every repeat) as JSON.
+
+`--schedules` instead times the native kernels with their two ways of splitting rows over
+threads, alternating one repeat of each: "dynamic" (chunks of rows taken from a shared counter, the
+default) and "static" (one fixed set of rows per thread, as before). `--busy N` runs N busy
+Python processes during the measurement (stopped after it), to see how each copes with a CPU
+taken by another process:
+
+    python benchmarks/kernels_micro.py --schedules --busy 1 --layers lstm,simple_rnn
 """
 
 from __future__ import annotations
@@ -22,6 +30,8 @@ import json
 import os
 import platform
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -84,6 +94,7 @@ def torch_step(
         else:
             packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
             data, sizes = packed.data, packed.batch_sizes
+        res: tuple[torch.Tensor, ...]
         if kind == "lstm":
             hx = (h0, h0)
             res = (
@@ -132,6 +143,37 @@ def _write_json(path: Path, payload: dict) -> None:
         raise
 
 
+SPIN = "import time, sys\nend = time.monotonic() + float(sys.argv[1])\nwhile time.monotonic() < end: pass"
+
+
+def schedules(args: argparse.Namespace, x: torch.Tensor, lengths: torch.Tensor) -> list[dict]:
+    """Dynamic against static row splitting, one repeat of each in turn, medians."""
+    ext = K._extension()
+    assert ext is not None
+    print(f"{'layer':<11}{'mode':<9}{'dynamic':>11}{'static':>11}{'static/dyn':>12}")
+    rows = []
+    for kind in args.layers.split(","):
+        w = _weights(kind, args.features, args.units)
+        for mode, lens in (("exact", None), ("lengths", lengths)):
+            step = native_step(kind, x, w, lens)
+            step()
+            times: dict[str, list[float]] = {"dynamic": [], "static": []}
+            try:
+                for _ in range(args.repeats):
+                    for name, chunk in (("dynamic", -1), ("static", 0)):
+                        ext.set_chunk_rows(chunk)
+                        start = time.perf_counter()
+                        step()
+                        times[name].append(time.perf_counter() - start)
+            finally:
+                ext.set_chunk_rows(-1)
+            dyn, sta = statistics.median(times["dynamic"]), statistics.median(times["static"])
+            print(f"{kind:<11}{mode:<9}{dyn * 1e3:>8.2f} ms{sta * 1e3:>8.2f} ms{sta / dyn:>11.2f}x")
+            rows.append({"layer": kind, "mode": mode, "dynamic_s": dyn, "static_s": sta,
+                         "dynamic_all_s": times["dynamic"], "static_all_s": times["static"]})
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--batch", type=int, default=128)
@@ -143,6 +185,12 @@ def main() -> None:
         "--threads", type=int, default=None, help="torch.set_num_threads (default: as is)"
     )
     parser.add_argument("--layers", default="simple_rnn,lstm,gru")
+    parser.add_argument(
+        "--schedules", action="store_true", help="dynamic against static row splitting"
+    )
+    parser.add_argument(
+        "--busy", type=int, default=0, help="busy processes running beside the measurement"
+    )
     parser.add_argument(
         "--out", type=Path, default=Path(__file__).parent / "results" / "kernels_micro.json"
     )
@@ -162,30 +210,18 @@ def main() -> None:
         f"{torch.get_num_threads()} threads; forward + backward, median of {args.repeats}"
     )
     print(f"lengths: mean {lengths.float().mean():.0f}, max {int(lengths.max())}")
-    print(f"{'layer':<11}{'mode':<9}{'native':>11}{'torch':>11}{'speed-up':>10}")
-    rows = []
-    for kind in args.layers.split(","):
-        w = _weights(kind, args.features, args.units)
-        for mode, lens in (("exact", None), ("lengths", lengths)):
-            t_native = measure(native_step(kind, x, w, lens), args.repeats)
-            t_torch = measure(torch_step(kind, x, w, lens), args.repeats)
-            med_n, med_t = statistics.median(t_native), statistics.median(t_torch)
-            print(
-                f"{kind:<11}{mode:<9}{med_n * 1e3:>8.2f} ms{med_t * 1e3:>8.2f} ms{med_t / med_n:>9.1f}x"
-            )
-            rows.append(
-                {
-                    "layer": kind,
-                    "mode": mode,
-                    "native_s": med_n,
-                    "torch_s": med_t,
-                    "speedup": med_t / med_n,
-                    "native_all_s": t_native,
-                    "torch_all_s": t_torch,
-                }
-            )
+    spinners = [
+        subprocess.Popen([sys.executable, "-c", SPIN, "1800"]) for _ in range(max(0, args.busy))
+    ]
+    try:
+        rows = schedules(args, x, lengths) if args.schedules else compare(args, x, lengths)
+    finally:
+        for proc in spinners:
+            proc.kill()
+            proc.wait()
     payload = {
-        "benchmark": "kernels_micro",
+        "benchmark": "kernels_micro_schedules" if args.schedules else "kernels_micro",
+        "busy_processes": args.busy,
         "config": {
             "batch": args.batch,
             "steps": args.steps,
@@ -210,6 +246,33 @@ def main() -> None:
     }
     _write_json(args.out, payload)
     print(f"written to {args.out}")
+
+
+def compare(args: argparse.Namespace, x: torch.Tensor, lengths: torch.Tensor) -> list[dict]:
+    """Native against PyTorch's kernels, medians."""
+    print(f"{'layer':<11}{'mode':<9}{'native':>11}{'torch':>11}{'speed-up':>10}")
+    rows = []
+    for kind in args.layers.split(","):
+        w = _weights(kind, args.features, args.units)
+        for mode, lens in (("exact", None), ("lengths", lengths)):
+            t_native = measure(native_step(kind, x, w, lens), args.repeats)
+            t_torch = measure(torch_step(kind, x, w, lens), args.repeats)
+            med_n, med_t = statistics.median(t_native), statistics.median(t_torch)
+            print(
+                f"{kind:<11}{mode:<9}{med_n * 1e3:>8.2f} ms{med_t * 1e3:>8.2f} ms{med_t / med_n:>9.1f}x"
+            )
+            rows.append(
+                {
+                    "layer": kind,
+                    "mode": mode,
+                    "native_s": med_n,
+                    "torch_s": med_t,
+                    "speedup": med_t / med_n,
+                    "native_all_s": t_native,
+                    "torch_all_s": t_torch,
+                }
+            )
+    return rows
 
 
 if __name__ == "__main__":

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from textrnn.version import __version__
+from textrnn import _threads
+
+_threads.configure()  # before anything imports torch (OpenMP reads its environment once)
+
+from textrnn.version import __version__  # noqa: E402
 
 if TYPE_CHECKING:
     from textrnn.runs.predictor import Predictor

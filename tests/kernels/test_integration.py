@@ -27,7 +27,7 @@ def calls(monkeypatch):
         original = cls.apply
 
         def counted(*args, _original=original, _name=name):
-            lengths, starts = args[-2], args[-1]
+            lengths, starts = args[-3], args[-2]  # then the recurrent dropout mask
             tag = "+starts" if starts is not None else "+lengths" if lengths is not None else ""
             counter[_name + tag] += 1
             return _original(*args)

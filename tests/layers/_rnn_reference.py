@@ -51,7 +51,10 @@ def _step(kind, x, states, weights, act, rec_act, reset_after, in_masks, rec_mas
         return [act(z)]
     if kind == "lstm":
         c = states[1]
-        z = xin(0) @ kernel + hin(0) @ recurrent
+        # With recurrent dropout Keras's LSTM cell has one input and one state mask per gate.
+        z = np.concatenate(
+            [xin(q) @ kernel[:, q * u : (q + 1) * u] + hin(q) @ recurrent[:, q * u : (q + 1) * u] for q in range(4)]
+        )
         if bias is not None:
             z = z + bias
         i = rec_act(z[:u])
@@ -100,7 +103,7 @@ def reference_rnn(
     """Keras's layer output for inputs `x` (batch, steps, features) and Keras-layout `weights`.
 
     `input_masks` / `recurrent_masks`: per-sample dropout masks, each (batch, features) /
-    (batch, units), one or (GRU) three.
+    (batch, units), one (shared by the gates) or one per gate (LSTM four, GRU three).
     """
     x = np.asarray(x, dtype=np.float64)
     weights = [np.asarray(w, dtype=np.float64) for w in weights]

@@ -29,3 +29,17 @@ def test_sliced_no_grad_matches_one_call(cls, return_sequences, masked):
     assert len(got) == len(expected)
     for g, e in zip(got, expected, strict=True):
         torch.testing.assert_close(g, e.detach(), rtol=1e-5, atol=1e-6)
+
+
+def test_lstm_last_state_without_gradients_matches_training_path():
+    """Inference (no gradient, no sequence output) runs `lstm_last`: the same numbers."""
+    if not kernels.available():
+        pytest.skip("native kernels unavailable")
+    layer = LSTM(16)
+    x = torch.randn(300, 7, 5)
+    mask = torch.arange(7)[None, :] < torch.randint(0, 8, (300, 1))
+    for m in (None, mask, mask.flip(1)):
+        want = layer(x, mask=m)
+        with torch.no_grad():
+            got = layer(x, mask=m)
+        torch.testing.assert_close(got, want.detach(), atol=1e-6, rtol=1e-6)

@@ -185,17 +185,17 @@ def test_dropout_seed_makes_masks_reproducible():
 
 @pytest.mark.parametrize("name,cls,kwargs,kind,ref_kwargs", VARIANTS, ids=IDS)
 def test_dropout_masks_match_reference(name, cls, kwargs, kind, ref_kwargs):
-    """The kernels apply given dropout masks as Keras's cells do (GRU: one per gate)."""
+    """The kernels apply given dropout masks as Keras's cells do (LSTM, GRU: one per gate)."""
     layer = random_layer(cls, return_sequences=True, **kwargs)
     rng = np.random.default_rng(9)
-    n = 3 if kind == "gru" else 1
+    n = {"gru": 3, "lstm": 4}.get(kind, 1)
 
     def masks(count, size):
         return [(rng.random((BATCH, size)) > 0.4).astype("float32") / 0.6 for _ in range(count)]
 
-    for in_count, rec in [(1, False), (n, True)]:
+    for in_count, rec in [(1, False), (n, True), (1, True)]:
         in_masks = masks(in_count, FEATURES)
-        rec_masks = masks(n, UNITS) if rec else None
+        rec_masks = masks(in_count, UNITS) if rec else None
         out, _ = rnn_kernels.run(
             layer.cell_spec(),
             torch.tensor(inputs()),

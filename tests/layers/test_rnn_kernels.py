@@ -73,6 +73,11 @@ def test_choose_path():
     assert rnn_kernels.choose_path(spec, mask) == "packed"
     assert rnn_kernels.choose_path(spec, None, input_masks=[torch.ones(1)]) == "fused"
     assert rnn_kernels.choose_path(spec, None, recurrent_masks=[torch.ones(1)]) == "loop"
+    # Recurrent dropout fuses where textrnn's native kernels run.
+    assert rnn_kernels.choose_path(spec, None, recurrent_masks=[torch.ones(1)], native=True) == "fused"
+    assert rnn_kernels.choose_path(spec, mask, recurrent_masks=[torch.ones(1)], native=True) == "packed"
+    relu = make(SimpleRNN, {"activation": "linear"}).cell_spec()
+    assert rnn_kernels.choose_path(relu, None, recurrent_masks=[torch.ones(1)], native=True) == "loop"
     assert rnn_kernels.choose_path(make(GRU, {}).cell_spec(), None, input_masks=[torch.ones(1)] * 3) == "loop"
     assert rnn_kernels.choose_path(make(GRU, {"reset_after": False}).cell_spec(), None) == "loop"
     assert rnn_kernels.choose_path(make(LSTM, {"recurrent_activation": "hard_sigmoid"}).cell_spec(), None) == "loop"

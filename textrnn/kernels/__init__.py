@@ -3,9 +3,14 @@ gradient and the RMSprop update that the tutorial's training step spends much of
 
 PyTorch's CPU RNN kernels pay dispatcher and autograd overhead at each of hundreds of tiny steps
 (a `(128, 32) @ (32, 32)` product per step for the IMDB tutorial). These kernels run the whole
-recurrence, forward and hand-written backward, in one C++ call per direction: batch rows are split
-over threads for all steps, the per-step products keep their accumulators in registers, and the
-recurrent kernel's gradient is one large GEMM at the end.
+recurrence, forward and hand-written backward, in one C++ call per direction: batch rows are cut
+into chunks that the threads take from a shared counter and run for all steps (a thread that
+loses its core to another process takes fewer), the per-step products keep their accumulators in
+registers, and the recurrent kernel's gradient is one large GEMM at the end.
+
+`recurrent_mask` adds Keras's recurrent dropout (a mask per row, and per gate for LSTM and GRU,
+fixed for the sequence) to the fused recurrences; `lstm_last` is the inference-only LSTM that
+returns the final states without saving or writing anything per step.
 
 They take the input projection `xw = x @ kernel + bias` (one big matmul done outside) and Keras's
 weight layout, and support left-aligned variable `lengths` (rows stop early, their state frozen),
@@ -18,6 +23,9 @@ The extension is compiled on first use (a C++ compiler and ninja are needed once
 `textrnn.kernels._build`). Where it cannot be built, `available()` returns False after one warning
 and the recurrent layers keep PyTorch's kernels. The kernels are CPU-only: on CUDA the layers use
 cuDNN whatever `available()` says.
+
+OpenMP's waiting and thread count are chosen for a shared machine when textrnn is imported
+before torch (`textrnn._threads`).
 
 Environment:
     TEXTRNN_KERNELS: `auto` (default: native when it builds), `native` (required: failing to build
@@ -39,12 +47,14 @@ import warnings
 from types import ModuleType
 from typing import Any
 
+from textrnn import _threads
 from textrnn.errors import KernelUnavailableError
 from textrnn.kernels._build import BuildResult, load_extension
 from textrnn.kernels._functions import (
     embedding_backward,
     gru,
     lstm,
+    lstm_last,
     project,
     rmsprop_update_,
     simple_rnn,
@@ -57,6 +67,7 @@ __all__ = [
     "empty_cache",
     "gru",
     "lstm",
+    "lstm_last",
     "mode",
     "project",
     "rmsprop_update_",
@@ -89,6 +100,7 @@ def _load() -> BuildResult:
     global _result
     with _lock:
         if _result is None:
+            _threads.cap_torch_threads()
             _result = load_extension()
             if _result.module is None:
                 warnings.warn(

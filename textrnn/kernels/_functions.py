@@ -47,10 +47,12 @@ class _SimpleRNN(torch.autograd.Function):
         kernel: torch.Tensor,
         lengths: torch.Tensor | None,
         starts: torch.Tensor | None,
+        recurrent_mask: torch.Tensor | None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        out, h_last = _ext().simple_rnn_forward(xw, h0, kernel, lengths, starts)
+        out, h_last = _ext().simple_rnn_forward(xw, h0, kernel, lengths, starts, recurrent_mask)
         ctx.set_materialize_grads(False)
         ctx.rows = (lengths, starts)  # plain int64 tensors, never differentiated
+        ctx.recurrent_mask = recurrent_mask  # a constant of the sequence, never differentiated
         ctx.save_for_backward(h0, kernel, out)
         return out, h_last
 
@@ -59,9 +61,9 @@ class _SimpleRNN(torch.autograd.Function):
     def backward(ctx: Any, g_out: torch.Tensor | None, g_h: torch.Tensor | None) -> tuple[Any, ...]:
         h0, kernel, out = ctx.saved_tensors
         dxw, dh0, dkernel = _ext_loaded().simple_rnn_backward(
-            g_out, g_h, h0, kernel, out, *ctx.rows, ctx.needs_input_grad[2]
+            g_out, g_h, h0, kernel, out, *ctx.rows, ctx.needs_input_grad[2], ctx.recurrent_mask
         )
-        return dxw, dh0, dkernel, None, None
+        return dxw, dh0, dkernel, None, None, None
 
 
 class _LSTM(torch.autograd.Function):
@@ -74,10 +76,14 @@ class _LSTM(torch.autograd.Function):
         kernel: torch.Tensor,
         lengths: torch.Tensor | None,
         starts: torch.Tensor | None,
+        recurrent_mask: torch.Tensor | None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        out, h_last, c_last, gates, cells = _ext().lstm_forward(xw, h0, c0, kernel, lengths, starts)
+        out, h_last, c_last, gates, cells = _ext().lstm_forward(
+            xw, h0, c0, kernel, lengths, starts, recurrent_mask
+        )
         ctx.set_materialize_grads(False)
         ctx.rows = (lengths, starts)
+        ctx.recurrent_mask = recurrent_mask
         ctx.save_for_backward(h0, c0, kernel, out, gates, cells)
         return out, h_last, c_last
 
@@ -88,9 +94,20 @@ class _LSTM(torch.autograd.Function):
     ) -> tuple[Any, ...]:
         h0, c0, kernel, out, gates, cells = ctx.saved_tensors
         dxw, dh0, dc0, dkernel = _ext_loaded().lstm_backward(
-            g_out, g_h, g_c, h0, c0, kernel, out, gates, cells, *ctx.rows, ctx.needs_input_grad[3]
+            g_out,
+            g_h,
+            g_c,
+            h0,
+            c0,
+            kernel,
+            out,
+            gates,
+            cells,
+            *ctx.rows,
+            ctx.needs_input_grad[3],
+            ctx.recurrent_mask,
         )
-        return dxw, dh0, dc0, dkernel, None, None
+        return dxw, dh0, dc0, dkernel, None, None, None
 
 
 class _GRU(torch.autograd.Function):
@@ -103,10 +120,14 @@ class _GRU(torch.autograd.Function):
         recurrent_bias: torch.Tensor,
         lengths: torch.Tensor | None,
         starts: torch.Tensor | None,
+        recurrent_mask: torch.Tensor | None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        out, h_last, saved = _ext().gru_forward(xw, h0, kernel, recurrent_bias, lengths, starts)
+        out, h_last, saved = _ext().gru_forward(
+            xw, h0, kernel, recurrent_bias, lengths, starts, recurrent_mask
+        )
         ctx.set_materialize_grads(False)
         ctx.rows = (lengths, starts)
+        ctx.recurrent_mask = recurrent_mask
         ctx.save_for_backward(h0, kernel, out, saved)
         return out, h_last
 
@@ -124,8 +145,9 @@ class _GRU(torch.autograd.Function):
             *ctx.rows,
             ctx.needs_input_grad[2],
             ctx.needs_input_grad[3],
+            ctx.recurrent_mask,
         )
-        return dxw, dh0, dkernel, dbias, None, None
+        return dxw, dh0, dkernel, dbias, None, None, None
 
 
 class _Projection(torch.autograd.Function):
@@ -318,6 +340,7 @@ def simple_rnn(
     recurrent_kernel: torch.Tensor,
     lengths: torch.Tensor | None = None,
     starts: torch.Tensor | None = None,
+    recurrent_mask: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Run Keras's SimpleRNN recurrence `h_t = tanh(xw_t + h_{t-1} @ recurrent_kernel)`.
 
@@ -334,6 +357,9 @@ def simple_rnn(
         starts: optional `(batch,)` integers, with `lengths`: the first step of each row (rows
             padded in front, as Keras's `pad_sequences` pads, need no re-alignment). Defaults to
             `None` (0).
+        recurrent_mask: optional `(batch, units)` recurrent dropout mask (Keras's
+            `recurrent_dropout`): the same mask multiplies `h_{t-1}` before the product at every
+            step of a row. Not differentiated. Defaults to `None` (no dropout).
 
     Returns:
         `(outputs, h_last)`: `(batch, steps, units)` and `(batch, units)`. Differentiable with
@@ -354,7 +380,10 @@ def simple_rnn(
     _check_like("h0", h0, (batch, units), xw, "simple_rnn")
     _check_like("recurrent_kernel", recurrent_kernel, (units, units), xw, "simple_rnn")
     lengths, starts = _check_rows(lengths, starts, batch, steps, "simple_rnn")
-    out, h_last = _SimpleRNN.apply(xw, h0, recurrent_kernel, lengths, starts)
+    if recurrent_mask is not None:
+        _check_like("recurrent_mask", recurrent_mask, (batch, units), xw, "simple_rnn")
+        recurrent_mask = recurrent_mask.detach().contiguous()
+    out, h_last = _SimpleRNN.apply(xw, h0, recurrent_kernel, lengths, starts, recurrent_mask)
     return out, h_last
 
 
@@ -365,6 +394,7 @@ def lstm(
     recurrent_kernel: torch.Tensor,
     lengths: torch.Tensor | None = None,
     starts: torch.Tensor | None = None,
+    recurrent_mask: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Run Keras's LSTM recurrence (gates i, f, c, o; sigmoid and tanh).
 
@@ -378,6 +408,10 @@ def lstm(
         c0: `(batch, units)`, the initial cell state.
         recurrent_kernel: `(units, 4 * units)`, in Keras's layout.
         lengths, starts: optional `(batch,)` integers, as in `simple_rnn`. Default to `None`.
+        recurrent_mask: optional `(batch, 4 * units)` recurrent dropout masks of gates i, f, c, o
+            (Keras's LSTM with `recurrent_dropout`): gate q's product takes `h_{t-1} *
+            recurrent_mask[:, q * units:(q + 1) * units]`, the same at every step. Not
+            differentiated. Defaults to `None`.
 
     Returns:
         `(outputs, h_last, c_last)`: `(batch, steps, units)`, `(batch, units)`, `(batch, units)`.
@@ -398,8 +432,45 @@ def lstm(
     _check_like("c0", c0, (batch, units), xw, "lstm")
     _check_like("recurrent_kernel", recurrent_kernel, (units, 4 * units), xw, "lstm")
     lengths, starts = _check_rows(lengths, starts, batch, steps, "lstm")
-    out, h_last, c_last = _LSTM.apply(xw, h0, c0, recurrent_kernel, lengths, starts)
+    if recurrent_mask is not None:
+        _check_like("recurrent_mask", recurrent_mask, (batch, 4 * units), xw, "lstm")
+        recurrent_mask = recurrent_mask.detach().contiguous()
+    out, h_last, c_last = _LSTM.apply(
+        xw, h0, c0, recurrent_kernel, lengths, starts, recurrent_mask
+    )
     return out, h_last, c_last
+
+
+def lstm_last(
+    xw: torch.Tensor,
+    h0: torch.Tensor,
+    c0: torch.Tensor,
+    recurrent_kernel: torch.Tensor,
+    lengths: torch.Tensor | None = None,
+    starts: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """`lstm`'s final `(h_last, c_last)` alone, for inference: nothing is saved for a backward
+    pass and no sequence output is written (float32 with units a multiple of the vector width
+    keeps each row's state in a little scratch; other cases run `lstm` and drop the rest).
+    Same arguments and numbers as `lstm`; not differentiable.
+
+    Raises:
+        RuntimeError: if a gradient is required (use `lstm`).
+    """
+    batch, steps, units = _check_xw(xw, 4, "lstm_last")
+    _check_like("h0", h0, (batch, units), xw, "lstm_last")
+    _check_like("c0", c0, (batch, units), xw, "lstm_last")
+    _check_like("recurrent_kernel", recurrent_kernel, (units, 4 * units), xw, "lstm_last")
+    lengths, starts = _check_rows(lengths, starts, batch, steps, "lstm_last")
+    if torch.is_grad_enabled() and any(
+        t.requires_grad for t in (xw, h0, c0, recurrent_kernel)
+    ):
+        raise RuntimeError(
+            "`textrnn.kernels.lstm_last` computes no gradient; call it under `torch.no_grad()` "
+            "or use `textrnn.kernels.lstm`."
+        )
+    h_last, c_last = _ext().lstm_forward_last(xw, h0, c0, recurrent_kernel, lengths, starts)
+    return h_last, c_last
 
 
 def gru(
@@ -409,6 +480,7 @@ def gru(
     recurrent_bias: torch.Tensor,
     lengths: torch.Tensor | None = None,
     starts: torch.Tensor | None = None,
+    recurrent_mask: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Run Keras's GRU recurrence with `reset_after=True` (gates z, r, h).
 
@@ -422,6 +494,8 @@ def gru(
         recurrent_kernel: `(units, 3 * units)`, in Keras's layout.
         recurrent_bias: `(3 * units,)`, Keras's `bias[1]`.
         lengths, starts: optional `(batch,)` integers, as in `simple_rnn`. Default to `None`.
+        recurrent_mask: optional `(batch, 3 * units)` recurrent dropout masks of gates z, r, h
+            (Keras's GRU with `recurrent_dropout`), as in `lstm`. Defaults to `None`.
 
     Returns:
         `(outputs, h_last)`: `(batch, steps, units)` and `(batch, units)`. Differentiable with
@@ -442,7 +516,12 @@ def gru(
     _check_like("recurrent_kernel", recurrent_kernel, (units, 3 * units), xw, "gru")
     _check_like("recurrent_bias", recurrent_bias, (3 * units,), xw, "gru")
     lengths, starts = _check_rows(lengths, starts, batch, steps, "gru")
-    out, h_last = _GRU.apply(xw, h0, recurrent_kernel, recurrent_bias, lengths, starts)
+    if recurrent_mask is not None:
+        _check_like("recurrent_mask", recurrent_mask, (batch, 3 * units), xw, "gru")
+        recurrent_mask = recurrent_mask.detach().contiguous()
+    out, h_last = _GRU.apply(
+        xw, h0, recurrent_kernel, recurrent_bias, lengths, starts, recurrent_mask
+    )
     return out, h_last
 
 

@@ -65,7 +65,8 @@ class BaseRNN(Layer):
         dropout: fraction in [0, 1) of the inputs dropped in training, one mask per sequence used
             at every step (as Keras). Default 0.
         recurrent_dropout: fraction in [0, 1) of the previous state dropped in training (one mask
-            per sequence). Forces the step loop. Default 0.
+            per sequence; an LSTM or GRU draws one per gate, and then one input mask per gate, as
+            Keras's cells do). Runs in the native kernels on CPU, else in the step loop. Default 0.
         seed: int seed for the dropout masks, or None for PyTorch's global generator.
         return_sequences: return the output of every step `(batch, steps, units)` instead of the
             last one `(batch, units)`. Default False.
@@ -258,12 +259,13 @@ class BaseRNN(Layer):
             mask = mask.to(device=inputs.device, dtype=torch.bool)
         states = self._initial_states(initial_state, batch, inputs)
         input_masks, recurrent_masks = None, None
+        # With recurrent dropout, Keras's LSTM and GRU cells draw one mask per gate (four, three).
+        per_gate = {"lstm": 4, "gru": 3}.get(self.cell_kind, 1)
         if training and self.dropout > 0.0:
-            count = 3 if self.cell_kind == "gru" and self.recurrent_dropout > 0.0 else 1
+            count = per_gate if self.recurrent_dropout > 0.0 else 1
             input_masks = self._dropout_masks(count, (batch, features), self.dropout, inputs)
         if training and self.recurrent_dropout > 0.0:
-            count = 3 if self.cell_kind == "gru" else 1
-            recurrent_masks = self._dropout_masks(count, (batch, self.units), self.recurrent_dropout, inputs)
+            recurrent_masks = self._dropout_masks(per_gate, (batch, self.units), self.recurrent_dropout, inputs)
         output, final_states = rnn_kernels.run(
             self.cell_spec(),
             inputs,

@@ -19,11 +19,12 @@ Three paths compute the same numbers:
   PyTorch's packed-sequence kernel with per-row lengths); the outputs are then spread back over
   the steps.
 - `"loop"`: a Python loop over time steps, for what no fused kernel does (other activations, GRU
-  `reset_after=False`, `recurrent_dropout`).
+  `reset_after=False`), and for `recurrent_dropout` where textrnn's native kernels cannot run.
 
 On CPU, the "fused" and "packed" paths run textrnn's own C++ kernels (`textrnn.kernels`, with
 per-row lengths for masks) instead of PyTorch's when they are available (see "native kernels"
-below; `TEXTRNN_KERNELS=torch` turns them off).
+below; `TEXTRNN_KERNELS=torch` turns them off). The native kernels also take recurrent dropout
+(Keras's masks per gate, fixed per sequence), which PyTorch's fused kernels cannot.
 
 To add a kernel (e.g. a custom C++ one): write a function with the signature of `_fused_path`,
 `(spec, inputs, states, mask, return_sequences, return_state, zero_output_for_mask) -> (output,
@@ -102,9 +103,12 @@ def choose_path(
     mask: torch.Tensor | None,
     input_masks: Sequence[torch.Tensor] | None = None,
     recurrent_masks: Sequence[torch.Tensor] | None = None,
+    native: bool = False,
 ) -> PathName:
-    """The path `run()` takes for these arguments (`force_path` overrides it)."""
-    fusable = has_fused_kernel(spec) and not recurrent_masks and len(input_masks or ()) <= 1
+    """The path `run()` takes for these arguments (`force_path` overrides it). `native`: textrnn's
+    kernels can run these inputs, so recurrent dropout (and per-gate input masks) fuse too."""
+    plain = not recurrent_masks and len(input_masks or ()) <= 1
+    fusable = has_fused_kernel(spec) and (plain or native)
     if _FORCED_PATH is not None:
         if _FORCED_PATH != "loop" and not fusable:
             raise ValueError(
@@ -165,9 +169,10 @@ def run(
             packed kernel, slower on CPU than the fused kernel the other cases run).
         zero_output_for_mask: masked steps output zeros instead of the previous output.
         input_masks: dropout masks `(batch, features)` multiplied into the inputs at every step:
-            one, or for a GRU with recurrent dropout three (z, r, h). None: no dropout.
-        recurrent_masks: dropout masks `(batch, units)` for the previous state: one (SimpleRNN,
-            LSTM) or three (GRU z, r, h). None: no recurrent dropout.
+            one, or one per gate as Keras's cells use with recurrent dropout (LSTM four: i, f, c,
+            o; GRU three: z, r, h). None: no dropout.
+        recurrent_masks: dropout masks `(batch, units)` for the previous state: one (shared by
+            every gate), or one per gate (LSTM four, GRU three). None: no recurrent dropout.
 
     Returns:
         `(output, states)`: output `(batch, steps, units)` or `(batch, units)`, and the final states
@@ -177,20 +182,63 @@ def run(
         inputs = torch.flip(inputs, dims=(1,))
         if mask is not None:
             mask = torch.flip(mask, dims=(1,))
-    path = choose_path(spec, mask, input_masks, recurrent_masks)
+    dropout: Dropout | None = None
+    native = False
+    if recurrent_masks or len(input_masks or ()) > 1:
+        native = has_fused_kernel(spec) and _use_native(spec, inputs, initial_states)
+    path = choose_path(spec, mask, input_masks, recurrent_masks, native=native)
     if path == "loop":
         output, states = _loop_path(
             spec, inputs, list(initial_states), mask, return_sequences, zero_output_for_mask,
             input_masks, recurrent_masks,
         )
         return output, (states if return_state else [])
-    if input_masks:
+    if input_masks and len(input_masks) == 1:
         inputs = inputs * input_masks[0].unsqueeze(1)  # the same mask at every step
+    if recurrent_masks or len(input_masks or ()) > 1:
+        dropout = _dropout_for_kernels(spec, input_masks, recurrent_masks)
     if path == "packed" and mask is not None:
         return _packed_path(
-            spec, inputs, list(initial_states), mask, return_sequences, return_state, zero_output_for_mask
+            spec, inputs, list(initial_states), mask, return_sequences, return_state, zero_output_for_mask,
+            dropout,
         )
-    return _fused_path(spec, inputs, list(initial_states), None, return_sequences, return_state, zero_output_for_mask)
+    return _fused_path(
+        spec, inputs, list(initial_states), None, return_sequences, return_state, zero_output_for_mask, dropout
+    )
+
+
+@dataclass(frozen=True)
+class Dropout:
+    """Dropout masks for the native kernels: `gate_inputs`, one `(batch, features)` input mask per
+    gate (or None), and `recurrent`, `(batch, G * units)`, each gate's mask on the previous state
+    (or None)."""
+
+    gate_inputs: tuple[torch.Tensor, ...] | None
+    recurrent: torch.Tensor | None
+
+    def rows(self, begin: int, end: int) -> Dropout:
+        return Dropout(
+            None if self.gate_inputs is None else tuple(m[begin:end] for m in self.gate_inputs),
+            None if self.recurrent is None else self.recurrent[begin:end],
+        )
+
+
+def _dropout_for_kernels(
+    spec: CellSpec,
+    input_masks: Sequence[torch.Tensor] | None,
+    recurrent_masks: Sequence[torch.Tensor] | None,
+) -> Dropout:
+    gates = {"simple_rnn": 1, "lstm": 4, "gru": 3}[spec.kind]
+    recurrent = None
+    if recurrent_masks:
+        masks = list(recurrent_masks)
+        if len(masks) == 1:  # one mask shared by every gate
+            masks = masks * gates
+        recurrent = torch.cat(masks, dim=1)
+    gate_inputs = None
+    if input_masks and len(input_masks) > 1:
+        gate_inputs = tuple(input_masks)
+    return Dropout(gate_inputs, recurrent)
 
 
 # --------------------------------------------------------------------------- fused kernels
@@ -249,9 +297,10 @@ def _fused_path(
     return_sequences: bool,
     return_state: bool,
     zero_output_for_mask: bool,
+    dropout: Dropout | None = None,
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
-    if _use_native(spec, inputs, states):
-        out, final = _native_call(spec, inputs, states, None)
+    if dropout is not None or _use_native(spec, inputs, states):
+        out, final = _native_call(spec, inputs, states, None, dropout=dropout, need_outputs=return_sequences)
     else:
         out, final = _call_fused(spec, inputs, None, states)  # (batch, steps, units)
     return (out if return_sequences else final[0]), (final if return_state else [])
@@ -290,12 +339,14 @@ def _packed_path(
     return_sequences: bool,
     return_state: bool,
     zero_output_for_mask: bool,
+    dropout: Dropout | None = None,
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
-    if _use_native(spec, inputs, states):
+    if dropout is not None or _use_native(spec, inputs, states):
         windows = _mask_windows(mask)
         if windows is not None:  # one run of steps per row: no re-alignment needed
             return _native_windows_path(
-                spec, inputs, states, mask, *windows, return_sequences, return_state, zero_output_for_mask
+                spec, inputs, states, mask, *windows, return_sequences, return_state, zero_output_for_mask,
+                dropout,
             )
     batch, steps, _ = inputs.shape
     units = spec.units
@@ -306,9 +357,11 @@ def _packed_path(
         return inputs.new_zeros((batch, steps, units) if return_sequences else (batch, units)), (
             list(states) if return_state else []
         )
-    if _use_native(spec, compact, states):
+    if dropout is not None or _use_native(spec, compact, states):
         # Each row stops at its own length: outputs and final states (an LSTM's c too) are exact.
-        compact_out, final = _native_call(spec, compact[:, :longest], states, lengths)
+        compact_out, final = _native_call(
+            spec, compact[:, :longest], states, lengths, dropout=dropout, need_outputs=return_sequences
+        )
     elif spec.kind == "lstm" and return_state:
         # The final c of each row is only exposed by PyTorch's packed kernel.
         compact_out, final = _packed_kernel(spec, compact, lengths, states, return_sequences)
@@ -380,10 +433,14 @@ def _native_call(
     states: Sequence[torch.Tensor],
     lengths: torch.Tensor | None,
     starts: torch.Tensor | None = None,
+    dropout: Dropout | None = None,
+    need_outputs: bool = True,
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """One native call on `(batch, steps, features)`: `(outputs (batch, steps, units), final
     states)`. With `lengths`, row b runs `lengths[b]` steps from `starts[b]` (0 when None); its
-    outputs elsewhere are zero."""
+    outputs elsewhere are zero. `dropout`: per-gate input masks and recurrent masks, or None.
+    Without `need_outputs` and without gradients the outputs may come back empty `(batch, 0,
+    units)` (the caller only wants the final states)."""
     from textrnn import kernels
 
     rows = inputs.shape[0]
@@ -397,25 +454,61 @@ def _native_call(
                 [s[i : i + _NO_GRAD_ROWS] for s in states],
                 None if lengths is None else lengths[i : i + _NO_GRAD_ROWS],
                 None if starts is None else starts[i : i + _NO_GRAD_ROWS],
+                None if dropout is None else dropout.rows(i, i + _NO_GRAD_ROWS),
+                need_outputs,
             )
             for i in range(0, rows, _NO_GRAD_ROWS)
         ]
-        outputs = torch.cat([out for out, _ in parts])
+        if need_outputs:
+            outputs = torch.cat([out for out, _ in parts])
+        else:
+            outputs = inputs.new_zeros((rows, 0, spec.units))
         finals = [torch.cat([fin[k] for _, fin in parts]) for k in range(len(parts[0][1]))]
         return outputs, finals
     bias = spec.bias
     input_bias = None if bias is None else (bias[0] if bias.dim() == 2 else bias)
     # The input projection, time-major (the kernels run faster on it; outputs come back likewise).
-    xw = kernels.project(inputs, spec.kernel, input_bias)
+    if dropout is not None and dropout.gate_inputs is not None:
+        xw = _gate_projection(spec, inputs, dropout.gate_inputs, input_bias)
+    else:
+        xw = kernels.project(inputs, spec.kernel, input_bias)
+    rmask = None if dropout is None else dropout.recurrent
     if spec.kind == "simple_rnn":
-        out, h = kernels.simple_rnn(xw, states[0], spec.recurrent_kernel, lengths, starts)
+        out, h = kernels.simple_rnn(xw, states[0], spec.recurrent_kernel, lengths, starts, rmask)
         return out, [h]
     if spec.kind == "lstm":
-        out, h, c = kernels.lstm(xw, states[0], states[1], spec.recurrent_kernel, lengths, starts)
+        if not need_outputs and rmask is None and not torch.is_grad_enabled():
+            # Inference wanting the last state: nothing saved, no sequence written.
+            h, c = kernels.lstm_last(xw, states[0], states[1], spec.recurrent_kernel, lengths, starts)
+            return xw.new_zeros((rows, 0, spec.units)), [h, c]
+        out, h, c = kernels.lstm(
+            xw, states[0], states[1], spec.recurrent_kernel, lengths, starts, rmask
+        )
         return out, [h, c]
     recurrent_bias = bias[1] if bias is not None else xw.new_zeros(3 * spec.units)
-    out, h = kernels.gru(xw, states[0], spec.recurrent_kernel, recurrent_bias, lengths, starts)
+    out, h = kernels.gru(
+        xw, states[0], spec.recurrent_kernel, recurrent_bias, lengths, starts, rmask
+    )
     return out, [h]
+
+
+def _gate_projection(
+    spec: CellSpec,
+    inputs: torch.Tensor,
+    masks: Sequence[torch.Tensor],
+    input_bias: torch.Tensor | None,
+) -> torch.Tensor:
+    """`xw` with one input dropout mask per gate (Keras's cells with recurrent dropout): gate q's
+    columns are `(inputs * masks[q]) @ kernel_q`, computed time-major."""
+    u = spec.units
+    steps_first = inputs.transpose(0, 1)  # (steps, batch, features)
+    xw = torch.cat(
+        [(steps_first * m.unsqueeze(0)) @ spec.kernel[:, q * u : (q + 1) * u] for q, m in enumerate(masks)],
+        dim=-1,
+    )  # (steps, batch, G * units)
+    if input_bias is not None:
+        xw = xw + input_bias
+    return xw.transpose(0, 1)
 
 
 def _mask_windows(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
@@ -438,10 +531,11 @@ def _native_windows_path(
     return_sequences: bool,
     return_state: bool,
     zero_output_for_mask: bool,
+    dropout: Dropout | None = None,
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """The masked path for rows whose steps form one run each: the native kernels run each row
     over its own steps in place (outputs zero elsewhere, states frozen outside them)."""
-    out, final = _native_call(spec, inputs, states, lengths, starts)
+    out, final = _native_call(spec, inputs, states, lengths, starts, dropout, need_outputs=return_sequences)
     empty = (lengths == 0).unsqueeze(-1)  # (batch, 1)
     if not return_sequences:
         keep = mask[:, -1:] if zero_output_for_mask else ~empty
@@ -493,7 +587,12 @@ def _loop_path(
         if spec.kind == "simple_rnn":
             return [act(x_t + gate_state(h, 0) @ recurrent)]
         if spec.kind == "lstm":
-            z = x_t + gate_state(h, 0) @ recurrent
+            if rmasks is not None and len(rmasks) > 1:  # one mask per gate i, f, c, o (Keras)
+                z = x_t + torch.cat(
+                    [gate_state(h, q) @ recurrent[:, q * u : (q + 1) * u] for q in range(4)], dim=-1
+                )
+            else:
+                z = x_t + gate_state(h, 0) @ recurrent
             zi, zf, zc, zo = z.split(u, dim=-1)
             c = rec_act(zf) * st[1] + rec_act(zi) * act(zc)
             return [rec_act(zo) * act(c), c]

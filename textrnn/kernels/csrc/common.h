@@ -248,6 +248,65 @@ inline void rows_matmul_n(int n, const T* const* x, const T* const* c, T* const*
   }
 }
 
+// Recurrent dropout (a mask per row and gate, fixed for the sequence): the gates see the state
+// through their own masks, so each gate's product has its own left operand. `Q` gates of width N.
+
+// hm_r = h_r * m_r for each gate: hm_r (Q N) from h_r (N) and m_r (Q N).
+template <typename T>
+inline void mask_state(const T* TEXTRNN_RESTRICT h, const T* TEXTRNN_RESTRICT m,
+                       T* TEXTRNN_RESTRICT hm, int Q, int64_t N) {
+  for (int q = 0; q < Q; ++q) {
+    TEXTRNN_SIMD
+    for (int64_t j = 0; j < N; ++j) hm[q * N + j] = h[j] * m[q * N + j];
+  }
+}
+
+// Forward: o_r[q] = c_r[q] + hm_r[q] @ Ub[q] for each gate q, with Ub (Q, K, N) the recurrent
+// kernel's gate blocks made contiguous, hm_r (Q K), c_r and o_r (Q N) (c_r may be shared by rows).
+template <typename T>
+inline void rows_matmul_gates_n(int n, int Q, const T* const* hm, const T* const* c, T* const* o,
+                                const T* Ub, int64_t K, int64_t N) {
+  const T* xq[kRowBlock];
+  const T* cq[kRowBlock];
+  T* oq[kRowBlock];
+  for (int q = 0; q < Q; ++q) {
+    for (int r = 0; r < n; ++r) {
+      xq[r] = hm[r] + q * K;
+      cq[r] = c[r] + q * N;
+      oq[r] = o[r] + q * N;
+    }
+    rows_matmul_n<T>(n, xq, cq, oq, Ub + q * K * N, K, N);
+  }
+}
+
+// Backward: o_r = c_r + sum over gates q of m_r[q] * (x_r[q] @ M[q]), with M (Q K, N) row-major
+// (gate q's rows contiguous, as U^T is), x_r (Q K), m_r (Q N), c_r and o_r (N); `tmp` holds
+// kRowBlock * N and `zero` N zeros.
+template <typename T>
+inline void rows_matmul_masked_n(int n, int Q, const T* const* x, const T* const* c, T* const* o,
+                                 const T* const* m, const T* M, int64_t K, int64_t N, T* tmp,
+                                 const T* zero) {
+  const T* xq[kRowBlock];
+  const T* zq[kRowBlock];
+  T* tq[kRowBlock];
+  for (int r = 0; r < n; ++r) {
+    zq[r] = zero;
+    tq[r] = tmp + r * N;
+    if (o[r] != c[r]) std::copy(c[r], c[r] + N, o[r]);
+  }
+  for (int q = 0; q < Q; ++q) {
+    for (int r = 0; r < n; ++r) xq[r] = x[r] + q * K;
+    rows_matmul_n<T>(n, xq, zq, tq, M + q * K * N, K, N);
+    for (int r = 0; r < n; ++r) {
+      T* TEXTRNN_RESTRICT out = o[r];
+      const T* TEXTRNN_RESTRICT t = tq[r];
+      const T* TEXTRNN_RESTRICT mq = m[r] + q * N;
+      TEXTRNN_SIMD
+      for (int64_t j = 0; j < N; ++j) out[j] += mq[j] * t[j];
+    }
+  }
+}
+
 // y += x
 template <typename T>
 inline void add_to(T* TEXTRNN_RESTRICT y, const T* TEXTRNN_RESTRICT x, int64_t n) {

@@ -129,18 +129,20 @@ inline void gru_forward_rows_fused(const std::vector<int64_t>& rows, const float
 #endif
 
 // Forward for one thread's rows. Writes saved (B, T, 4u) = [z, r, hh, hu_h] and out (B, T, u) at
-// valid steps, and hlast (B, u).
+// valid steps, and hlast (B, u). With recurrent dropout, `rmask` (B, 3u) holds the masks of gates
+// z, r, h and `Ub` (3, u, u) the recurrent kernel's gate blocks (as in lstm.h); else both null.
 template <typename T>
 void gru_forward_rows(const std::vector<int64_t>& rows, const T* xw, const T* h0, const T* U,
                       const T* rbias, const int64_t* lengths, const Layout& L, int64_t u, T* saved,
-                      T* out, T* hlast) {
+                      T* out, T* hlast, const T* rmask = nullptr, const T* Ub = nullptr) {
   const int64_t G = 3 * u;
   int64_t tmax = 0;
   for (int64_t b : rows) tmax = std::max(tmax, row_steps(lengths, b, L.steps));
   bool fused = false;
+  std::vector<T> hm(rmask ? kRowBlock * G : 0);
 #if defined(__GNUC__) && !defined(TEXTRNN_NO_FUSED_STEPS)
   if constexpr (std::is_same_v<T, float>) {
-    if (u % kFloatLanes == 0) {
+    if (rmask == nullptr && u % kFloatLanes == 0) {
       gru_forward_rows_fused(rows, xw, h0, U, rbias, lengths, L, u, saved, out);
       fused = true;
     }
@@ -152,6 +154,13 @@ void gru_forward_rows(const std::vector<int64_t>& rows, const T* xw, const T* h0
   for (int i = 0; i < kRowBlock; ++i) c[i] = rbias;
   std::vector<int64_t> active;
   active.reserve(rows.size());
+  auto product = [&](int n) {
+    if (rmask) {
+      rows_matmul_gates_n<T>(n, 3, x, c, o, Ub, u, u);
+    } else {
+      rows_matmul_n<T>(n, x, c, o, U, u, G);
+    }
+  };
   for (int64_t t = 0; t < (fused ? 0 : tmax); ++t) {
     // All products of the step first, then the activations (see simple_rnn.h).
     active.clear();
@@ -160,14 +169,18 @@ void gru_forward_rows(const std::vector<int64_t>& rows, const T* xw, const T* h0
       if (t >= row_steps(lengths, b, L.steps)) break;  // rows: decreasing length
       const int64_t pos = L.pos(b, t);
       x[n] = t == 0 ? h0 + b * u : out + L.pos(b, t - 1) * u;
+      if (rmask) {
+        mask_state<T>(x[n], rmask + b * G, hm.data() + n * G, 3, u);
+        x[n] = hm.data() + n * G;
+      }
       o[n] = saved + pos * 4 * u;  // [0, 3u) = h @ U + br
       active.push_back(b);
       if (++n == kRowBlock) {
-        rows_matmul_n<T>(n, x, c, o, U, u, G);
+        product(n);
         n = 0;
       }
     }
-    if (n > 0) rows_matmul_n<T>(n, x, c, o, U, u, G);
+    if (n > 0) product(n);
     for (int64_t b : active) {
       const int64_t pos = L.pos(b, t);
       gru_activate<T>(saved + pos * 4 * u, xw + pos * G,
@@ -189,7 +202,7 @@ template <typename T>
 void gru_backward_rows(const std::vector<int64_t>& rows, const T* gout, const T* ghlast,
                        const T* UT, const T* h0, const T* saved, const T* out,
                        const int64_t* lengths, const Layout& L, int64_t u, T* dxw, T* dhuh,
-                       T* dh0) {
+                       T* dh0, const T* rmask = nullptr) {
   const int64_t G = 3 * u;
   const int64_t nrows = static_cast<int64_t>(rows.size());
   std::vector<T> dh(nrows * u, T(0));
@@ -208,6 +221,16 @@ void gru_backward_rows(const std::vector<int64_t>& rows, const T* gout, const T*
     x[i] = dhu.data() + i * G;
     c[i] = direct.data() + i * u;
   }
+  const T* m[kRowBlock];
+  std::vector<T> tmp(rmask ? kRowBlock * u : 0), zero(rmask ? u : 0, T(0));
+  // dh_{t-1} = dh z + xu @ U^T, or with recurrent dropout dh z + sum_q mask_q * (xu_q @ U_q^T).
+  auto product = [&](int n) {
+    if (rmask) {
+      rows_matmul_masked_n<T>(n, 3, x, c, o, m, UT, u, u, tmp.data(), zero.data());
+    } else {
+      rows_matmul_n<T>(n, x, c, o, UT, G, u);
+    }
+  };
   for (int64_t t = tmax - 1; t >= 0; --t) {
     int n = 0;
     for (int64_t i = 0; i < nrows; ++i) {
@@ -219,12 +242,13 @@ void gru_backward_rows(const std::vector<int64_t>& rows, const T* gout, const T*
       gru_grad<T>(dhi, saved + pos * 4 * u, t == 0 ? h0 + b * u : out + L.pos(b, t - 1) * u,
                   dxw + pos * G, dhuh + pos * u, dhu.data() + n * G, direct.data() + n * u, u);
       o[n] = dhi;
+      m[n] = rmask ? rmask + b * G : nullptr;
       if (++n == kRowBlock) {
-        rows_matmul_n<T>(n, x, c, o, UT, G, u);
+        product(n);
         n = 0;
       }
     }
-    if (n > 0) rows_matmul_n<T>(n, x, c, o, UT, G, u);
+    if (n > 0) product(n);
   }
   for (int64_t i = 0; i < nrows; ++i) {
     if (lengths) zero_outside(dxw, rows[i], lengths[rows[i]], L, G);

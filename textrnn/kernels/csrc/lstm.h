@@ -130,21 +130,81 @@ inline void lstm_forward_rows_fused(const std::vector<int64_t>& rows, const floa
     if (n > 0) flush(n);
   }
 }
+// Forward without saving anything (inference, no gradient, no sequence output): the same steps
+// as lstm_forward_rows_fused, but each row's gates, c and h live in a small ring of scratch
+// instead of (B, T, .) buffers, so the call writes only hlast and clast (B, u).
+inline void lstm_last_rows_fused(const std::vector<int64_t>& rows, const float* xw,
+                                 const float* h0, const float* c0, const float* U,
+                                 const int64_t* lengths, const Layout& L, int64_t u, float* hlast,
+                                 float* clast) {
+  const int64_t G = 4 * u, nrows = static_cast<int64_t>(rows.size());
+  const int64_t per_row = G + 4 * u;  // gates, then c and h for two steps
+  std::vector<float> scratch(nrows * per_row);
+  auto gbuf = [&](int64_t i) { return scratch.data() + i * per_row; };
+  auto cbuf = [&](int64_t i, int64_t t) { return gbuf(i) + G + (t & 1) * u; };
+  auto hbuf = [&](int64_t i, int64_t t) { return gbuf(i) + G + 2 * u + (t & 1) * u; };
+  int64_t tmax = 0;
+  for (int64_t b : rows) tmax = std::max(tmax, row_steps(lengths, b, L.steps));
+  const float* hp[kFusedRows];
+  const float* xr[kFusedRows];
+  const float* cp[kFusedRows];
+  float* g[kFusedRows];
+  float* cn[kFusedRows];
+  float* hn[kFusedRows];
+  auto flush = [&](int n) {
+    switch (n) {
+      case 4: lstm_step_fused<4>(hp, xr, cp, g, cn, hn, U, u); break;
+      case 3: lstm_step_fused<3>(hp, xr, cp, g, cn, hn, U, u); break;
+      case 2: lstm_step_fused<2>(hp, xr, cp, g, cn, hn, U, u); break;
+      default: lstm_step_fused<1>(hp, xr, cp, g, cn, hn, U, u); break;
+    }
+  };
+  for (int64_t t = 0; t < tmax; ++t) {
+    int n = 0;
+    for (int64_t i = 0; i < nrows; ++i) {
+      const int64_t b = rows[i];
+      if (t >= row_steps(lengths, b, L.steps)) break;  // rows: decreasing length
+      hp[n] = t == 0 ? h0 + b * u : hbuf(i, t - 1);
+      cp[n] = t == 0 ? c0 + b * u : cbuf(i, t - 1);
+      xr[n] = xw + L.pos(b, t) * G;
+      g[n] = gbuf(i);
+      cn[n] = cbuf(i, t);
+      hn[n] = hbuf(i, t);
+      if (++n == kFusedRows) {
+        flush(n);
+        n = 0;
+      }
+    }
+    if (n > 0) flush(n);
+  }
+  for (int64_t i = 0; i < nrows; ++i) {
+    const int64_t b = rows[i], len = row_steps(lengths, b, L.steps);
+    const float* hs = len == 0 ? h0 + b * u : hbuf(i, len - 1);
+    const float* cs = len == 0 ? c0 + b * u : cbuf(i, len - 1);
+    std::copy(hs, hs + u, hlast + b * u);
+    std::copy(cs, cs + u, clast + b * u);
+  }
+}
 #endif
 
 // Forward for one thread's rows. Writes gates (B, T, 4u) after their activations, cells (B, T, u),
 // out (B, T, u) at valid steps, and hlast, clast (B, u).
+// With recurrent dropout, `rmask` (B, 4u) holds each row's masks for gates i, f, c, o and `Ub`
+// (4, u, u) the recurrent kernel's gate blocks; gate q sees h_{t-1} * mask_q (Keras's LSTM with
+// recurrent_dropout). Both null otherwise.
 template <typename T>
 void lstm_forward_rows(const std::vector<int64_t>& rows, const T* xw, const T* h0, const T* c0,
                        const T* U, const int64_t* lengths, const Layout& L, int64_t u, T* gates,
-                       T* cells, T* out, T* hlast, T* clast) {
+                       T* cells, T* out, T* hlast, T* clast, const T* rmask = nullptr,
+                       const T* Ub = nullptr) {
   const int64_t G = 4 * u;
   int64_t tmax = 0;
   for (int64_t b : rows) tmax = std::max(tmax, row_steps(lengths, b, L.steps));
   bool fused = false;
+  std::vector<T> hm(rmask ? kRowBlock * G : 0);
 #if defined(__GNUC__) && !defined(TEXTRNN_NO_FUSED_STEPS)
   if constexpr (std::is_same_v<T, float>) {
-    if (u % kFloatLanes == 0) {
+    if (rmask == nullptr && u % kFloatLanes == 0) {
       lstm_forward_rows_fused(rows, xw, h0, c0, U, lengths, L, u, gates, cells, out);
       fused = true;
     }
@@ -155,6 +215,13 @@ void lstm_forward_rows(const std::vector<int64_t>& rows, const T* xw, const T* h
   T* o[kRowBlock];
   std::vector<int64_t> active;
   active.reserve(rows.size());
+  auto product = [&](int n) {
+    if (rmask) {
+      rows_matmul_gates_n<T>(n, 4, x, c, o, Ub, u, u);
+    } else {
+      rows_matmul_n<T>(n, x, c, o, U, u, G);
+    }
+  };
   for (int64_t t = 0; t < (fused ? 0 : tmax); ++t) {
     // All products of the step first, then the activations (see simple_rnn.h).
     active.clear();
@@ -163,15 +230,19 @@ void lstm_forward_rows(const std::vector<int64_t>& rows, const T* xw, const T* h
       if (t >= row_steps(lengths, b, L.steps)) break;  // rows: decreasing length
       const int64_t pos = L.pos(b, t);
       x[n] = t == 0 ? h0 + b * u : out + L.pos(b, t - 1) * u;
+      if (rmask) {
+        mask_state<T>(x[n], rmask + b * G, hm.data() + n * G, 4, u);
+        x[n] = hm.data() + n * G;
+      }
       c[n] = xw + pos * G;
       o[n] = gates + pos * G;
       active.push_back(b);
       if (++n == kRowBlock) {
-        rows_matmul_n<T>(n, x, c, o, U, u, G);
+        product(n);
         n = 0;
       }
     }
-    if (n > 0) rows_matmul_n<T>(n, x, c, o, U, u, G);
+    if (n > 0) product(n);
     for (int64_t b : active) {
       const int64_t pos = L.pos(b, t);
       lstm_activate<T>(gates + pos * G, t == 0 ? c0 + b * u : cells + L.pos(b, t - 1) * u,
@@ -193,7 +264,8 @@ void lstm_forward_rows(const std::vector<int64_t>& rows, const T* xw, const T* h
 template <typename T>
 void lstm_backward_rows(const std::vector<int64_t>& rows, const T* gout, const T* ghlast,
                         const T* gclast, const T* UT, const T* c0, const T* gates, const T* cells,
-                        const int64_t* lengths, const Layout& L, int64_t u, T* dxw, T* dh0, T* dc0) {
+                        const int64_t* lengths, const Layout& L, int64_t u, T* dxw, T* dh0, T* dc0,
+                        const T* rmask = nullptr) {
   const int64_t G = 4 * u;
   const int64_t nrows = static_cast<int64_t>(rows.size());
   std::vector<T> dh(nrows * u, T(0));
@@ -209,7 +281,17 @@ void lstm_backward_rows(const std::vector<int64_t>& rows, const T* gout, const T
   const T* x[kRowBlock];
   const T* c[kRowBlock];
   T* o[kRowBlock];
+  const T* m[kRowBlock];
+  std::vector<T> tmp(rmask ? kRowBlock * u : 0);
   for (int i = 0; i < kRowBlock; ++i) c[i] = zero.data();
+  // dh_{t-1} = da @ U^T, or with recurrent dropout the sum over gates of mask_q * (da_q @ U_q^T).
+  auto product = [&](int n) {
+    if (rmask) {
+      rows_matmul_masked_n<T>(n, 4, x, c, o, m, UT, u, u, tmp.data(), zero.data());
+    } else {
+      rows_matmul_n<T>(n, x, c, o, UT, G, u);
+    }
+  };
   for (int64_t t = tmax - 1; t >= 0; --t) {
     int n = 0;
     for (int64_t i = 0; i < nrows; ++i) {
@@ -224,12 +306,13 @@ void lstm_backward_rows(const std::vector<int64_t>& rows, const T* gout, const T
                    t == 0 ? c0 + b * u : cells + L.pos(b, t - 1) * u, da, u);
       x[n] = da;
       o[n] = dhi;
+      m[n] = rmask ? rmask + b * G : nullptr;
       if (++n == kRowBlock) {
-        rows_matmul_n<T>(n, x, c, o, UT, G, u);
+        product(n);
         n = 0;
       }
     }
-    if (n > 0) rows_matmul_n<T>(n, x, c, o, UT, G, u);
+    if (n > 0) product(n);
   }
   for (int64_t i = 0; i < nrows; ++i) {
     if (lengths) zero_outside(dxw, rows[i], lengths[rows[i]], L, G);

@@ -49,10 +49,26 @@ class FlushSubnormals {
 
 constexpr int64_t kMinRowsPerThread = 4;
 
-// Thread `tid` of `nt` owns every nt-th row in order of decreasing length (all rows when there
-// are no lengths) for all steps: balanced shares of the work, and the rows still running at any
-// step form a prefix of each thread's list, so the kernels stop scanning at the first finished
-// row. `f(rows)` runs once per thread; nt respects torch.get_num_threads().
+// Rows per chunk of work (0: the static split, one set of rows per thread). Set by benchmarks.
+std::atomic<int64_t> g_chunk_rows{-1};
+
+// Rows per chunk: small enough that a thread which loses its core to another process hands most
+// of its share to the others (about 4 chunks per thread), large enough to keep the row blocks of
+// the per-step products full (a multiple of kRowBlock).
+int64_t chunk_rows(int64_t batch, int64_t nt) {
+  const int64_t forced = g_chunk_rows.load(std::memory_order_relaxed);
+  if (forced >= 0) return forced;
+  const int64_t per = (batch + 4 * nt - 1) / (4 * nt);
+  return std::max<int64_t>(2 * kRowBlock, (per + kRowBlock - 1) / kRowBlock * kRowBlock);
+}
+
+// Runs `f(rows)` over the batch's rows, sorted by decreasing length (all rows when there are no
+// lengths): the rows still running at any step form a prefix of each `rows`, so the kernels stop
+// scanning at the first finished row. Rows never interact inside a recurrence, so any split is
+// exact. The rows are cut into chunks of consecutive rows, longest first, that the threads take
+// from a shared counter: on a machine where other processes hold some cores, a thread that gets
+// less CPU takes fewer chunks instead of holding the whole call up (a static split made the
+// call as slow as its slowest thread). The thread count respects torch.get_num_threads().
 template <typename F>
 void for_row_sets(int64_t batch, const int64_t* lengths, const F& f) {
   std::vector<int64_t> order(batch);
@@ -63,13 +79,41 @@ void for_row_sets(int64_t batch, const int64_t* lengths, const F& f) {
   }
   const int64_t nt = std::max<int64_t>(
       1, std::min<int64_t>(at::get_num_threads(), batch / kMinRowsPerThread));
-  at::parallel_for(0, nt, 1, [&](int64_t begin, int64_t end) {
+  const int64_t chunk = chunk_rows(batch, nt);
+  if (chunk == 0) {  // static: thread tid owns every nt-th row
+    at::parallel_for(0, nt, 1, [&](int64_t begin, int64_t end) {
+      FlushSubnormals guard;
+      for (int64_t tid = begin; tid < end; ++tid) {
+        std::vector<int64_t> rows;
+        for (int64_t k = tid; k < batch; k += nt) rows.push_back(order[k]);
+        f(rows);
+      }
+    });
+    return;
+  }
+  const int64_t chunks = (batch + chunk - 1) / chunk;
+  std::atomic<int64_t> next{0};
+  at::parallel_for(0, std::min(nt, chunks), 1, [&](int64_t, int64_t) {
     FlushSubnormals guard;
-    for (int64_t tid = begin; tid < end; ++tid) {
-      std::vector<int64_t> rows;
-      for (int64_t k = tid; k < batch; k += nt) rows.push_back(order[k]);
+    std::vector<int64_t> rows;
+    for (int64_t c = next.fetch_add(1); c < chunks; c = next.fetch_add(1)) {
+      const int64_t first = c * chunk, last = std::min(batch, first + chunk);
+      rows.assign(order.begin() + first, order.begin() + last);
       f(rows);
     }
+  });
+}
+
+// f(begin, end) over [0, n) in pieces of `grain` that the threads take from a shared counter (a
+// thread short of CPU takes fewer), for elementwise passes.
+template <typename F>
+void for_pieces(int64_t n, int64_t grain, const F& f) {
+  const int64_t pieces = (n + grain - 1) / grain;
+  const int64_t nt = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), pieces));
+  std::atomic<int64_t> next{0};
+  at::parallel_for(0, nt, 1, [&](int64_t, int64_t) {
+    for (int64_t p = next.fetch_add(1); p < pieces; p = next.fetch_add(1))
+      f(p * grain, std::min(n, (p + 1) * grain));
   });
 }
 
@@ -191,6 +235,34 @@ Tensor recurrent_kernel_grad(const Tensor& out, const Tensor& h0, const Tensor& 
   return grad;
 }
 
+// The recurrent dropout mask (B, Q u) as a contiguous tensor, or undefined.
+Tensor checked_rmask(const OptTensor& rmask, const Tensor& like, int64_t B, int64_t width) {
+  if (!rmask.has_value() || !rmask->defined()) return Tensor();
+  Tensor m = rmask->contiguous();
+  check_float(m, "recurrent_mask", like);
+  check_shape(m, "recurrent_mask", {B, width});
+  return m;
+}
+
+// The recurrent kernel's Q gate blocks (u, Q u) -> (Q, u, u), contiguous, for the masked products.
+Tensor gate_blocks(const Tensor& U, int64_t Q) {
+  const int64_t u = U.size(0);
+  return U.reshape({u, Q, u}).permute({1, 0, 2}).contiguous();
+}
+
+// dU with recurrent dropout: gate q's columns pair h_{t-1} * mask_q with that gate's d_q.
+Tensor masked_recurrent_kernel_grad(const Tensor& out, const Tensor& h0, const std::vector<Tensor>& d,
+                                    const Tensor& rmask, bool time_major, const Tensor& starts) {
+  const int64_t u = out.size(2);
+  std::vector<Tensor> cols;
+  for (size_t q = 0; q < d.size(); ++q) {
+    const Tensor m = rmask.narrow(1, static_cast<int64_t>(q) * u, u);
+    const Tensor out_m = in_layout(out * m.unsqueeze(1), time_major);
+    cols.push_back(recurrent_kernel_grad(out_m, h0 * m, d[q], time_major, starts));
+  }
+  return at::cat(cols, 1);
+}
+
 // xw in a layout the kernels take: itself if batch- or time-major, else a contiguous copy.
 Tensor checked_xw(const Tensor& xw, int64_t gates) {
   TORCH_CHECK_VALUE(xw.dim() == 3 && xw.size(2) % gates == 0,
@@ -202,7 +274,8 @@ Tensor checked_xw(const Tensor& xw, int64_t gates) {
 
 // ------------------------------------------------------------------------------- SimpleRNN
 std::vector<Tensor> simple_rnn_forward(const Tensor& xw_, const Tensor& h0_, const Tensor& U_,
-                                       const OptTensor& lengths_, const OptTensor& starts_) {
+                                       const OptTensor& lengths_, const OptTensor& starts_,
+                                       const OptTensor& rmask_) {
   const Tensor xw = checked_xw(xw_, 1), h0 = h0_.contiguous(), U = U_.contiguous();
   const int64_t B = xw.size(0), T = xw.size(1), u = xw.size(2);
   check_float(h0, "h0", xw);
@@ -213,13 +286,15 @@ std::vector<Tensor> simple_rnn_forward(const Tensor& xw_, const Tensor& h0_, con
   const Tensor starts = checked_starts(starts_, lengths, B, T);
   const bool tm = is_time_major(xw);
   const Layout L = layout_of(B, T, tm, starts);
+  const Tensor rmask = checked_rmask(rmask_, xw, B, u);
   Tensor out = buffer(B, T, u, xw, tm);
   Tensor hlast = at::empty({B, u}, xw.options());
   AT_DISPATCH_FLOATING_TYPES(xw.scalar_type(), "simple_rnn_forward", [&] {
     for_row_sets(B, lengths_ptr(lengths), [&](const std::vector<int64_t>& rows) {
       simple_rnn_forward_rows<scalar_t>(rows, xw.data_ptr<scalar_t>(), h0.data_ptr<scalar_t>(),
                                         U.data_ptr<scalar_t>(), lengths_ptr(lengths), L, u,
-                                        out.data_ptr<scalar_t>(), hlast.data_ptr<scalar_t>());
+                                        out.data_ptr<scalar_t>(), hlast.data_ptr<scalar_t>(),
+                                        opt_ptr<scalar_t>(rmask));
     });
   });
   return {out, hlast};
@@ -228,7 +303,7 @@ std::vector<Tensor> simple_rnn_forward(const Tensor& xw_, const Tensor& h0_, con
 std::vector<Tensor> simple_rnn_backward(const OptTensor& gout_, const OptTensor& ghlast_,
                                         const Tensor& h0, const Tensor& U, const Tensor& out,
                                         const OptTensor& lengths_, const OptTensor& starts_,
-                                        bool weight_grad) {
+                                        bool weight_grad, const OptTensor& rmask_) {
   const int64_t B = out.size(0), T = out.size(1), u = out.size(2);
   const bool tm = is_time_major(out);
   const Tensor gout = optional_in_layout(gout_, tm), ghlast = contiguous_or_undefined(ghlast_);
@@ -236,6 +311,7 @@ std::vector<Tensor> simple_rnn_backward(const OptTensor& gout_, const OptTensor&
   const Tensor starts = checked_starts(starts_, lengths, B, T);
   const Layout L = layout_of(B, T, tm, starts);
   const Tensor UT = U.t().contiguous();
+  const Tensor rmask = checked_rmask(rmask_, out, B, u);
   Tensor dxw = buffer(B, T, u, out, tm);
   Tensor dh0 = at::empty({B, u}, out.options());
   AT_DISPATCH_FLOATING_TYPES(out.scalar_type(), "simple_rnn_backward", [&] {
@@ -243,15 +319,21 @@ std::vector<Tensor> simple_rnn_backward(const OptTensor& gout_, const OptTensor&
       simple_rnn_backward_rows<scalar_t>(rows, opt_ptr<scalar_t>(gout), opt_ptr<scalar_t>(ghlast),
                                          UT.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(),
                                          lengths_ptr(lengths), L, u, dxw.data_ptr<scalar_t>(),
-                                         dh0.data_ptr<scalar_t>());
+                                         dh0.data_ptr<scalar_t>(), opt_ptr<scalar_t>(rmask));
     });
   });
-  return {dxw, dh0, weight_grad ? recurrent_kernel_grad(out, h0, dxw, tm, starts) : Tensor()};
+  Tensor dU;
+  if (weight_grad) {
+    dU = rmask.defined() ? masked_recurrent_kernel_grad(out, h0, {dxw}, rmask, tm, starts)
+                         : recurrent_kernel_grad(out, h0, dxw, tm, starts);
+  }
+  return {dxw, dh0, dU};
 }
 
 // ------------------------------------------------------------------------------------ LSTM
 std::vector<Tensor> lstm_forward(const Tensor& xw_, const Tensor& h0_, const Tensor& c0_,
-                                 const Tensor& U_, const OptTensor& lengths_, const OptTensor& starts_) {
+                                 const Tensor& U_, const OptTensor& lengths_, const OptTensor& starts_,
+                                 const OptTensor& rmask_) {
   const Tensor xw = checked_xw(xw_, 4), h0 = h0_.contiguous(), c0 = c0_.contiguous(),
                U = U_.contiguous();
   const int64_t B = xw.size(0), T = xw.size(1), u = xw.size(2) / 4;
@@ -265,6 +347,8 @@ std::vector<Tensor> lstm_forward(const Tensor& xw_, const Tensor& h0_, const Ten
   const Tensor starts = checked_starts(starts_, lengths, B, T);
   const bool tm = is_time_major(xw);
   const Layout L = layout_of(B, T, tm, starts);
+  const Tensor rmask = checked_rmask(rmask_, xw, B, 4 * u);
+  const Tensor Ub = rmask.defined() ? gate_blocks(U, 4) : Tensor();
   Tensor gates = buffer(B, T, 4 * u, xw, tm);
   Tensor cells = buffer(B, T, u, xw, tm);
   Tensor out = buffer(B, T, u, xw, tm);
@@ -276,21 +360,58 @@ std::vector<Tensor> lstm_forward(const Tensor& xw_, const Tensor& h0_, const Ten
                                   c0.data_ptr<scalar_t>(), U.data_ptr<scalar_t>(),
                                   lengths_ptr(lengths), L, u, gates.data_ptr<scalar_t>(),
                                   cells.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(),
-                                  hlast.data_ptr<scalar_t>(), clast.data_ptr<scalar_t>());
+                                  hlast.data_ptr<scalar_t>(), clast.data_ptr<scalar_t>(),
+                                  opt_ptr<scalar_t>(rmask), opt_ptr<scalar_t>(Ub));
     });
   });
   return {out, hlast, clast, gates, cells};
+}
+
+// The final (h, c) only, without saving activations or outputs (inference): the fused float
+// steps over a ring of scratch per row where they apply, else lstm_forward's results.
+std::vector<Tensor> lstm_forward_last(const Tensor& xw_, const Tensor& h0_, const Tensor& c0_,
+                                      const Tensor& U_, const OptTensor& lengths_,
+                                      const OptTensor& starts_) {
+  const Tensor xw = checked_xw(xw_, 4);
+  const int64_t u = xw.size(2) / 4;
+#if defined(__GNUC__) && !defined(TEXTRNN_NO_FUSED_STEPS)
+  if (xw.scalar_type() == at::kFloat && u % kFloatLanes == 0) {
+    const Tensor h0 = h0_.contiguous(), c0 = c0_.contiguous(), U = U_.contiguous();
+    const int64_t B = xw.size(0), T = xw.size(1);
+    check_float(h0, "h0", xw);
+    check_float(c0, "c0", xw);
+    check_float(U, "recurrent_kernel", xw);
+    check_shape(h0, "h0", {B, u});
+    check_shape(c0, "c0", {B, u});
+    check_shape(U, "recurrent_kernel", {u, 4 * u});
+    const Tensor lengths = checked_lengths(lengths_, B, T);
+    const Tensor starts = checked_starts(starts_, lengths, B, T);
+    const Layout L = layout_of(B, T, is_time_major(xw), starts);
+    Tensor hlast = at::empty({B, u}, xw.options());
+    Tensor clast = at::empty({B, u}, xw.options());
+    for_row_sets(B, lengths_ptr(lengths), [&](const std::vector<int64_t>& rows) {
+      lstm_last_rows_fused(rows, xw.data_ptr<float>(), h0.data_ptr<float>(), c0.data_ptr<float>(),
+                           U.data_ptr<float>(), lengths_ptr(lengths), L, u,
+                           hlast.data_ptr<float>(), clast.data_ptr<float>());
+    });
+    return {hlast, clast};
+  }
+#endif
+  std::vector<Tensor> all = lstm_forward(xw, h0_, c0_, U_, lengths_, starts_, std::nullopt);
+  return {all[1], all[2]};
 }
 
 std::vector<Tensor> lstm_backward(const OptTensor& gout_, const OptTensor& ghlast_,
                                   const OptTensor& gclast_, const Tensor& h0, const Tensor& c0,
                                   const Tensor& U, const Tensor& out, const Tensor& gates,
                                   const Tensor& cells, const OptTensor& lengths_,
-                                  const OptTensor& starts_, bool weight_grad) {
+                                  const OptTensor& starts_, bool weight_grad,
+                                  const OptTensor& rmask_) {
   const int64_t B = out.size(0), T = out.size(1), u = out.size(2);
   const bool tm = is_time_major(out);
   const Tensor gout = optional_in_layout(gout_, tm), ghlast = contiguous_or_undefined(ghlast_),
                gclast = contiguous_or_undefined(gclast_);
+  const Tensor rmask = checked_rmask(rmask_, out, B, 4 * u);
   const Tensor lengths = checked_lengths(lengths_, B, T);
   const Tensor starts = checked_starts(starts_, lengths, B, T);
   const Layout L = layout_of(B, T, tm, starts);
@@ -304,15 +425,24 @@ std::vector<Tensor> lstm_backward(const OptTensor& gout_, const OptTensor& ghlas
           rows, opt_ptr<scalar_t>(gout), opt_ptr<scalar_t>(ghlast), opt_ptr<scalar_t>(gclast),
           UT.data_ptr<scalar_t>(), c0.data_ptr<scalar_t>(), gates.data_ptr<scalar_t>(),
           cells.data_ptr<scalar_t>(), lengths_ptr(lengths), L, u, dxw.data_ptr<scalar_t>(),
-          dh0.data_ptr<scalar_t>(), dc0.data_ptr<scalar_t>());
+          dh0.data_ptr<scalar_t>(), dc0.data_ptr<scalar_t>(), opt_ptr<scalar_t>(rmask));
     });
   });
-  return {dxw, dh0, dc0, weight_grad ? recurrent_kernel_grad(out, h0, dxw, tm, starts) : Tensor()};
+  Tensor dU;
+  if (weight_grad && rmask.defined()) {
+    std::vector<Tensor> d;
+    for (int64_t q = 0; q < 4; ++q) d.push_back(dxw.narrow(2, q * u, u));
+    dU = masked_recurrent_kernel_grad(out, h0, d, rmask, tm, starts);
+  } else if (weight_grad) {
+    dU = recurrent_kernel_grad(out, h0, dxw, tm, starts);
+  }
+  return {dxw, dh0, dc0, dU};
 }
 
 // ------------------------------------------------------------------------------------- GRU
 std::vector<Tensor> gru_forward(const Tensor& xw_, const Tensor& h0_, const Tensor& U_,
-                                const Tensor& rbias_, const OptTensor& lengths_, const OptTensor& starts_) {
+                                const Tensor& rbias_, const OptTensor& lengths_, const OptTensor& starts_,
+                                const OptTensor& rmask_) {
   const Tensor xw = checked_xw(xw_, 3), h0 = h0_.contiguous(), U = U_.contiguous(),
                rbias = rbias_.contiguous();
   const int64_t B = xw.size(0), T = xw.size(1), u = xw.size(2) / 3;
@@ -326,6 +456,8 @@ std::vector<Tensor> gru_forward(const Tensor& xw_, const Tensor& h0_, const Tens
   const Tensor starts = checked_starts(starts_, lengths, B, T);
   const bool tm = is_time_major(xw);
   const Layout L = layout_of(B, T, tm, starts);
+  const Tensor rmask = checked_rmask(rmask_, xw, B, 3 * u);
+  const Tensor Ub = rmask.defined() ? gate_blocks(U, 3) : Tensor();
   Tensor saved = buffer(B, T, 4 * u, xw, tm);
   Tensor out = buffer(B, T, u, xw, tm);
   Tensor hlast = at::empty({B, u}, xw.options());
@@ -334,7 +466,8 @@ std::vector<Tensor> gru_forward(const Tensor& xw_, const Tensor& h0_, const Tens
       gru_forward_rows<scalar_t>(rows, xw.data_ptr<scalar_t>(), h0.data_ptr<scalar_t>(),
                                  U.data_ptr<scalar_t>(), rbias.data_ptr<scalar_t>(),
                                  lengths_ptr(lengths), L, u, saved.data_ptr<scalar_t>(),
-                                 out.data_ptr<scalar_t>(), hlast.data_ptr<scalar_t>());
+                                 out.data_ptr<scalar_t>(), hlast.data_ptr<scalar_t>(),
+                                 opt_ptr<scalar_t>(rmask), opt_ptr<scalar_t>(Ub));
     });
   });
   return {out, hlast, saved};
@@ -343,10 +476,12 @@ std::vector<Tensor> gru_forward(const Tensor& xw_, const Tensor& h0_, const Tens
 std::vector<Tensor> gru_backward(const OptTensor& gout_, const OptTensor& ghlast_,
                                  const Tensor& h0, const Tensor& U, const Tensor& out,
                                  const Tensor& saved, const OptTensor& lengths_,
-                                 const OptTensor& starts_, bool weight_grad, bool bias_grad) {
+                                 const OptTensor& starts_, bool weight_grad, bool bias_grad,
+                                 const OptTensor& rmask_) {
   const int64_t B = out.size(0), T = out.size(1), u = out.size(2);
   const bool tm = is_time_major(out);
   const Tensor gout = optional_in_layout(gout_, tm), ghlast = contiguous_or_undefined(ghlast_);
+  const Tensor rmask = checked_rmask(rmask_, out, B, 3 * u);
   const Tensor lengths = checked_lengths(lengths_, B, T);
   const Tensor starts = checked_starts(starts_, lengths, B, T);
   const Layout L = layout_of(B, T, tm, starts);
@@ -360,13 +495,17 @@ std::vector<Tensor> gru_backward(const OptTensor& gout_, const OptTensor& ghlast
                                   UT.data_ptr<scalar_t>(), h0.data_ptr<scalar_t>(),
                                   saved.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(),
                                   lengths_ptr(lengths), L, u, dxw.data_ptr<scalar_t>(),
-                                  dhuh.data_ptr<scalar_t>(), dh0.data_ptr<scalar_t>());
+                                  dhuh.data_ptr<scalar_t>(), dh0.data_ptr<scalar_t>(),
+                                  opt_ptr<scalar_t>(rmask));
     });
   });
   // Columns z, r of U see the same gradient as xw; the candidate's columns see r * da_h.
   const Tensor dzr = dxw.narrow(2, 0, 2 * u);
   Tensor dU, dbias;
-  if (weight_grad) {
+  if (weight_grad && rmask.defined()) {
+    dU = masked_recurrent_kernel_grad(out, h0, {dxw.narrow(2, 0, u), dxw.narrow(2, u, u), dhuh},
+                                      rmask, tm, starts);
+  } else if (weight_grad) {
     dU = at::cat({recurrent_kernel_grad(out, h0, dzr, tm, starts),
                   recurrent_kernel_grad(out, h0, dhuh, tm, starts)},
                  1);
@@ -442,7 +581,7 @@ void rmsprop_step(Tensor& weight, const Tensor& grad, Tensor& velocity, double r
     scalar_t* w = weight.data_ptr<scalar_t>();
     const scalar_t* g = grad.data_ptr<scalar_t>();
     scalar_t* v = velocity.data_ptr<scalar_t>();
-    at::parallel_for(0, weight.numel(), 32768, [&](int64_t begin, int64_t end) {
+    for_pieces(weight.numel(), 32768, [&](int64_t begin, int64_t end) {
       rmsprop_update<scalar_t>(w, g, v, begin, end, static_cast<scalar_t>(rho),
                                static_cast<scalar_t>(one_minus_rho),
                                static_cast<scalar_t>(epsilon), static_cast<scalar_t>(neg_lr));
@@ -459,11 +598,14 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("simple_rnn_backward", &textrnn::simple_rnn_backward);
   m.def("lstm_forward", &textrnn::lstm_forward);
   m.def("lstm_backward", &textrnn::lstm_backward);
+  m.def("lstm_forward_last", &textrnn::lstm_forward_last);
   m.def("gru_forward", &textrnn::gru_forward);
   m.def("gru_backward", &textrnn::gru_backward);
   m.def("embedding_backward", &textrnn::embedding_backward);
   m.def("rmsprop_step", &textrnn::rmsprop_step);
   m.def("num_threads", [] { return at::get_num_threads(); });
+  // Rows per chunk of the recurrences' work split: -1 automatic, 0 the static split (benchmarks).
+  m.def("set_chunk_rows", [](int64_t rows) { textrnn::g_chunk_rows.store(rows); });
   m.def("release_buffers", [] { return textrnn::pool().release(); });
   m.def("pooled_empty", [](std::vector<int64_t> shape, const at::Tensor& like) {
     return textrnn::pool().get(shape, like);

@@ -87,18 +87,22 @@ inline void simple_rnn_forward_rows_fused(const std::vector<int64_t>& rows, cons
 #endif
 
 // Forward for one thread's rows. Writes out (B, T, u) at valid steps and hlast (B, u).
+// `rmask` (B, u), or null: the recurrent dropout mask multiplied into h_{t-1} before the product.
 template <typename T>
 void simple_rnn_forward_rows(const std::vector<int64_t>& rows, const T* xw, const T* h0, const T* U,
-                             const int64_t* lengths, const Layout& L, int64_t u, T* out, T* hlast) {
+                             const int64_t* lengths, const Layout& L, int64_t u, T* out, T* hlast,
+                             const T* rmask = nullptr) {
   int64_t tmax = 0;
   for (int64_t b : rows) tmax = std::max(tmax, row_steps(lengths, b, L.steps));
   bool fused = false;
+  std::vector<T> hm(rmask ? kRowBlock * u : 0);
 #if defined(__GNUC__) && !defined(TEXTRNN_NO_FUSED_STEPS)
   if constexpr (std::is_same_v<T, float>) {
-    if (u % (2 * kFloatLanes) == 0) {
+    // (With recurrent dropout the masked state goes through the product-then-activation path.)
+    if (rmask == nullptr && u % (2 * kFloatLanes) == 0) {
       simple_rnn_forward_rows_fused<2>(rows, xw, h0, U, lengths, L, u, out);
       fused = true;
-    } else if (u % kFloatLanes == 0) {
+    } else if (rmask == nullptr && u % kFloatLanes == 0) {
       simple_rnn_forward_rows_fused<1>(rows, xw, h0, U, lengths, L, u, out);
       fused = true;
     }
@@ -117,6 +121,10 @@ void simple_rnn_forward_rows(const std::vector<int64_t>& rows, const T* xw, cons
     for (int64_t b : rows) {
       if (t >= row_steps(lengths, b, L.steps)) break;  // rows: decreasing length
       x[n] = t == 0 ? h0 + b * u : out + L.pos(b, t - 1) * u;
+      if (rmask) {
+        mask_state<T>(x[n], rmask + b * u, hm.data() + n * u, 1, u);
+        x[n] = hm.data() + n * u;
+      }
       c[n] = xw + L.pos(b, t) * u;
       o[n] = out + L.pos(b, t) * u;
       active.push_back(o[n]);
@@ -141,7 +149,7 @@ void simple_rnn_forward_rows(const std::vector<int64_t>& rows, const T* xw, cons
 template <typename T>
 void simple_rnn_backward_rows(const std::vector<int64_t>& rows, const T* gout, const T* ghlast,
                               const T* UT, const T* out, const int64_t* lengths, const Layout& L,
-                              int64_t u, T* dxw, T* dh0) {
+                              int64_t u, T* dxw, T* dh0, const T* rmask = nullptr) {
   const int64_t nrows = static_cast<int64_t>(rows.size());
   std::vector<T> dh(nrows * u, T(0));
   std::vector<T> zero(u, T(0));
@@ -154,7 +162,19 @@ void simple_rnn_backward_rows(const std::vector<int64_t>& rows, const T* gout, c
   const T* x[kRowBlock];
   const T* c[kRowBlock];
   T* o[kRowBlock];
+  const T* m[kRowBlock];
   for (int i = 0; i < kRowBlock; ++i) c[i] = zero.data();
+  // dh_{t-1} = (da @ U^T) * mask with recurrent dropout.
+  auto flush = [&](int n) {
+    rows_matmul_n<T>(n, x, c, o, UT, u, u);
+    if (!rmask) return;
+    for (int r = 0; r < n; ++r) {
+      T* TEXTRNN_RESTRICT d = o[r];
+      const T* TEXTRNN_RESTRICT mr = m[r];
+      TEXTRNN_SIMD
+      for (int64_t j = 0; j < u; ++j) d[j] *= mr[j];
+    }
+  };
   for (int64_t t = tmax - 1; t >= 0; --t) {
     int n = 0;
     for (int64_t i = 0; i < nrows; ++i) {
@@ -166,12 +186,13 @@ void simple_rnn_backward_rows(const std::vector<int64_t>& rows, const T* gout, c
       simple_rnn_grad<T>(dhi, gout ? gout + pos : nullptr, out + pos, da, u);
       x[n] = da;
       o[n] = dhi;
+      m[n] = rmask ? rmask + b * u : nullptr;
       if (++n == kRowBlock) {
-        rows_matmul_n<T>(n, x, c, o, UT, u, u);
+        flush(n);
         n = 0;
       }
     }
-    if (n > 0) rows_matmul_n<T>(n, x, c, o, UT, u, u);
+    if (n > 0) flush(n);
   }
   for (int64_t i = 0; i < nrows; ++i) {
     if (lengths) zero_outside(dxw, rows[i], lengths[rows[i]], L, u);
