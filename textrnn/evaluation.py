@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from textrnn import checks
+
 EPSILON = 1e-7  # Keras's backend epsilon, used to clip probabilities in the losses.
 
 
@@ -105,13 +107,13 @@ def classification_metrics(
     p = np.asarray(probabilities, dtype=np.float64)
     k = len(label_names)
     if p.ndim != 2 or p.shape != (len(y), k):
-        raise ValueError(
-            f"Expected `probabilities` of shape (samples, classes) = ({len(y)}, {k}), got {p.shape}."
-        )
+        expected = f"an array of shape (samples, classes) = ({len(y)}, {k})"
+        raise checks.invalid("probabilities", expected, probabilities, got=f"shape {p.shape}")
     if len(y) == 0:
         raise ValueError("Cannot compute metrics on an empty dataset: `y_true` has no samples.")
     if y.min() < 0 or y.max() >= k:
-        raise ValueError(f"Expected labels in [0, {k - 1}] for {k} classes, got values in [{y.min()}, {y.max()}].")
+        expected = f"labels in [0, {k - 1}] for {k} classes"
+        raise checks.invalid("y_true", expected, y_true, got=f"values in [{y.min()}, {y.max()}]")
     y_pred = p.argmax(axis=1)
     cm = confusion_matrix(y, y_pred, k)
     per_class: dict[str, dict[str, float | int]] = {}

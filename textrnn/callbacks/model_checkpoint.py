@@ -7,6 +7,7 @@ import os
 import warnings
 from pathlib import Path
 
+from textrnn import checks
 from textrnn.callbacks._monitor import check_mode, resolve_mode
 from textrnn.callbacks.callback import Callback, Logs
 
@@ -47,18 +48,18 @@ class ModelCheckpoint(Callback):
         initial_value_threshold: float | None = None,
     ) -> None:
         super().__init__()
-        if not isinstance(filepath, (str, os.PathLike)) or not str(filepath):
-            raise TypeError(f"Received an invalid value for argument `filepath`, expected a path, got {filepath!r}.")
+        self.filepath = os.fspath(checks.path("filepath", filepath))
         if save_freq != "epoch":
-            raise ValueError(f"Received an invalid value for argument `save_freq`, expected 'epoch', got {save_freq!r}.")
-        self.filepath = os.fspath(filepath)
+            raise checks.invalid("save_freq", "'epoch'", save_freq)
         self.monitor = monitor
         self.verbose = verbose
         self.save_best_only = bool(save_best_only)
         self.save_weights_only = bool(save_weights_only)
         self.mode = check_mode(mode)
         self.save_freq = save_freq
-        self.initial_value_threshold = initial_value_threshold
+        self.initial_value_threshold = checks.optional_number(
+            "initial_value_threshold", initial_value_threshold
+        )
         self._op: str | None = None
         self.best = math.nan
 

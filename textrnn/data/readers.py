@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from textrnn import checks
 from textrnn.data.labels import normalize_label
 from textrnn.errors import DatasetError
 
@@ -63,21 +64,16 @@ class DataSource:
 
     def __post_init__(self) -> None:
         if self.format is not None and self.format not in FORMATS:
-            raise ValueError(
-                f"Received an invalid value for argument `format`, expected one of {', '.join(FORMATS)}, "
-                f"got {self.format!r}."
-            )
+            raise checks.invalid("format", "one of " + ", ".join(FORMATS), self.format)
         for name in ("text_column", "label_column"):
             value = getattr(self, name)
             if not isinstance(value, str) or not value:
-                raise ValueError(f"Received an invalid value for argument `{name}`, expected a column name, got {value!r}.")
+                raise checks.invalid(name, "a column name", value)
         try:
             "".encode(self.encoding)
         except LookupError:
-            raise ValueError(
-                f"Received an invalid value for argument `encoding`, expected a Python codec name "
-                f"such as 'utf-8' or 'latin-1', got {self.encoding!r}."
-            ) from None
+            expected = "a Python codec name such as 'utf-8' or 'latin-1'"
+            raise checks.invalid("encoding", expected, self.encoding) from None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -162,7 +158,7 @@ def read_texts(
     if fmt != "folder" and not Path(path).is_file():
         raise DatasetError(f"Data path `{path}` is not a file, but format {fmt!r} reads a file. Pass the file itself.")
     if subset not in ("train", "test"):
-        raise ValueError(f"Received an invalid value for argument `subset`, expected 'train' or 'test', got {subset!r}.")
+        raise checks.invalid("subset", "'train' or 'test'", subset)
     if fmt != "folder" and subset != "train":
         raise DatasetError(f"`{path}` is a single {fmt} file with no separate test subset. Pass test data as a file of its own.")
     if fmt in ("csv", "tsv"):

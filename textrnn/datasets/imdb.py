@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from textrnn import checks
 from textrnn.datasets import download
 from textrnn.errors import DatasetError
 from textrnn.preprocessing.text import TOKENIZER_VERSION, Vocabulary, tokenize
@@ -324,17 +325,6 @@ def _to_lists(flat: np.ndarray, lengths: np.ndarray) -> np.ndarray:
             gc.enable()
 
 
-def _check(name: str, value: Any, *, allow_none: bool, minimum: int) -> None:
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        expected = "a positive integer" if minimum == 1 else "a non-negative integer"
-        raise ValueError(
-            f"Received an invalid value for argument `{name}`, expected {'None or ' if allow_none else ''}"
-            f"{expected}, got {value!r}."
-        )
-
-
 # --------------------------------------------------------------------------------------- public API
 def load_data(
     path: str | os.PathLike[str] | None = None,
@@ -388,12 +378,12 @@ def load_data(
         >>> x_train.shape, y_train.shape, x_train[0][:1]
         ((25000,), (25000,), [1])
     """
-    _check("num_words", num_words, allow_none=True, minimum=1)
-    _check("skip_top", skip_top, allow_none=False, minimum=0)
-    _check("maxlen", maxlen, allow_none=True, minimum=1)
-    _check("start_char", start_char, allow_none=True, minimum=0)
-    _check("oov_char", oov_char, allow_none=True, minimum=0)
-    _check("index_from", index_from, allow_none=False, minimum=0)
+    num_words = checks.optional_positive_int("num_words", num_words)
+    skip_top = checks.non_negative_int("skip_top", skip_top)
+    maxlen = checks.optional_positive_int("maxlen", maxlen)
+    start_char = checks.optional_non_negative_int("start_char", start_char)
+    oov_char = checks.optional_non_negative_int("oov_char", oov_char)
+    index_from = checks.non_negative_int("index_from", index_from)
     tokens = _tokens(_resolve(path))
 
     rng = np.random.RandomState(seed)
@@ -568,8 +558,7 @@ def load_texts(
         >>> len(texts), labels[:3]
         (25000, array([0, 0, 0]))
     """
-    if subset not in SUBSETS:
-        raise ValueError(f"Received an invalid value for argument `subset`, expected one of {SUBSETS}, got {subset!r}.")
+    checks.choice("subset", subset, SUBSETS)
     return _texts(_resolve(path), (subset,))[subset]
 
 

@@ -10,16 +10,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import torch
 
-
-def _positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"Received an invalid value for argument `{name}`, expected a positive integer, got {value!r}.")
-    return value
+from textrnn import checks
 
 
 def _flatten(sequences: Sequence[Sequence[int]], gap: int) -> np.ndarray:
@@ -47,8 +42,8 @@ def cooccurrence_counts(
     Returns:
         A coalesced sparse `(input_dim, input_dim)` float64 tensor.
     """
-    _positive_int("input_dim", input_dim)
-    _positive_int("window", window)
+    checks.positive_int("input_dim", input_dim)
+    checks.positive_int("window", window)
     flat = _flatten(sequences, window)
     flat[(flat < min_index) | (flat >= input_dim)] = -1
     total = torch.sparse_coo_tensor(torch.zeros((2, 0), dtype=torch.long), torch.zeros(0, dtype=torch.float64), (input_dim, input_dim), check_invariants=False)
@@ -100,15 +95,11 @@ def ppmi_svd_vectors(
         >>> vectors.shape
         (30000, 100)
     """
-    _positive_int("output_dim", output_dim)
-    if isinstance(context_smoothing, bool) or not isinstance(context_smoothing, (int, float)) or not 0 < context_smoothing <= 1:
-        raise ValueError(
-            f"Received an invalid value for argument `context_smoothing`, expected a number in (0, 1], got {context_smoothing!r}."
-        )
+    checks.positive_int("output_dim", output_dim)
+    checks.number_in("context_smoothing", context_smoothing, 0.0, 1.0, low_open=True)
     if output_dim >= input_dim:
-        raise ValueError(
-            f"Received an invalid value for argument `output_dim`, expected fewer dimensions than `input_dim` ({input_dim}), got {output_dim}."
-        )
+        expected = f"fewer dimensions than `input_dim` ({input_dim})"
+        raise checks.invalid("output_dim", expected, output_dim)
     counts = cooccurrence_counts(sequences, input_dim, window=window, min_index=min_index)
     (rows, cols), values = counts.indices(), counts.values()
     word = torch.zeros(input_dim, dtype=torch.float64).index_add_(0, rows, values)

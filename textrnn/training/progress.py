@@ -19,13 +19,15 @@ from typing import IO, Any
 
 from tqdm import tqdm
 
+from textrnn import checks
+
 
 def resolve_verbose(verbose: Any) -> int:
     """Keras's `verbose`: "auto" → 1, else 0, 1 or 2."""
     if verbose == "auto":
         return 1
     if isinstance(verbose, bool) or verbose not in (0, 1, 2):
-        raise ValueError(f"Received an invalid value for argument `verbose`, expected 'auto', 0, 1 or 2, got {verbose!r}.")
+        raise checks.invalid("verbose", "'auto', 0, 1 or 2", verbose)
     return int(verbose)
 
 
