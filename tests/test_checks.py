@@ -58,7 +58,8 @@ def test_optional_non_negative_int():
     assert checks.optional_non_negative_int("oov_char", None) is None
     assert checks.optional_non_negative_int("oov_char", 0) == 0
     for bad in (-1, 1.0, False, "2"):
-        with pytest.raises(ValueError, match=r"`oov_char`, expected None or a non-negative integer, got"):
+        match = r"`oov_char`, expected None or a non-negative integer, got"
+        with pytest.raises(ValueError, match=match):
             checks.optional_non_negative_int("oov_char", bad)
 
 
@@ -86,4 +87,7 @@ def test_path_is_a_type_check(tmp_path):
 def test_invalid_can_describe_the_value_instead_of_printing_it():
     err = checks.invalid("value", "numbers", ["x"] * 1000, error=TypeError, got="list of strings")
     assert isinstance(err, TypeError)
-    assert str(err) == "Received an invalid value for argument `value`, expected numbers, got list of strings."
+    expected = (
+        "Received an invalid value for argument `value`, expected numbers, got list of strings."
+    )
+    assert str(err) == expected

@@ -199,7 +199,10 @@ def get(identifier: Any) -> Callable[..., torch.Tensor]:
         return cls.from_config(identifier.get("config", {}))
     if callable(identifier):
         return identifier  # type: ignore[no-any-return]
-    raise TypeError(f"Could not interpret initializer {identifier!r}: expected a name, a dict or an initializer.")
+    raise TypeError(
+        f"Could not interpret initializer {identifier!r}: "
+        "expected a name, a dict or an initializer."
+    )
 
 
 def serialize(initializer: Any) -> Any:

@@ -40,7 +40,8 @@ def _resolve_key(data: Mapping[str, Sequence[float]], key: str, argument: str) -
             if prefix + alias in data:
                 return prefix + alias
     keys = ", ".join(data) or "none"
-    fix = f"{key!r} is not in the history; pass one of its keys, e.g. `{argument}='{next(iter(data), 'loss')}'`."
+    example = f"`{argument}='{next(iter(data), 'loss')}'`"
+    fix = f"{key!r} is not in the history; pass one of its keys, e.g. {example}."
     raise checks.invalid(argument, f"a key of the history ({keys})", key, fix)
 
 
@@ -69,7 +70,13 @@ def _finish(fig: Figure, path: str | os.PathLike[str] | None) -> None:
         fig.savefig(tmp, format="png", dpi=100)
 
 
-def _draw(ax: Any, data: Mapping[str, Sequence[float]], train_key: str | None, val_key: str | None, word: str) -> None:
+def _draw(
+    ax: Any,
+    data: Mapping[str, Sequence[float]],
+    train_key: str | None,
+    val_key: str | None,
+    word: str,
+) -> None:
     if train_key is not None:
         values = list(data[train_key])
         ax.plot(range(1, len(values) + 1), values, "bo", label=f"Training {word}")
@@ -78,7 +85,10 @@ def _draw(ax: Any, data: Mapping[str, Sequence[float]], train_key: str | None, v
         # A line of one point is invisible: mark the points until there are two.
         style = "b" if len(values) > 1 else "bx"
         ax.plot(range(1, len(values) + 1), values, style, label=f"Validation {word}")
-    ax.set_title(f"Training and validation {word}" if train_key and val_key else f"{'Training' if train_key else 'Validation'} {word}")
+    if train_key and val_key:
+        ax.set_title(f"Training and validation {word}")
+    else:
+        ax.set_title(f"{'Training' if train_key else 'Validation'} {word}")
     ax.set_xlabel("Epochs")
     ax.set_ylabel(word.capitalize())
     ax.legend()

@@ -29,7 +29,8 @@ def resolve_mode(mode: str, monitor: str, model: Trainer | None, owner: str) -> 
         direction = direction_of(name)
     if direction is None:
         raise ValueError(
-            f"{owner} received monitor={monitor!r} but cannot tell whether it should be maximized or minimized. "
+            f"{owner} received monitor={monitor!r} but cannot tell whether it should be maximized "
+            "or minimized. "
             "Pass `mode='max'` to keep the highest value or `mode='min'` to keep the lowest."
         )
     return "max" if direction == "up" else "min"

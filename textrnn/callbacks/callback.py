@@ -60,7 +60,10 @@ class Callback:
 
     def _require_model(self) -> Trainer:
         if self.model is None:
-            raise RuntimeError(f"{type(self).__name__} is not attached to a model: pass it to `fit(callbacks=[...])`.")
+            raise RuntimeError(
+                f"{type(self).__name__} is not attached to a model: "
+                "pass it to `fit(callbacks=[...])`."
+            )
         return self.model
 
 

@@ -87,7 +87,8 @@ class ModelCheckpoint(Callback):
         if self.save_best_only:
             current = logs.get(self.monitor)
             if current is None:
-                warnings.warn(f"Can save best model only with `{self.monitor}` available, skipping.", stacklevel=2)
+                message = f"Can save best model only with `{self.monitor}` available, skipping."
+                warnings.warn(message, stacklevel=2)
                 return
             better = current < self.best if self._op == "min" else current > self.best
             if not better:
@@ -95,7 +96,11 @@ class ModelCheckpoint(Callback):
                     print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {self.best:.5f}")
                 return
             if self.verbose > 0:
-                print(f"\nEpoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to {current:.5f}, saving model to {path}")
+                print(
+                    f"\nEpoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} "
+                    f"to {current:.5f}, "
+                    f"saving model to {path}"
+                )
             self.best = current
         elif self.verbose > 0:
             print(f"\nEpoch {epoch + 1}: saving model to {path}")

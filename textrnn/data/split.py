@@ -9,7 +9,9 @@ import numpy as np
 from textrnn import checks
 
 
-def stratified_split(labels: Sequence[str], test_split: float, seed: int | None = 0) -> tuple[np.ndarray, np.ndarray]:
+def stratified_split(
+    labels: Sequence[str], test_split: float, seed: int | None = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Indices of a train/test split that keeps each class's share in both parts.
 
     Each class contributes `round(test_split × its count)` examples to the test part, at least one

@@ -89,7 +89,8 @@ def _resolve(path: str | os.PathLike[str] | None) -> _Source:
             if (root / "train").is_dir() and (root / "test").is_dir():
                 return _Source("dir", root.resolve())
         raise DatasetError(
-            f"{p} is not an IMDB folder: expected train/ and test/ folders in it or in {p / 'aclImdb'}. {_HOW_TO}"
+            f"{p} is not an IMDB folder: expected train/ and test/ folders in it or in "
+            f"{p / 'aclImdb'}. {_HOW_TO}"
         )
     if p.suffix == ".npz":
         raise DatasetError(
@@ -178,7 +179,9 @@ def _read_texts(src: _Source, subsets: Sequence[str]) -> dict[str, tuple[list[st
             for cls, label in _CLASSES[subset]:
                 folder = src.path / _FOLDER[subset] / cls
                 if not folder.is_dir():
-                    raise DatasetError(f"{src.path} is not a complete IMDB folder: {folder} is missing. {_HOW_TO}")
+                    raise DatasetError(
+                        f"{src.path} is not a complete IMDB folder: {folder} is missing. {_HOW_TO}"
+                    )
                 for entry in os.scandir(folder):
                     if entry.name.endswith(".txt") and entry.is_file():
                         with open(entry.path, "rb") as fh:
@@ -189,7 +192,10 @@ def _read_texts(src: _Source, subsets: Sequence[str]) -> dict[str, tuple[list[st
     for subset, items in found.items():
         if not items:
             where_ = "train/unsup" if subset == "unsup" else f"{subset}/pos, {subset}/neg"
-            raise DatasetError(f"No {subset} reviews ({where_}/*.txt) in {src.path}: not the IMDB dataset. {_HOW_TO}")
+            raise DatasetError(
+                f"No {subset} reviews ({where_}/*.txt) in {src.path}: "
+                f"not the IMDB dataset. {_HOW_TO}"
+            )
         items.sort(key=lambda it: (it[0], it[1]))
         out[subset] = ([it[2] for it in items], np.array([it[0] for it in items], dtype=np.int64))
     return out
@@ -199,7 +205,9 @@ def _decode(data: bytes, source: Path, name: str) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise DatasetError(f"{name} in {source} is not UTF-8 text ({e}). Delete it and download it again.") from e
+        raise DatasetError(
+            f"{name} in {source} is not UTF-8 text ({e}). Delete it and download it again."
+        ) from e
 
 
 def _texts(src: _Source, subsets: Sequence[str]) -> dict[str, tuple[list[str], np.ndarray]]:
@@ -211,7 +219,8 @@ def _texts(src: _Source, subsets: Sequence[str]) -> dict[str, tuple[list[str], n
         if arrays is not None and {"blob", "offsets", "labels"} <= set(arrays):
             whole = arrays["blob"].tobytes().decode("utf-8")
             off = arrays["offsets"].tolist()
-            out[subset] = ([whole[a:b] for a, b in zip(off[:-1], off[1:], strict=True)], arrays["labels"].astype(np.int64))
+            texts = [whole[a:b] for a, b in zip(off[:-1], off[1:], strict=True)]
+            out[subset] = (texts, arrays["labels"].astype(np.int64))
     missing = [s for s in subsets if s not in out]
     if missing:
         read = _read_texts(src, missing)
@@ -416,7 +425,8 @@ def load_data(
         splits.append((flat, lens, labels))
     if maxlen and (len(splits[0][1]) == 0 or len(splits[1][1]) == 0):
         raise ValueError(
-            f"After filtering for sequences shorter than maxlen={maxlen}, no sequence was kept. Increase maxlen."
+            f"After filtering for sequences shorter than maxlen={maxlen}, no sequence was kept. "
+            "Increase maxlen."
         )
 
     if not num_words:
@@ -513,7 +523,12 @@ def encode(
         [[1, 6, 86, 21]]
     """
     vocab = vocabulary(
-        path, num_words=num_words, skip_top=skip_top, start_char=start_char, oov_char=oov_char, index_from=index_from
+        path,
+        num_words=num_words,
+        skip_top=skip_top,
+        start_char=start_char,
+        oov_char=oov_char,
+        index_from=index_from,
     )
     return vocab.encode(texts)
 

@@ -114,7 +114,9 @@ def _flatten(sequences: Sequence[Any], total: int, dtype: np.dtype) -> np.ndarra
         return None
 
 
-def _scatter(x: np.ndarray, flat: np.ndarray, lengths: np.ndarray, maxlen: int, padding: str, truncating: str) -> None:
+def _scatter(
+    x: np.ndarray, flat: np.ndarray, lengths: np.ndarray, maxlen: int, padding: str, truncating: str
+) -> None:
     """Copy the kept part of every sequence into its row of `x` in a few vectorised steps."""
     kept = np.minimum(lengths, maxlen)
     starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))

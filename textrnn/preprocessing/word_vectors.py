@@ -46,12 +46,17 @@ def cooccurrence_counts(
     checks.positive_int("window", window)
     flat = _flatten(sequences, window)
     flat[(flat < min_index) | (flat >= input_dim)] = -1
-    total = torch.sparse_coo_tensor(torch.zeros((2, 0), dtype=torch.long), torch.zeros(0, dtype=torch.float64), (input_dim, input_dim), check_invariants=False)
+    shape = (input_dim, input_dim)
+    no_pairs = torch.zeros((2, 0), dtype=torch.long)
+    total = torch.sparse_coo_tensor(
+        no_pairs, torch.zeros(0, dtype=torch.float64), shape, check_invariants=False
+    )
     for d in range(1, window + 1):
         a, b = flat[:-d], flat[d:]
         keep = (a >= 0) & (b >= 0)
         pairs = torch.from_numpy(np.stack([a[keep], b[keep]]))
-        counts = torch.sparse_coo_tensor(pairs, torch.full((pairs.shape[1],), 1.0 / d, dtype=torch.float64), (input_dim, input_dim), check_invariants=False)
+        weights = torch.full((pairs.shape[1],), 1.0 / d, dtype=torch.float64)
+        counts = torch.sparse_coo_tensor(pairs, weights, shape, check_invariants=False)
         total = (total + counts).coalesce()
     return (total + total.t()).coalesce()
 
@@ -110,7 +115,10 @@ def ppmi_svd_vectors(
     # PMI(w, c) = log( p(w, c) / (p(w) p_α(c)) ), clipped at 0
     pmi = torch.log(values / total) - torch.log(word[rows] / total) - torch.log(context[cols] / context_total)
     keep = pmi > 0
-    ppmi = torch.sparse_coo_tensor(torch.stack([rows[keep], cols[keep]]), pmi[keep].float(), (input_dim, input_dim), check_invariants=False).coalesce()
+    kept = torch.stack([rows[keep], cols[keep]])
+    shape = (input_dim, input_dim)
+    ppmi = torch.sparse_coo_tensor(kept, pmi[keep].float(), shape, check_invariants=False)
+    ppmi = ppmi.coalesce()
     generator = torch.Generator().manual_seed(seed)
     k = min(output_dim + 10, input_dim)
     # randomised range finder (Halko et al., 2011): Q spans the top singular directions of the PPMI matrix
