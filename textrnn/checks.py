@@ -8,25 +8,37 @@ Each check returns the value it accepted, so a constructor reads
 from __future__ import annotations
 
 import math
+import numbers
+import os
 from collections.abc import Iterable
 from typing import Any
 
 
 def invalid(
-    name: str, expected: str, value: Any, fix: str = "", *, error: type = ValueError, flag: str = ""
+    name: str,
+    expected: str,
+    value: Any,
+    fix: str = "",
+    *,
+    error: type = ValueError,
+    flag: str = "",
+    got: str = "",
 ) -> Exception:
     """The error for argument `name`: what was expected, what was received, and the fix if any.
 
     `flag` is the command-line flag of the argument (`--units`), named beside it when given.
+    `got` describes the value in place of its repr, for values too long to print (an array's
+    shape, a type's name).
     """
     argument = f"`{name}`" + (f" (`{flag}`)" if flag else "")
     message = f"Received an invalid value for argument {argument}, expected {expected}, "
-    message += f"got {value!r}."
+    message += f"got {got or repr(value)}."
     return error(message + (f" {fix}" if fix else ""))
 
 
 def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    """A Python or NumPy integer; True and False are not integers here."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def _is_number(value: Any) -> bool:
@@ -63,6 +75,15 @@ def optional_positive_int(name: str, value: Any, fix: str = "") -> int | None:
     return int(value)
 
 
+def optional_non_negative_int(name: str, value: Any, fix: str = "") -> int | None:
+    """None or an integer of at least 0."""
+    if value is None:
+        return None
+    if not _is_int(value) or value < 0:
+        raise invalid(name, "None or a non-negative integer", value, fix)
+    return int(value)
+
+
 def rate(name: str, value: Any) -> float:
     """A float in [0, 1): a dropout rate or a held-out fraction that may be zero."""
     if not _is_number(value) or math.isnan(value) or not 0.0 <= float(value) < 1.0:
@@ -88,6 +109,29 @@ def positive_number(name: str, value: Any) -> float:
     if not _is_number(value) or not math.isfinite(value) or value <= 0:
         raise invalid(name, "a positive number", value)
     return float(value)
+
+
+def finite_number(name: str, value: Any) -> float:
+    """Any finite number, negative included."""
+    if not _is_number(value) or not math.isfinite(value):
+        raise invalid(name, "a finite number", value)
+    return float(value)
+
+
+def optional_number(name: str, value: Any) -> float | None:
+    """None or a number (infinite allowed, NaN refused)."""
+    if value is None:
+        return None
+    if not _is_number(value) or math.isnan(value):
+        raise invalid(name, "None or a number", value)
+    return float(value)
+
+
+def path(name: str, value: Any) -> str | os.PathLike[str]:
+    """A non-empty `str` or `os.PathLike` (a TypeError otherwise)."""
+    if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
+        raise invalid(name, "a path", value, error=TypeError)
+    return value
 
 
 def boolean(name: str, value: Any) -> bool:

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from textrnn import checks
+
 EPSILON = 1e-7  # Keras's backend epsilon, used to clip probabilities in the losses.
 
 
@@ -105,13 +107,13 @@ def classification_metrics(
     p = np.asarray(probabilities, dtype=np.float64)
     k = len(label_names)
     if p.ndim != 2 or p.shape != (len(y), k):
-        raise ValueError(
-            f"Expected `probabilities` of shape (samples, classes) = ({len(y)}, {k}), got {p.shape}."
-        )
+        expected = f"an array of shape (samples, classes) = ({len(y)}, {k})"
+        raise checks.invalid("probabilities", expected, probabilities, got=f"shape {p.shape}")
     if len(y) == 0:
         raise ValueError("Cannot compute metrics on an empty dataset: `y_true` has no samples.")
     if y.min() < 0 or y.max() >= k:
-        raise ValueError(f"Expected labels in [0, {k - 1}] for {k} classes, got values in [{y.min()}, {y.max()}].")
+        expected = f"labels in [0, {k - 1}] for {k} classes"
+        raise checks.invalid("y_true", expected, y_true, got=f"values in [{y.min()}, {y.max()}]")
     y_pred = p.argmax(axis=1)
     cm = confusion_matrix(y, y_pred, k)
     per_class: dict[str, dict[str, float | int]] = {}
@@ -120,7 +122,12 @@ def classification_metrics(
         precision = _ratio(tp, float(cm[:, i].sum()))
         recall = _ratio(tp, float(cm[i, :].sum()))
         f1 = _ratio(2 * precision * recall, precision + recall)
-        per_class[str(name)] = {"precision": precision, "recall": recall, "f1": f1, "support": int(cm[i, :].sum())}
+        per_class[str(name)] = {
+            "precision": precision,
+            "recall": recall,
+            "f1": f1,
+            "support": int(cm[i, :].sum()),
+        }
     macro = {
         key: float(np.mean([c[key] for c in per_class.values()])) for key in ("precision", "recall", "f1")
     }
@@ -138,7 +145,10 @@ def classification_metrics(
 
 def format_metrics(metrics: dict[str, Any]) -> str:
     """A short human-readable report of `classification_metrics` output (for the CLI)."""
-    lines = [f"accuracy {metrics['accuracy']:.4f}   loss {metrics['loss']:.4f}   samples {metrics['samples']}"]
+    lines = [
+        f"accuracy {metrics['accuracy']:.4f}   loss {metrics['loss']:.4f}   "
+        f"samples {metrics['samples']}"
+    ]
     if metrics.get("roc_auc") is not None:
         lines[0] += f"   ROC AUC {metrics['roc_auc']:.4f}"
     names = list(metrics["per_class"])
@@ -146,7 +156,10 @@ def format_metrics(metrics: dict[str, Any]) -> str:
     lines.append(f"{'':<{width}}  precision  recall     f1  support")
     for name in names:
         c = metrics["per_class"][name]
-        lines.append(f"{name:<{width}}  {c['precision']:9.4f}  {c['recall']:6.4f}  {c['f1']:.4f}  {c['support']:7d}")
+        lines.append(
+            f"{name:<{width}}  {c['precision']:9.4f}  {c['recall']:6.4f}  "
+            f"{c['f1']:.4f}  {c['support']:7d}"
+        )
     mac = metrics["macro"]
     lines.append(f"{'macro':<{width}}  {mac['precision']:9.4f}  {mac['recall']:6.4f}  {mac['f1']:.4f}")
     lines.append("confusion matrix (rows: true, columns: predicted)")

@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from textrnn import checks
+
 Shape = tuple[int, ...]
 
 
@@ -58,10 +60,9 @@ class Constant(Initializer):
                 value = value.detach().cpu().numpy()
             arr = np.asarray(value)
             if arr.dtype.kind not in "biuf":
-                raise TypeError(
-                    "Received an invalid value for argument `value`, expected a number or an "
-                    f"array of numbers, got {type(value).__name__} of dtype {arr.dtype}."
-                )
+                got = f"{type(value).__name__} of dtype {arr.dtype}"
+                expected = "a number or an array of numbers"
+                raise checks.invalid("value", expected, value, error=TypeError, got=got)
             self.value = float(arr) if arr.ndim == 0 else arr.astype(np.float32)
 
     def __call__(self, shape: Shape, dtype: torch.dtype = torch.float32) -> torch.Tensor:
@@ -101,7 +102,7 @@ class RandomUniform(Initializer):
 
     def __init__(self, minval: float = -0.05, maxval: float = 0.05, seed: int | None = None) -> None:
         if maxval <= minval:
-            raise ValueError(f"`maxval` must be greater than `minval`, got minval={minval}, maxval={maxval}.")
+            raise checks.invalid("maxval", f"a number greater than `minval` ({minval})", maxval)
         self.minval, self.maxval, self.seed = float(minval), float(maxval), seed
 
     def __call__(self, shape: Shape, dtype: torch.dtype = torch.float32) -> torch.Tensor:
@@ -198,7 +199,10 @@ def get(identifier: Any) -> Callable[..., torch.Tensor]:
         return cls.from_config(identifier.get("config", {}))
     if callable(identifier):
         return identifier  # type: ignore[no-any-return]
-    raise TypeError(f"Could not interpret initializer {identifier!r}: expected a name, a dict or an initializer.")
+    raise TypeError(
+        f"Could not interpret initializer {identifier!r}: "
+        "expected a name, a dict or an initializer."
+    )
 
 
 def serialize(initializer: Any) -> Any:

@@ -15,6 +15,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
+from textrnn import checks
 from textrnn.fileio import atomic_path
 
 _ACC_ALIASES = ("acc", "accuracy")
@@ -23,10 +24,8 @@ _ACC_ALIASES = ("acc", "accuracy")
 def _history_dict(history: Any, argument: str = "history") -> Mapping[str, Sequence[float]]:
     data = getattr(history, "history", history)
     if not isinstance(data, Mapping):
-        raise TypeError(
-            f"Received an invalid value for argument `{argument}`, expected a History (what `fit` returns) or its "
-            f"`.history` dict, got {type(history).__name__}."
-        )
+        expected = "a History (what `fit` returns) or its `.history` dict"
+        raise checks.invalid(argument, expected, history, error=TypeError, got=type(history).__name__)
     return data
 
 
@@ -40,10 +39,10 @@ def _resolve_key(data: Mapping[str, Sequence[float]], key: str, argument: str) -
         for alias in _ACC_ALIASES:
             if prefix + alias in data:
                 return prefix + alias
-    raise ValueError(
-        f"Received an invalid value for argument `{argument}`: {key!r} is not in the history, which has "
-        f"{', '.join(data) or 'no keys'}. Pass one of those, e.g. `{argument}='{next(iter(data), 'loss')}'`."
-    )
+    keys = ", ".join(data) or "none"
+    example = f"`{argument}='{next(iter(data), 'loss')}'`"
+    fix = f"{key!r} is not in the history; pass one of its keys, e.g. {example}."
+    raise checks.invalid(argument, f"a key of the history ({keys})", key, fix)
 
 
 def _title_word(metric: str) -> str:
@@ -71,7 +70,13 @@ def _finish(fig: Figure, path: str | os.PathLike[str] | None) -> None:
         fig.savefig(tmp, format="png", dpi=100)
 
 
-def _draw(ax: Any, data: Mapping[str, Sequence[float]], train_key: str | None, val_key: str | None, word: str) -> None:
+def _draw(
+    ax: Any,
+    data: Mapping[str, Sequence[float]],
+    train_key: str | None,
+    val_key: str | None,
+    word: str,
+) -> None:
     if train_key is not None:
         values = list(data[train_key])
         ax.plot(range(1, len(values) + 1), values, "bo", label=f"Training {word}")
@@ -80,7 +85,10 @@ def _draw(ax: Any, data: Mapping[str, Sequence[float]], train_key: str | None, v
         # A line of one point is invisible: mark the points until there are two.
         style = "b" if len(values) > 1 else "bx"
         ax.plot(range(1, len(values) + 1), values, style, label=f"Validation {word}")
-    ax.set_title(f"Training and validation {word}" if train_key and val_key else f"{'Training' if train_key else 'Validation'} {word}")
+    if train_key and val_key:
+        ax.set_title(f"Training and validation {word}")
+    else:
+        ax.set_title(f"{'Training' if train_key else 'Validation'} {word}")
     ax.set_xlabel("Epochs")
     ax.set_ylabel(word.capitalize())
     ax.legend()
@@ -140,7 +148,7 @@ def plot_comparison(
         >>> plot_comparison({"SimpleRNN": h1, "LSTM": h2}, "compare.png")
     """
     if not isinstance(histories, Mapping) or not histories:
-        raise ValueError("Received an invalid value for argument `histories`, expected a non-empty dict of run name → History.")
+        raise checks.invalid("histories", "a non-empty dict of run name → History", histories)
     fig = _new_figure(path is None, (7.0, 4.5))
     ax = fig.subplots()
     word = ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from textrnn import checks
 from textrnn.training.metrics import direction_of
 
 if TYPE_CHECKING:
@@ -11,9 +12,7 @@ if TYPE_CHECKING:
 
 
 def check_mode(mode: object) -> str:
-    if mode not in ("auto", "min", "max"):
-        raise ValueError(f"Received an invalid value for argument `mode`, expected 'auto', 'min' or 'max', got {mode!r}.")
-    return str(mode)
+    return str(checks.choice("mode", mode, ("auto", "min", "max")))
 
 
 def resolve_mode(mode: str, monitor: str, model: Trainer | None, owner: str) -> str:
@@ -30,7 +29,8 @@ def resolve_mode(mode: str, monitor: str, model: Trainer | None, owner: str) -> 
         direction = direction_of(name)
     if direction is None:
         raise ValueError(
-            f"{owner} received monitor={monitor!r} but cannot tell whether it should be maximized or minimized. "
+            f"{owner} received monitor={monitor!r} but cannot tell whether it should be maximized "
+            "or minimized. "
             "Pass `mode='max'` to keep the highest value or `mode='min'` to keep the lowest."
         )
     return "max" if direction == "up" else "min"

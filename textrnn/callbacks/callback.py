@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from textrnn import checks
+
 if TYPE_CHECKING:
     from textrnn.training.trainer import Trainer
 
@@ -58,7 +60,10 @@ class Callback:
 
     def _require_model(self) -> Trainer:
         if self.model is None:
-            raise RuntimeError(f"{type(self).__name__} is not attached to a model: pass it to `fit(callbacks=[...])`.")
+            raise RuntimeError(
+                f"{type(self).__name__} is not attached to a model: "
+                "pass it to `fit(callbacks=[...])`."
+            )
         return self.model
 
 
@@ -75,10 +80,8 @@ class CallbackList:
         self.callbacks = list(callbacks)
         for cb in self.callbacks:
             if not isinstance(cb, Callback):
-                raise TypeError(
-                    f"Received an invalid value in argument `callbacks`, expected `textrnn.callbacks.Callback` "
-                    f"objects, got {cb!r}."
-                )
+                expected = "`textrnn.callbacks.Callback` objects"
+                raise checks.invalid("callbacks", expected, cb, error=TypeError)
             cb.set_model(model)
             cb.set_params(params)
 

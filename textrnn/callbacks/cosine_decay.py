@@ -3,18 +3,9 @@
 from __future__ import annotations
 
 import math
-from typing import Any
 
+from textrnn import checks
 from textrnn.callbacks.callback import Callback, Logs
-
-
-def _number(name: str, value: Any, *, low: float, high: float = math.inf, low_open: bool = False) -> float:
-    ok = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
-    ok = ok and (value > low if low_open else value >= low) and value <= high
-    if not ok:
-        bound = f"{'above' if low_open else 'at least'} {low:g}" + (f" and at most {high:g}" if high < math.inf else "")
-        raise ValueError(f"Received an invalid value for argument `{name}`, expected a number {bound}, got {value!r}.")
-    return float(value)
 
 
 class CosineDecay(Callback):
@@ -39,11 +30,13 @@ class CosineDecay(Callback):
         >>> model.fit(x, y, epochs=4, callbacks=[CosineDecay(2e-3, warmup_fraction=0.05)])
     """
 
-    def __init__(self, initial_learning_rate: float, warmup_fraction: float = 0.0, alpha: float = 0.0) -> None:
+    def __init__(
+        self, initial_learning_rate: float, warmup_fraction: float = 0.0, alpha: float = 0.0
+    ) -> None:
         super().__init__()
-        self.initial_learning_rate = _number("initial_learning_rate", initial_learning_rate, low=0.0, low_open=True)
-        self.warmup_fraction = _number("warmup_fraction", warmup_fraction, low=0.0, high=1.0)
-        self.alpha = _number("alpha", alpha, low=0.0, high=1.0)
+        self.initial_learning_rate = checks.positive_number("initial_learning_rate", initial_learning_rate)
+        self.warmup_fraction = checks.number_in("warmup_fraction", warmup_fraction, 0.0, 1.0)
+        self.alpha = checks.number_in("alpha", alpha, 0.0, 1.0)
         self._step = 0
 
     def learning_rate_at(self, step: int, total_steps: int) -> float:

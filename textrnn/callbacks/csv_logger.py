@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from textrnn import checks
 from textrnn.callbacks.callback import Callback, Logs
 from textrnn.fileio import write_text_atomic
 
@@ -28,13 +29,13 @@ class CSVLogger(Callback):
         >>> model.fit(x, y, epochs=5, callbacks=[CSVLogger("training.log")])
     """
 
-    def __init__(self, filename: str | os.PathLike[str], separator: str = ",", append: bool = False) -> None:
+    def __init__(
+        self, filename: str | os.PathLike[str], separator: str = ",", append: bool = False
+    ) -> None:
         super().__init__()
-        if not isinstance(filename, (str, os.PathLike)) or not str(filename):
-            raise TypeError(f"Received an invalid value for argument `filename`, expected a path, got {filename!r}.")
+        self.filename = Path(checks.path("filename", filename))
         if not isinstance(separator, str) or len(separator) != 1:
-            raise ValueError(f"Received an invalid value for argument `separator`, expected one character, got {separator!r}.")
-        self.filename = Path(filename)
+            raise checks.invalid("separator", "one character", separator)
         self.sep = separator
         self.append = bool(append)
         self.keys: list[str] | None = None

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from textrnn import checks
 from textrnn.callbacks._monitor import check_mode, resolve_mode
 from textrnn.callbacks.callback import Callback, Logs
 
@@ -51,23 +52,14 @@ class EarlyStopping(Callback):
         start_from_epoch: int = 0,
     ) -> None:
         super().__init__()
-        if not isinstance(monitor, str) or not monitor:
-            raise TypeError(f"Received an invalid value for argument `monitor`, expected a log key such as 'val_loss', got {monitor!r}.")
-        if isinstance(min_delta, bool) or not isinstance(min_delta, (int, float)) or not math.isfinite(min_delta):
-            raise ValueError(f"Received an invalid value for argument `min_delta`, expected a finite number, got {min_delta!r}.")
-        for arg, value in (("patience", patience), ("start_from_epoch", start_from_epoch)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"Received an invalid value for argument `{arg}`, expected a non-negative integer, got {value!r}.")
-        if baseline is not None and (isinstance(baseline, bool) or not isinstance(baseline, (int, float))):
-            raise ValueError(f"Received an invalid value for argument `baseline`, expected a number or None, got {baseline!r}.")
-        self.monitor = monitor
-        self.min_delta = abs(float(min_delta))
-        self.patience = patience
+        self.monitor = checks.string("monitor", monitor)
+        self.min_delta = abs(checks.finite_number("min_delta", min_delta))
+        self.patience = checks.non_negative_int("patience", patience)
         self.verbose = verbose
         self.mode = check_mode(mode)
-        self.baseline = None if baseline is None else float(baseline)
+        self.baseline = checks.optional_number("baseline", baseline)
         self.restore_best_weights = bool(restore_best_weights)
-        self.start_from_epoch = start_from_epoch
+        self.start_from_epoch = checks.non_negative_int("start_from_epoch", start_from_epoch)
         self._op: str | None = None
         self.best = math.nan
         self.wait = 0

@@ -7,6 +7,7 @@ import os
 import warnings
 from pathlib import Path
 
+from textrnn import checks
 from textrnn.callbacks._monitor import check_mode, resolve_mode
 from textrnn.callbacks.callback import Callback, Logs
 
@@ -47,18 +48,18 @@ class ModelCheckpoint(Callback):
         initial_value_threshold: float | None = None,
     ) -> None:
         super().__init__()
-        if not isinstance(filepath, (str, os.PathLike)) or not str(filepath):
-            raise TypeError(f"Received an invalid value for argument `filepath`, expected a path, got {filepath!r}.")
+        self.filepath = os.fspath(checks.path("filepath", filepath))
         if save_freq != "epoch":
-            raise ValueError(f"Received an invalid value for argument `save_freq`, expected 'epoch', got {save_freq!r}.")
-        self.filepath = os.fspath(filepath)
+            raise checks.invalid("save_freq", "'epoch'", save_freq)
         self.monitor = monitor
         self.verbose = verbose
         self.save_best_only = bool(save_best_only)
         self.save_weights_only = bool(save_weights_only)
         self.mode = check_mode(mode)
         self.save_freq = save_freq
-        self.initial_value_threshold = initial_value_threshold
+        self.initial_value_threshold = checks.optional_number(
+            "initial_value_threshold", initial_value_threshold
+        )
         self._op: str | None = None
         self.best = math.nan
 
@@ -86,7 +87,8 @@ class ModelCheckpoint(Callback):
         if self.save_best_only:
             current = logs.get(self.monitor)
             if current is None:
-                warnings.warn(f"Can save best model only with `{self.monitor}` available, skipping.", stacklevel=2)
+                message = f"Can save best model only with `{self.monitor}` available, skipping."
+                warnings.warn(message, stacklevel=2)
                 return
             better = current < self.best if self._op == "min" else current > self.best
             if not better:
@@ -94,7 +96,11 @@ class ModelCheckpoint(Callback):
                     print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {self.best:.5f}")
                 return
             if self.verbose > 0:
-                print(f"\nEpoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to {current:.5f}, saving model to {path}")
+                print(
+                    f"\nEpoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} "
+                    f"to {current:.5f}, "
+                    f"saving model to {path}"
+                )
             self.best = current
         elif self.verbose > 0:
             print(f"\nEpoch {epoch + 1}: saving model to {path}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import warnings
 
 import numpy as np
@@ -52,27 +51,16 @@ class ReduceLROnPlateau(Callback):
     ) -> None:
         super().__init__()
         self.monitor = checks.string("monitor", monitor)
-        if (
-            isinstance(factor, bool)
-            or not isinstance(factor, (int, float))
-            or not math.isfinite(factor)
-        ):
-            raise checks.invalid("factor", "a number below 1.0", factor)
+        factor = checks.finite_number("factor", factor)
         if factor >= 1.0:
             raise ValueError(
                 f"ReduceLROnPlateau does not support a factor >= 1.0. Received factor={factor}"
             )
-        self.factor = float(factor)
+        self.factor = factor
         self.patience = checks.non_negative_int("patience", patience)
         self.verbose = checks.non_negative_int("verbose", verbose)
         self.mode = check_mode(mode)
-        if (
-            isinstance(min_delta, bool)
-            or not isinstance(min_delta, (int, float))
-            or not math.isfinite(min_delta)
-        ):
-            raise checks.invalid("min_delta", "a number", min_delta)
-        self.min_delta = abs(float(min_delta))
+        self.min_delta = abs(checks.finite_number("min_delta", min_delta))
         self.cooldown = checks.non_negative_int("cooldown", cooldown)
         if isinstance(min_lr, bool) or not isinstance(min_lr, (int, float)) or not min_lr >= 0:
             raise checks.invalid("min_lr", "a non-negative number", min_lr)

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from textrnn import checks
 from textrnn.data.labels import normalize_label
 from textrnn.errors import DatasetError
 
@@ -63,21 +64,16 @@ class DataSource:
 
     def __post_init__(self) -> None:
         if self.format is not None and self.format not in FORMATS:
-            raise ValueError(
-                f"Received an invalid value for argument `format`, expected one of {', '.join(FORMATS)}, "
-                f"got {self.format!r}."
-            )
+            raise checks.invalid("format", "one of " + ", ".join(FORMATS), self.format)
         for name in ("text_column", "label_column"):
             value = getattr(self, name)
             if not isinstance(value, str) or not value:
-                raise ValueError(f"Received an invalid value for argument `{name}`, expected a column name, got {value!r}.")
+                raise checks.invalid(name, "a column name", value)
         try:
             "".encode(self.encoding)
         except LookupError:
-            raise ValueError(
-                f"Received an invalid value for argument `encoding`, expected a Python codec name "
-                f"such as 'utf-8' or 'latin-1', got {self.encoding!r}."
-            ) from None
+            expected = "a Python codec name such as 'utf-8' or 'latin-1'"
+            raise checks.invalid("encoding", expected, self.encoding) from None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -113,7 +109,10 @@ def detect_format(path: str | os.PathLike[str]) -> str:
     """
     p = Path(path)
     if not p.exists():
-        raise DatasetError(f"Data path `{p}` does not exist. Check the path (relative paths start at the current folder).")
+        raise DatasetError(
+            f"Data path `{p}` does not exist. "
+            "Check the path (relative paths start at the current folder)."
+        )
     if p.is_dir():
         return "folder"
     fmt = _EXTENSIONS.get(p.suffix.lower())
@@ -160,11 +159,17 @@ def read_texts(
     source = DataSource(str(path), format, text_column, label_column, encoding)
     fmt = source.resolved_format()
     if fmt != "folder" and not Path(path).is_file():
-        raise DatasetError(f"Data path `{path}` is not a file, but format {fmt!r} reads a file. Pass the file itself.")
+        raise DatasetError(
+            f"Data path `{path}` is not a file, but format {fmt!r} reads a file. "
+            "Pass the file itself."
+        )
     if subset not in ("train", "test"):
-        raise ValueError(f"Received an invalid value for argument `subset`, expected 'train' or 'test', got {subset!r}.")
+        raise checks.invalid("subset", "'train' or 'test'", subset)
     if fmt != "folder" and subset != "train":
-        raise DatasetError(f"`{path}` is a single {fmt} file with no separate test subset. Pass test data as a file of its own.")
+        raise DatasetError(
+            f"`{path}` is a single {fmt} file with no separate test subset. "
+            "Pass test data as a file of its own."
+        )
     if fmt in ("csv", "tsv"):
         texts, labels = _read_delimited(Path(path), "," if fmt == "csv" else "\t", source)
     elif fmt == "jsonl":
@@ -174,7 +179,10 @@ def read_texts(
     else:
         texts, labels = _read_folder(Path(path), subset, encoding)
     if not texts:
-        raise DatasetError(f"`{path}` holds no examples. Point to a file with at least one labelled text per class.")
+        raise DatasetError(
+            f"`{path}` holds no examples. "
+            "Point to a file with at least one labelled text per class."
+        )
     _check_columns_make_sense(path, texts, labels, source)
     return texts, labels
 
@@ -212,8 +220,9 @@ def _decode(raw: bytes, path: Path, encoding: str) -> str:
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
         raise DatasetError(
-            f"`{path}` line {line}: bytes {raw[e.start:e.end]!r} are not valid {encoding}. Re-save the file as "
-            f"UTF-8, or pass its encoding (`--encoding latin-1`, `--encoding cp1252`, ...)."
+            f"`{path}` line {line}: bytes {raw[e.start:e.end]!r} are not valid {encoding}. "
+            "Re-save the file as UTF-8, or pass its encoding "
+            "(`--encoding latin-1`, `--encoding cp1252`, ...)."
         ) from None
 
 
@@ -225,7 +234,10 @@ def _read_delimited(path: Path, delimiter: str, source: DataSource) -> tuple[Tex
     try:
         header = next(reader, None)
         if header is None:
-            raise DatasetError(f"`{path}` is empty. Expected a header line naming the columns, then one row per text.")
+            raise DatasetError(
+                f"`{path}` is empty. "
+                "Expected a header line naming the columns, then one row per text."
+            )
         header = [h.strip() for h in header]
         t_col = _column_index(header, source.text_column, "text", path)
         l_col = _column_index(header, source.label_column, "label", path)
@@ -282,7 +294,9 @@ def _read_jsonl(path: Path, source: DataSource) -> tuple[Texts, Labels]:
         try:
             record = json.loads(line)
         except json.JSONDecodeError as e:
-            raise DatasetError(f"`{path}` line {n}: not valid JSON ({e.msg}). Write one JSON object per line.") from None
+            raise DatasetError(
+                f"`{path}` line {n}: not valid JSON ({e.msg}). Write one JSON object per line."
+            ) from None
         except RecursionError:
             raise DatasetError(
                 f"`{path}` line {n}: JSON nested too deeply. Write one flat object per line."
@@ -300,7 +314,10 @@ def _read_jsonl(path: Path, source: DataSource) -> tuple[Texts, Labels]:
             raise DatasetError(f"`{path}` line {n}: `{source.text_column}` must be a string, got {value!r}.")
         label = normalize_label(record[source.label_column])
         if label is None:
-            raise DatasetError(f"`{path}` line {n}: no label in `{source.label_column}`. Fill in the label or remove the line.")
+            raise DatasetError(
+                f"`{path}` line {n}: no label in `{source.label_column}`. "
+                "Fill in the label or remove the line."
+            )
         texts.append(value)
         labels.append(label)
     return texts, labels
@@ -336,7 +353,10 @@ def _read_parquet(path: Path, source: DataSource) -> tuple[Texts, Labels]:
             raise DatasetError(f"`{path}` row {n}: `{source.text_column}` must be a string, got {value!r}.")
         label = normalize_label(raw_label)
         if label is None:
-            raise DatasetError(f"`{path}` row {n}: no label in `{source.label_column}`. Fill in the label or drop the row.")
+            raise DatasetError(
+                f"`{path}` row {n}: no label in `{source.label_column}`. "
+                "Fill in the label or drop the row."
+            )
         texts.append(value)
         labels.append(label)
     return texts, labels
@@ -346,10 +366,17 @@ def _read_folder(root: Path, subset: str, encoding: str) -> tuple[Texts, Labels]
     base = root / subset if (root / subset).is_dir() else None
     if base is None:
         if subset == "test":
-            raise DatasetError(f"`{root}` has no `test/` folder. Add one with a folder per class, or pass test data separately.")
+            raise DatasetError(
+                f"`{root}` has no `test/` folder. Add one with a folder per class, "
+                "or pass test data separately."
+            )
         base = root
     skipped = _SKIPPED_FOLDERS | ({"test"} if base == root else set())
-    class_dirs = sorted(d for d in base.iterdir() if d.is_dir() and not d.name.startswith(".") and d.name not in skipped)
+    class_dirs = sorted(
+        d
+        for d in base.iterdir()
+        if d.is_dir() and not d.name.startswith(".") and d.name not in skipped
+    )
     texts: Texts = []
     labels: Labels = []
     for d in class_dirs:
@@ -362,7 +389,7 @@ def _read_folder(root: Path, subset: str, encoding: str) -> tuple[Texts, Labels]
             labels.append(label)
     if not texts:
         raise DatasetError(
-            f"`{base}` holds no class folders with .txt files. Expected `{base}/<label>/*.txt`, one folder per class "
-            "(as aclImdb's `train/neg`, `train/pos`)."
+            f"`{base}` holds no class folders with .txt files. Expected `{base}/<label>/*.txt`, "
+            "one folder per class (as aclImdb's `train/neg`, `train/pos`)."
         )
     return texts, labels

@@ -6,8 +6,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from textrnn import checks
 
-def stratified_split(labels: Sequence[str], test_split: float, seed: int | None = 0) -> tuple[np.ndarray, np.ndarray]:
+
+def stratified_split(
+    labels: Sequence[str], test_split: float, seed: int | None = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Indices of a train/test split that keeps each class's share in both parts.
 
     Each class contributes `round(test_split × its count)` examples to the test part, at least one
@@ -31,9 +35,7 @@ def stratified_split(labels: Sequence[str], test_split: float, seed: int | None 
         (5, 5)
     """
     if isinstance(test_split, bool) or not isinstance(test_split, (int, float)) or not 0.0 < test_split < 1.0:
-        raise ValueError(
-            f"Received an invalid value for argument `test_split`, expected a fraction in (0, 1), got {test_split!r}."
-        )
+        raise checks.invalid("test_split", "a fraction in (0, 1)", test_split)
     rng = np.random.default_rng(seed)
     labels_arr = np.asarray(list(labels), dtype=object)
     test_parts: list[np.ndarray] = []

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from textrnn import checks
+
 _FILLER = (
     "the a film movie story plot actor scene this that it was is and of to in with for on at "
     "very quite really some one its then there here about after before while"
@@ -41,8 +43,7 @@ def toy_texts(
         >>> len(texts), sorted(set(labels))
         (4, ['neg', 'pos'])
     """
-    if isinstance(n_per_class, bool) or not isinstance(n_per_class, int) or n_per_class < 1:
-        raise ValueError(f"Received an invalid value for argument `n_per_class`, expected a positive integer, got {n_per_class!r}.")
+    n_per_class = checks.positive_int("n_per_class", n_per_class)
     rng = np.random.default_rng(seed)
     texts: list[str] = []
     labels: list[str] = []

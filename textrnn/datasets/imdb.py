@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from textrnn import checks
 from textrnn.datasets import download
 from textrnn.errors import DatasetError
 from textrnn.preprocessing.text import TOKENIZER_VERSION, Vocabulary, tokenize
@@ -88,7 +89,8 @@ def _resolve(path: str | os.PathLike[str] | None) -> _Source:
             if (root / "train").is_dir() and (root / "test").is_dir():
                 return _Source("dir", root.resolve())
         raise DatasetError(
-            f"{p} is not an IMDB folder: expected train/ and test/ folders in it or in {p / 'aclImdb'}. {_HOW_TO}"
+            f"{p} is not an IMDB folder: expected train/ and test/ folders in it or in "
+            f"{p / 'aclImdb'}. {_HOW_TO}"
         )
     if p.suffix == ".npz":
         raise DatasetError(
@@ -177,7 +179,9 @@ def _read_texts(src: _Source, subsets: Sequence[str]) -> dict[str, tuple[list[st
             for cls, label in _CLASSES[subset]:
                 folder = src.path / _FOLDER[subset] / cls
                 if not folder.is_dir():
-                    raise DatasetError(f"{src.path} is not a complete IMDB folder: {folder} is missing. {_HOW_TO}")
+                    raise DatasetError(
+                        f"{src.path} is not a complete IMDB folder: {folder} is missing. {_HOW_TO}"
+                    )
                 for entry in os.scandir(folder):
                     if entry.name.endswith(".txt") and entry.is_file():
                         with open(entry.path, "rb") as fh:
@@ -188,7 +192,10 @@ def _read_texts(src: _Source, subsets: Sequence[str]) -> dict[str, tuple[list[st
     for subset, items in found.items():
         if not items:
             where_ = "train/unsup" if subset == "unsup" else f"{subset}/pos, {subset}/neg"
-            raise DatasetError(f"No {subset} reviews ({where_}/*.txt) in {src.path}: not the IMDB dataset. {_HOW_TO}")
+            raise DatasetError(
+                f"No {subset} reviews ({where_}/*.txt) in {src.path}: "
+                f"not the IMDB dataset. {_HOW_TO}"
+            )
         items.sort(key=lambda it: (it[0], it[1]))
         out[subset] = ([it[2] for it in items], np.array([it[0] for it in items], dtype=np.int64))
     return out
@@ -198,7 +205,9 @@ def _decode(data: bytes, source: Path, name: str) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise DatasetError(f"{name} in {source} is not UTF-8 text ({e}). Delete it and download it again.") from e
+        raise DatasetError(
+            f"{name} in {source} is not UTF-8 text ({e}). Delete it and download it again."
+        ) from e
 
 
 def _texts(src: _Source, subsets: Sequence[str]) -> dict[str, tuple[list[str], np.ndarray]]:
@@ -210,7 +219,8 @@ def _texts(src: _Source, subsets: Sequence[str]) -> dict[str, tuple[list[str], n
         if arrays is not None and {"blob", "offsets", "labels"} <= set(arrays):
             whole = arrays["blob"].tobytes().decode("utf-8")
             off = arrays["offsets"].tolist()
-            out[subset] = ([whole[a:b] for a, b in zip(off[:-1], off[1:], strict=True)], arrays["labels"].astype(np.int64))
+            texts = [whole[a:b] for a, b in zip(off[:-1], off[1:], strict=True)]
+            out[subset] = (texts, arrays["labels"].astype(np.int64))
     missing = [s for s in subsets if s not in out]
     if missing:
         read = _read_texts(src, missing)
@@ -324,17 +334,6 @@ def _to_lists(flat: np.ndarray, lengths: np.ndarray) -> np.ndarray:
             gc.enable()
 
 
-def _check(name: str, value: Any, *, allow_none: bool, minimum: int) -> None:
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        expected = "a positive integer" if minimum == 1 else "a non-negative integer"
-        raise ValueError(
-            f"Received an invalid value for argument `{name}`, expected {'None or ' if allow_none else ''}"
-            f"{expected}, got {value!r}."
-        )
-
-
 # --------------------------------------------------------------------------------------- public API
 def load_data(
     path: str | os.PathLike[str] | None = None,
@@ -388,12 +387,12 @@ def load_data(
         >>> x_train.shape, y_train.shape, x_train[0][:1]
         ((25000,), (25000,), [1])
     """
-    _check("num_words", num_words, allow_none=True, minimum=1)
-    _check("skip_top", skip_top, allow_none=False, minimum=0)
-    _check("maxlen", maxlen, allow_none=True, minimum=1)
-    _check("start_char", start_char, allow_none=True, minimum=0)
-    _check("oov_char", oov_char, allow_none=True, minimum=0)
-    _check("index_from", index_from, allow_none=False, minimum=0)
+    num_words = checks.optional_positive_int("num_words", num_words)
+    skip_top = checks.non_negative_int("skip_top", skip_top)
+    maxlen = checks.optional_positive_int("maxlen", maxlen)
+    start_char = checks.optional_non_negative_int("start_char", start_char)
+    oov_char = checks.optional_non_negative_int("oov_char", oov_char)
+    index_from = checks.non_negative_int("index_from", index_from)
     tokens = _tokens(_resolve(path))
 
     rng = np.random.RandomState(seed)
@@ -426,7 +425,8 @@ def load_data(
         splits.append((flat, lens, labels))
     if maxlen and (len(splits[0][1]) == 0 or len(splits[1][1]) == 0):
         raise ValueError(
-            f"After filtering for sequences shorter than maxlen={maxlen}, no sequence was kept. Increase maxlen."
+            f"After filtering for sequences shorter than maxlen={maxlen}, no sequence was kept. "
+            "Increase maxlen."
         )
 
     if not num_words:
@@ -523,7 +523,12 @@ def encode(
         [[1, 6, 86, 21]]
     """
     vocab = vocabulary(
-        path, num_words=num_words, skip_top=skip_top, start_char=start_char, oov_char=oov_char, index_from=index_from
+        path,
+        num_words=num_words,
+        skip_top=skip_top,
+        start_char=start_char,
+        oov_char=oov_char,
+        index_from=index_from,
     )
     return vocab.encode(texts)
 
@@ -568,8 +573,7 @@ def load_texts(
         >>> len(texts), labels[:3]
         (25000, array([0, 0, 0]))
     """
-    if subset not in SUBSETS:
-        raise ValueError(f"Received an invalid value for argument `subset`, expected one of {SUBSETS}, got {subset!r}.")
+    checks.choice("subset", subset, SUBSETS)
     return _texts(_resolve(path), (subset,))[subset]
 
 

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from textrnn import checks
+
 _SIDES = ("pre", "post")
 
 
@@ -52,18 +54,10 @@ def pad_sequences(
                [2, 3],
                [5, 6]], dtype=int32)
     """
-    if padding not in _SIDES:
-        raise ValueError(
-            f"Received an invalid value for argument `padding`, expected 'pre' or 'post', got {padding!r}."
-        )
-    if truncating not in _SIDES:
-        raise ValueError(
-            f"Received an invalid value for argument `truncating`, expected 'pre' or 'post', got {truncating!r}."
-        )
-    if maxlen is not None and (isinstance(maxlen, bool) or not isinstance(maxlen, (int, np.integer)) or maxlen <= 0):
-        raise ValueError(
-            f"Received an invalid value for argument `maxlen`, expected None or a positive integer, got {maxlen!r}."
-        )
+    for name, side in (("padding", padding), ("truncating", truncating)):
+        if side not in _SIDES:
+            raise checks.invalid(name, "'pre' or 'post'", side)
+    maxlen = checks.optional_positive_int("maxlen", maxlen)
     if not hasattr(sequences, "__len__"):
         raise ValueError(
             f"`sequences` must be a list of sequences, got {type(sequences).__name__}. "
@@ -120,7 +114,9 @@ def _flatten(sequences: Sequence[Any], total: int, dtype: np.dtype) -> np.ndarra
         return None
 
 
-def _scatter(x: np.ndarray, flat: np.ndarray, lengths: np.ndarray, maxlen: int, padding: str, truncating: str) -> None:
+def _scatter(
+    x: np.ndarray, flat: np.ndarray, lengths: np.ndarray, maxlen: int, padding: str, truncating: str
+) -> None:
     """Copy the kept part of every sequence into its row of `x` in a few vectorised steps."""
     kept = np.minimum(lengths, maxlen)
     starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))

@@ -10,16 +10,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import torch
 
-
-def _positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"Received an invalid value for argument `{name}`, expected a positive integer, got {value!r}.")
-    return value
+from textrnn import checks
 
 
 def _flatten(sequences: Sequence[Sequence[int]], gap: int) -> np.ndarray:
@@ -47,16 +42,21 @@ def cooccurrence_counts(
     Returns:
         A coalesced sparse `(input_dim, input_dim)` float64 tensor.
     """
-    _positive_int("input_dim", input_dim)
-    _positive_int("window", window)
+    checks.positive_int("input_dim", input_dim)
+    checks.positive_int("window", window)
     flat = _flatten(sequences, window)
     flat[(flat < min_index) | (flat >= input_dim)] = -1
-    total = torch.sparse_coo_tensor(torch.zeros((2, 0), dtype=torch.long), torch.zeros(0, dtype=torch.float64), (input_dim, input_dim), check_invariants=False)
+    shape = (input_dim, input_dim)
+    no_pairs = torch.zeros((2, 0), dtype=torch.long)
+    total = torch.sparse_coo_tensor(
+        no_pairs, torch.zeros(0, dtype=torch.float64), shape, check_invariants=False
+    )
     for d in range(1, window + 1):
         a, b = flat[:-d], flat[d:]
         keep = (a >= 0) & (b >= 0)
         pairs = torch.from_numpy(np.stack([a[keep], b[keep]]))
-        counts = torch.sparse_coo_tensor(pairs, torch.full((pairs.shape[1],), 1.0 / d, dtype=torch.float64), (input_dim, input_dim), check_invariants=False)
+        weights = torch.full((pairs.shape[1],), 1.0 / d, dtype=torch.float64)
+        counts = torch.sparse_coo_tensor(pairs, weights, shape, check_invariants=False)
         total = (total + counts).coalesce()
     return (total + total.t()).coalesce()
 
@@ -100,15 +100,11 @@ def ppmi_svd_vectors(
         >>> vectors.shape
         (30000, 100)
     """
-    _positive_int("output_dim", output_dim)
-    if isinstance(context_smoothing, bool) or not isinstance(context_smoothing, (int, float)) or not 0 < context_smoothing <= 1:
-        raise ValueError(
-            f"Received an invalid value for argument `context_smoothing`, expected a number in (0, 1], got {context_smoothing!r}."
-        )
+    checks.positive_int("output_dim", output_dim)
+    checks.number_in("context_smoothing", context_smoothing, 0.0, 1.0, low_open=True)
     if output_dim >= input_dim:
-        raise ValueError(
-            f"Received an invalid value for argument `output_dim`, expected fewer dimensions than `input_dim` ({input_dim}), got {output_dim}."
-        )
+        expected = f"fewer dimensions than `input_dim` ({input_dim})"
+        raise checks.invalid("output_dim", expected, output_dim)
     counts = cooccurrence_counts(sequences, input_dim, window=window, min_index=min_index)
     (rows, cols), values = counts.indices(), counts.values()
     word = torch.zeros(input_dim, dtype=torch.float64).index_add_(0, rows, values)
@@ -119,7 +115,10 @@ def ppmi_svd_vectors(
     # PMI(w, c) = log( p(w, c) / (p(w) p_α(c)) ), clipped at 0
     pmi = torch.log(values / total) - torch.log(word[rows] / total) - torch.log(context[cols] / context_total)
     keep = pmi > 0
-    ppmi = torch.sparse_coo_tensor(torch.stack([rows[keep], cols[keep]]), pmi[keep].float(), (input_dim, input_dim), check_invariants=False).coalesce()
+    kept = torch.stack([rows[keep], cols[keep]])
+    shape = (input_dim, input_dim)
+    ppmi = torch.sparse_coo_tensor(kept, pmi[keep].float(), shape, check_invariants=False)
+    ppmi = ppmi.coalesce()
     generator = torch.Generator().manual_seed(seed)
     k = min(output_dim + 10, input_dim)
     # randomised range finder (Halko et al., 2011): Q spans the top singular directions of the PPMI matrix

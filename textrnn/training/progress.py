@@ -3,7 +3,7 @@
 verbose=1 draws one bar per epoch, as Keras 3 does::
 
     Epoch 1/10
-    157/157 ━━━━━━━━━━━━━━━━━━━━ 12s 75ms/step - acc: 0.5123 - loss: 0.6921 - val_acc: 0.5510 - val_loss: 0.6812
+    157/157 ━━━━━━━━━━━━━━━━━━━━ 12s 75ms/step - acc: 0.5123 - loss: 0.6921 - val_loss: 0.6812
 
 verbose=2 prints one line per epoch (`157/157 - 12s - 75ms/step - acc: ... - loss: ...`), 0 nothing.
 When the output is not a terminal (a log file, CI), the bar is only written once per epoch,
@@ -19,13 +19,15 @@ from typing import IO, Any
 
 from tqdm import tqdm
 
+from textrnn import checks
+
 
 def resolve_verbose(verbose: Any) -> int:
     """Keras's `verbose`: "auto" → 1, else 0, 1 or 2."""
     if verbose == "auto":
         return 1
     if isinstance(verbose, bool) or verbose not in (0, 1, 2):
-        raise ValueError(f"Received an invalid value for argument `verbose`, expected 'auto', 0, 1 or 2, got {verbose!r}.")
+        raise checks.invalid("verbose", "'auto', 0, 1 or 2", verbose)
     return int(verbose)
 
 
@@ -88,7 +90,14 @@ class ProgressBar:
             loop does not wait on the device every step.
     """
 
-    def __init__(self, steps: int, verbose: int, *, stream: IO[str] | None = None, refresh_seconds: float = 0.1) -> None:
+    def __init__(
+        self,
+        steps: int,
+        verbose: int,
+        *,
+        stream: IO[str] | None = None,
+        refresh_seconds: float = 0.1,
+    ) -> None:
         self.steps = int(steps)
         self.verbose = verbose
         self.stream = stream if stream is not None else sys.stdout
@@ -147,7 +156,8 @@ class ProgressBar:
             self.stream.flush()
         elif self.verbose == 2:
             self.stream.write(
-                f"{self.steps}/{self.steps} - {format_duration(elapsed)} - {format_per_step(per_step)}{format_logs(logs)}\n"
+                f"{self.steps}/{self.steps} - {format_duration(elapsed)} - "
+                f"{format_per_step(per_step)}{format_logs(logs)}\n"
             )
             self.stream.flush()
 

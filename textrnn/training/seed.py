@@ -7,6 +7,8 @@ import random
 import numpy as np
 import torch
 
+from textrnn import checks
+
 
 def set_random_seed(seed: int) -> None:
     """Seed Python's `random`, NumPy and PyTorch (CPU and every CUDA device) at once.
@@ -24,11 +26,7 @@ def set_random_seed(seed: int) -> None:
     Example:
         >>> set_random_seed(1337)
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(
-            f"Received an invalid value for argument `seed`, expected a non-negative integer, got {seed!r}."
-        )
-    seed = int(seed)
+    seed = checks.non_negative_int("seed", seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)  # also seeds every CUDA device
