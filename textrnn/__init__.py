@@ -34,6 +34,7 @@ _LAZY_MODULES = (
     "initializers",
     "layers",
     "losses",
+    "metrics",
     "models",
     "optimizers",
     "preprocessing",

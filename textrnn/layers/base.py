@@ -150,6 +150,9 @@ class Layer(nn.Module):
 
         `training=None` means inference (dropout off), as in Keras outside `fit`.
         """
+        if _is_text(inputs):  # raw strings, for a model starting with TextVectorization
+            self.maybe_build((None,))
+            return self.call(inputs, mask=None, training=bool(training), **kwargs)
         if not isinstance(inputs, (torch.Tensor, list, tuple)):
             inputs = to_tensor(inputs)
         elif isinstance(inputs, (list, tuple)) and not isinstance(inputs[0], torch.Tensor):
@@ -231,6 +234,12 @@ class Layer(nn.Module):
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}"
+
+
+def _is_text(value: Any) -> bool:
+    from textrnn.layers.text_vectorization import is_text
+
+    return is_text(value)
 
 
 def _with_input_shape(init: Any) -> Any:
