@@ -49,7 +49,7 @@ def is_text(value: Any) -> bool:
         return value.dtype == object and value.size > 0 and isinstance(value.flat[0], (str, bytes))
     if isinstance(value, (list, tuple)) and value:
         return isinstance(value[0], (str, bytes, np.str_)) or (
-            isinstance(value[0], (list, tuple, np.ndarray))
+            isinstance(value[0], list)
             and len(value[0]) == 1
             and isinstance(value[0][0], (str, bytes, np.str_))
         )
@@ -387,8 +387,9 @@ class TextVectorization(Layer):
         other modes the ids to count (`encode_ids`), padded with -1."""
         rows = self._tokenize(_strings(inputs, argument))
         oov = 1 if self.output_mode == "int" else 0
-        ids = [[self._index.get(t, oov) for t in row] for row in rows]
         pad = 0 if self.output_mode == "int" else -1
+        index = {**self._index, PAD_TOKEN: pad}  # the mask token "" is padding (Keras)
+        ids = [[index.get(t, oov) for t in row] for row in rows]
         length = self.output_sequence_length
         if length is None:
             length = max((len(r) for r in ids), default=0)
@@ -452,7 +453,10 @@ class TextVectorization(Layer):
                 f"`TextVectorization` layer `{self.name}` expects strings (a list or NumPy array "
                 f"of str), got {type(inputs).__name__}."
             )
-        return self.encode_ids(self.token_ids(inputs))
+        out = self.encode_ids(self.token_ids(inputs))
+        if self.split is None and self.output_mode == "int" and np.ndim(inputs) == 1:
+            return out[:, 0] if out.shape[1] == 1 else out  # Keras: one id per string, (batch,)
+        return out
 
     def compute_output_shape(self, input_shape: Shape) -> Any:
         batch = input_shape[0] if input_shape else None
