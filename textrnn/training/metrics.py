@@ -136,6 +136,7 @@ class _Confusion(StatefulMetric):
     def __init__(self, name: str, thresholds: list[float], from_logits: bool = False) -> None:
         self.thresholds = torch.tensor(thresholds, dtype=torch.float64)
         self.from_logits = from_logits
+        self.clip = False
         super().__init__(name)
 
     def reset_state(self) -> None:
@@ -149,7 +150,9 @@ class _Confusion(StatefulMetric):
         t, p = _pair(y_true, y_pred)
         if self.from_logits:
             p = torch.sigmoid(p)
-        t = t.reshape(-1).double() > 0.5
+        if self.clip:
+            p = p.clamp(0.0, 1.0)  # Keras's bucketed path for evenly spaced thresholds
+        t = t.reshape(-1).double() != 0
         p = p.reshape(-1).double()
         th = self.thresholds.to(p.device)
         above = p.unsqueeze(0) > th.unsqueeze(1)  # (thresholds, values)
@@ -237,6 +240,8 @@ class AUC(_Confusion):
             inner = [(i + 1) * 1.0 / (num_thresholds - 1) for i in range(num_thresholds - 2)]
         self.num_thresholds = len(inner) + 2
         super().__init__(name, [0.0 - 1e-7, *inner, 1.0 + 1e-7], from_logits)
+        # Keras clips predictions to [0, 1] when its thresholds are evenly spaced (the default)
+        self.clip = thresholds is None
 
     def result(self) -> float:
         tp, fp, tn, fn = self.tp, self.fp, self.tn, self.fn
