@@ -677,9 +677,41 @@ def metric_cases() -> None:
     print("extra/metrics.json")
 
 
+def text_dataset_cases() -> None:
+    """Which files `text_dataset_from_directory` puts in each subset, for a seed (the sets:
+    `tf.data` then reshuffles them in an order of its own)."""
+    import tempfile
+
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for c, name in enumerate(["neg", "pos", "unsure"]):
+            (Path(tmp) / name / "deep").mkdir(parents=True)
+            for i in range(7 + c):
+                sub = "deep/" if i % 3 == 0 else ""
+                (Path(tmp) / name / f"{sub}{i:02d}.txt").write_text(f"{name} text {i}")
+            (Path(tmp) / name / "skip.md").write_text("not a text file")
+        for seed in (7, 1337):
+            train, val = keras.utils.text_dataset_from_directory(
+                tmp, label_mode="int", batch_size=4, seed=seed, validation_split=0.3,
+                subset="both", verbose=False,
+            )
+            pairs = {}
+            for part, ds in (("training", train), ("validation", val)):
+                items = []
+                for x, y in ds:
+                    items += [[t.decode(), int(v)] for t, v in zip(x.numpy(), y.numpy())]
+                pairs[part] = sorted(items)
+            pairs["class_names"] = train.class_names
+            out[str(seed)] = pairs
+    out["keras_version"] = keras.__version__
+    (EXTRA / "text_dataset.json").write_text(json.dumps(out, indent=1))
+    print("extra/text_dataset.json")
+
+
 def textvec() -> None:
     """Only the TextVectorization, weighting and metric cases (need TensorFlow installed)."""
     EXTRA.mkdir(parents=True, exist_ok=True)
+    text_dataset_cases()
     text_vectorization_cases()
     weighting_cases()
     metric_cases()

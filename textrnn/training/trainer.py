@@ -755,7 +755,7 @@ class Trainer(Layer):
             cbs.call("on_epoch_begin", epoch, None)
             print_epoch_header(epoch, epochs, verbose)
             bar = ProgressBar(steps, verbose)
-            ran_out = False
+            empty = False
             try:
                 with self._settled("fit"):
                     if isinstance(train, StreamBatcher):
@@ -768,8 +768,12 @@ class Trainer(Layer):
                     logs = loop.train_epoch(self, feed, cbs, bar, device)
                     ran_out = isinstance(feed, StreamPlan) and feed.ran_out
                     if ran_out:
+                        # Keras: warn, end this epoch on the batches it had; an epoch that
+                        # gets none ends training.
                         warn_ran_out()
-                        self.stop_training = True
+                        empty = feed.count == 0
+                    if empty:
+                        pass
                     elif val is not None and _should_eval(epoch, validation_freq):
                         cbs.call("on_test_begin", None)
                         val_logs = self._run_evaluate(val, device, cbs, 0)
@@ -778,6 +782,8 @@ class Trainer(Layer):
                 bar.finish(logs)
             finally:
                 bar.close()
+            if empty:
+                break
             cbs.call("on_epoch_end", epoch, logs)
             if self.stop_training:
                 break
