@@ -699,7 +699,8 @@ def text_dataset_cases() -> None:
             for part, ds in (("training", train), ("validation", val)):
                 items = []
                 for x, y in ds:
-                    items += [[t.decode(), int(v)] for t, v in zip(x.numpy(), y.numpy())]
+                    pairs_ = zip(x.numpy(), y.numpy(), strict=True)
+                    items += [[t.decode(), int(v)] for t, v in pairs_]
                 pairs[part] = sorted(items)
             pairs["class_names"] = train.class_names
             out[str(seed)] = pairs

@@ -149,7 +149,8 @@ def test_text_dataset_label_modes_and_errors(tmp_path):
     ds = keras.utils.text_dataset_from_directory(tmp_path, label_mode="categorical",
                                                  shuffle=False, batch_size=5, verbose=False)
     x, y = next(iter(ds))
-    assert y.shape == (5, 3) and y.dtype == np.float32 and x[0] == "neg text 1"  # the folder, then deep/
+    # Keras's order: the class folder's files, then its subfolders'
+    assert y.shape == (5, 3) and y.dtype == np.float32 and x[0] == "neg text 1"
     binary = keras.utils.text_dataset_from_directory(
         tmp_path, class_names=["pos", "neg"], label_mode="binary", shuffle=False, verbose=False)
     x, y = next(iter(binary))

@@ -22,7 +22,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -257,8 +257,9 @@ class TextVectorization(Layer):
         for special in reserved:
             if special in learned:
                 raise ValueError(
-                    f"Found reserved token {special!r} at index {self._start + learned.index(special)}"
-                    f" of the vocabulary; it may only appear at index {reserved.index(special)}."
+                    f"Found reserved token {special!r} at index "
+                    f"{self._start + learned.index(special)} of the vocabulary; it may only "
+                    f"appear at index {reserved.index(special)}."
                 )
         size = self._start + len(learned)
         if self.max_tokens is not None and size > self.max_tokens:
@@ -361,7 +362,8 @@ class TextVectorization(Layer):
         elif self.split == "character":
             tokens = [list(t) for t in texts]
         else:
-            tokens = [[str(w) for w in row] for row in self.split(np.asarray(texts, dtype=str))]
+            split = cast(Callable[[Any], Any], self.split)
+            tokens = [[str(w) for w in row] for row in split(np.asarray(texts, dtype=str))]
             if len(tokens) != len(texts):
                 raise ValueError(
                     f"The `split` callable returned {len(tokens)} token lists for {len(texts)} "

@@ -123,7 +123,9 @@ def _text_ids(x: Any, layer: TextVectorization, argument: str) -> torch.Tensor:
     return layer.token_ids(x, argument)
 
 
-def check_sample_weight(sample_weight: Any, n: int, argument: str = "sample_weight") -> torch.Tensor:
+def check_sample_weight(
+    sample_weight: Any, n: int, argument: str = "sample_weight"
+) -> torch.Tensor:
     """Per-sample weights, `(n,)` or `(n, 1)`, as a float32 `(n,)` tensor."""
     arr = as_array(sample_weight, argument)
     w = torch.as_tensor(np.asarray(arr), dtype=torch.float32).reshape(arr.shape)

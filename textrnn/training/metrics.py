@@ -1,9 +1,13 @@
-"""Metrics by Keras name, computed per sample and averaged over the epoch.
+"""Metrics by Keras name or object: per-sample means over the epoch, and stateful metrics.
 
 `metrics=["acc"]` (or `"accuracy"`) means binary, categorical or sparse categorical accuracy, chosen
 from the loss and output size as Keras does, and the history key is the name as written (`acc` or
-`accuracy`). Metrics always see probabilities: when the model trains on logits, textrnn applies
-the final activation first, so accuracy thresholds at 0.5 as the tutorial expects.
+`accuracy`). `"auc"`, `"precision"`, `"recall"`, `"f1_score"` (or `AUC()`, `Precision()`, ...)
+are stateful: they accumulate confusion counts over a pass, as Keras's, and are reset when the
+next pass begins. Metrics see what the model outputs: probabilities after a final sigmoid or
+softmax (textrnn may compute the loss from that layer's logits internally, which changes no
+metric); with a `from_logits=True` loss the model outputs logits and the metrics see them, so
+accuracy thresholds logits at 0.5, as Keras does (the trainer warns once).
 """
 
 from __future__ import annotations
@@ -144,7 +148,7 @@ class _Confusion(StatefulMetric):
         self.tp = torch.zeros(n, dtype=torch.float64)
         self.fp = torch.zeros(n, dtype=torch.float64)
         self.tn = torch.zeros(n, dtype=torch.float64)
-        self.fn = torch.zeros(n, dtype=torch.float64)
+        self.fneg = torch.zeros(n, dtype=torch.float64)
 
     def update_state(self, y_true: Any, y_pred: Any) -> None:
         t, p = _pair(y_true, y_pred)
@@ -159,7 +163,7 @@ class _Confusion(StatefulMetric):
         pos, neg = t.unsqueeze(0), ~t.unsqueeze(0)
         self.tp = self.tp.to(p.device) + (above & pos).sum(dim=1).double()
         self.fp = self.fp.to(p.device) + (above & neg).sum(dim=1).double()
-        self.fn = self.fn.to(p.device) + (~above & pos).sum(dim=1).double()
+        self.fneg = self.fneg.to(p.device) + (~above & pos).sum(dim=1).double()
         self.tn = self.tn.to(p.device) + (~above & neg).sum(dim=1).double()
 
 
@@ -201,7 +205,7 @@ class Recall(_Confusion):
         self._many = thresholds is not None and not isinstance(thresholds, (int, float))
 
     def result(self) -> Any:
-        values = _ratio(self.tp, self.tp + self.fn).tolist()
+        values = _ratio(self.tp, self.tp + self.fneg).tolist()
         return values if self._many else values[0]
 
 
@@ -244,7 +248,7 @@ class AUC(_Confusion):
         self.clip = thresholds is None
 
     def result(self) -> float:
-        tp, fp, tn, fn = self.tp, self.fp, self.tn, self.fn
+        tp, fp, tn, fn = self.tp, self.fp, self.tn, self.fneg
         if self.curve == "PR" and self.summation_method == "interpolation":
             return self._interpolate_pr()
         recall = _ratio(tp, tp + fn)
@@ -261,7 +265,7 @@ class AUC(_Confusion):
         return float(((x[:-1] - x[1:]) * heights).sum())
 
     def _interpolate_pr(self) -> float:
-        tp, fp, fn = self.tp, self.fp, self.fn
+        tp, fp, fn = self.tp, self.fp, self.fneg
         dtp = tp[:-1] - tp[1:]
         p = tp + fp
         dp = p[:-1] - p[1:]
@@ -308,7 +312,7 @@ class F1Score(StatefulMetric):
     def reset_state(self) -> None:
         self.tp: torch.Tensor | None = None
         self.fp: torch.Tensor | None = None
-        self.fn: torch.Tensor | None = None
+        self.fneg: torch.Tensor | None = None
         self.support: torch.Tensor | None = None
 
     def update_state(self, y_true: Any, y_pred: Any) -> None:
@@ -321,16 +325,16 @@ class F1Score(StatefulMetric):
             pred = (p > self.threshold).double()
         sums = [(pred * t).sum(0), (pred * (1 - t)).sum(0), ((1 - pred) * t).sum(0), t.sum(0)]
         if self.tp is None:
-            self.tp, self.fp, self.fn, self.support = sums
+            self.tp, self.fp, self.fneg, self.support = sums
         else:
-            assert self.fp is not None and self.fn is not None and self.support is not None
+            assert self.fp is not None and self.fneg is not None and self.support is not None
             self.tp, self.fp = self.tp + sums[0], self.fp + sums[1]
-            self.fn, self.support = self.fn + sums[2], self.support + sums[3]
+            self.fneg, self.support = self.fneg + sums[2], self.support + sums[3]
 
     def result(self) -> Any:
-        if self.tp is None or self.fp is None or self.fn is None or self.support is None:
+        if self.tp is None or self.fp is None or self.fneg is None or self.support is None:
             return 0.0
-        tp, fp, fn = self.tp, self.fp, self.fn
+        tp, fp, fn = self.tp, self.fp, self.fneg
         if self.average == "micro":
             tp, fp, fn = tp.sum(), fp.sum(), fn.sum()
         eps = 1e-7
@@ -395,7 +399,8 @@ def get(identifier: Any, loss: Loss, units: int) -> Metric:
         metric.name = identifier
         return metric
     raise ValueError(
-        f"Received an invalid value in argument `metrics`, expected one of {sorted(['acc', 'accuracy', *_NAMED, *_STATEFUL])}, "
+        "Received an invalid value in argument `metrics`, expected one of "
+        f"{sorted(['acc', 'accuracy', *_NAMED, *_STATEFUL])}, "
         f"got {identifier!r}."
     )
 
