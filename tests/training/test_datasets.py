@@ -183,3 +183,32 @@ def test_a_text_vectorization_model_trains_on_a_text_dataset(tmp_path):
     history = m.fit(train, epochs=8, verbose=0, validation_data=train)
     assert history.history["val_accuracy"][-1] == 1.0 and history.history["val_auc"][-1] == 1.0
     assert m.predict(["a great film"], verbose=0)[0, 0] > 0.5
+
+
+def test_array_likes_are_data_not_streams():
+    from textrnn.training.batching import is_batch_stream
+
+    class Series:  # what pandas' Series looks like to the check
+        def __init__(self, values):
+            self.values = values
+
+        def __array__(self, dtype=None, copy=None):
+            return np.asarray(self.values, dtype=dtype)
+
+        def __iter__(self):
+            return iter(self.values)
+
+    assert not is_batch_stream(Series(["a", "b"]))
+    assert not is_batch_stream([[1, 2], [3, 4]]) and not is_batch_stream(["a b", "c"])
+    assert is_batch_stream([(X[:2], Y[:2])]) and is_batch_stream(iter([]))
+
+
+def test_f1_per_class_is_a_list_in_history_and_the_progress_line(capsys):
+    keras.utils.set_random_seed(0)
+    x = RNG.normal(size=(30, 4)).astype("float32")
+    y = keras.utils.to_categorical(RNG.integers(0, 3, size=30), 3)
+    m = keras.Sequential([keras.layers.Dense(3, activation="softmax")])
+    m.compile(loss="categorical_crossentropy", metrics=[keras.metrics.F1Score()])
+    history = m.fit(x, y, epochs=1, verbose=2)
+    assert len(history.history["f1_score"][0]) == 3
+    assert "f1_score: [" in capsys.readouterr().out

@@ -236,6 +236,8 @@ def is_batch_stream(x: Any) -> bool:
     iterable that is no array (a `DataLoader`, a dataset object), or a list of `(x, y)` tuples."""
     if x is None or isinstance(x, (str, bytes, np.ndarray, torch.Tensor, dict)):
         return False
+    if hasattr(x, "__array__"):  # pandas Series / DataFrame and other array-likes are data
+        return False
     if isinstance(x, (list, tuple)):
         first = x[0] if len(x) else None
         return (

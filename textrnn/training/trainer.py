@@ -238,8 +238,10 @@ class Trainer(Layer):
                 object.
             loss: a Keras name (`"binary_crossentropy"`, `"categorical_crossentropy"`,
                 `"sparse_categorical_crossentropy"`, `"mse"`, `"mae"`) or a `textrnn.losses` object.
-            metrics: a list of metric names (`"acc"`/`"accuracy"`, `"binary_accuracy"`, ...). The
-                history and logs use the names as written.
+            metrics: a list of metric names (`"acc"`/`"accuracy"`, `"binary_accuracy"`, `"auc"`,
+                `"precision"`, `"recall"`, `"f1_score"`, ...) or `textrnn.metrics` objects
+                (`AUC()`, `Precision(thresholds=0.7)`, ...). The history and logs use the names
+                as written (an object's `name`).
             mixed_precision: run the forward pass under bfloat16 autocast (useful on recent GPUs;
                 weights, losses and optimizer state stay float32). Default False.
 
