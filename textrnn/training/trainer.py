@@ -133,7 +133,9 @@ class Trainer(Layer):
       with (`sigmoid` for binary, `softmax` for categorical crossentropy), the loss is computed
       from logits, which is exact and numerically stable.
     - `first_layer`: the layer the inputs go into; an `Embedding` means token id inputs (checked
-      against its `input_dim`; length bucketing needs its `mask_zero=True`).
+      against its `input_dim`; length bucketing needs its `mask_zero=True`); a
+      `TextVectorization` means strings, turned into its token ids once per dataset (the layer
+      takes ids during a pass: `TextVectorization.taking_ids`).
     - `input_shape`: the input shape the model is built for, batch first, None before building.
     - `output_shape`: the output shape once built; training needs `(batch, units)`.
     - `build_for(x)`: build the model, if it is not built yet, for data like `x`.
