@@ -212,3 +212,16 @@ def test_f1_per_class_is_a_list_in_history_and_the_progress_line(capsys):
     history = m.fit(x, y, epochs=1, verbose=2)
     assert len(history.history["f1_score"][0]) == 3
     assert "f1_score: [" in capsys.readouterr().out
+
+
+def test_a_spent_validation_generator_is_explained_and_validation_steps_keep_reading():
+    def gen():
+        while True:
+            yield from batches_of(X, Y)
+
+    history = model().fit(X, Y, epochs=3, verbose=0, validation_data=gen(), validation_steps=2)
+    assert len(history.history["val_loss"]) == 3
+    with pytest.raises(ValueError, match="A generator is spent after one pass"):
+        model().fit(X, Y, epochs=2, verbose=0, validation_data=iter(batches_of(X, Y)))
+    assert model().evaluate(gen(), steps=5, verbose=0) == pytest.approx(
+        model().evaluate(X, Y, verbose=0))

@@ -806,7 +806,11 @@ class Trainer(Layer):
             feed = data.plan()
             logs = loop.evaluate(self, feed, len(data), device, cbs, verbose)
             if feed.count == 0:
-                raise ValueError("The validation or evaluation dataset gave no batches.")
+                raise ValueError(
+                    "The validation or evaluation dataset gave no batches. A generator is spent "
+                    "after one pass: pass a list or a DataLoader, which can be read again, or "
+                    "an endless generator with `validation_steps`."
+                )
             return logs
         plan = data[0]
         return loop.evaluate(
