@@ -225,3 +225,13 @@ def test_a_spent_validation_generator_is_explained_and_validation_steps_keep_rea
         model().fit(X, Y, epochs=2, verbose=0, validation_data=iter(batches_of(X, Y)))
     assert model().evaluate(gen(), steps=5, verbose=0) == pytest.approx(
         model().evaluate(X, Y, verbose=0))
+
+
+def test_class_weight_applies_to_dataset_batches_as_to_arrays():
+    weights = {0: 0.3, 1: 2.0}
+    expected = model().fit(X, Y, batch_size=8, epochs=2, shuffle=False, verbose=0,
+                           class_weight=weights).history
+    got = model().fit(batches_of(X, Y), epochs=2, verbose=0, class_weight=weights).history
+    np.testing.assert_allclose(got["loss"], expected["loss"], rtol=1e-6)
+    plain = model().fit(X, Y, batch_size=8, epochs=2, shuffle=False, verbose=0).history
+    assert plain["loss"] != pytest.approx(expected["loss"])
