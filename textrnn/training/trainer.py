@@ -769,16 +769,15 @@ class Trainer(Layer):
                         if steps_per_epoch is not None:
                             plan = _first_batches(plan, steps_per_epoch)
                         feed = loop.array_batches(plan, device, *train[1:])
-                    logs = loop.train_epoch(self, feed, cbs, bar, device)
-                    ran_out = isinstance(feed, StreamPlan) and feed.ran_out
-                    if ran_out:
+                    epoch_logs = loop.train_epoch(self, feed, cbs, bar, device)
+                    if isinstance(feed, StreamPlan) and feed.ran_out:
                         # Keras: warn, end this epoch on the batches it had; an epoch that
-                        # gets none ends training.
+                        # gets none ends training (the last epoch's logs stand).
                         warn_ran_out()
                         empty = feed.count == 0
-                    if empty:
-                        pass
-                    elif val is not None and _should_eval(epoch, validation_freq):
+                    if not empty:
+                        logs = epoch_logs
+                    if not empty and val is not None and _should_eval(epoch, validation_freq):
                         cbs.call("on_test_begin", None)
                         val_logs = self._run_evaluate(val, device, cbs, 0)
                         cbs.call("on_test_end", val_logs)
