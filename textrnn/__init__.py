@@ -38,6 +38,7 @@ _LAZY_MODULES = (
     "initializers",
     "layers",
     "losses",
+    "metrics",
     "models",
     "optimizers",
     "preprocessing",

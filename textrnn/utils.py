@@ -1,5 +1,5 @@
 """Keras's `keras.utils` helpers under the same names: `pad_sequences`, `set_random_seed`,
-`to_categorical`, `get_file`."""
+`to_categorical`, `get_file`, `text_dataset_from_directory`."""
 
 from __future__ import annotations
 
@@ -21,7 +21,14 @@ from textrnn.preprocessing.sequence import pad_sequences
 if TYPE_CHECKING:
     from textrnn.training.seed import set_random_seed
 
-__all__ = ["get_file", "pad_sequences", "set_random_seed", "to_categorical"]
+__all__ = [
+    "TextDataset",
+    "get_file",
+    "pad_sequences",
+    "set_random_seed",
+    "text_dataset_from_directory",
+    "to_categorical",
+]
 
 _CHUNK = 1 << 20
 
@@ -260,3 +267,268 @@ def get_file(
             warnings.warn("Could not extract archive.", stacklevel=2)
         return str(extraction_dir)
     return str(target)
+
+
+# ----------------------------------------------------------------------------- text datasets
+class TextDataset:
+    """Batches of `(texts, labels)` read from text files, as `text_dataset_from_directory`
+    returns them: iterate it (or pass it to `fit` / `evaluate` / `predict` / `adapt`).
+
+    Each batch is `(texts, labels)`: a NumPy array of str and the labels (int32 `(batch,)`,
+    float32 `(batch, 1)` for `"binary"`, float32 one-hot for `"categorical"`), or the texts
+    alone when there are no labels. With `shuffle`, every pass draws a new order from `seed`.
+
+    Attributes:
+        class_names: the class names, in label order (None without labels).
+        file_paths: the files, in the order of the first pass.
+    """
+
+    def __init__(self, file_paths: list[str], labels: np.ndarray | None,
+                 class_names: list[str] | None, label_mode: str | None,
+                 batch_size: int | None, max_length: int | None, shuffle: bool,
+                 seed: int | None, transforms: tuple[Any, ...] = ()) -> None:
+        self.file_paths = list(file_paths)
+        self.class_names = class_names
+        self._labels = labels
+        self._label_mode = label_mode
+        self._batch_size = batch_size
+        self._max_length = max_length
+        self._shuffle = shuffle
+        self._rng = np.random.default_rng(seed)
+        self._transforms = transforms
+        self._first = True
+
+    def __len__(self) -> int:
+        """Batches per pass (samples when `batch_size=None`)."""
+        n = len(self.file_paths)
+        return n if self._batch_size is None else -(-n // self._batch_size)
+
+    def _read(self, path: str) -> str:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+        return text if self._max_length is None else text[: self._max_length]
+
+    def _targets(self, idx: np.ndarray) -> np.ndarray | None:
+        if self._labels is None:
+            return None
+        labels = self._labels[idx]
+        if self._label_mode == "binary":
+            return labels.astype(np.float32).reshape(-1, 1)
+        if self._label_mode == "categorical":
+            assert self.class_names is not None
+            return np.eye(len(self.class_names), dtype=np.float32)[labels]
+        return labels.astype(np.int32)
+
+    def __iter__(self) -> Any:
+        n = len(self.file_paths)
+        order = np.arange(n)
+        if self._shuffle and not self._first:
+            order = self._rng.permutation(n)
+        self._first = False
+        size = self._batch_size or 1
+        for start in range(0, n, size):
+            idx = order[start : start + size]
+            texts = np.array([self._read(self.file_paths[i]) for i in idx], dtype=str)
+            labels = self._targets(idx)
+            batch: Any = texts if labels is None else (texts, labels)
+            if self._batch_size is None:
+                batch = texts[0] if labels is None else (texts[0], labels[0])
+            for fn in self._transforms:
+                batch = fn(*batch) if isinstance(batch, tuple) else fn(batch)
+            yield batch
+
+    def map(self, fn: Any) -> TextDataset:
+        """A dataset whose batches are `fn(texts, labels)` (or `fn(texts)`), as `tf.data`'s
+        `map`: e.g. `dataset.map(lambda x, y: x)` for `adapt`."""
+        twin = TextDataset(self.file_paths, self._labels, self.class_names, self._label_mode,
+                           self._batch_size, self._max_length, self._shuffle, None,
+                           (*self._transforms, fn))
+        twin._rng = self._rng
+        return twin
+
+    def take(self, count: int) -> list[Any]:
+        """The first `count` batches of a pass, as a list."""
+        out = []
+        for i, batch in enumerate(self):
+            if i >= count:
+                break
+            out.append(batch)
+        return out
+
+
+def text_dataset_from_directory(
+    directory: str | os.PathLike[str],
+    labels: Any = "inferred",
+    label_mode: str | None = "int",
+    class_names: list[str] | None = None,
+    batch_size: int | None = 32,
+    max_length: int | None = None,
+    shuffle: bool = True,
+    seed: int | None = None,
+    validation_split: float | None = None,
+    subset: str | None = None,
+    follow_links: bool = False,
+    verbose: bool = True,
+) -> Any:
+    """Batches of `(texts, labels)` from `.txt` files in class subfolders (Keras's function).
+
+    `directory/class_a/*.txt`, `directory/class_b/*.txt`: classes are the subfolders in
+    alphanumeric order (or `class_names`). Files are listed as Keras lists them (sorted per
+    class folder, recursively) and, with `shuffle`, shuffled with NumPy's `RandomState(seed)`
+    as Keras does, so `validation_split` with the same `seed` picks the same files as Keras.
+    Later passes reshuffle from `seed` (Keras reshuffles with `tf.data`'s buffer instead).
+
+    Args:
+        directory: the folder of class subfolders.
+        labels: `"inferred"` (from the subfolders), None (texts only), or a list of integer
+            labels, one per file in the sorted order of the files.
+        label_mode: `"int"`, `"categorical"` (one-hot), `"binary"` (0/1 float, 2 classes), None.
+        class_names: with `labels="inferred"`, the subfolders to use, in label order.
+        batch_size: texts per batch, default 32; None yields one `(text, label)` at a time.
+        max_length: keep at most this many characters of each text (Keras counts bytes; the
+            same on ASCII text).
+        shuffle: shuffle the files (default True); False keeps them sorted.
+        seed: the shuffle's seed (required with `validation_split` and shuffling).
+        validation_split: fraction of the files held out, the last ones after shuffling.
+        subset: `"training"`, `"validation"` or `"both"` (a tuple of two datasets), with
+            `validation_split`.
+        follow_links: follow symbolic links to subfolders.
+        verbose: print how many files and classes were found.
+
+    Returns:
+        A `TextDataset` (with `class_names`), or two with `subset="both"`.
+
+    Example:
+        >>> train = text_dataset_from_directory("aclImdb/train", batch_size=32,
+        ...                                     validation_split=0.2, subset="training", seed=1)
+        >>> train.class_names
+        ['neg', 'pos']
+    """
+    from textrnn import checks
+
+    root = Path(directory)
+    if not root.is_dir():
+        raise ValueError(f"Could not find directory {str(directory)!r}.")
+    if labels not in ("inferred", None) and not isinstance(labels, (list, tuple)):
+        raise ValueError(
+            "`labels` argument should be a list/tuple of integer labels, of the same size as "
+            "the number of text files in the target directory. If you wish to infer the labels "
+            'from the subdirectory names in the target directory, pass `labels="inferred"`. If '
+            "you wish to get a dataset that only contains text samples (no labels), pass "
+            "`labels=None`."
+        )
+    if class_names is not None and labels != "inferred":
+        raise ValueError(
+            'You can only pass `class_names` if `labels="inferred"`. '
+            f"Received: labels={labels}, and class_names={class_names}"
+        )
+    if label_mode not in ("int", "categorical", "binary", None):
+        raise ValueError(
+            '`label_mode` argument must be one of "int", "categorical", "binary", or None. '
+            f"Received: label_mode={label_mode}"
+        )
+    if batch_size is not None:
+        checks.positive_int("batch_size", batch_size)
+    checks.optional_positive_int("max_length", max_length)
+    if labels is None or label_mode is None:
+        labels, label_mode = None, None
+    if validation_split is not None:
+        checks.number_in("validation_split", validation_split, 0.0, 1.0, low_open=True,
+                         high_open=True)
+        if subset not in ("training", "validation", "both"):
+            raise ValueError(
+                '`subset` must be either "training", "validation" or "both", when '
+                f"`validation_split` is set. Received: subset={subset}"
+            )
+        if shuffle and seed is None:
+            raise ValueError(
+                "If using `validation_split` and shuffling the data, you must provide a `seed` "
+                "argument, to make sure that there is no overlap between the training and "
+                "validation subset."
+            )
+    elif subset is not None:
+        raise ValueError("If `subset` is set, `validation_split` must be set, and inversely.")
+
+    subdirs = sorted(p.name for p in root.iterdir() if p.is_dir())
+    if class_names is not None:
+        if sorted(class_names) != sorted(subdirs) and set(class_names) - set(subdirs):
+            raise ValueError(
+                "The `class_names` passed did not match the names of the subdirectories of the "
+                f"target directory. Expected: {subdirs} (or a subset of it), but received: "
+                f"class_names={class_names}"
+            )
+        names = list(class_names)
+    else:
+        names = subdirs
+    files: list[str] = []
+    found: list[int] = []
+    if labels == "inferred":
+        for index, name in enumerate(names):
+            for path in _text_files(root / name, follow_links):
+                files.append(str(path))
+                found.append(index)
+    else:
+        files = [str(p) for p in _text_files(root, follow_links)]
+        names = subdirs
+    label_array: np.ndarray | None = None
+    if labels == "inferred":
+        label_array = np.array(found, dtype=np.int32)
+    elif labels is not None:
+        if len(labels) != len(files):
+            raise ValueError(
+                "Expected the lengths of `labels` to match the number of files in the target "
+                f"directory. len(labels) is {len(labels)} while we found {len(files)} files in "
+                f"directory {directory}."
+            )
+        label_array = np.asarray(labels, dtype=np.int32)
+        names = [str(v) for v in sorted(set(labels))]
+    if verbose:
+        if label_array is None:
+            print(f"Found {len(files)} files.")
+        else:
+            print(f"Found {len(files)} files belonging to {len(names)} classes.")
+    if label_mode == "binary" and len(names) != 2:
+        raise ValueError(
+            'When passing `label_mode="binary"`, there must be exactly 2 class_names. '
+            f"Received: class_names={names}"
+        )
+    if shuffle:
+        if seed is None:
+            seed = int(np.random.randint(1_000_000))
+        np.random.RandomState(seed).shuffle(files)
+        if label_array is not None:
+            np.random.RandomState(seed).shuffle(label_array)
+    out_names = names if label_array is not None else None
+
+    def dataset(paths: list[str], labs: np.ndarray | None, what: str) -> TextDataset:
+        if not paths:
+            raise ValueError(
+                f"No {what}text files found in directory {directory}. Allowed format: .txt"
+            )
+        return TextDataset(paths, labs, out_names, label_mode, batch_size, max_length, shuffle,
+                           seed)
+
+    if validation_split is None:
+        return dataset(files, label_array, "")
+    num_val = int(validation_split * len(files))
+    train_files, val_files = files[: len(files) - num_val], files[len(files) - num_val :]
+    train_labels = val_labels = None
+    if label_array is not None:
+        train_labels = label_array[: len(files) - num_val]
+        val_labels = label_array[len(files) - num_val :]
+    if subset in ("training", "both") and verbose:
+        print(f"Using {len(train_files)} files for training.")
+    if subset in ("validation", "both") and verbose:
+        print(f"Using {len(val_files)} files for validation.")
+    if subset == "training":
+        return dataset(train_files, train_labels, "training ")
+    if subset == "validation":
+        return dataset(val_files, val_labels, "validation ")
+    return (dataset(train_files, train_labels, "training "),
+            dataset(val_files, val_labels, "validation "))
+
+
+def _text_files(folder: Path, follow_links: bool) -> list[Path]:
+    """`.txt` files under `folder`, in Keras's order: folders by path, files sorted in each."""
+    walk = sorted(os.walk(folder, followlinks=follow_links), key=lambda entry: entry[0])
+    return [Path(root) / name for root, _, names in walk for name in sorted(names)
+            if name.lower().endswith(".txt")]

@@ -7,8 +7,11 @@ throwaway environment outside the repository:
     /tmp/kvenv/bin/pip install keras jax jaxlib numpy keras-preprocessing  # or ".[fixtures]"
     KERAS_BACKEND=jax /tmp/kvenv/bin/python tests/data/make_keras_fixtures.py
 
-(`... make_keras_fixtures.py issue11` rewrites only the cases added for issue 11, and
-`... make_keras_fixtures.py functional` only the functional models.)
+(`... make_keras_fixtures.py issue11` rewrites only the cases added for issue 11,
+`... make_keras_fixtures.py functional` only the functional models, and
+`... make_keras_fixtures.py textvec` only its TextVectorization, weighting and metric cases,
+which need TensorFlow beside Keras, since Keras's TextVectorization runs on `tf.strings`:
+`pip install tensorflow-cpu` in the same environment.)
 
 Each case is a Keras layer called on its own, or a chain of layers (a small model), with random
 weights (biases included) and random inputs. A case's `.npz` holds:
@@ -138,6 +141,7 @@ def issue11() -> None:
     optimizer_cases()
     callback_cases()
     functional_cases()
+    textvec()
 
 
 def main() -> None:
@@ -581,8 +585,249 @@ def functional_cases() -> None:
     print("extra/summary_unbuilt.txt")
 
 
+# ----------------------------------------------------------------------------- issue 11, part 2
+TV_CORPUS = [
+    "The cat sat on the mat.",
+    "The dog sat on the log!",
+    "Dogs and cats: friends? Not always...",
+    "It's a dog's life, isn't it?\tYes\nno",
+    "THE END. the end the end",
+    "Café CAFÉ café, Élan élan",
+    "b a c b a c d",
+]
+TV_PROBE = ["the cat and the unseen bird", "", "end end END, dog!", "café élan zebra a b"]
+
+
+def _lower_no_vowels(texts):
+    """A callable `standardize` (Keras passes a NumPy array of str on its JAX backend)."""
+    out = np.char.lower(texts)
+    for vowel in "aeiou":
+        out = np.char.replace(out, vowel, "")
+    return out
+
+
+def text_vectorization_cases() -> None:
+    """Vocabularies and outputs of Keras's TextVectorization adapted on `TV_CORPUS`, called on
+    `TV_PROBE`, for every output mode, standardize, split and ngrams setting."""
+    settings = {
+        "default": {},
+        "sequence_length_5": {"output_sequence_length": 5},
+        "sequence_length_2": {"output_sequence_length": 2},
+        "max_tokens_6": {"max_tokens": 6},
+        "lower": {"standardize": "lower"},
+        "strip_punctuation": {"standardize": "strip_punctuation"},
+        "no_standardize": {"standardize": None},
+        "callable_standardize": {"standardize": "_lower_no_vowels"},
+        "character": {"split": "character", "max_tokens": 12},
+        "no_split": {"split": None},
+        "ngrams_2": {"ngrams": 2},
+        "ngrams_1_3": {"ngrams": (1, 3), "max_tokens": 20},
+        "multi_hot": {"output_mode": "multi_hot"},
+        "multi_hot_max_tokens": {"output_mode": "multi_hot", "max_tokens": 5},
+        "multi_hot_pad": {"output_mode": "multi_hot", "max_tokens": 40, "pad_to_max_tokens": True},
+        "count": {"output_mode": "count"},
+        "count_ngrams_2": {"output_mode": "count", "ngrams": 2, "max_tokens": 15},
+        "tf_idf": {"output_mode": "tf_idf"},
+        "tf_idf_max_tokens": {"output_mode": "tf_idf", "max_tokens": 8},
+        "tf_idf_pad": {"output_mode": "tf_idf", "max_tokens": 45, "pad_to_max_tokens": True},
+        "tf_idf_ngrams_2": {"output_mode": "tf_idf", "ngrams": 2},
+        "one_hot_no_split": {"output_mode": "one_hot", "split": None, "max_tokens": 6},
+        "binary_alias": {"output_mode": "binary", "max_tokens": 7},
+    }
+    cases = {}
+    for name, kwargs in settings.items():
+        call = dict(kwargs)
+        if call.get("standardize") == "_lower_no_vowels":
+            call["standardize"] = _lower_no_vowels
+        layer = layers.TextVectorization(**call)
+        layer.adapt(TV_CORPUS)
+        cases[name] = {
+            "kwargs": {k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items()},
+            "vocabulary": [str(t) for t in layer.get_vocabulary()],
+            "vocabulary_size": int(layer.vocabulary_size()),
+            "output": np.asarray(layer(np.array(TV_PROBE))).tolist(),
+        }
+    given = layers.TextVectorization(vocabulary=["end", "the", "dog"], output_sequence_length=4)
+    cases["given_vocabulary"] = {
+        "kwargs": {"vocabulary": ["end", "the", "dog"], "output_sequence_length": 4},
+        "vocabulary": [str(t) for t in given.get_vocabulary()],
+        "vocabulary_size": int(given.vocabulary_size()),
+        "output": np.asarray(given(np.array(TV_PROBE))).tolist(),
+    }
+    tfidf = layers.TextVectorization(output_mode="tf_idf")
+    tfidf.set_vocabulary(["end", "the", "dog"], idf_weights=[0.5, 1.0, 2.0])
+    cases["set_vocabulary_tf_idf"] = {
+        "kwargs": {"output_mode": "tf_idf"},
+        "set_vocabulary": {"vocabulary": ["end", "the", "dog"], "idf_weights": [0.5, 1.0, 2.0]},
+        "vocabulary": [str(t) for t in tfidf.get_vocabulary()],
+        "vocabulary_size": int(tfidf.vocabulary_size()),
+        "output": np.asarray(tfidf(np.array(TV_PROBE))).tolist(),
+    }
+    payload = {"corpus": TV_CORPUS, "probe": TV_PROBE, "cases": cases,
+               "keras_version": keras.__version__}
+    (EXTRA / "text_vectorization.json").write_text(json.dumps(payload, indent=1))
+    print("extra/text_vectorization.json")
+
+
+def weighting_cases() -> None:
+    """Losses of one SGD step with sample and class weights, the weights after it, and
+    `evaluate` with sample weights over several batches."""
+    rng = np.random.default_rng(20261203)
+    x = rng.normal(size=(8, 3)).astype("float32")
+    y_bin = np.array([0, 1, 1, 0, 1, 0, 0, 1], dtype="float32")
+    y_cat = np.eye(3, dtype="float32")[[0, 2, 1, 1, 0, 2, 2, 0]]
+    w = rng.uniform(0.1, 3.0, size=(8,)).astype("float32")
+    kernel_bin = rng.normal(size=(3, 1)).astype("float32")
+    kernel_cat = rng.normal(size=(3, 3)).astype("float32")
+    bias_bin, bias_cat = np.array([0.1], "float32"), np.array([0.1, -0.2, 0.05], "float32")
+    settings = {
+        "binary_sample_weight": ("binary", {"sample_weight": w}),
+        "binary_class_weight": ("binary", {"class_weight": {0: 0.5, 1: 2.5}}),
+        "binary_unweighted": ("binary", {}),
+        "categorical_class_weight": ("categorical", {"class_weight": {0: 1.0, 1: 3.0}}),
+        "categorical_sample_weight": ("categorical", {"sample_weight": w}),
+    }
+    out = {"x": x.tolist(), "y_binary": y_bin.tolist(), "y_categorical": y_cat.tolist(),
+           "sample_weight": w.tolist(), "kernel_binary": kernel_bin.tolist(),
+           "kernel_categorical": kernel_cat.tolist(), "bias_binary": bias_bin.tolist(),
+           "bias_categorical": bias_cat.tolist(), "cases": {}, "keras_version": keras.__version__}
+    for name, (kind, kwargs) in settings.items():
+        units, act = (1, "sigmoid") if kind == "binary" else (3, "softmax")
+        loss = "binary_crossentropy" if kind == "binary" else "categorical_crossentropy"
+        y = y_bin if kind == "binary" else y_cat
+        model = keras.Sequential([keras.Input((3,)), layers.Dense(units, activation=act)])
+        model.set_weights([kernel_bin, bias_bin] if kind == "binary" else [kernel_cat, bias_cat])
+        model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss=loss,
+                      metrics=["accuracy"])
+        hist = model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0, **kwargs)
+        after = [wt.tolist() for wt in model.get_weights()]
+        ev = model.evaluate(x, y, batch_size=3, sample_weight=w, verbose=0, return_dict=True)
+        ev_plain = model.evaluate(x, y, batch_size=3, verbose=0, return_dict=True)
+        out["cases"][name] = {
+            "kind": kind,
+            "kwargs": {k: (v.tolist() if isinstance(v, np.ndarray) else
+                           {str(c): cw for c, cw in v.items()}) for k, v in kwargs.items()},
+            "history": {k: [float(v) for v in vs] for k, vs in hist.history.items()},
+            "weights_after": after,
+            "evaluate_weighted": {k: float(v) for k, v in ev.items()},
+            "evaluate": {k: float(v) for k, v in ev_plain.items()},
+        }
+    (EXTRA / "weighting.json").write_text(json.dumps(out, indent=1))
+    print("extra/weighting.json")
+
+
+def metric_cases() -> None:
+    """Stateful metrics after `update_state` on three batches of given predictions, and the
+    History names and values of a model trained with metrics by name and object."""
+    rng = np.random.default_rng(20261204)
+    y_true = [rng.integers(0, 2, size=(n, 1)).astype("float32") for n in (7, 5, 9)]
+    y_pred = [rng.uniform(size=(n, 1)).astype("float32") for n in (7, 5, 9)]
+    y_pred[1][0, 0] = 0.5  # exactly on the threshold
+    labels = [np.eye(3, dtype="float32")[rng.integers(0, 3, size=n)] for n in (6, 4)]
+    probs = [rng.dirichlet(np.ones(3), size=n).astype("float32") for n in (6, 4)]
+    binary = {
+        "auc": keras.metrics.AUC(),
+        "auc_pr": keras.metrics.AUC(curve="PR"),
+        "auc_5_minoring": keras.metrics.AUC(num_thresholds=5, summation_method="minoring"),
+        "auc_majoring": keras.metrics.AUC(num_thresholds=20, summation_method="majoring"),
+        "auc_from_logits": keras.metrics.AUC(from_logits=True),
+        "precision": keras.metrics.Precision(),
+        "precision_thresholds": keras.metrics.Precision(thresholds=[0.3, 0.7]),
+        "recall": keras.metrics.Recall(),
+        "recall_threshold": keras.metrics.Recall(thresholds=0.25),
+        "binary_accuracy": keras.metrics.BinaryAccuracy(),
+        "binary_accuracy_0_3": keras.metrics.BinaryAccuracy(threshold=0.3),
+    }
+    multi = {
+        "f1_none": keras.metrics.F1Score(),
+        "f1_micro": keras.metrics.F1Score(average="micro"),
+        "f1_macro": keras.metrics.F1Score(average="macro"),
+        "f1_weighted_threshold": keras.metrics.F1Score(average="weighted", threshold=0.4),
+        "auc_multi": keras.metrics.AUC(),
+        "precision_multi": keras.metrics.Precision(),
+    }
+    results = {}
+    for name, metric in binary.items():
+        for t, p in zip(y_true, y_pred, strict=True):
+            metric.update_state(t, p)
+        results[name] = np.asarray(metric.result()).tolist()
+    for name, metric in multi.items():
+        for t, p in zip(labels, probs, strict=True):
+            metric.update_state(t, p)
+        results[name] = np.asarray(metric.result()).tolist()
+    f1_binary = keras.metrics.F1Score(threshold=0.5)
+    for t, p in zip(y_true, y_pred, strict=True):
+        f1_binary.update_state(t, p)
+    results["f1_binary_threshold"] = np.asarray(f1_binary.result()).tolist()
+
+    # A model trained with metrics by name and object, on logits with from_logits=True.
+    x = rng.normal(size=(20, 3)).astype("float32")
+    y = (x[:, :1] + 0.3 * rng.normal(size=(20, 1)) > 0).astype("float32")
+    kernel = rng.normal(size=(3, 1)).astype("float32")
+    model = keras.Sequential([keras.Input((3,)), layers.Dense(1)])
+    model.set_weights([kernel, np.array([0.2], "float32")])
+    model.compile(
+        optimizer=keras.optimizers.SGD(learning_rate=0.05),
+        loss=keras.losses.BinaryCrossentropy(from_logits=True),
+        metrics=["accuracy", "auc", keras.metrics.Precision(), keras.metrics.Recall(name="rec")],
+    )
+    hist = model.fit(x, y, batch_size=6, epochs=2, shuffle=False, verbose=0,
+                     validation_data=(x[:8], y[:8]))
+    payload = {
+        "y_true": [t.tolist() for t in y_true], "y_pred": [p.tolist() for p in y_pred],
+        "labels": [t.tolist() for t in labels], "probs": [p.tolist() for p in probs],
+        "results": results,
+        "fit": {"x": x.tolist(), "y": y.tolist(), "kernel": kernel.tolist(), "bias": [0.2],
+                "history": {k: [float(v) for v in vs] for k, vs in hist.history.items()}},
+        "keras_version": keras.__version__,
+    }
+    (EXTRA / "metrics.json").write_text(json.dumps(payload, indent=1))
+    print("extra/metrics.json")
+
+
+def text_dataset_cases() -> None:
+    """Which files `text_dataset_from_directory` puts in each subset, for a seed (the sets:
+    `tf.data` then reshuffles them in an order of its own)."""
+    import tempfile
+
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for c, name in enumerate(["neg", "pos", "unsure"]):
+            (Path(tmp) / name / "deep").mkdir(parents=True)
+            for i in range(7 + c):
+                sub = "deep/" if i % 3 == 0 else ""
+                (Path(tmp) / name / f"{sub}{i:02d}.txt").write_text(f"{name} text {i}")
+            (Path(tmp) / name / "skip.md").write_text("not a text file")
+        for seed in (7, 1337):
+            train, val = keras.utils.text_dataset_from_directory(
+                tmp, label_mode="int", batch_size=4, seed=seed, validation_split=0.3,
+                subset="both", verbose=False,
+            )
+            pairs = {}
+            for part, ds in (("training", train), ("validation", val)):
+                items = []
+                for x, y in ds:
+                    pairs_ = zip(x.numpy(), y.numpy(), strict=True)
+                    items += [[t.decode(), int(v)] for t, v in pairs_]
+                pairs[part] = sorted(items)
+            pairs["class_names"] = train.class_names
+            out[str(seed)] = pairs
+    out["keras_version"] = keras.__version__
+    (EXTRA / "text_dataset.json").write_text(json.dumps(out, indent=1))
+    print("extra/text_dataset.json")
+
+
+def textvec() -> None:
+    """Only the TextVectorization, weighting and metric cases (need TensorFlow installed)."""
+    EXTRA.mkdir(parents=True, exist_ok=True)
+    text_dataset_cases()
+    text_vectorization_cases()
+    weighting_cases()
+    metric_cases()
+
+
 if __name__ == "__main__":
     import sys
 
-    modes = {"issue11": issue11, "functional": functional_cases}
+    modes = {"issue11": issue11, "functional": functional_cases, "textvec": textvec}
     modes[sys.argv[1]]() if sys.argv[1:] else main()

@@ -116,7 +116,7 @@ def test_accuracy_values():
 
 
 def test_unknown_metric():
-    with pytest.raises(ValueError, match="'auc'"):
-        metrics.get("auc", get("binary_crossentropy"), 1)
+    with pytest.raises(ValueError, match="'roc_area'"):
+        metrics.get("roc_area", get("binary_crossentropy"), 1)
     with pytest.raises(TypeError, match="`metrics`"):
         metrics.get(1, get("binary_crossentropy"), 1)

@@ -31,7 +31,9 @@ class History(Callback):
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         self.epoch.append(epoch)
         for key, value in (logs or {}).items():
-            self.history.setdefault(key, []).append(float(value))
+            # a list stays a list (a per-class metric: `F1Score(average=None)`)
+            kept = [float(v) for v in value] if isinstance(value, (list, tuple)) else float(value)
+            self.history.setdefault(key, []).append(kept)
         if self.model is not None:
             self.model.history = self
 

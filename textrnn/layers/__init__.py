@@ -34,6 +34,7 @@ from textrnn.layers.normalization import BatchNormalization, LayerNormalization
 from textrnn.layers.pooling import GlobalAveragePooling1D, GlobalMaxPooling1D
 from textrnn.layers.pooling1d import AveragePooling1D, MaxPooling1D
 from textrnn.layers.simple_rnn import SimpleRNN
+from textrnn.layers.text_vectorization import TextVectorization
 
 # Keras's alias names (the same classes, so a config naming either loads).
 Convolution1D = Conv1D
@@ -80,6 +81,7 @@ __all__ = [
     "Masking",
     "LayerNormalization",
     "BatchNormalization",
+    "TextVectorization",
     "Convolution1D",
     "MaxPool1D",
     "AvgPool1D",

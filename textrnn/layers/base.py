@@ -187,6 +187,9 @@ class Layer(nn.Module):
         `training=None` means inference (dropout off), as in Keras outside `fit`. Called on
         symbolic tensors (`keras.Input`), it records the call for a functional model instead.
         """
+        if _is_text(inputs):  # raw strings, for a model starting with TextVectorization
+            self.maybe_build((None,))
+            return self.call(inputs, mask=None, training=bool(training), **kwargs)
         if keras_tensor.is_symbolic(inputs):
             return keras_tensor.symbolic_call(self, inputs, mask, {**kwargs, **_given(training)})
         if not isinstance(inputs, (torch.Tensor, list, tuple)):
@@ -274,6 +277,12 @@ class Layer(nn.Module):
 
 def _given(training: bool | None) -> dict[str, Any]:
     return {} if training is None else {"training": training}
+
+
+def _is_text(value: Any) -> bool:
+    from textrnn.layers.text_vectorization import is_text
+
+    return is_text(value)
 
 
 def _with_input_shape(init: Any) -> Any:

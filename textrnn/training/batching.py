@@ -9,13 +9,22 @@ PyTorch's global generator, so `set_random_seed` makes the order reproducible.
 The trainer gets every batcher from `make_batcher`, the one place that chooses one: another
 batching scheme (a distributed sampler, a streaming reader's planner, ...) is a `BatcherFactory`
 passed there, e.g. by setting `model.batcher_factory`, with no edit to the models or the trainer.
+
+The user's own batches (a generator, a `torch.utils.data.DataLoader`, a list of `(x, y)` tuples,
+`text_dataset_from_directory`) cannot be indexed: `make_batcher` plans them with a
+`StreamBatcher`, whose `plan()` is one pass over converted batches (a `StreamPlan`), with Keras's
+`steps_per_epoch` semantics.
 """
 
 from __future__ import annotations
 
+import itertools
+import warnings
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
+import numpy as np
 import torch
 
 from textrnn import checks
@@ -211,3 +220,126 @@ def make_batcher(
     """
     make = default_batcher if factory is None else factory
     return make(x, batch_size, shuffle=shuffle, bucket_by_length=bucket_by_length)
+
+
+def make_stream_batcher(
+    dataset: Iterable[Any], convert: Callable[[Any], Any], steps: int | None = None
+) -> StreamBatcher:
+    """The planner for an iterable of the user's batches (see `StreamBatcher`): the stream's own
+    batches, in its order (its `batch_size` and shuffling are the stream's)."""
+    return StreamBatcher(dataset, convert, steps)
+
+
+# ----------------------------------------------------------------------------- streams
+def is_batch_stream(x: Any) -> bool:
+    """Whether `x` is an iterable of batches rather than one array: a generator or iterator, an
+    iterable that is no array (a `DataLoader`, a dataset object), or a list of `(x, y)` tuples."""
+    if x is None or isinstance(x, (str, bytes, np.ndarray, torch.Tensor, dict)):
+        return False
+    if hasattr(x, "__array__"):  # pandas Series / DataFrame and other array-likes are data
+        return False
+    if isinstance(x, (list, tuple)):
+        first = x[0] if len(x) else None
+        return (
+            isinstance(first, tuple)
+            and len(first) in (1, 2, 3)
+            and isinstance(first[0], (np.ndarray, torch.Tensor, list, tuple))
+        )
+    return isinstance(x, Iterable)
+
+
+class StreamPlan:
+    """One pass over a stream's batches, each `(None, converted batch)` as the loops take them.
+
+    Attributes:
+        ran_out: whether the stream ended before `steps` batches (or gave none at all).
+    """
+
+    def __init__(self, source: Iterator[Any], convert: Callable[[Any], Any], steps: int | None,
+                 on_exhausted: Callable[[], None]) -> None:
+        self._source = source
+        self._convert = convert
+        self._steps = steps
+        self._on_exhausted = on_exhausted
+        self.ran_out = False
+        self.count = 0
+
+    def __iter__(self) -> Iterator[tuple[None, Any]]:
+        while self._steps is None or self.count < self._steps:
+            try:
+                raw = next(self._source)
+            except StopIteration:
+                self._on_exhausted()
+                if self._steps is not None or self.count == 0:
+                    self.ran_out = True
+                return
+            self.count += 1
+            yield None, self._convert(raw)
+
+
+class StreamBatcher:
+    """Plans passes over an iterable of batches, as Keras's epoch iterator.
+
+    Without `steps`, each pass iterates the dataset afresh (a list or a `DataLoader` again from
+    its start; a generator, once spent, gives nothing and the pass `ran_out`). With `steps`,
+    passes take `steps` batches each from one iterator kept across passes, and a stream that
+    ends early `ran_out` (Keras's "Your input ran out of data").
+
+    Args:
+        dataset: the iterable of batches.
+        convert: turns one raw batch into what the step takes (checked tensors on the device).
+        steps: batches per pass, or None for the whole iterable.
+    """
+
+    def __init__(self, dataset: Iterable[Any], convert: Callable[[Any], Any],
+                 steps: int | None = None) -> None:
+        self.dataset = dataset
+        self.convert = convert
+        self.steps = steps
+        self._iterator: Iterator[Any] | None = None
+        self._pending: list[Any] = []
+
+    def __len__(self) -> int:
+        """Batches per pass; 0 when unknown (a generator without `steps`)."""
+        if self.steps is not None:
+            return self.steps
+        try:
+            return len(self.dataset)  # type: ignore[arg-type]
+        except TypeError:
+            return 0
+
+    def _forget(self) -> None:
+        self._iterator = None
+
+    def first(self) -> Any:
+        """The first batch, converted (to build a model before its first step); the next pass
+        still starts with it."""
+        if self._iterator is None:
+            self._iterator = iter(self.dataset)
+        try:
+            raw = next(self._iterator)
+        except StopIteration:
+            raise ValueError("The dataset gave no batches.") from None
+        self._pending = [raw]
+        return self.convert(raw)
+
+    def plan(self) -> StreamPlan:  # type: ignore[override]
+        pending, self._pending = self._pending, []
+        if self.steps is None and not pending:
+            return StreamPlan(iter(self.dataset), self.convert, None, self._forget)
+        if self._iterator is None:
+            self._iterator = iter(self.dataset)
+        source = itertools.chain(pending, self._iterator) if pending else self._iterator
+        if self.steps is None:
+            self._iterator = None  # the next pass iterates the dataset afresh
+        return StreamPlan(source, self.convert, self.steps, self._forget)
+
+
+def warn_ran_out(what: str = "training") -> None:
+    """Keras's warning when a stream ends before the steps asked of it."""
+    warnings.warn(
+        f"Your input ran out of data; interrupting {what}. Make sure that your dataset or "
+        "generator can generate at least `steps_per_epoch * epochs` batches. You may need to "
+        "make it repeat (e.g. a generator with an endless loop).",
+        stacklevel=3,
+    )

@@ -15,6 +15,7 @@ import torch
 
 from textrnn.layers.base import Layer, Shape
 from textrnn.layers.embedding import Embedding
+from textrnn.layers.text_vectorization import TextVectorization, is_text
 from textrnn.training.losses import Loss
 
 
@@ -76,6 +77,8 @@ def check_inputs(x: Any, first_layer: Layer, input_shape: Shape | None = None, a
     Token ids (int32) for an Embedding model, float32 features otherwise (checked against
     `input_shape` when the model is built).
     """
+    if isinstance(first_layer, TextVectorization):
+        return _text_ids(x, first_layer, argument)
     arr = as_array(x, argument)
     if arr.ndim == 0 or arr.shape[0] == 0:
         raise ValueError(f"`{argument}` is empty: expected at least one sample, got shape {tuple(arr.shape)}.")
@@ -100,6 +103,58 @@ def check_inputs(x: Any, first_layer: Layer, input_shape: Shape | None = None, a
                 f"`{argument}` has shape {tuple(t.shape)}, but the model was built for input shape {tuple(input_shape)}."
             )
     return t
+
+
+def _text_ids(x: Any, layer: TextVectorization, argument: str) -> torch.Tensor:
+    """Strings for a model starting with `TextVectorization`, as its token ids (converted once;
+    the layer finishes the encoding per batch)."""
+    if isinstance(x, (str, bytes)):
+        raise TypeError(
+            f"`{argument}` is a single string; pass a list or array of strings (one per sample)."
+        )
+    if not is_text(x):
+        got = type(x).__name__
+        if isinstance(x, (np.ndarray, torch.Tensor)):
+            got += f" of dtype {x.dtype}"
+        raise TypeError(
+            f"`{argument}` must hold strings (a list or NumPy array of str) for a model starting "
+            f"with TextVectorization `{layer.name}`, got {got}."
+        )
+    return layer.token_ids(x, argument)
+
+
+def check_sample_weight(
+    sample_weight: Any, n: int, argument: str = "sample_weight"
+) -> torch.Tensor:
+    """Per-sample weights, `(n,)` or `(n, 1)`, as a float32 `(n,)` tensor."""
+    arr = as_array(sample_weight, argument)
+    w = torch.as_tensor(np.asarray(arr), dtype=torch.float32).reshape(arr.shape)
+    if w.ndim == 2 and w.shape[1] == 1:
+        w = w[:, 0]
+    if w.ndim != 1 or w.shape[0] != n:
+        raise ValueError(
+            f"`{argument}` must hold one weight per sample, shape ({n},), got shape "
+            f"{tuple(arr.shape)}."
+        )
+    if not bool(torch.isfinite(w).all()):
+        raise ValueError(f"`{argument}` holds non-finite values.")
+    return w.contiguous()
+
+
+def class_weight_to_sample_weight(y: Any, class_weight: Any) -> torch.Tensor:
+    """Keras's conversion: each sample's class (the label rounded to an integer, or the arg-max
+    of a one-hot row) → `class_weight[class]`, 1.0 for classes not in the dict."""
+    if not isinstance(class_weight, dict):
+        raise TypeError(
+            "Received an invalid value for argument `class_weight`, expected a dict mapping "
+            f"class indices to weights, e.g. {{0: 1.0, 1: 3.0}}, got {class_weight!r}."
+        )
+    labels = np.asarray(y.cpu().numpy() if isinstance(y, torch.Tensor) else y)
+    if labels.ndim > 1:
+        labels = np.argmax(labels, axis=-1) if labels.shape[-1] != 1 else labels[..., 0]
+    classes = np.round(labels).astype(np.int64).reshape(-1)
+    table = {int(k): float(v) for k, v in class_weight.items()}
+    return torch.tensor([table.get(int(c), 1.0) for c in classes], dtype=torch.float32)
 
 
 def check_targets(y: Any, n: int, loss: Loss, units: int, argument: str = "y", x_argument: str = "x") -> torch.Tensor:

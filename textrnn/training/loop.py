@@ -1,31 +1,39 @@
 """The training, evaluation and prediction loops behind `Trainer.fit` / `evaluate` / `predict`.
 
-The data arrive as tensors already on the device; each batch is cut out with an index tensor from
-an `EpochPlan` (`index_select`, plus a column slice under length bucketing) and handed to the
-trainer's public `train_step` / `test_step` / `predict_step`. The loops own the rest: the mode
-(train or eval, gradients or none), callbacks and the progress bar. Losses and metrics are summed
-on the device and read back only at the end of a pass, or when the progress bar redraws or a
-callback asks for batch logs, so a GPU is never made to wait per step without a reason.
+A loop gets its batches from a feed: `array_batches` cuts them out of tensors already on the
+device with an `EpochPlan`'s index tensors (`index_select`, plus a column slice under length
+bucketing); a stream of the user's own batches (a generator, a `DataLoader`) arrives already
+converted (`textrnn.training.batching.StreamPlan`). Each batch goes to the trainer's public
+`train_step` / `test_step` / `predict_step`. The loops own the rest: the mode (train or eval,
+gradients or none), callbacks and the progress bar. Losses and mean metrics are summed on the
+device and read back only at the end of a pass, or when the progress bar redraws or a callback
+asks for batch logs, so a GPU is never made to wait per step without a reason. Stateful metrics
+(`AUC`, `Precision`, ...) are reset when a pass begins and read at its end.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from textrnn.callbacks.callback import CallbackList
 from textrnn.training.batching import EpochPlan
+from textrnn.training.metrics import Metric, StatefulMetric
 from textrnn.training.progress import ProgressBar
 
 if TYPE_CHECKING:
     from textrnn.training.trainer import Trainer
 
-Logs = dict[str, float]
+Logs = dict[str, Any]
+#: one batch of a pass: the row indices it came from (None for a stream) and the step's input
+Fed = tuple[torch.Tensor | None, Any]
 
 
-def batches(plan: EpochPlan, device: torch.device) -> Iterator[tuple[int, torch.Tensor, tuple[int, int] | None]]:
+def batches(
+    plan: EpochPlan, device: torch.device
+) -> Iterator[tuple[int, torch.Tensor, tuple[int, int] | None]]:
     """`(step, row indices on device, column window or None)` per batch; one transfer per epoch."""
     order = plan.order.to(device, non_blocking=True)
     for i, (s, e) in enumerate(plan.batches):
@@ -39,16 +47,36 @@ def take(x: torch.Tensor, idx: torch.Tensor, cols: tuple[int, int] | None) -> to
     return x.index_select(0, idx)
 
 
+def array_batches(
+    plan: EpochPlan, device: torch.device, x: torch.Tensor, *rest: torch.Tensor | None
+) -> Iterator[Fed]:
+    """A plan's batches of `x` (and of the targets and sample weights in `rest`, when given):
+    `(indices, x_batch)` without `rest`, else `(indices, (x_batch, y_batch[, w_batch]))`."""
+    others = [t for t in rest if t is not None]
+    for _, idx, cols in batches(plan, device):
+        xb = take(x, idx, cols)
+        if not rest:
+            yield idx, xb
+        else:
+            yield idx, (xb, *[t.index_select(0, idx) for t in others])
+
+
 class RunningLogs:
-    """Sample-weighted sums of the loss and metrics, kept on the device.
+    """Sample-weighted sums of the loss and mean metrics, kept on the device, and the stateful
+    metrics (reset here, read with `result()`). `metrics` are the compiled metrics (or their
+    names alone, when none is stateful).
 
     Logs come out in Keras 3's order: the metrics as named in `compile`, then `loss`.
     """
 
-    def __init__(self, metric_names: list[str], device: torch.device) -> None:
-        self.names = [*metric_names, "loss"]
+    def __init__(self, metrics: list[Metric] | list[str], device: torch.device) -> None:
+        self.metrics = [m for m in metrics if isinstance(m, Metric)]
+        self.names = [*[m if isinstance(m, str) else m.name for m in metrics], "loss"]
         self.sums = torch.zeros(len(self.names), device=device)
         self.count = 0
+        for m in metrics:
+            if isinstance(m, StatefulMetric):
+                m.reset_state()
 
     def add(self, sums: torch.Tensor, count: int) -> None:
         """Add a step's sums over `count` rows: `(metrics + 1,)`, each metric's, then the loss's."""
@@ -56,29 +84,34 @@ class RunningLogs:
         self.count += count
 
     def logs(self) -> Logs:
-        values = (self.sums / max(self.count, 1)).tolist()  # the only device sync
+        values: list[Any] = (self.sums / max(self.count, 1)).tolist()  # the only device sync
+        for i, m in enumerate(self.metrics):
+            if isinstance(m, StatefulMetric):  # (metric objects are given in `names` order)
+                values[i] = m.result()
         return dict(zip(self.names, values, strict=True))
+
+
+def _rows(batch: Any) -> int:
+    return int(batch[0].shape[0])
 
 
 def train_epoch(
     model: Trainer,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    plan: EpochPlan,
-    device: torch.device,
+    feed: Iterable[Fed],
     callbacks: CallbackList,
     bar: ProgressBar,
+    device: torch.device,
 ) -> Logs:
-    """One epoch of `model.train_step` over the batches of `plan`; returns the epoch's mean logs."""
-    running = RunningLogs([m.name for m in model.compiled_metrics], device)
+    """One epoch of `model.train_step` over the batches of `feed`; returns the epoch's mean logs."""
+    running = RunningLogs(model.compiled_metrics, device)
     want_begin = callbacks.wants("on_train_batch_begin")
     want_end = callbacks.wants("on_train_batch_end")
     step = model.train_step
     model.train()
-    for i, idx, cols in batches(plan, device):
+    for i, (_, batch) in enumerate(feed):
         if want_begin:
             callbacks.call("on_train_batch_begin", i, None)
-        running.add(step((take(x, idx, cols), y.index_select(0, idx))), int(idx.shape[0]))
+        running.add(step(batch), _rows(batch))
         if want_end:
             callbacks.call("on_train_batch_end", i, running.logs())
         if bar.due(i + 1):
@@ -90,27 +123,26 @@ def train_epoch(
 
 def evaluate(
     model: Trainer,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    plan: EpochPlan,
+    feed: Iterable[Fed],
+    steps: int,
     device: torch.device,
     callbacks: CallbackList | None = None,
     verbose: int = 0,
 ) -> Logs:
-    """Mean loss and metrics of `model.test_step` over `(x, y)`, in eval mode without gradients."""
-    running = RunningLogs([m.name for m in model.compiled_metrics], device)
+    """Mean loss and metrics of `model.test_step` over `feed`, in eval mode without gradients."""
+    running = RunningLogs(model.compiled_metrics, device)
     want_begin = callbacks is not None and callbacks.wants("on_test_batch_begin")
     want_end = callbacks is not None and callbacks.wants("on_test_batch_end")
     step = model.test_step
-    bar = ProgressBar(len(plan), verbose)
+    bar = ProgressBar(steps, verbose)
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad():
-            for i, idx, cols in batches(plan, device):
+            for i, (_, batch) in enumerate(feed):
                 if want_begin and callbacks is not None:
                     callbacks.call("on_test_batch_begin", i, None)
-                running.add(step((take(x, idx, cols), y.index_select(0, idx))), int(idx.shape[0]))
+                running.add(step(batch), _rows(batch))
                 if want_end and callbacks is not None:
                     callbacks.call("on_test_batch_end", i, running.logs())
                 if bar.due(i + 1):
@@ -125,30 +157,37 @@ def evaluate(
 
 def predict(
     model: Trainer,
-    x: torch.Tensor,
-    plan: EpochPlan,
+    feed: Iterable[Fed],
+    steps: int,
+    rows: int | None,
     device: torch.device,
     callbacks: CallbackList | None = None,
     verbose: int = 0,
 ) -> torch.Tensor:
-    """`model.predict_step` for every row of `x`, in the order of `x` (batches may be reordered)."""
-    n = int(x.shape[0])
+    """`model.predict_step` for every batch of `feed`, in the order of the data: rows of `rows`
+    are put back where their indices say (batches may be reordered); a stream's (`rows` None)
+    are concatenated in the order they come."""
     out_all: torch.Tensor | None = None
+    pieces: list[torch.Tensor] = []
     want_begin = callbacks is not None and callbacks.wants("on_predict_batch_begin")
     want_end = callbacks is not None and callbacks.wants("on_predict_batch_end")
     step = model.predict_step
-    bar = ProgressBar(len(plan), verbose)
+    bar = ProgressBar(steps, verbose)
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad():
-            for i, idx, cols in batches(plan, device):
+            for i, (idx, xb) in enumerate(feed):
                 if want_begin and callbacks is not None:
                     callbacks.call("on_predict_batch_begin", i, None)
-                out = step(take(x, idx, cols))
-                if out_all is None:
-                    out_all = torch.empty((n, *out.shape[1:]), dtype=out.dtype, device=device)
-                out_all[idx] = out
+                out = step(xb)
+                if idx is None or rows is None:
+                    pieces.append(out)
+                else:
+                    if out_all is None:
+                        shape = (rows, *out.shape[1:])
+                        out_all = torch.empty(shape, dtype=out.dtype, device=device)
+                    out_all[idx] = out
                 if want_end and callbacks is not None:
                     callbacks.call("on_predict_batch_end", i, {"outputs": out})
                 if bar.due(i + 1):
@@ -157,5 +196,8 @@ def predict(
     finally:
         bar.close()
         model.train(was_training)
-    assert out_all is not None  # plans always hold at least one batch
-    return out_all
+    if out_all is not None:
+        return out_all
+    if not pieces:
+        raise ValueError("`predict` received no batches: the dataset is empty.")
+    return torch.cat(pieces)

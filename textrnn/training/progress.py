@@ -36,8 +36,15 @@ def format_value(value: float) -> str:
     return f"{value:.4f}" if value == 0 or abs(value) >= 1e-3 else f"{value:.4e}"
 
 
-def format_logs(logs: Mapping[str, float]) -> str:
-    return "".join(f" - {k}: {format_value(float(v))}" for k, v in logs.items())
+def format_logs(logs: Mapping[str, Any]) -> str:
+    """` - loss: 0.6931 - acc: 0.5000`; a list value (F1Score per class) prints each number."""
+    parts = []
+    for k, v in logs.items():
+        if isinstance(v, (list, tuple)):
+            parts.append(f" - {k}: [{', '.join(format_value(float(x)) for x in v)}]")
+        else:
+            parts.append(f" - {k}: {format_value(float(v))}")
+    return "".join(parts)
 
 
 def format_duration(seconds: float) -> str:

@@ -32,15 +32,27 @@ from textrnn.callbacks.history import History
 from textrnn.errors import NotCompiledError
 from textrnn.layers.base import Layer, Shape
 from textrnn.layers.embedding import Embedding
+from textrnn.layers.text_vectorization import TextVectorization, is_text
 from textrnn.training import loop
 from textrnn.training import losses as losses_mod
 from textrnn.training import metrics as metrics_mod
 from textrnn.training import optimizers as optimizers_mod
-from textrnn.training.batching import BatcherFactory, EpochPlan, make_batcher
+from textrnn.training.batching import (
+    BatcherFactory,
+    EpochPlan,
+    StreamBatcher,
+    StreamPlan,
+    is_batch_stream,
+    make_batcher,
+    make_stream_batcher,
+    warn_ran_out,
+)
 from textrnn.training.data import (
     check_inputs,
+    check_sample_weight,
     check_targets,
     check_validation_split,
+    class_weight_to_sample_weight,
     split_validation,
 )
 from textrnn.training.progress import ProgressBar, print_epoch_header, resolve_verbose
@@ -87,6 +99,13 @@ class StepSettings:
     precision: Callable[[], contextlib.AbstractContextManager[Any]]
 
 
+def _unpack(batch: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    if len(batch) == 3:
+        return batch[0], batch[1], batch[2]
+    x, y = batch
+    return x, y, None
+
+
 def _identity(out: torch.Tensor) -> torch.Tensor:
     return out
 
@@ -114,7 +133,9 @@ class Trainer(Layer):
       with (`sigmoid` for binary, `softmax` for categorical crossentropy), the loss is computed
       from logits, which is exact and numerically stable.
     - `first_layer`: the layer the inputs go into; an `Embedding` means token id inputs (checked
-      against its `input_dim`; length bucketing needs its `mask_zero=True`).
+      against its `input_dim`; length bucketing needs its `mask_zero=True`); a
+      `TextVectorization` means strings, turned into its token ids once per dataset (the layer
+      takes ids during a pass: `TextVectorization.taking_ids`).
     - `input_shape`: the input shape the model is built for, batch first, None before building.
     - `output_shape`: the output shape once built; training needs `(batch, units)`.
     - `build_for(x)`: build the model, if it is not built yet, for data like `x`.
@@ -145,6 +166,7 @@ class Trainer(Layer):
         self._metrics: list[metrics_mod.Metric] | None = None
         self._metrics_units: int | None = None
         self._steps: StepSettings | None = None
+        self._warned_logits = False
 
     # ================================================================== the container's part
     def _missing(self, member: str) -> NotImplementedError:
@@ -218,8 +240,10 @@ class Trainer(Layer):
                 object.
             loss: a Keras name (`"binary_crossentropy"`, `"categorical_crossentropy"`,
                 `"sparse_categorical_crossentropy"`, `"mse"`, `"mae"`) or a `textrnn.losses` object.
-            metrics: a list of metric names (`"acc"`/`"accuracy"`, `"binary_accuracy"`, ...). The
-                history and logs use the names as written.
+            metrics: a list of metric names (`"acc"`/`"accuracy"`, `"binary_accuracy"`, `"auc"`,
+                `"precision"`, `"recall"`, `"f1_score"`, ...) or `textrnn.metrics` objects
+                (`AUC()`, `Precision(thresholds=0.7)`, ...). The history and logs use the names
+                as written (an object's `name`).
             mixed_precision: run the forward pass under bfloat16 autocast (useful on recent GPUs;
                 weights, losses and optimizer state stay float32). Default False.
 
@@ -351,13 +375,31 @@ class Trainer(Layer):
         probabilities: Callable[[torch.Tensor], torch.Tensor] = _identity
         pair = loss.logits_activation  # the activation whose logits the loss can take
         if loss.from_logits:
-            probabilities = torch.sigmoid if pair == "sigmoid" else activations.softmax
+            self._warn_logit_metrics()  # Keras: the metrics see the logits the model outputs
         elif pair is not None and self.logits_activation == pair:
             logits = True
             probabilities = activations.get(pair)
         return StepSettings(
             loss, optimizer, self.compiled_metrics, logits, probabilities, self._precision()
         )
+
+    def _warn_logit_metrics(self) -> None:
+        thresholded = [
+            m.name for m in self.compiled_metrics
+            if m.fn in (metrics_mod.binary_accuracy,) or isinstance(
+                m, (metrics_mod.BinaryAccuracy, metrics_mod.StatefulMetric)
+            ) and not getattr(m, "from_logits", False)
+        ]
+        if thresholded and not self._warned_logits:
+            self._warned_logits = True
+            warnings.warn(
+                f"The loss has `from_logits=True`, so the metrics {thresholded} receive the "
+                "model's logits and threshold them at 0.5 as Keras does (not at probability "
+                "0.5). For accuracy at probability 0.5 use "
+                "`metrics=[textrnn.metrics.BinaryAccuracy(threshold=0.0)]`, or give the last "
+                "layer `activation='sigmoid'` and a loss without `from_logits`.",
+                stacklevel=4,
+            )
 
     def _precision(self) -> Callable[[], contextlib.AbstractContextManager[Any]]:
         if not self.mixed_precision:
@@ -374,20 +416,26 @@ class Trainer(Layer):
         """Settle the steps for a pass, and restore the outer pass's (a callback may predict)."""
         outer = self._steps
         self._steps = self._step_settings(what)
+        first = self.first_layer
+        ids = first.taking_ids() if isinstance(first, TextVectorization) else _NO_AUTOCAST
         try:
-            yield
+            with ids:
+                yield
         finally:
             self._steps = outer
 
     def train_step(self, batch: Batch) -> torch.Tensor:
-        """One gradient step on `batch = (x, y)`.
+        """One gradient step on `batch = (x, y)` or `(x, y, sample_weight)`.
+
+        With sample weights the step's loss is Keras's `sum(weight * loss) / batch size`
+        (`reduction="sum_over_batch_size"`); the metrics are not weighted (Keras's `metrics=`).
 
         Returns:
             The batch's sums on the device, shape `(len(metrics) + 1,)`: each compiled metric's
             sum over the batch's samples, then the loss times the batch size (the loop keeps
             running sums, so nothing waits for the device here).
         """
-        x, y = batch
+        x, y, w = _unpack(batch)
         steps = self._steps if self._steps is not None else self._step_settings("train_step")
         loss_fn, optimizer = steps.loss, steps.optimizer
         assert loss_fn is not None and optimizer is not None  # _step_settings checked compile
@@ -395,7 +443,8 @@ class Trainer(Layer):
         with steps.precision():
             out = self.compute_output(x, training=True, logits=steps.logits)
         out = out.float()  # the loss in float32, also under mixed precision
-        loss = loss_fn(y, out, from_logits=steps.logits).mean()
+        each = loss_fn(y, out, from_logits=steps.logits)
+        loss = each.mean() if w is None else (each * w).sum() / int(y.shape[0])
         loss.backward()
         optimizer.step()
         with torch.no_grad():
@@ -404,12 +453,13 @@ class Trainer(Layer):
             return torch.stack([*sums, loss.detach() * int(y.shape[0])])
 
     def test_step(self, batch: Batch) -> torch.Tensor:
-        """The loss and metrics on `batch = (x, y)`, in the mode and grad state the caller set.
+        """The loss and metrics on `batch = (x, y)` or `(x, y, sample_weight)`, in the mode and
+        grad state the caller set.
 
         Returns:
-            As `train_step`: each metric's sum, then the loss's sum over the batch.
+            As `train_step`: each metric's sum, then the (weighted) loss's sum over the batch.
         """
-        x, y = batch
+        x, y, w = _unpack(batch)
         steps = self._steps if self._steps is not None else self._step_settings("test_step")
         loss_fn = steps.loss
         assert loss_fn is not None  # _step_settings checked compile
@@ -417,7 +467,8 @@ class Trainer(Layer):
             out = self.compute_output(x, training=False, logits=steps.logits).float()
         probs = steps.probabilities(out)
         sums = [m(y, probs).sum() for m in steps.metrics]
-        return torch.stack([*sums, loss_fn(y, out, from_logits=steps.logits).sum()])
+        each = loss_fn(y, out, from_logits=steps.logits)
+        return torch.stack([*sums, (each if w is None else each * w).sum()])
 
     def predict_step(self, batch: torch.Tensor) -> torch.Tensor:
         """The model's outputs (float32) for a batch of inputs."""
@@ -462,6 +513,63 @@ class Trainer(Layer):
         nn.Module.to(self, device)
         return device
 
+    def _arrays(
+        self, x: Any, y: Any, sample_weight: Any, class_weight: Any, argument: str = "x",
+        y_argument: str = "y", w_argument: str = "sample_weight",
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """`(x, y, weights or None)` checked and converted (CPU tensors); builds the model."""
+        xt = self._inputs(x, argument)
+        self.build_for(xt)
+        yt = self._targets(y, int(xt.shape[0]), y_argument, argument)
+        if class_weight is not None and sample_weight is not None:
+            raise ValueError("You cannot `class_weight` and `sample_weight` at the same time.")
+        wt = None
+        if sample_weight is not None:
+            wt = check_sample_weight(sample_weight, int(xt.shape[0]), w_argument)
+        elif class_weight is not None:
+            wt = class_weight_to_sample_weight(yt, class_weight)
+        return xt, yt, wt
+
+    def _stream(
+        self, dataset: Any, steps: int | None, class_weight: Any, device: torch.device,
+        *, targets: bool = True, argument: str = "x",
+    ) -> StreamBatcher:
+        """A planner over the user's `(x, y[, sample_weight])` batches, each checked and moved
+        to `device` as it comes (`targets=False`: `predict`'s inputs, a label is ignored)."""
+
+        def convert(raw: Any) -> Any:
+            if isinstance(raw, dict):
+                raise TypeError(f"`{argument}` yielded a dict; yield `(x, y)` tuples of arrays.")
+            if not targets:
+                xb = raw[0] if isinstance(raw, (tuple, list)) and len(raw) in (1, 2, 3) and (
+                    isinstance(raw[0], (np.ndarray, torch.Tensor, list, tuple))
+                    and not is_text(raw)
+                ) else raw
+                xt = self._inputs(xb, f"a batch of `{argument}`")
+                self.build_for(xt)
+                return xt.to(device)
+            if not isinstance(raw, (tuple, list)) or len(raw) not in (2, 3):
+                got = type(raw).__name__
+                raise ValueError(
+                    f"Each batch of `{argument}` must be a tuple `(x, y)` or "
+                    f"`(x, y, sample_weight)`, got {got}"
+                    + (f" of length {len(raw)}" if isinstance(raw, (tuple, list)) else "") + "."
+                )
+            w = raw[2] if len(raw) == 3 else None
+            xt, yt, wt = self._arrays(
+                raw[0], raw[1], w, class_weight, f"a batch of `{argument}`",
+                f"the labels of a batch of `{argument}`", "a batch's sample weights",
+            )
+            out = (xt.to(device), yt.to(device))
+            return out if wt is None else (*out, wt.to(device))
+
+        return make_stream_batcher(dataset, convert, steps)
+
+    def _first_batch_build(self, stream: StreamBatcher) -> None:
+        """Build the model (and so its metrics) from a stream's first batch, before any step."""
+        if not self.built:
+            stream.first()
+
     # ================================================================== fit
     def fit(
         self,
@@ -474,38 +582,62 @@ class Trainer(Layer):
         validation_split: float = 0.0,
         validation_data: Any = None,
         shuffle: bool = True,
-        *,
+        class_weight: dict[int, float] | None = None,
+        sample_weight: Any = None,
         initial_epoch: int = 0,
+        steps_per_epoch: int | None = None,
+        validation_steps: int | None = None,
         validation_batch_size: int | None = None,
+        validation_freq: int | list[int] = 1,
+        *,
         bucket_by_length: bool = False,
     ) -> History:
         """Train the model for `epochs` epochs over `(x, y)`.
 
         Args:
             x: token ids `(samples, steps)` for a model starting with an Embedding (pad them with
-                `pad_sequences`), else features `(samples, features)`. NumPy array, list or tensor.
+                `pad_sequences`), strings for a model starting with `TextVectorization`, else
+                features `(samples, features)`. NumPy array, list or tensor; or a dataset: any
+                iterable of `(x, y)` / `(x, y, sample_weight)` batches (a generator, a
+                `torch.utils.data.DataLoader`, a list of tuples,
+                `textrnn.utils.text_dataset_from_directory`), with `y` left None.
             y: labels, in the layout the loss expects (0/1 for `binary_crossentropy`).
-            batch_size: samples per gradient step, default 32.
+            batch_size: samples per gradient step, default 32 (not for datasets: their batches
+                are their own).
             epochs: index of the last epoch (training runs epochs `initial_epoch .. epochs - 1`).
             verbose: `"auto"` (= 1), 0 silent, 1 progress bar, 2 one line per epoch.
             callbacks: `textrnn.callbacks.Callback` objects.
             validation_split: fraction in [0, 1) of the data held out for validation: the LAST
-                samples of `x`/`y`, taken before shuffling (as Keras). Ignored when
+                samples of `x`/`y`, taken before shuffling (as Keras). Arrays only. Ignored when
                 `validation_data` is given.
-            validation_data: `(x_val, y_val)` to evaluate at the end of each epoch.
+            validation_data: `(x_val, y_val)`, `(x_val, y_val, sample_weight_val)`, or a dataset
+                of batches, evaluated at the end of each epoch (see `validation_freq`).
             shuffle: reshuffle the training samples before each epoch (PyTorch's generator, so
-                `textrnn.utils.set_random_seed` makes runs repeatable).
+                `textrnn.utils.set_random_seed` makes runs repeatable). Arrays only.
+            class_weight: `{class index: weight}`; each sample's loss is weighted by its class's
+                weight (1.0 for classes left out), as Keras. Not with `sample_weight`.
+            sample_weight: one weight per sample of `x` (arrays only; a dataset's batches carry
+                their own as a third element). A step's loss is `sum(weight * loss) / batch
+                size`, as Keras's default reduction; metrics are not weighted.
             initial_epoch: epoch to start from (to resume a run).
+            steps_per_epoch: batches per epoch. For arrays, at most the batches in the data
+                (None: all). For a dataset, taken from one iterator kept across epochs (None:
+                the whole dataset each epoch); a dataset that runs out stops training with
+                Keras's warning.
+            validation_steps: validation batches per evaluation (None: all).
             validation_batch_size: batch size for validation; default `batch_size`, as in Keras
                 (it does not change the results; larger batches are a little faster but keep
                 more activations in memory: 1024 doubles the tutorial LSTM's peak memory).
+            validation_freq: validate every `validation_freq` epochs (an int), or after the
+                epochs listed (1-based, a list), as Keras.
             bucket_by_length: batch samples of similar length together and drop each batch's
                 all-padding columns, which speeds up recurrent layers. Needs
-                `Embedding(mask_zero=True)`, which makes the trimming exact.
+                `Embedding(mask_zero=True)`, which makes the trimming exact. Arrays only.
 
         Returns:
             A `History`: `history.history` maps `loss`, each metric, and their `val_` versions to
-            per-epoch values (sample-weighted means over the epoch's batches).
+            per-epoch values (sample-weighted means over the epoch's batches; stateful metrics
+            such as `auc` over the epoch's counts).
 
         Raises:
             NotCompiledError: if `compile` was not called.
@@ -529,74 +661,132 @@ class Trainer(Layer):
         verbose = resolve_verbose(verbose)
         checks.boolean("shuffle", shuffle)
         validation_split = check_validation_split(validation_split)
+        if steps_per_epoch is not None:
+            steps_per_epoch = _count("steps_per_epoch", steps_per_epoch, 1)
+        if validation_steps is not None:
+            validation_steps = _count("validation_steps", validation_steps, 1)
+        _check_validation_freq(validation_freq)
         if x is None:
             raise ValueError("Received no training data: pass `x` (and `y`) to `fit`.")
 
-        # Check and convert everything once, before the first step.
-        x_all = self._inputs(x)
-        self.build_for(x_all)
-        y_all = self._targets(y, int(x_all.shape[0]))
-        x_val = y_val = None
-        if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                got = type(validation_data).__name__
-                if isinstance(validation_data, (tuple, list)):
-                    got += f" of length {len(validation_data)}"
-                raise ValueError(
-                    "Received an invalid value for argument `validation_data`, expected a tuple "
-                    f"`(x_val, y_val)`, got {got}. Sample weights are not supported."
-                )
-            x_val = self._inputs(validation_data[0], "validation_data[0]")
-            y_val = self._targets(
-                validation_data[1], int(x_val.shape[0]), "validation_data[1]", "validation_data[0]"
-            )
-            x_train, y_train = x_all, y_all
-        elif validation_split > 0:
-            x_train, y_train, x_val, y_val = split_validation(x_all, y_all, validation_split)
+        streamed = is_batch_stream(x)
+        # Check and convert everything once, before the first step (a stream: batch by batch).
+        train: StreamBatcher | tuple[Any, torch.Tensor, torch.Tensor, torch.Tensor | None]
+        if streamed:
+            _stream_only_args(y, sample_weight, validation_split, validation_data, "x")
+            if bucket_by_length:
+                raise ValueError("`bucket_by_length=True` needs arrays, not a dataset of batches.")
+            device = self._place()
+            train = self._stream(x, steps_per_epoch, class_weight, device)
+            self._first_batch_build(train)
+            x_val = y_val = w_val = None
         else:
-            x_train, y_train = x_all, y_all
+            x_all, y_all, w_all = self._arrays(x, y, sample_weight, class_weight)
+            device = self._place()
+            x_val = y_val = w_val = None
+            if validation_data is not None:
+                x_train, y_train, w_train = x_all, y_all, w_all
+            elif validation_split > 0:
+                x_train, y_train, x_val, y_val = split_validation(x_all, y_all, validation_split)
+                w_train = w_all
+                if w_all is not None:
+                    w_train, w_val = w_all[: int(x_train.shape[0])], w_all[int(x_train.shape[0]):]
+            else:
+                x_train, y_train, w_train = x_all, y_all, w_all
+            if bucket_by_length:
+                self._check_bucketing()
+            batcher = make_batcher(
+                x_train,
+                batch_size,
+                shuffle=shuffle,
+                bucket_by_length=bucket_by_length,
+                factory=self.batcher_factory,
+            )
+            # The data move to the device once; batches are index_select-ed from them.
+            train = (
+                batcher, x_train.to(device), y_train.to(device),
+                None if w_train is None else w_train.to(device),
+            )
 
-        device = self._place()
-        if not self.optimizer.is_built_for(self.parameters()):
-            self.optimizer.build(self.parameters())
-        if bucket_by_length:
-            self._check_bucketing()
-        batcher = make_batcher(
-            x_train,
-            batch_size,
-            shuffle=shuffle,
-            bucket_by_length=bucket_by_length,
-            factory=self.batcher_factory,
-        )
-        # The data move to the device once; batches are index_select-ed from them.
-        xd, yd = x_train.to(device), y_train.to(device)
-        val = None
+        val: StreamBatcher | tuple[Any, ...] | None = None
+        if validation_data is not None:
+            if is_batch_stream(validation_data):
+                val = self._stream(
+                    validation_data, validation_steps, None, device, argument="validation_data"
+                )
+            else:
+                if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (
+                    2, 3
+                ):
+                    got = type(validation_data).__name__
+                    if isinstance(validation_data, (tuple, list)):
+                        got += f" of length {len(validation_data)}"
+                    raise ValueError(
+                        "Received an invalid value for argument `validation_data`, expected a "
+                        "tuple `(x_val, y_val)` or `(x_val, y_val, val_sample_weight)`, or a "
+                        f"dataset of batches, got {got}."
+                    )
+                x_val, y_val, w_val = self._arrays(
+                    validation_data[0], validation_data[1],
+                    validation_data[2] if len(validation_data) == 3 else None, None,
+                    "validation_data[0]", "validation_data[1]", "validation_data[2]",
+                )
         if x_val is not None and y_val is not None:
             xvd = x_val.to(device)
-            val = (xvd, y_val.to(device), self._plan(xvd, val_batch, bucket_by_length))
+            plan = self._plan(xvd, val_batch, bucket_by_length)
+            if validation_steps is not None:
+                plan = _first_batches(plan, validation_steps)
+            val = (plan, xvd, y_val.to(device), None if w_val is None else w_val.to(device))
 
+        if not self.optimizer.is_built_for(self.parameters()):
+            self.optimizer.build(self.parameters())
+        if isinstance(train, StreamBatcher):
+            steps = len(train)
+        else:
+            steps = len(train[0]) if steps_per_epoch is None else min(
+                steps_per_epoch, len(train[0])
+            )
+            if steps_per_epoch is not None and steps_per_epoch > len(train[0]):
+                warn_ran_out()
         history = History()
-        params = {"verbose": verbose, "epochs": epochs, "steps": len(batcher)}
+        params = {"verbose": verbose, "epochs": epochs, "steps": steps}
         cbs = CallbackList([*(callbacks or []), history], self, params)
         history.params = params
         self.stop_training = False
         cbs.call("on_train_begin", None)
-        logs: dict[str, float] = {}
+        logs: dict[str, Any] = {}
         for epoch in range(initial_epoch, epochs):
             cbs.call("on_epoch_begin", epoch, None)
             print_epoch_header(epoch, epochs, verbose)
-            bar = ProgressBar(len(batcher), verbose)
+            bar = ProgressBar(steps, verbose)
+            empty = False
             try:
                 with self._settled("fit"):
-                    logs = loop.train_epoch(self, xd, yd, batcher.plan(), device, cbs, bar)
-                    if val is not None:
+                    if isinstance(train, StreamBatcher):
+                        feed: Any = train.plan()
+                    else:
+                        plan = train[0].plan()
+                        if steps_per_epoch is not None:
+                            plan = _first_batches(plan, steps_per_epoch)
+                        feed = loop.array_batches(plan, device, *train[1:])
+                    epoch_logs = loop.train_epoch(self, feed, cbs, bar, device)
+                    if isinstance(feed, StreamPlan) and feed.ran_out:
+                        # Keras: warn, end this epoch on the batches it had; an epoch that
+                        # gets none ends training (the last epoch's logs stand).
+                        warn_ran_out()
+                        empty = feed.count == 0
+                    if not empty:
+                        logs = epoch_logs
+                    if not empty and val is not None and _should_eval(epoch, validation_freq):
                         cbs.call("on_test_begin", None)
-                        val_logs = loop.evaluate(self, *val, device, cbs)
+                        val_logs = self._run_evaluate(val, device, cbs, 0)
                         cbs.call("on_test_end", val_logs)
                         logs.update({f"val_{k}": v for k, v in val_logs.items()})
                 bar.finish(logs)
             finally:
                 bar.close()
+            if empty:
+                break
             cbs.call("on_epoch_end", epoch, logs)
             if self.stop_training:
                 break
@@ -606,6 +796,25 @@ class Trainer(Layer):
         self.eval()
         self.history = history
         return history
+
+    def _run_evaluate(
+        self, data: StreamBatcher | tuple[Any, ...], device: torch.device,
+        cbs: CallbackList | None, verbose: int,
+    ) -> dict[str, Any]:
+        if isinstance(data, StreamBatcher):
+            feed = data.plan()
+            logs = loop.evaluate(self, feed, len(data), device, cbs, verbose)
+            if feed.count == 0:
+                raise ValueError(
+                    "The validation or evaluation dataset gave no batches. A generator is spent "
+                    "after one pass: pass a list or a DataLoader, which can be read again, or "
+                    "an endless generator with `validation_steps`."
+                )
+            return logs
+        plan = data[0]
+        return loop.evaluate(
+            self, loop.array_batches(plan, device, *data[1:]), len(plan), device, cbs, verbose
+        )
 
     # ================================================================== evaluate / predict
     def evaluate(
@@ -617,17 +826,21 @@ class Trainer(Layer):
         callbacks: Sequence[Callback] | None = None,
         return_dict: bool = False,
         *,
+        sample_weight: Any = None,
+        steps: int | None = None,
         bucket_by_length: bool = False,
     ) -> Any:
         """The loss and metrics on `(x, y)`, in eval mode without gradients.
 
         Args:
-            x, y: as in `fit`.
+            x, y: as in `fit` (arrays, strings, or a dataset of batches with `y` None).
             batch_size: samples per batch; default a large batch (1024), which does not change the
                 results (Keras's default is 32).
             verbose: `"auto"` (= 1), 0 or 1 (a progress bar), 2 (one line).
             callbacks: callbacks whose `on_test_*` hooks are called.
             return_dict: return `{"loss": ..., "acc": ...}` instead of a list.
+            sample_weight: one weight per sample: the loss is `sum(weight * loss) / samples`.
+            steps: batches to evaluate (None: all).
             bucket_by_length: evaluate length-sorted, padding-trimmed batches (see `fit`).
 
         Returns:
@@ -639,17 +852,29 @@ class Trainer(Layer):
         """
         self._require_compiled("evaluate")
         bs = INFERENCE_BATCH_SIZE if batch_size is None else _count("batch_size", batch_size, 1)
+        if steps is not None:
+            steps = _count("steps", steps, 1)
         verbose = resolve_verbose(verbose)
-        xt = self._inputs(x)
-        self.build_for(xt)
-        yt = self._targets(y, int(xt.shape[0]))
-        device = self._place()
-        xd = xt.to(device)
-        plan = self._plan(xd, bs, bucket_by_length)
-        cbs = CallbackList(list(callbacks or []), self, {"verbose": verbose, "steps": len(plan)})
+        data: StreamBatcher | tuple[Any, ...]
+        if is_batch_stream(x):
+            _stream_only_args(y, sample_weight, 0.0, None, "x")
+            device = self._place()
+            data = self._stream(x, steps, None, device)
+            self._first_batch_build(data)
+            n_steps = len(data)
+        else:
+            xt, yt, wt = self._arrays(x, y, sample_weight, None)
+            device = self._place()
+            xd = xt.to(device)
+            plan = self._plan(xd, bs, bucket_by_length)
+            if steps is not None:
+                plan = _first_batches(plan, steps)
+            data = (plan, xd, yt.to(device), None if wt is None else wt.to(device))
+            n_steps = len(plan)
+        cbs = CallbackList(list(callbacks or []), self, {"verbose": verbose, "steps": n_steps})
         cbs.call("on_test_begin", None)
         with self._settled("evaluate"):
-            logs = loop.evaluate(self, xd, yt.to(device), plan, device, cbs, verbose)
+            logs = self._run_evaluate(data, device, cbs, verbose)
         cbs.call("on_test_end", logs)
         if return_dict:
             return {"loss": logs["loss"], **{k: v for k, v in logs.items() if k != "loss"}}
@@ -663,16 +888,19 @@ class Trainer(Layer):
         verbose: Any = "auto",
         callbacks: Sequence[Callback] | None = None,
         *,
+        steps: int | None = None,
         bucket_by_length: bool = False,
     ) -> np.ndarray:
         """The model's outputs (probabilities after a sigmoid/softmax) for `x`, as a NumPy array.
 
         Args:
-            x: as in `fit`.
+            x: as in `fit`; a dataset's batches may be inputs alone or `(x, y)` tuples (the
+                labels are ignored).
             batch_size: samples per batch; default a large batch (1024), which does not change the
                 results.
             verbose: `"auto"` (= 1), 0, 1 or 2.
             callbacks: callbacks whose `on_predict_*` hooks are called.
+            steps: batches to predict (None: all).
             bucket_by_length: predict length-sorted, padding-trimmed batches (see `fit`); the
                 outputs come back in the order of `x`.
 
@@ -684,15 +912,74 @@ class Trainer(Layer):
             (3, 1)
         """
         bs = INFERENCE_BATCH_SIZE if batch_size is None else _count("batch_size", batch_size, 1)
+        if steps is not None:
+            steps = _count("steps", steps, 1)
         verbose = resolve_verbose(verbose)
-        xt = self._inputs(x)
-        self.build_for(xt)
-        device = self._place()
-        xd = xt.to(device)
-        plan = self._plan(xd, bs, bucket_by_length)
-        cbs = CallbackList(list(callbacks or []), self, {"verbose": verbose, "steps": len(plan)})
+        rows: int | None
+        if is_batch_stream(x):
+            device = self._place()
+            stream = self._stream(x, steps, None, device, targets=False)
+            feed: Any = stream.plan()
+            n_steps, rows = len(stream), None
+        else:
+            xt = self._inputs(x)
+            self.build_for(xt)
+            device = self._place()
+            xd = xt.to(device)
+            plan = self._plan(xd, bs, bucket_by_length)
+            rows = int(xd.shape[0])
+            if steps is not None:
+                plan = _first_batches(plan, steps)
+                rows = None  # only the first batches' rows: in order, concatenated
+                if bucket_by_length:
+                    raise ValueError("`steps` with `bucket_by_length=True` is not supported.")
+            feed = loop.array_batches(plan, device, xd)
+            n_steps = len(plan)
+        cbs = CallbackList(list(callbacks or []), self, {"verbose": verbose, "steps": n_steps})
         cbs.call("on_predict_begin", None)
         with self._settled("predict"):
-            out = loop.predict(self, xd, plan, device, cbs, verbose)
+            out = loop.predict(self, feed, n_steps, rows, device, cbs, verbose)
         cbs.call("on_predict_end", None)
         return to_numpy(out)
+
+
+def _first_batches(plan: EpochPlan, steps: int) -> EpochPlan:
+    """The first `steps` batches of `plan`."""
+    columns = plan.columns[:steps] if plan.columns is not None else None
+    return EpochPlan(plan.order, plan.batches[:steps], columns)
+
+
+def _check_validation_freq(validation_freq: Any) -> None:
+    if isinstance(validation_freq, bool) or not isinstance(validation_freq, (int, list)):
+        raise ValueError(
+            "Expected `validation_freq` to be a list or int. "
+            f"Received: validation_freq={validation_freq} of the type {type(validation_freq)}."
+        )
+    if isinstance(validation_freq, int) and validation_freq < 1:
+        raise checks.invalid("validation_freq", "a positive integer or a list", validation_freq)
+
+
+def _should_eval(epoch: int, validation_freq: int | list[int]) -> bool:
+    """Keras's rule: the 1-based epoch divisible by an int freq, or in the list."""
+    if isinstance(validation_freq, int):
+        return (epoch + 1) % validation_freq == 0
+    return (epoch + 1) in validation_freq
+
+
+def _stream_only_args(y: Any, sample_weight: Any, validation_split: float,
+                      validation_data: Any, argument: str) -> None:
+    if y is not None:
+        raise ValueError(
+            f"When `{argument}` is a dataset of batches, its batches carry the labels: `y` must "
+            "not be given (Keras: the `y` argument is not supported when using a dataset)."
+        )
+    if sample_weight is not None:
+        raise ValueError(
+            "`sample_weight` is not supported with a dataset of batches: yield "
+            "`(x, y, sample_weight)` batches instead."
+        )
+    if validation_split:
+        raise ValueError(
+            "Argument `validation_split` is only supported for tensors or NumPy arrays, not for "
+            "a dataset of batches; pass `validation_data=` instead."
+        )
