@@ -293,7 +293,7 @@ class TrainOptions:
         help="CPU threads PyTorch trains with (torch.set_num_threads).",
     )  # fmt: skip
     baseline: bool = option(
-        True, group=TRAINING, per_run=True,
+        True, group=TRAINING,
         help="After testing, also train the bag-of-words baseline (TF-IDF 1-2-grams + logistic "
         "regression) on the same training split and score it on the same test split.",
     )  # fmt: skip
@@ -600,7 +600,7 @@ def preset_values(name: str) -> dict[str, Any]:
     if name not in PRESETS:
         raise ValueError(
             "Received an invalid value for `--preset`, expected one of "
-            f"{', '.join(sorted([*PRESETS, AUTO_PRESET]))}, got {name!r}."
+            f"{', '.join(sorted(PRESETS))}, got {name!r}."
         )
     values = {o.name: o.default for o in TrainOptions.OPTIONS if not o.per_run}
     return {**values, **PRESETS[name].overrides}
