@@ -326,7 +326,8 @@ def test_class_weights_are_balanced_over_the_training_rows():
 
     options = TrainOptions(class_weight="balanced", validation_split=1 / 3)
     if HAS_CLASS_WEIGHT:
-        assert class_weights(options, Data()) == {0: 4 / (2 * 3), 1: 4 / (2 * 1)}  # type: ignore[arg-type]
+        expected = {0: 4 / (2 * 3), 1: 4 / (2 * 1)}
+        assert class_weights(options, Data()) == expected  # type: ignore[arg-type]
     else:
         with pytest.raises(TypeError, match=r"needs fit\(class_weight\)"):
             class_weights(options, Data())  # type: ignore[arg-type]

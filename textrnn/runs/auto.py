@@ -108,7 +108,8 @@ def dense_weights(options: TrainOptions, classes: int) -> int:
     gates = {"gru": 3, "lstm": 4, "simple_rnn": 1}[options.rnn]
     directions = 2 if options.bidirectional else 1
     recurrent = gates * units * (dim + units + 2) * directions
-    recurrent += gates * units * (units * directions + units + 2) * directions * (options.layers - 1)
+    stacked = gates * units * (units * directions + units + 2) * directions
+    recurrent += stacked * (options.layers - 1)
     features = units * directions * (2 if options.pooling == "max_avg" else 1)
     return recurrent + (features + 1) * (1 if classes == 2 else classes)
 

@@ -138,12 +138,15 @@ def load_word_vectors(model: Sequential, options: TrainOptions, vocabulary: Voca
 
     embedding = model.layers[0]
     if not isinstance(embedding, Embedding):
-        raise TypeError(f"load_word_vectors needs a model that starts with an Embedding, got {type(embedding).__name__}.")
+        raise TypeError(
+            "load_word_vectors needs a model that starts with an Embedding, "
+            f"got {type(embedding).__name__}."
+        )
     vectors = read_word_vectors(options.word_vectors, vocabulary, seed=options.seed or 0)
     if vectors.dim != embedding.output_dim:
         raise DatasetError(
-            f"The vectors in `{options.word_vectors}` have {vectors.dim} dimensions but the Embedding has "
-            f"{embedding.output_dim}. Pass --embedding-dim {vectors.dim}."
+            f"The vectors in `{options.word_vectors}` have {vectors.dim} dimensions but the "
+            f"Embedding has {embedding.output_dim}. Pass --embedding-dim {vectors.dim}."
         )
     if vectors.matrix.shape[0] != embedding.input_dim:
         raise DatasetError(
@@ -159,5 +162,8 @@ def freeze_word_vectors(model: Sequential) -> None:
     """Keep the word vectors (the Embedding's first table) fixed; n-gram tables still train."""
     embedding = model.layers[0]
     if not isinstance(embedding, Embedding):
-        raise TypeError(f"freeze_word_vectors needs a model that starts with an Embedding, got {type(embedding).__name__}.")
+        raise TypeError(
+            "freeze_word_vectors needs a model that starts with an Embedding, "
+            f"got {type(embedding).__name__}."
+        )
     embedding.embeddings.requires_grad_(False)
