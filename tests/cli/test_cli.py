@@ -52,7 +52,9 @@ def work(tmp_path_factory):
     texts, labels = toy_texts(150, seed=1)
     data = write_toy_csv(root / "reviews.csv", texts, labels)
     run = root / "runs" / "simple"
-    result = ok(invoke("train", "--data", data, *TINY, "--epochs", "2", "--learning-rate", "0.01", "--seed", "7", "--out", run))
+    # --preset tutorial: without it, --data chooses a recipe (tests/runs/test_recipe_wiring.py)
+    result = ok(invoke("train", "--data", data, "--preset", "tutorial", *TINY, "--epochs", "2",
+                       "--learning-rate", "0.01", "--seed", "7", "--out", run))
     return {"root": root, "data": data, "texts": texts, "labels": labels, "run": run, "train_output": result.stdout}
 
 
@@ -75,7 +77,8 @@ def test_run_folder_contents(work):
     run = work["run"]
     names = sorted(p.name for p in run.iterdir())
     assert names == sorted(
-        ["config.json", "history.json", "history.csv", "summary.txt", "model", "curves.png", "metrics.json", "predictions.csv"]
+        ["config.json", "history.json", "history.csv", "summary.txt", "model", "curves.png",
+         "metrics.json", "predictions.csv", "baseline_predictions.csv"]
     )
     assert not list(run.parent.glob(".*"))  # no temporary or incomplete folder left beside it
 
@@ -206,7 +209,8 @@ def test_predict_arguments_stdin_file_and_json(work, tmp_path):
 # ----------------------------------------------------------------------------------- compare
 def test_compare_table_and_figure(work):
     second = work["root"] / "runs" / "gru"
-    ok(invoke("train", "--data", work["data"], *TINY, "--rnn", "gru", "--epochs", "1", "--seed", "3", "--out", second, "--verbose", "0"))
+    ok(invoke("train", "--data", work["data"], "--preset", "tutorial", *TINY, "--rnn", "gru",
+              "--epochs", "1", "--seed", "3", "--out", second, "--verbose", "0"))
     figure = work["root"] / "cmp.png"
     before = sorted(p for p in work["root"].rglob("*") if p.is_file())
     out = ok(invoke("compare", work["run"], second)).stdout  # a reading command: writes nothing
@@ -222,7 +226,8 @@ def test_compare_table_and_figure(work):
     assert any(line.startswith("gru ") and "GRU(8)" in line for line in lines)
     assert figure.read_bytes()[:4] == b"\x89PNG"
     rows = json.loads(ok(invoke("compare", work["run"], second, "--figure", figure, "--json")).stdout)
-    assert [r["run"] for r in rows] == ["simple", "gru"]
+    # one baseline row per split (the two seeds split differently)
+    assert [r["run"] for r in rows] == ["simple", "gru", "baseline (simple)", "baseline (gru)"]
     recorded = json.loads((work["run"] / "metrics.json").read_text())
     assert rows[0]["test_acc"] == recorded["accuracy"]
     assert rows[1]["epochs"] == 1 and rows[1]["parameters"] == 200 * 8 + 3 * (8 + 8 + 2) * 8 + 9

@@ -108,7 +108,8 @@ def test_cli_ensemble_flag_predict_and_bad_value(tmp_path, data):
     # compare takes an ensemble (its own test metrics, its members' mean curve) beside a single run
     compared = CliRunner().invoke(app, ["compare", str(out), str(out / "members" / "1"), "--json"])
     assert compared.exit_code == 0, compared.stderr
-    ensemble_row, member_row = json.loads(compared.stdout)
+    ensemble_row, member_row, *baselines = json.loads(compared.stdout)
+    assert [b["kind"] for b in baselines] == ["baseline"]  # the member's baseline, labelled
     recorded = json.loads((out / "metrics.json").read_text())
     assert ensemble_row["kind"] == "ensemble" and ensemble_row["test_acc"] == recorded["accuracy"]
     assert ensemble_row["model"] == "2 × " + member_row["model"]

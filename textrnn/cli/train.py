@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from textrnn.cli.options import given, with_options
-from textrnn.runs.options import DEFAULT_PRESET, TrainOptions, flag_of
+from textrnn.runs.options import AUTO_PRESET, DEFAULT_PRESET, TrainOptions, flag_of
 
 _RUN = "Run folder"
 
@@ -37,6 +37,11 @@ def train(
 ) -> None:
     """Train an RNN text classifier; with no options, the Keras IMDB tutorial.
 
+    With --data and no --preset, the options are chosen from your training texts (--preset
+    auto: printed with the reasons); every option you give wins over the chosen value. After
+    the test, a bag-of-words baseline is trained on the same split for comparison
+    (--no-baseline skips it).
+
     Writes a run folder (config.json, history.csv/.json, curves.png, metrics.json, summary.txt,
     model/) and ends with the best epoch, the test figures and where the files are. Ctrl-C keeps
     the best model so far; `textrnn train --resume RUN` continues.
@@ -46,7 +51,8 @@ def train(
     from textrnn.runs.trainer import train as train_run
 
     values = given(options)
-    preset = values.pop("preset", DEFAULT_PRESET)
+    # With --data and no --preset, the options are chosen from the data (`--preset auto`).
+    preset = values.pop("preset", AUTO_PRESET if values.get("data") else DEFAULT_PRESET)
     try:
         if resume is not None:
             flags = [flag_of(name) for name in given(options)] + (["--out"] if out else [])
@@ -58,7 +64,8 @@ def train(
             resume_run(resume, verbose=verbose, print_fn=typer.echo)
             return
         run_options = TrainOptions.from_preset(preset, **values)
-        train_run(run_options, out, verbose=verbose, print_fn=typer.echo, command=_argv(ctx))
+        train_run(run_options, out, verbose=verbose, print_fn=typer.echo, command=_argv(ctx),
+                  explicit=set(values))
     except TrainingInterrupted as e:
         typer.echo(e.result.summary(), err=True)
         raise typer.Exit(130) from None

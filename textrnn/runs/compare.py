@@ -9,6 +9,7 @@ member finished. It has no best epoch of its own.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -96,11 +97,43 @@ def compare_with_curves(
     rows = [run_row(run) for run in runs]
     for row, text in zip(rows, differing_options([run.options for run in runs]), strict=True):
         row["differs"] = text or None
-    curves = []
+    curves: list[list[float] | None] = []
     for run in runs:
         values = list(run.history.get(metric) or [])
         curves.append([float(v) for v in values] if values and None not in values else None)
-    return list(zip(rows, curves, strict=True))
+    baselines = baseline_rows(runs)
+    return list(zip(rows, curves, strict=True)) + [(row, None) for row in baselines]
+
+
+def baseline_rows(runs: Sequence[Run]) -> list[dict[str, Any]]:
+    """One row per distinct bag-of-words baseline among the runs' `metrics.json` (runs on the
+    same training and test split share one), labelled `baseline (RUN)` after the first run
+    that has it."""
+    rows: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for run in runs:
+        metrics = run.metrics or {}
+        b = metrics.get("baseline")
+        if not b:
+            continue
+        data = run.data_config
+        key = json.dumps(
+            [data.get("train"), data.get("test"), data.get("path"), b.get("train_samples"),
+             b.get("samples"), b.get("accuracy"), b.get("c")],
+            sort_keys=True, default=str,
+        )  # fmt: skip
+        if key in seen:
+            continue
+        seen.add(key)
+        rows.append({
+            "run": f"baseline ({run.name})", "path": str(run.path), "kind": "baseline",
+            "model": "TF-IDF 1-2-grams + logistic regression", "parameters": None,
+            "epochs": None, "epochs_planned": None, "best_epoch": None, "best_val_acc": None,
+            "test_acc": b.get("accuracy"), "test_loss": b.get("loss"),
+            "seconds_per_epoch": None, "status": "complete",
+            "differs": f"C={b['c']:g}" if b.get("c") is not None else None,
+        })  # fmt: skip
+    return rows
 
 
 def _cell(key: str, value: Any) -> str:

@@ -116,3 +116,54 @@ def pretrain_embedding(
     weights[0][found] = vectors[found]  # the word vectors; an NGramEmbedding's n-gram tables stay as they are
     embedding.set_weights(weights)
     return int(found.sum())
+
+
+def uses_vector_file(options: TrainOptions) -> bool:
+    """Whether `--word-vectors` names a file (anything but `random` and `ppmi`)."""
+    return options.word_vectors not in ("random", "ppmi")
+
+
+def load_word_vectors(model: Sequential, options: TrainOptions, vocabulary: Vocabulary) -> str:
+    """Start the model's word vectors from the file `options.word_vectors`; returns the coverage
+    line (`WordVectors.describe`).
+
+    The file's dimension must be `embedding_dim`. Only the vocabulary's rows are kept, so the
+    saved model holds nothing else of the file.
+
+    Raises:
+        DatasetError: the file is missing or malformed, or its vectors have another dimension.
+    """
+    from textrnn.errors import DatasetError
+    from textrnn.preprocessing.vector_files import read_word_vectors
+
+    embedding = model.layers[0]
+    if not isinstance(embedding, Embedding):
+        raise TypeError(
+            "load_word_vectors needs a model that starts with an Embedding, "
+            f"got {type(embedding).__name__}."
+        )
+    vectors = read_word_vectors(options.word_vectors, vocabulary, seed=options.seed or 0)
+    if vectors.dim != embedding.output_dim:
+        raise DatasetError(
+            f"The vectors in `{options.word_vectors}` have {vectors.dim} dimensions but the "
+            f"Embedding has {embedding.output_dim}. Pass --embedding-dim {vectors.dim}."
+        )
+    if vectors.matrix.shape[0] != embedding.input_dim:
+        raise DatasetError(
+            f"Expected {embedding.input_dim} rows of word vectors, got {vectors.matrix.shape[0]}."
+        )
+    weights = embedding.get_weights()
+    weights[0] = vectors.matrix.astype(weights[0].dtype)
+    embedding.set_weights(weights)
+    return vectors.describe()
+
+
+def freeze_word_vectors(model: Sequential) -> None:
+    """Keep the word vectors (the Embedding's first table) fixed; n-gram tables still train."""
+    embedding = model.layers[0]
+    if not isinstance(embedding, Embedding):
+        raise TypeError(
+            "freeze_word_vectors needs a model that starts with an Embedding, "
+            f"got {type(embedding).__name__}."
+        )
+    embedding.embeddings.requires_grad_(False)

@@ -31,7 +31,11 @@ OPTIMIZERS = ("rmsprop", "adam", "sgd")
 POOLINGS = ("last", "max_avg")
 LR_SCHEDULES = ("constant", "cosine")
 WORD_VECTORS = ("random", "ppmi")
-MONITORS = ("val_loss", "val_acc", "loss", "acc")
+MONITORS = ("val_loss", "val_acc", "loss", "acc", "val_macro_f1")
+AUTO_PRESET = "auto"  # options chosen from the training texts (`textrnn.recipes`) over AUTO_BASE
+AUTO_BASE = "fast"  # `textrnn.recipes.BASE_PRESET` (not imported: it loads NumPy)
+THRESHOLDS = ("f1",)
+CLASS_WEIGHTS = ("balanced",)
 # NGramEmbedding's longest n-gram, `textrnn.layers.ngram_embedding.MAX_NGRAMS` (not imported, as
 # that loads PyTorch and the command line reads this module to build its flags; a test keeps
 # the two equal).
@@ -220,8 +224,8 @@ class TrainOptions:
     monitor: str = option(
         "val_loss", group=TRAINING, choices=MONITORS,
         help="Figure that picks the saved (best) epoch and drives early stopping: val_loss, "
-        "val_acc, loss or acc (without validation data a val_ default becomes its training "
-        "twin).",
+        "val_acc, loss, acc or val_macro_f1 (macro F1 on the validation split, computed after "
+        "each epoch; without validation data a val_ default becomes its training twin).",
     )  # fmt: skip
     bucket_by_length: bool = option(
         False, group=TRAINING,
@@ -250,9 +254,16 @@ class TrainOptions:
         "saved model see the average.",
     )  # fmt: skip
     word_vectors: str = option(
-        "random", group=MODEL, choices=WORD_VECTORS,
-        help="Embedding start: random, or ppmi (PPMI + SVD word vectors learned first from the "
-        "training texts, and IMDB's unlabelled reviews).",
+        "random", group=MODEL, metavar="random|ppmi|PATH",
+        expected="random, ppmi or the path of a word-vector file",
+        help="Embedding start: random; ppmi (PPMI + SVD word vectors learned first from the "
+        "training texts, and IMDB's unlabelled reviews); or the PATH of a GloVe, word2vec or "
+        "fastText file (text, .gz, or word2vec .bin: anything but random and ppmi is a path), "
+        "of which only the vocabulary's rows are kept.",
+    )  # fmt: skip
+    freeze_embeddings: bool = option(
+        False, group=MODEL,
+        help="Keep the Embedding's word vectors fixed during training (with --word-vectors).",
     )  # fmt: skip
     ngrams: int = option(
         1, group=MODEL, minimum=1, maximum=MAX_NGRAMS, metavar="N",
@@ -262,6 +273,30 @@ class TrainOptions:
     ngram_buckets: int = option(
         262_144, group=MODEL, minimum=2, help="Rows of each n-gram table (with --ngrams 2 or more)."
     )
+    class_weight: str | None = option(
+        None, group=TRAINING, choices=CLASS_WEIGHTS, none="every example weighs 1",
+        help="balanced: weight each class's loss by n / (classes × its count), so every class "
+        "weighs the same in training.",
+    )  # fmt: skip
+    threshold: str | None = option(
+        None, group=TRAINING, choices=THRESHOLDS, none="0.5",
+        help="Two classes only: f1 chooses the decision threshold on the validation split that "
+        "maximises the F1 of the second class; stored with the model and used by predict and "
+        "evaluate.",
+    )  # fmt: skip
+    time_budget: float | None = option(
+        None, group=TRAINING, above=0, metavar="MINUTES", none="4 minutes",
+        help="Minutes of training the chosen recipe (--preset auto) aims at; it sets the epochs.",
+    )  # fmt: skip
+    threads: int | None = option(
+        None, group=TRAINING, minimum=1, none="PyTorch's default",
+        help="CPU threads PyTorch trains with (torch.set_num_threads).",
+    )  # fmt: skip
+    baseline: bool = option(
+        True, group=TRAINING,
+        help="After testing, also train the bag-of-words baseline (TF-IDF 1-2-grams + logistic "
+        "regression) on the same training split and score it on the same test split.",
+    )  # fmt: skip
     ensemble: int = option(
         1, group=TRAINING, minimum=1, metavar="K",
         help="Train K models (seeds SEED, SEED+1, ...) and predict with their mean probability.",
@@ -275,8 +310,10 @@ class TrainOptions:
         help="Random seed (weights, shuffling, test split).",
     )  # fmt: skip
     preset: str = option(
-        DEFAULT_PRESET, group=TRAINING, per_run=True, choices=tuple(PRESETS),
-        help="Named set of defaults (see docs/accuracy.md); options given beside it override it.",
+        DEFAULT_PRESET, group=TRAINING, per_run=True, choices=(*PRESETS, AUTO_PRESET),
+        help="Named set of defaults (see docs/accuracy.md); options given beside it override it. "
+        "With --data and no --preset: auto, the fast preset with options chosen from the "
+        "training texts (printed, and stored in config.json).",
     )  # fmt: skip
 
     # Every option's declaration, in field order; filled in below the class.
@@ -326,6 +363,17 @@ class TrainOptions:
             raise _invalid(
                 "monitor", "`loss` or `acc` when there is no validation data", self.monitor,
                 "Pass --monitor loss, or a --validation-split above 0.",
+            )
+        if self.threshold is not None and self.validation_split == 0:
+            raise _invalid(
+                "threshold", "no --threshold without validation data", self.threshold,
+                "The threshold is chosen on the validation split: pass a --validation-split "
+                "above 0.",
+            )
+        if self.freeze_embeddings and self.word_vectors == "random":
+            raise _invalid(
+                "freeze_embeddings", "False when the Embedding starts at random", True,
+                "Pass --word-vectors ppmi or the path of a vector file.",
             )
         if self.bucket_by_length and not self.mask_zero:
             raise _invalid(
@@ -547,6 +595,8 @@ def preset_values(name: str) -> dict[str, Any]:
     Raises:
         ValueError: for an unknown name, listing the known ones.
     """
+    if name == AUTO_PRESET:
+        name = AUTO_BASE  # the data-chosen recipe starts from it (`textrnn.runs.auto`)
     if name not in PRESETS:
         raise ValueError(
             "Received an invalid value for `--preset`, expected one of "

@@ -86,8 +86,10 @@ class Predictor:
         truncating: str = "pre",
         *,
         path: Path | None = None,
+        threshold: float | None = None,
     ) -> None:
         self.model = model
+        self.threshold = threshold
         self.vocabulary = vocabulary
         self.label_names = [str(n) for n in label_names]
         self.maxlen = int(maxlen)
@@ -148,6 +150,7 @@ class Predictor:
             info.padding,
             info.truncating,
             path=path or model_dir,
+            threshold=info.threshold,
         )
 
     # ------------------------------------------------------------------ inference
@@ -189,7 +192,7 @@ class Predictor:
             'pos'
         """
         probs = self.predict_proba(texts, batch_size=batch_size)
-        best = probs.argmax(axis=1)
+        best = decide(probs, getattr(self, "threshold", None))
         names = self.label_names
         return [
             Prediction(names[j], float(row[j]), {n: float(v) for n, v in zip(names, row, strict=True)})
@@ -245,7 +248,8 @@ class Predictor:
             y = np.asarray(labels, dtype=np.int64)
         else:
             y = encode_labels(names, self.label_names, source="`labels`")
-        return classification_metrics(y, self.predict_proba(texts, batch_size=batch_size), self.label_names)
+        probs = self.predict_proba(texts, batch_size=batch_size)
+        return decided_metrics(y, probs, self.label_names, getattr(self, "threshold", None))
 
     def __repr__(self) -> str:
         where = f"{str(self.path)!r}, " if self.path is not None else ""
@@ -323,6 +327,30 @@ def for_ensemble(run: EnsembleRun) -> EnsemblePredictor:
     pairs = zip(run.model_dirs(), run.member_paths, strict=True)
     members = [Predictor.from_model_dir(d, path=p) for d, p in pairs]
     return EnsemblePredictor(members, path=run.path)
+
+
+def decide(probs: np.ndarray, threshold: float | None = None) -> np.ndarray:
+    """The predicted class of each row of `(samples, classes)` probabilities: argmax, or for two
+    classes with a `threshold`, class 1 where its probability is at least the threshold."""
+    if threshold is not None and probs.shape[1] == 2:
+        return (probs[:, 1] >= threshold).astype(np.int64)
+    return np.asarray(probs.argmax(axis=1), dtype=np.int64)
+
+
+def decided_metrics(
+    y: np.ndarray, probs: np.ndarray, names: Sequence[str], threshold: float | None = None
+) -> dict[str, Any]:
+    """`classification_metrics`, with the decisions (accuracy, per-class and macro figures,
+    confusion matrix) taken at `threshold` when one is given; loss and ROC AUC from `probs`."""
+    metrics = classification_metrics(y, probs, names)
+    if threshold is None or probs.shape[1] != 2:
+        return metrics
+    chosen = np.eye(probs.shape[1], dtype=np.float64)[decide(probs, threshold)]
+    decided = classification_metrics(y, chosen, names)
+    for key in ("accuracy", "per_class", "macro", "confusion_matrix"):
+        metrics[key] = decided[key]
+    metrics["threshold"] = float(threshold)
+    return metrics
 
 
 def to_class_matrix(y: np.ndarray, k: int) -> np.ndarray:

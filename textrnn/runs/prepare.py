@@ -40,6 +40,11 @@ class PreparedData:
     y_test: np.ndarray
     test_index: np.ndarray  # position of each test example in its source
     description: dict[str, Any] = field(default_factory=dict)
+    # The raw texts and labels of the splits, in their source order (for the baseline).
+    train_texts: list[str] = field(default_factory=list)
+    train_labels: list[str] = field(default_factory=list)
+    test_texts: list[str] = field(default_factory=list)
+    test_labels: list[str] = field(default_factory=list)
 
     @property
     def num_classes(self) -> int:
@@ -196,4 +201,8 @@ def prepare(
         y_test=y_test,
         test_index=test_index,
         description=description,
+        train_texts=list(train_texts),
+        train_labels=list(train_labels),
+        test_texts=list(test_texts),
+        test_labels=list(test_labels),
     )

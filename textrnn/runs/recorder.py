@@ -6,8 +6,12 @@ import math
 import time
 from typing import Any
 
+import numpy as np
+
 from textrnn.callbacks import Callback
+from textrnn.evaluation import classification_metrics
 from textrnn.runs.options import TrainOptions
+from textrnn.runs.predictor import to_class_matrix
 from textrnn.runs.prepare import PADDING, TRUNCATING, PreparedData
 from textrnn.runs.run import HISTORY_KEYS, SingleRun, model_metadata
 from textrnn.training.metrics import direction_of
@@ -27,7 +31,9 @@ def better(monitor: str, value: float, best: float | None) -> bool:
         return True
     if math.isnan(value):
         return False
-    return value > best if direction_of(monitor.removeprefix("val_")) == "up" else value < best
+    name = monitor.removeprefix("val_")
+    up = name == "macro_f1" or direction_of(name) == "up"
+    return value > best if up else value < best
 
 
 class AverageEachEpoch(Callback):
@@ -38,6 +44,27 @@ class AverageEachEpoch(Callback):
         optimizer = self._require_model().optimizer
         assert optimizer is not None and optimizer.use_ema  # build_model sets use_ema from --ema
         optimizer.ema_overwrite_frequency = int(self.params["steps"])
+
+
+class ValidationMacroF1(Callback):
+    """Adds `val_macro_f1` to each epoch's logs: the macro F1 of the model on the validation
+    split (the last `validation_split` of the training rows, as `fit` holds it out), for
+    `--monitor val_macro_f1`. Put it before the recorder, which reads the logs."""
+
+    def __init__(
+        self, x_val: np.ndarray, y_val: np.ndarray, label_names: list[str], bucket: bool
+    ) -> None:
+        super().__init__()
+        self.x_val, self.y_val, self.names, self.bucket = x_val, y_val, label_names, bucket
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        if logs is None:
+            return
+        model = self._require_model()
+        y = model.predict(self.x_val, verbose=0, bucket_by_length=self.bucket)
+        k = len(self.names)
+        probs = to_class_matrix(np.asarray(y, dtype=np.float32), k)
+        logs["val_macro_f1"] = classification_metrics(self.y_val, probs, self.names)["macro"]["f1"]
 
 
 class RunRecorder(Callback):
@@ -94,4 +121,4 @@ class RunRecorder(Callback):
         self.run.commit_epoch(model, h, improved, self.metadata)
 
 
-__all__ = ["AverageEachEpoch", "RunRecorder", "better", "json_float"]
+__all__ = ["AverageEachEpoch", "RunRecorder", "ValidationMacroF1", "better", "json_float"]

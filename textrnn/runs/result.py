@@ -32,6 +32,19 @@ def metrics_line(m: dict[str, Any]) -> str:
     )
 
 
+def baseline_line(m: dict[str, Any]) -> str:
+    """The baseline beside the model, by test accuracy, and what to try when it is better."""
+    b = m["baseline"]
+    ours, theirs = float(m["accuracy"]), float(b["accuracy"])
+    seconds = f" ({b['seconds']:.0f} s)" if b.get("seconds") is not None else ""
+    text = f"Bag-of-words baseline{seconds} {theirs:.4f}, this model {ours:.4f}: "
+    if theirs > ours:
+        return text + "the baseline is better on this data — try --preset best."
+    if theirs == ours:
+        return text + "as good as each other on this data."
+    return text + "this model is better on this data."
+
+
 @dataclass
 class TrainResult:
     """What a run produced.
@@ -93,6 +106,8 @@ class TrainResult:
             )
         if self.metrics is not None:
             lines.append(f"Test: {metrics_line(self.metrics)}")
+            if self.metrics.get("baseline"):
+                lines.append(baseline_line(self.metrics))
         lines.append(f"Run folder: {self.path}")
         if self.status == "complete":
             lines.append(
@@ -146,4 +161,4 @@ class EnsembleResult:
         return "\n".join(lines)
 
 
-__all__ = ["EnsembleResult", "TrainResult", "TrainingInterrupted", "metrics_line"]
+__all__ = ["EnsembleResult", "TrainResult", "TrainingInterrupted", "baseline_line", "metrics_line"]

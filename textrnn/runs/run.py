@@ -85,6 +85,7 @@ CHECKPOINT = "checkpoint"
 CURVES = "curves.png"
 METRICS = "metrics.json"
 PREDICTIONS = "predictions.csv"
+BASELINE_PREDICTIONS = "baseline_predictions.csv"  # the bag-of-words baseline's, on the test split
 MEMBERS = "members"
 WEIGHTS = "model.safetensors"  # inside model/, as `textrnn.models` names it
 
@@ -95,15 +96,24 @@ _INCOMPLETE_DIR = re.compile(r"^\..+\.incomplete-[0-9a-f]{8}$")
 
 # ---------------------------------------------------------------------------------- contents
 def model_metadata(
-    vocabulary: Vocabulary, label_names: Sequence[str], maxlen: int, padding: str, truncating: str
+    vocabulary: Vocabulary,
+    label_names: Sequence[str],
+    maxlen: int,
+    padding: str,
+    truncating: str,
+    threshold: float | None = None,
 ) -> dict[str, Any]:
-    """The metadata a run saves with its model: what `Predictor` needs to read raw text."""
-    return {
+    """The metadata a run saves with its model: what `Predictor` needs to read raw text, and
+    the decision threshold on the second class's probability (two classes, `--threshold`)."""
+    meta: dict[str, Any] = {
         "kind": MODEL_KIND,
         "label_names": [str(n) for n in label_names],
         "preprocessing": {"maxlen": int(maxlen), "padding": padding, "truncating": truncating},
         "vocabulary": vocabulary.to_dict(),
     }
+    if threshold is not None:
+        meta["threshold"] = float(threshold)
+    return meta
 
 
 @dataclass(frozen=True)
@@ -115,6 +125,7 @@ class TextModel:
     maxlen: int
     padding: str
     truncating: str
+    threshold: float | None = None  # None: argmax (0.5 for two classes)
 
 
 def read_text_model(meta: dict[str, Any], model_dir: Path) -> TextModel:
@@ -137,9 +148,22 @@ def read_text_model(meta: dict[str, Any], model_dir: Path) -> TextModel:
             int(prep["maxlen"]),
             str(prep.get("padding", "pre")),
             str(prep.get("truncating", "pre")),
+            _threshold(meta.get("threshold"), model_dir, len(meta["label_names"])),
         )
     except (KeyError, TypeError, ValueError) as e:
         raise ModelFileError(f"The metadata of `{model_dir}` is damaged: {e}") from None
+
+
+def _threshold(value: Any, model_dir: Path, classes: int) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise ModelFileError(f"The metadata of `{model_dir}` is damaged: threshold {value!r}.")
+    if classes != 2:
+        raise ModelFileError(
+            f"The metadata of `{model_dir}` is damaged: a threshold for {classes} classes."
+        )
+    return float(value)
 
 
 def new_history(options: TrainOptions) -> dict[str, Any]:
@@ -173,12 +197,19 @@ def _write_predictions(
     labels: Sequence[str],
     probs: np.ndarray,
     names: Sequence[str],
+    file: str = PREDICTIONS,
+    threshold: float | None = None,
 ) -> None:
+    def predicted(row: np.ndarray) -> str:
+        if threshold is not None and len(row) == 2:
+            return names[int(row[1] >= threshold)]
+        return names[int(row.argmax())]
+
     write_csv_atomic(
-        folder / PREDICTIONS,
+        folder / file,
         ["index", "label", "predicted", *(f"p_{n}" for n in names)],
         [
-            [i, label, names[int(row.argmax())], *(repr(float(v)) for v in row)]
+            [i, label, predicted(row), *(repr(float(v)) for v in row)]
             for i, label, row in zip(index, labels, probs, strict=True)
         ],
     )
@@ -225,9 +256,12 @@ def single_run_config(
     model: dict[str, Any],
     device: str,
     versions: dict[str, str],
+    recipe: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A single run's `config.json`: `data` says where the texts came from and how they were
-    encoded, `model` names the model (`name`, `parameters`, `config`, `compile`)."""
+    encoded, `model` names the model (`name`, `parameters`, `config`, `compile`), `recipe` what
+    `--preset auto` chose and why (absent for other presets)."""
+    extra = {"recipe": recipe} if recipe is not None else {}
     return {
         "format": RUN_FORMAT,
         "format_version": RUN_FORMAT_VERSION,
@@ -240,6 +274,7 @@ def single_run_config(
         "data": data,
         "model": model,
         "device": device,
+        **extra,
     }
 
 
@@ -363,6 +398,12 @@ class Run:
                 f"`{self.path}` has no {PREDICTIONS}: it has not finished training."
             )
         return _read_predictions(path)
+
+    def baseline_predictions(self) -> Predictions | None:
+        """The baseline's test predictions (`baseline_predictions.csv`), None without them
+        (`--no-baseline`, an ensemble, or a run from before the baseline)."""
+        path = self.path / BASELINE_PREDICTIONS
+        return _read_predictions(path) if path.is_file() else None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self.path)!r}, status={self.status!r})"
@@ -597,10 +638,19 @@ class SingleRun(Run):
         labels: Sequence[str],
         probs: np.ndarray,
         names: Sequence[str],
+        threshold: float | None = None,
     ) -> None:
-        """`metrics.json` and `predictions.csv` of the test split."""
+        """`metrics.json` and `predictions.csv` of the test split (its `predicted` column at
+        the model's decision `threshold`, when it has one)."""
         write_json_atomic(self.path / METRICS, metrics)
-        _write_predictions(self.path, index, labels, probs, names)
+        _write_predictions(self.path, index, labels, probs, names, threshold=threshold)
+
+    def write_baseline_predictions(
+        self, index: Sequence[Any], labels: Sequence[str], probs: np.ndarray, names: Sequence[str]
+    ) -> None:
+        """`baseline_predictions.csv`: the baseline's test probabilities, laid out as
+        `predictions.csv` (for an ensemble of the RNN with the linear model)."""
+        _write_predictions(self.path, index, labels, probs, names, BASELINE_PREDICTIONS)
 
     def write_curves(self, history: dict[str, Any]) -> None:
         from textrnn.plot import plot_history
@@ -856,6 +906,7 @@ def clean_stale_incomplete(folder: Path) -> None:
 
 
 __all__ = [
+    "BASELINE_PREDICTIONS",
     "CHECKPOINT",
     "CONFIG",
     "CURVES",

@@ -26,12 +26,17 @@ from textrnn.errors import DatasetError, RunFolderError
 from textrnn.evaluation import classification_metrics
 from textrnn.fileio import make_parents, remove_empty_dirs
 from textrnn.models import Sequential
-from textrnn.runs.options import command_line
-from textrnn.runs.model import build_model, pretrain_embedding
-from textrnn.runs.options import TrainOptions, flag_of
-from textrnn.runs.predictor import to_class_matrix
+from textrnn.runs.model import (
+    build_model,
+    freeze_word_vectors,
+    load_word_vectors,
+    pretrain_embedding,
+    uses_vector_file,
+)
+from textrnn.runs.options import TrainOptions, command_line, flag_of
+from textrnn.runs.predictor import decided_metrics, to_class_matrix
 from textrnn.runs.prepare import PADDING, TRUNCATING, PreparedData, prepare
-from textrnn.runs.recorder import AverageEachEpoch, RunRecorder
+from textrnn.runs.recorder import AverageEachEpoch, RunRecorder, ValidationMacroF1
 from textrnn.runs.result import TrainingInterrupted, TrainResult
 from textrnn.runs.run import CHECKPOINT, SingleRun, new_history, single_run_config
 from textrnn.training.seed import set_random_seed
@@ -60,6 +65,72 @@ def _versions() -> dict[str, str]:
         "python_version": platform.python_version(),
         "platform": platform.platform(),
     }
+
+
+@contextlib.contextmanager
+def _threads(options: TrainOptions) -> Any:
+    """PyTorch's CPU threads set to `options.threads` (when set) while a run trains."""
+    import torch
+
+    if options.threads is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(options.threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def small_class_lines(options: TrainOptions, data: PreparedData) -> list[str]:
+    """`small_class_warnings` of the run's data, each line starting `Warning: `."""
+    from textrnn.data.imbalance import small_class_warnings
+
+    carved = options.data is not None and "stratified" in str(data.description.get("test", ""))
+    labels = data.train_labels + (data.test_labels if carved else [])
+    if not labels:
+        names = data.label_names
+        labels = [names[int(i)] for i in data.y_train]
+    lines = small_class_warnings(
+        labels,
+        validation_split=options.validation_split,
+        test_split=options.test_split if carved else 0.0,
+    )
+    return [f"Warning: {line}" for line in lines]
+
+
+def validation_part(
+    data: PreparedData, split: float
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The rows `fit(validation_split=split)` validates on (the last ones), None for none."""
+    if split <= 0:
+        return None
+    at = int(math.floor(len(data.x_train) * (1.0 - split)))
+    return data.x_train[at:], data.y_train[at:]
+
+
+def class_weights(options: TrainOptions, data: PreparedData) -> dict[int, float] | None:
+    """`--class-weight balanced`: `{class index: weight}` from the training rows fit trains on.
+
+    Raises:
+        TypeError: if the installed `fit` takes no `class_weight`.
+    """
+    if options.class_weight is None:
+        return None
+    import inspect
+
+    from textrnn.data.imbalance import balanced_class_weights
+
+    if "class_weight" not in inspect.signature(Sequential.fit).parameters:
+        raise TypeError(
+            "--class-weight balanced needs fit(class_weight), which this textrnn's Trainer "
+            "does not have yet. Train without --class-weight."
+        )
+    split = options.validation_split
+    at = int(math.floor(len(data.y_train) * (1.0 - split))) if split > 0 else len(data.y_train)
+    weights = balanced_class_weights(data.y_train[:at])
+    return {int(k): float(v) for k, v in weights.items()}
 
 
 def _check_validation_split(n: int, split: float) -> None:
@@ -108,6 +179,12 @@ def _fit_and_finish(
         callbacks = [CosineDecay(peak, warmup_fraction=0.05), *callbacks]
     if options.ema is not None:
         callbacks = [AverageEachEpoch(), *callbacks]
+    validation = validation_part(data, options.validation_split)
+    first: list[Callback] = []
+    if options.monitor == "val_macro_f1" and validation is not None:
+        first = [ValidationMacroF1(*validation, data.label_names, options.mask_zero)]
+    weights = class_weights(options, data)
+    extra: dict[str, Any] = {"class_weight": weights} if weights is not None else {}
     try:
         if fit:
             model.fit(
@@ -116,20 +193,30 @@ def _fit_and_finish(
                 batch_size=options.batch_size,
                 epochs=options.epochs,
                 verbose=verbose,
-                callbacks=[recorder, *callbacks],
+                callbacks=[*first, recorder, *callbacks],
                 validation_split=options.validation_split,
                 initial_epoch=initial_epoch,
                 bucket_by_length=options.bucket_by_length,
+                **extra,
             )
         if h["best_epoch"] is not None and h["best_epoch"] != len(h["epochs"]):
             model.load_weights(run.require_model())
+        threshold = _choose_threshold(model, options, data, validation)
+        if threshold is not None:
+            recorder.metadata["threshold"] = threshold
+            run.save_model(model, recorder.metadata)
         probs = model.predict(data.x_test, verbose=0, bucket_by_length=options.mask_zero)
         probs = to_class_matrix(np.asarray(probs, dtype=np.float32), data.num_classes)
-        metrics = classification_metrics(data.y_test, probs, data.label_names)
+        metrics = decided_metrics(data.y_test, probs, data.label_names, threshold)
         metrics = {"split": "test", "best_epoch": h["best_epoch"], **metrics}
         names = data.label_names
         index = [int(i) for i in data.test_index]
-        run.write_results(metrics, index, [names[int(y)] for y in data.y_test], probs, names)
+        test_labels = [names[int(y)] for y in data.y_test]
+        if options.baseline:
+            baseline, baseline_probs = _baseline(options, data)
+            metrics["baseline"] = baseline
+            run.write_baseline_predictions(index, test_labels, baseline_probs, names)
+        run.write_results(metrics, index, test_labels, probs, names, threshold)
         run.write_curves(h)
         h["status"] = "complete"
         h["stop_reason"] = h.get("stop_reason") or "completed"
@@ -150,6 +237,48 @@ def _fit_and_finish(
         raise
 
 
+def _choose_threshold(
+    model: Sequential,
+    options: TrainOptions,
+    data: PreparedData,
+    validation: tuple[np.ndarray, np.ndarray] | None,
+) -> float | None:
+    """`--threshold f1`: the decision threshold chosen on the validation split (two classes)."""
+    if options.threshold is None or validation is None or data.num_classes != 2:
+        return None
+    from textrnn.data.imbalance import choose_threshold
+
+    x_val, y_val = validation
+    p = model.predict(x_val, verbose=0, bucket_by_length=options.mask_zero)
+    p = to_class_matrix(np.asarray(p, dtype=np.float32), 2)[:, 1]
+    return choose_threshold(y_val, np.clip(p, 0.0, 1.0), options.threshold)
+
+
+def _baseline(options: TrainOptions, data: PreparedData) -> tuple[dict[str, Any], np.ndarray]:
+    """The bag-of-words baseline on the run's training and test texts: its metrics (with the
+    run's label order) and test probabilities."""
+    from textrnn.baseline import run_baseline
+
+    names = data.label_names
+    train_labels = data.train_labels or [names[int(y)] for y in data.y_train]
+    test_labels = [names[int(y)] for y in data.y_test]
+    metrics, probs = run_baseline(
+        data.train_texts, train_labels, data.test_texts, test_labels, seed=int(options.seed or 0)
+    )
+    # Its columns follow its own label order: put them in the run's.
+    columns = [list(metrics["labels"]).index(n) if n in metrics["labels"] else -1 for n in names]
+    ordered = np.zeros((len(probs), len(names)), dtype=np.float64)
+    for j, c in enumerate(columns):
+        if c >= 0:
+            ordered[:, j] = probs[:, c]
+    y = np.asarray(data.y_test, dtype=np.int64)
+    figures = classification_metrics(y, ordered, names)
+    keep = ("model", "c", "fit_seconds", "seconds")
+    figures.update({k: metrics[k] for k in keep if k in metrics})
+    figures["train_samples"] = len(data.train_texts)
+    return figures, ordered
+
+
 def train_single(
     options: TrainOptions,
     target: Path,
@@ -158,23 +287,48 @@ def train_single(
     verbose: int = 1,
     print_fn: Callable[[str], Any] | None = None,
     command: Sequence[str] | None = None,
+    recipe: dict[str, Any] | None = None,
 ) -> TrainResult:
     """Train one run into the new folder `target`, with options settled by `textrnn.runs.settle`.
+
+    `recipe` is what `--preset auto` chose (`AutoChoice.recipe`), kept in `config.json`.
 
     Raises:
         TrainingInterrupted: Ctrl-C after the first finished epoch.
         KeyboardInterrupt: Ctrl-C before that; nothing is left behind.
     """
+    with _threads(options):
+        return _train_single(options, target, callbacks, verbose, print_fn, command, recipe)
+
+
+def _train_single(
+    options: TrainOptions,
+    target: Path,
+    callbacks: Sequence[Callback],
+    verbose: int,
+    print_fn: Callable[[str], Any] | None,
+    command: Sequence[str] | None,
+    recipe: dict[str, Any] | None,
+) -> TrainResult:
     say = printer(verbose, print_fn)
     set_random_seed(int(options.seed or 0))
     data = prepare(options)
     _check_validation_split(len(data.x_train), options.validation_split)
+    for line in small_class_lines(options, data):
+        say(line)
     model = build_model(options, data.vocabulary.input_dim, data.num_classes)
     if options.word_vectors == "ppmi":
         say(f"Learning {options.embedding_dim}-d PPMI word vectors for the embedding ...")
         pretrain_embedding(
             model, options, data.x_train, data.vocabulary, imdb_source=data.description.get("path")
         )
+    elif uses_vector_file(options):
+        say(f"Word vectors from {options.word_vectors}: " + load_word_vectors(
+            model, options, data.vocabulary
+        ))
+    if options.freeze_embeddings:
+        freeze_word_vectors(model)
+    class_weights(options, data)  # refuse --class-weight before anything is written
     config = single_run_config(
         name=target.name,
         command=command,
@@ -195,6 +349,7 @@ def train_single(
         },
         device=str(model.device),
         versions=_versions(),
+        recipe=recipe,
     )
     created = make_parents(target.parent)
     run: SingleRun | None = None
@@ -258,6 +413,8 @@ def resume_single(
             imdb_source=run.data_config.get("path"),
         )
         model = build_model(options, vocabulary.input_dim, data.num_classes)
+        if options.freeze_embeddings:
+            freeze_word_vectors(model)
         run.load_checkpoint(model)
         history = run.checkpoint_history(done)
         stopped = history.get("stop_reason") == "early_stopping"
@@ -268,9 +425,10 @@ def resume_single(
             run.save_model(model, recorder.metadata)
         run.stamp_resumed()
         say(f"Resuming {run.path} after epoch {done} of {options.epochs}.")
-        result = _fit_and_finish(
-            model, options, data, recorder, done, callbacks, verbose, fit=not stopped
-        )
+        with _threads(options):
+            result = _fit_and_finish(
+                model, options, data, recorder, done, callbacks, verbose, fit=not stopped
+            )
     finally:
         run.close()
     say(result.summary())

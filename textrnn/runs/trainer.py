@@ -7,12 +7,12 @@ This module only chooses the job: a single run (`textrnn.runs.single`) or an ens
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from textrnn.callbacks import Callback
 from textrnn.runs.ensemble import resume_ensemble, train_ensemble
-from textrnn.runs.options import TrainOptions
+from textrnn.runs.options import AUTO_PRESET, TrainOptions
 from textrnn.runs.result import EnsembleResult, TrainingInterrupted, TrainResult
 from textrnn.runs.run import EnsembleRun, open_run
 from textrnn.runs.settle import settle
@@ -27,8 +27,13 @@ def train(
     verbose: int = 1,
     print_fn: Callable[[str], Any] | None = None,
     command: Sequence[str] | None = None,
+    explicit: Collection[str] | None = None,
 ) -> TrainResult | EnsembleResult:
     """Train a text classifier and write its run folder.
+
+    With `options.preset == "auto"` (what `textrnn train --data FILE` uses without `--preset`),
+    the options are chosen from the training texts first (`textrnn.runs.auto`), the ones the
+    caller set winning; the choice and its reasons are printed and kept in `config.json`.
 
     Args:
         options: the run's options; default `TrainOptions()` (the tutorial on IMDB). A missing
@@ -38,6 +43,8 @@ def train(
         verbose: 0 silent, 1 progress bar per epoch (default), 2 one line per epoch.
         print_fn: where the run's messages go; default `print`.
         command: the command line that started the run, recorded in `config.json`.
+        explicit: for an auto run, the names of the options the caller set (the command line
+            passes the flags typed); default: those whose values differ from the `fast` preset's.
 
     Returns:
         A `TrainResult` (status `complete`), or an `EnsembleResult` for an ensemble.
@@ -56,10 +63,25 @@ def train(
         0.87
     """
     options, target = settle(options or TrainOptions(), out)
-    job = train_ensemble if options.ensemble > 1 else train_single
-    return job(
-        options, target, callbacks=callbacks, verbose=verbose, print_fn=print_fn, command=command
-    )
+    recipe = None
+    if options.preset == AUTO_PRESET:
+        from textrnn.runs.auto import choose_options
+        from textrnn.runs.prepare import read_splits
+
+        texts, labels, *_ = read_splits(options)
+        choice = choose_options(options, texts, labels, explicit=explicit)
+        options, recipe = choice.options, choice.recipe
+        if verbose:
+            (print_fn or print)(choice.describe)
+    if options.ensemble > 1:
+        return train_ensemble(
+            options, target, callbacks=callbacks, verbose=verbose, print_fn=print_fn,
+            command=command,
+        )  # fmt: skip
+    return train_single(
+        options, target, callbacks=callbacks, verbose=verbose, print_fn=print_fn,
+        command=command, recipe=recipe,
+    )  # fmt: skip
 
 
 def resume(
