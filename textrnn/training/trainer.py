@@ -130,6 +130,9 @@ class Trainer(Layer):
         batcher_factory: a `textrnn.training.batching.BatcherFactory` that makes every batcher
             of `fit` / `evaluate` / `predict`; None (the default) uses
             `textrnn.training.batching.default_batcher`.
+        distribution: None for one process, or a `textrnn.distributed.DataParallel` (set by
+            `textrnn.distributed.strategy`) that `fit` asks for this rank's share of each batch,
+            the DDP forward pass, the loss scale and the global epoch logs.
     """
 
     def __init__(self, *, name: str | None = None, trainable: bool = True) -> None:
@@ -140,6 +143,7 @@ class Trainer(Layer):
         self.loss: losses_mod.Loss | None = None
         self.mixed_precision = False
         self.batcher_factory: BatcherFactory | None = None
+        self.distribution: Any = None
         self._loss_identifier: Any = None
         self._metric_identifiers: list[Any] = []
         self._metrics: list[metrics_mod.Metric] | None = None
@@ -392,16 +396,26 @@ class Trainer(Layer):
         loss_fn, optimizer = steps.loss, steps.optimizer
         assert loss_fn is not None and optimizer is not None  # _step_settings checked compile
         optimizer.zero_grad()
+        dist = self.distribution
         with steps.precision():
-            out = self.compute_output(x, training=True, logits=steps.logits)
+            if dist is None:
+                out = self.compute_output(x, training=True, logits=steps.logits)
+            else:
+                out = dist.forward(x, training=True, logits=steps.logits)
         out = out.float()  # the loss in float32, also under mixed precision
-        loss = loss_fn(y, out, from_logits=steps.logits).mean()
-        loss.backward()
+        if dist is None:
+            loss = loss_fn(y, out, from_logits=steps.logits).mean()
+            loss.backward()
+            total = loss.detach() * int(y.shape[0])
+        else:  # this rank's slice of the global batch (which may be empty)
+            per_sample = loss_fn(y, out, from_logits=steps.logits)
+            dist.scale_loss(per_sample).backward()
+            total = per_sample.detach().sum()
         optimizer.step()
         with torch.no_grad():
             probs = steps.probabilities(out.detach())
             sums = [m(y, probs).sum() for m in steps.metrics]
-            return torch.stack([*sums, loss.detach() * int(y.shape[0])])
+            return torch.stack([*sums, total])
 
     def test_step(self, batch: Batch) -> torch.Tensor:
         """The loss and metrics on `batch = (x, y)`, in the mode and grad state the caller set.
@@ -568,6 +582,10 @@ class Trainer(Layer):
             bucket_by_length=bucket_by_length,
             factory=self.batcher_factory,
         )
+        dist = self.distribution
+        if dist is not None:  # this rank's share of every batch; rank 0 alone shows progress
+            batcher = dist.shard(batcher)
+            verbose = verbose if dist.is_main else 0
         # The data move to the device once; batches are index_select-ed from them.
         xd, yd = x_train.to(device), y_train.to(device)
         val = None
@@ -589,6 +607,8 @@ class Trainer(Layer):
             try:
                 with self._settled("fit"):
                     logs = loop.train_epoch(self, xd, yd, batcher.plan(), device, cbs, bar)
+                    if dist is not None:
+                        logs = dist.reduce_logs(logs)
                     if val is not None:
                         cbs.call("on_test_begin", None)
                         val_logs = loop.evaluate(self, *val, device, cbs)
@@ -598,6 +618,8 @@ class Trainer(Layer):
             finally:
                 bar.close()
             cbs.call("on_epoch_end", epoch, logs)
+            if dist is not None:
+                self.stop_training = dist.agree(self.stop_training)
             if self.stop_training:
                 break
         if initial_epoch < epochs:
