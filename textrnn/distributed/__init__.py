@@ -105,11 +105,12 @@ def _target(fn: Callable[..., Any]) -> str:
             f"`spawn` runs a top-level function of a module or script, got {fn!r}; define it "
             "with `def` at the top level."
         )
-    if module == "__main__":
-        path = getattr(sys.modules["__main__"], "__file__", None)
-        if path is None:
-            raise TypeError("`spawn` cannot start a function defined in an interactive session.")
-        module = os.path.abspath(path)
+    path = getattr(sys.modules.get(module), "__file__", None)
+    if module == "__main__" and path is None:
+        raise TypeError("`spawn` cannot start a function defined in an interactive session.")
+    if "." not in module and path is not None:
+        # a script, or a top-level module found through this process's sys.path: by its file
+        return f"{os.path.abspath(path)}:{name}"
     return f"{module}:{name}"
 
 
@@ -127,8 +128,8 @@ def spawn(
     names it.
 
     Args:
-        fn: a top-level function of an importable module or of the running script (which must
-            start it under `if __name__ == "__main__":`).
+        fn: a top-level function of a package module, or of a script or top-level module
+            (loaded by its file, so it must start the job under `if __name__ == "__main__":`).
         nproc: the number of processes.
         args: JSON-serialisable arguments for `fn`.
         timeout: stop the job after this many seconds; default none.

@@ -34,7 +34,9 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
-def worker_env(rank: int, nproc: int, port: int, base: dict[str, str] | None = None) -> dict[str, str]:
+def worker_env(
+    rank: int, nproc: int, port: int, base: dict[str, str] | None = None
+) -> dict[str, str]:
     """The environment of local worker `rank` of `nproc` (torchrun's variables)."""
     env = dict(os.environ if base is None else base)
     threads = str(threads_per_process(nproc))
@@ -54,13 +56,13 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
 
 
 def describe_exit(code: int) -> str:
-    """`exit code 3`, or `killed by SIGKILL` for a negative (signal) return code."""
+    """`exited with code 3`, or `was killed by SIGKILL` for a negative (signal) return code."""
     if code < 0:
         try:
-            return f"killed by {signal.Signals(-code).name}"
+            return f"was killed by {signal.Signals(-code).name}"
         except ValueError:
-            return f"killed by signal {-code}"
-    return f"exit code {code}"
+            return f"was killed by signal {-code}"
+    return f"exited with code {code}"
 
 
 def _stop(procs: Sequence[subprocess.Popen[bytes]], grace: float) -> None:
@@ -114,12 +116,10 @@ def run_workers(
                 # usually fail because it went away
                 first = min(failed, key=lambda r: (int(codes[r] or 0) > 0, r))
                 _stop(procs, grace)
-                others = nproc - 1
-                code = int(codes[first] or 0)
+                others = "the other process" if nproc == 2 else f"the other {nproc - 1} processes"
                 raise DistributedError(
-                    f"rank {first} of {nproc} (pid {procs[first].pid}) ended with "
-                    f"{describe_exit(code)}; stopped the other {others} "
-                    f"process{'es' if others != 1 else ''}."
+                    f"rank {first} of {nproc} (pid {procs[first].pid}) "
+                    f"{describe_exit(int(codes[first] or 0))}; stopped {others}."
                 )
             if all(c == 0 for c in codes):
                 return

@@ -34,9 +34,8 @@ from textrnn.errors import DatasetError, RunFolderError
 from textrnn.evaluation import classification_metrics
 from textrnn.fileio import make_parents, remove_empty_dirs
 from textrnn.models import Sequential
-from textrnn.runs.options import command_line
 from textrnn.runs.model import build_model, pretrain_embedding
-from textrnn.runs.options import TrainOptions, flag_of
+from textrnn.runs.options import TrainOptions, command_line, flag_of
 from textrnn.runs.predictor import to_class_matrix
 from textrnn.runs.prepare import PADDING, TRUNCATING, PreparedData, prepare
 from textrnn.runs.recorder import AverageEachEpoch, RunRecorder
