@@ -9,6 +9,8 @@ PyTorch's global generator, so `set_random_seed` makes the order reproducible.
 The trainer gets every batcher from `make_batcher`, the one place that chooses one: another
 batching scheme (a distributed sampler, a streaming reader's planner, ...) is a `BatcherFactory`
 passed there, e.g. by setting `model.batcher_factory`, with no edit to the models or the trainer.
+For data-parallel training, `ShardedPlanner` gives each rank its slice of every batch of the plan
+rank 0 made (`shard_plan`), so N processes train on exactly one process's batches.
 """
 
 from __future__ import annotations
@@ -75,15 +77,27 @@ class Batcher:
         return EpochPlan(order, _bounds(n, self.batch_size))
 
 
+#: rows per slice when finding padding spans, so a memory-mapped dataset is never copied whole
+SPAN_ROWS = 65_536
+
+
 def padding_spans(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """For each row of a `(samples, steps)` token matrix, the first non-padding column and one past
-    the last (padding is 0). All-padding rows get `(steps, 0)`, so they never widen a window."""
-    nz = x != 0  # (samples, steps)
+    the last (padding is 0). All-padding rows get `(steps, 0)`, so they never widen a window.
+
+    The rows are read `SPAN_ROWS` at a time, so the temporary masks stay small."""
     steps = x.shape[1]
-    has = nz.any(dim=1)
-    first = torch.where(has, nz.to(torch.uint8).argmax(dim=1), torch.full_like(has, steps, dtype=torch.long))
-    last = torch.where(has, steps - nz.flip(1).to(torch.uint8).argmax(dim=1), torch.zeros_like(has, dtype=torch.long))
-    return first.long().cpu(), last.long().cpu()
+    if x.shape[0] == 0:
+        return torch.zeros(0, dtype=torch.long), torch.zeros(0, dtype=torch.long)
+    firsts, lasts = [], []
+    for s in range(0, int(x.shape[0]), SPAN_ROWS):
+        nz = x[s : s + SPAN_ROWS] != 0  # (rows, steps)
+        has = nz.any(dim=1)
+        none = torch.full_like(has, steps, dtype=torch.long)
+        firsts.append(torch.where(has, nz.to(torch.uint8).argmax(dim=1), none))
+        back = steps - nz.flip(1).to(torch.uint8).argmax(dim=1)
+        lasts.append(torch.where(has, back, torch.zeros_like(has, dtype=torch.long)))
+    return torch.cat(firsts).long().cpu(), torch.cat(lasts).long().cpu()
 
 
 class BucketBatcher(Batcher):
