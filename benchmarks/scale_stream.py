@@ -7,9 +7,10 @@ For each size, synthetic labelled texts (Zipf-distributed words from a 20,000-wo
 80 words each) are written as JSON Lines shards of about 25 MB; then, in a fresh process, the
 shards are scanned (vocabulary, num_words 10,000), encoded into a memory-mapped int32 token file
 (maxlen 32), and a masked, bucketed GRU(8) trains one epoch on it (batch 1024, validation split
-0.1), with every core as a thread. A sampling thread records the process's peak anonymous memory (RssAnon: what the process
-itself holds) and peak resident file pages (RssFile: the mapped token file, which the kernel may
-drop at any time); VmHWM is the usual peak RSS, the two together.
+0.1), with every core as a thread. A sampling thread records the process's peak anonymous
+memory (RssAnon: what the process itself holds) and peak resident file pages (RssFile: the
+mapped token file, which the kernel may drop at any time); VmHWM is the usual peak RSS, the two
+together.
 """
 
 from __future__ import annotations

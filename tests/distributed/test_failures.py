@@ -37,7 +37,8 @@ def _children(pid: int) -> dict[int, int]:
 
 
 @linux_only
-def test_killed_rank_ends_the_job_with_one_line_and_resume_finishes_it(tmp_path, toy_csv):
+@pytest.mark.parametrize("rank", [1, 0])
+def test_killed_rank_ends_the_job_with_one_line_and_resume_finishes_it(tmp_path, toy_csv, rank):
     out = tmp_path / "run"
     args = ["train", "--data", str(toy_csv), *TINY_RUN, "--epochs", "12"]
     job = subprocess.Popen(
@@ -52,7 +53,7 @@ def test_killed_rank_ends_the_job_with_one_line_and_resume_finishes_it(tmp_path,
             assert time.monotonic() < deadline, "the job did not finish an epoch in time"
             time.sleep(0.01)
         workers = _children(job.pid)
-        victim = workers[1]
+        victim, other = workers[rank], workers[1 - rank]
         os.kill(victim, signal.SIGKILL)
         killed_at = time.monotonic()
         stdout, stderr = job.communicate(timeout=60)  # a hang fails here
@@ -64,10 +65,10 @@ def test_killed_rank_ends_the_job_with_one_line_and_resume_finishes_it(tmp_path,
     assert job.returncode == 1
     lines = stderr.strip().splitlines()
     assert lines == [
-        f"Error: rank 1 of 2 (pid {victim}) was killed by SIGKILL; stopped the other process."
+        f"Error: rank {rank} of 2 (pid {victim}) was killed by SIGKILL; stopped the other process."
     ], stderr
     assert "Traceback" not in stdout + stderr
-    assert not Path(f"/proc/{workers[0]}").exists()  # the launcher stopped rank 0 and reaped it
+    assert not Path(f"/proc/{other}").exists()  # the launcher stopped the other rank and reaped it
 
     done = history(out)
     assert done["status"] != "complete"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -72,10 +73,15 @@ def train(
     except RuntimeError as e:
         if not worker or isinstance(e, TextRNNError):
             raise
-        # a collective failed: another process of the job ended (the launcher names it)
-        rank = os.environ.get("RANK", "?")
-        typer.echo(f"Error: rank {rank} stopped: {_first_line(e)}", err=True)
-        raise typer.Exit(1) from None
+        # a collective failed: another process of the job ended. `textrnn train --nproc`'s
+        # launcher names it in one line; under torchrun, say which rank stopped and why.
+        if os.environ.get("TEXTRNN_LAUNCHER") != "textrnn":
+            rank = os.environ.get("RANK", "?")
+            typer.echo(f"Error: rank {rank} stopped: {_first_line(e)}", err=True)
+        # leave at once: tearing down a broken process group can abort with C++ noise
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(1)
     finally:
         if worker:
             from textrnn.distributed import shutdown

@@ -25,6 +25,8 @@ from textrnn.distributed.group import DistributedError, threads_per_process
 
 POLL_S = 0.05
 GRACE_S = 5.0
+#: set in the workers this launcher starts (so a worker that loses its job leaves the report to it)
+LAUNCHER_ENV = "TEXTRNN_LAUNCHER"
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -45,6 +47,7 @@ def worker_env(
         "LOCAL_WORLD_SIZE": str(nproc), "GROUP_RANK": "0",
         "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port),
         "OMP_NUM_THREADS": env.get("OMP_NUM_THREADS", threads),
+        LAUNCHER_ENV: "textrnn",  # the launcher reports a failure; its workers stay quiet
     })  # fmt: skip
     return env
 
