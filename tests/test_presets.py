@@ -17,7 +17,7 @@ from textrnn.runs.model import pretrain_embedding
 from textrnn.runs.options import TrainOptions
 
 TINY = {"units": 8, "embedding_dim": 8, "maxlen": 24, "num_words": 200, "batch_size": 16, "ngram_buckets": 512}
-PER_RUN = {"data", "data_format", "text_column", "label_column", "encoding", "test_data", "preset", "split_seed"}
+PER_RUN = {"data", "data_format", "text_column", "label_column", "encoding", "test_data", "preset", "nproc", "split_seed"}
 
 
 @pytest.mark.parametrize("name", sorted(presets.PRESETS))

@@ -30,7 +30,7 @@ def test_tutorial_preset_is_the_keras_tutorial():
     assert (o.optimizer, o.batch_size, o.epochs, o.validation_split, o.learning_rate) == ("rmsprop", 128, 10, 0.2, None)
     assert TrainOptions() == o
     assert build_model(o, 10000).count_params() == 322_113  # the tutorial's summary
-    assert set(PRESETS["tutorial"]) == {f for f in TrainOptions().to_dict() if f not in ("data", "data_format", "text_column", "label_column", "encoding", "test_data", "preset", "split_seed")}
+    assert set(PRESETS["tutorial"]) == {f for f in TrainOptions().to_dict() if f not in ("data", "data_format", "text_column", "label_column", "encoding", "test_data", "preset", "nproc", "split_seed")}
 
 
 def test_from_preset_overrides_and_round_trip():

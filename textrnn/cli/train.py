@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from textrnn.cli.options import given, with_options
+from textrnn.errors import TextRNNError
 from textrnn.runs.options import AUTO_PRESET, DEFAULT_PRESET, TrainOptions, flag_of
 
 _RUN = "Run folder"
@@ -53,6 +56,7 @@ def train(
     values = given(options)
     # With --data and no --preset, the options are chosen from the data (`--preset auto`).
     preset = values.pop("preset", AUTO_PRESET if values.get("data") else DEFAULT_PRESET)
+    worker = _is_worker()
     try:
         if resume is not None:
             flags = [flag_of(name) for name in given(options)] + (["--out"] if out else [])
@@ -73,6 +77,36 @@ def train(
         typer.echo("Interrupted before the first epoch finished: no run folder was written.",
                    err=True)
         raise typer.Exit(130) from None
+    except RuntimeError as e:
+        if not worker or isinstance(e, TextRNNError):
+            raise
+        # a collective failed: another process of the job ended. `textrnn train --nproc`'s
+        # launcher names it in one line; under torchrun, say which rank stopped and why.
+        if os.environ.get("TEXTRNN_LAUNCHER") != "textrnn":
+            rank = os.environ.get("RANK", "?")
+            typer.echo(f"Error: rank {rank} stopped: {_first_line(e)}", err=True)
+        # leave at once: tearing down a broken process group can abort with C++ noise
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(1)
+    finally:
+        if worker:
+            from textrnn.distributed import shutdown
+
+            shutdown()
+
+
+def _is_worker() -> bool:
+    """Whether this process is one of a data-parallel job's (torchrun's WORLD_SIZE above 1)."""
+    try:
+        return int(os.environ.get("WORLD_SIZE", "1")) > 1
+    except ValueError:
+        return False
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return text[0][:300] if text else type(e).__name__
 
 
 def _argv(ctx: typer.Context) -> list[str] | None:

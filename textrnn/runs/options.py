@@ -301,6 +301,13 @@ class TrainOptions:
         1, group=TRAINING, minimum=1, metavar="K",
         help="Train K models (seeds SEED, SEED+1, ...) and predict with their mean probability.",
     )  # fmt: skip
+    nproc: int = option(
+        1, group=TRAINING, minimum=1, metavar="N", per_run=True,
+        help="Train with N processes on this machine (DistributedDataParallel: gloo on CPUs, "
+        "NCCL on GPUs), each taking its share of every --batch-size batch with max(1, cores // "
+        "N) threads; the figures are one process's, within float rounding. For several "
+        "machines use torchrun (docs/distributed.md).",
+    )  # fmt: skip
     split_seed: int | None = option(
         None, group=TRAINING, minimum=0, none="--seed", per_run=True,
         help="Seed of the test split only; an ensemble's members share one.",
@@ -374,6 +381,11 @@ class TrainOptions:
             raise _invalid(
                 "freeze_embeddings", "False when the Embedding starts at random", True,
                 "Pass --word-vectors ppmi or the path of a vector file.",
+            )
+        if self.nproc > 1 and self.ensemble > 1:
+            raise _invalid(
+                "nproc", "1 when training an ensemble (--ensemble above 1)", self.nproc,
+                "Train the ensemble with one process, or train single runs with --nproc.",
             )
         if self.bucket_by_length and not self.mask_zero:
             raise _invalid(

@@ -7,6 +7,12 @@ epoch, with Ctrl-C held back while it writes: the resume checkpoint (with the hi
 model so far, a history whose status says `interrupted` and how many epochs finished, and a
 checkpoint that `resume_single` continues from with the same random generators (so the result is
 the one an uninterrupted run would have given).
+
+Data-parallel runs (`textrnn.distributed`): with `--nproc N` and no job yet, this process starts
+N workers (`textrnn train` again, with the settled options) and waits for them; in a worker
+(started so, or by `torchrun`) every rank prepares the same data and model and trains its share
+of each batch, and rank 0 alone writes the run folder, shows progress and checkpoints; its
+result is sent to the other ranks at the end.
 """
 
 from __future__ import annotations
@@ -14,14 +20,16 @@ from __future__ import annotations
 import contextlib
 import math
 import platform
+import shlex
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from textrnn import optimizers
+from textrnn import distributed, optimizers
 from textrnn.callbacks import Callback, CosineDecay
+from textrnn.distributed import Group
 from textrnn.errors import DatasetError, RunFolderError
 from textrnn.evaluation import classification_metrics
 from textrnn.fileio import make_parents, remove_empty_dirs
@@ -161,6 +169,73 @@ def _describe(options: TrainOptions, data: PreparedData, model: Sequential) -> s
     )
 
 
+def _schedule(options: TrainOptions, callbacks: Sequence[Callback]) -> list[Callback]:
+    """The callbacks every rank trains with: the learning-rate schedule and `--ema`'s, then
+    the caller's."""
+    scheduled = list(callbacks)
+    if options.lr_schedule == "cosine":
+        # the peak is the option's rate, not the optimizer's current one (decayed, when resumed)
+        peak = options.learning_rate or optimizers.get(options.optimizer).learning_rate
+        scheduled = [CosineDecay(peak, warmup_fraction=0.05), *scheduled]
+    if options.ema is not None:
+        scheduled = [AverageEachEpoch(), *scheduled]
+    return scheduled
+
+
+def _fit(
+    model: Sequential,
+    options: TrainOptions,
+    data: PreparedData,
+    initial_epoch: int,
+    callbacks: Sequence[Callback],
+    verbose: int,
+    group: Group | None,
+) -> None:
+    """`model.fit` on the run's training data (data-parallel over `group` when given)."""
+    weights = class_weights(options, data)
+    extra: dict[str, Any] = {"class_weight": weights} if weights is not None else {}
+    with distributed.strategy(model, group) if group is not None else contextlib.nullcontext():
+        model.fit(
+            data.x_train,
+            data.y_train.astype(np.float32) if data.num_classes == 2 else data.y_train,
+            batch_size=options.batch_size,
+            epochs=options.epochs,
+            verbose=verbose,
+            callbacks=list(callbacks),
+            validation_split=options.validation_split,
+            initial_epoch=initial_epoch,
+            bucket_by_length=options.bucket_by_length,
+            **extra,
+        )
+
+
+def _follow(
+    model: Sequential,
+    options: TrainOptions,
+    data: PreparedData,
+    initial_epoch: int,
+    callbacks: Sequence[Callback],
+    group: Group,
+    *,
+    fit: bool = True,
+) -> TrainResult:
+    """A rank other than 0: train its share, writing nothing, and return rank 0's result."""
+    if fit:
+        _fit(model, options, data, initial_epoch, _schedule(options, callbacks), 0, group)
+    result: TrainResult = group.share(None)
+    return result
+
+
+def _launch(options: TrainOptions, args: list[str], callbacks: Sequence[Callback]) -> None:
+    """Run `textrnn ARGS` in `options.nproc` local worker processes (see `textrnn.distributed`)."""
+    if callbacks:
+        raise ValueError(
+            "Callbacks cannot be sent to the worker processes of `nproc` above 1. Train in "
+            "your own script under `textrnn.distributed.strategy` instead (docs/distributed.md)."
+        )
+    distributed.run_workers([distributed.launch.python_command(*args)] * options.nproc)
+
+
 def _fit_and_finish(
     model: Sequential,
     options: TrainOptions,
@@ -171,34 +246,17 @@ def _fit_and_finish(
     verbose: int,
     *,
     fit: bool = True,
+    group: Group | None = None,
 ) -> TrainResult:
     run, h = recorder.run, recorder.history
-    if options.lr_schedule == "cosine":
-        # the peak is the option's rate, not the optimizer's current one (decayed, when resumed)
-        peak = options.learning_rate or optimizers.get(options.optimizer).learning_rate
-        callbacks = [CosineDecay(peak, warmup_fraction=0.05), *callbacks]
-    if options.ema is not None:
-        callbacks = [AverageEachEpoch(), *callbacks]
+    callbacks = _schedule(options, callbacks)
     validation = validation_part(data, options.validation_split)
     first: list[Callback] = []
     if options.monitor == "val_macro_f1" and validation is not None:
         first = [ValidationMacroF1(*validation, data.label_names, options.mask_zero)]
-    weights = class_weights(options, data)
-    extra: dict[str, Any] = {"class_weight": weights} if weights is not None else {}
     try:
         if fit:
-            model.fit(
-                data.x_train,
-                data.y_train.astype(np.float32) if data.num_classes == 2 else data.y_train,
-                batch_size=options.batch_size,
-                epochs=options.epochs,
-                verbose=verbose,
-                callbacks=[*first, recorder, *callbacks],
-                validation_split=options.validation_split,
-                initial_epoch=initial_epoch,
-                bucket_by_length=options.bucket_by_length,
-                **extra,
-            )
+            _fit(model, options, data, initial_epoch, [*first, recorder, *callbacks], verbose, group)
         if h["best_epoch"] is not None and h["best_epoch"] != len(h["epochs"]):
             model.load_weights(run.require_model())
         threshold = _choose_threshold(model, options, data, validation)
@@ -310,6 +368,14 @@ def _train_single(
     command: Sequence[str] | None,
     recipe: dict[str, Any] | None,
 ) -> TrainResult:
+    group = distributed.current()
+    if group is None and options.nproc > 1:
+        args = shlex.split(command_line(options, target))[1:]
+        _launch(options, [*args, "--verbose", str(verbose)], callbacks)
+        return result_of(SingleRun(target))
+    if group is not None:  # rank 0's seed and folder (torchrun starts every rank alike)
+        options, target = group.share((options, target))
+        verbose = verbose if group.is_main else 0
     say = printer(verbose, print_fn)
     set_random_seed(int(options.seed or 0))
     data = prepare(options)
@@ -329,6 +395,11 @@ def _train_single(
     if options.freeze_embeddings:
         freeze_word_vectors(model)
     class_weights(options, data)  # refuse --class-weight before anything is written
+    if group is not None and not group.is_main:
+        return _follow(model, options, data, 0, callbacks, group)
+    device = str(model.device)
+    if group is not None:
+        device = f"{group.device.type} × {group.world_size} processes ({group.backend})"
     config = single_run_config(
         name=target.name,
         command=command,
@@ -347,7 +418,7 @@ def _train_single(
             "config": model.get_config(),
             "compile": model.get_compile_config(),
         },
-        device=str(model.device),
+        device=device,
         versions=_versions(),
         recipe=recipe,
     )
@@ -358,7 +429,9 @@ def _train_single(
         run.write_summary(model.summary_text(explain=True) + "\n")
         say(_describe(options, data, model))
         recorder = RunRecorder(run, options, data, new_history(options))
-        result = _fit_and_finish(model, options, data, recorder, 0, callbacks, verbose)
+        result = _fit_and_finish(
+            model, options, data, recorder, 0, callbacks, verbose, group=group
+        )
     except BaseException:
         if run is None or not run.published:
             if run is not None:
@@ -368,6 +441,8 @@ def _train_single(
     finally:
         if run is not None:
             run.close()
+    if group is not None:
+        group.share(result)
     say(result.summary())
     return result
 
@@ -388,20 +463,31 @@ def resume_single(
     Raises:
         RunFolderError: if the run is complete, has no checkpoint, or another process trains it.
     """
-    if run.status == "complete":
+    group = distributed.current()
+    main = group is None or group.is_main
+    if main and run.status == "complete":
         raise RunFolderError(
             f"`{run.path}` is already complete "
             f"({run.epochs_done} of {run.options.get('epochs')} epochs): "
             "nothing to resume. Start a new run with `textrnn train`."
         )
-    run.open_for_writing()
+    if group is None and run.train_options().nproc > 1:
+        _launch(run.train_options(), ["train", "--resume", str(run.path),
+                                      "--verbose", str(verbose)], callbacks)  # fmt: skip
+        return result_of(SingleRun(run.path))
+    if main:
+        run.open_for_writing()
     try:
-        done = run.checkpoint_epoch()
-        if done is None:
+        done = run.checkpoint_epoch() if main else None
+        if main and done is None:
             raise RunFolderError(
                 f"`{run.path}` has no {CHECKPOINT}/ to resume from. "
                 "Train it again with `textrnn train`."
             )
+        if group is not None:  # the others read the run once rank 0 has tidied it
+            done = group.share(done)
+            verbose = verbose if main else 0
+        assert done is not None
         say = printer(verbose, print_fn)
         options = run.train_options()
         saved = run.text_model()
@@ -418,6 +504,8 @@ def resume_single(
         run.load_checkpoint(model)
         history = run.checkpoint_history(done)
         stopped = history.get("stop_reason") == "early_stopping"
+        if group is not None and not main:
+            return _follow(model, options, data, done, callbacks, group, fit=not stopped)
         history["status"], history["stop_reason"] = "running", "early_stopping" if stopped else None
         recorder = RunRecorder(run, options, data, history)
         if history.get("best_epoch") == done:
@@ -427,10 +515,13 @@ def resume_single(
         say(f"Resuming {run.path} after epoch {done} of {options.epochs}.")
         with _threads(options):
             result = _fit_and_finish(
-                model, options, data, recorder, done, callbacks, verbose, fit=not stopped
+                model, options, data, recorder, done, callbacks, verbose, fit=not stopped,
+                group=group,
             )
     finally:
         run.close()
+    if group is not None:
+        group.share(result)
     say(result.summary())
     return result
 

@@ -14,6 +14,9 @@ The user's own batches (a generator, a `torch.utils.data.DataLoader`, a list of 
 `text_dataset_from_directory`) cannot be indexed: `make_batcher` plans them with a
 `StreamBatcher`, whose `plan()` is one pass over converted batches (a `StreamPlan`), with Keras's
 `steps_per_epoch` semantics.
+
+For data-parallel training, `ShardedPlanner` gives each rank its slice of every batch of the plan
+rank 0 made (`shard_plan`), so N processes train on exactly one process's batches.
 """
 
 from __future__ import annotations
@@ -83,15 +86,27 @@ class Batcher:
         return EpochPlan(order, _bounds(n, self.batch_size))
 
 
+#: rows per slice when finding padding spans, so a memory-mapped dataset is never copied whole
+SPAN_ROWS = 65_536
+
+
 def padding_spans(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """For each row of a `(samples, steps)` token matrix, the first non-padding column and one past
-    the last (padding is 0). All-padding rows get `(steps, 0)`, so they never widen a window."""
-    nz = x != 0  # (samples, steps)
+    the last (padding is 0). All-padding rows get `(steps, 0)`, so they never widen a window.
+
+    The rows are read `SPAN_ROWS` at a time, so the temporary masks stay small."""
     steps = x.shape[1]
-    has = nz.any(dim=1)
-    first = torch.where(has, nz.to(torch.uint8).argmax(dim=1), torch.full_like(has, steps, dtype=torch.long))
-    last = torch.where(has, steps - nz.flip(1).to(torch.uint8).argmax(dim=1), torch.zeros_like(has, dtype=torch.long))
-    return first.long().cpu(), last.long().cpu()
+    if x.shape[0] == 0:
+        return torch.zeros(0, dtype=torch.long), torch.zeros(0, dtype=torch.long)
+    firsts, lasts = [], []
+    for s in range(0, int(x.shape[0]), SPAN_ROWS):
+        nz = x[s : s + SPAN_ROWS] != 0  # (rows, steps)
+        has = nz.any(dim=1)
+        none = torch.full_like(has, steps, dtype=torch.long)
+        firsts.append(torch.where(has, nz.to(torch.uint8).argmax(dim=1), none))
+        back = steps - nz.flip(1).to(torch.uint8).argmax(dim=1)
+        lasts.append(torch.where(has, back, torch.zeros_like(has, dtype=torch.long)))
+    return torch.cat(firsts).long().cpu(), torch.cat(lasts).long().cpu()
 
 
 class BucketBatcher(Batcher):
@@ -185,6 +200,80 @@ class BatcherFactory(Protocol):
     def __call__(
         self, x: torch.Tensor, batch_size: int, *, shuffle: bool, bucket_by_length: bool
     ) -> BatchPlanner: ...
+
+
+def shard_plan(plan: EpochPlan, rank: int, world_size: int) -> EpochPlan:
+    """Rank `rank`'s share of every batch of `plan`, for data-parallel training.
+
+    Each batch of `n` rows is cut into `world_size` contiguous slices, rank `r` taking rows
+    `[n*r // world_size, n*(r+1) // world_size)` of it, so the ranks together run exactly the
+    batches of `plan`, in its order, with the same global batch size (a rank's slice of a batch
+    with fewer rows than ranks may be empty). Each batch keeps its column window.
+
+    Example:
+        >>> plan = EpochPlan(torch.arange(5), [(0, 4), (4, 5)])
+        >>> shard_plan(plan, 1, 2).order.tolist(), shard_plan(plan, 1, 2).batches
+        ([2, 3, 4], [(0, 2), (2, 3)])
+    """
+    if not 0 <= rank < world_size:
+        raise ValueError(f"Expected 0 <= rank < world_size, got rank {rank} of {world_size}.")
+    pieces, bounds, at = [], [], 0
+    for s, e in plan.batches:
+        n = e - s
+        lo, hi = s + n * rank // world_size, s + n * (rank + 1) // world_size
+        pieces.append(plan.order[lo:hi])
+        bounds.append((at, at + hi - lo))
+        at += hi - lo
+    order = torch.cat(pieces) if pieces else plan.order[:0]
+    return EpochPlan(order, bounds, plan.columns)
+
+
+class ShardedPlanner:
+    """This rank's share of another planner's batches (see `shard_plan`), one epoch at a time.
+
+    Rank 0 plans each epoch with the wrapped planner (so its random generator, seeded as a
+    single process's, decides the order: the same global batches as one process) and `share`
+    sends that plan to every rank, which keeps its own slice of each batch. Length bucketing is
+    kept: the slices of one batch come from the same length bucket and share its columns.
+
+    Args:
+        planner: the global planner (`Batcher`, `BucketBatcher`, or a factory's).
+        rank: this process's rank.
+        world_size: the number of processes.
+        share: called on every rank with rank 0's plan (None elsewhere); returns rank 0's plan.
+            Default: the identity, for a single process (or a test).
+
+    Attributes:
+        global_sizes: the global size of each batch of the last plan.
+        local_rows: this rank's rows in the last plan.
+    """
+
+    def __init__(
+        self,
+        planner: BatchPlanner,
+        rank: int,
+        world_size: int,
+        share: Callable[[EpochPlan | None], EpochPlan] | None = None,
+    ) -> None:
+        self.planner = planner
+        self.rank = checks.non_negative_int("rank", rank)
+        self.world_size = checks.positive_int("world_size", world_size)
+        self.share = share
+        self.global_sizes: list[int] = []
+        self.local_rows = 0
+
+    def __len__(self) -> int:
+        return len(self.planner)
+
+    def plan(self) -> EpochPlan:
+        plan = self.planner.plan() if self.rank == 0 or self.share is None else None
+        if self.share is not None:
+            plan = self.share(plan)
+        assert plan is not None
+        self.global_sizes = [e - s for s, e in plan.batches]
+        local = shard_plan(plan, self.rank, self.world_size)
+        self.local_rows = int(local.order.shape[0])
+        return local
 
 
 def default_batcher(

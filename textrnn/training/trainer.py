@@ -151,6 +151,9 @@ class Trainer(Layer):
         batcher_factory: a `textrnn.training.batching.BatcherFactory` that makes every batcher
             of `fit` / `evaluate` / `predict`; None (the default) uses
             `textrnn.training.batching.default_batcher`.
+        distribution: None for one process, or a `textrnn.distributed.DataParallel` (set by
+            `textrnn.distributed.strategy`) that `fit` asks for this rank's share of each batch,
+            the DDP forward pass, the loss scale and the global epoch logs.
     """
 
     def __init__(self, *, name: str | None = None, trainable: bool = True) -> None:
@@ -161,6 +164,7 @@ class Trainer(Layer):
         self.loss: losses_mod.Loss | None = None
         self.mixed_precision = False
         self.batcher_factory: BatcherFactory | None = None
+        self.distribution: Any = None
         self._loss_identifier: Any = None
         self._metric_identifiers: list[Any] = []
         self._metrics: list[metrics_mod.Metric] | None = None
@@ -440,17 +444,28 @@ class Trainer(Layer):
         loss_fn, optimizer = steps.loss, steps.optimizer
         assert loss_fn is not None and optimizer is not None  # _step_settings checked compile
         optimizer.zero_grad()
+        dist = self.distribution
         with steps.precision():
-            out = self.compute_output(x, training=True, logits=steps.logits)
+            if dist is None:
+                out = self.compute_output(x, training=True, logits=steps.logits)
+            else:
+                out = dist.forward(x, training=True, logits=steps.logits)
         out = out.float()  # the loss in float32, also under mixed precision
         each = loss_fn(y, out, from_logits=steps.logits)
-        loss = each.mean() if w is None else (each * w).sum() / int(y.shape[0])
-        loss.backward()
+        if w is not None:
+            each = each * w  # Keras: sum(w * loss) / batch size
+        if dist is None:
+            loss = each.sum() / int(y.shape[0])
+            loss.backward()
+            total = loss.detach() * int(y.shape[0])
+        else:  # this rank's slice of the global batch (which may be empty)
+            dist.scale_loss(each).backward()
+            total = each.detach().sum()
         optimizer.step()
         with torch.no_grad():
             probs = steps.probabilities(out.detach())
             sums = [m(y, probs).sum() for m in steps.metrics]
-            return torch.stack([*sums, loss.detach() * int(y.shape[0])])
+            return torch.stack([*sums, total])
 
     def test_step(self, batch: Batch) -> torch.Tensor:
         """The loss and metrics on `batch = (x, y)` or `(x, y, sample_weight)`, in the mode and
@@ -670,6 +685,12 @@ class Trainer(Layer):
             raise ValueError("Received no training data: pass `x` (and `y`) to `fit`.")
 
         streamed = is_batch_stream(x)
+        dist = self.distribution
+        if dist is not None and streamed:
+            raise ValueError(
+                "Distributed training needs arrays to shard, not a dataset of batches: pass "
+                "`x` and `y` as arrays."
+            )
         # Check and convert everything once, before the first step (a stream: batch by batch).
         train: StreamBatcher | tuple[Any, torch.Tensor, torch.Tensor, torch.Tensor | None]
         if streamed:
@@ -702,6 +723,9 @@ class Trainer(Layer):
                 bucket_by_length=bucket_by_length,
                 factory=self.batcher_factory,
             )
+            if dist is not None:  # this rank's share of every batch; rank 0 alone shows progress
+                batcher = dist.shard(batcher)
+                verbose = verbose if dist.is_main else 0
             # The data move to the device once; batches are index_select-ed from them.
             train = (
                 batcher, x_train.to(device), y_train.to(device),
@@ -770,6 +794,8 @@ class Trainer(Layer):
                             plan = _first_batches(plan, steps_per_epoch)
                         feed = loop.array_batches(plan, device, *train[1:])
                     epoch_logs = loop.train_epoch(self, feed, cbs, bar, device)
+                    if dist is not None:
+                        epoch_logs = dist.reduce_logs(epoch_logs)
                     if isinstance(feed, StreamPlan) and feed.ran_out:
                         # Keras: warn, end this epoch on the batches it had; an epoch that
                         # gets none ends training (the last epoch's logs stand).
@@ -788,6 +814,8 @@ class Trainer(Layer):
             if empty:
                 break
             cbs.call("on_epoch_end", epoch, logs)
+            if dist is not None:
+                self.stop_training = dist.agree(self.stop_training)
             if self.stop_training:
                 break
         if initial_epoch < epochs:
