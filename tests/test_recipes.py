@@ -93,3 +93,18 @@ def test_bad_input():
         choose(["a", "b"], ["x", "x"])
     with pytest.raises(ValueError, match="`time_budget_minutes`"):
         choose(["a", "b"], ["x", "y"], time_budget_minutes=0)
+
+
+def test_the_reproduce_line_of_auto_spells_every_option_a_recipe_can_choose():
+    from textrnn.runs.options import AUTO_CHOSEN, AUTO_PRESET
+
+    texts, labels, _ = corpus(300, 12, 80)
+    for n in (300, 60):
+        chosen = choose(texts[:n], labels[:n]).options
+        assert set(chosen) <= set(AUTO_CHOSEN), set(chosen) - set(AUTO_CHOSEN)
+    # a value equal to the base preset's (here `fast`'s epochs) is spelled too: a rerun of the
+    # line would otherwise choose anew
+    base = TrainOptions.from_preset(BASE_PRESET)
+    options = TrainOptions.from_preset(BASE_PRESET, data="d.csv", preset=AUTO_PRESET)
+    line = options.command_line()
+    assert f"--epochs {base.epochs}" in line and "--preset auto" in line

@@ -34,6 +34,14 @@ WORD_VECTORS = ("random", "ppmi")
 MONITORS = ("val_loss", "val_acc", "loss", "acc", "val_macro_f1")
 AUTO_PRESET = "auto"  # options chosen from the training texts (`textrnn.recipes`) over AUTO_BASE
 AUTO_BASE = "fast"  # `textrnn.recipes.BASE_PRESET` (not imported: it loads NumPy)
+# What `--preset auto` may choose (`textrnn.recipes`, `textrnn.runs.auto`). Its reproduce line spells
+# each of them: a rerun chooses anew and keeps only what the command line gives, so a value that
+# happens to equal the base preset's (e.g. `--epochs 3`) must be given too.
+AUTO_CHOSEN = (
+    "maxlen", "num_words", "mask_zero", "bucket_by_length", "ngrams", "ngram_buckets", "batch_size",
+    "epochs", "validation_split", "early_stopping", "monitor", "ema", "optimizer", "learning_rate",
+    "lr_schedule", "threads",
+)  # fmt: skip
 THRESHOLDS = ("f1",)
 CLASS_WEIGHTS = ("balanced",)
 # NGramEmbedding's longest n-gram, `textrnn.layers.ngram_embedding.MAX_NGRAMS` (not imported, as
@@ -425,7 +433,8 @@ class TrainOptions:
         args = ["textrnn", "train"]
         for declared in self.OPTIONS:
             value = getattr(self, declared.name)
-            if value is not None and value != base.get(declared.name, declared.default):
+            chosen = self.preset == AUTO_PRESET and declared.name in AUTO_CHOSEN
+            if value is not None and (chosen or value != base.get(declared.name, declared.default)):
                 args += declared.to_args(value)
         if out is not None:
             args += ["--out", str(out)]
