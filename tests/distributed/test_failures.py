@@ -40,7 +40,7 @@ def _children(pid: int) -> dict[int, int]:
 @pytest.mark.parametrize("rank", [1, 0])
 def test_killed_rank_ends_the_job_with_one_line_and_resume_finishes_it(tmp_path, toy_csv, rank):
     out = tmp_path / "run"
-    args = ["train", "--data", str(toy_csv), *TINY_RUN, "--epochs", "12"]
+    args = ["train", "--data", str(toy_csv), *TINY_RUN, "--epochs", "12", "--preset", "tutorial"]
     job = subprocess.Popen(
         [sys.executable, "-m", "textrnn", *args, "--nproc", "2", "--verbose", "0",
          "--out", str(out)],

@@ -423,13 +423,16 @@ class TrainOptions:
         """The `textrnn train` command that reproduces these options, quoted for a POSIX shell.
 
         Only the options that differ from their preset's values are spelled out, in declaration
-        order (`--preset` itself when it is not the tutorial), then `--out`.
+        order (`--preset` itself when it is not the CLI's default: the tutorial without `--data`,
+        auto with it), then `--out`.
 
         Example:
             >>> TrainOptions.from_preset("fast", data="my reviews.csv", seed=1).command_line()
             "textrnn train --data 'my reviews.csv' --seed 1 --preset fast"
         """
-        base = {**preset_values(self.preset), "preset": DEFAULT_PRESET}
+        # Without --data the CLI's preset is the tutorial; with --data it is auto: so with data
+        # the preset is always spelled, or a rerun would train with another one.
+        base = {**preset_values(self.preset), "preset": DEFAULT_PRESET if self.data is None else None}
         args = ["textrnn", "train"]
         for declared in self.OPTIONS:
             value = getattr(self, declared.name)
