@@ -86,6 +86,7 @@ CURVES = "curves.png"
 METRICS = "metrics.json"
 PREDICTIONS = "predictions.csv"
 MEMBERS = "members"
+LINEAR = "linear"  # an ensemble's linear n-gram model (`textrnn.linear`), with `--linear`
 WEIGHTS = "model.safetensors"  # inside model/, as `textrnn.models` names it
 
 HISTORY_KEYS = ("loss", "acc", "val_loss", "val_acc", "seconds")
@@ -255,12 +256,15 @@ def ensemble_config(
         "created": _now(),
         "command": list(command) if command is not None else None,
         "options": options.to_dict(),
-        "combine": "mean of the members' class probabilities",
+        "combine": "mean of the members' class probabilities"
+        + (", then (1 - w) of it plus w of the linear model's (w chosen on validation)"
+           if options.linear else ""),
         "members": [
             {"path": f"{MEMBERS}/{i + 1}", "seed": seed + i} for i in range(options.ensemble)
         ],
+        **({"linear": {"path": LINEAR, "weight": None}} if options.linear else {}),
         "status": "running",
-    }
+    }  # fmt: skip
 
 
 def _now() -> str:
@@ -716,6 +720,36 @@ class EnsembleRun(Run):
             )
         return [SingleRun(p).require_model() for p in self.member_paths]
 
+    @property
+    def linear_weight(self) -> float | None:
+        """The linear model's weight in the ensemble's probability, None without one."""
+        linear = self.config.get("linear")
+        if not isinstance(linear, dict) or linear.get("weight") is None:
+            return None
+        return float(linear["weight"])
+
+    def linear_dir(self) -> Path | None:
+        """The linear model's folder, or None for an ensemble without one.
+
+        Raises:
+            RunFolderError: if the config names a weighted linear model whose folder is missing.
+        """
+        if self.linear_weight is None:
+            return None
+        path = self.path / str(self.config["linear"].get("path", LINEAR))
+        if not path.is_dir():
+            raise RunFolderError(f"`{self.path}` has lost its linear model `{path.name}/`.")
+        return path
+
+    def save_linear(self, model: Any) -> None:
+        """Swap a new `linear/` in (a `textrnn.linear.LinearTextModel`)."""
+        staging = new_temp_dir(self.path / LINEAR, "new")
+        try:
+            model.save(staging / LINEAR)
+            replace_dir(staging / LINEAR, self.path / LINEAR)
+        finally:
+            remove_paths([staging])
+
     # ------------------------------------------------------------------ writing
     @classmethod
     def create(cls, target: Path, config: dict[str, Any]) -> EnsembleRun:
@@ -751,9 +785,17 @@ class EnsembleRun(Run):
         """Whether any member got past its first epoch (its folder exists)."""
         return (self.path / MEMBERS).exists()
 
-    def finish(self) -> dict[str, Any] | None:
+    def finish(
+        self, linear: dict[str, Any] | None = None, linear_probs: np.ndarray | None = None
+    ) -> dict[str, Any] | None:
         """Average the members' test predictions into `metrics.json` and `predictions.csv`, and
-        mark the ensemble complete; the metrics, or None if the members' test rows differ."""
+        mark the ensemble complete; the metrics, or None if the members' test rows differ.
+
+        Args:
+            linear: the linear model's entry of the config (`"weight"` and how it was chosen),
+                for an ensemble with one (saved by `save_linear`).
+            linear_probs: the linear model's test probabilities, rows as the members'.
+        """
         from textrnn.evaluation import classification_metrics
 
         tables = [SingleRun(p).predictions() for p in self.member_paths]
@@ -764,16 +806,26 @@ class EnsembleRun(Run):
             t.index == first.index and t.labels == first.labels and t.label_names == names
             for t in tables
         )
+        parts: dict[str, Any] = {}
         if same and first.index:
             probs = np.mean([t.probabilities for t in tables], axis=0)
             y = np.array([names.index(label) for label in first.labels], dtype=np.int64)
+            if linear is not None and linear_probs is not None:
+                w = float(linear["weight"])
+                for part, p in (("rnn", probs), ("linear", linear_probs)):
+                    m = classification_metrics(y, p, names)
+                    parts[part] = {"accuracy": m["accuracy"], "macro_f1": m["macro"]["f1"]}
+                probs = (1.0 - w) * probs + w * linear_probs
             metrics = {
                 "split": "test",
                 "members": len(tables),
                 **classification_metrics(y, probs, names),
+                **({"parts": parts} if parts else {}),
             }
             write_json_atomic(self.path / METRICS, metrics)
             _write_predictions(self.path, first.index, first.labels, probs, names)
+        if linear is not None:
+            self.config = {**self.config, "linear": {**self.config.get("linear", {}), **linear}}
         self.config = {**self.config, "status": "complete", "label_names": names}
         write_json_atomic(self.path / CONFIG, self.config)
         self.__dict__.pop("history", None)
@@ -863,6 +915,7 @@ __all__ = [
     "HISTORY_CSV",
     "HISTORY_JSON",
     "HISTORY_KEYS",
+    "LINEAR",
     "MEMBERS",
     "METRICS",
     "MODEL",

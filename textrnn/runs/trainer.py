@@ -56,7 +56,7 @@ def train(
         0.87
     """
     options, target = settle(options or TrainOptions(), out)
-    job = train_ensemble if options.ensemble > 1 else train_single
+    job = train_ensemble if options.ensemble > 1 or options.linear else train_single
     return job(
         options, target, callbacks=callbacks, verbose=verbose, print_fn=print_fn, command=command
     )
