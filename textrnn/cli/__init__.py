@@ -93,7 +93,7 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from textrnn.cli import compare, data, evaluate, explain, predict, serve, summary, train
+    from textrnn.cli import compare, data, evaluate, explain, predict, serve, summary, train, tune
 
     app.command("train")(train.train)
     app.command("evaluate")(evaluate.evaluate)
@@ -102,6 +102,7 @@ def _register() -> None:
     app.command("compare")(compare.compare)
     app.command("serve")(serve.serve)
     app.command("explain")(explain.explain)
+    app.command("tune")(tune.tune)
     app.add_typer(data.app, name="data")
 
 

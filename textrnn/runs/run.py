@@ -73,6 +73,8 @@ RUN_FORMAT = "textrnn.run"
 RUN_FORMAT_VERSION = 1
 ENSEMBLE_FORMAT = "textrnn.ensemble"
 ENSEMBLE_FORMAT_VERSION = 1
+TUNE_FORMAT = "textrnn.tune"
+TUNE_FORMAT_VERSION = 1
 HISTORY_FORMAT_VERSION = 1
 MODEL_KIND = "textrnn.text_classifier"
 
@@ -86,6 +88,9 @@ CURVES = "curves.png"
 METRICS = "metrics.json"
 PREDICTIONS = "predictions.csv"
 MEMBERS = "members"
+TRIALS = "trials"  # a tune folder's trial runs, trials/1, trials/2, ...
+TRIALS_CSV = "trials.csv"
+TRIALS_JSON = "trials.json"
 LINEAR = "linear"  # an ensemble's linear n-gram model (`textrnn.linear`), with `--linear`
 WEIGHTS = "model.safetensors"  # inside model/, as `textrnn.models` names it
 
@@ -367,6 +372,10 @@ class Run:
                 f"`{self.path}` has no {PREDICTIONS}: it has not finished training."
             )
         return _read_predictions(path)
+
+    def compared(self) -> list[Run]:
+        """The runs `textrnn compare` shows a row for: this one (a tune folder: each trial)."""
+        return [self]
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self.path)!r}, status={self.status!r})"
@@ -832,6 +841,157 @@ class EnsembleRun(Run):
         return metrics
 
 
+def tune_config(
+    *,
+    name: str,
+    command: Sequence[str] | None,
+    options: TrainOptions,
+    space: dict[str, Any],
+    minutes: float,
+    trials: int,
+) -> dict[str, Any]:
+    """A tune folder's `config.json`: the fixed `options`, the search `space`, the bounds."""
+    return {
+        "format": TUNE_FORMAT,
+        "format_version": TUNE_FORMAT_VERSION,
+        "name": name,
+        "created": _now(),
+        "command": list(command) if command is not None else None,
+        "options": options.to_dict(),
+        "space": space,
+        "minutes": minutes,
+        "max_trials": trials,
+        "objective": "the lowest validation loss of any epoch (minimised)",
+        "status": "running",
+        "best": None,
+    }
+
+
+class TuneRun(Run):
+    """A tune folder (`textrnn tune`): one single run per trial under `trials/`.
+
+    It predicts, evaluates and serves as its best trial (`config.json`'s `"best"`).
+
+    Raises:
+        RunFolderError: if `path` is not a tune folder of a format this version reads.
+    """
+
+    kind = "tune"
+
+    def __init__(self, path: str | os.PathLike[str], config: dict[str, Any] | None = None) -> None:
+        p = Path(path)
+        if config is None:
+            config = _read_config(p)
+        _check_format(p, config, TUNE_FORMAT, TUNE_FORMAT_VERSION)
+        super().__init__(p, config)
+        self._lock: FolderLock | None = None
+
+    def trial_path(self, number: int) -> Path:
+        return self.path / TRIALS / str(number)
+
+    def trials(self) -> list[SingleRun]:
+        """The trials' run folders that exist, in trial order."""
+        folder = self.path / TRIALS
+        numbers = sorted(
+            int(p.name) for p in folder.iterdir() if p.name.isdigit() and (p / CONFIG).is_file()
+        ) if folder.is_dir() else []
+        return [SingleRun(self.trial_path(n)) for n in numbers]
+
+    def best_trial(self) -> SingleRun | None:
+        best = self.config.get("best")
+        if not isinstance(best, dict) or "trial" not in best:
+            return None
+        return SingleRun(self.trial_path(int(best["trial"])))
+
+    def _best(self) -> SingleRun:
+        best = self.best_trial()
+        if best is None:
+            raise RunFolderError(
+                f"The tune folder `{self.path}` has no best trial yet: no trial has finished."
+            )
+        return best
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The best trial's options (the fixed ones before a trial has finished)."""
+        best = self.best_trial()
+        return best.options if best is not None else super().options
+
+    @property
+    def status(self) -> str:
+        return str(self.config.get("status", "running"))
+
+    @property
+    def history(self) -> dict[str, Any]:
+        best = self.best_trial()
+        return best.history if best is not None else {"status": self.status, "epochs": []}
+
+    @property
+    def metrics(self) -> dict[str, Any] | None:
+        best = self.best_trial()
+        return best.metrics if best is not None else None
+
+    @property
+    def model_name(self) -> str | None:
+        best = self.best_trial()
+        return best.model_name if best is not None else None
+
+    @property
+    def parameters(self) -> int | None:
+        best = self.best_trial()
+        return best.parameters if best is not None else None
+
+    @property
+    def data_config(self) -> dict[str, Any]:
+        best = self.best_trial()
+        return best.data_config if best is not None else {}
+
+    def model_dirs(self) -> list[Path]:
+        return self._best().model_dirs()
+
+    def predictions(self) -> Predictions:
+        return self._best().predictions()
+
+    def compared(self) -> list[Run]:
+        return list(self.trials())
+
+    def trial_rows(self) -> list[dict[str, Any]]:
+        """The parsed `trials.json` (a row per trial), empty before the first trial ends."""
+        path = self.path / TRIALS_JSON
+        rows = _read_json(path) if path.is_file() else []
+        return rows if isinstance(rows, list) else []
+
+    # ------------------------------------------------------------------ writing
+    @classmethod
+    def create(cls, target: Path, config: dict[str, Any]) -> TuneRun:
+        """Make the tune folder `target` (which must not exist) and hold its lock."""
+        target.mkdir()
+        lock = FolderLock.try_acquire(target)
+        write_json_atomic(target / CONFIG, config)
+        run = cls(target, config)
+        run._lock = lock
+        return run
+
+    def close(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def write_trials(self, rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
+        """`trials.json` (the rows) and `trials.csv` (their `columns`)."""
+        write_json_atomic(self.path / TRIALS_JSON, list(rows))
+        write_csv_atomic(
+            self.path / TRIALS_CSV,
+            list(columns),
+            [["" if r.get(c) is None else r.get(c) for c in columns] for r in rows],
+        )
+
+    def update(self, **changes: Any) -> None:
+        """Rewrite `config.json` with `changes` (status, best)."""
+        self.config = {**self.config, **changes}
+        write_json_atomic(self.path / CONFIG, self.config)
+
+
 # ---------------------------------------------------------------------------------- opening
 def _read_config(path: Path) -> dict[str, Any]:
     if not path.is_dir():
@@ -865,11 +1025,12 @@ def _check_format(path: Path, config: dict[str, Any], fmt: str, newest: int) -> 
         )
 
 
-def open_run(path: str | os.PathLike[str]) -> SingleRun | EnsembleRun:
+def open_run(path: str | os.PathLike[str]) -> SingleRun | EnsembleRun | TuneRun:
     """The run in folder `path`, of the kind its `config.json` says: the one place that decides.
 
     Returns:
-        A `SingleRun` (format `textrnn.run`) or an `EnsembleRun` (format `textrnn.ensemble`).
+        A `SingleRun` (format `textrnn.run`), an `EnsembleRun` (format `textrnn.ensemble`) or a
+        `TuneRun` (format `textrnn.tune`).
 
     Raises:
         RunFolderError: if `path` is not a run folder of a format this version reads.
@@ -882,6 +1043,8 @@ def open_run(path: str | os.PathLike[str]) -> SingleRun | EnsembleRun:
     config = _read_config(p)
     if config.get("format") == ENSEMBLE_FORMAT:
         return EnsembleRun(p, config)
+    if config.get("format") == TUNE_FORMAT:
+        return TuneRun(p, config)
     return SingleRun(p, config)
 
 
@@ -889,7 +1052,9 @@ def is_run(path: str | os.PathLike[str]) -> bool:
     """Whether `path` holds a run folder of either kind (rather than, say, a saved model)."""
     config = Path(path) / CONFIG
     try:
-        return config.is_file() and read_json(config).get("format") in (RUN_FORMAT, ENSEMBLE_FORMAT)
+        return config.is_file() and read_json(config).get("format") in (
+            RUN_FORMAT, ENSEMBLE_FORMAT, TUNE_FORMAT
+        )
     except (OSError, ValueError, AttributeError):
         return False
 
@@ -922,12 +1087,15 @@ __all__ = [
     "PREDICTIONS",
     "RUN_FORMAT",
     "SUMMARY",
+    "TRIALS",
+    "TUNE_FORMAT",
     "EnsembleRun",
     "Predictions",
     "Run",
     "RunFolder",
     "SingleRun",
     "TextModel",
+    "TuneRun",
     "ensemble_config",
     "is_run",
     "model_metadata",
@@ -936,4 +1104,5 @@ __all__ = [
     "open_run",
     "read_text_model",
     "single_run_config",
+    "tune_config",
 ]
