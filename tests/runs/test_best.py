@@ -93,7 +93,8 @@ def test_linear_ensemble_weighs_on_validation_and_every_reader_uses_the_weight(t
     assert again["samples"] == recorded["samples"] and again["accuracy"] == pytest.approx(recorded["accuracy"])
     compared = CliRunner().invoke(app, ["compare", str(out), "--json"])
     assert compared.exit_code == 0, compared.stderr
-    assert json.loads(compared.stdout)[0]["test_acc"] == recorded["accuracy"]
+    row = json.loads(compared.stdout)[0]
+    assert row["test_acc"] == recorded["accuracy"] and row["model"].endswith(" + linear n-grams")
 
 
 def test_best_preset_has_the_linear_model_and_linear_needs_validation():

@@ -706,7 +706,8 @@ class EnsembleRun(Run):
     def model_name(self) -> str | None:
         members = self.members()
         name = members[0].model_name if members else None
-        return f"{len(self.member_paths)} × {name}" if name else None
+        linear = " + linear n-grams" if self.config.get("linear") else ""
+        return f"{len(self.member_paths)} × {name}{linear}" if name else None
 
     @property
     def parameters(self) -> int | None:
