@@ -71,8 +71,8 @@ LABELS = {
     "lstm_ema": "tutorial LSTM, weight average (`--ema 0.98`) + early stopping",
     "gru_ema": "tutorial GRU, weight average (`--ema 0.98`) + early stopping",
     "fast": "`--preset fast`",
-    "best_single": "`--preset best --ensemble 1` (one model)",
-    "best": "`--preset best` (three models, mean probability)",
+    "best_single": "`--preset best --ensemble 1 --no-linear` (one model)",
+    "best": "`--preset best` (three models and the linear n-gram model, weighted on validation)",
     "best_ensemble": "mean of the saved `best_single` seeds' probabilities",
 }
 
@@ -88,7 +88,7 @@ def run_rnn(model: str, seed: int, workdir: Path, verbose: int) -> dict[str, Any
         preset = "tutorial"
         overrides = {"rnn": model.removesuffix("_ema"), "early_stopping": TUTORIAL_PATIENCE, "ema": TUTORIAL_EMA}
     elif model == "best_single":
-        preset, overrides = "best", {"ensemble": 1}
+        preset, overrides = "best", {"ensemble": 1, "linear": False}
     else:
         preset, overrides = model, {}
     t0 = time.perf_counter()

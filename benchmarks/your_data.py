@@ -1,14 +1,18 @@
-"""Your own data: the recipe `textrnn.recipes.choose` picks, and the bag-of-words baseline.
+"""Your own data: the recipe `textrnn.recipes.choose` picks, `--preset best`, and the baseline.
 
 For SST-2, TREC-6 and SMS spam (`../shared/data/text/`, see its README), and IMDB when
 `TEXTRNN_IMDB` points to `aclImdb_v1.tar.gz`: the recipe is chosen from `train.csv` alone, the RNN
 and the baseline are trained on `train.csv` and each scored once on `test.csv`. The recipe's
 options are passed explicitly on top of the `fast` preset (what `textrnn train --data` will do
-by itself once it is wired in).
+by itself once it is wired in). `best` is exactly `textrnn train --preset best --data train.csv
+--test-data test.csv --seed SEED`: 3 RNN members and the linear n-gram model, weighted on the
+members' validation splits.
 
-    PYTHONPATH=. python benchmarks/your_data.py [--datasets sst2 trec sms_spam] [--threads 1]
+    PYTHONPATH=. python benchmarks/your_data.py [--datasets sst2 trec sms_spam imdb]
+        [--runs recipe best baseline] [--threads 1]
 
-Writes `benchmarks/results/your_data.json`.
+Writes `benchmarks/results/your_data.json`; with `--runs` a subset, the other entries already
+in that file are kept (each entry records when it was measured).
 """
 
 from __future__ import annotations
@@ -58,8 +62,52 @@ def _imdb_csvs(folder: Path) -> tuple[Path, Path] | None:
     return out["train"], out["test"]
 
 
+RUNS = ("recipe", "best", "baseline")
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def run_best(name: str, train_csv: Path, test_csv: Path, work: Path, seed: int) -> dict[str, Any]:
+    """`textrnn train --preset best --data train.csv --test-data test.csv --seed SEED`."""
+    from textrnn.runs import TrainOptions, train
+
+    options = TrainOptions.from_preset(
+        "best", data=str(train_csv), test_data=str(test_csv), seed=seed
+    )
+    t0 = time.perf_counter()
+    result = train(options, work / f"{name}-best", verbose=0, print_fn=lambda s: None)
+    seconds = time.perf_counter() - t0
+    m = result.metrics
+    import json
+
+    linear = json.loads((work / f"{name}-best" / "config.json").read_text())["linear"]
+    row = {
+        "accuracy": m["accuracy"],
+        "macro_f1": m["macro"]["f1"],
+        "seconds": seconds,
+        "model": f"{options.ensemble} × {options.model_name()} + linear",
+        "linear": {k: linear[k] for k in ("weight", "kind", "c", "model", "features")},
+        "parts": m.get("parts"),
+        "measured": _now(),
+    }
+    print(
+        f"{name}: best {m['accuracy']:.4f} (macro F1 {m['macro']['f1']:.4f}, {seconds:.0f} s, "
+        f"linear weight {linear['weight']:g})",
+        flush=True,
+    )
+    return row
+
+
 def run_one(
-    name: str, train_csv: Path, test_csv: Path, work: Path, seed: int, budget: float | None
+    name: str,
+    train_csv: Path,
+    test_csv: Path,
+    work: Path,
+    seed: int,
+    budget: float | None,
+    runs: tuple[str, ...] = RUNS,
 ) -> dict[str, Any]:
     from textrnn.baseline import run_baseline
     from textrnn.data import read_texts
@@ -68,6 +116,22 @@ def run_one(
 
     texts, labels = read_texts(train_csv)
     test_texts, test_labels = read_texts(test_csv)
+    row: dict[str, Any] = {
+        "dataset": name, "train_texts": len(texts), "test_texts": len(test_texts)
+    }
+    if "best" in runs:
+        row["best"] = run_best(name, train_csv, test_csv, work, seed)
+    if "baseline" in runs:
+        base, _ = run_baseline(texts, labels, test_texts, test_labels, seed=seed)
+        row["baseline"] = {
+            "accuracy": base["accuracy"],
+            "macro_f1": base["macro"]["f1"],
+            "seconds": base["seconds"],
+            "c": base["c"],
+            "measured": _now(),
+        }
+    if "recipe" not in runs:
+        return row
     t0 = time.perf_counter()
     recipe = choose(texts, labels, time_budget_minutes=budget)
     choose_seconds = time.perf_counter() - t0
@@ -82,39 +146,55 @@ def run_one(
     result = train(options, work / f"{name}-recipe", verbose=0, print_fn=lambda s: None)
     rnn_seconds = time.perf_counter() - t0
     m = result.metrics
-    base, _ = run_baseline(texts, labels, test_texts, test_labels, seed=seed)
-    row = {
-        "dataset": name,
-        "train_texts": len(texts),
-        "test_texts": len(test_texts),
-        "recipe": {
-            **recipe.to_dict(),
-            "accuracy": m["accuracy"],
-            "macro_f1": m["macro"]["f1"],
-            "seconds": rnn_seconds,
-            "choose_seconds": choose_seconds,
-            "model": options.model_name(),
-        },
-        "baseline": {
-            "accuracy": base["accuracy"],
-            "macro_f1": base["macro"]["f1"],
-            "seconds": base["seconds"],
-            "c": base["c"],
-        },
+    row["recipe"] = {
+        **recipe.to_dict(),
+        "accuracy": m["accuracy"],
+        "macro_f1": m["macro"]["f1"],
+        "seconds": rnn_seconds,
+        "choose_seconds": choose_seconds,
+        "model": options.model_name(),
+        "measured": _now(),
     }
     print(
         f"{name}: recipe {m['accuracy']:.4f} (macro F1 {m['macro']['f1']:.4f}, "
-        f"{rnn_seconds:.0f} s), baseline {base['accuracy']:.4f} "
-        f"(macro F1 {base['macro']['f1']:.4f}, {base['seconds']:.0f} s)",
+        f"{rnn_seconds:.0f} s)",
         flush=True,
     )
     return row
+
+
+def merge(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`old` rows updated by the entries of `new` (by dataset), new datasets appended."""
+    rows = {r["dataset"]: dict(r) for r in old}
+    for r in new:
+        rows.setdefault(r["dataset"], {}).update(r)
+    return list(rows.values())
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    """The README table: a line per dataset and model."""
+    lines = [
+        "| dataset | train / test texts | model | test accuracy | macro F1 | training time |",
+        "|---|---|---|---|---|---|",
+    ]
+    names = {"recipe": "default recipe", "best": "`--preset best`", "baseline": "baseline"}
+    for r in rows:
+        for key, title in names.items():
+            e = r.get(key)
+            if e is None:
+                continue
+            lines.append(
+                f"| {r['dataset']} | {r['train_texts']:,} / {r['test_texts']:,} | {title} "
+                f"| {e['accuracy']:.4f} | {e['macro_f1']:.4f} | {e['seconds']:.0f} s |"
+            )
+    return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=[*DATASETS, "imdb"], help="which datasets")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--runs", nargs="+", default=list(RUNS), choices=RUNS, help="what to train")
     parser.add_argument(
         "--threads", type=int, default=None, help="torch intra-op threads (default: torch's)"
     )
@@ -139,7 +219,16 @@ def main() -> None:
                 train_csv, test_csv = csvs
             else:
                 train_csv, test_csv = DATA / name / "train.csv", DATA / name / "test.csv"
-            rows.append(run_one(name, train_csv, test_csv, work, args.seed, args.time_budget))
+            rows.append(
+                run_one(
+                    name, train_csv, test_csv, work, args.seed, args.time_budget, tuple(args.runs)
+                )
+            )
+    out = Path(args.out)
+    if set(args.runs) != set(RUNS) and out.is_file():
+        import json
+
+        rows = merge(json.loads(out.read_text(encoding="utf-8")).get("rows", []), rows)
     result = {
         "benchmark": "your_data",
         "machine": {
@@ -153,20 +242,9 @@ def main() -> None:
     }
     from textrnn.fileio import write_json_atomic
 
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(Path(args.out), result)
-    print(
-        "\n| dataset | recipe acc | recipe macro F1 | recipe time "
-        "| baseline acc | baseline macro F1 | baseline time |"
-    )
-    print("|---|---|---|---|---|---|---|")
-    for r in rows:
-        a, b = r["recipe"], r["baseline"]
-        print(
-            f"| {r['dataset']} | {a['accuracy']:.4f} | {a['macro_f1']:.4f} "
-            f"| {a['seconds']:.0f} s | "
-            f"{b['accuracy']:.4f} | {b['macro_f1']:.4f} | {b['seconds']:.0f} s |"
-        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(out, result)
+    print("\n" + table(rows))
 
 
 if __name__ == "__main__":

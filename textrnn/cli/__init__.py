@@ -103,6 +103,7 @@ def _register() -> None:
         serve,
         summary,
         train,
+        tune,
     )
 
     app.command("train")(train.train)
@@ -113,6 +114,7 @@ def _register() -> None:
     app.command("serve")(serve.serve)
     app.command("explain")(explain.explain)
     app.command("export")(export.export)
+    app.command("tune")(tune.tune)
     app.add_typer(data.app, name="data")
 
 

@@ -1,8 +1,8 @@
 """Runs: the run folder a training job writes, reading it back, and the `Predictor` for raw text.
 
 `train(options, out)` makes a run folder (or an ensemble), `resume(path)` continues an
-interrupted one, `open_run(path)` reads either kind (`RunFolder(path)` a single run), and
-`load(path)` returns a `Predictor`.
+interrupted one, `tune(options, out)` searches hyperparameters (a run per trial), `open_run(path)`
+reads any kind (`RunFolder(path)` a single run), and `load(path)` returns a `Predictor`.
 
 The names are imported on first use (PEP 562), so that importing `textrnn.runs.options` (what
 the command line's flags are generated from) does not load PyTorch.
@@ -17,8 +17,9 @@ if TYPE_CHECKING:
     from textrnn.runs.options import TrainOptions
     from textrnn.runs.predictor import Prediction, Predictor, load
     from textrnn.runs.result import EnsembleResult, TrainingInterrupted, TrainResult
-    from textrnn.runs.run import EnsembleRun, Run, RunFolder, SingleRun, open_run
+    from textrnn.runs.run import EnsembleRun, Run, RunFolder, SingleRun, TuneRun, open_run
     from textrnn.runs.trainer import resume, train
+    from textrnn.runs.tune import TuneResult, tune
 
 _MODULE_OF = {
     "TrainOptions": "options",
@@ -32,9 +33,12 @@ _MODULE_OF = {
     "Run": "run",
     "RunFolder": "run",
     "SingleRun": "run",
+    "TuneRun": "run",
     "open_run": "run",
     "resume": "trainer",
     "train": "trainer",
+    "TuneResult": "tune",
+    "tune": "tune",
 }
 
 

@@ -93,7 +93,7 @@ def compare_with_curves(
     """Each run's `compare_runs` row and its per-epoch `metric` (None if it has none recorded)."""
     if not paths:
         raise ValueError("Expected at least one run folder to compare, got none. Pass runs such as runs/a runs/b.")
-    runs = [open_run(p) for p in paths]
+    runs = [r for p in paths for r in open_run(p).compared()]  # a tune folder: its trials
     rows = [run_row(run) for run in runs]
     for row, text in zip(rows, differing_options([run.options for run in runs]), strict=True):
         row["differs"] = text or None

@@ -5,13 +5,25 @@
 is `textrnn.runs.run`'s). `textrnn.load(path)` of an ensemble folder gives a predictor that
 averages its members; Ctrl-C keeps the finished members and `textrnn train --resume path`
 continues with the unfinished one.
+
+With `--linear` (part of `--preset best`), a linear n-gram model (`textrnn.linear`) joins the
+members once they are trained: its features and C, then its weight `w` in
+`(1 - w) · mean(members) + w · linear`, are chosen on validation data only. Each member's own
+validation split (the last `validation_split` of the training texts in its seed's order, which
+it never trained on) is paired with a linear model fitted without those texts; the pooled pairs
+choose `w` by accuracy (ties: log loss). The final linear model is refitted on all the training
+texts and saved in `linear/`; the weight and the validation tables go into `config.json`.
 """
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from textrnn.errors import RunFolderError
 from textrnn.fileio import make_parents, remove_empty_dirs, remove_paths
@@ -111,10 +123,76 @@ def _train_members(
                 raise
             raise TrainingInterrupted(EnsembleResult(run.path, "interrupted", results)) from None
         results.append(result)
-    metrics = run.finish()
+    linear, linear_probs = _add_linear(run, options, say) if options.linear else (None, None)
+    metrics = run.finish(linear, linear_probs)
     done = EnsembleResult(run.path, "complete", results, metrics)
     say(done.summary())
     return done
+
+
+def _add_linear(
+    run: EnsembleRun, options: TrainOptions, say: Callable[[str], Any]
+) -> tuple[dict[str, Any], np.ndarray]:
+    """Fit the linear model, choose its weight on validation, save it: `(config entry, test
+    probabilities)`."""
+    from textrnn.data.labels import encode_labels
+    from textrnn.linear import (
+        NgramCounts,
+        choose_linear,
+        choose_weight,
+        fit_linear,
+        validation_probs,
+    )
+    from textrnn.runs.predictor import Predictor
+    from textrnn.runs.prepare import read_splits
+
+    start = time.perf_counter()
+    members = run.members()
+    imdb_source = members[0].data_config.get("path") if options.data is None else None
+    train_texts, train_labels, test_texts, _, _, _ = read_splits(
+        options.replace(split_seed=options.seed), imdb_source=imdb_source
+    )
+    predictors = [Predictor.from_model_dir(m.require_model(), path=m.path) for m in members]
+    names = predictors[0].label_names
+    y = encode_labels(train_labels, names, source="the training data")
+    n = len(train_texts)
+    split_at = int(math.floor(n * (1.0 - options.validation_split)))
+    # each member's validation rows: the end of its seed's shuffle (`runs.prepare`, Keras's split)
+    orders = [np.random.default_rng(seed).permutation(n) for seed in run.member_seeds]
+    say(f"Linear n-gram model: counting the word 1-2-grams of {n:,} training texts ...")
+    counts = NgramCounts.build(train_texts)
+    kind, c, table = choose_linear(counts, orders[0][:split_at], orders[0][split_at:], y, names)
+    ys, rnn, lin = [], [], []
+    for order, predictor in zip(orders, predictors, strict=True):
+        val = order[split_at:]
+        model = fit_linear(counts, order[:split_at], y, names, kind=kind, c=c)
+        lin.append(validation_probs(model, counts, val))
+        rnn.append(predictor.predict_proba([train_texts[i] for i in val]))
+        ys.append(y[val])
+    weight, weights = choose_weight(
+        np.concatenate(ys), np.concatenate(rnn).astype(np.float64), np.concatenate(lin)
+    )
+    final = fit_linear(counts, np.arange(n), y, names, kind=kind, c=c)
+    entry = {
+        "weight": weight,
+        "kind": kind,
+        "c": c,
+        "model": final.name,
+        "features": len(final.vocabulary),
+        "chosen_on": f"the members' validation splits ({len(np.concatenate(ys)):,} texts)",
+        "features_table": table,
+        "weights_table": weights,
+        "seconds": round(time.perf_counter() - start, 1),
+    }
+    final.scores = {k: v for k, v in entry.items() if k != "weight"}
+    run.save_linear(final)
+    best = next(r for r in weights if r["weight"] == weight)
+    say(
+        f"Linear n-gram model ({final.name}): weight {weight:g} in the ensemble, validation "
+        f"accuracy {best['val_acc']:.4f} (RNN alone {weights[0]['val_acc']:.4f}, linear alone "
+        f"{weights[-1]['val_acc']:.4f}), {entry['seconds']:g} s."
+    )
+    return entry, final.predict_proba(test_texts)
 
 
 __all__ = ["ENSEMBLE_FORMAT", "EnsembleResult", "resume_ensemble", "train_ensemble"]

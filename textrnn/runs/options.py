@@ -79,7 +79,8 @@ PRESETS: dict[str, Preset] = {
     ),  # fmt: skip
     "best": Preset(
         "the strongest recipe under 20 minutes on two CPU cores: 3 bidirectional GRUs over "
-        "PPMI word vectors and hashed 1-3-grams",
+        "PPMI word vectors and hashed 1-3-grams, with a linear n-gram model weighted on "
+        "validation",
         {
             "rnn": "gru", "units": 64, "bidirectional": True, "embedding_dim": 100,
             "mask_zero": True, "num_words": 30_000, "maxlen": 400, "epochs": 2, "batch_size": 64,
@@ -89,6 +90,7 @@ PRESETS: dict[str, Preset] = {
             "bucket_by_length": True, "pooling": "max_avg", "spatial_dropout": 0.3,
             "clipnorm": 1.0, "lr_schedule": "cosine", "word_vectors": "ppmi", "ngrams": 3,
             "ensemble": 3,  # three seeds, predicting with their mean probability
+            "linear": True,  # and the linear n-gram model, weighted on validation
         },
     ),  # fmt: skip
 }
@@ -316,6 +318,12 @@ class TrainOptions:
         "N) threads; the figures are one process's, within float rounding. For several "
         "machines use torchrun (docs/distributed.md).",
     )  # fmt: skip
+    linear: bool = option(
+        False, group=TRAINING,
+        help="Add a linear n-gram model (word 1-2-grams, tf-idf or naive-Bayes features, "
+        "logistic regression) to the RNN model(s): the weight of each in the mean probability is "
+        "chosen on the validation splits.",
+    )  # fmt: skip
     split_seed: int | None = option(
         None, group=TRAINING, minimum=0, none="--seed", per_run=True,
         help="Seed of the test split only; an ensemble's members share one.",
@@ -395,6 +403,16 @@ class TrainOptions:
                 "nproc", "1 when training an ensemble (--ensemble above 1)", self.nproc,
                 "Train the ensemble with one process, or train single runs with --nproc.",
             )
+        if self.linear and self.validation_split == 0:
+            raise _invalid(
+                "linear", "validation data to weigh the linear model", self.linear,
+                "Pass a --validation-split above 0, or --no-linear.",
+            )  # fmt: skip
+        if self.nproc > 1 and self.linear:
+            raise _invalid(
+                "nproc", "1 with --linear (trained as an ensemble)", self.nproc,
+                "Train with one process, or pass --no-linear.",
+            )  # fmt: skip
         if self.bucket_by_length and not self.mask_zero:
             raise _invalid(
                 "bucket_by_length", "False unless `mask_zero` is True", True,

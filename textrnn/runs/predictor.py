@@ -272,7 +272,14 @@ class EnsemblePredictor(Predictor):
         (1, 2)
     """
 
-    def __init__(self, members: Sequence[Predictor], *, path: Path | None = None) -> None:
+    def __init__(
+        self,
+        members: Sequence[Predictor],
+        *,
+        path: Path | None = None,
+        linear: Any = None,
+        linear_weight: float = 0.0,
+    ) -> None:
         if not members:
             raise ValueError("An ensemble needs at least one member predictor.")
         names = members[0].label_names
@@ -282,9 +289,20 @@ class EnsemblePredictor(Predictor):
                     f"The ensemble's members predict different classes ({names} and {m.label_names}): "
                     "only models of the same classes can be averaged."
                 )
+        if linear is not None and list(linear.label_names) != list(names):
+            raise ModelFileError(
+                f"The ensemble's linear model predicts other classes ({linear.label_names}) than "
+                f"its members ({names})."
+            )
+        if not 0.0 <= float(linear_weight) <= 1.0:
+            raise ModelFileError(
+                f"The ensemble's linear weight {linear_weight!r} is outside [0, 1]: its config is damaged."
+            )
         self.members = list(members)
         self.label_names = list(names)
         self.path = path
+        self.linear = linear
+        self.linear_weight = float(linear_weight) if linear is not None else 0.0
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> EnsemblePredictor:
@@ -299,16 +317,25 @@ class EnsemblePredictor(Predictor):
         raise TypeError("An ensemble's members each encode texts their own way: use `ensemble.members[i].encode(texts)`.")
 
     def predict_proba(self, texts: Sequence[str], batch_size: int = PREDICT_BATCH_SIZE) -> np.ndarray:
-        """The mean of the members' class probabilities, shape `(samples, classes)`."""
+        """The mean of the members' class probabilities, shape `(samples, classes)`; with a linear
+        model of weight `w`, `(1 - w)` of that mean plus `w` of the linear model's."""
         texts = _check_texts(texts)
         total = np.zeros((len(texts), len(self.label_names)), dtype=np.float64)
-        for member in self.members:
-            total += member.predict_proba(texts, batch_size=batch_size)
-        return (total / len(self.members)).astype(np.float32)
+        w = self.linear_weight
+        if w < 1.0:
+            for member in self.members:
+                total += member.predict_proba(texts, batch_size=batch_size)
+            total *= (1.0 - w) / len(self.members)
+        if self.linear is not None and w > 0.0:
+            for start in range(0, len(texts), _CHUNK):
+                chunk = texts[start : start + _CHUNK]
+                total[start : start + len(chunk)] += w * self.linear.predict_proba(chunk)
+        return total.astype(np.float32)
 
     def __repr__(self) -> str:
         where = f"{str(self.path)!r}, " if self.path is not None else ""
-        return f"EnsemblePredictor({where}labels={self.label_names}, members={len(self.members)})"
+        linear = f", linear weight {self.linear_weight:g}" if self.linear is not None else ""
+        return f"EnsemblePredictor({where}labels={self.label_names}, members={len(self.members)}{linear})"
 
 
 def for_run(run: Run) -> Predictor:
@@ -326,7 +353,17 @@ def for_ensemble(run: EnsembleRun) -> EnsemblePredictor:
     """
     pairs = zip(run.model_dirs(), run.member_paths, strict=True)
     members = [Predictor.from_model_dir(d, path=p) for d, p in pairs]
-    return EnsemblePredictor(members, path=run.path)
+    linear_dir = run.linear_dir()
+    if linear_dir is None:
+        return EnsemblePredictor(members, path=run.path)
+    from textrnn.linear import LinearTextModel
+
+    return EnsemblePredictor(
+        members,
+        path=run.path,
+        linear=LinearTextModel.load(linear_dir),
+        linear_weight=run.linear_weight or 0.0,
+    )
 
 
 def decide(probs: np.ndarray, threshold: float | None = None) -> np.ndarray:

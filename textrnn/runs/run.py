@@ -73,6 +73,8 @@ RUN_FORMAT = "textrnn.run"
 RUN_FORMAT_VERSION = 1
 ENSEMBLE_FORMAT = "textrnn.ensemble"
 ENSEMBLE_FORMAT_VERSION = 1
+TUNE_FORMAT = "textrnn.tune"
+TUNE_FORMAT_VERSION = 1
 HISTORY_FORMAT_VERSION = 1
 MODEL_KIND = "textrnn.text_classifier"
 
@@ -87,6 +89,10 @@ METRICS = "metrics.json"
 PREDICTIONS = "predictions.csv"
 BASELINE_PREDICTIONS = "baseline_predictions.csv"  # the bag-of-words baseline's, on the test split
 MEMBERS = "members"
+TRIALS = "trials"  # a tune folder's trial runs, trials/1, trials/2, ...
+TRIALS_CSV = "trials.csv"
+TRIALS_JSON = "trials.json"
+LINEAR = "linear"  # an ensemble's linear n-gram model (`textrnn.linear`), with `--linear`
 WEIGHTS = "model.safetensors"  # inside model/, as `textrnn.models` names it
 
 HISTORY_KEYS = ("loss", "acc", "val_loss", "val_acc", "seconds")
@@ -290,12 +296,15 @@ def ensemble_config(
         "created": _now(),
         "command": list(command) if command is not None else None,
         "options": options.to_dict(),
-        "combine": "mean of the members' class probabilities",
+        "combine": "mean of the members' class probabilities"
+        + (", then (1 - w) of it plus w of the linear model's (w chosen on validation)"
+           if options.linear else ""),
         "members": [
             {"path": f"{MEMBERS}/{i + 1}", "seed": seed + i} for i in range(options.ensemble)
         ],
+        **({"linear": {"path": LINEAR, "weight": None}} if options.linear else {}),
         "status": "running",
-    }
+    }  # fmt: skip
 
 
 def _now() -> str:
@@ -404,6 +413,10 @@ class Run:
         (`--no-baseline`, an ensemble, or a run from before the baseline)."""
         path = self.path / BASELINE_PREDICTIONS
         return _read_predictions(path) if path.is_file() else None
+
+    def compared(self) -> list[Run]:
+        """The runs `textrnn compare` shows a row for: this one (a tune folder: each trial)."""
+        return [self]
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self.path)!r}, status={self.status!r})"
@@ -743,7 +756,8 @@ class EnsembleRun(Run):
     def model_name(self) -> str | None:
         members = self.members()
         name = members[0].model_name if members else None
-        return f"{len(self.member_paths)} × {name}" if name else None
+        linear = " + linear n-grams" if self.config.get("linear") else ""
+        return f"{len(self.member_paths)} × {name}{linear}" if name else None
 
     @property
     def parameters(self) -> int | None:
@@ -765,6 +779,36 @@ class EnsembleRun(Run):
                 f"Continue it with `textrnn train --resume {self.path}`."
             )
         return [SingleRun(p).require_model() for p in self.member_paths]
+
+    @property
+    def linear_weight(self) -> float | None:
+        """The linear model's weight in the ensemble's probability, None without one."""
+        linear = self.config.get("linear")
+        if not isinstance(linear, dict) or linear.get("weight") is None:
+            return None
+        return float(linear["weight"])
+
+    def linear_dir(self) -> Path | None:
+        """The linear model's folder, or None for an ensemble without one.
+
+        Raises:
+            RunFolderError: if the config names a weighted linear model whose folder is missing.
+        """
+        if self.linear_weight is None:
+            return None
+        path = self.path / str(self.config["linear"].get("path", LINEAR))
+        if not path.is_dir():
+            raise RunFolderError(f"`{self.path}` has lost its linear model `{path.name}/`.")
+        return path
+
+    def save_linear(self, model: Any) -> None:
+        """Swap a new `linear/` in (a `textrnn.linear.LinearTextModel`)."""
+        staging = new_temp_dir(self.path / LINEAR, "new")
+        try:
+            model.save(staging / LINEAR)
+            replace_dir(staging / LINEAR, self.path / LINEAR)
+        finally:
+            remove_paths([staging])
 
     # ------------------------------------------------------------------ writing
     @classmethod
@@ -801,9 +845,17 @@ class EnsembleRun(Run):
         """Whether any member got past its first epoch (its folder exists)."""
         return (self.path / MEMBERS).exists()
 
-    def finish(self) -> dict[str, Any] | None:
+    def finish(
+        self, linear: dict[str, Any] | None = None, linear_probs: np.ndarray | None = None
+    ) -> dict[str, Any] | None:
         """Average the members' test predictions into `metrics.json` and `predictions.csv`, and
-        mark the ensemble complete; the metrics, or None if the members' test rows differ."""
+        mark the ensemble complete; the metrics, or None if the members' test rows differ.
+
+        Args:
+            linear: the linear model's entry of the config (`"weight"` and how it was chosen),
+                for an ensemble with one (saved by `save_linear`).
+            linear_probs: the linear model's test probabilities, rows as the members'.
+        """
         from textrnn.evaluation import classification_metrics
 
         tables = [SingleRun(p).predictions() for p in self.member_paths]
@@ -814,20 +866,181 @@ class EnsembleRun(Run):
             t.index == first.index and t.labels == first.labels and t.label_names == names
             for t in tables
         )
+        parts: dict[str, Any] = {}
         if same and first.index:
             probs = np.mean([t.probabilities for t in tables], axis=0)
             y = np.array([names.index(label) for label in first.labels], dtype=np.int64)
+            if linear is not None and linear_probs is not None:
+                w = float(linear["weight"])
+                for part, p in (("rnn", probs), ("linear", linear_probs)):
+                    m = classification_metrics(y, p, names)
+                    parts[part] = {"accuracy": m["accuracy"], "macro_f1": m["macro"]["f1"]}
+                probs = (1.0 - w) * probs + w * linear_probs
             metrics = {
                 "split": "test",
                 "members": len(tables),
                 **classification_metrics(y, probs, names),
+                **({"parts": parts} if parts else {}),
             }
             write_json_atomic(self.path / METRICS, metrics)
             _write_predictions(self.path, first.index, first.labels, probs, names)
+        if linear is not None:
+            self.config = {**self.config, "linear": {**self.config.get("linear", {}), **linear}}
         self.config = {**self.config, "status": "complete", "label_names": names}
         write_json_atomic(self.path / CONFIG, self.config)
         self.__dict__.pop("history", None)
         return metrics
+
+
+def tune_config(
+    *,
+    name: str,
+    command: Sequence[str] | None,
+    options: TrainOptions,
+    space: dict[str, Any],
+    minutes: float,
+    trials: int,
+) -> dict[str, Any]:
+    """A tune folder's `config.json`: the fixed `options`, the search `space`, the bounds."""
+    return {
+        "format": TUNE_FORMAT,
+        "format_version": TUNE_FORMAT_VERSION,
+        "name": name,
+        "created": _now(),
+        "command": list(command) if command is not None else None,
+        "options": options.to_dict(),
+        "space": space,
+        "minutes": minutes,
+        "max_trials": trials,
+        "objective": "the lowest validation loss of any epoch (minimised)",
+        "status": "running",
+        "best": None,
+    }
+
+
+class TuneRun(Run):
+    """A tune folder (`textrnn tune`): one single run per trial under `trials/`.
+
+    It predicts, evaluates and serves as its best trial (`config.json`'s `"best"`).
+
+    Raises:
+        RunFolderError: if `path` is not a tune folder of a format this version reads.
+    """
+
+    kind = "tune"
+
+    def __init__(self, path: str | os.PathLike[str], config: dict[str, Any] | None = None) -> None:
+        p = Path(path)
+        if config is None:
+            config = _read_config(p)
+        _check_format(p, config, TUNE_FORMAT, TUNE_FORMAT_VERSION)
+        super().__init__(p, config)
+        self._lock: FolderLock | None = None
+
+    def trial_path(self, number: int) -> Path:
+        return self.path / TRIALS / str(number)
+
+    def trials(self) -> list[SingleRun]:
+        """The trials' run folders that exist, in trial order."""
+        folder = self.path / TRIALS
+        numbers = sorted(
+            int(p.name) for p in folder.iterdir() if p.name.isdigit() and (p / CONFIG).is_file()
+        ) if folder.is_dir() else []
+        return [SingleRun(self.trial_path(n)) for n in numbers]
+
+    def best_trial(self) -> SingleRun | None:
+        best = self.config.get("best")
+        if not isinstance(best, dict) or "trial" not in best:
+            return None
+        return SingleRun(self.trial_path(int(best["trial"])))
+
+    def _best(self) -> SingleRun:
+        best = self.best_trial()
+        if best is None:
+            raise RunFolderError(
+                f"The tune folder `{self.path}` has no best trial yet: no trial has finished."
+            )
+        return best
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The best trial's options (the fixed ones before a trial has finished)."""
+        best = self.best_trial()
+        return best.options if best is not None else super().options
+
+    @property
+    def status(self) -> str:
+        return str(self.config.get("status", "running"))
+
+    @property
+    def history(self) -> dict[str, Any]:
+        best = self.best_trial()
+        return best.history if best is not None else {"status": self.status, "epochs": []}
+
+    @property
+    def metrics(self) -> dict[str, Any] | None:
+        best = self.best_trial()
+        return best.metrics if best is not None else None
+
+    @property
+    def model_name(self) -> str | None:
+        best = self.best_trial()
+        return best.model_name if best is not None else None
+
+    @property
+    def parameters(self) -> int | None:
+        best = self.best_trial()
+        return best.parameters if best is not None else None
+
+    @property
+    def data_config(self) -> dict[str, Any]:
+        best = self.best_trial()
+        return best.data_config if best is not None else {}
+
+    def model_dirs(self) -> list[Path]:
+        return self._best().model_dirs()
+
+    def predictions(self) -> Predictions:
+        return self._best().predictions()
+
+    def compared(self) -> list[Run]:
+        return list(self.trials())
+
+    def trial_rows(self) -> list[dict[str, Any]]:
+        """The parsed `trials.json` (a row per trial), empty before the first trial ends."""
+        path = self.path / TRIALS_JSON
+        rows = _read_json(path) if path.is_file() else []
+        return rows if isinstance(rows, list) else []
+
+    # ------------------------------------------------------------------ writing
+    @classmethod
+    def create(cls, target: Path, config: dict[str, Any]) -> TuneRun:
+        """Make the tune folder `target` (which must not exist) and hold its lock."""
+        target.mkdir()
+        lock = FolderLock.try_acquire(target)
+        write_json_atomic(target / CONFIG, config)
+        run = cls(target, config)
+        run._lock = lock
+        return run
+
+    def close(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def write_trials(self, rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
+        """`trials.json` (the rows) and `trials.csv` (their `columns`)."""
+        write_json_atomic(self.path / TRIALS_JSON, list(rows))
+        write_csv_atomic(
+            self.path / TRIALS_CSV,
+            list(columns),
+            [["" if r.get(c) is None else r.get(c) for c in columns] for r in rows],
+        )
+
+    def update(self, **changes: Any) -> None:
+        """Rewrite `config.json` with `changes` (status, best)."""
+        self.config = {**self.config, **changes}
+        write_json_atomic(self.path / CONFIG, self.config)
 
 
 # ---------------------------------------------------------------------------------- opening
@@ -863,11 +1076,12 @@ def _check_format(path: Path, config: dict[str, Any], fmt: str, newest: int) -> 
         )
 
 
-def open_run(path: str | os.PathLike[str]) -> SingleRun | EnsembleRun:
+def open_run(path: str | os.PathLike[str]) -> SingleRun | EnsembleRun | TuneRun:
     """The run in folder `path`, of the kind its `config.json` says: the one place that decides.
 
     Returns:
-        A `SingleRun` (format `textrnn.run`) or an `EnsembleRun` (format `textrnn.ensemble`).
+        A `SingleRun` (format `textrnn.run`), an `EnsembleRun` (format `textrnn.ensemble`) or a
+        `TuneRun` (format `textrnn.tune`).
 
     Raises:
         RunFolderError: if `path` is not a run folder of a format this version reads.
@@ -880,6 +1094,8 @@ def open_run(path: str | os.PathLike[str]) -> SingleRun | EnsembleRun:
     config = _read_config(p)
     if config.get("format") == ENSEMBLE_FORMAT:
         return EnsembleRun(p, config)
+    if config.get("format") == TUNE_FORMAT:
+        return TuneRun(p, config)
     return SingleRun(p, config)
 
 
@@ -887,7 +1103,9 @@ def is_run(path: str | os.PathLike[str]) -> bool:
     """Whether `path` holds a run folder of either kind (rather than, say, a saved model)."""
     config = Path(path) / CONFIG
     try:
-        return config.is_file() and read_json(config).get("format") in (RUN_FORMAT, ENSEMBLE_FORMAT)
+        return config.is_file() and read_json(config).get("format") in (
+            RUN_FORMAT, ENSEMBLE_FORMAT, TUNE_FORMAT
+        )
     except (OSError, ValueError, AttributeError):
         return False
 
@@ -914,18 +1132,22 @@ __all__ = [
     "HISTORY_CSV",
     "HISTORY_JSON",
     "HISTORY_KEYS",
+    "LINEAR",
     "MEMBERS",
     "METRICS",
     "MODEL",
     "PREDICTIONS",
     "RUN_FORMAT",
     "SUMMARY",
+    "TRIALS",
+    "TUNE_FORMAT",
     "EnsembleRun",
     "Predictions",
     "Run",
     "RunFolder",
     "SingleRun",
     "TextModel",
+    "TuneRun",
     "ensemble_config",
     "is_run",
     "model_metadata",
@@ -934,4 +1156,5 @@ __all__ = [
     "open_run",
     "read_text_model",
     "single_run_config",
+    "tune_config",
 ]

@@ -11,10 +11,11 @@ from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from textrnn.callbacks import Callback
+from textrnn.errors import RunFolderError
 from textrnn.runs.ensemble import resume_ensemble, train_ensemble
 from textrnn.runs.options import AUTO_PRESET, TrainOptions
 from textrnn.runs.result import EnsembleResult, TrainingInterrupted, TrainResult
-from textrnn.runs.run import EnsembleRun, open_run
+from textrnn.runs.run import EnsembleRun, TuneRun, open_run
 from textrnn.runs.settle import settle
 from textrnn.runs.single import resume_single, train_single
 
@@ -73,7 +74,7 @@ def train(
         options, recipe = choice.options, choice.recipe
         if verbose:
             (print_fn or print)(choice.describe)
-    if options.ensemble > 1:
+    if options.ensemble > 1 or options.linear:
         return train_ensemble(
             options, target, callbacks=callbacks, verbose=verbose, print_fn=print_fn,
             command=command,
@@ -101,6 +102,11 @@ def resume(
     run = open_run(path)
     if isinstance(run, EnsembleRun):
         return resume_ensemble(run, callbacks=callbacks, verbose=verbose, print_fn=print_fn)
+    if isinstance(run, TuneRun):
+        raise RunFolderError(
+            f"`{run.path}` is a tune folder (`textrnn tune`): it cannot be resumed. Resume one of "
+            f"its trials (`{run.path}/trials/N`), or tune again into a new folder."
+        )
     return resume_single(run, callbacks=callbacks, verbose=verbose, print_fn=print_fn)
 
 

@@ -1,0 +1,103 @@
+"""`--linear` / `--preset best`: RNN members plus the linear n-gram model, weighted on validation."""
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import textrnn
+from textrnn.cli import app
+from textrnn.data.toy import toy_texts, write_toy_csv
+from textrnn.errors import ModelFileError
+from textrnn.linear import (
+    LinearTextModel,
+    NgramCounts,
+    choose_linear,
+    choose_weight,
+    fit_linear,
+    ngrams_of,
+    validation_probs,
+)
+from textrnn.presets import PRESETS
+from textrnn.runs.evaluate import evaluate_run
+from textrnn.runs.options import TrainOptions
+from textrnn.runs.predictor import EnsemblePredictor
+from textrnn.runs.trainer import train
+
+TINY = {"units": 4, "embedding_dim": 4, "maxlen": 16, "num_words": 120, "batch_size": 16, "epochs": 1}
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    texts, labels = toy_texts(80, seed=11)
+    return write_toy_csv(tmp_path_factory.mktemp("d") / "reviews.csv", texts, labels), texts, labels
+
+
+def test_ngrams_and_the_saved_model_predict_as_the_fitted_one(tmp_path):
+    assert ngrams_of("A good film") == ["a", "good", "film", "a good", "good film"]
+    texts = ["good fun film", "a dull film", "good good acting", "dull and slow", "fun and good", "slow dull plot"]
+    y = np.array([1, 0, 1, 0, 1, 0])
+    counts = NgramCounts.build(texts)
+    for kind in ("tfidf", "nb"):
+        model = fit_linear(counts, np.arange(6), y, ["neg", "pos"], kind=kind, c=4.0)
+        probs = model.predict_proba(["good fun", "dull slow", "never seen words"])
+        assert probs.shape == (3, 2) and np.allclose(probs.sum(1), 1)
+        assert probs[0, 1] > 0.5 > probs[1, 1]
+        # the same rows through the training counts give the same probabilities
+        np.testing.assert_allclose(validation_probs(model, counts, np.arange(2)), model.predict_proba(texts[:2]))
+        model.save(tmp_path / kind)
+        assert not list((tmp_path / kind).glob("*.pkl"))
+        loaded = LinearTextModel.load(tmp_path / kind)
+        np.testing.assert_allclose(loaded.predict_proba(texts), model.predict_proba(texts))
+    (tmp_path / "nb" / "ngrams.json").write_text(json.dumps(["only one"]))
+    with pytest.raises(ModelFileError, match="shapes disagree"):
+        LinearTextModel.load(tmp_path / "nb")
+
+
+def test_multiclass_choice_and_weight_grid():
+    texts = [f"{w} {w} thing {i}" for i in range(10) for w in ("red", "green", "blue")]
+    y = np.array([0, 1, 2] * 10)
+    counts = NgramCounts.build(texts)
+    kind, c, table = choose_linear(counts, np.arange(21), np.arange(21, 30), y, ["b", "g", "r"])
+    assert kind == "tfidf" and {r["kind"] for r in table} == {"tfidf"} and len(table) == 4
+    assert max(r["val_acc"] for r in table) == 1.0
+    rnn = np.full((9, 3), 1 / 3)
+    lin = np.eye(3)[y[21:]]
+    weight, weights = choose_weight(y[21:], rnn, lin)
+    assert weight > 0 and len(weights) == 11 and weights[0]["weight"] == 0.0  # the uninformative RNN loses
+
+
+def test_linear_ensemble_weighs_on_validation_and_every_reader_uses_the_weight(tmp_path, data):
+    path, texts, _ = data
+    out = tmp_path / "best"
+    result = train(TrainOptions(data=str(path), ensemble=2, linear=True, seed=4, **TINY), out, verbose=0)
+    assert result.status == "complete"
+    config = json.loads((out / "config.json").read_text())
+    linear = config["linear"]
+    assert 0.0 <= linear["weight"] <= 1.0 and linear["kind"] in ("tfidf", "nb") and linear["c"] > 0
+    assert len(linear["weights_table"]) == 11 and linear["features_table"]
+    assert (out / "linear" / "linear.safetensors").is_file() and (out / "linear" / "ngrams.json").is_file()
+
+    predictor = textrnn.load(out)
+    assert isinstance(predictor, EnsemblePredictor) and predictor.linear_weight == linear["weight"]
+    sample = texts[:12]
+    w = linear["weight"]
+    expected = (1 - w) * np.mean([m.predict_proba(sample) for m in predictor.members], axis=0)
+    expected += w * predictor.linear.predict_proba(sample)
+    np.testing.assert_allclose(predictor.predict_proba(sample), expected, rtol=1e-5, atol=1e-6)
+
+    recorded = json.loads((out / "metrics.json").read_text())
+    assert set(recorded["parts"]) == {"rnn", "linear"}
+    again = evaluate_run(out)
+    assert again["samples"] == recorded["samples"] and again["accuracy"] == pytest.approx(recorded["accuracy"])
+    compared = CliRunner().invoke(app, ["compare", str(out), "--json"])
+    assert compared.exit_code == 0, compared.stderr
+    row = json.loads(compared.stdout)[0]
+    assert row["test_acc"] == recorded["accuracy"] and row["model"].endswith(" + linear n-grams")
+
+
+def test_best_preset_has_the_linear_model_and_linear_needs_validation():
+    assert PRESETS["best"]["linear"] is True and PRESETS["tutorial"]["linear"] is False
+    with pytest.raises(ValueError, match="--validation-split"):
+        TrainOptions(linear=True, validation_split=0.0, monitor="loss")

@@ -1,0 +1,350 @@
+"""A linear n-gram model saved without pickle: the ensemble's bag-of-words member.
+
+Word 1-2-grams (textrnn's tokeniser), one of two feature weightings, and logistic regression:
+
+- `tfidf`: sublinear term frequency × smoothed inverse document frequency, rows L2-normalised
+  (the baseline's features, `textrnn.baseline`);
+- `nb` (two classes): presence × the naive-Bayes log-count ratio of Wang & Manning (2012), rows
+  L2-normalised ("NBSVM" with a logistic loss).
+
+Which weighting and which C are chosen on a validation split, never on test data. scikit-learn
+fits the classifier; prediction is a few lines of NumPy/SciPy over what `save` writes: the
+n-gram vocabulary as JSON and the arrays (feature weights, coefficients, intercepts) as
+safetensors, so loading a run never unpickles anything.
+
+Example:
+    >>> counts = NgramCounts.build(train_texts)
+    >>> model = fit_linear(counts, np.arange(len(train_texts)), y, names, kind="tfidf", c=16.0)
+    >>> model.predict_proba(["a wonderful film"]).shape
+    (1, 2)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from textrnn.errors import ModelFileError
+from textrnn.preprocessing.text import tokenize
+
+KINDS = ("tfidf", "nb")
+C_GRID = (1.0, 4.0, 16.0, 64.0)
+NGRAM_RANGE = (1, 2)
+MIN_DF_FROM = 1_000  # with at least this many training texts, keep n-grams seen in 2+ texts
+NB_ALPHA = 1.0  # naive Bayes smoothing
+LINEAR_FORMAT = "textrnn.linear"
+LINEAR_FORMAT_VERSION = 1
+CONFIG_FILE = "linear.json"
+VOCAB_FILE = "ngrams.json"
+ARRAYS_FILE = "linear.safetensors"
+
+
+def ngrams_of(text: str) -> list[str]:
+    """The word 1-2-grams of `text`, words joined by a space."""
+    words = tokenize(text)
+    out = list(words)
+    for n in range(2, NGRAM_RANGE[1] + 1):
+        out.extend(" ".join(words[i : i + n]) for i in range(len(words) - n + 1))
+    return out
+
+
+def count_matrix(texts: Sequence[str], index: dict[str, int]) -> Any:
+    """`(texts, n-grams)` CSR matrix of n-gram counts over the vocabulary `index`."""
+    from scipy.sparse import csr_matrix
+
+    indptr = [0]
+    cols: list[int] = []
+    vals: list[int] = []
+    for text in texts:
+        counts = Counter(j for g in ngrams_of(text) if (j := index.get(g)) is not None)
+        cols.extend(counts.keys())
+        vals.extend(counts.values())
+        indptr.append(len(cols))
+    m = csr_matrix(
+        (np.asarray(vals, dtype=np.float64), np.asarray(cols, dtype=np.int64), indptr),
+        shape=(len(texts), len(index)),
+    )
+    m.sort_indices()
+    return m
+
+
+@dataclass
+class NgramCounts:
+    """The n-gram vocabulary of a set of training texts and their count matrix (no labels used)."""
+
+    vocabulary: list[str]
+    counts: Any  # CSR (texts, n-grams)
+
+    @classmethod
+    def build(cls, texts: Sequence[str]) -> NgramCounts:
+        df: Counter[str] = Counter()
+        for text in texts:
+            df.update(set(ngrams_of(text)))
+        min_df = 2 if len(texts) >= MIN_DF_FROM else 1
+        vocabulary = sorted(g for g, n in df.items() if n >= min_df)
+        index = {g: i for i, g in enumerate(vocabulary)}
+        return cls(vocabulary, count_matrix(texts, index))
+
+
+def _l2_rows(x: Any) -> Any:
+    from scipy.sparse import diags
+
+    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return diags(1.0 / norms) @ x
+
+
+def _features(counts: Any, kind: str, weights: np.ndarray) -> Any:
+    x = counts.astype(np.float64, copy=True)
+    if kind == "tfidf":
+        x.data = 1.0 + np.log(x.data)
+    else:
+        x.data = np.ones_like(x.data)
+    return _l2_rows(x.multiply(weights.reshape(1, -1)).tocsr())
+
+
+def _feature_weights(counts: Any, y: np.ndarray, kind: str) -> np.ndarray:
+    # n-grams absent from these texts weigh 0, as if they were out of the vocabulary
+    present = (counts > 0).astype(np.float64)
+    df = np.asarray(present.sum(axis=0)).ravel()
+    if kind == "tfidf":
+        n = counts.shape[0]
+        weights = np.log((1.0 + n) / (1.0 + df)) + 1.0
+    else:
+        p = NB_ALPHA + np.asarray(present[y == 1].sum(axis=0)).ravel()
+        q = NB_ALPHA + np.asarray(present[y == 0].sum(axis=0)).ravel()
+        weights = np.log((p / p.sum()) / (q / q.sum()))
+    return np.where(df > 0, weights, 0.0)
+
+
+@dataclass
+class LinearTextModel:
+    """A fitted linear n-gram model (see the module's docstring).
+
+    Attributes:
+        kind: `"tfidf"` or `"nb"`.
+        c: logistic regression's inverse regularisation strength.
+        label_names: the class names, column `i` of the probabilities naming class `i`.
+        vocabulary: the n-grams, feature `j` being `vocabulary[j]`.
+        weights: `(features,)` the idf or the log-count ratio of each n-gram.
+        coef: `(1, features)` for two classes (the second class's logit), else `(classes, features)`.
+        intercept: `(1,)` or `(classes,)`.
+    """
+
+    kind: str
+    c: float
+    label_names: list[str]
+    vocabulary: list[str]
+    weights: np.ndarray
+    coef: np.ndarray
+    intercept: np.ndarray
+    scores: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        what = "tf-idf" if self.kind == "tfidf" else "naive-Bayes log-count ratios"
+        return f"word 1-2-grams, {what}, logistic regression (C={self.c:g})"
+
+    def features(self, texts: Sequence[str]) -> Any:
+        index = {g: i for i, g in enumerate(self.vocabulary)}
+        return _features(count_matrix(list(texts), index), self.kind, self.weights)
+
+    def proba_of_features(self, x: Any) -> np.ndarray:
+        z = np.asarray(x @ self.coef.T) + self.intercept.reshape(1, -1)
+        if len(self.label_names) == 2 and self.coef.shape[0] == 1:
+            p = 1.0 / (1.0 + np.exp(-z[:, 0]))
+            return np.stack([1.0 - p, p], axis=1)
+        z = z - z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return np.asarray(e / e.sum(axis=1, keepdims=True))
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Class probabilities of `texts`, shape `(samples, classes)`, in `label_names` order."""
+        return self.proba_of_features(self.features(texts))
+
+    # ------------------------------------------------------------------ files
+    def save(self, folder: str | os.PathLike[str]) -> None:
+        """Write `linear.json` (settings), `ngrams.json` and `linear.safetensors` into `folder`."""
+        from safetensors.numpy import save_file
+
+        from textrnn.fileio import write_json_atomic
+
+        p = Path(folder)
+        p.mkdir(parents=True, exist_ok=True)
+        config = {
+            "format": LINEAR_FORMAT,
+            "format_version": LINEAR_FORMAT_VERSION,
+            "kind": self.kind,
+            "c": self.c,
+            "label_names": self.label_names,
+            "ngram_range": list(NGRAM_RANGE),
+            "features": len(self.vocabulary),
+            "scores": self.scores,
+        }
+        write_json_atomic(p / CONFIG_FILE, config)
+        write_json_atomic(p / VOCAB_FILE, self.vocabulary)
+        save_file(
+            {
+                "weights": np.ascontiguousarray(self.weights, dtype=np.float64),
+                "coef": np.ascontiguousarray(self.coef, dtype=np.float64),
+                "intercept": np.ascontiguousarray(self.intercept, dtype=np.float64),
+            },
+            str(p / ARRAYS_FILE),
+        )
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike[str]) -> LinearTextModel:
+        """Read a model `save` wrote.
+
+        Raises:
+            ModelFileError: if a file is missing, damaged or of another format.
+        """
+        from safetensors.numpy import load_file
+
+        p = Path(folder)
+        try:
+            config = json.loads((p / CONFIG_FILE).read_text(encoding="utf-8"))
+            vocabulary = json.loads((p / VOCAB_FILE).read_text(encoding="utf-8"))
+            arrays = load_file(str(p / ARRAYS_FILE))
+            if config.get("format") != LINEAR_FORMAT or config.get("kind") not in KINDS:
+                raise ValueError("not a textrnn linear model")
+            if config.get("format_version") != LINEAR_FORMAT_VERSION:
+                raise ValueError(f"format_version {config.get('format_version')!r}")
+            model = cls(
+                str(config["kind"]),
+                float(config["c"]),
+                [str(n) for n in config["label_names"]],
+                [str(g) for g in vocabulary],
+                arrays["weights"],
+                arrays["coef"],
+                arrays["intercept"],
+                dict(config.get("scores") or {}),
+            )
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise ModelFileError(f"Cannot read the linear model in `{p}`: {e}.") from None
+        f = len(model.vocabulary)
+        k = len(model.label_names)
+        rows = 1 if k == 2 else k
+        if model.weights.shape != (f,) or model.coef.shape != (rows, f):
+            raise ModelFileError(f"The linear model in `{p}` is damaged: its shapes disagree.")
+        if model.intercept.shape != (rows,):
+            raise ModelFileError(f"The linear model in `{p}` is damaged: its shapes disagree.")
+        return model
+
+
+def fit_linear(
+    counts: NgramCounts,
+    rows: np.ndarray,
+    y: np.ndarray,
+    label_names: Sequence[str],
+    *,
+    kind: str,
+    c: float,
+) -> LinearTextModel:
+    """Fit on the training texts `rows` of `counts` (labels `y`, class indices of all texts).
+
+    Raises:
+        ValueError: for an unknown kind, `nb` with more than two classes, or one class only.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    if kind not in KINDS:
+        raise ValueError(f"Unknown linear model kind {kind!r}; expected one of {KINDS}.")
+    k = len(label_names)
+    if kind == "nb" and k != 2:
+        raise ValueError("The `nb` linear model takes two classes.")
+    sub, ys = counts.counts[rows], y[rows]
+    if len(np.unique(ys)) != k:
+        raise ValueError(f"Expected every one of the {k} classes in the linear model's training rows.")
+    weights = _feature_weights(sub, ys, kind)
+    clf = LogisticRegression(C=float(c), solver="newton-cg", max_iter=1000)  # fast on sparse
+    clf.fit(_features(sub, kind, weights), ys)
+    return LinearTextModel(
+        kind,
+        float(c),
+        [str(n) for n in label_names],
+        counts.vocabulary,
+        weights,
+        np.asarray(clf.coef_, dtype=np.float64),
+        np.asarray(clf.intercept_, dtype=np.float64),
+    )
+
+
+def log_loss(y: np.ndarray, probs: np.ndarray) -> float:
+    p = np.clip(probs[np.arange(len(y)), y], 1e-12, 1.0)
+    return float(-np.mean(np.log(p)))
+
+
+def accuracy(y: np.ndarray, probs: np.ndarray) -> float:
+    return float(np.mean(probs.argmax(axis=1) == y))
+
+
+def choose_linear(
+    counts: NgramCounts,
+    train_rows: np.ndarray,
+    val_rows: np.ndarray,
+    y: np.ndarray,
+    label_names: Sequence[str],
+    *,
+    c_grid: Sequence[float] = C_GRID,
+) -> tuple[str, float, list[dict[str, Any]]]:
+    """The kind and C with the best validation accuracy (ties: lower log loss), and the table.
+
+    Each `(kind, C)` is fitted on `train_rows` and scored on `val_rows`.
+    """
+    kinds = KINDS if len(label_names) == 2 else ("tfidf",)
+    table: list[dict[str, Any]] = []
+    for kind in kinds:
+        for c in c_grid:
+            model = fit_linear(counts, train_rows, y, label_names, kind=kind, c=c)
+            x = _features(counts.counts[val_rows], kind, model.weights)
+            probs = model.proba_of_features(x)
+            yv = y[val_rows]
+            table.append(
+                {"kind": kind, "c": float(c), "val_acc": accuracy(yv, probs),
+                 "val_loss": log_loss(yv, probs)}
+            )  # fmt: skip
+    best = max(table, key=lambda r: (r["val_acc"], -r["val_loss"]))
+    return str(best["kind"]), float(best["c"]), table
+
+
+def validation_probs(
+    model: LinearTextModel, counts: NgramCounts, rows: np.ndarray
+) -> np.ndarray:
+    """A fitted model's probabilities of the texts `rows` of `counts` (same vocabulary)."""
+    return model.proba_of_features(_features(counts.counts[rows], model.kind, model.weights))
+
+
+WEIGHT_GRID = tuple(round(0.1 * i, 1) for i in range(11))
+
+
+def choose_weight(
+    y: np.ndarray, rnn_probs: np.ndarray, linear_probs: np.ndarray
+) -> tuple[float, list[dict[str, float]]]:
+    """The linear model's weight `w` in `(1 - w) · rnn + w · linear` with the best validation
+    accuracy (ties: lower log loss, then the smaller weight), and the table of every weight."""
+    table: list[dict[str, float]] = []
+    for w in WEIGHT_GRID:
+        p = (1.0 - w) * rnn_probs + w * linear_probs
+        table.append({"weight": w, "val_acc": accuracy(y, p), "val_loss": log_loss(y, p)})
+    best = max(table, key=lambda r: (r["val_acc"], -r["val_loss"], -r["weight"]))
+    return float(best["weight"]), table
+
+
+__all__ = [
+    "KINDS",
+    "LinearTextModel",
+    "NgramCounts",
+    "choose_linear",
+    "choose_weight",
+    "fit_linear",
+    "ngrams_of",
+    "validation_probs",
+]
