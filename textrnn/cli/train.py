@@ -66,10 +66,10 @@ def train(
                     "cannot be given with it. Drop them, or start a new run without --resume."
                 )
             resume_run(resume, verbose=verbose, print_fn=typer.echo)
-            return
-        run_options = TrainOptions.from_preset(preset, **values)
-        train_run(run_options, out, verbose=verbose, print_fn=typer.echo, command=_argv(ctx),
-                  explicit=set(values))
+        else:
+            run_options = TrainOptions.from_preset(preset, **values)
+            train_run(run_options, out, verbose=verbose, print_fn=typer.echo, command=_argv(ctx),
+                      explicit=set(values))
     except TrainingInterrupted as e:
         typer.echo(e.result.summary(), err=True)
         raise typer.Exit(130) from None
@@ -94,6 +94,13 @@ def train(
             from textrnn.distributed import shutdown
 
             shutdown()
+    if worker:
+        # A worker that finished leaves without the interpreter's teardown: gloo's threads can
+        # abort it there ("terminate called without an active exception", seen 1 run in ~10),
+        # which the launcher would report as a failed rank although the run is complete.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 def _is_worker() -> bool:
