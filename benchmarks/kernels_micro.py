@@ -41,6 +41,7 @@ import torch
 from torch.nn.utils.rnn import pack_padded_sequence
 
 import textrnn.kernels as K
+from textrnn.kernels import _loader
 
 GATES = {"simple_rnn": 1, "lstm": 4, "gru": 3}
 
@@ -148,7 +149,7 @@ SPIN = "import time, sys\nend = time.monotonic() + float(sys.argv[1])\nwhile tim
 
 def schedules(args: argparse.Namespace, x: torch.Tensor, lengths: torch.Tensor) -> list[dict]:
     """Dynamic against static row splitting, one repeat of each in turn, medians."""
-    ext = K._extension()
+    ext = _loader.extension()
     assert ext is not None
     print(f"{'layer':<11}{'mode':<9}{'dynamic':>11}{'static':>11}{'static/dyn':>12}")
     rows = []

@@ -53,8 +53,8 @@ from textrnn.layers import (
     SimpleRNN,
     SpatialDropout1D,
 )
-from textrnn.layers.recurrent import BaseRNN, _activation_name
-from textrnn.preprocessing.text import _BR_TAG, DEFAULT_FILTERS, TOKENIZER_VERSION
+from textrnn.layers.recurrent import BaseRNN, activation_name
+from textrnn.preprocessing.text import BR_TAG, DEFAULT_FILTERS, TOKENIZER_VERSION
 
 OPSET = 17
 _HASH_MULTIPLIER = 1_000_003  # NGramEmbedding's polynomial hash
@@ -182,8 +182,8 @@ class _Recurrent(nn.Module):
         self.go_backwards = layer.go_backwards
         self.return_sequences = layer.return_sequences
         self.zero_output_for_mask = zero_output_for_mask
-        act = _activation_name(layer.activation)
-        rec = _activation_name(getattr(layer, "recurrent_activation", None))
+        act = activation_name(layer.activation)
+        rec = activation_name(getattr(layer, "recurrent_activation", None))
         where = f"{type(layer).__name__} `{layer.name}`"
         if layer.return_state:
             raise ExportError(f"{where} has return_state=True: a classifier cannot use its states.")
@@ -394,7 +394,7 @@ def preprocessing_rules(predictor: Any, mask_zero: bool, trim_padding: bool) -> 
             "version": TOKENIZER_VERSION,
             "steps": "remove the `remove` pattern (case-insensitive) as a space; lower-case; each "
             "character of `filters` becomes `split`; split on `split`; drop empty strings",
-            "remove": _BR_TAG.pattern,
+            "remove": BR_TAG.pattern,
             "lower": True,
             "filters": DEFAULT_FILTERS,
             "split": " ",

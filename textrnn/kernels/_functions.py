@@ -9,20 +9,19 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from textrnn.errors import KernelUnavailableError
+from textrnn.kernels._loader import available, extension
 
 _FLOAT_DTYPES = (torch.float32, torch.float64)
 
 
 def _ext() -> ModuleType:
-    from textrnn.kernels import _extension, available
-
     if not available():
         raise KernelUnavailableError(
             "The native recurrence kernels are not available here (see the warning issued by "
             "`textrnn.kernels.available()`). Check `available()` first, or set "
             "TEXTRNN_KERNELS=torch to use PyTorch's kernels."
         )
-    module = _extension()
+    module = extension()
     if module is None:  # available() returned True, so this cannot happen
         raise KernelUnavailableError("The native recurrence kernels failed to load.")
     return module
@@ -30,9 +29,7 @@ def _ext() -> ModuleType:
 
 def _ext_loaded() -> ModuleType:
     """The module a forward pass already used (backward must not depend on TEXTRNN_KERNELS)."""
-    from textrnn.kernels import _extension
-
-    module = _extension()
+    module = extension()
     if module is None:
         raise KernelUnavailableError("The native recurrence kernels failed to load.")
     return module

@@ -9,10 +9,10 @@ so `get_weights()` / `set_weights()` exchange arrays with Keras unchanged, and t
 
 from __future__ import annotations
 
-import functools
-import inspect
 import contextlib
 import contextvars
+import functools
+import inspect
 import re
 import warnings
 from collections import defaultdict

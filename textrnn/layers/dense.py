@@ -7,7 +7,7 @@ from typing import Any
 import torch
 
 from textrnn import activations, initializers
-from textrnn.layers._validation import positive_int
+from textrnn.checks import positive_int
 from textrnn.layers.base import Layer, Shape
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from textrnn.layers._validation import rate as check_rate
+from textrnn.checks import rate as check_rate
 from textrnn.layers.base import Layer
 
 

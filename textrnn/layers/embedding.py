@@ -9,11 +9,11 @@ import torch
 import torch.nn.functional as F
 
 from textrnn import initializers
-from textrnn.layers._validation import positive_int
+from textrnn.checks import positive_int
 from textrnn.layers.base import Layer, Shape
 
 
-class _LookupWithIndexAddBackward(torch.autograd.Function):
+class LookupWithIndexAddBackward(torch.autograd.Function):
     """`weight[ids]` whose gradient is one index-add of `grad` into a zero matrix.
 
     On CPU this is about twice as fast as PyTorch's `embedding_dense_backward` (which sorts the
@@ -121,7 +121,7 @@ class Embedding(Layer):
             inputs = inputs.long()
         try:
             if inputs.device.type == "cpu" and self.embeddings.requires_grad and torch.is_grad_enabled():
-                return _LookupWithIndexAddBackward.apply(self.embeddings, inputs)  # (batch, steps, output_dim)
+                return LookupWithIndexAddBackward.apply(self.embeddings, inputs)  # (batch, steps, output_dim)
             return F.embedding(inputs, self.embeddings)  # (batch, steps, output_dim)
         except (IndexError, RuntimeError):
             hi = int(inputs.max())

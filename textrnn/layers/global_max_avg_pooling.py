@@ -7,10 +7,10 @@ from typing import Any
 import torch
 
 from textrnn.layers.base import Shape
-from textrnn.layers.pooling import GlobalAveragePooling1D, GlobalMaxPooling1D, _GlobalPooling1D
+from textrnn.layers.pooling import GlobalAveragePooling1D, GlobalMaxPooling1D, GlobalPooling1D
 
 
-class GlobalMaxAvgPooling1D(_GlobalPooling1D):
+class GlobalMaxAvgPooling1D(GlobalPooling1D):
     """Concatenates `GlobalMaxPooling1D` and `GlobalAveragePooling1D` of the same input.
 
     Keras has no such layer (a Keras model concatenates the two poolings with the functional API);

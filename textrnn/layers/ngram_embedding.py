@@ -7,9 +7,9 @@ from typing import Any
 import torch
 
 from textrnn import initializers
-from textrnn.layers._validation import positive_int
+from textrnn.checks import positive_int
 from textrnn.layers.base import Layer, Shape
-from textrnn.layers.embedding import Embedding, _LookupWithIndexAddBackward
+from textrnn.layers.embedding import Embedding, LookupWithIndexAddBackward
 
 # Odd 62-bit-safe multiplier of the polynomial hash: ids < 2**31 and n <= 5 never overflow int64.
 _HASH_MULTIPLIER = 1_000_003
@@ -113,7 +113,7 @@ class NGramEmbedding(Embedding):
         for n, table in enumerate(self.ngram_tables(), start=2):
             ids, valid = ngram_ids(inputs, n, self.buckets)
             if fast_grad and table.requires_grad:
-                vectors = _LookupWithIndexAddBackward.apply(table, ids)
+                vectors = LookupWithIndexAddBackward.apply(table, ids)
             else:
                 vectors = torch.nn.functional.embedding(ids, table)
             # times 0 where there is no n-gram: row 0 gets no gradient and adds nothing

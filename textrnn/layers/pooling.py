@@ -11,7 +11,7 @@ from textrnn.layers.base import Layer, Shape, unique_name
 _DATA_FORMATS = ("channels_last", "channels_first")
 
 
-class _GlobalPooling1D(Layer):
+class GlobalPooling1D(Layer):
     supports_masking = True
     _default_name = ""
 
@@ -69,7 +69,7 @@ class _GlobalPooling1D(Layer):
         return {**super().get_config(), "data_format": self.data_format, "keepdims": self.keepdims}
 
 
-class GlobalMaxPooling1D(_GlobalPooling1D):
+class GlobalMaxPooling1D(GlobalPooling1D):
     """The maximum over the steps of a `(batch, steps, features)` input.
 
     Masked steps are excluded (a row with every step masked gives zeros). Keras 3's
@@ -103,7 +103,7 @@ class GlobalMaxPooling1D(_GlobalPooling1D):
         return pooled if self.keepdims else pooled.squeeze(self._steps_axis)
 
 
-class GlobalAveragePooling1D(_GlobalPooling1D):
+class GlobalAveragePooling1D(GlobalPooling1D):
     """The mean over the steps of a `(batch, steps, features)` input (Keras's `GlobalAveragePooling1D`).
 
     With a mask, the mean over the unmasked steps only, as in Keras (a row with every step masked

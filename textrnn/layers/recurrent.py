@@ -12,9 +12,9 @@ import torch
 
 from textrnn import activations, initializers
 from textrnn.backend import FLOATX, to_tensor
+from textrnn.checks import boolean, positive_int
+from textrnn.checks import rate as check_rate
 from textrnn.layers import rnn_kernels
-from textrnn.layers._validation import positive_int
-from textrnn.layers._validation import rate as check_rate
 from textrnn.layers.base import Layer, Shape
 
 _RNN_CLASSES: dict[str, type[BaseRNN]] = {}
@@ -30,11 +30,6 @@ def rnn_class(class_name: str) -> type[BaseRNN]:
         ) from None
 
 
-def _bool(name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"Received an invalid value for argument `{name}`, expected True or False, got {value!r}.")
-    return value
-
 
 def _initializer(name: str, value: Any) -> Any:
     """Check an initializer argument; a serialised (dict) one becomes an object, so configs round-trip."""
@@ -45,7 +40,7 @@ def _initializer(name: str, value: Any) -> Any:
     return resolved if isinstance(value, dict) else value
 
 
-def _activation_name(fn: Any) -> str | None:
+def activation_name(fn: Any) -> str | None:
     try:
         return activations.serialize(fn)
     except ValueError:
@@ -122,7 +117,7 @@ class BaseRNN(Layer):
         super().__init__(name=name, trainable=trainable)
         self.units = positive_int("units", units)
         self.activation = activations.get(activation)
-        self.use_bias = _bool("use_bias", use_bias)
+        self.use_bias = boolean("use_bias", use_bias)
         self.kernel_initializer = _initializer("kernel_initializer", kernel_initializer)
         self.recurrent_initializer = _initializer("recurrent_initializer", recurrent_initializer)
         self.bias_initializer = _initializer("bias_initializer", bias_initializer)
@@ -132,18 +127,18 @@ class BaseRNN(Layer):
             raise TypeError(f"Received an invalid value for argument `seed`, expected an int or None, got {seed!r}.")
         self.seed = seed
         self._seed_draws = 0
-        self.return_sequences = _bool("return_sequences", return_sequences)
-        self.return_state = _bool("return_state", return_state)
-        self.go_backwards = _bool("go_backwards", go_backwards)
-        if _bool("stateful", stateful):
+        self.return_sequences = boolean("return_sequences", return_sequences)
+        self.return_state = boolean("return_state", return_state)
+        self.go_backwards = boolean("go_backwards", go_backwards)
+        if boolean("stateful", stateful):
             raise ValueError(
                 "Received stateful=True, but textrnn's recurrent layers are not stateful. Pass the "
                 "previous batch's final states explicitly with `initial_state=` (get them with "
                 "`return_state=True`), or use stateful=False."
             )
         self.stateful = False
-        self.unroll = _bool("unroll", unroll)
-        self.zero_output_for_mask = _bool("zero_output_for_mask", zero_output_for_mask)
+        self.unroll = boolean("unroll", unroll)
+        self.zero_output_for_mask = boolean("zero_output_for_mask", zero_output_for_mask)
 
     # ----------------------------------------------------------------- shapes and weights
     @property
@@ -211,8 +206,8 @@ class BaseRNN(Layer):
             bias=self.bias if self.use_bias else None,
             activation=self.activation,
             recurrent_activation=recurrent_activation,
-            activation_name=_activation_name(self.activation),
-            recurrent_activation_name=_activation_name(recurrent_activation),
+            activation_name=activation_name(self.activation),
+            recurrent_activation_name=activation_name(recurrent_activation),
             reset_after=bool(getattr(self, "reset_after", True)),
         )
 

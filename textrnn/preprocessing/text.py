@@ -33,7 +33,7 @@ UNKNOWN_TOKEN = "[UNK]"
 
 _VOCAB_FORMAT = "textrnn.vocabulary"
 _VOCAB_FORMAT_VERSION = 1
-_BR_TAG = re.compile(r"<br\s*/?>", re.IGNORECASE)
+BR_TAG = re.compile(r"<br\s*/?>", re.IGNORECASE)
 
 
 # ASCII whitespace that `str.split()` splits on besides the space; see `_split_words`.
@@ -154,7 +154,7 @@ def tokenize(text: str) -> list[str]:
     # "<", "b", "r", "/", ">" or a space, and the tag pattern ignores case.
     text = text.lower()
     if "<" in text:
-        text = _BR_TAG.sub(" ", text)
+        text = BR_TAG.sub(" ", text)
     return _split_words(text, DEFAULT_FILTERS, " ")
 
 
