@@ -131,9 +131,7 @@ class TestArguments:
 
     def test_integer_xw(self):
         with pytest.raises(TypeError, match="float32 or float64, got torch.int64"):
-            K.simple_rnn(
-                torch.zeros(2, 5, 3, dtype=torch.int64), torch.zeros(2, 3), torch.zeros(3, 3)
-            )
+            K.simple_rnn(torch.zeros(2, 5, 3, dtype=torch.int64), torch.zeros(2, 3), torch.zeros(3, 3))
 
     def test_state_shape(self):
         xw, _, u = _rnn_args()

@@ -100,7 +100,9 @@ class Embedding(Layer):
     def build(self, input_shape: Shape) -> None:
         if self.built:
             return
-        self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim), self.embeddings_initializer)
+        self.embeddings = self.add_weight(
+            "embeddings", (self.input_dim, self.output_dim), self.embeddings_initializer
+        )
         super().build(input_shape)
 
     def maybe_build(self, input_shape: Any) -> None:
@@ -116,7 +118,9 @@ class Embedding(Layer):
     def compute_mask(self, inputs: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor | None:
         return inputs != 0 if self.mask_zero else None
 
-    def call(self, inputs: Any, mask: torch.Tensor | None = None, training: bool = False, **kwargs: Any) -> torch.Tensor:
+    def call(
+        self, inputs: Any, mask: torch.Tensor | None = None, training: bool = False, **kwargs: Any
+    ) -> torch.Tensor:
         if inputs.is_floating_point():
             inputs = inputs.long()
         try:

@@ -46,7 +46,9 @@ class GlobalMaxAvgPooling1D(GlobalPooling1D):
         shape[axis] = None if size is None else 2 * size
         return tuple(shape)
 
-    def call(self, inputs: Any, mask: torch.Tensor | None = None, training: bool = False, **kwargs: Any) -> torch.Tensor:
+    def call(
+        self, inputs: Any, mask: torch.Tensor | None = None, training: bool = False, **kwargs: Any
+    ) -> torch.Tensor:
         # the two poolings (which check the input and mask) share their masking rules with the
         # Keras-named layers
         maxed = GlobalMaxPooling1D.call(self, inputs, mask=mask)  # type: ignore[arg-type]

@@ -26,9 +26,9 @@ def rnn_class(class_name: str) -> type[BaseRNN]:
         return _RNN_CLASSES[class_name]
     except KeyError:
         raise ValueError(
-            f"Unknown recurrent layer class {class_name!r}. Expected one of: {', '.join(sorted(_RNN_CLASSES))}."
+            f"Unknown recurrent layer class {class_name!r}. Expected one of: "
+            f"{', '.join(sorted(_RNN_CLASSES))}."
         ) from None
-
 
 
 def _initializer(name: str, value: Any) -> Any:
@@ -124,7 +124,9 @@ class BaseRNN(Layer):
         self.dropout = check_rate("dropout", dropout)
         self.recurrent_dropout = check_rate("recurrent_dropout", recurrent_dropout)
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise TypeError(f"Received an invalid value for argument `seed`, expected an int or None, got {seed!r}.")
+            raise TypeError(
+                f"Received an invalid value for argument `seed`, expected an int or None, got {seed!r}."
+            )
         self.seed = seed
         self._seed_draws = 0
         self.return_sequences = boolean("return_sequences", return_sequences)
@@ -221,7 +223,8 @@ class BaseRNN(Layer):
     ) -> Any:
         if kwargs:
             raise TypeError(
-                f"{type(self).__name__} `{self.name}` got unexpected call arguments: {', '.join(sorted(kwargs))}. "
+                f"{type(self).__name__} `{self.name}` got unexpected call arguments: "
+                f"{', '.join(sorted(kwargs))}. "
                 "It accepts inputs, mask, training and initial_state."
             )
         if not isinstance(inputs, torch.Tensor):
@@ -243,7 +246,9 @@ class BaseRNN(Layer):
                 f"got input of shape {tuple(inputs.shape)}."
             )
         if steps == 0:
-            raise ValueError(f"{type(self).__name__} `{self.name}` got a sequence with 0 steps: {tuple(inputs.shape)}.")
+            raise ValueError(
+                f"{type(self).__name__} `{self.name}` got a sequence with 0 steps: {tuple(inputs.shape)}."
+            )
         inputs = inputs.to(self.kernel.dtype)
         if mask is not None:
             if tuple(mask.shape) != (batch, steps):
@@ -260,7 +265,9 @@ class BaseRNN(Layer):
             count = per_gate if self.recurrent_dropout > 0.0 else 1
             input_masks = self._dropout_masks(count, (batch, features), self.dropout, inputs)
         if training and self.recurrent_dropout > 0.0:
-            recurrent_masks = self._dropout_masks(per_gate, (batch, self.units), self.recurrent_dropout, inputs)
+            recurrent_masks = self._dropout_masks(
+                per_gate, (batch, self.units), self.recurrent_dropout, inputs
+            )
         output, final_states = rnn_kernels.run(
             self.cell_spec(),
             inputs,
@@ -311,7 +318,11 @@ class BaseRNN(Layer):
             if generator is None:
                 keep = torch.empty(shape, device=like.device, dtype=like.dtype).bernoulli_(1.0 - rate)
             else:
-                keep = torch.empty(shape, dtype=like.dtype).bernoulli_(1.0 - rate, generator=generator).to(like.device)
+                keep = (
+                    torch.empty(shape, dtype=like.dtype)
+                    .bernoulli_(1.0 - rate, generator=generator)
+                    .to(like.device)
+                )
             masks.append(keep / (1.0 - rate))
         return masks
 
@@ -342,4 +353,3 @@ class BaseRNN(Layer):
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}, units={self.units}"
-
