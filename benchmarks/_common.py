@@ -35,8 +35,18 @@ def prepare_arrays(folder: Path, num_words: int = 10000, maxlen: int = 500) -> P
     return out
 
 
-def run_worker(python: str, framework: str, rnn: str, data: Path, epochs: int, seed: int,
-               workdir: Path, verbose: int = 0, lock: str | None = None, recipe: str = "tutorial") -> dict:
+def run_worker(
+    python: str,
+    framework: str,
+    rnn: str,
+    data: Path,
+    epochs: int,
+    seed: int,
+    workdir: Path,
+    verbose: int = 0,
+    lock: str | None = None,
+    recipe: str = "tutorial",
+) -> dict:
     """Run one training in a fresh process; with `lock`, hold that file's flock while it runs (so that
     other heavy jobs on a shared machine that take the same lock never run beside a measurement).
 
@@ -52,9 +62,26 @@ def run_worker(python: str, framework: str, rnn: str, data: Path, epochs: int, s
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
     out = workdir / f"{framework}_{rnn}_{seed}.json"
-    cmd = [python, str(HERE / "_worker.py"), "--framework", framework, "--rnn", rnn, "--data", str(data),
-           "--epochs", str(epochs), "--seed", str(seed), "--out", str(out), "--verbose", str(verbose),
-           "--recipe", recipe]
+    cmd = [
+        python,
+        str(HERE / "_worker.py"),
+        "--framework",
+        framework,
+        "--rnn",
+        rnn,
+        "--data",
+        str(data),
+        "--epochs",
+        str(epochs),
+        "--seed",
+        str(seed),
+        "--out",
+        str(out),
+        "--verbose",
+        str(verbose),
+        "--recipe",
+        recipe,
+    ]
     env = dict(os.environ)
     if framework.startswith("keras"):
         from textrnn import _threads
@@ -67,8 +94,12 @@ def run_worker(python: str, framework: str, rnn: str, data: Path, epochs: int, s
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
         print(proc.stdout[-2000:], proc.stderr[-4000:], file=sys.stderr)
-        return {"framework": framework, "rnn": rnn, "error": proc.stderr[-2000:],
-                "wall_seconds": time.perf_counter() - t0}
+        return {
+            "framework": framework,
+            "rnn": rnn,
+            "error": proc.stderr[-2000:],
+            "wall_seconds": time.perf_counter() - t0,
+        }
     return json.loads(out.read_text())
 
 
@@ -93,8 +124,12 @@ def summarise(r: dict) -> dict:
 
 
 def machine() -> dict:
-    info = {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count(),
-            "python": sys.version.split()[0]}
+    info = {
+        "platform": platform.platform(),
+        "processor": platform.processor(),
+        "cpus": os.cpu_count(),
+        "python": sys.version.split()[0],
+    }
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):

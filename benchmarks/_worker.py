@@ -70,8 +70,14 @@ def run_textrnn(args: argparse.Namespace, data: dict) -> dict:
 
     extra = {"bucket_by_length": True} if fast else {}
     hist = model.fit(
-        data["x_train"], data["y_train"], epochs=args.epochs, batch_size=128,
-        validation_split=0.2, callbacks=[Timer(), *extra_callbacks], verbose=args.verbose, **extra,
+        data["x_train"],
+        data["y_train"],
+        epochs=args.epochs,
+        batch_size=128,
+        validation_split=0.2,
+        callbacks=[Timer(), *extra_callbacks],
+        verbose=args.verbose,
+        **extra,
     )
     t0 = time.perf_counter()
     test_loss, test_acc = model.evaluate(data["x_test"], data["y_test"], batch_size=1024, verbose=0)
@@ -112,8 +118,13 @@ def run_keras(args: argparse.Namespace, data: dict) -> dict:
             times.append(time.perf_counter() - self.t0)
 
     hist = model.fit(
-        data["x_train"], data["y_train"], epochs=args.epochs, batch_size=128,
-        validation_split=0.2, callbacks=[Timer(), *extra_callbacks], verbose=args.verbose,
+        data["x_train"],
+        data["y_train"],
+        epochs=args.epochs,
+        batch_size=128,
+        validation_split=0.2,
+        callbacks=[Timer(), *extra_callbacks],
+        verbose=args.verbose,
     )
     t0 = time.perf_counter()
     test_loss, test_acc = model.evaluate(data["x_test"], data["y_test"], batch_size=1024, verbose=0)
@@ -141,8 +152,9 @@ def run_keras(args: argparse.Namespace, data: dict) -> dict:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--framework", required=True,
-                   choices=["textrnn", "textrnn-fast", "keras-tensorflow", "keras-jax"])
+    p.add_argument(
+        "--framework", required=True, choices=["textrnn", "textrnn-fast", "keras-tensorflow", "keras-jax"]
+    )
     p.add_argument("--rnn", required=True, choices=["simple_rnn", "lstm", "gru"])
     p.add_argument("--data", required=True, type=Path)
     p.add_argument("--epochs", type=int, default=10)
@@ -159,9 +171,16 @@ def main() -> None:
     t0 = time.perf_counter()
     result = run_keras(args, data) if args.framework.startswith("keras") else run_textrnn(args, data)
     result.update(
-        framework=args.framework, rnn=args.rnn, epochs=args.epochs, seed=args.seed, recipe=args.recipe,
-        wall_seconds=time.perf_counter() - t0, peak_rss_mib=peak_rss_mib(),
-        python=sys.version.split()[0], machine=platform.machine(), cpus=os.cpu_count(),
+        framework=args.framework,
+        rnn=args.rnn,
+        epochs=args.epochs,
+        seed=args.seed,
+        recipe=args.recipe,
+        wall_seconds=time.perf_counter() - t0,
+        peak_rss_mib=peak_rss_mib(),
+        python=sys.version.split()[0],
+        machine=platform.machine(),
+        cpus=os.cpu_count(),
     )
     tmp = args.out.with_suffix(".tmp")
     tmp.write_text(json.dumps(result, indent=2))

@@ -53,8 +53,14 @@ OPENMP = ("GOMP_SPINCOUNT", "KMP_BLOCKTIME", "OMP_WAIT_POLICY")
 def measure(tree: Path, rnn: str, samples: int, epochs: int) -> float:
     env = {k: v for k, v in os.environ.items() if k not in OPENMP}
     env["PYTHONPATH"] = str(tree)
-    out = subprocess.run([sys.executable, "-c", CHILD, rnn, str(samples), str(epochs)], env=env,
-                         capture_output=True, text=True, check=True, timeout=1800)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, rnn, str(samples), str(epochs)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=1800,
+    )
     return float(out.stdout.strip().splitlines()[-1])
 
 
@@ -81,13 +87,31 @@ def main() -> None:
     rows = []
     for name in trees:
         alone, busy = (statistics.median(times[(name, b)]) for b in (0, args.busy))
-        rows.append({"tree": name, "path": str(trees[name]), "alone_s_per_batch": alone,
-                     "busy_s_per_batch": busy, "slowdown": busy / alone,
-                     "alone_all": times[(name, 0)], "busy_all": times[(name, args.busy)]})
-        print(f"{args.rnn} {name}: alone {alone * 1e3:.0f} ms/batch, beside {args.busy} busy "
-              f"{busy * 1e3:.0f} ms/batch, slowdown {busy / alone:.2f}x")
-    path = save_json({"benchmark": "busy_ab", "rnn": args.rnn, "samples": args.samples,
-                      "busy": args.busy, "results": rows}, args.out)
+        rows.append(
+            {
+                "tree": name,
+                "path": str(trees[name]),
+                "alone_s_per_batch": alone,
+                "busy_s_per_batch": busy,
+                "slowdown": busy / alone,
+                "alone_all": times[(name, 0)],
+                "busy_all": times[(name, args.busy)],
+            }
+        )
+        print(
+            f"{args.rnn} {name}: alone {alone * 1e3:.0f} ms/batch, beside {args.busy} busy "
+            f"{busy * 1e3:.0f} ms/batch, slowdown {busy / alone:.2f}x"
+        )
+    path = save_json(
+        {
+            "benchmark": "busy_ab",
+            "rnn": args.rnn,
+            "samples": args.samples,
+            "busy": args.busy,
+            "results": rows,
+        },
+        args.out,
+    )
     print(f"saved {path}")
 
 

@@ -72,16 +72,10 @@ def measure(predictor, texts: list[str], method: str, k: int, seed: int) -> dict
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    ap.add_argument(
-        "--run", required=True, help="A run folder (e.g. `textrnn train --rnn lstm --epochs 2`)."
-    )
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--run", required=True, help="A run folder (e.g. `textrnn train --rnn lstm --epochs 2`).")
     ap.add_argument("--n", type=int, default=1000, help="IMDB test reviews (default 1000).")
-    ap.add_argument(
-        "--ig-n", type=int, default=100, help="Of them, how many integrated gradients explains."
-    )
+    ap.add_argument("--ig-n", type=int, default=100, help="Of them, how many integrated gradients explains.")
     ap.add_argument("--k", type=int, default=5, help="Words deleted (default 5).")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="explain_faithfulness.json")

@@ -142,9 +142,7 @@ def main() -> None:
     print("  " + fuzz["summary"])
     fuzz_tests = sum(sum(c.values()) for c in fuzz["cases"].values())
 
-    survived = sum(
-        r["killed"] and r["resumed"] and r["equal_to_uninterrupted"] for r in kill_records
-    )
+    survived = sum(r["killed"] and r["resumed"] and r["equal_to_uninterrupted"] for r in kill_records)
     result = {
         "kills": {
             "injected": sum(r["killed"] for r in kill_records),

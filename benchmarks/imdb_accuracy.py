@@ -83,10 +83,19 @@ def run_rnn(model: str, seed: int, workdir: Path, verbose: int) -> dict[str, Any
     elif model in MASKED:
         rnn = model.removesuffix("_masked")
         preset = "tutorial"
-        overrides = {"rnn": rnn, "early_stopping": TUTORIAL_PATIENCE, "mask_zero": True, "bucket_by_length": True}
+        overrides = {
+            "rnn": rnn,
+            "early_stopping": TUTORIAL_PATIENCE,
+            "mask_zero": True,
+            "bucket_by_length": True,
+        }
     elif model in AVERAGED:
         preset = "tutorial"
-        overrides = {"rnn": model.removesuffix("_ema"), "early_stopping": TUTORIAL_PATIENCE, "ema": TUTORIAL_EMA}
+        overrides = {
+            "rnn": model.removesuffix("_ema"),
+            "early_stopping": TUTORIAL_PATIENCE,
+            "ema": TUTORIAL_EMA,
+        }
     elif model == "best_single":
         preset, overrides = "best", {"ensemble": 1, "linear": False}
     else:
@@ -111,8 +120,13 @@ def run_rnn(model: str, seed: int, workdir: Path, verbose: int) -> dict[str, Any
             "epochs_run": "+".join(str(r.epochs_done) for r in members),
             "best_epoch": "+".join(str(r.best_epoch) for r in members),
             "members": [
-                {"seed": seed + i, "test_accuracy": (r.metrics or {}).get("accuracy"), "epoch_seconds": r.history["seconds"],
-                 "val_acc": r.history["val_acc"], "val_loss": r.history["val_loss"]}
+                {
+                    "seed": seed + i,
+                    "test_accuracy": (r.metrics or {}).get("accuracy"),
+                    "epoch_seconds": r.history["seconds"],
+                    "val_acc": r.history["val_acc"],
+                    "val_loss": r.history["val_loss"],
+                }
                 for i, r in enumerate(members)
             ],
         }
@@ -149,16 +163,29 @@ def _keep_probabilities(predictions: Path, name: str) -> None:
 def run_ensemble(saved: list[dict[str, Any]]) -> dict[str, Any]:
     import numpy as np
 
-    runs = sorted((e for e in saved if e["model"] == "best_single" and (PROBS / f"best_single-{e['seed']}.npy").exists()), key=lambda e: e["seed"])
+    runs = sorted(
+        (
+            e
+            for e in saved
+            if e["model"] == "best_single" and (PROBS / f"best_single-{e['seed']}.npy").exists()
+        ),
+        key=lambda e: e["seed"],
+    )
     if len(runs) < 2:
-        raise SystemExit("--ensemble needs the results of at least two `best_single` seeds: run --models best_single --seeds 1 2 first.")
+        raise SystemExit(
+            "--ensemble needs the results of at least two `best_single` seeds: run --models best_single "
+            "--seeds 1 2 first."
+        )
     probs = np.mean([np.load(PROBS / f"best_single-{e['seed']}.npy") for e in runs], axis=0)
     labels = np.load(PROBS / "labels.npy")
     return {
         "model": "best_ensemble",
         "seed": 0,
         "seeds": [e["seed"] for e in runs],
-        "description": f"mean probability of {len(runs)} `best --ensemble 1` models (seeds {', '.join(str(e['seed']) for e in runs)})",
+        "description": (
+            f"mean probability of {len(runs)} `best --ensemble 1` models "
+            f"(seeds {', '.join(str(e['seed']) for e in runs)})"
+        ),
         "test_accuracy": float(((probs > 0.5) == labels.astype(bool)).mean()),
         "test_samples": int(len(labels)),
         "train_seconds": float(sum(e["train_seconds"] for e in runs)),
@@ -170,7 +197,9 @@ def run_tfidf(seed: int) -> dict[str, Any]:
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
     except ImportError as err:
-        raise SystemExit("The tfidf baseline needs scikit-learn: pip install 'textrnn[bench]' (or scikit-learn).") from err
+        raise SystemExit(
+            "The tfidf baseline needs scikit-learn: pip install 'textrnn[bench]' (or scikit-learn)."
+        ) from err
     import numpy as np
 
     from textrnn.datasets import imdb
@@ -184,7 +213,9 @@ def run_tfidf(seed: int) -> dict[str, Any]:
     cut = int(0.8 * len(texts))
 
     def fit(c: float, fit_texts: list[str], fit_y: np.ndarray) -> Any:
-        vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2, max_df=0.9, sublinear_tf=True, strip_accents="unicode")
+        vec = TfidfVectorizer(
+            ngram_range=(1, 2), min_df=2, max_df=0.9, sublinear_tf=True, strip_accents="unicode"
+        )
         features = vec.fit_transform(fit_texts)
         clf = LogisticRegression(C=c, max_iter=1000, solver="liblinear").fit(features, fit_y)
         return vec, clf
@@ -201,7 +232,9 @@ def run_tfidf(seed: int) -> dict[str, Any]:
     return {
         "model": "tfidf",
         "seed": seed,
-        "description": f"TfidfVectorizer(1-2 grams, min_df 2, sublinear tf) + LogisticRegression(C={best_c:g})",
+        "description": (
+            f"TfidfVectorizer(1-2 grams, min_df 2, sublinear tf) + LogisticRegression(C={best_c:g})"
+        ),
         "test_accuracy": acc,
         "test_samples": len(test_texts),
         "train_seconds": t2 - t1,  # the final fit and test prediction; the C search is separate
@@ -215,17 +248,36 @@ def _minutes(seconds: float) -> str:
 
 
 def table(entries: list[dict[str, Any]]) -> str:
-    rows = ["| model | seeds | test accuracy (each seed) | mean ± spread | training time (each) | epochs (best) |",
-            "|---|---|---|---|---|---|"]
+    rows = [
+        "| model | seeds | test accuracy (each seed) | mean ± spread | training time (each) | epochs (best) "
+        "|",
+        "|---|---|---|---|---|---|",
+    ]
     for model in ROWS:
-        runs = sorted((e for e in entries if e["model"] == model and e.get("test_accuracy") is not None), key=lambda e: e["seed"])
+        runs = sorted(
+            (e for e in entries if e["model"] == model and e.get("test_accuracy") is not None),
+            key=lambda e: e["seed"],
+        )
         if not runs:
             continue
         accs = [e["test_accuracy"] for e in runs]
-        spread = f"{statistics.mean(accs):.4f} ± {(max(accs) - min(accs)) / 2:.4f}" if len(accs) > 1 else f"{accs[0]:.4f}"
-        epochs = ", ".join(f"{e['epochs_run']} ({e['best_epoch']})" for e in runs) if "epochs_run" in runs[0] else "–"
+        spread = (
+            f"{statistics.mean(accs):.4f} ± {(max(accs) - min(accs)) / 2:.4f}"
+            if len(accs) > 1
+            else f"{accs[0]:.4f}"
+        )
+        epochs = (
+            ", ".join(f"{e['epochs_run']} ({e['best_epoch']})" for e in runs)
+            if "epochs_run" in runs[0]
+            else "–"
+        )
+        seeds = (
+            ", ".join(str(e["seed"]) for e in runs)
+            if model != "best_ensemble"
+            else " + ".join(map(str, runs[0]["seeds"]))
+        )
         rows.append(
-            f"| {LABELS[model]} | {', '.join(str(e['seed']) for e in runs) if model != 'best_ensemble' else ' + '.join(map(str, runs[0]['seeds']))} | {', '.join(f'{a:.4f}' for a in accs)} | "
+            f"| {LABELS[model]} | {seeds} | {', '.join(f'{a:.4f}' for a in accs)} | "
             f"{spread} | {', '.join(_minutes(e['train_seconds']) for e in runs)} | {epochs} |"
         )
     return "\n".join(rows)
@@ -233,11 +285,15 @@ def table(entries: list[dict[str, Any]]) -> str:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--models", nargs="+", choices=MODELS, default=None, help="default: all (none with --ensemble)")
+    p.add_argument(
+        "--models", nargs="+", choices=MODELS, default=None, help="default: all (none with --ensemble)"
+    )
     p.add_argument("--seeds", nargs="+", type=int, default=[1])
     p.add_argument("--threads", type=int, default=2, help="torch threads (default 2: the reference machine)")
     p.add_argument("--verbose", type=int, default=2)
-    p.add_argument("--ensemble", action="store_true", help="add the best_ensemble row from the saved `best` seeds")
+    p.add_argument(
+        "--ensemble", action="store_true", help="add the best_ensemble row from the saved `best` seeds"
+    )
     p.add_argument("--table-only", action="store_true", help="print the table of the saved results and exit")
     args = p.parse_args()
 
@@ -249,18 +305,32 @@ def main() -> None:
             for model in args.models or ([] if args.ensemble else MODELS):
                 for seed in args.seeds:
                     print(f"== {model}, seed {seed}", flush=True)
-                    entry = run_tfidf(seed) if model == "tfidf" else run_rnn(model, seed, Path(tmp), args.verbose)
-                    entry.update(
-                        machine=machine(), threads=args.threads, textrnn_version=textrnn.__version__,
-                        torch_version=torch.__version__, finished=time.strftime("%Y-%m-%dT%H:%M:%S"),
+                    entry = (
+                        run_tfidf(seed) if model == "tfidf" else run_rnn(model, seed, Path(tmp), args.verbose)
                     )
-                    print(f"   test accuracy {entry['test_accuracy']:.4f} in {_minutes(entry['train_seconds'])}", flush=True)
-                    saved["results"] = [e for e in saved["results"] if (e["model"], e["seed"]) != (model, seed)]
+                    entry.update(
+                        machine=machine(),
+                        threads=args.threads,
+                        textrnn_version=textrnn.__version__,
+                        torch_version=torch.__version__,
+                        finished=time.strftime("%Y-%m-%dT%H:%M:%S"),
+                    )
+                    print(
+                        f"   test accuracy {entry['test_accuracy']:.4f} in "
+                        f"{_minutes(entry['train_seconds'])}",
+                        flush=True,
+                    )
+                    saved["results"] = [
+                        e for e in saved["results"] if (e["model"], e["seed"]) != (model, seed)
+                    ]
                     saved["results"].append(entry)
                     save_json(saved, NAME)  # after every run, so an interrupted sweep keeps what finished
         if args.ensemble:
             entry = run_ensemble(saved["results"])
-            print(f"== ensemble of best seeds {entry['seeds']}: test accuracy {entry['test_accuracy']:.4f}", flush=True)
+            print(
+                f"== ensemble of best seeds {entry['seeds']}: test accuracy {entry['test_accuracy']:.4f}",
+                flush=True,
+            )
             saved["results"] = [e for e in saved["results"] if e["model"] != "best_ensemble"] + [entry]
             save_json(saved, NAME)
     print(table(saved["results"]))

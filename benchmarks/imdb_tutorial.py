@@ -35,16 +35,31 @@ def main() -> None:
         for rnn in args.rnn:
             for fw in frameworks:
                 print(f"[{rnn}] {fw} ...", flush=True)
-                runs.append(run_worker(sys.executable, fw, rnn, data, args.epochs, args.seed, Path(tmp),
-                               lock=args.lock))
+                runs.append(
+                    run_worker(
+                        sys.executable, fw, rnn, data, args.epochs, args.seed, Path(tmp), lock=args.lock
+                    )
+                )
                 s = summarise(runs[-1])
                 if "error" not in s:
-                    print(f"    {s['median_epoch_s']:.2f} s/epoch, best val_acc {s['best_val_acc']:.4f} "
-                          f"(epoch {s['best_epoch']}), test_acc {s['test_acc']:.4f}, "
-                          f"peak RSS {s['peak_rss_mib']:.0f} MiB", flush=True)
+                    print(
+                        f"    {s['median_epoch_s']:.2f} s/epoch, best val_acc {s['best_val_acc']:.4f} "
+                        f"(epoch {s['best_epoch']}), test_acc {s['test_acc']:.4f}, "
+                        f"peak RSS {s['peak_rss_mib']:.0f} MiB",
+                        flush=True,
+                    )
     summaries = [summarise(r) for r in runs]
-    path = save_json({"benchmark": "imdb_tutorial", "epochs": args.epochs, "seed": args.seed,
-                      "machine": machine(), "summary": summaries, "runs": runs}, args.out)
+    path = save_json(
+        {
+            "benchmark": "imdb_tutorial",
+            "epochs": args.epochs,
+            "seed": args.seed,
+            "machine": machine(),
+            "summary": summaries,
+            "runs": runs,
+        },
+        args.out,
+    )
     print(f"saved {path}")
 
 

@@ -52,8 +52,14 @@ def main() -> None:
         model = Sequential([Embedding(10000, 32, mask_zero=mask), LSTM(32), Dense(1, activation="sigmoid")])
         model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["acc"])
         t0 = time.perf_counter()
-        model.fit(x_train, train_labels.astype("float32"), epochs=args.epochs, batch_size=128, verbose=0,
-                  bucket_by_length=mask)
+        model.fit(
+            x_train,
+            train_labels.astype("float32"),
+            epochs=args.epochs,
+            batch_size=128,
+            verbose=0,
+            bucket_by_length=mask,
+        )
         train_s = time.perf_counter() - t0
         predictor = Predictor(model, vocab, ["neg", "pos"], maxlen=500)
 
@@ -79,11 +85,22 @@ def main() -> None:
             "threads": torch.get_num_threads(),
         }
         results.append(row)
-        print(f"{mode}: {row['reviews_per_second']:.0f} reviews/s raw text -> probability "
-              f"({row['median_seconds']:.2f} s for {len(test_texts)}, of which text -> ids "
-              f"{row['text_to_ids_seconds']:.2f} s); test acc {acc:.4f} after {args.epochs} epoch(s)", flush=True)
-    path = save_json({"benchmark": "inference", "model": "tutorial LSTM(32)", "machine": machine(),
-                      "seed": args.seed, "results": results}, args.out)
+        print(
+            f"{mode}: {row['reviews_per_second']:.0f} reviews/s raw text -> probability "
+            f"({row['median_seconds']:.2f} s for {len(test_texts)}, of which text -> ids "
+            f"{row['text_to_ids_seconds']:.2f} s); test acc {acc:.4f} after {args.epochs} epoch(s)",
+            flush=True,
+        )
+    path = save_json(
+        {
+            "benchmark": "inference",
+            "model": "tutorial LSTM(32)",
+            "machine": machine(),
+            "seed": args.seed,
+            "results": results,
+        },
+        args.out,
+    )
     print(f"saved {path}")
 
 

@@ -41,6 +41,7 @@ import torch
 from torch.nn.utils.rnn import pack_padded_sequence
 
 import textrnn.kernels as K
+from textrnn.kernels import _loader
 
 GATES = {"simple_rnn": 1, "lstm": 4, "gru": 3}
 
@@ -65,9 +66,7 @@ def native_step(
 
     def run() -> None:
         # Time-major projection, as textrnn's layers compute it for the kernels.
-        xw = torch.nn.functional.linear(x.transpose(0, 1), w["kernel"].t(), w["bias"]).transpose(
-            0, 1
-        )
+        xw = torch.nn.functional.linear(x.transpose(0, 1), w["kernel"].t(), w["bias"]).transpose(0, 1)
         if kind == "simple_rnn":
             _, h = K.simple_rnn(xw, h0, w["recurrent_kernel"], lengths)
         elif kind == "lstm":
@@ -148,7 +147,7 @@ SPIN = "import time, sys\nend = time.monotonic() + float(sys.argv[1])\nwhile tim
 
 def schedules(args: argparse.Namespace, x: torch.Tensor, lengths: torch.Tensor) -> list[dict]:
     """Dynamic against static row splitting, one repeat of each in turn, medians."""
-    ext = K._extension()
+    ext = _loader.extension()
     assert ext is not None
     print(f"{'layer':<11}{'mode':<9}{'dynamic':>11}{'static':>11}{'static/dyn':>12}")
     rows = []
@@ -169,8 +168,16 @@ def schedules(args: argparse.Namespace, x: torch.Tensor, lengths: torch.Tensor) 
                 ext.set_chunk_rows(-1)
             dyn, sta = statistics.median(times["dynamic"]), statistics.median(times["static"])
             print(f"{kind:<11}{mode:<9}{dyn * 1e3:>8.2f} ms{sta * 1e3:>8.2f} ms{sta / dyn:>11.2f}x")
-            rows.append({"layer": kind, "mode": mode, "dynamic_s": dyn, "static_s": sta,
-                         "dynamic_all_s": times["dynamic"], "static_all_s": times["static"]})
+            rows.append(
+                {
+                    "layer": kind,
+                    "mode": mode,
+                    "dynamic_s": dyn,
+                    "static_s": sta,
+                    "dynamic_all_s": times["dynamic"],
+                    "static_all_s": times["static"],
+                }
+            )
     return rows
 
 
@@ -181,19 +188,11 @@ def main() -> None:
     parser.add_argument("--features", type=int, default=32)
     parser.add_argument("--units", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument(
-        "--threads", type=int, default=None, help="torch.set_num_threads (default: as is)"
-    )
+    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: as is)")
     parser.add_argument("--layers", default="simple_rnn,lstm,gru")
-    parser.add_argument(
-        "--schedules", action="store_true", help="dynamic against static row splitting"
-    )
-    parser.add_argument(
-        "--busy", type=int, default=0, help="busy processes running beside the measurement"
-    )
-    parser.add_argument(
-        "--out", type=Path, default=Path(__file__).parent / "results" / "kernels_micro.json"
-    )
+    parser.add_argument("--schedules", action="store_true", help="dynamic against static row splitting")
+    parser.add_argument("--busy", type=int, default=0, help="busy processes running beside the measurement")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "kernels_micro.json")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -210,9 +209,7 @@ def main() -> None:
         f"{torch.get_num_threads()} threads; forward + backward, median of {args.repeats}"
     )
     print(f"lengths: mean {lengths.float().mean():.0f}, max {int(lengths.max())}")
-    spinners = [
-        subprocess.Popen([sys.executable, "-c", SPIN, "1800"]) for _ in range(max(0, args.busy))
-    ]
+    spinners = [subprocess.Popen([sys.executable, "-c", SPIN, "1800"]) for _ in range(max(0, args.busy))]
     try:
         rows = schedules(args, x, lengths) if args.schedules else compare(args, x, lengths)
     finally:
@@ -258,9 +255,7 @@ def compare(args: argparse.Namespace, x: torch.Tensor, lengths: torch.Tensor) ->
             t_native = measure(native_step(kind, x, w, lens), args.repeats)
             t_torch = measure(torch_step(kind, x, w, lens), args.repeats)
             med_n, med_t = statistics.median(t_native), statistics.median(t_torch)
-            print(
-                f"{kind:<11}{mode:<9}{med_n * 1e3:>8.2f} ms{med_t * 1e3:>8.2f} ms{med_t / med_n:>9.1f}x"
-            )
+            print(f"{kind:<11}{mode:<9}{med_n * 1e3:>8.2f} ms{med_t * 1e3:>8.2f} ms{med_t / med_n:>9.1f}x")
             rows.append(
                 {
                     "layer": kind,

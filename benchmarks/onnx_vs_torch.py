@@ -97,19 +97,13 @@ def bench(run: Path, texts: list[str], repeats: int, workdir: Path) -> dict:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument(
         "--run", action="append", type=Path, help="Run folder(s); default: train the tutorial LSTM."
     )
-    p.add_argument(
-        "--reviews", type=int, default=5000, help="Raw test reviews timed (and compared)."
-    )
+    p.add_argument("--reviews", type=int, default=5000, help="Raw test reviews timed (and compared).")
     p.add_argument("--repeats", type=int, default=3)
-    p.add_argument(
-        "--note", default="", help="Stored with the figures (e.g. how busy the machine was)."
-    )
+    p.add_argument("--note", default="", help="Stored with the figures (e.g. how busy the machine was).")
     p.add_argument("--out", default="onnx.json")
     args = p.parse_args()
 
@@ -134,8 +128,7 @@ def main() -> None:
             "machine": machine(),
             "threads": {"torch": torch.get_num_threads(), "onnxruntime": "default (all cores)"},
             "note": args.note,
-            "command": "TEXTRNN_IMDB=... python benchmarks/onnx_vs_torch.py "
-            + " ".join(sys.argv[1:]),
+            "command": "TEXTRNN_IMDB=... python benchmarks/onnx_vs_torch.py " + " ".join(sys.argv[1:]),
             "results": results,
         },
         args.out,

@@ -47,8 +47,10 @@ def main() -> None:
     x = torch.randn(args.batch, args.steps, args.features, device=device)
     lengths = torch.randint(args.steps // 10, args.steps + 1, (args.batch,), device=device)
     mask = torch.arange(args.steps, device=device)[None, :] >= (args.steps - lengths)[:, None]  # pre-padding
-    print(f"batch {args.batch}, steps {args.steps}, features {args.features}, units {args.units}, "
-          f"{device}, {torch.get_num_threads()} threads; forward + backward, best of {args.repeats}")
+    print(
+        f"batch {args.batch}, steps {args.steps}, features {args.features}, units {args.units}, "
+        f"{device}, {torch.get_num_threads()} threads; forward + backward, best of {args.repeats}"
+    )
     print(f"{'layer':<10} {'input':<9} {'fast path':>12} {'loop':>10} {'speed-up':>9}")
     for cls in (SimpleRNN, LSTM, GRU):
         layer = cls(args.units, return_sequences=False).to(device)
@@ -57,7 +59,10 @@ def main() -> None:
         for name, m, fast in (("unmasked", None, "fused"), ("masked", mask, "packed")):
             t_fast = timed(layer, x, m, fast, args.repeats)
             t_loop = timed(layer, x, m, "loop", args.repeats)
-            print(f"{cls.__name__:<10} {name:<9} {t_fast * 1e3:>9.1f} ms {t_loop * 1e3:>7.1f} ms {t_loop / t_fast:>8.1f}x")
+            print(
+                f"{cls.__name__:<10} {name:<9} {t_fast * 1e3:>9.1f} ms {t_loop * 1e3:>7.1f} ms "
+                f"{t_loop / t_fast:>8.1f}x"
+            )
 
 
 if __name__ == "__main__":

@@ -66,9 +66,7 @@ def start_server(run: str, port: int, workers: int, wait_ms: float) -> subproces
         "--max-texts",
         "1000",
     ]
-    log = (
-        Path(os.environ.get("TMPDIR", "/tmp")) / f"textrnn-serve-load-{port}.log"
-    )  # one line per request
+    log = Path(os.environ.get("TMPDIR", "/tmp")) / f"textrnn-serve-load-{port}.log"  # one line per request
     with log.open("w") as fh:
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=fh)
     deadline = time.monotonic() + 120
@@ -101,9 +99,7 @@ def peak_rss_mb(pid: int) -> float:
     return total / 1024
 
 
-async def client(
-    port: int, bodies: list[bytes], stop_at: float, budget: list[int], out: dict
-) -> None:
+async def client(port: int, bodies: list[bytes], stop_at: float, budget: list[int], out: dict) -> None:
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
     except OSError:
@@ -190,21 +186,15 @@ def direct_baseline(run: str, reviews: list[str], sizes: list[int], seconds: flo
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("run", help="A run folder made by `textrnn train`.")
     ap.add_argument("--clients", type=int, default=32)
     ap.add_argument("--batch-clients", type=int, default=4)
-    ap.add_argument(
-        "--batch", type=int, default=64, help="Reviews per request in the batch scenario."
-    )
+    ap.add_argument("--batch", type=int, default=64, help="Reviews per request in the batch scenario.")
     ap.add_argument("--seconds", type=float, default=20.0, help="Most seconds per scenario.")
     ap.add_argument("--max-requests", type=int, default=20_000, help="Most requests per scenario.")
     ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument(
-        "--batch-wait-ms", default="2", help="Comma-separated batching waits to compare."
-    )
+    ap.add_argument("--batch-wait-ms", default="2", help="Comma-separated batching waits to compare.")
     ap.add_argument("--out", default="serve_load.json")
     args = ap.parse_args()
 
@@ -214,9 +204,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     reviews = [reviews[i] for i in rng.permutation(len(reviews))[:8192]]
     lengths = [len(r) for r in reviews]
-    baseline = direct_baseline(
-        args.run, reviews, [1, 32, args.batch], seconds=min(5.0, args.seconds)
-    )
+    baseline = direct_baseline(args.run, reviews, [1, 32, args.batch], seconds=min(5.0, args.seconds))
     print(json.dumps({"direct_predict_proba": baseline}), flush=True)
     results = []
     for wait in [float(w) for w in args.batch_wait_ms.split(",")]:
@@ -224,13 +212,9 @@ def main() -> None:
         proc = start_server(args.run, port, args.workers, wait)
         try:
             asyncio.run(scenario(port, reviews, 4, 1, 2.0, 200))  # warm-up
-            single = asyncio.run(
-                scenario(port, reviews, args.clients, 1, args.seconds, args.max_requests)
-            )
+            single = asyncio.run(scenario(port, reviews, args.clients, 1, args.seconds, args.max_requests))
             batch = asyncio.run(
-                scenario(
-                    port, reviews, args.batch_clients, args.batch, args.seconds, args.max_requests
-                )
+                scenario(port, reviews, args.batch_clients, args.batch, args.seconds, args.max_requests)
             )
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/health") as r:
                 health = json.loads(r.read())

@@ -95,9 +95,7 @@ class Worker:
     def __init__(self, code: Path, workload: str) -> None:
         env = dict(os.environ, PYTHONPATH=str(code))
         cmd = [sys.executable, str(Path(__file__).resolve()), "--serve", workload]
-        self.proc = subprocess.Popen(
-            cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-        )
+        self.proc = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         hello = self._read()
         if Path(hello["textrnn"]).resolve() != (code / "textrnn").resolve():
             got = hello["textrnn"]
@@ -173,8 +171,10 @@ def main() -> None:
             print(f"{workload:8s} {key:12s} old {old:.3f}  new {new:.3f}  new/old {new / old:.3f}")
         row["old_python_calls"] = calls[workload]["old"]
         row["new_python_calls"] = calls[workload]["new"]
-        print(f"{workload:8s} Python calls per fit: old {row['old_python_calls']:,}  "
-              f"new {row['new_python_calls']:,}")
+        print(
+            f"{workload:8s} Python calls per fit: old {row['old_python_calls']:,}  "
+            f"new {row['new_python_calls']:,}"
+        )
         summary[workload] = row
     report = {
         "benchmark": "trainer_overhead",

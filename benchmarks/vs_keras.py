@@ -76,15 +76,31 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--lock", default=None, help="a lock file held (flock) during each training run")
     p.add_argument("--keras-python", default=sys.executable)
-    p.add_argument("--recipe", choices=["tutorial", "ema"], default="tutorial",
-                   help="tutorial: 10 plain epochs; ema: + RMSprop(use_ema=True, ema_momentum=0.98) averaged every "
-                        "epoch and EarlyStopping(patience=2, restore_best_weights=True), the same code in both libraries")
-    p.add_argument("--busy", type=int, default=0,
-                   help="also run every training beside this many busy processes (started and stopped here)")
-    p.add_argument("--busy-limit", type=float, default=3600.0,
-                   help="seconds after which a busy process stops by itself (a bound if this script is killed)")
-    p.add_argument("--samples", type=int, default=None,
-                   help="train and test on the first N reviews of each set (quick comparisons)")
+    p.add_argument(
+        "--recipe",
+        choices=["tutorial", "ema"],
+        default="tutorial",
+        help="tutorial: 10 plain epochs; ema: + RMSprop(use_ema=True, ema_momentum=0.98) averaged every "
+        "epoch and EarlyStopping(patience=2, restore_best_weights=True), the same code in both libraries",
+    )
+    p.add_argument(
+        "--busy",
+        type=int,
+        default=0,
+        help="also run every training beside this many busy processes (started and stopped here)",
+    )
+    p.add_argument(
+        "--busy-limit",
+        type=float,
+        default=3600.0,
+        help="seconds after which a busy process stops by itself (a bound if this script is killed)",
+    )
+    p.add_argument(
+        "--samples",
+        type=int,
+        default=None,
+        help="train and test on the first N reviews of each set (quick comparisons)",
+    )
     p.add_argument("--out", default="vs_keras.json")
     args = p.parse_args()
     if args.busy < 0:
@@ -102,14 +118,26 @@ def main() -> None:
                 for busy in conditions:
                     print(f"[{rnn}] {fw}{f' beside {busy} busy' if busy else ''} ...", flush=True)
                     with busy_processes(busy, args.busy_limit):
-                        r = run_worker(python, fw, rnn, data, args.epochs, args.seed, Path(tmp),
-                                       lock=args.lock, recipe=args.recipe)
+                        r = run_worker(
+                            python,
+                            fw,
+                            rnn,
+                            data,
+                            args.epochs,
+                            args.seed,
+                            Path(tmp),
+                            lock=args.lock,
+                            recipe=args.recipe,
+                        )
                     r["busy"] = busy
                     runs.append(r)
                     s = summarise(r)
                     if "error" not in s:
-                        print(f"    {s['median_epoch_s']:.2f} s/epoch, best val_acc {s['best_val_acc']:.4f}, "
-                              f"test_acc {s['test_acc']:.4f}, peak RSS {s['peak_rss_mib']:.0f} MiB", flush=True)
+                        print(
+                            f"    {s['median_epoch_s']:.2f} s/epoch, best val_acc {s['best_val_acc']:.4f}, "
+                            f"test_acc {s['test_acc']:.4f}, peak RSS {s['peak_rss_mib']:.0f} MiB",
+                            flush=True,
+                        )
     summaries = []
     for r in runs:
         s = summarise(r)
@@ -118,33 +146,55 @@ def main() -> None:
     table: list[dict] = []
     for rnn in args.rnn:
         for busy in conditions:
-            rows = {s["framework"]: s for s in summaries
-                    if s["rnn"] == rnn and s["busy"] == busy and "error" not in s}
+            rows = {
+                s["framework"]: s
+                for s in summaries
+                if s["rnn"] == rnn and s["busy"] == busy and "error" not in s
+            }
             keras = [rows[k] for k in ("keras-jax", "keras-tensorflow") if k in rows]
             best_keras = min(keras, key=lambda s: s["median_epoch_s"]) if keras else None
             for fw in ("textrnn", "textrnn-fast"):
                 if fw in rows and best_keras:
-                    rows[fw]["speedup_vs_faster_keras"] = best_keras["median_epoch_s"] / rows[fw]["median_epoch_s"]
+                    rows[fw]["speedup_vs_faster_keras"] = (
+                        best_keras["median_epoch_s"] / rows[fw]["median_epoch_s"]
+                    )
                     rows[fw]["faster_keras"] = best_keras["framework"]
             if busy:
-                alone = {s["framework"]: s for s in summaries
-                         if s["rnn"] == rnn and s["busy"] == 0 and "error" not in s}
+                alone = {
+                    s["framework"]: s
+                    for s in summaries
+                    if s["rnn"] == rnn and s["busy"] == 0 and "error" not in s
+                }
                 for fw, row in rows.items():
                     if fw in alone:
                         row["slowdown_vs_alone"] = row["median_epoch_s"] / alone[fw]["median_epoch_s"]
             table.extend(rows.values())
-    result = {"benchmark": "vs_keras", "epochs": args.epochs, "seed": args.seed, "recipe": args.recipe,
-              "busy": args.busy, "samples": args.samples, "machine": machine(), "summary": table, "runs": runs}
+    result = {
+        "benchmark": "vs_keras",
+        "epochs": args.epochs,
+        "seed": args.seed,
+        "recipe": args.recipe,
+        "busy": args.busy,
+        "samples": args.samples,
+        "machine": machine(),
+        "summary": table,
+        "runs": runs,
+    }
     path = save_json(result, args.out)
     print()
-    print("| layer | framework | busy processes | s/epoch (median) | × faster Keras | slowdown vs alone | epochs | "
-          "best val acc | test acc | peak RSS MiB |")
+    print(
+        "| layer | framework | busy processes | s/epoch (median) | × faster Keras | slowdown vs alone | "
+        "epochs | "
+        "best val acc | test acc | peak RSS MiB |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for s in table:
         sp, slow = s.get("speedup_vs_faster_keras"), s.get("slowdown_vs_alone")
-        print(f"| {s['rnn']} | {s['framework']} | {s['busy']} | {s['median_epoch_s']:.2f} | "
-              f"{'' if sp is None else f'{sp:.2f}×'} | {'' if slow is None else f'{slow:.2f}×'} | "
-              f"{s['epochs_run']} | {s['best_val_acc']:.4f} | {s['test_acc']:.4f} | {s['peak_rss_mib']:.0f} |")
+        print(
+            f"| {s['rnn']} | {s['framework']} | {s['busy']} | {s['median_epoch_s']:.2f} | "
+            f"{'' if sp is None else f'{sp:.2f}×'} | {'' if slow is None else f'{slow:.2f}×'} | "
+            f"{s['epochs_run']} | {s['best_val_acc']:.4f} | {s['test_acc']:.4f} | {s['peak_rss_mib']:.0f} |"
+        )
     print(f"\nsaved {path}")
 
 

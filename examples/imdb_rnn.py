@@ -50,7 +50,10 @@ for name, rnn in (("simple_rnn", SimpleRNN), ("lstm", LSTM)):
     history = model.fit(input_train, y_train, epochs=args.epochs, batch_size=128, validation_split=0.2)
 
     test_loss, test_acc = model.evaluate(input_test, y_test, verbose=0)
-    print(f"{name}: test accuracy {test_acc:.4f}, best validation accuracy {max(history.history['val_acc']):.4f}")
+    print(
+        f"{name}: test accuracy {test_acc:.4f}, best validation accuracy "
+        f"{max(history.history['val_acc']):.4f}"
+    )
     figure = args.out / f"{name}.png"
     plot_history(history, figure)
     print("figures written to", figure)

@@ -135,9 +135,14 @@ def test_model_checkpoint_save_best_only(tmp_path):
 
 def test_model_checkpoint_every_epoch_weights_only_and_log_formatting(tmp_path):
     s = Scripted("val_loss", [1.0, 0.5])
-    ckpt = ModelCheckpoint(str(tmp_path / "w-{epoch}-{val_loss:.2f}.weights.safetensors"), save_weights_only=True)
+    ckpt = ModelCheckpoint(
+        str(tmp_path / "w-{epoch}-{val_loss:.2f}.weights.safetensors"), save_weights_only=True
+    )
     m, _ = _fit([s, ckpt], 2)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["w-1-1.00.weights.safetensors", "w-2-0.50.weights.safetensors"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "w-1-1.00.weights.safetensors",
+        "w-2-0.50.weights.safetensors",
+    ]
     twin = model()
     twin.load_weights(tmp_path / "w-2-0.50.weights.safetensors")
     for got, expected in zip(twin.get_weights(), m.get_weights(), strict=True):

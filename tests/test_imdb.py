@@ -103,7 +103,9 @@ def reference_words():
     return sorted(counts, key=lambda w: (-counts[w], w))
 
 
-def keras_reference(num_words=None, skip_top=0, maxlen=None, seed=113, start_char=1, oov_char=2, index_from=3):
+def keras_reference(
+    num_words=None, skip_top=0, maxlen=None, seed=113, start_char=1, oov_char=2, index_from=3
+):
     """Keras's imdb.load_data steps, transcribed on plain lists (unseen test words -> oov_char)."""
     rank = {w: i for i, w in enumerate(reference_words(), start=1)}
 
@@ -265,7 +267,12 @@ def test_get_word_index(folder):
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{}, {"num_words": 10, "skip_top": 4}, {"oov_char": None, "num_words": 9}, {"index_from": 2, "start_char": None}],
+    [
+        {},
+        {"num_words": 10, "skip_top": 4},
+        {"oov_char": None, "num_words": 9},
+        {"index_from": 2, "start_char": None},
+    ],
 )
 def test_encode_equals_load_data(folder, kwargs):
     (x_train, _), (x_test, _) = imdb.load_data(folder, seed=5, **kwargs)
@@ -273,8 +280,12 @@ def test_encode_equals_load_data(folder, kwargs):
     train_idx, test_idx = np.arange(8), np.arange(6)
     rng.shuffle(train_idx)
     rng.shuffle(test_idx)
-    assert imdb.encode([texts_of("train")[i] for i in train_idx], path=folder, **kwargs) == [list(x) for x in x_train]
-    assert imdb.encode([texts_of("test")[i] for i in test_idx], path=folder, **kwargs) == [list(x) for x in x_test]
+    assert imdb.encode([texts_of("train")[i] for i in train_idx], path=folder, **kwargs) == [
+        list(x) for x in x_train
+    ]
+    assert imdb.encode([texts_of("test")[i] for i in test_idx], path=folder, **kwargs) == [
+        list(x) for x in x_test
+    ]
 
 
 def test_decode_round_trip(folder):

@@ -67,7 +67,5 @@ def test_functional_api_names():
 
 def test_import_stays_lazy():
     code = "import sys, textrnn; print('torch' in sys.modules, 'textrnn.layers' in sys.modules)"
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]

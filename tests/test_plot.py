@@ -9,7 +9,12 @@ from textrnn.callbacks import History  # noqa: E402
 from textrnn.plot import plot_comparison, plot_history  # noqa: E402
 
 PNG = b"\x89PNG\r\n\x1a\n"
-HIST = {"acc": [0.6, 0.7, 0.8], "loss": [0.7, 0.5, 0.4], "val_acc": [0.55, 0.65, 0.7], "val_loss": [0.72, 0.6, 0.58]}
+HIST = {
+    "acc": [0.6, 0.7, 0.8],
+    "loss": [0.7, 0.5, 0.4],
+    "val_acc": [0.55, 0.65, 0.7],
+    "val_loss": [0.72, 0.6, 0.58],
+}
 
 
 def test_plot_history_writes_a_png_with_the_tutorial_figures(tmp_path):
@@ -23,10 +28,15 @@ def test_plot_history_writes_a_png_with_the_tutorial_figures(tmp_path):
     assert loss_ax.get_title() == "Training and validation loss"
     train, val = acc_ax.get_lines()
     blue = to_rgba("b")
-    assert train.get_marker() == "o" and train.get_linestyle() == "None" and to_rgba(train.get_color()) == blue
+    assert (
+        train.get_marker() == "o" and train.get_linestyle() == "None" and to_rgba(train.get_color()) == blue
+    )
     assert val.get_linestyle() == "-" and to_rgba(val.get_color()) == blue
     assert list(train.get_xdata()) == [1, 2, 3] and list(val.get_ydata()) == HIST["val_acc"]
-    assert [t.get_text() for t in acc_ax.get_legend().get_texts()] == ["Training accuracy", "Validation accuracy"]
+    assert [t.get_text() for t in acc_ax.get_legend().get_texts()] == [
+        "Training accuracy",
+        "Validation accuracy",
+    ]
 
 
 def test_plot_history_accepts_history_objects_and_accuracy_naming(tmp_path):

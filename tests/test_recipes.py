@@ -79,9 +79,7 @@ def test_imbalance_is_reported():
     texts, _, _ = corpus(500, 10, 100)
     labels = ["spam" if i % 10 == 0 else "ham" for i in range(500)]
     assert any("imbalanced" in r and "macro F1" in r for r in choose(texts, labels).reasons)
-    assert not any(
-        "imbalanced" in r for r in choose(texts, [str(i % 2) for i in range(500)]).reasons
-    )
+    assert not any("imbalanced" in r for r in choose(texts, [str(i % 2) for i in range(500)]).reasons)
 
 
 def test_bad_input():

@@ -45,7 +45,9 @@ def test_text_to_word_sequence_matches_reference_on_random_text():
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
         assert text_to_word_sequence(text) == keras_reference(text), repr(text)
         assert text_to_word_sequence(text, lower=False) == keras_reference(text, lower=False), repr(text)
-        assert text_to_word_sequence(text, filters=".é", split=".") == keras_reference(text, ".é", split="."), repr(text)
+        assert text_to_word_sequence(text, filters=".é", split=".") == keras_reference(
+            text, ".é", split="."
+        ), repr(text)
         assert text_to_word_sequence(text, filters="é,") == keras_reference(text, "é,"), repr(text)
 
 
@@ -58,7 +60,14 @@ def test_text_to_word_sequence_errors():
 
 # ----------------------------------------------------------------------------- tokenize
 def test_tokenize_examples():
-    assert tokenize("Great film!<br /><br />I'd see it AGAIN.") == ["great", "film", "i'd", "see", "it", "again"]
+    assert tokenize("Great film!<br /><br />I'd see it AGAIN.") == [
+        "great",
+        "film",
+        "i'd",
+        "see",
+        "it",
+        "again",
+    ]
     assert tokenize("one<br/>two<br>three<BR />four<Br   />five") == ["one", "two", "three", "four", "five"]
     assert tokenize("no<br />space") == ["no", "space"]
     # Only line-break tags go; other tags are split on their punctuation like any text.

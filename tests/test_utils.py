@@ -75,9 +75,7 @@ def test_download_cache_and_hashes(server, home, capsys):
     assert len(hits) == 2 and "re-download" in capsys.readouterr().out
     get_file(origin=f"{url}/reviews.tsv", force_download=True)
     assert len(hits) == 3
-    other = get_file(
-        "copy.tsv", f"{url}/reviews.tsv", cache_dir=home / "elsewhere", cache_subdir="sub"
-    )
+    other = get_file("copy.tsv", f"{url}/reviews.tsv", cache_dir=home / "elsewhere", cache_subdir="sub")
     assert Path(other) == home / "elsewhere" / "sub" / "copy.tsv"
 
 
@@ -135,9 +133,7 @@ def test_unsafe_archives_are_refused(tmp_path, home):
     archive.write_bytes(_tar_bytes({"../outside.txt": b"x"}))
     with pytest.raises(ValueError, match="points outside the target folder"):
         get_file("evil.tar.gz", archive.as_uri(), extract=True)
-    assert (
-        not (home / "outside.txt").exists() and not (home / "datasets" / "evil_extracted").exists()
-    )
+    assert not (home / "outside.txt").exists() and not (home / "datasets" / "evil_extracted").exists()
     plain = tmp_path / "plain.txt.gz"
     plain.write_bytes(b"not an archive")
     with pytest.warns(UserWarning, match="Could not extract archive"):

@@ -88,11 +88,7 @@ class Explanation:
                 continue
             strength = min(1.0, abs(w.weight) / scale)
             level = 1 + int(strength * 4.999)  # 1..5 of the 256-colour ramps
-            code = (
-                (22, 28, 34, 40, 46)[level - 1]
-                if w.weight > 0
-                else (52, 88, 124, 160, 196)[level - 1]
-            )
+            code = (22, 28, 34, 40, 46)[level - 1] if w.weight > 0 else (52, 88, 124, 160, 196)[level - 1]
             parts.append(f"\x1b[1;38;5;{code}m{w.word}\x1b[0m")
         probs = ", ".join(f"{k} {v:.3f}" for k, v in self.probabilities.items())
         return f"{self.label} ({probs})\n" + " ".join(parts)
@@ -100,8 +96,7 @@ class Explanation:
     def to_html(self) -> str:
         """A self-contained HTML page (no scripts, no external files) showing the explanation."""
         rows = "".join(
-            f"<tr><td>{html.escape(k)}</td><td>{v:.4f}</td></tr>"
-            for k, v in self.probabilities.items()
+            f"<tr><td>{html.escape(k)}</td><td>{v:.4f}</td></tr>" for k, v in self.probabilities.items()
         )
         return (
             '<!doctype html><html lang="en"><head><meta charset="utf-8">'
@@ -172,9 +167,7 @@ def explain(predictor: Predictor, text: str, method: str = "occlusion") -> Expla
     )
 
 
-def occlusion_weights(
-    predictor: Predictor, tokens: list[str], target: int, p_full: float
-) -> np.ndarray:
+def occlusion_weights(predictor: Predictor, tokens: list[str], target: int, p_full: float) -> np.ndarray:
     """Per token: `p_full` minus the target class's probability with that token deleted.
 
     Only the tokens the model reads are deleted in turn (at most `maxlen` per member): deleting a
@@ -216,17 +209,11 @@ def _read_tokens(predictor: Predictor, tokens: list[str]) -> list[int]:
         return sorted(set().union(*(_read_tokens(m, tokens) for m in members)))
     _, where = _encoded(predictor, tokens)
     if len(where) > predictor.maxlen:
-        where = (
-            where[-predictor.maxlen :]
-            if predictor.truncating == "pre"
-            else where[: predictor.maxlen]
-        )
+        where = where[-predictor.maxlen :] if predictor.truncating == "pre" else where[: predictor.maxlen]
     return [i for i in where if i >= 0]
 
 
-def integrated_gradients_weights(
-    predictor: Predictor, tokens: list[str], target: int
-) -> np.ndarray:
+def integrated_gradients_weights(predictor: Predictor, tokens: list[str], target: int) -> np.ndarray:
     """Per token: integrated gradients of the target class's probability, summed over the
     embedding dimensions."""
     members = getattr(predictor, "members", None)
@@ -238,8 +225,7 @@ def integrated_gradients_weights(
         from captum.attr import LayerIntegratedGradients
     except ImportError:
         raise ImportError(
-            "method='integrated_gradients' needs Captum: `pip install captum` "
-            "(or use method='occlusion')."
+            "method='integrated_gradients' needs Captum: `pip install captum` (or use method='occlusion')."
         ) from None
     from textrnn.preprocessing.sequence import pad_sequences
 

@@ -114,9 +114,7 @@ def is_disk_full(err: BaseException) -> bool:
 
 
 @contextlib.contextmanager
-def reporting_disk_full(
-    target: str | os.PathLike[str], needed: int | None = None
-) -> Iterator[None]:
+def reporting_disk_full(target: str | os.PathLike[str], needed: int | None = None) -> Iterator[None]:
     """Turn an out-of-space error inside the block into `DiskFullError` (other errors pass)."""
     try:
         yield
@@ -172,7 +170,9 @@ def write_json_atomic(path: str | os.PathLike[str], obj: Any) -> None:
     write_text_atomic(path, json.dumps(obj, indent=2, allow_nan=False) + "\n")
 
 
-def write_csv_atomic(path: str | os.PathLike[str], header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+def write_csv_atomic(
+    path: str | os.PathLike[str], header: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
     """Write a CSV file (header, then rows) atomically."""
     buf = io.StringIO(newline="")
     writer = csv.writer(buf, lineterminator="\n")

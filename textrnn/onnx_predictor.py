@@ -108,9 +108,7 @@ class Tokenizer:
         return out if self.start is None else [self.start, *out]
 
 
-def pad(
-    sequences: Sequence[Sequence[int]], maxlen: int, padding: str, truncating: str
-) -> np.ndarray:
+def pad(sequences: Sequence[Sequence[int]], maxlen: int, padding: str, truncating: str) -> np.ndarray:
     """`(len(sequences), maxlen)` int64 ids, padded with 0 and truncated as `pad_sequences`."""
     x = np.zeros((len(sequences), maxlen), dtype=np.int64)
     for row, seq in enumerate(sequences):
@@ -152,9 +150,7 @@ class OnnxPredictor:
                 )
         meta = json.loads((self.path / PREPROCESSING).read_text(encoding="utf-8"))
         if meta.get("format") != FORMAT or int(meta.get("format_version", 0)) > FORMAT_VERSION:
-            raise ValueError(
-                f"`{self.path / PREPROCESSING}` is not a textrnn ONNX export it can read."
-            )
+            raise ValueError(f"`{self.path / PREPROCESSING}` is not a textrnn ONNX export it can read.")
         vocabulary = json.loads((self.path / VOCABULARY).read_text(encoding="utf-8"))
         self.tokenizer = Tokenizer(meta["tokenizer"], vocabulary)
         self.label_names = [str(n) for n in meta["label_names"]]
@@ -203,9 +199,7 @@ class OnnxPredictor:
         probs = self.predict_proba(texts, batch_size=batch_size)
         names = self.label_names
         return [
-            Prediction(
-                names[j], float(row[j]), {n: float(v) for n, v in zip(names, row, strict=True)}
-            )
+            Prediction(names[j], float(row[j]), {n: float(v) for n, v in zip(names, row, strict=True)})
             for row, j in zip(probs, probs.argmax(axis=1), strict=True)
         ]
 
@@ -215,15 +209,11 @@ class OnnxPredictor:
 
 def _check_texts(texts: Any) -> list[str]:
     if isinstance(texts, (str, bytes)):
-        raise TypeError(
-            "Expected a list of texts, got a single string. Wrap it in a list: `[text]`."
-        )
+        raise TypeError("Expected a list of texts, got a single string. Wrap it in a list: `[text]`.")
     out = list(texts)
     for i, t in enumerate(out):
         if not isinstance(t, str):
-            raise TypeError(
-                f"Expected every text to be a string, got {type(t).__name__} at position {i}."
-            )
+            raise TypeError(f"Expected every text to be a string, got {type(t).__name__} at position {i}.")
     return out
 
 

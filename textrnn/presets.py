@@ -94,7 +94,7 @@ def train(
     callbacks: Sequence[Callback] = (),
     print_fn: Callable[[str], Any] | None = None,
     **overrides: Any,
-) -> runs.TrainResult:
+) -> runs.TrainResult | runs.EnsembleResult:
     """Train preset `name` (on IMDB unless `data=` is given) into a run folder.
 
     Keyword arguments that are `TrainOptions` fields override the preset; `verbose`,
@@ -109,6 +109,4 @@ def train(
     )
 
 
-__all__ = [
-    "DEFAULT_PRESET", "PRESETS", "build_model", "get_preset", "options", "overrides", "train"
-]
+__all__ = ["DEFAULT_PRESET", "PRESETS", "build_model", "get_preset", "options", "overrides", "train"]

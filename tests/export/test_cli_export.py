@@ -79,9 +79,7 @@ def test_export_writes_the_folder_and_matches_pytorch(run: Path, tmp_path: Path)
     out = tmp_path / "exported"
     result = invoke("export", run, "--format", "onnx", "--out", out)
     assert result.exit_code == 0, result.stderr
-    assert (
-        f"Wrote {out}: model.onnx, predict.py, preprocessing.json, vocabulary.json" in result.stdout
-    )
+    assert f"Wrote {out}: model.onnx, predict.py, preprocessing.json, vocabulary.json" in result.stdout
     assert "max |ONNX - PyTorch| = " in result.stdout
     rules = json.loads((out / "preprocessing.json").read_text())
     assert rules["maxlen"] == 24 and rules["mask_zero"] is True and rules["trim_padding"] is True
@@ -138,11 +136,7 @@ def test_unknown_format_and_missing_run_are_one_line(tmp_path: Path) -> None:
     result = invoke("export", tmp_path, "--format", "tflite")
     assert result.exit_code == 1 and result.stderr.count("\n") == 1 and "--format" in result.stderr
     result = invoke("export", tmp_path / "nothing")
-    assert (
-        result.exit_code == 1
-        and result.stderr.count("\n") == 1
-        and "does not exist" in result.stderr
-    )
+    assert result.exit_code == 1 and result.stderr.count("\n") == 1 and "does not exist" in result.stderr
 
 
 def test_the_ten_line_client_in_the_docs(run: Path, tmp_path: Path) -> None:

@@ -130,9 +130,7 @@ def _models() -> dict[str, tuple[list, dict]]:
         ),
         "ngram2": (
             [
-                NGramEmbedding(
-                    V, 6, ngrams=2, buckets=31, ngram_initializer="uniform", mask_zero=True
-                ),
+                NGramEmbedding(V, 6, ngrams=2, buckets=31, ngram_initializer="uniform", mask_zero=True),
                 GRU(4),
                 sig(),
             ],
@@ -201,9 +199,7 @@ def test_onnx_matches_pytorch_on_raw_text(tmp_path: Path, name: str) -> None:
     ]
 
 
-@pytest.mark.parametrize(
-    "name", ["lstm_masked", "bidirectional_concat", "ngram2", "stacked_backwards"]
-)
+@pytest.mark.parametrize("name", ["lstm_masked", "bidirectional_concat", "ngram2", "stacked_backwards"])
 def test_onnx_graph_on_masks_with_holes_and_any_length(tmp_path: Path, name: str) -> None:
     """Zeros inside rows, empty rows, lengths from 1 to past maxlen: the mask rules hold."""
     import onnxruntime as ort

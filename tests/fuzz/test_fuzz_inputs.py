@@ -33,9 +33,7 @@ texts = st.text(alphabet=st.characters(codec=None), max_size=200) | st.sampled_f
 )
 junk = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
-    ),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=20,
 )
 
@@ -103,9 +101,7 @@ def test_readers_any_bytes(suffix, raw):
 
 @given(rows=st.lists(st.tuples(texts, texts | junk.map(json.dumps)), max_size=6))
 def test_readers_any_text_rows(rows):
-    csv_text = "text,label\n" + "".join(
-        f'"{a.replace(chr(34), chr(34) * 2)}",{b}\n' for a, b in rows
-    )
+    csv_text = "text,label\n" + "".join(f'"{a.replace(chr(34), chr(34) * 2)}",{b}\n' for a, b in rows)
     _read(".csv", csv_text.encode("utf-8", "surrogatepass"))
     jsonl = "".join(json.dumps({"text": a, "label": b}) + "\n" for a, b in rows)
     _read(".jsonl", jsonl.encode("utf-8", "surrogatepass"))

@@ -9,13 +9,13 @@ import torch
 
 import textrnn.kernels as K
 from textrnn.errors import KernelUnavailableError
-from textrnn.kernels import _build
+from textrnn.kernels import _build, _loader
 
 
 @pytest.fixture
 def fresh(monkeypatch):
     """Forget this process's build result for one test (restored afterwards)."""
-    monkeypatch.setattr(K, "_result", None)
+    monkeypatch.setattr(_loader, "_result", None)
     monkeypatch.delenv("TEXTRNN_KERNELS", raising=False)
     return monkeypatch
 
@@ -50,7 +50,7 @@ def test_torch_mode_never_builds(fresh):
     def no_build():
         raise AssertionError("TEXTRNN_KERNELS=torch must not build")
 
-    fresh.setattr(K, "load_extension", no_build)
+    fresh.setattr(_loader, "load_extension", no_build)
     assert K.available() is False
     assert K.mode() == "torch"
     assert "TEXTRNN_KERNELS=torch" in K.build_info()["error"]
@@ -131,9 +131,7 @@ class TestArguments:
 
     def test_integer_xw(self):
         with pytest.raises(TypeError, match="float32 or float64, got torch.int64"):
-            K.simple_rnn(
-                torch.zeros(2, 5, 3, dtype=torch.int64), torch.zeros(2, 3), torch.zeros(3, 3)
-            )
+            K.simple_rnn(torch.zeros(2, 5, 3, dtype=torch.int64), torch.zeros(2, 3), torch.zeros(3, 3))
 
     def test_state_shape(self):
         xw, _, u = _rnn_args()

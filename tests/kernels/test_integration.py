@@ -40,9 +40,7 @@ def _layer(cls, **kwargs):
     layer = cls(UNITS, **kwargs)
     layer.build((None, None, FEATURES))
     rng = np.random.default_rng(5)
-    layer.set_weights(
-        [rng.uniform(-0.5, 0.5, w.shape).astype("float32") for w in layer.get_weights()]
-    )
+    layer.set_weights([rng.uniform(-0.5, 0.5, w.shape).astype("float32") for w in layer.get_weights()])
     return layer
 
 
@@ -73,9 +71,7 @@ def test_layers_match_pytorch_kernels(cls, flags, mask_name, calls, monkeypatch)
     if not K.available():
         pytest.skip(f"native kernels unavailable: {K.build_info()['error']}")
     layer = _layer(cls, **flags)
-    x = torch.from_numpy(
-        np.random.default_rng(6).normal(size=(BATCH, STEPS, FEATURES)).astype("float32")
-    )
+    x = torch.from_numpy(np.random.default_rng(6).normal(size=(BATCH, STEPS, FEATURES)).astype("float32"))
     mask = _masks()[mask_name]
     native_out, native_grads = _run(layer, x, mask)
     assert sum(calls.values()) == 1

@@ -53,7 +53,10 @@ def _step(kind, x, states, weights, act, rec_act, reset_after, in_masks, rec_mas
         c = states[1]
         # With recurrent dropout Keras's LSTM cell has one input and one state mask per gate.
         z = np.concatenate(
-            [xin(q) @ kernel[:, q * u : (q + 1) * u] + hin(q) @ recurrent[:, q * u : (q + 1) * u] for q in range(4)]
+            [
+                xin(q) @ kernel[:, q * u : (q + 1) * u] + hin(q) @ recurrent[:, q * u : (q + 1) * u]
+                for q in range(4)
+            ]
         )
         if bias is not None:
             z = z + bias

@@ -26,7 +26,10 @@ def test_keras_correctness():
         Bidirectional(forward)(SEQ_2_3_4),
         [[0.39687276, 0.39687276, 0.10004295, 0.10004295], [0.7237238, 0.7237238, 0.53391594, 0.53391594]],
     )
-    check(Bidirectional(forward, merge_mode="ave")(SEQ_2_3_4), [[0.24845785, 0.24845785], [0.6288199, 0.6288199]])
+    check(
+        Bidirectional(forward, merge_mode="ave")(SEQ_2_3_4),
+        [[0.24845785, 0.24845785], [0.6288199, 0.6288199]],
+    )
     out1, out2 = Bidirectional(forward, merge_mode=None)(SEQ_2_3_4)
     check(out1, [[0.39687276, 0.39687276], [0.7237238, 0.7237238]])
     check(out2, [[0.10004295, 0.10004295], [0.53391594, 0.53391594]])
@@ -64,7 +67,10 @@ def test_keras_masking():
 
 def test_keras_return_state():
     output, h1, c1, h2, c2 = Bidirectional(LSTM(2, return_state=True, **constant_init()))(SEQ_2_4_3)
-    check(output, [[0.1990008, 0.1990008, 0.12659755, 0.12659755], [0.52335435, 0.52335435, 0.44717982, 0.44717982]])
+    check(
+        output,
+        [[0.1990008, 0.1990008, 0.12659755, 0.12659755], [0.52335435, 0.52335435, 0.44717982, 0.44717982]],
+    )
     check(h1, [[0.1990008, 0.1990008], [0.52335435, 0.52335435]])
     check(c1, [[0.35567185, 0.35567185], [1.0492687, 1.0492687]])
     check(h2, [[0.12659755, 0.12659755], [0.44717982, 0.44717982]])
@@ -148,7 +154,10 @@ def test_compute_mask():
     mask = torch.ones(2, 3, dtype=torch.bool)
     assert Bidirectional(LSTM(2)).compute_mask(None, mask) is None
     assert Bidirectional(LSTM(2, return_sequences=True)).compute_mask(None, mask) is mask
-    assert Bidirectional(LSTM(2, return_sequences=True), merge_mode=None).compute_mask(None, mask) == [mask, mask]
+    assert Bidirectional(LSTM(2, return_sequences=True), merge_mode=None).compute_mask(None, mask) == [
+        mask,
+        mask,
+    ]
 
 
 def test_trainable_false_freezes_both_directions():

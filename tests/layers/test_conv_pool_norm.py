@@ -23,9 +23,7 @@ X = np.random.default_rng(3).normal(size=(2, 8, 4)).astype("float32")
 
 def make_all() -> list[layers.Layer]:
     return [
-        layers.Conv1D(
-            3, 2, strides=1, padding="causal", dilation_rate=2, activation="relu", use_bias=False
-        ),
+        layers.Conv1D(3, 2, strides=1, padding="causal", dilation_rate=2, activation="relu", use_bias=False),
         layers.MaxPooling1D(3, strides=1, padding="same"),
         layers.AveragePooling1D(2, padding="same", data_format="channels_last"),
         layers.Flatten(),
@@ -52,12 +50,8 @@ def test_batch_normalization_training_step_matches_keras(case):
     )
     out = layer(x, mask=arrays.get("mask"), training=True)
     np.testing.assert_allclose(out.detach().numpy(), arrays["training"], atol=1e-5, rtol=1e-5)
-    for got, expected in zip(
-        layer.get_weights(), (arrays[f"after_{i}"] for i in range(4)), strict=True
-    ):
-        np.testing.assert_allclose(
-            got, expected, atol=1e-6, rtol=1e-5
-        )  # the moving statistics moved
+    for got, expected in zip(layer.get_weights(), (arrays[f"after_{i}"] for i in range(4)), strict=True):
+        np.testing.assert_allclose(got, expected, atol=1e-6, rtol=1e-5)  # the moving statistics moved
 
 
 def test_batch_normalization_statistics_are_non_trainable_and_fit_updates_them():
@@ -123,9 +117,7 @@ def test_saved_model_round_trip(tmp_path):
     model.fit(ids, np.array([0, 1, 0, 1, 1]), epochs=1, verbose=0)  # moves the BN statistics
     model.save(tmp_path / "m")
     loaded = load_model(tmp_path / "m")
-    np.testing.assert_allclose(
-        loaded.predict(ids, verbose=0), model.predict(ids, verbose=0), rtol=1e-6
-    )
+    np.testing.assert_allclose(loaded.predict(ids, verbose=0), model.predict(ids, verbose=0), rtol=1e-6)
 
 
 def test_alias_names():

@@ -58,7 +58,10 @@ def test_keras_masking():
     out = GRU(2, return_sequences=True, zero_output_for_mask=True, **constant_init())(SEQ_2_4_3, mask=MASK)
     check(out[0], rows(0.03606692, 0.09497581, 0.0, 0.19393763, width=2))
     check(out[1], rows(0.16051409, 0.0, 0.0, 0.30818558, width=2))
-    check(GRU(2, go_backwards=True, **constant_init())(SEQ_2_4_3, mask=MASK), rows(0.11669192, 0.28380975, width=2))
+    check(
+        GRU(2, go_backwards=True, **constant_init())(SEQ_2_4_3, mask=MASK),
+        rows(0.11669192, 0.28380975, width=2),
+    )
 
 
 def test_parameter_counts_and_bias_shapes_match_keras():

@@ -74,7 +74,11 @@ def convert_config(config: dict[str, Any]) -> dict[str, Any]:
         if key == "dtype":
             assert value["config"]["name"] == "float32"
             continue
-        if key.endswith(("_regularizer", "_constraint")) or key in ("quantization_config", "lora_rank", "lora_alpha"):
+        if key.endswith(("_regularizer", "_constraint")) or key in (
+            "quantization_config",
+            "lora_rank",
+            "lora_alpha",
+        ):
             assert value is None, f"{key} is not supported"
             continue
         if key == "renorm_momentum":  # used only with renorm=True
@@ -149,7 +153,9 @@ def test_textrnn_reproduces_keras(case):
         np.testing.assert_allclose(g, e, atol=1e-5, rtol=1e-5)
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c.startswith("bidirectional") or c.startswith("embedding_bigru")])
+@pytest.mark.parametrize(
+    "case", [c for c in CASES if c.startswith("bidirectional") or c.startswith("embedding_bigru")]
+)
 def test_keras_weight_order_round_trips(case):
     spec, arrays = load(case)
     layers = build_layers(spec, arrays)

@@ -37,7 +37,10 @@ def test_keras_correctness(kwargs, expected):
 
 def test_keras_initial_state():
     h0 = [np.arange(4).reshape((2, 2)).astype("float32")] * 2
-    check(LSTM(2, **constant_init())(SEQ_2_4_3, initial_state=h0), np.array([[0.20574439, 0.3558822], [0.64930826, 0.66276]]))
+    check(
+        LSTM(2, **constant_init())(SEQ_2_4_3, initial_state=h0),
+        np.array([[0.20574439, 0.3558822], [0.64930826, 0.66276]]),
+    )
     check(
         LSTM(2, go_backwards=True, **constant_init())(SEQ_2_4_3, initial_state=h0),
         np.array([[0.13281618, 0.2790356], [0.5839337, 0.5992567]]),
@@ -52,7 +55,10 @@ def test_keras_masking():
     out = LSTM(2, return_sequences=True, zero_output_for_mask=True, **constant_init())(SEQ_2_4_3, mask=MASK)
     check(out[0], rows(0.0158891, 0.05552047, 0.0, 0.1524914, width=2))
     check(out[1], rows(0.14185596, 0.0, 0.0, 0.35969394, width=2))
-    check(LSTM(2, go_backwards=True, **constant_init())(SEQ_2_4_3, mask=MASK), rows(0.10056866, 0.31006062, width=2))
+    check(
+        LSTM(2, go_backwards=True, **constant_init())(SEQ_2_4_3, mask=MASK),
+        rows(0.10056866, 0.31006062, width=2),
+    )
 
 
 def test_unit_forget_bias_sets_the_forget_gate_to_one():

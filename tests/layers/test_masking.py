@@ -62,7 +62,11 @@ def test_sequence_outputs_at_padded_steps(side, zero_output_for_mask):
     out = out.detach().numpy()
     mask = ids != 0
     want = reference_rnn(
-        "lstm", emb(ids).detach().numpy(), layer.get_weights(), mask=mask, return_sequences=True,
+        "lstm",
+        emb(ids).detach().numpy(),
+        layer.get_weights(),
+        mask=mask,
+        return_sequences=True,
         zero_output_for_mask=zero_output_for_mask,
     )
     np.testing.assert_allclose(out, want, atol=1e-5)
@@ -81,7 +85,9 @@ def test_integer_and_float_masks_are_accepted():
     bool_mask = np.array([[1, 1, 0, 1], [0, 1, 1, 1]], dtype=bool)
     want = layer(x, mask=bool_mask, training=False)
     torch.testing.assert_close(layer(x, mask=bool_mask.astype("int64"), training=False), want)
-    torch.testing.assert_close(layer(x, mask=torch.tensor(bool_mask, dtype=torch.float32), training=False), want)
+    torch.testing.assert_close(
+        layer(x, mask=torch.tensor(bool_mask, dtype=torch.float32), training=False), want
+    )
 
 
 def test_masked_steps_do_not_influence_anything():

@@ -26,7 +26,10 @@ def _reference(layer: NGramEmbedding, x: torch.Tensor) -> torch.Tensor:
 def test_ids_depend_on_the_ngram_only_and_skip_padding_and_row_starts():
     x = torch.tensor([[0, 0, 5, 6, 7, 5, 6], [5, 6, 9, 9, 5, 6, 7]])
     ids, valid = ngram_ids(x, 2, 1000)
-    assert valid.tolist() == [[False, False, False, True, True, True, True], [False, True, True, True, True, True, True]]
+    assert valid.tolist() == [
+        [False, False, False, True, True, True, True],
+        [False, True, True, True, True, True, True],
+    ]
     assert ids[0, 3] == ids[0, 6] == ids[1, 1] == ids[1, 5]  # "5 6" wherever it is
     assert ids[0, 3] != ids[0, 4]  # "5 6" and "6 7"
     assert (ids[~valid] == 0).all() and (ids[valid] >= 1).all() and (ids[valid] < 1000).all()
@@ -75,12 +78,14 @@ def test_gradients_match_autograd_and_never_reach_the_no_ngram_row():
 
 
 def test_weights_config_and_a_saved_model_round_trip(tmp_path):
-    model = Sequential([
-        NGramEmbedding(50, 6, ngrams=2, buckets=64, mask_zero=True, name="embedding"),
-        GRU(4, return_sequences=True),
-        GlobalMaxAvgPooling1D(),
-        Dense(1, activation="sigmoid"),
-    ])
+    model = Sequential(
+        [
+            NGramEmbedding(50, 6, ngrams=2, buckets=64, mask_zero=True, name="embedding"),
+            GRU(4, return_sequences=True),
+            GlobalMaxAvgPooling1D(),
+            Dense(1, activation="sigmoid"),
+        ]
+    )
     model.build((None, 10))
     emb = model.layers[0]
     assert [tuple(w.shape) for w in emb.get_weights()] == [(50, 6), (64, 6)]
@@ -105,8 +110,13 @@ def test_weights_config_and_a_saved_model_round_trip(tmp_path):
 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
-    [({"ngrams": 1}, "`ngrams`.*Embedding"), ({"ngrams": 6}, "`ngrams`"), ({"ngrams": True}, "`ngrams`"),
-     ({"buckets": 1}, "`buckets`"), ({"buckets": 0}, "`buckets`")],
+    [
+        ({"ngrams": 1}, "`ngrams`.*Embedding"),
+        ({"ngrams": 6}, "`ngrams`"),
+        ({"ngrams": True}, "`ngrams`"),
+        ({"buckets": 1}, "`buckets`"),
+        ({"buckets": 0}, "`buckets`"),
+    ],
 )
 def test_bad_arguments_are_named(kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -62,7 +62,9 @@ def test_config_and_names(cls):
     layer = cls(data_format="channels_first", keepdims=True)
     config = json.loads(json.dumps(layer.get_config()))
     assert cls.from_config(config).get_config() == config
-    assert cls().name.startswith({GlobalMaxPooling1D: "global_max_pooling1d", GlobalAveragePooling1D: "global_average_pooling1d"}[cls])
+    assert cls().name.startswith(
+        {GlobalMaxPooling1D: "global_max_pooling1d", GlobalAveragePooling1D: "global_average_pooling1d"}[cls]
+    )
 
 
 @pytest.mark.parametrize("cls", [GlobalMaxPooling1D, GlobalAveragePooling1D])

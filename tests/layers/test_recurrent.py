@@ -55,7 +55,9 @@ MASK = np.array(
     "return_sequences,return_state,go_backwards",
     list(itertools.product([False, True], repeat=3)),
 )
-def test_matches_numpy_reference(name, cls, kwargs, kind, ref_kwargs, return_sequences, return_state, go_backwards):
+def test_matches_numpy_reference(
+    name, cls, kwargs, kind, ref_kwargs, return_sequences, return_state, go_backwards
+):
     flags = dict(return_sequences=return_sequences, return_state=return_state, go_backwards=go_backwards)
     layer = random_layer(cls, **kwargs, **flags)
     x = inputs()
@@ -206,8 +208,14 @@ def test_dropout_masks_match_reference(name, cls, kwargs, kind, ref_kwargs):
             recurrent_masks=None if rec_masks is None else [torch.tensor(m) for m in rec_masks],
         )
         want = reference_rnn(
-            kind, inputs(), layer.get_weights(), mask=MASK, return_sequences=True,
-            input_masks=in_masks, recurrent_masks=rec_masks, **ref_kwargs,
+            kind,
+            inputs(),
+            layer.get_weights(),
+            mask=MASK,
+            return_sequences=True,
+            input_masks=in_masks,
+            recurrent_masks=rec_masks,
+            **ref_kwargs,
         )
         np.testing.assert_allclose(out.detach().numpy(), want, atol=1e-5)
 
@@ -241,7 +249,11 @@ def test_default_names_and_weight_order(cls):
         ({"units": 3, "recurrent_dropout": -0.1}, ValueError, ["`recurrent_dropout`", "got -0.1"]),
         ({"units": 3, "activation": "nope"}, ValueError, ["Unknown activation 'nope'"]),
         ({"units": 3, "kernel_initializer": "nope"}, ValueError, ["`kernel_initializer`", "nope"]),
-        ({"units": 3, "return_sequences": "yes"}, TypeError, ["`return_sequences`", "True or False", "'yes'"]),
+        (
+            {"units": 3, "return_sequences": "yes"},
+            TypeError,
+            ["`return_sequences`", "True or False", "'yes'"],
+        ),
         ({"units": 3, "stateful": True}, ValueError, ["stateful=True", "initial_state"]),
         ({"units": 3, "seed": 1.5}, TypeError, ["`seed`", "1.5"]),
     ],
@@ -259,7 +271,9 @@ def test_call_errors_name_the_problem():
         layer(np.zeros((3, 5), "float32"))
     with pytest.raises(ValueError, match=r"built for 4 input features, got input of shape \(3, 5, 6\)"):
         layer(np.zeros((3, 5, 6), "float32"))
-    with pytest.raises(ValueError, match=r"mask .* must have shape \(batch, steps\) = \(3, 5\), got \(3, 4\)"):
+    with pytest.raises(
+        ValueError, match=r"mask .* must have shape \(batch, steps\) = \(3, 5\), got \(3, 4\)"
+    ):
         layer(inputs(), mask=np.ones((3, 4), bool))
     with pytest.raises(ValueError, match=r"has 2 state\(s\) \(\[h, c\]\), but `initial_state` holds 1"):
         layer(inputs(), initial_state=np.zeros((3, 3), "float32"))

@@ -51,12 +51,19 @@ def outputs(layer, x, mask, h0, path):
 )
 def test_fused_and_packed_equal_loop(cls, kwargs, return_sequences, return_state, go_backwards, zero_output):
     layer = make(
-        cls, kwargs, return_sequences=return_sequences, return_state=return_state, go_backwards=go_backwards,
+        cls,
+        kwargs,
+        return_sequences=return_sequences,
+        return_state=return_state,
+        go_backwards=go_backwards,
         zero_output_for_mask=zero_output,
     )
     x = torch.tensor(np.random.default_rng(5).normal(size=(BATCH, STEPS, FEATURES)).astype("float32"))
     n = len(layer.state_size)
-    h0 = [torch.tensor(np.random.default_rng(6 + i).normal(size=(BATCH, UNITS)).astype("float32")) for i in range(n)]
+    h0 = [
+        torch.tensor(np.random.default_rng(6 + i).normal(size=(BATCH, UNITS)).astype("float32"))
+        for i in range(n)
+    ]
     for mask in [None, *random_masks().values()]:
         m = None if mask is None else torch.tensor(mask)
         loop = outputs(layer, x, m, h0, "loop")
@@ -80,7 +87,10 @@ def test_choose_path():
     assert rnn_kernels.choose_path(relu, None, recurrent_masks=[torch.ones(1)], native=True) == "loop"
     assert rnn_kernels.choose_path(make(GRU, {}).cell_spec(), None, input_masks=[torch.ones(1)] * 3) == "loop"
     assert rnn_kernels.choose_path(make(GRU, {"reset_after": False}).cell_spec(), None) == "loop"
-    assert rnn_kernels.choose_path(make(LSTM, {"recurrent_activation": "hard_sigmoid"}).cell_spec(), None) == "loop"
+    assert (
+        rnn_kernels.choose_path(make(LSTM, {"recurrent_activation": "hard_sigmoid"}).cell_spec(), None)
+        == "loop"
+    )
     assert rnn_kernels.choose_path(make(SimpleRNN, {"activation": "relu"}).cell_spec(), mask) == "packed"
     assert rnn_kernels.choose_path(make(SimpleRNN, {"activation": "linear"}).cell_spec(), None) == "loop"
     with rnn_kernels.force_path("loop"):

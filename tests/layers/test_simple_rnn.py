@@ -40,11 +40,16 @@ def test_keras_initial_state():
 
 
 def test_keras_masking():
-    check(SimpleRNN(4, unroll=True, **constant_init())(SEQ_2_4_3, mask=MASK), rows(0.32951632, 0.61799484, width=4))
+    check(
+        SimpleRNN(4, unroll=True, **constant_init())(SEQ_2_4_3, mask=MASK),
+        rows(0.32951632, 0.61799484, width=4),
+    )
     out = SimpleRNN(2, return_sequences=True, **constant_init())(SEQ_2_4_3, mask=MASK)
     check(out[0], rows(0.0599281, 0.15122814, 0.15122814, 0.32394567, width=2))
     check(out[1], rows(0.3969304, 0.3969304, 0.3969304, 0.608085, width=2))
-    out = SimpleRNN(2, return_sequences=True, zero_output_for_mask=True, **constant_init())(SEQ_2_4_3, mask=MASK)
+    out = SimpleRNN(2, return_sequences=True, zero_output_for_mask=True, **constant_init())(
+        SEQ_2_4_3, mask=MASK
+    )
     check(out[0], rows(0.0599281, 0.15122814, 0.0, 0.32394567, width=2))
     check(out[1], rows(0.3969304, 0.0, 0.0, 0.608085, width=2))
     check(

@@ -124,9 +124,7 @@ def test_outputs_match_keras(name):
         out = model(inputs if len(inputs) > 1 else inputs[0])
     np.testing.assert_allclose(out.numpy(), arrays["output_0"], atol=1e-5, rtol=1e-5)
     if len(inputs) == 1:
-        np.testing.assert_allclose(
-            model.predict(inputs[0], verbose=0), arrays["output_0"], atol=1e-5
-        )
+        np.testing.assert_allclose(model.predict(inputs[0], verbose=0), arrays["output_0"], atol=1e-5)
 
 
 @pytest.mark.parametrize("name", ["bidirectional_lstm", "two_inputs_concatenate", "merges"])
@@ -164,9 +162,7 @@ def test_sequential_input_shape_argument_gives_shapes():
 
 def test_sequential_takes_an_input():
     reset_names()
-    model = Sequential(
-        [keras.Input(shape=(6,), dtype="int32"), layers.Embedding(10, 3), layers.GRU(2)]
-    )
+    model = Sequential([keras.Input(shape=(6,), dtype="int32"), layers.Embedding(10, 3), layers.GRU(2)])
     assert model.input_shape == (None, 6)
     assert [la.name for la in model.layers] == ["embedding", "gru"]
     assert "(None, 6, 3)" in model.summary_text()
@@ -255,9 +251,7 @@ def test_fit_evaluate_predict_and_checkpoint(tmp_path, token_five):
     h = layers.Add()([layers.GlobalMaxPooling1D()(h), layers.GlobalAveragePooling1D()(h)])
     model = Model(inputs, layers.Dense(1, activation="sigmoid")(h))
     assert model.logits_activation == "sigmoid"
-    model.compile(
-        optimizer=keras.optimizers.Adam(0.02), loss="binary_crossentropy", metrics=["accuracy"]
-    )
+    model.compile(optimizer=keras.optimizers.Adam(0.02), loss="binary_crossentropy", metrics=["accuracy"])
     history = model.fit(x, y, epochs=25, batch_size=32, verbose=0)
     assert history.history["accuracy"][-1] > 0.9
     loss, acc = model.evaluate(x, y, verbose=0)

@@ -44,7 +44,9 @@ def test_round_trip_same_predictions_config_and_compile(tmp_path):
     assert loaded.get_config() == model.get_config()
     assert loaded.optimizer.get_config() == model.optimizer.get_config()
     assert loaded.metrics_names == ["loss", "acc"]
-    assert loaded.evaluate(X, np.array([1, 0, 1]), verbose=0) == pytest.approx(model.evaluate(X, np.array([1, 0, 1]), verbose=0), rel=1e-6)
+    assert loaded.evaluate(X, np.array([1, 0, 1]), verbose=0) == pytest.approx(
+        model.evaluate(X, np.array([1, 0, 1]), verbose=0), rel=1e-6
+    )
     assert not load_model(path, compile=False).compiled
 
 
@@ -134,7 +136,9 @@ def test_shape_mismatch(tmp_path):
     key = next(k for k in tensors if k.endswith("embeddings"))
     tensors[key] = torch.zeros(3, 3)
     save_file(tensors, str(path / "model.safetensors"))
-    with pytest.raises(ModelFileError, match=rf"Weight `{key}` .* has shape \(3, 3\), but the model expects \(12, 6\)"):
+    with pytest.raises(
+        ModelFileError, match=rf"Weight `{key}` .* has shape \(3, 3\), but the model expects \(12, 6\)"
+    ):
         load_model(path)
 
 

@@ -91,7 +91,15 @@ def test_get_set_weights_across_layers():
 
 
 def test_config_json_round_trip_gives_same_predictions():
-    model = Sequential([Embedding(30, 8, mask_zero=True), LSTM(4, return_sequences=True), SimpleRNN(3), Dense(1, activation="sigmoid")], name="round")
+    model = Sequential(
+        [
+            Embedding(30, 8, mask_zero=True),
+            LSTM(4, return_sequences=True),
+            SimpleRNN(3),
+            Dense(1, activation="sigmoid"),
+        ],
+        name="round",
+    )
     config = json.loads(json.dumps(model.get_config()))
     twin = Sequential.from_config(config)
     assert twin.name == "round"
@@ -285,7 +293,9 @@ def test_evaluate_matches_an_independent_computation(token_five):
     loss, got_acc = model.evaluate(x, y, batch_size=7, verbose=0)
     assert loss == pytest.approx(bce, rel=1e-5)
     assert got_acc == pytest.approx(acc)
-    assert model.evaluate(x, y, verbose=0, return_dict=True) == pytest.approx({"loss": bce, "acc": acc}, rel=1e-5)
+    assert model.evaluate(x, y, verbose=0, return_dict=True) == pytest.approx(
+        {"loss": bce, "acc": acc}, rel=1e-5
+    )
     model.compile(optimizer="rmsprop", loss="binary_crossentropy")
     assert model.evaluate(x, y, verbose=0) == pytest.approx(bce, rel=1e-5)
 
@@ -314,7 +324,14 @@ class WidthSpy(Layer):
 def test_bucketing_gives_the_same_predictions_for_a_masked_model(token_five):
     set_random_seed(0)
     x, _ = token_five(n=120, steps=16, pad=True)
-    model = Sequential([Embedding(20, 8, mask_zero=True), LSTM(6, return_sequences=True), GlobalAveragePooling1D(), Dense(1, activation="sigmoid")])
+    model = Sequential(
+        [
+            Embedding(20, 8, mask_zero=True),
+            LSTM(6, return_sequences=True),
+            GlobalAveragePooling1D(),
+            Dense(1, activation="sigmoid"),
+        ]
+    )
     plain = model.predict(x, batch_size=16, verbose=0)
     bucketed = model.predict(x, batch_size=16, verbose=0, bucket_by_length=True)
     np.testing.assert_allclose(bucketed, plain, rtol=1e-5, atol=1e-6)
@@ -353,12 +370,36 @@ def test_bucketing_needs_masking(token_five):
         (np.full((4, 3), 1.5), np.zeros(4), {}, ValueError, "integer token ids"),
         (np.ones((0, 3), dtype=int), np.zeros(0), {}, ValueError, "`x` is empty"),
         (np.ones((4, 3), dtype=int), None, {}, ValueError, "Received no labels"),
-        (np.ones((4, 3), dtype=int), np.zeros(4), {"validation_split": 1.0}, ValueError, "`validation_split`"),
-        (np.ones((4, 3), dtype=int), np.zeros(4), {"validation_split": -0.1}, ValueError, "expected a float in [0, 1)"),
+        (
+            np.ones((4, 3), dtype=int),
+            np.zeros(4),
+            {"validation_split": 1.0},
+            ValueError,
+            "`validation_split`",
+        ),
+        (
+            np.ones((4, 3), dtype=int),
+            np.zeros(4),
+            {"validation_split": -0.1},
+            ValueError,
+            "expected a float in [0, 1)",
+        ),
         (np.ones((4, 3), dtype=int), np.zeros(4), {"batch_size": 0}, ValueError, "`batch_size`"),
         (np.ones((4, 3), dtype=int), np.zeros(4), {"epochs": -1}, ValueError, "`epochs`"),
-        (np.ones((4, 3), dtype=int), np.zeros(4), {"validation_data": (np.ones((2, 3), dtype=int),)}, ValueError, "(x_val, y_val)"),
-        (np.ones((4, 3), dtype=int), np.zeros(4), {"validation_data": (np.ones((2, 3), dtype=int), np.zeros(3))}, ValueError, "len(validation_data[0])=2"),
+        (
+            np.ones((4, 3), dtype=int),
+            np.zeros(4),
+            {"validation_data": (np.ones((2, 3), dtype=int),)},
+            ValueError,
+            "(x_val, y_val)",
+        ),
+        (
+            np.ones((4, 3), dtype=int),
+            np.zeros(4),
+            {"validation_data": (np.ones((2, 3), dtype=int), np.zeros(3))},
+            ValueError,
+            "len(validation_data[0])=2",
+        ),
         (np.ones((4, 3), dtype=int), np.zeros(4), {"callbacks": [object()]}, TypeError, "`callbacks`"),
         (np.array(["a good film", "bad"]), np.zeros(2), {}, TypeError, "holds strings"),
         (np.ones((4, 3), dtype=int), np.array(["pos", "neg", "pos", "neg"]), {}, TypeError, "numeric labels"),
@@ -376,7 +417,12 @@ def test_token_index_error_names_the_fix():
     with pytest.raises(ValueError) as err:
         model.fit(np.array([[3, 19], [4, 40]]), np.zeros(2), verbose=0)
     text = str(err.value)
-    assert "token index 40" in text and "input_dim=20" in text and "num_words=20" in text and "at least 41" in text
+    assert (
+        "token index 40" in text
+        and "input_dim=20" in text
+        and "num_words=20" in text
+        and "at least 41" in text
+    )
 
 
 def test_unsigned_and_float_token_ids_are_accepted():
@@ -387,7 +433,9 @@ def test_unsigned_and_float_token_ids_are_accepted():
 
 
 def test_output_with_time_axis_is_rejected():
-    model = Sequential([Embedding(20, 4), SimpleRNN(3, return_sequences=True), Dense(1, activation="sigmoid")])
+    model = Sequential(
+        [Embedding(20, 4), SimpleRNN(3, return_sequences=True), Dense(1, activation="sigmoid")]
+    )
     compiled(model)
     with pytest.raises(ValueError, match="return_sequences=False"):
         model.fit(np.ones((4, 3), dtype=int), np.zeros(4), verbose=0)

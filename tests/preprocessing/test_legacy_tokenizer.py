@@ -12,9 +12,7 @@ import pytest
 import textrnn as keras
 from textrnn.preprocessing.text import Tokenizer, text_to_word_sequence, tokenizer_from_json
 
-FIXTURE = (
-    Path(__file__).resolve().parents[1] / "data" / "keras_fixtures" / "extra" / "tokenizer.json"
-)
+FIXTURE = Path(__file__).resolve().parents[1] / "data" / "keras_fixtures" / "extra" / "tokenizer.json"
 DATA = json.loads(FIXTURE.read_text())
 SETTINGS = sorted(k for k, v in DATA["cases"].items() if isinstance(v, dict) and "kwargs" in v)
 
@@ -31,9 +29,7 @@ def test_vocabulary_matches_keras(name):
     tok = fitted(case["kwargs"])
     assert tok.word_index == case["word_index"]
     assert dict(tok.word_counts) == case["word_counts"]
-    assert list(tok.word_counts) == list(
-        json.loads(json.loads(case["json"])["config"]["word_counts"])
-    )
+    assert list(tok.word_counts) == list(json.loads(json.loads(case["json"])["config"]["word_counts"]))
     assert dict(tok.word_docs) == case["word_docs"]
     assert {str(k): v for k, v in tok.index_docs.items()} == case["index_docs"]
     assert tok.document_count == case["document_count"]
@@ -74,13 +70,8 @@ def test_token_lists_and_text_to_word_sequence():
     tok = Tokenizer(oov_token="?")
     tok.fit_on_texts([["Alpha", "beta"], ["beta", "gamma", "beta"]])
     assert tok.word_index == DATA["cases"]["token_lists"]["word_index"]
-    assert (
-        tok.texts_to_sequences([["beta", "delta", "ALPHA"]])
-        == DATA["cases"]["token_lists"]["sequences"]
-    )
-    assert [text_to_word_sequence(t) for t in DATA["texts"]] == DATA["cases"][
-        "text_to_word_sequence"
-    ]
+    assert tok.texts_to_sequences([["beta", "delta", "ALPHA"]]) == DATA["cases"]["token_lists"]["sequences"]
+    assert [text_to_word_sequence(t) for t in DATA["texts"]] == DATA["cases"]["text_to_word_sequence"]
 
 
 def test_fit_twice_adds_counts_and_fit_on_sequences():

@@ -54,9 +54,7 @@ def check_aligned(result, v: Vocabulary) -> None:
     assert "3 of 4 vocabulary words (75%) found among 4 3-d vectors" == result.describe()
 
 
-@pytest.mark.parametrize(
-    "header", [False, True]
-)  # GloVe has none; word2vec text / fastText .vec have one
+@pytest.mark.parametrize("header", [False, True])  # GloVe has none; word2vec text / fastText .vec have one
 def test_text_files_with_and_without_header(tmp_path, header):
     v = vocab()
     check_aligned(read_word_vectors(text_file(tmp_path / "v.txt", header), v), v)
@@ -67,9 +65,7 @@ def test_word2vec_binary(tmp_path, newline):
     v = vocab()
     check_aligned(read_word_vectors(binary_file(tmp_path / "v.bin", newline=newline), v), v)
     # the format can be named for any extension
-    check_aligned(
-        read_word_vectors(binary_file(tmp_path / "v.w2v", newline=newline), v, format="binary"), v
-    )
+    check_aligned(read_word_vectors(binary_file(tmp_path / "v.w2v", newline=newline), v, format="binary"), v)
 
 
 def test_gzipped_text(tmp_path):

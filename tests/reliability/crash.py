@@ -70,9 +70,7 @@ def train(
     args = ["--resume", str(out)] if resume else ["--data", str(data), *TRAIN, "--out", str(out)]
     cmd = [sys.executable, "-m", "textrnn", "train", *args]
     if fault and fault.startswith("random:"):
-        proc = subprocess.Popen(
-            cmd, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
+        proc = subprocess.Popen(cmd, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(float(fault.split(":", 1)[1]))
         proc.send_signal(signal.SIGKILL)
         stdout, stderr = proc.communicate(timeout=timeout)
@@ -87,9 +85,7 @@ def outcome(run: Path) -> tuple[dict, dict]:
     return history, load_file(str(run / "model" / "model.safetensors"))
 
 
-def kill_and_resume(
-    data: Path, out: Path, fault: str
-) -> tuple[bool, subprocess.CompletedProcess[str]]:
+def kill_and_resume(data: Path, out: Path, fault: str) -> tuple[bool, subprocess.CompletedProcess[str]]:
     """Kill a run at `fault`, then resume until it finishes; (was it killed, the last process).
 
     A kill after the last write of a finished run leaves nothing to resume: `--resume` then says

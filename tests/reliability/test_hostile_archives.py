@@ -57,9 +57,7 @@ def test_one_gib_review_is_refused_without_reading_it(tmp_path):
 
 
 def test_extracting_a_bomb_is_refused_before_writing(tmp_path):
-    archive = bomb(
-        tmp_path / "a.tar.gz", ["aclImdb/imdb.vocab"], mib=download.MAX_MEMBER_BYTES // MiB + 1
-    )
+    archive = bomb(tmp_path / "a.tar.gz", ["aclImdb/imdb.vocab"], mib=download.MAX_MEMBER_BYTES // MiB + 1)
     with pytest.raises(DatasetError, match="over the 67108864 bytes allowed"):
         download.safe_extract(archive, tmp_path / "out")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.tar.gz"]  # nothing half-extracted
@@ -74,9 +72,7 @@ def test_total_size_is_bounded(tmp_path, monkeypatch):
 
 def test_member_count_is_bounded(tmp_path, monkeypatch):
     monkeypatch.setattr(download, "MAX_MEMBERS", 10)
-    archive = small_tar(
-        tmp_path / "a.tar.gz", {f"aclImdb/train/pos/{i}_7.txt": b"good" for i in range(11)}
-    )
+    archive = small_tar(tmp_path / "a.tar.gz", {f"aclImdb/train/pos/{i}_7.txt": b"good" for i in range(11)})
     with pytest.raises(DatasetError, match="more than 10 members"):
         imdb.load_texts(archive, subset="train")
 

@@ -24,8 +24,7 @@ def test_jsonl_records_holding_unicode_line_separators(tmp_path):
     path = tmp_path / "t.jsonl"
     path.write_text(
         "".join(
-            json.dumps({"text": t, "label": i % 2}, ensure_ascii=False) + "\n"
-            for i, t in enumerate(texts)
+            json.dumps({"text": t, "label": i % 2}, ensure_ascii=False) + "\n" for i, t in enumerate(texts)
         ),
         encoding="utf-8",
         newline="",

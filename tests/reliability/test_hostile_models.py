@@ -43,9 +43,7 @@ def no_big_weights(monkeypatch):
         init = real(identifier)
 
         def checked(shape, dtype=None):
-            assert int(np.prod(shape, dtype=np.float64)) <= BIG, (
-                f"allocated a weight of shape {shape}"
-            )
+            assert int(np.prod(shape, dtype=np.float64)) <= BIG, f"allocated a weight of shape {shape}"
             return init(shape, dtype=dtype)
 
         return checked
@@ -91,9 +89,7 @@ def test_impossible_sizes_are_one_error(saved):
 
 
 def test_huge_maxlen_in_build_shape_is_harmless(saved):
-    edit_config(
-        saved, lambda c: c["model"]["config"].__setitem__("build_input_shape", [None, 10**12])
-    )
+    edit_config(saved, lambda c: c["model"]["config"].__setitem__("build_input_shape", [None, 10**12]))
     load_model(saved)  # builds no per-step weights; predict pads to the predictor's checked maxlen
 
 
@@ -102,9 +98,7 @@ def rewrite_weights(path, mutate, *, fix_checksum):
     raw = mutate(raw)
     (path / "model.safetensors").write_bytes(bytes(raw))
     if fix_checksum:
-        edit_config(
-            path, lambda c: c.__setitem__("weights_sha256", hashlib.sha256(raw).hexdigest())
-        )
+        edit_config(path, lambda c: c.__setitem__("weights_sha256", hashlib.sha256(raw).hexdigest()))
 
 
 def test_flipped_byte_in_the_weights_is_refused(saved):
@@ -134,9 +128,7 @@ def test_changed_dtype_in_the_header_is_refused(saved):
 
 @pytest.mark.parametrize("header_len", [2**63, 10**9, 10])
 def test_lying_header_length(saved, header_len):
-    rewrite_weights(
-        saved, lambda raw: bytearray(struct.pack("<Q", header_len)) + raw[8:], fix_checksum=True
-    )
+    rewrite_weights(saved, lambda raw: bytearray(struct.pack("<Q", header_len)) + raw[8:], fix_checksum=True)
     with pytest.raises(ModelFileError, match="corrupted"):
         load_model(saved)
 
@@ -153,9 +145,7 @@ def test_version_1_models_without_a_checksum_still_load(saved):
         load_model(saved)
 
 
-@pytest.mark.parametrize(
-    "weights", ["../other.safetensors", "/etc/passwd", "sub/model.safetensors", "..", 7]
-)
+@pytest.mark.parametrize("weights", ["../other.safetensors", "/etc/passwd", "sub/model.safetensors", "..", 7])
 def test_weights_path_is_confined_to_the_folder(saved, weights):
     edit_config(saved, lambda c: c.__setitem__("weights", weights))
     with pytest.raises(ModelFileError, match="weights"):
@@ -198,9 +188,7 @@ def test_full_disk_while_saving_weights_is_one_error_and_keeps_the_old_model(sav
 
     monkeypatch.setattr(saving, "save_file", full)
     model = load_model(saved)
-    with pytest.raises(
-        DiskFullError, match=r"No space left on the disk holding .* about .* needed"
-    ):
+    with pytest.raises(DiskFullError, match=r"No space left on the disk holding .* about .* needed"):
         model.save(saved)
     assert {p.name: p.read_bytes() for p in saved.iterdir()} == before
     assert sorted(p.name for p in saved.parent.iterdir()) == ["m"]  # no temporary folder left

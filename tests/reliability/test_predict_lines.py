@@ -41,9 +41,7 @@ def test_cli_file_gives_one_prediction_per_line(tiny_run, tmp_path):
 
 
 def test_cli_stdin_refuses_invalid_utf8(tiny_run):
-    result = CliRunner().invoke(
-        app, ["predict", str(tiny_run), "--json"], input=b"good\nbad \xff\xfe\n"
-    )
+    result = CliRunner().invoke(app, ["predict", str(tiny_run), "--json"], input=b"good\nbad \xff\xfe\n")
     assert result.exit_code == 1
     err = result.stderr.strip()
     assert err.startswith("Error: ") and "\n" not in err and "line 2" in err, err

@@ -75,10 +75,7 @@ def test_docs_are_served_without_a_cdn(client):
 def test_the_page_is_self_contained(client):
     page = client.get("/").text
     assert '<form id="form">' in page and "<svg" in page and 'id="metrics"' in page
-    assert (
-        "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
-        and "https://" not in page
-    )
+    assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "") and "https://" not in page
     assert "<script src" not in page and "<link" not in page
 
 
@@ -110,12 +107,8 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("body", "status", "needle"), [b[1:] for b in BAD], ids=[b[0] for b in BAD]
-)
-def test_bad_input_is_a_json_4xx_naming_the_problem_and_the_server_goes_on(
-    client, body, status, needle
-):
+@pytest.mark.parametrize(("body", "status", "needle"), [b[1:] for b in BAD], ids=[b[0] for b in BAD])
+def test_bad_input_is_a_json_4xx_naming_the_problem_and_the_server_goes_on(client, body, status, needle):
     r = client.post("/predict", content=body, headers={"content-type": "application/json"})
     assert r.status_code == status, r.text
     error = r.json()
@@ -183,9 +176,7 @@ def test_a_server_error_is_json_without_a_traceback(predictor, monkeypatch, capl
 def test_one_log_line_per_request(client, caplog):
     with caplog.at_level(logging.INFO, logger="textrnn.serve"):
         _ok(client)
-        client.post(
-            "/predict", content='{"texts": 1}', headers={"content-type": "application/json"}
-        )
+        client.post("/predict", content='{"texts": 1}', headers={"content-type": "application/json"})
     lines = [r.getMessage() for r in caplog.records if r.name == "textrnn.serve"]
     assert len(lines) == 2
     assert lines[0].startswith("POST /predict 200 texts=2 ") and lines[0].endswith("ms")

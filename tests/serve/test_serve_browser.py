@@ -64,9 +64,7 @@ def server(tiny_run, tmp_path):
             except OSError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    "the server did not start: " + (tmp_path / "server.log").read_text()
-                )
+                raise RuntimeError("the server did not start: " + (tmp_path / "server.log").read_text())
             time.sleep(0.2)
         yield url
     finally:
@@ -95,18 +93,14 @@ def test_the_page_classifies_a_typed_review(server, tmp_path):
             assert page.locator("#probs .bar").count() == 2
             words = page.locator("#words mark")
             assert words.count() == 9 and words.first.inner_text() == "wonderful"
-            assert "rgba(0, 160, 60" in words.first.evaluate(
-                "m => getComputedStyle(m).backgroundColor"
-            )
+            assert "rgba(0, 160, 60" in words.first.evaluate("m => getComputedStyle(m).backgroundColor")
             page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
 
             page.fill("#text", "?!")  # a refused text shows the server's message
             page.click("#submit")
             page.wait_for_function("document.getElementById('error').textContent.length > 0")
             assert "no words" in page.inner_text("#error")
-            assert (
-                failed == []
-            )  # nothing fetched from anywhere failed (the page loads nothing else)
+            assert failed == []  # nothing fetched from anywhere failed (the page loads nothing else)
 
             page.goto(server + "docs")  # Swagger UI, from the package's files, offline
             page.wait_for_selector("#swagger-ui .opblock", timeout=30_000)

@@ -23,9 +23,7 @@ def test_occlusion_weight_is_the_drop_when_the_word_is_deleted(predictor):
     probs = predictor.predict_proba([TEXT])[0]
     j = int(probs.argmax())
     assert e.label == predictor.label_names[j] == "pos"
-    assert e.probabilities == pytest.approx(
-        dict(zip(predictor.label_names, probs.tolist(), strict=True))
-    )
+    assert e.probabilities == pytest.approx(dict(zip(predictor.label_names, probs.tolist(), strict=True)))
     for i in (0, 5, len(tokens) - 1):  # recomputed by hand, one deletion at a time
         without = " ".join(tokens[:i] + tokens[i + 1 :])
         assert e.words[i].weight == pytest.approx(
@@ -115,11 +113,7 @@ def test_cli_explain_prints_and_writes_html(tiny_run, tmp_path):
     r = CliRunner().invoke(app, ["explain", str(tiny_run), TEXT, "--html", str(out), "--no-color"])
     assert r.exit_code == 0, r.output
     first, words, top = r.stdout.splitlines()[:3]
-    assert (
-        first.startswith("pos (neg ")
-        and words == " ".join(tokenize(TEXT))
-        and top.startswith("top: ")
-    )
+    assert first.startswith("pos (neg ") and words == " ".join(tokenize(TEXT)) and top.startswith("top: ")
     assert out.read_text().startswith("<!doctype html>") and "<mark" in out.read_text()
     coloured = CliRunner().invoke(app, ["explain", str(tiny_run), TEXT, "--color"])
     assert "\x1b[1;38;5;" in coloured.stdout

@@ -124,7 +124,11 @@ _register()
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with `argv` (default `sys.argv[1:]`) and return the exit code."""
     command = typer.main.get_command(app)
-    return int(command.main(args=list(argv) if argv is not None else None, prog_name="textrnn", standalone_mode=False))
+    return int(
+        command.main(
+            args=list(argv) if argv is not None else None, prog_name="textrnn", standalone_mode=False
+        )
+    )
 
 
 __all__ = ["app", "main"]

@@ -12,9 +12,7 @@ import typer
 def compare(
     runs: Annotated[
         list[Path],
-        typer.Argument(
-            help="Run folders (or ensembles) made by `textrnn train`.", show_default=False
-        ),
+        typer.Argument(help="Run folders (or ensembles) made by `textrnn train`.", show_default=False),
     ],
     plot: Annotated[
         Path | None,
@@ -27,9 +25,7 @@ def compare(
     metric: Annotated[
         str, typer.Option(help="History figure to overlay: val_acc, val_loss, acc or loss.")
     ] = "val_acc",
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print the table as a JSON list instead.")
-    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the table as a JSON list instead.")] = False,
 ) -> None:
     """Model, parameters, best epoch, best validation accuracy, test accuracy, seconds per epoch.
 
@@ -48,11 +44,7 @@ def compare(
     rows = [row for row, _ in compared]
     names = [row["run"] for row in rows]
     labels = names if len(set(names)) == len(names) else [row["path"] for row in rows]
-    curves = {
-        label: {metric: values}
-        for label, (_, values) in zip(labels, compared, strict=True)
-        if values
-    }
+    curves = {label: {metric: values} for label, (_, values) in zip(labels, compared, strict=True) if values}
     skipped = [label for label in labels if label not in curves]
     if plot is not None and curves:
         plot_comparison(curves, plot, metric=metric)

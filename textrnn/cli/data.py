@@ -46,8 +46,17 @@ def imdb(
 
 @app.command("stats")
 def stats(
-    path: Annotated[str, typer.Argument(help="Your labelled texts: a .csv, .tsv, .jsonl or .parquet file, or a folder of class folders.", show_default=False)],
-    data_format: Annotated[str | None, typer.Option("--format", help="csv, tsv, jsonl, parquet or folder. Default: from the extension.")] = None,
+    path: Annotated[
+        str,
+        typer.Argument(
+            help="Your labelled texts: a .csv, .tsv, .jsonl or .parquet file, or a folder of class folders.",
+            show_default=False,
+        ),
+    ],
+    data_format: Annotated[
+        str | None,
+        typer.Option("--format", help="csv, tsv, jsonl, parquet or folder. Default: from the extension."),
+    ] = None,
     text_column: Annotated[str, typer.Option(help="Column (or JSON key) holding the texts.")] = "text",
     label_column: Annotated[str, typer.Option(help="Column (or JSON key) holding the labels.")] = "label",
     encoding: Annotated[str, typer.Option(help="Text encoding of the files.")] = "utf-8",

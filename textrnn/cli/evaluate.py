@@ -12,17 +12,27 @@ import typer
 def evaluate(
     run: Annotated[
         Path,
-        typer.Argument(
-            help="A run folder (or ensemble) made by `textrnn train`.", show_default=False
-        ),
+        typer.Argument(help="A run folder (or ensemble) made by `textrnn train`.", show_default=False),
     ],
     data: Annotated[
         str | None,
-        typer.Option(help="Labelled data to evaluate on (file, or folder tree whose test/ is used). Default: the run's test split."),
+        typer.Option(
+            help="Labelled data to evaluate on (file, or folder tree whose test/ is used). "
+            "Default: the run's test split."
+        ),
     ] = None,
-    data_format: Annotated[str | None, typer.Option("--format", help="Format of --data. Default: the run's choice, else from the extension.")] = None,
-    text_column: Annotated[str | None, typer.Option(help="Text column of --data. Default: the run's.")] = None,
-    label_column: Annotated[str | None, typer.Option(help="Label column of --data. Default: the run's.")] = None,
+    data_format: Annotated[
+        str | None,
+        typer.Option(
+            "--format", help="Format of --data. Default: the run's choice, else from the extension."
+        ),
+    ] = None,
+    text_column: Annotated[
+        str | None, typer.Option(help="Text column of --data. Default: the run's.")
+    ] = None,
+    label_column: Annotated[
+        str | None, typer.Option(help="Label column of --data. Default: the run's.")
+    ] = None,
     encoding: Annotated[str | None, typer.Option(help="Text encoding of --data. Default: the run's.")] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Texts per forward pass.")] = 1024,
     as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as one JSON object.")] = False,

@@ -12,9 +12,7 @@ import typer
 def explain(
     run: Annotated[
         Path,
-        typer.Argument(
-            help="A run or ensemble folder made by `textrnn train`.", show_default=False
-        ),
+        typer.Argument(help="A run or ensemble folder made by `textrnn train`.", show_default=False),
     ],
     text: Annotated[str, typer.Argument(help="The text to explain.", show_default=False)],
     html: Annotated[
@@ -26,9 +24,7 @@ def explain(
     ] = "occlusion",
     color: Annotated[
         bool,
-        typer.Option(
-            "--color/--no-color", help="Colour the words. Default: when stdout is a terminal."
-        ),
+        typer.Option("--color/--no-color", help="Colour the words. Default: when stdout is a terminal."),
     ] = sys.stdout.isatty(),
     top: Annotated[
         int,

@@ -27,9 +27,7 @@ def export(
     Checks the graph with onnxruntime against PyTorch and prints the largest difference.
     """
     if format != "onnx":
-        raise ValueError(
-            f"Received an invalid value for --format, expected 'onnx', got {format!r}."
-        )
+        raise ValueError(f"Received an invalid value for --format, expected 'onnx', got {format!r}.")
     from textrnn.export import export_onnx
 
     result = export_onnx(run, out)

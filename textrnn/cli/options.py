@@ -53,9 +53,7 @@ def with_options(names: Iterable[str] | None = None) -> Callable[[F], F]:
         before = [p for p in own if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
         after = [p for p in own if p.kind is inspect.Parameter.KEYWORD_ONLY]
         command: Any = func
-        command.__signature__ = inspect.Signature(
-            [*before, *(parameter(o) for o in declared(names)), *after]
-        )
+        command.__signature__ = inspect.Signature([*before, *(parameter(o) for o in declared(names)), *after])
         return func
 
     return decorate

@@ -18,10 +18,22 @@ def predict(
             show_default=False,
         ),
     ],
-    texts: Annotated[list[str] | None, typer.Argument(help="Texts to classify. Default: --file, else one text per line on stdin.", show_default=False)] = None,
-    file: Annotated[Path | None, typer.Option("--file", "-f", help="Read texts from this UTF-8 file, one per line (blank lines skipped).")] = None,
+    texts: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Texts to classify. Default: --file, else one text per line on stdin.", show_default=False
+        ),
+    ] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file", "-f", help="Read texts from this UTF-8 file, one per line (blank lines skipped)."
+        ),
+    ] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Texts per forward pass.")] = 1024,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON Lines: text, label, probability, probabilities.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON Lines: text, label, probability, probabilities.")
+    ] = False,
 ) -> None:
     """Classify raw texts with exactly the tokenisation and vocabulary the model was trained with.
 
@@ -37,7 +49,10 @@ def predict(
         inputs = list(texts)
     else:
         if sys.stdin is None or sys.stdin.isatty():
-            raise ValueError('No texts to classify. Pass them as arguments (textrnn predict RUN "text"), with --file, or on stdin.')
+            raise ValueError(
+                'No texts to classify. Pass them as arguments (textrnn predict RUN "text"), '
+                "with --file, or on stdin."
+            )
         from textrnn.data.lines import read_lines
 
         stream = getattr(sys.stdin, "buffer", None)  # bytes, so that bad UTF-8 is refused

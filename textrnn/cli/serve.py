@@ -13,9 +13,7 @@ import typer
 def serve(
     run: Annotated[
         Path,
-        typer.Argument(
-            help="A run or ensemble folder made by `textrnn train`.", show_default=False
-        ),
+        typer.Argument(help="A run or ensemble folder made by `textrnn train`.", show_default=False),
     ],
     host: Annotated[
         str, typer.Option(help="Address to listen on (0.0.0.0 for every interface).")
@@ -24,20 +22,14 @@ def serve(
     workers: Annotated[
         int, typer.Option(min=1, help="Server processes, each with its own copy of the model.")
     ] = 1,
-    max_texts: Annotated[
-        int, typer.Option(min=1, help="Most texts per request (more: 422).")
-    ] = 1000,
-    max_chars: Annotated[
-        int, typer.Option(min=1, help="Most characters per text (more: 422).")
-    ] = 50_000,
-    max_body: Annotated[
-        int, typer.Option(min=1, help="Most bytes per request body (more: 413).")
-    ] = 4 * 1024 * 1024,
+    max_texts: Annotated[int, typer.Option(min=1, help="Most texts per request (more: 422).")] = 1000,
+    max_chars: Annotated[int, typer.Option(min=1, help="Most characters per text (more: 422).")] = 50_000,
+    max_body: Annotated[int, typer.Option(min=1, help="Most bytes per request body (more: 413).")] = 4
+    * 1024
+    * 1024,
     batch_wait_ms: Annotated[
         float,
-        typer.Option(
-            min=0.0, help="How long a request waits for others to share its forward pass."
-        ),
+        typer.Option(min=0.0, help="How long a request waits for others to share its forward pass."),
     ] = 5.0,
 ) -> None:
     """Serve a trained run: POST /predict and /explain, GET /health and /model, a page at /, /docs.
@@ -52,8 +44,7 @@ def serve(
         from textrnn.serve.limits import Limits
     except ImportError as e:
         raise ValueError(
-            f"`textrnn serve` needs the serve extra ({e.name} is missing): "
-            "pip install 'textrnn[serve]'."
+            f"`textrnn serve` needs the serve extra ({e.name} is missing): pip install 'textrnn[serve]'."
         ) from None
 
     limits = Limits(
@@ -66,9 +57,7 @@ def serve(
     predictor = load_for_serving(run)
     app = create_app(predictor, limits)
     configure_logging()
-    typer.echo(
-        f"Serving {predictor!r} on http://{host}:{port}/ (API at /docs). Ctrl-C stops.", err=True
-    )
+    typer.echo(f"Serving {predictor!r} on http://{host}:{port}/ (API at /docs). Ctrl-C stops.", err=True)
     if workers == 1:
         uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning")
         return

@@ -24,8 +24,7 @@ def summary(
     *,
     num_classes: Annotated[
         int,
-        typer.Option(min=2, help="Number of classes: 2 gives Dense(1, sigmoid), more Dense(n, "
-                     "softmax)."),
+        typer.Option(min=2, help="Number of classes: 2 gives Dense(1, sigmoid), more Dense(n, softmax)."),
     ] = 2,
     **options: Any,
 ) -> None:

@@ -44,9 +44,7 @@ class SizeBudget:
         self.members += 1
         self.total += max(size, 0)
         if self.members > MAX_MEMBERS:
-            raise DatasetError(
-                f"Refusing {self.archive}: it holds more than {MAX_MEMBERS} members. {fix}"
-            )
+            raise DatasetError(f"Refusing {self.archive}: it holds more than {MAX_MEMBERS} members. {fix}")
         if size > self.member_limit:
             raise DatasetError(
                 f"Refusing {self.archive}: member {name!r} is {size} bytes, over the "
@@ -54,8 +52,7 @@ class SizeBudget:
             )
         if self.total > MAX_TOTAL_BYTES:
             raise DatasetError(
-                f"Refusing {self.archive}: its members add up to more than {MAX_TOTAL_BYTES} "
-                f"bytes. {fix}"
+                f"Refusing {self.archive}: its members add up to more than {MAX_TOTAL_BYTES} bytes. {fix}"
             )
 
 
@@ -175,7 +172,9 @@ def safe_extract(archive: Path, target: Path) -> Path:
             for m in members:
                 rel = check_member(m, archive)
                 if not (root / rel).resolve().is_relative_to(root):
-                    raise DatasetError(f"Refusing {archive}: member {m.name!r} resolves outside the target folder.")
+                    raise DatasetError(
+                        f"Refusing {archive}: member {m.name!r} resolves outside the target folder."
+                    )
             kwargs: dict[str, Any] = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
             tf.extractall(tmp, members=members, **kwargs)
         try:

@@ -53,8 +53,8 @@ from textrnn.layers import (
     SimpleRNN,
     SpatialDropout1D,
 )
-from textrnn.layers.recurrent import BaseRNN, _activation_name
-from textrnn.preprocessing.text import _BR_TAG, DEFAULT_FILTERS, TOKENIZER_VERSION
+from textrnn.layers.recurrent import BaseRNN, activation_name
+from textrnn.preprocessing.text import BR_TAG, DEFAULT_FILTERS, TOKENIZER_VERSION
 
 OPSET = 17
 _HASH_MULTIPLIER = 1_000_003  # NGramEmbedding's polynomial hash
@@ -114,9 +114,7 @@ def _simple_rnn_loop(
     return torch.stack(states) if sequences else h.unsqueeze(0)
 
 
-def _lstm_loop(
-    proj: torch.Tensor, keep: torch.Tensor, r: torch.Tensor, sequences: bool
-) -> torch.Tensor:
+def _lstm_loop(proj: torch.Tensor, keep: torch.Tensor, r: torch.Tensor, sequences: bool) -> torch.Tensor:
     h = torch.zeros_like(proj[0].chunk(4, 1)[0])
     c = torch.zeros_like(h)
     states: list[torch.Tensor] = []
@@ -182,15 +180,13 @@ class _Recurrent(nn.Module):
         self.go_backwards = layer.go_backwards
         self.return_sequences = layer.return_sequences
         self.zero_output_for_mask = zero_output_for_mask
-        act = _activation_name(layer.activation)
-        rec = _activation_name(getattr(layer, "recurrent_activation", None))
+        act = activation_name(layer.activation)
+        rec = activation_name(getattr(layer, "recurrent_activation", None))
         where = f"{type(layer).__name__} `{layer.name}`"
         if layer.return_state:
             raise ExportError(f"{where} has return_state=True: a classifier cannot use its states.")
         if self.kind == "simple_rnn" and act not in ("tanh", "relu"):
-            raise ExportError(
-                f"{where} has activation={act!r}: ONNX export supports tanh and relu."
-            )
+            raise ExportError(f"{where} has activation={act!r}: ONNX export supports tanh and relu.")
         if self.kind != "simple_rnn" and (act != "tanh" or rec != "sigmoid"):
             raise ExportError(
                 f"{where} has activation={act!r}, recurrent_activation={rec!r}: ONNX export "
@@ -316,17 +312,14 @@ class OnnxGraph(nn.Module):
         layers = list(model.layers)
         if not layers or not isinstance(layers[0], Embedding):
             first = type(layers[0]).__name__ if layers else "nothing"
-            raise ExportError(
-                f"ONNX export needs a model that starts with an Embedding, got {first}."
-            )
+            raise ExportError(f"ONNX export needs a model that starts with an Embedding, got {first}.")
         self.model = model
         self.num_classes = int(num_classes)
         self.mask_zero = bool(layers[0].mask_zero)
         # Cutting padding columns off a batch leaves the numbers unchanged when the model masks
         # them, unless a layer hands its time-reversed sequence on (its mask is then misaligned).
         reversed_sequences = any(
-            isinstance(layer, BaseRNN) and layer.go_backwards and layer.return_sequences
-            for layer in layers
+            isinstance(layer, BaseRNN) and layer.go_backwards and layer.return_sequences for layer in layers
         )
         self.trim_padding = self.mask_zero and not reversed_sequences
         self.steps: list[tuple[str, Any]] = []
@@ -377,8 +370,7 @@ class OnnxGraph(nn.Module):
 def _require(module: str) -> None:
     if importlib.util.find_spec(module) is None:
         raise ExportError(
-            f"ONNX export needs the `{module}` package: pip install 'textrnn[onnx]' "
-            "(onnx and onnxruntime)."
+            f"ONNX export needs the `{module}` package: pip install 'textrnn[onnx]' (onnx and onnxruntime)."
         )
 
 
@@ -394,7 +386,7 @@ def preprocessing_rules(predictor: Any, mask_zero: bool, trim_padding: bool) -> 
             "version": TOKENIZER_VERSION,
             "steps": "remove the `remove` pattern (case-insensitive) as a space; lower-case; each "
             "character of `filters` becomes `split`; split on `split`; drop empty strings",
-            "remove": _BR_TAG.pattern,
+            "remove": BR_TAG.pattern,
             "lower": True,
             "filters": DEFAULT_FILTERS,
             "split": " ",
@@ -417,9 +409,7 @@ def preprocessing_rules(predictor: Any, mask_zero: bool, trim_padding: bool) -> 
     }
 
 
-def _check_against_torch(
-    graph: OnnxGraph, path: Path, input_dim: int, maxlen: int
-) -> tuple[float, int]:
+def _check_against_torch(graph: OnnxGraph, path: Path, input_dim: int, maxlen: int) -> tuple[float, int]:
     """Largest |ONNX - PyTorch| on random id batches (padding included) of a few lengths."""
     import onnxruntime as ort
 
@@ -434,9 +424,7 @@ def _check_against_torch(
         with torch.no_grad():
             ref = graph.model.predict(x.astype(np.int32), verbose=0)
         ref = (
-            np.concatenate([1.0 - ref, ref], axis=1)
-            if graph.num_classes == 2 and ref.shape[1] == 1
-            else ref
+            np.concatenate([1.0 - ref, ref], axis=1) if graph.num_classes == 2 and ref.shape[1] == 1 else ref
         )
         got = session.run(None, {"ids": x.astype(np.int64)})[0]
         worst = max(worst, float(np.abs(got - ref).max()))
@@ -444,9 +432,7 @@ def _check_against_torch(
     return worst, count
 
 
-def export_onnx(
-    run: str | os.PathLike[str], out: str | os.PathLike[str] | None = None
-) -> ExportResult:
+def export_onnx(run: str | os.PathLike[str], out: str | os.PathLike[str] | None = None) -> ExportResult:
     """Export a trained run to ONNX: model.onnx, vocabulary.json, preprocessing.json, predict.py.
 
     Args:
@@ -469,8 +455,7 @@ def export_onnx(
     predictor = textrnn.load(run)
     if isinstance(predictor, EnsemblePredictor):
         raise ExportError(
-            f"`{run}` is an ensemble of {len(predictor.members)} models: export one member "
-            "folder instead."
+            f"`{run}` is an ensemble of {len(predictor.members)} models: export one member folder instead."
         )
     model = predictor.model
     model.eval()

@@ -290,9 +290,7 @@ def load_extension() -> BuildResult:
         except Exception as exc:  # a compiler error, a linker error, a broken toolchain
             logger.debug("Building textrnn kernels with %s failed:\n%s", cflags, exc)
             text = str(exc).strip()
-            errors.append(
-                f"{' '.join(cflags)}: {text.splitlines()[0] if text else type(exc).__name__}"
-            )
+            errors.append(f"{' '.join(cflags)}: {text.splitlines()[0] if text else type(exc).__name__}")
             continue
         if result.built:
             logger.info("Built textrnn kernels in %.1f s (%s).", result.seconds, " ".join(cflags))

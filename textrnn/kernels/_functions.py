@@ -9,20 +9,19 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from textrnn.errors import KernelUnavailableError
+from textrnn.kernels._loader import available, extension
 
 _FLOAT_DTYPES = (torch.float32, torch.float64)
 
 
 def _ext() -> ModuleType:
-    from textrnn.kernels import _extension, available
-
     if not available():
         raise KernelUnavailableError(
             "The native recurrence kernels are not available here (see the warning issued by "
             "`textrnn.kernels.available()`). Check `available()` first, or set "
             "TEXTRNN_KERNELS=torch to use PyTorch's kernels."
         )
-    module = _extension()
+    module = extension()
     if module is None:  # available() returned True, so this cannot happen
         raise KernelUnavailableError("The native recurrence kernels failed to load.")
     return module
@@ -30,9 +29,7 @@ def _ext() -> ModuleType:
 
 def _ext_loaded() -> ModuleType:
     """The module a forward pass already used (backward must not depend on TEXTRNN_KERNELS)."""
-    from textrnn.kernels import _extension
-
-    module = _extension()
+    module = extension()
     if module is None:
         raise KernelUnavailableError("The native recurrence kernels failed to load.")
     return module
@@ -193,9 +190,7 @@ class _Projection(torch.autograd.Function):
         return d_inputs, d_kernel, d_bias
 
 
-def project(
-    inputs: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor | None = None
-) -> torch.Tensor:
+def project(inputs: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
     """The input projection `inputs @ kernel + bias`, laid out for the recurrence kernels.
 
     Computes the same numbers as `inputs @ kernel + bias` in one GEMM (the bias folded in, no
@@ -277,8 +272,7 @@ def _check_like(name: str, t: Any, shape: tuple[int, ...], xw: torch.Tensor, wha
     t = _check_tensor(name, t)
     if tuple(t.shape) != shape:
         raise ValueError(
-            f"Argument `{name}` of `textrnn.kernels.{what}` must have shape {shape}, got "
-            f"{tuple(t.shape)}."
+            f"Argument `{name}` of `textrnn.kernels.{what}` must have shape {shape}, got {tuple(t.shape)}."
         )
     if t.device != xw.device or t.dtype != xw.dtype:
         raise TypeError(
@@ -299,8 +293,7 @@ def _check_rows(
         t = _check_tensor(name, t)
         if t.dtype.is_floating_point or t.dtype.is_complex or t.dtype == torch.bool:
             raise TypeError(
-                f"Argument `{name}` of `textrnn.kernels.{what}` must be an integer tensor, got "
-                f"{t.dtype}."
+                f"Argument `{name}` of `textrnn.kernels.{what}` must be an integer tensor, got {t.dtype}."
             )
         if tuple(t.shape) != (batch,):
             raise ValueError(
@@ -323,11 +316,7 @@ def _check_rows(
                 f"Argument `lengths` of `textrnn.kernels.{what}` must lie in [0, {steps}] (the "
                 f"number of steps), and each row's steps{where} within them; got lengths from "
                 f"{int(lengths.min())} to {int(lengths.max())}"
-                + (
-                    ""
-                    if starts is None
-                    else f" and starts from {int(first.min())} to {int(first.max())}"
-                )
+                + ("" if starts is None else f" and starts from {int(first.min())} to {int(first.max())}")
                 + "."
             )
     return lengths, starts
@@ -435,9 +424,7 @@ def lstm(
     if recurrent_mask is not None:
         _check_like("recurrent_mask", recurrent_mask, (batch, 4 * units), xw, "lstm")
         recurrent_mask = recurrent_mask.detach().contiguous()
-    out, h_last, c_last = _LSTM.apply(
-        xw, h0, c0, recurrent_kernel, lengths, starts, recurrent_mask
-    )
+    out, h_last, c_last = _LSTM.apply(xw, h0, c0, recurrent_kernel, lengths, starts, recurrent_mask)
     return out, h_last, c_last
 
 
@@ -462,9 +449,7 @@ def lstm_last(
     _check_like("c0", c0, (batch, units), xw, "lstm_last")
     _check_like("recurrent_kernel", recurrent_kernel, (units, 4 * units), xw, "lstm_last")
     lengths, starts = _check_rows(lengths, starts, batch, steps, "lstm_last")
-    if torch.is_grad_enabled() and any(
-        t.requires_grad for t in (xw, h0, c0, recurrent_kernel)
-    ):
+    if torch.is_grad_enabled() and any(t.requires_grad for t in (xw, h0, c0, recurrent_kernel)):
         raise RuntimeError(
             "`textrnn.kernels.lstm_last` computes no gradient; call it under `torch.no_grad()` "
             "or use `textrnn.kernels.lstm`."
@@ -519,9 +504,7 @@ def gru(
     if recurrent_mask is not None:
         _check_like("recurrent_mask", recurrent_mask, (batch, 3 * units), xw, "gru")
         recurrent_mask = recurrent_mask.detach().contiguous()
-    out, h_last = _GRU.apply(
-        xw, h0, recurrent_kernel, recurrent_bias, lengths, starts, recurrent_mask
-    )
+    out, h_last = _GRU.apply(xw, h0, recurrent_kernel, recurrent_bias, lengths, starts, recurrent_mask)
     return out, h_last
 
 

@@ -28,14 +28,10 @@ def padding_arg(value: Any, *, allow_causal: bool) -> str:
 
 
 def data_format_arg(value: Any) -> str:
-    return str(
-        checks.choice("data_format", "channels_last" if value is None else value, DATA_FORMATS)
-    )
+    return str(checks.choice("data_format", "channels_last" if value is None else value, DATA_FORMATS))
 
 
-def output_length(
-    steps: int | None, window: int, stride: int, padding: str, dilation: int = 1
-) -> int | None:
+def output_length(steps: int | None, window: int, stride: int, padding: str, dilation: int = 1) -> int | None:
     """Output steps for `steps` inputs (None stays None); a negative length is Keras's error."""
     if steps is None:
         return None

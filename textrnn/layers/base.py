@@ -9,10 +9,10 @@ so `get_weights()` / `set_weights()` exchange arrays with Keras unchanged, and t
 
 from __future__ import annotations
 
-import functools
-import inspect
 import contextlib
 import contextvars
+import functools
+import inspect
 import re
 import warnings
 from collections import defaultdict
@@ -28,9 +28,7 @@ from textrnn.layers import keras_tensor
 
 # While set, `add_weight` makes storage-less "meta" tensors: a model's weight shapes can be learned
 # from its config without allocating them (saving.py checks them against a file before loading).
-_SHAPES_ONLY: contextvars.ContextVar[bool] = contextvars.ContextVar(
-    "textrnn_shapes_only", default=False
-)
+_SHAPES_ONLY: contextvars.ContextVar[bool] = contextvars.ContextVar("textrnn_shapes_only", default=False)
 
 
 @contextlib.contextmanager
@@ -41,6 +39,7 @@ def shapes_only() -> Iterator[None]:
         yield
     finally:
         _SHAPES_ONLY.reset(token)
+
 
 Shape = tuple[int | None, ...]
 
@@ -92,7 +91,9 @@ class Layer(nn.Module):
     def __init__(self, *, name: str | None = None, trainable: bool = True) -> None:
         super().__init__()
         if name is not None and not isinstance(name, str):
-            raise TypeError(f"Received an invalid value for argument `name`, expected a string, got {name!r}.")
+            raise TypeError(
+                f"Received an invalid value for argument `name`, expected a string, got {name!r}."
+            )
         self.name = name or unique_name(snake_case(type(self).__name__))
         self.built = False
         self._trainable = bool(trainable)
@@ -165,7 +166,9 @@ class Layer(nn.Module):
             value: Any = torch.empty(dims, dtype=FLOATX, device="meta")
         else:
             value = init(dims, dtype=FLOATX)
-        param = nn.Parameter(torch.as_tensor(value, dtype=FLOATX), requires_grad=trainable and self._trainable)
+        param = nn.Parameter(
+            torch.as_tensor(value, dtype=FLOATX), requires_grad=trainable and self._trainable
+        )
         self.register_parameter(name, param)
         self._weight_names.append(name)
         return param
@@ -178,7 +181,9 @@ class Layer(nn.Module):
         return mask if self.supports_masking else None
 
     # ----------------------------------------------------------------- calling
-    def call(self, inputs: Any, mask: torch.Tensor | None = None, training: bool = False, **kwargs: Any) -> Any:
+    def call(
+        self, inputs: Any, mask: torch.Tensor | None = None, training: bool = False, **kwargs: Any
+    ) -> Any:
         raise NotImplementedError
 
     def forward(self, inputs: Any, mask: Any = None, training: bool | None = None, **kwargs: Any) -> Any:
@@ -202,7 +207,9 @@ class Layer(nn.Module):
             if device is not None and inputs.device != device:
                 inputs = inputs.to(device)
         if mask is not None and not isinstance(mask, (list, tuple)):
-            mask = to_tensor(mask, dtype=torch.bool, device=inputs.device if isinstance(inputs, torch.Tensor) else None)
+            mask = to_tensor(
+                mask, dtype=torch.bool, device=inputs.device if isinstance(inputs, torch.Tensor) else None
+            )
         if training is None:
             training = False  # Keras: inference behaviour unless a training loop says otherwise
         return self.call(inputs, mask=mask, training=training, **kwargs)

@@ -90,7 +90,9 @@ class Bidirectional(Layer):
             )
         super().__init__(name=name, trainable=trainable)
         self.merge_mode = merge_mode
-        self.forward_layer = _copy_layer(layer, "forward_" + _strip("forward_", layer.name), layer.go_backwards)
+        self.forward_layer = _copy_layer(
+            layer, "forward_" + _strip("forward_", layer.name), layer.go_backwards
+        )
         if backward_layer is None:
             backward_layer = _copy_layer(layer, "backward_" + _strip("backward_", layer.name), True)
         self.backward_layer = backward_layer
@@ -209,7 +211,8 @@ class Bidirectional(Layer):
         """Set the forward layer's weights, then the backward layer's (as `get_weights` returns them)."""
         if not self.built:
             raise ValueError(
-                f"Bidirectional `{self.name}` is not built yet: call it once or build it first, then set its weights."
+                f"Bidirectional `{self.name}` is not built yet: call it once or build it first, then set its "
+                "weights."
             )
         weights = list(weights)
         n = len(self.forward_layer.weights)
@@ -227,7 +230,10 @@ class Bidirectional(Layer):
         return {
             **super().get_config(),
             "merge_mode": self.merge_mode,
-            "layer": {"class_name": type(self.forward_layer).__name__, "config": self.forward_layer.get_config()},
+            "layer": {
+                "class_name": type(self.forward_layer).__name__,
+                "config": self.forward_layer.get_config(),
+            },
             "backward_layer": {
                 "class_name": type(self.backward_layer).__name__,
                 "config": self.backward_layer.get_config(),

@@ -100,9 +100,7 @@ class Conv1D(Layer):
             )
         channels = input_shape[self._channel_axis]
         if channels is None:
-            raise ValueError(
-                f"Conv1D `{self.name}` needs the number of input channels, got {input_shape}."
-            )
+            raise ValueError(f"Conv1D `{self.name}` needs the number of input channels, got {input_shape}.")
         if channels % self.groups:
             raise ValueError(
                 "The number of input channels must be evenly divisible by the number of groups. "

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 
 from textrnn import activations, initializers
-from textrnn.layers._validation import positive_int
+from textrnn.checks import positive_int
 from textrnn.layers.base import Layer, Shape
 
 
@@ -51,7 +51,9 @@ class Dense(Layer):
     def build(self, input_shape: Shape) -> None:
         features = input_shape[-1]
         if features is None:
-            raise ValueError(f"Dense `{self.name}` needs the size of its input's last axis, got shape {input_shape}.")
+            raise ValueError(
+                f"Dense `{self.name}` needs the size of its input's last axis, got shape {input_shape}."
+            )
         self.kernel = self.add_weight("kernel", (features, self.units), self.kernel_initializer)
         if self.use_bias:
             self.bias = self.add_weight("bias", (self.units,), self.bias_initializer)
@@ -67,7 +69,9 @@ class Dense(Layer):
             out = out + self.bias
         return out
 
-    def call(self, inputs: Any, mask: torch.Tensor | None = None, training: bool = False, **kwargs: Any) -> torch.Tensor:
+    def call(
+        self, inputs: Any, mask: torch.Tensor | None = None, training: bool = False, **kwargs: Any
+    ) -> torch.Tensor:
         return self.activation(self.logits(inputs))
 
     def get_config(self) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from textrnn.layers._validation import rate as check_rate
+from textrnn.checks import rate as check_rate
 from textrnn.layers.base import Layer
 
 
@@ -25,7 +25,9 @@ class Dropout(Layer):
         super().__init__(name=name, trainable=trainable)
         self.rate = check_rate("rate", rate)
 
-    def call(self, inputs: Any, mask: torch.Tensor | None = None, training: bool = False, **kwargs: Any) -> torch.Tensor:
+    def call(
+        self, inputs: Any, mask: torch.Tensor | None = None, training: bool = False, **kwargs: Any
+    ) -> torch.Tensor:
         if not training or self.rate == 0.0:
             return inputs  # type: ignore[no-any-return]
         return F.dropout(inputs, self.rate, training=True)
@@ -37,7 +39,9 @@ class Dropout(Layer):
 class SpatialDropout1D(Dropout):
     """Drops whole feature channels of a `(batch, steps, features)` input (the same for every step)."""
 
-    def call(self, inputs: Any, mask: torch.Tensor | None = None, training: bool = False, **kwargs: Any) -> torch.Tensor:
+    def call(
+        self, inputs: Any, mask: torch.Tensor | None = None, training: bool = False, **kwargs: Any
+    ) -> torch.Tensor:
         if not training or self.rate == 0.0:
             return inputs  # type: ignore[no-any-return]
         keep = torch.empty((inputs.shape[0], 1, inputs.shape[2]), device=inputs.device, dtype=inputs.dtype)

@@ -9,11 +9,11 @@ import torch
 import torch.nn.functional as F
 
 from textrnn import initializers
-from textrnn.layers._validation import positive_int
+from textrnn.checks import positive_int
 from textrnn.layers.base import Layer, Shape
 
 
-class _LookupWithIndexAddBackward(torch.autograd.Function):
+class LookupWithIndexAddBackward(torch.autograd.Function):
     """`weight[ids]` whose gradient is one index-add of `grad` into a zero matrix.
 
     On CPU this is about twice as fast as PyTorch's `embedding_dense_backward` (which sorts the
@@ -100,7 +100,9 @@ class Embedding(Layer):
     def build(self, input_shape: Shape) -> None:
         if self.built:
             return
-        self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim), self.embeddings_initializer)
+        self.embeddings = self.add_weight(
+            "embeddings", (self.input_dim, self.output_dim), self.embeddings_initializer
+        )
         super().build(input_shape)
 
     def maybe_build(self, input_shape: Any) -> None:
@@ -116,12 +118,14 @@ class Embedding(Layer):
     def compute_mask(self, inputs: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor | None:
         return inputs != 0 if self.mask_zero else None
 
-    def call(self, inputs: Any, mask: torch.Tensor | None = None, training: bool = False, **kwargs: Any) -> torch.Tensor:
+    def call(
+        self, inputs: Any, mask: torch.Tensor | None = None, training: bool = False, **kwargs: Any
+    ) -> torch.Tensor:
         if inputs.is_floating_point():
             inputs = inputs.long()
         try:
             if inputs.device.type == "cpu" and self.embeddings.requires_grad and torch.is_grad_enabled():
-                return _LookupWithIndexAddBackward.apply(self.embeddings, inputs)  # (batch, steps, output_dim)
+                return LookupWithIndexAddBackward.apply(self.embeddings, inputs)  # (batch, steps, output_dim)
             return F.embedding(inputs, self.embeddings)  # (batch, steps, output_dim)
         except (IndexError, RuntimeError):
             hi = int(inputs.max())

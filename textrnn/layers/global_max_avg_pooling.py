@@ -7,10 +7,10 @@ from typing import Any
 import torch
 
 from textrnn.layers.base import Shape
-from textrnn.layers.pooling import GlobalAveragePooling1D, GlobalMaxPooling1D, _GlobalPooling1D
+from textrnn.layers.pooling import GlobalAveragePooling1D, GlobalMaxPooling1D, GlobalPooling1D
 
 
-class GlobalMaxAvgPooling1D(_GlobalPooling1D):
+class GlobalMaxAvgPooling1D(GlobalPooling1D):
     """Concatenates `GlobalMaxPooling1D` and `GlobalAveragePooling1D` of the same input.
 
     Keras has no such layer (a Keras model concatenates the two poolings with the functional API);
@@ -46,7 +46,9 @@ class GlobalMaxAvgPooling1D(_GlobalPooling1D):
         shape[axis] = None if size is None else 2 * size
         return tuple(shape)
 
-    def call(self, inputs: Any, mask: torch.Tensor | None = None, training: bool = False, **kwargs: Any) -> torch.Tensor:
+    def call(
+        self, inputs: Any, mask: torch.Tensor | None = None, training: bool = False, **kwargs: Any
+    ) -> torch.Tensor:
         # the two poolings (which check the input and mask) share their masking rules with the
         # Keras-named layers
         maxed = GlobalMaxPooling1D.call(self, inputs, mask=mask)  # type: ignore[arg-type]

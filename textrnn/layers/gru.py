@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from textrnn import activations
-from textrnn.layers.recurrent import BaseRNN, _bool
+from textrnn.checks import boolean
+from textrnn.layers.recurrent import BaseRNN
 
 
 class GRU(BaseRNN):
@@ -96,7 +97,7 @@ class GRU(BaseRNN):
             trainable=trainable,
         )
         self.recurrent_activation = activations.get(recurrent_activation)
-        self.reset_after = _bool("reset_after", reset_after)
+        self.reset_after = boolean("reset_after", reset_after)
 
     def bias_shape(self) -> tuple[int, ...]:
         return (2, 3 * self.units) if self.reset_after else (3 * self.units,)

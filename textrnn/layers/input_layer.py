@@ -19,9 +19,7 @@ from textrnn.layers.keras_tensor import KerasHistory, KerasTensor, Node, dtype_n
 def _standardize_shape(name: str, shape: Any) -> Shape:
     if isinstance(shape, int) and not isinstance(shape, bool):
         shape = (shape,)
-    ok = isinstance(shape, (tuple, list)) and all(
-        d is None or (checks._is_int(d) and d >= 0) for d in shape
-    )
+    ok = isinstance(shape, (tuple, list)) and all(d is None or (checks._is_int(d) and d >= 0) for d in shape)
     if not ok:
         raise checks.invalid(name, "a tuple of non-negative integers or None", shape)
     return tuple(None if d is None else int(d) for d in shape)
@@ -98,9 +96,7 @@ class InputLayer(Layer):
             if shape is not None and batch_shape is not None:
                 raise ValueError("You cannot pass both `shape` and `batch_shape` at the same time.")
             if batch_size is not None and batch_shape is not None:
-                raise ValueError(
-                    "You cannot pass both `batch_size` and `batch_shape` at the same time."
-                )
+                raise ValueError("You cannot pass both `batch_size` and `batch_shape` at the same time.")
             if shape is None and batch_shape is None:
                 raise ValueError("You must pass a `shape` argument.")
             if shape is not None:

@@ -57,9 +57,7 @@ class KerasTensor:
         name: a name for display.
     """
 
-    def __init__(
-        self, shape: Sequence[int | None], dtype: str = "float32", name: str | None = None
-    ) -> None:
+    def __init__(self, shape: Sequence[int | None], dtype: str = "float32", name: str | None = None) -> None:
         self.shape: Shape = tuple(shape)
         self.dtype = dtype
         self.name = name or "keras_tensor"
@@ -77,9 +75,7 @@ class KerasTensor:
         return self._keras_history
 
     def __repr__(self) -> str:
-        return (
-            f"<KerasTensor shape={self.shape}, dtype={self.dtype}, sparse=False, name={self.name}>"
-        )
+        return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, sparse=False, name={self.name}>"
 
     def __bool__(self) -> bool:
         raise TypeError(
@@ -115,10 +111,7 @@ class Node:
 
     @property
     def parent_nodes(self) -> list[Node]:
-        return [
-            t.keras_history.layer.inbound_nodes[t.keras_history.node_index]
-            for t in self.input_tensors
-        ]
+        return [t.keras_history.layer.inbound_nodes[t.keras_history.node_index] for t in self.input_tensors]
 
     @property
     def is_input(self) -> bool:

@@ -7,7 +7,8 @@ from typing import Any
 import torch
 
 from textrnn import activations, initializers
-from textrnn.layers.recurrent import BaseRNN, _bool
+from textrnn.checks import boolean
+from textrnn.layers.recurrent import BaseRNN
 
 
 class LSTM(BaseRNN):
@@ -97,7 +98,7 @@ class LSTM(BaseRNN):
             trainable=trainable,
         )
         self.recurrent_activation = activations.get(recurrent_activation)
-        self.unit_forget_bias = _bool("unit_forget_bias", unit_forget_bias)
+        self.unit_forget_bias = boolean("unit_forget_bias", unit_forget_bias)
 
     def make_bias_initializer(self) -> Any:
         if not self.unit_forget_bias:

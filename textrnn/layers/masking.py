@@ -28,15 +28,9 @@ class Masking(Layer):
 
     supports_masking = True
 
-    def __init__(
-        self, mask_value: float = 0.0, *, name: str | None = None, trainable: bool = True
-    ) -> None:
+    def __init__(self, mask_value: float = 0.0, *, name: str | None = None, trainable: bool = True) -> None:
         super().__init__(name=name, trainable=trainable)
-        if (
-            isinstance(mask_value, bool)
-            or not isinstance(mask_value, (int, float))
-            or math.isnan(mask_value)
-        ):
+        if isinstance(mask_value, bool) or not isinstance(mask_value, (int, float)) or math.isnan(mask_value):
             raise checks.invalid("mask_value", "a number", mask_value)
         self.mask_value = float(mask_value)
 

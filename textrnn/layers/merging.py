@@ -60,9 +60,7 @@ def _broadcast_shape(shape1: Shape, shape2: Shape) -> Shape:
         elif b == 1 or a == b:
             out.append(a)
         else:
-            raise ValueError(
-                f"Inputs have incompatible shapes. Received shapes {shape1} and {shape2}"
-            )
+            raise ValueError(f"Inputs have incompatible shapes. Received shapes {shape1} and {shape2}")
     return tuple(out)
 
 
@@ -79,8 +77,7 @@ class _Merge(Layer):
         batch_sizes = {s[0] for s in shapes if s and s[0] is not None}
         if len(batch_sizes) > 1:
             raise ValueError(
-                "Cannot merge tensors with different batch sizes. Received tensors with shapes "
-                f"{shapes}"
+                f"Cannot merge tensors with different batch sizes. Received tensors with shapes {shapes}"
             )
         self.compute_output_shape(shapes)
         super().build(tuple(shapes))  # type: ignore[arg-type]
@@ -99,9 +96,7 @@ class _Merge(Layer):
     def _merge(self, inputs: list[torch.Tensor]) -> torch.Tensor:
         raise NotImplementedError
 
-    def call(
-        self, inputs: Any, mask: Any = None, training: bool = False, **kwargs: Any
-    ) -> torch.Tensor:
+    def call(self, inputs: Any, mask: Any = None, training: bool = False, **kwargs: Any) -> torch.Tensor:
         tensors = _check_list(inputs)
         self.maybe_build([(None, *t.shape[1:]) for t in tensors])
         return self._merge(tensors)
@@ -285,9 +280,7 @@ class Concatenate(Layer):
             out[axis] += shape[axis]
         return tuple(out)
 
-    def call(
-        self, inputs: Any, mask: Any = None, training: bool = False, **kwargs: Any
-    ) -> torch.Tensor:
+    def call(self, inputs: Any, mask: Any = None, training: bool = False, **kwargs: Any) -> torch.Tensor:
         tensors = _check_list(inputs, "A `Concatenate` layer")
         self.maybe_build([(None, *t.shape[1:]) for t in tensors])
         return torch.cat(tensors, dim=self.axis)

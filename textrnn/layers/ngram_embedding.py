@@ -7,9 +7,9 @@ from typing import Any
 import torch
 
 from textrnn import initializers
-from textrnn.layers._validation import positive_int
+from textrnn.checks import positive_int
 from textrnn.layers.base import Layer, Shape
-from textrnn.layers.embedding import Embedding, _LookupWithIndexAddBackward
+from textrnn.layers.embedding import Embedding, LookupWithIndexAddBackward
 
 # Odd 62-bit-safe multiplier of the polynomial hash: ids < 2**31 and n <= 5 never overflow int64.
 _HASH_MULTIPLIER = 1_000_003
@@ -30,7 +30,9 @@ def ngram_ids(inputs: torch.Tensor, n: int, buckets: int) -> tuple[torch.Tensor,
     h = x.clone()
     valid = x != 0
     for back in range(1, n):
-        earlier = torch.nn.functional.pad(x[:, :-back], (back, 0)) if x.shape[1] > back else torch.zeros_like(x)
+        earlier = (
+            torch.nn.functional.pad(x[:, :-back], (back, 0)) if x.shape[1] > back else torch.zeros_like(x)
+        )
         h = h * _HASH_MULTIPLIER + earlier
         valid = valid & (earlier != 0)
     ids = torch.where(valid, h.remainder(buckets - 1) + 1, torch.zeros_like(h))
@@ -82,13 +84,16 @@ class NGramEmbedding(Embedding):
     ) -> None:
         if isinstance(ngrams, bool) or not isinstance(ngrams, int) or not 2 <= ngrams <= MAX_NGRAMS:
             raise ValueError(
-                f"Received an invalid value for argument `ngrams`, expected an integer from 2 to {MAX_NGRAMS}, "
+                "Received an invalid value for argument `ngrams`, expected an integer from 2 to "
+                f"{MAX_NGRAMS}, "
                 f"got {ngrams!r}. For words alone use `Embedding`."
             )
         self.ngrams = ngrams
         self.buckets = positive_int("buckets", buckets)
         if self.buckets < 2:
-            raise ValueError(f"Received an invalid value for argument `buckets`, expected at least 2, got {buckets!r}.")
+            raise ValueError(
+                f"Received an invalid value for argument `buckets`, expected at least 2, got {buckets!r}."
+            )
         initializers.get(ngram_initializer)
         self.ngram_initializer = ngram_initializer
         super().__init__(
@@ -98,7 +103,9 @@ class NGramEmbedding(Embedding):
     def build(self, input_shape: Shape) -> None:
         if self.built:
             return
-        self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim), self.embeddings_initializer)
+        self.embeddings = self.add_weight(
+            "embeddings", (self.input_dim, self.output_dim), self.embeddings_initializer
+        )
         for n in range(2, self.ngrams + 1):
             self.add_weight(f"ngram_embeddings_{n}", (self.buckets, self.output_dim), self.ngram_initializer)
         Layer.build(self, input_shape)
@@ -107,13 +114,15 @@ class NGramEmbedding(Embedding):
         """The n-gram tables, for n = 2 .. `ngrams`."""
         return [getattr(self, f"ngram_embeddings_{n}") for n in range(2, self.ngrams + 1)]
 
-    def call(self, inputs: Any, mask: torch.Tensor | None = None, training: bool = False, **kwargs: Any) -> torch.Tensor:
+    def call(
+        self, inputs: Any, mask: torch.Tensor | None = None, training: bool = False, **kwargs: Any
+    ) -> torch.Tensor:
         out = super().call(inputs, mask=mask, training=training, **kwargs)
         fast_grad = inputs.device.type == "cpu" and torch.is_grad_enabled()
         for n, table in enumerate(self.ngram_tables(), start=2):
             ids, valid = ngram_ids(inputs, n, self.buckets)
             if fast_grad and table.requires_grad:
-                vectors = _LookupWithIndexAddBackward.apply(table, ids)
+                vectors = LookupWithIndexAddBackward.apply(table, ids)
             else:
                 vectors = torch.nn.functional.embedding(ids, table)
             # times 0 where there is no n-gram: row 0 gets no gradient and adds nothing

@@ -22,9 +22,7 @@ def _resolve(axes: list[int], rank: int, layer: Layer) -> list[int]:
     out = []
     for a in axes:
         if not -rank <= a < rank:
-            raise ValueError(
-                f"Axis {a} is out of bounds for an input of rank {rank} in `{layer.name}`."
-            )
+            raise ValueError(f"Axis {a} is out of bounds for an input of rank {rank} in `{layer.name}`.")
         out.append(a % rank)
     return sorted(out)
 
@@ -75,8 +73,7 @@ class LayerNormalization(Layer):
         shape = tuple(int(d) for d in dims if d is not None)
         if len(shape) < len(dims):
             raise ValueError(
-                f"LayerNormalization `{self.name}` needs the size of axes {axes}, "
-                f"got {input_shape}."
+                f"LayerNormalization `{self.name}` needs the size of axes {axes}, got {input_shape}."
             )
         if self.scale:
             self.gamma = self.add_weight("gamma", shape, self.gamma_initializer)
@@ -183,8 +180,7 @@ class BatchNormalization(Layer):
         features = input_shape[self._feature_axis]
         if features is None:
             raise ValueError(
-                f"BatchNormalization `{self.name}` needs the size of axis {self.axis}, "
-                f"got {input_shape}."
+                f"BatchNormalization `{self.name}` needs the size of axis {self.axis}, got {input_shape}."
             )
         shape = (int(features),)
         if self.scale:
@@ -202,9 +198,7 @@ class BatchNormalization(Layer):
         self.register_buffer(name, torch.as_tensor(value, dtype=torch.float32))
         self._weight_names.append(name)
 
-    def _moments(
-        self, x: torch.Tensor, mask: torch.Tensor | None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def _moments(self, x: torch.Tensor, mask: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
         axes = [d for d in range(x.dim()) if d != self._feature_axis]
         if mask is None:
             mean = x.mean(dim=axes)

@@ -11,7 +11,7 @@ from textrnn.layers.base import Layer, Shape, unique_name
 _DATA_FORMATS = ("channels_last", "channels_first")
 
 
-class _GlobalPooling1D(Layer):
+class GlobalPooling1D(Layer):
     supports_masking = True
     _default_name = ""
 
@@ -32,7 +32,10 @@ class _GlobalPooling1D(Layer):
                 f"'channels_first', got {data_format!r}."
             )
         if not isinstance(keepdims, bool):
-            raise TypeError(f"Received an invalid value for argument `keepdims`, expected True or False, got {keepdims!r}.")
+            raise TypeError(
+                "Received an invalid value for argument `keepdims`, expected True or False, got "
+                f"{keepdims!r}."
+            )
         self.data_format = data_format
         self.keepdims = keepdims
 
@@ -42,7 +45,9 @@ class _GlobalPooling1D(Layer):
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         if len(input_shape) != 3:
-            raise ValueError(f"{type(self).__name__} expects input of shape (batch, steps, features), got {input_shape}.")
+            raise ValueError(
+                f"{type(self).__name__} expects input of shape (batch, steps, features), got {input_shape}."
+            )
         if self.data_format == "channels_last":
             return (input_shape[0], 1, input_shape[2]) if self.keepdims else (input_shape[0], input_shape[2])
         return (input_shape[0], input_shape[1], 1) if self.keepdims else (input_shape[0], input_shape[1])
@@ -69,7 +74,7 @@ class _GlobalPooling1D(Layer):
         return {**super().get_config(), "data_format": self.data_format, "keepdims": self.keepdims}
 
 
-class GlobalMaxPooling1D(_GlobalPooling1D):
+class GlobalMaxPooling1D(GlobalPooling1D):
     """The maximum over the steps of a `(batch, steps, features)` input.
 
     Masked steps are excluded (a row with every step masked gives zeros). Keras 3's
@@ -92,18 +97,24 @@ class GlobalMaxPooling1D(_GlobalPooling1D):
 
     _default_name = "global_max_pooling1d"
 
-    def call(self, inputs: Any, mask: torch.Tensor | None = None, training: bool = False, **kwargs: Any) -> torch.Tensor:
+    def call(
+        self, inputs: Any, mask: torch.Tensor | None = None, training: bool = False, **kwargs: Any
+    ) -> torch.Tensor:
         keep = self._check(inputs, mask)
         if keep is None:
             return inputs.amax(dim=self._steps_axis, keepdim=self.keepdims)
-        lowest = torch.finfo(inputs.dtype).min if inputs.is_floating_point() else torch.iinfo(inputs.dtype).min
-        pooled = torch.where(keep, inputs, torch.full_like(inputs, lowest)).amax(dim=self._steps_axis, keepdim=True)
+        lowest = (
+            torch.finfo(inputs.dtype).min if inputs.is_floating_point() else torch.iinfo(inputs.dtype).min
+        )
+        pooled = torch.where(keep, inputs, torch.full_like(inputs, lowest)).amax(
+            dim=self._steps_axis, keepdim=True
+        )
         any_step = keep.any(dim=self._steps_axis, keepdim=True)
         pooled = torch.where(any_step, pooled, torch.zeros_like(pooled))
         return pooled if self.keepdims else pooled.squeeze(self._steps_axis)
 
 
-class GlobalAveragePooling1D(_GlobalPooling1D):
+class GlobalAveragePooling1D(GlobalPooling1D):
     """The mean over the steps of a `(batch, steps, features)` input (Keras's `GlobalAveragePooling1D`).
 
     With a mask, the mean over the unmasked steps only, as in Keras (a row with every step masked
@@ -124,10 +135,14 @@ class GlobalAveragePooling1D(_GlobalPooling1D):
 
     _default_name = "global_average_pooling1d"
 
-    def call(self, inputs: Any, mask: torch.Tensor | None = None, training: bool = False, **kwargs: Any) -> torch.Tensor:
+    def call(
+        self, inputs: Any, mask: torch.Tensor | None = None, training: bool = False, **kwargs: Any
+    ) -> torch.Tensor:
         keep = self._check(inputs, mask)
         if keep is None:
             return inputs.mean(dim=self._steps_axis, keepdim=self.keepdims)
-        total = torch.where(keep, inputs, torch.zeros_like(inputs)).sum(dim=self._steps_axis, keepdim=self.keepdims)
+        total = torch.where(keep, inputs, torch.zeros_like(inputs)).sum(
+            dim=self._steps_axis, keepdim=self.keepdims
+        )
         count = keep.to(inputs.dtype).sum(dim=self._steps_axis, keepdim=self.keepdims)
         return total / count.clamp(min=1.0)

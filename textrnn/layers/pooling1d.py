@@ -40,13 +40,10 @@ class _Pooling1D(Layer):
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         if len(input_shape) != 3:
             raise ValueError(
-                f"{type(self).__name__} expects input of shape (batch, steps, features), "
-                f"got {input_shape}."
+                f"{type(self).__name__} expects input of shape (batch, steps, features), got {input_shape}."
             )
         steps_axis = 1 if self.data_format == "channels_last" else 2
-        steps = output_length(
-            input_shape[steps_axis], self.pool_size[0], self.strides[0], self.padding
-        )
+        steps = output_length(input_shape[steps_axis], self.pool_size[0], self.strides[0], self.padding)
         out = list(input_shape)
         out[steps_axis] = steps
         return tuple(out)
@@ -63,12 +60,8 @@ class _Pooling1D(Layer):
         self, inputs: Any, mask: torch.Tensor | None = None, training: bool = False, **kwargs: Any
     ) -> torch.Tensor:
         if not isinstance(inputs, torch.Tensor) or inputs.dim() != 3:
-            shape = (
-                tuple(inputs.shape) if isinstance(inputs, torch.Tensor) else type(inputs).__name__
-            )
-            raise ValueError(
-                f"{type(self).__name__} `{self.name}` expects input of rank 3, got {shape}."
-            )
+            shape = tuple(inputs.shape) if isinstance(inputs, torch.Tensor) else type(inputs).__name__
+            raise ValueError(f"{type(self).__name__} `{self.name}` expects input of rank 3, got {shape}.")
         x = inputs.transpose(1, 2) if self.data_format == "channels_last" else inputs
         output_length(x.shape[2], self.pool_size[0], self.strides[0], self.padding)
         out = self._pool(x)  # (batch, features, steps')

@@ -12,9 +12,9 @@ import torch
 
 from textrnn import activations, initializers
 from textrnn.backend import FLOATX, to_tensor
+from textrnn.checks import boolean, positive_int
+from textrnn.checks import rate as check_rate
 from textrnn.layers import rnn_kernels
-from textrnn.layers._validation import positive_int
-from textrnn.layers._validation import rate as check_rate
 from textrnn.layers.base import Layer, Shape
 
 _RNN_CLASSES: dict[str, type[BaseRNN]] = {}
@@ -26,14 +26,9 @@ def rnn_class(class_name: str) -> type[BaseRNN]:
         return _RNN_CLASSES[class_name]
     except KeyError:
         raise ValueError(
-            f"Unknown recurrent layer class {class_name!r}. Expected one of: {', '.join(sorted(_RNN_CLASSES))}."
+            f"Unknown recurrent layer class {class_name!r}. Expected one of: "
+            f"{', '.join(sorted(_RNN_CLASSES))}."
         ) from None
-
-
-def _bool(name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"Received an invalid value for argument `{name}`, expected True or False, got {value!r}.")
-    return value
 
 
 def _initializer(name: str, value: Any) -> Any:
@@ -45,7 +40,7 @@ def _initializer(name: str, value: Any) -> Any:
     return resolved if isinstance(value, dict) else value
 
 
-def _activation_name(fn: Any) -> str | None:
+def activation_name(fn: Any) -> str | None:
     try:
         return activations.serialize(fn)
     except ValueError:
@@ -122,28 +117,30 @@ class BaseRNN(Layer):
         super().__init__(name=name, trainable=trainable)
         self.units = positive_int("units", units)
         self.activation = activations.get(activation)
-        self.use_bias = _bool("use_bias", use_bias)
+        self.use_bias = boolean("use_bias", use_bias)
         self.kernel_initializer = _initializer("kernel_initializer", kernel_initializer)
         self.recurrent_initializer = _initializer("recurrent_initializer", recurrent_initializer)
         self.bias_initializer = _initializer("bias_initializer", bias_initializer)
         self.dropout = check_rate("dropout", dropout)
         self.recurrent_dropout = check_rate("recurrent_dropout", recurrent_dropout)
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise TypeError(f"Received an invalid value for argument `seed`, expected an int or None, got {seed!r}.")
+            raise TypeError(
+                f"Received an invalid value for argument `seed`, expected an int or None, got {seed!r}."
+            )
         self.seed = seed
         self._seed_draws = 0
-        self.return_sequences = _bool("return_sequences", return_sequences)
-        self.return_state = _bool("return_state", return_state)
-        self.go_backwards = _bool("go_backwards", go_backwards)
-        if _bool("stateful", stateful):
+        self.return_sequences = boolean("return_sequences", return_sequences)
+        self.return_state = boolean("return_state", return_state)
+        self.go_backwards = boolean("go_backwards", go_backwards)
+        if boolean("stateful", stateful):
             raise ValueError(
                 "Received stateful=True, but textrnn's recurrent layers are not stateful. Pass the "
                 "previous batch's final states explicitly with `initial_state=` (get them with "
                 "`return_state=True`), or use stateful=False."
             )
         self.stateful = False
-        self.unroll = _bool("unroll", unroll)
-        self.zero_output_for_mask = _bool("zero_output_for_mask", zero_output_for_mask)
+        self.unroll = boolean("unroll", unroll)
+        self.zero_output_for_mask = boolean("zero_output_for_mask", zero_output_for_mask)
 
     # ----------------------------------------------------------------- shapes and weights
     @property
@@ -211,8 +208,8 @@ class BaseRNN(Layer):
             bias=self.bias if self.use_bias else None,
             activation=self.activation,
             recurrent_activation=recurrent_activation,
-            activation_name=_activation_name(self.activation),
-            recurrent_activation_name=_activation_name(recurrent_activation),
+            activation_name=activation_name(self.activation),
+            recurrent_activation_name=activation_name(recurrent_activation),
             reset_after=bool(getattr(self, "reset_after", True)),
         )
 
@@ -226,7 +223,8 @@ class BaseRNN(Layer):
     ) -> Any:
         if kwargs:
             raise TypeError(
-                f"{type(self).__name__} `{self.name}` got unexpected call arguments: {', '.join(sorted(kwargs))}. "
+                f"{type(self).__name__} `{self.name}` got unexpected call arguments: "
+                f"{', '.join(sorted(kwargs))}. "
                 "It accepts inputs, mask, training and initial_state."
             )
         if not isinstance(inputs, torch.Tensor):
@@ -248,7 +246,9 @@ class BaseRNN(Layer):
                 f"got input of shape {tuple(inputs.shape)}."
             )
         if steps == 0:
-            raise ValueError(f"{type(self).__name__} `{self.name}` got a sequence with 0 steps: {tuple(inputs.shape)}.")
+            raise ValueError(
+                f"{type(self).__name__} `{self.name}` got a sequence with 0 steps: {tuple(inputs.shape)}."
+            )
         inputs = inputs.to(self.kernel.dtype)
         if mask is not None:
             if tuple(mask.shape) != (batch, steps):
@@ -265,7 +265,9 @@ class BaseRNN(Layer):
             count = per_gate if self.recurrent_dropout > 0.0 else 1
             input_masks = self._dropout_masks(count, (batch, features), self.dropout, inputs)
         if training and self.recurrent_dropout > 0.0:
-            recurrent_masks = self._dropout_masks(per_gate, (batch, self.units), self.recurrent_dropout, inputs)
+            recurrent_masks = self._dropout_masks(
+                per_gate, (batch, self.units), self.recurrent_dropout, inputs
+            )
         output, final_states = rnn_kernels.run(
             self.cell_spec(),
             inputs,
@@ -316,7 +318,11 @@ class BaseRNN(Layer):
             if generator is None:
                 keep = torch.empty(shape, device=like.device, dtype=like.dtype).bernoulli_(1.0 - rate)
             else:
-                keep = torch.empty(shape, dtype=like.dtype).bernoulli_(1.0 - rate, generator=generator).to(like.device)
+                keep = (
+                    torch.empty(shape, dtype=like.dtype)
+                    .bernoulli_(1.0 - rate, generator=generator)
+                    .to(like.device)
+                )
             masks.append(keep / (1.0 - rate))
         return masks
 
@@ -347,4 +353,3 @@ class BaseRNN(Layer):
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}, units={self.units}"
-

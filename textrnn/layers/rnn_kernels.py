@@ -189,8 +189,14 @@ def run(
     path = choose_path(spec, mask, input_masks, recurrent_masks, native=native)
     if path == "loop":
         output, states = _loop_path(
-            spec, inputs, list(initial_states), mask, return_sequences, zero_output_for_mask,
-            input_masks, recurrent_masks,
+            spec,
+            inputs,
+            list(initial_states),
+            mask,
+            return_sequences,
+            zero_output_for_mask,
+            input_masks,
+            recurrent_masks,
         )
         return output, (states if return_state else [])
     if input_masks and len(input_masks) == 1:
@@ -199,11 +205,24 @@ def run(
         dropout = _dropout_for_kernels(spec, input_masks, recurrent_masks)
     if path == "packed" and mask is not None:
         return _packed_path(
-            spec, inputs, list(initial_states), mask, return_sequences, return_state, zero_output_for_mask,
+            spec,
+            inputs,
+            list(initial_states),
+            mask,
+            return_sequences,
+            return_state,
+            zero_output_for_mask,
             dropout,
         )
     return _fused_path(
-        spec, inputs, list(initial_states), None, return_sequences, return_state, zero_output_for_mask, dropout
+        spec,
+        inputs,
+        list(initial_states),
+        None,
+        return_sequences,
+        return_state,
+        zero_output_for_mask,
+        dropout,
     )
 
 
@@ -320,8 +339,8 @@ def left_align(inputs: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, 
 
 def spread_outputs(compact_out: torch.Tensor, mask: torch.Tensor, zero_output_for_mask: bool) -> torch.Tensor:
     """Per-step outputs `(batch, steps, units)` from left-aligned ones (`compact_out[b, j]`, the
-    output of the j-th unmasked step, `j < lengths[b]`): a masked step repeats the latest unmasked output (zeros before the first one), or is
-    zero with `zero_output_for_mask`."""
+    output of the j-th unmasked step, `j < lengths[b]`): a masked step repeats the latest unmasked
+    output (zeros before the first one), or is zero with `zero_output_for_mask`."""
     batch, steps = mask.shape
     units = compact_out.shape[-1]
     seen = mask.cumsum(dim=1)  # unmasked steps up to and including t
@@ -345,7 +364,14 @@ def _packed_path(
         windows = _mask_windows(mask)
         if windows is not None:  # one run of steps per row: no re-alignment needed
             return _native_windows_path(
-                spec, inputs, states, mask, *windows, return_sequences, return_state, zero_output_for_mask,
+                spec,
+                inputs,
+                states,
+                mask,
+                *windows,
+                return_sequences,
+                return_state,
+                zero_output_for_mask,
                 dropout,
             )
     batch, steps, _ = inputs.shape
@@ -481,14 +507,10 @@ def _native_call(
             # Inference wanting the last state: nothing saved, no sequence written.
             h, c = kernels.lstm_last(xw, states[0], states[1], spec.recurrent_kernel, lengths, starts)
             return xw.new_zeros((rows, 0, spec.units)), [h, c]
-        out, h, c = kernels.lstm(
-            xw, states[0], states[1], spec.recurrent_kernel, lengths, starts, rmask
-        )
+        out, h, c = kernels.lstm(xw, states[0], states[1], spec.recurrent_kernel, lengths, starts, rmask)
         return out, [h, c]
     recurrent_bias = bias[1] if bias is not None else xw.new_zeros(3 * spec.units)
-    out, h = kernels.gru(
-        xw, states[0], spec.recurrent_kernel, recurrent_bias, lengths, starts, rmask
-    )
+    out, h = kernels.gru(xw, states[0], spec.recurrent_kernel, recurrent_bias, lengths, starts, rmask)
     return out, [h]
 
 
@@ -638,4 +660,3 @@ def _loop_path(
             return proj.new_zeros((inputs.shape[0], 0, u)), states
         return torch.stack(outputs, dim=1), states
     return prev_out, states
-

@@ -187,12 +187,8 @@ class Functional(Trainer, Layer):
         self._nodes_by_depth = by_depth
         self._layer_list = nn.ModuleList(layers)
         self._device_target: torch.device | None = None
-        out_node = self.outputs[0].keras_history.layer.inbound_nodes[
-            self.outputs[0].keras_history.node_index
-        ]
-        self._logits_node = (
-            out_node if len(self.outputs) == 1 and isinstance(out_node.layer, Dense) else None
-        )
+        out_node = self.outputs[0].keras_history.layer.inbound_nodes[self.outputs[0].keras_history.node_index]
+        self._logits_node = out_node if len(self.outputs) == 1 and isinstance(out_node.layer, Dense) else None
         self.built = True
         self._build_input_shape = self.input_shape
 
@@ -220,9 +216,7 @@ class Functional(Trainer, Layer):
         for layer in self.layers:
             if layer.name == name:
                 return layer
-        raise ValueError(
-            f"No such layer: {name}. Existing layers are: {[la.name for la in self.layers]}."
-        )
+        raise ValueError(f"No such layer: {name}. Existing layers are: {[la.name for la in self.layers]}.")
 
     @property
     def input_shape(self) -> Any:
@@ -320,9 +314,7 @@ class Functional(Trainer, Layer):
         return results if self._nested_outputs else results[0]
 
     def _as_inputs(self, inputs: Any) -> list[torch.Tensor]:
-        flat = (
-            list(inputs) if isinstance(inputs, (list, tuple)) and self._nested_inputs else [inputs]
-        )
+        flat = list(inputs) if isinstance(inputs, (list, tuple)) and self._nested_inputs else [inputs]
         device = self._device()
         tensors = []
         for t, x in zip(self.inputs, flat, strict=False):
@@ -330,9 +322,7 @@ class Functional(Trainer, Layer):
             tensors.append(value.to(device) if device is not None else value)
         return tensors + flat[len(self.inputs) :]
 
-    def forward(
-        self, inputs: Any, mask: Any = None, training: bool | None = None, **kwargs: Any
-    ) -> Any:
+    def forward(self, inputs: Any, mask: Any = None, training: bool | None = None, **kwargs: Any) -> Any:
         """Run the model on data (one array, or a list for several inputs); called on symbolic
         tensors, it becomes one layer of another model."""
         if is_symbolic(inputs):
@@ -347,9 +337,7 @@ class Functional(Trainer, Layer):
         return None
 
     # ================================================================== container interface
-    def compute_output(
-        self, x: torch.Tensor, *, training: bool, logits: bool = False
-    ) -> torch.Tensor:
+    def compute_output(self, x: torch.Tensor, *, training: bool, logits: bool = False) -> torch.Tensor:
         """The model's output on a batch (see `Trainer`); with `logits`, the final `Dense`'s
         pre-activation output."""
         inputs = list(x) if isinstance(x, (list, tuple)) else [x]
@@ -379,9 +367,7 @@ class Functional(Trainer, Layer):
         source = self.inputs[0]
         for node in self._nodes:
             if any(t is source for t in node.input_tensors):
-                return (
-                    node.layer if isinstance(node.layer, Embedding) else source.keras_history.layer
-                )
+                return node.layer if isinstance(node.layer, Embedding) else source.keras_history.layer
         return source.keras_history.layer
 
     # ================================================================== device
@@ -495,9 +481,7 @@ class Functional(Trainer, Layer):
                 if id(node) not in own or node.is_input:
                     continue
                 arg: Any = (
-                    [tensor(t) for t in node.inputs]
-                    if isinstance(node.inputs, list)
-                    else tensor(node.inputs)
+                    [tensor(t) for t in node.inputs] if isinstance(node.inputs, list) else tensor(node.inputs)
                 )  # type: ignore[arg-type]
                 nodes.append({"args": [arg], "kwargs": dict(node.kwargs)})
             entries.append(
@@ -512,12 +496,8 @@ class Functional(Trainer, Layer):
             "name": self.name,
             "trainable": self.trainable,
             "layers": entries,
-            "input_layers": [ref(t) for t in self.inputs]
-            if self._nested_inputs
-            else ref(self.inputs[0]),
-            "output_layers": [ref(t) for t in self.outputs]
-            if self._nested_outputs
-            else ref(self.outputs[0]),
+            "input_layers": [ref(t) for t in self.inputs] if self._nested_inputs else ref(self.inputs[0]),
+            "output_layers": [ref(t) for t in self.outputs] if self._nested_outputs else ref(self.outputs[0]),
         }
 
     @classmethod
@@ -529,8 +509,7 @@ class Functional(Trainer, Layer):
         """
         if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
             raise ValueError(
-                "A functional model config must be a dict with a `layers` list, got "
-                f"{config!r:.200}."
+                f"A functional model config must be a dict with a `layers` list, got {config!r:.200}."
             )
         created: dict[str, Layer] = {}
         pending: dict[str, list[dict[str, Any]]] = {}
@@ -566,8 +545,7 @@ class Functional(Trainer, Layer):
                     args = node_cfg.get("args") or []
                     if len(args) != 1:
                         raise ValueError(
-                            f"Layer `{name}`: expected one positional argument per call in "
-                            "its config."
+                            f"Layer `{name}`: expected one positional argument per call in its config."
                         )
                     try:
                         arg = resolve(args[0])
@@ -581,8 +559,7 @@ class Functional(Trainer, Layer):
         if any(pending.values()):
             stuck = [n for n, v in pending.items() if v]
             raise ValueError(
-                f"The model config's graph cannot be rebuilt: layers {stuck} wait for inputs "
-                "that never come."
+                f"The model config's graph cannot be rebuilt: layers {stuck} wait for inputs that never come."
             )
 
         def refs(value: Any) -> Any:

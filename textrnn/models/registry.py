@@ -64,11 +64,20 @@ def layer_class(class_name: str) -> type[Layer]:
             return objects[class_name]
     if isinstance(class_name, str) and class_name in _MODELS:
         return _MODELS[class_name]
-    cls = getattr(layers_pkg, class_name, None) if isinstance(class_name, str) and not class_name.startswith("_") else None
+    cls = (
+        getattr(layers_pkg, class_name, None)
+        if isinstance(class_name, str) and not class_name.startswith("_")
+        else None
+    )
     if not (isinstance(cls, type) and issubclass(cls, Layer)):
-        available = sorted(n for n in dir(layers_pkg) if isinstance(getattr(layers_pkg, n), type) and issubclass(getattr(layers_pkg, n), Layer))
+        available = sorted(
+            n
+            for n in dir(layers_pkg)
+            if isinstance(getattr(layers_pkg, n), type) and issubclass(getattr(layers_pkg, n), Layer)
+        )
         raise ValueError(
-            f"Unknown layer class {class_name!r} in the model config; `textrnn.layers` has: {', '.join(available)}. "
+            f"Unknown layer class {class_name!r} in the model config; `textrnn.layers` has: "
+            f"{', '.join(available)}. "
             "The model may come from a newer textrnn (upgrade textrnn to load it), or use a custom "
             "layer: pass it as `load_model(..., custom_objects={'Name': NameClass})`."
         )
@@ -77,8 +86,15 @@ def layer_class(class_name: str) -> type[Layer]:
 
 def layer_from_config(entry: Any) -> Layer:
     """A layer from `{"class_name": ..., "config": {...}}`."""
-    if not isinstance(entry, dict) or "class_name" not in entry or not isinstance(entry.get("config", {}), dict):
-        raise ValueError(f"A layer entry in a model config must be {{'class_name': ..., 'config': {{...}}}}, got {entry!r:.200}.")
+    if (
+        not isinstance(entry, dict)
+        or "class_name" not in entry
+        or not isinstance(entry.get("config", {}), dict)
+    ):
+        raise ValueError(
+            f"A layer entry in a model config must be {{'class_name': ..., 'config': {{...}}}}, got "
+            f"{entry!r:.200}."
+        )
     cls = layer_class(entry["class_name"])
     try:
         return cls.from_config(dict(entry.get("config", {})))

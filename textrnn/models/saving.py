@@ -4,7 +4,8 @@ Layout of a saved model folder::
 
     my_model/
         config.json        # format, format_version, textrnn_version, model config, compile config, metadata
-        model.safetensors  # weights, keyed "layers.<index>.<layer type>.<weight>" (e.g. "layers.1.simple_rnn.kernel")
+        model.safetensors  # weights, keyed "layers.<index>.<layer type>.<weight>"
+                           # (e.g. "layers.1.simple_rnn.kernel")
 
 `config.json` is plain JSON: `"model"` is the model's `get_config()` wrapped as
 `{"class_name": "Sequential" | "Functional", "config": ...}`, `"compile"` the `compile()`
@@ -93,12 +94,29 @@ def _write_weights(model: Sequential, path: Path) -> None:
 
 MAX_HEADER_BYTES = 100_000_000  # safetensors' own limit
 _DTYPES = {
-    torch.float64: "F64", torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16",
-    torch.int64: "I64", torch.int32: "I32", torch.int16: "I16", torch.int8: "I8",
-    torch.uint8: "U8", torch.bool: "BOOL",
+    torch.float64: "F64",
+    torch.float32: "F32",
+    torch.float16: "F16",
+    torch.bfloat16: "BF16",
+    torch.int64: "I64",
+    torch.int32: "I32",
+    torch.int16: "I16",
+    torch.int8: "I8",
+    torch.uint8: "U8",
+    torch.bool: "BOOL",
 }
-_ITEM_SIZES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1,
-               "U8": 1, "BOOL": 1}
+_ITEM_SIZES = {
+    "F64": 8,
+    "F32": 4,
+    "F16": 2,
+    "BF16": 2,
+    "I64": 8,
+    "I32": 4,
+    "I16": 2,
+    "I8": 1,
+    "U8": 1,
+    "BOOL": 1,
+}
 
 
 def _corrupted(path: Path, why: str) -> ModelFileError:
@@ -117,8 +135,7 @@ def read_header(path: Path) -> dict[str, tuple[str, tuple[int, ...]]]:
     """
     if not path.is_file():
         raise ModelFileError(
-            f"The weights file {path} is missing. Re-save the model, or point to a complete model "
-            "folder."
+            f"The weights file {path} is missing. Re-save the model, or point to a complete model folder."
         )
     size = path.stat().st_size
     try:
@@ -149,10 +166,14 @@ def read_header(path: Path) -> dict[str, tuple[str, tuple[int, ...]]]:
         shape: Any = entry.get("shape")
         offsets: Any = entry.get("data_offsets")
         ok = (
-            isinstance(dtype, str) and dtype in _ITEM_SIZES
-            and isinstance(shape, list) and all(type(d) is int and d >= 0 for d in shape)
-            and isinstance(offsets, list) and len(offsets) == 2
-            and all(type(o) is int for o in offsets) and 0 <= offsets[0] <= offsets[1] <= data_size
+            isinstance(dtype, str)
+            and dtype in _ITEM_SIZES
+            and isinstance(shape, list)
+            and all(type(d) is int and d >= 0 for d in shape)
+            and isinstance(offsets, list)
+            and len(offsets) == 2
+            and all(type(o) is int for o in offsets)
+            and 0 <= offsets[0] <= offsets[1] <= data_size
         )
         if not ok:
             raise _corrupted(path, f"header entry {name!r} is malformed")
@@ -184,9 +205,7 @@ def _declared_weights(
     except (ValueError, TypeError, KeyError, RecursionError) as err:
         raise ModelFileError(f"The model config in {source} cannot be rebuilt: {err}") from None
     except RuntimeError as err:  # a shape no tensor can have, e.g. more elements than an int64
-        raise ModelFileError(
-            f"The model config in {source} declares impossible sizes: {err}"
-        ) from None
+        raise ModelFileError(f"The model config in {source} declares impossible sizes: {err}") from None
     out = {}
     for i, layer in enumerate(model.layers):
         prefix = _layer_prefix(i, layer)
@@ -237,14 +256,17 @@ def _check_keys(expected: list[str], tensors: list[str], source: Path) -> None:
         if unexpected:
             parts.append(f"unexpected keys: {', '.join(unexpected)}")
         raise ModelFileError(
-            f"The weights in {source} do not match the model ({'; '.join(parts)}). They were saved from a different "
+            f"The weights in {source} do not match the model ({'; '.join(parts)}). They were saved from a "
+            "different "
             "architecture: load them into the model they were saved from, or re-save."
         )
 
 
 def _read_weights(path: Path) -> dict[str, torch.Tensor]:
     if not path.is_file():
-        raise ModelFileError(f"The weights file {path} is missing. Re-save the model, or point to a complete model folder.")
+        raise ModelFileError(
+            f"The weights file {path} is missing. Re-save the model, or point to a complete model folder."
+        )
     try:
         return load_file(str(path))
     except (SafetensorError, OSError, ValueError, RuntimeError) as err:
@@ -290,8 +312,7 @@ def load_weights(model: Sequential, filepath: str | os.PathLike[str]) -> None:
         path = path / WEIGHTS_FILE
     model.ensure_built("load_weights")
     declared = {
-        k: (_DTYPES.get(v.dtype, str(v.dtype)), tuple(v.shape))
-        for k, v in weights_state(model).items()
+        k: (_DTYPES.get(v.dtype, str(v.dtype)), tuple(v.shape)) for k, v in weights_state(model).items()
     }
     _check_header(declared, read_header(path), path)
     _assign_weights(model, _read_weights(path), path)
@@ -302,7 +323,10 @@ def _json_metadata(metadata: Any) -> dict[str, Any]:
     if metadata is None:
         return {}
     if not isinstance(metadata, dict):
-        raise TypeError(f"Received an invalid value for argument `metadata`, expected a dict, got {type(metadata).__name__}.")
+        raise TypeError(
+            "Received an invalid value for argument `metadata`, expected a dict, got "
+            f"{type(metadata).__name__}."
+        )
     try:
         json.dumps(metadata)
     except (TypeError, ValueError) as err:
@@ -343,10 +367,13 @@ def save_model(
     target = Path(filepath)
     if target.exists():
         if not overwrite:
-            raise ModelFileError(f"{target} already exists. Pass `overwrite=True` to replace it, or choose another path.")
+            raise ModelFileError(
+                f"{target} already exists. Pass `overwrite=True` to replace it, or choose another path."
+            )
         if not (target.is_dir() and (target / CONFIG_FILE).is_file()):
             raise ModelFileError(
-                f"{target} exists and is not a textrnn model folder, so it is not replaced. Choose another path, or "
+                f"{target} exists and is not a textrnn model folder, so it is not replaced. Choose another "
+                "path, or "
                 "remove it first."
             )
     config = {
@@ -380,7 +407,8 @@ def _read_config(path: Path) -> dict[str, Any]:
         raise ModelFileError(f"No saved model at {path}: the path does not exist.")
     if not path.is_dir():
         raise ModelFileError(
-            f"{path} is a file, but a saved textrnn model is a folder holding {CONFIG_FILE} and {WEIGHTS_FILE}. "
+            f"{path} is a file, but a saved textrnn model is a folder holding {CONFIG_FILE} and "
+            f"{WEIGHTS_FILE}. "
             "Point to the folder that `model.save(...)` wrote."
         )
     config_path = path / CONFIG_FILE
@@ -393,14 +421,14 @@ def _read_config(path: Path) -> dict[str, Any]:
     try:
         config = json.loads(config_path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ModelFileError(f"{config_path} is corrupted: it is not valid JSON ({err}). Re-save the model.") from None
-    except RecursionError:
         raise ModelFileError(
-            f"{config_path} is nested too deeply to be a textrnn model config."
+            f"{config_path} is corrupted: it is not valid JSON ({err}). Re-save the model."
         ) from None
+    except RecursionError:
+        raise ModelFileError(f"{config_path} is nested too deeply to be a textrnn model config.") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise ModelFileError(
-            f"{config_path} is not a textrnn model config (expected \"format\": \"{FORMAT}\"). It may come from "
+            f'{config_path} is not a textrnn model config (expected "format": "{FORMAT}"). It may come from '
             "another tool; save the model with textrnn's `model.save(...)`."
         )
     version = config.get("format_version")
@@ -408,8 +436,10 @@ def _read_config(path: Path) -> dict[str, Any]:
         raise ModelFileError(f"{config_path} has an invalid format_version {version!r}.")
     if version > FORMAT_VERSION:
         raise ModelFileError(
-            f"{path} was saved in format version {version} by textrnn {config.get('textrnn_version', '?')}, but this "
-            f"textrnn ({textrnn.__version__}) reads up to version {FORMAT_VERSION}. Upgrade textrnn to load it."
+            f"{path} was saved in format version {version} by textrnn {config.get('textrnn_version', '?')}, "
+            "but this "
+            f"textrnn ({textrnn.__version__}) reads up to version {FORMAT_VERSION}. Upgrade textrnn to load "
+            "it."
         )
     model_cfg = config.get("model")
     if not (
@@ -418,8 +448,7 @@ def _read_config(path: Path) -> dict[str, Any]:
         and is_model_class(model_cfg.get("class_name"))
     ):
         raise ModelFileError(
-            f"{config_path} has no valid \"model\" entry (expected a Sequential or Functional "
-            "config)."
+            f'{config_path} has no valid "model" entry (expected a Sequential or Functional config).'
         )
     entries = (
         ("metadata", (dict,), "a JSON object"),
@@ -428,9 +457,7 @@ def _read_config(path: Path) -> dict[str, Any]:
     )
     for key, kinds, what in entries:
         if config.get(key) is not None and not isinstance(config[key], kinds):
-            raise ModelFileError(
-                f"{config_path} has an invalid \"{key}\" entry: expected {what} or null."
-            )
+            raise ModelFileError(f'{config_path} has an invalid "{key}" entry: expected {what} or null.')
     weights = config.get("weights") or WEIGHTS_FILE
     if weights in (".", "..") or Path(weights).name != weights or set(weights) & {"\\", "\0"}:
         raise ModelFileError(
@@ -440,8 +467,7 @@ def _read_config(path: Path) -> dict[str, Any]:
     checksum = config.get("weights_sha256")
     if version >= 2 and not (isinstance(checksum, str) and len(checksum) == 64):
         raise ModelFileError(
-            f"{config_path} has no valid \"weights_sha256\" (format version {version} "
-            "requires one)."
+            f'{config_path} has no valid "weights_sha256" (format version {version} requires one).'
         )
     return config
 

@@ -113,7 +113,8 @@ class Sequential(Trainer, Layer):
         names = [existing.name for existing in self.layers]
         if layer.name in names:
             raise ValueError(
-                f"All layers added to a Sequential model should have unique names, but `{layer.name}` is already "
+                f"All layers added to a Sequential model should have unique names, but `{layer.name}` is "
+                "already "
                 f"in model `{self.name}` (layers: {', '.join(names)}). Give the new layer another `name`."
             )
         self._layer_list.append(layer)
@@ -155,12 +156,15 @@ class Sequential(Trainer, Layer):
             ValueError: if the model has no layers, or the input shape cannot be inferred.
         """
         if not self._layer_list:
-            raise ValueError(f"Model `{self.name}` has no layers: add some with `model.add(...)` before building it.")
+            raise ValueError(
+                f"Model `{self.name}` has no layers: add some with `model.add(...)` before building it."
+            )
         if input_shape is None:
             input_shape = self._default_input_shape()
             if input_shape is None:
                 raise ValueError(
-                    f"Model `{self.name}` cannot infer its input shape: its first layer is not an Embedding. Call "
+                    f"Model `{self.name}` cannot infer its input shape: its first layer is not an Embedding. "
+                    "Call "
                     "`model.build((None, num_features))`, or call the model on data (e.g. `fit`) first."
                 )
         shape: Any = tuple(input_shape)
@@ -186,7 +190,8 @@ class Sequential(Trainer, Layer):
         if not self.built:
             if self._default_input_shape() is None:
                 raise ValueError(
-                    f"Model `{self.name}` is not built yet, so `{what}` cannot run. Call `model.build((None, num_features))` "
+                    f"Model `{self.name}` is not built yet, so `{what}` cannot run. Call `model.build((None, "
+                    "num_features))` "
                     "or call the model on data first."
                 )
             self.build()
@@ -210,7 +215,9 @@ class Sequential(Trainer, Layer):
         return list(self._output_shapes)
 
     # ================================================================== calling
-    def call(self, inputs: Any, mask: torch.Tensor | None = None, training: bool = False, **kwargs: Any) -> Any:
+    def call(
+        self, inputs: Any, mask: torch.Tensor | None = None, training: bool = False, **kwargs: Any
+    ) -> Any:
         h = inputs
         for layer in self.layers:
             out = layer(h, mask=mask, training=training)
@@ -222,9 +229,7 @@ class Sequential(Trainer, Layer):
         return None
 
     # ================================================================== container interface
-    def compute_output(
-        self, x: torch.Tensor, *, training: bool, logits: bool = False
-    ) -> torch.Tensor:
+    def compute_output(self, x: torch.Tensor, *, training: bool, logits: bool = False) -> torch.Tensor:
         """The model's output on a batch; with `logits`, the last (Dense) layer's pre-activation
         output (the trainer asks for it only when `logits_activation` is not None)."""
         h: Any = x
@@ -278,7 +283,9 @@ class Sequential(Trainer, Layer):
         return super().to(*args, **kwargs)  # type: ignore[return-value]
 
     def cuda(self, device: Any = None) -> Sequential:  # type: ignore[override]
-        self._device_target = torch.device("cuda" if device is None else device if not isinstance(device, int) else f"cuda:{device}")
+        self._device_target = torch.device(
+            "cuda" if device is None else device if not isinstance(device, int) else f"cuda:{device}"
+        )
         return super().cuda(device)  # type: ignore[return-value]
 
     def cpu(self) -> Sequential:  # type: ignore[override]
@@ -314,7 +321,8 @@ class Sequential(Trainer, Layer):
         expected = len(self.weights)
         if len(weights) != expected:
             raise ValueError(
-                f"Model `{self.name}` expects {expected} weight arrays (in `get_weights()` order), got {len(weights)}."
+                f"Model `{self.name}` expects {expected} weight arrays (in `get_weights()` order), got "
+                f"{len(weights)}."
             )
         pos = 0
         for layer in self.layers:
@@ -352,13 +360,16 @@ class Sequential(Trainer, Layer):
         shape = self._default_input_shape()
         return {
             **super().get_config(),
-            "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()} for layer in self.layers],
+            "layers": [
+                {"class_name": type(layer).__name__, "config": layer.get_config()} for layer in self.layers
+            ],
             "build_input_shape": list(shape) if shape is not None else None,
         }
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Sequential:
-        """Rebuild a model (untrained) from `get_config()`; layer classes are looked up in `textrnn.layers`."""
+        """Rebuild a model (untrained) from `get_config()`; layer classes are looked up in
+        `textrnn.layers`."""
         if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
             raise ValueError(f"A Sequential config must be a dict with a `layers` list, got {config!r:.200}.")
         model = cls(
@@ -373,7 +384,13 @@ class Sequential(Trainer, Layer):
             model.build()
         return model
 
-    def save(self, filepath: str | os.PathLike[str], overwrite: bool = True, *, metadata: dict[str, Any] | None = None) -> None:
+    def save(
+        self,
+        filepath: str | os.PathLike[str],
+        overwrite: bool = True,
+        *,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
         """Save the model (config, compile config, weights, optional metadata) to a folder.
 
         See `textrnn.models.saving.save_model`.

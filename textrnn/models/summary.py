@@ -158,7 +158,12 @@ def explain_layer(layer: Layer) -> str:
 
 def _shape_text(shape: Any) -> str:
     if isinstance(shape, tuple):
-        return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+        return (
+            "("
+            + ", ".join("None" if d is None else str(d) for d in shape)
+            + ("," if len(shape) == 1 else "")
+            + ")"
+        )
     if isinstance(shape, list):
         return ", ".join(_shape_text(s) for s in shape)
     return str(shape)
@@ -182,9 +187,7 @@ def _wrap(text: str, width: int) -> list[str]:
     return lines
 
 
-def _table(
-    rows: list[tuple[str, ...]], headers: tuple[str, ...], widths: list[int], wrap: bool
-) -> list[str]:
+def _table(rows: list[tuple[str, ...]], headers: tuple[str, ...], widths: list[int], wrap: bool) -> list[str]:
     aligns = ["<", "<", ">", "<"]
 
     def line(left: str, mid: str, right: str, fill: str) -> str:
@@ -196,9 +199,7 @@ def _table(
         out = []
         for i in range(height):
             texts = [p[i] if i < len(p) else "" for p in parts]
-            inner = f" {edge} ".join(
-                f"{t:{a}{w}}" for t, a, w in zip(texts, aligns, widths, strict=False)
-            )
+            inner = f" {edge} ".join(f"{t:{a}{w}}" for t, a, w in zip(texts, aligns, widths, strict=False))
             out.append(f"{edge} {inner} {edge}")
         return out
 

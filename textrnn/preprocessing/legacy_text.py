@@ -82,9 +82,7 @@ class Tokenizer:
             if isinstance(text, list):
                 return [t.lower() for t in text] if self.lower else list(text)
             if not isinstance(text, str):
-                raise TypeError(
-                    f"Tokenizer expects strings or lists of strings, got {type(text).__name__}."
-                )
+                raise TypeError(f"Tokenizer expects strings or lists of strings, got {type(text).__name__}.")
             return list(text.lower() if self.lower else text)
         return text_to_word_sequence(text, self.filters, self.lower, self.split)
 
@@ -94,9 +92,7 @@ class Tokenizer:
         Can be called several times: counts add up and the ranks are recomputed.
         """
         if isinstance(texts, str):
-            raise TypeError(
-                "`fit_on_texts` expects a list of texts, got a single string. Wrap it in a list."
-            )
+            raise TypeError("`fit_on_texts` expects a list of texts, got a single string. Wrap it in a list.")
         for text in texts:
             self.document_count += 1
             seq = self._tokens(text)
@@ -138,8 +134,7 @@ class Tokenizer:
         `num_words`) become `oov_token`'s index, or are dropped without one."""
         if isinstance(texts, str):
             raise TypeError(
-                "`texts_to_sequences` expects a list of texts, got a single string. "
-                "Wrap it in a list."
+                "`texts_to_sequences` expects a list of texts, got a single string. Wrap it in a list."
             )
         return list(self.texts_to_sequences_generator(texts))
 
@@ -164,9 +159,7 @@ class Tokenizer:
         """`sequences_to_matrix(texts_to_sequences(texts), mode)`."""
         return self.sequences_to_matrix(self.texts_to_sequences(texts), mode=mode)
 
-    def sequences_to_matrix(
-        self, sequences: Iterable[Iterable[int]], mode: str = "binary"
-    ) -> np.ndarray:
+    def sequences_to_matrix(self, sequences: Iterable[Iterable[int]], mode: str = "binary") -> np.ndarray:
         """A `(len(sequences), num_words)` float64 matrix, one row per sequence.
 
         Args:
@@ -185,9 +178,7 @@ class Tokenizer:
         elif self.word_index:
             num_words = len(self.word_index) + 1
         else:
-            raise ValueError(
-                "Specify a dimension (`num_words` argument), or fit on some text data first."
-            )
+            raise ValueError("Specify a dimension (`num_words` argument), or fit on some text data first.")
         if mode == "tfidf" and not self.document_count:
             raise ValueError("Fit the Tokenizer on some data before using tfidf mode.")
         seqs = [list(s) for s in sequences]

@@ -33,7 +33,7 @@ UNKNOWN_TOKEN = "[UNK]"
 
 _VOCAB_FORMAT = "textrnn.vocabulary"
 _VOCAB_FORMAT_VERSION = 1
-_BR_TAG = re.compile(r"<br\s*/?>", re.IGNORECASE)
+BR_TAG = re.compile(r"<br\s*/?>", re.IGNORECASE)
 
 
 # ASCII whitespace that `str.split()` splits on besides the space; see `_split_words`.
@@ -113,7 +113,9 @@ def text_to_word_sequence(
     if not isinstance(input_text, str):
         raise TypeError(f"Expected `input_text` to be a string, got {type(input_text).__name__}.")
     if not isinstance(split, str) or not split:
-        raise ValueError(f"Received an invalid value for argument `split`, expected a non-empty string, got {split!r}.")
+        raise ValueError(
+            f"Received an invalid value for argument `split`, expected a non-empty string, got {split!r}."
+        )
     if not isinstance(filters, str):
         raise TypeError(f"Expected `filters` to be a string, got {type(filters).__name__}.")
     if lower:
@@ -154,7 +156,7 @@ def tokenize(text: str) -> list[str]:
     # "<", "b", "r", "/", ">" or a space, and the tag pattern ignores case.
     text = text.lower()
     if "<" in text:
-        text = _BR_TAG.sub(" ", text)
+        text = BR_TAG.sub(" ", text)
     return _split_words(text, DEFAULT_FILTERS, " ")
 
 
@@ -167,7 +169,9 @@ def _check_int(name: str, value: Any, minimum: int, *, allow_none: bool = False)
         expected = "a positive integer" if minimum == 1 else "a non-negative integer"
         if allow_none:
             expected = "None or " + expected
-        raise ValueError(f"Received an invalid value for argument `{name}`, expected {expected}, got {value!r}.")
+        raise ValueError(
+            f"Received an invalid value for argument `{name}`, expected {expected}, got {value!r}."
+        )
     return int(value)
 
 
@@ -286,7 +290,8 @@ class Vocabulary:
                 counts.update(item)
             else:
                 raise TypeError(
-                    f"Expected `texts` to hold strings or lists of tokens, got {type(item).__name__} at position {i}."
+                    f"Expected `texts` to hold strings or lists of tokens, got {type(item).__name__} at "
+                    f"position {i}."
                 )
         ranked = sorted((w for w, c in counts.items() if c >= min_freq), key=lambda w: (-counts[w], w))
         if max_words is not None:
@@ -310,7 +315,8 @@ class Vocabulary:
         unknown = set(conventions) - set(config)
         if unknown:
             raise TypeError(
-                f"Unknown convention(s) {sorted(unknown)} for `Vocabulary.replace`, expected some of {sorted(config)}."
+                f"Unknown convention(s) {sorted(unknown)} for `Vocabulary.replace`, expected some of "
+                f"{sorted(config)}."
             )
         config.update(conventions)
         return Vocabulary(self._words, **config)
@@ -508,7 +514,8 @@ class Vocabulary:
         if not isinstance(data, Mapping) or data.get("format") != _VOCAB_FORMAT:
             raise ValueError(
                 f"Expected a textrnn vocabulary dict with 'format': '{_VOCAB_FORMAT}', got "
-                f"{type(data).__name__} with format {data.get('format') if isinstance(data, Mapping) else None!r}."
+                f"{type(data).__name__} with format "
+                f"{data.get('format') if isinstance(data, Mapping) else None!r}."
             )
         version = data.get("format_version")
         if not isinstance(version, int) or version > _VOCAB_FORMAT_VERSION:
@@ -524,8 +531,12 @@ class Vocabulary:
             )
         words = data.get("words")
         if not isinstance(words, list):
-            raise ValueError(f"Expected 'words' to be a list in the vocabulary dict, got {type(words).__name__}.")
-        conventions = {k: data[k] for k in ("num_words", "skip_top", "start_char", "oov_char", "index_from") if k in data}
+            raise ValueError(
+                f"Expected 'words' to be a list in the vocabulary dict, got {type(words).__name__}."
+            )
+        conventions = {
+            k: data[k] for k in ("num_words", "skip_top", "start_char", "oov_char", "index_from") if k in data
+        }
         return cls(words, **conventions)
 
     def save(self, path: str | os.PathLike[str]) -> None:

@@ -49,9 +49,7 @@ class PredictRequest(BaseModel):
     """The texts to classify."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
-    texts: list[str] = Field(
-        description="Raw texts, one prediction each.", examples=[["A wonderful film."]]
-    )
+    texts: list[str] = Field(description="Raw texts, one prediction each.", examples=[["A wonderful film."]])
 
 
 class ExplainRequest(BaseModel):
@@ -199,15 +197,12 @@ class GuardMiddleware:
                 ms,
             )
 
-    async def _over_limit(
-        self, scope: Scope, receive: Callable[[], Awaitable[Message]]
-    ) -> str | None:
+    async def _over_limit(self, scope: Scope, receive: Callable[[], Awaitable[Message]]) -> str | None:
         """Read the whole body (into scope state) unless it exceeds the limit: then the message."""
         if scope.get("method") not in ("POST", "PUT", "PATCH"):
             return None
         limit = (
-            f"The request body is over the limit of {self.max_bytes:,} bytes: "
-            "send fewer or shorter texts."
+            f"The request body is over the limit of {self.max_bytes:,} bytes: send fewer or shorter texts."
         )
         for name, value in scope.get("headers", []):
             if name == b"content-length":
@@ -236,8 +231,7 @@ class GuardMiddleware:
             body.decode("utf-8")
         except UnicodeDecodeError as e:
             return (
-                "The body is not valid JSON: it is not UTF-8 text "
-                f"(byte {e.start} is 0x{body[e.start]:02x})."
+                f"The body is not valid JSON: it is not UTF-8 text (byte {e.start} is 0x{body[e.start]:02x})."
             )
         return None
 
@@ -257,9 +251,7 @@ def create_app(predictor: Predictor, limits: Limits | None = None) -> FastAPI:
     info = model_info(predictor)
     page = render_page(info)
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="textrnn-model")
-    batcher = MicroBatcher(
-        predictor.predict_proba, executor, limits.batch_texts, limits.batch_wait_ms
-    )
+    batcher = MicroBatcher(predictor.predict_proba, executor, limits.batch_texts, limits.batch_wait_ms)
     started = time.time()
 
     @asynccontextmanager
@@ -273,8 +265,7 @@ def create_app(predictor: Predictor, limits: Limits | None = None) -> FastAPI:
     app = FastAPI(
         title=f"textrnn · {info['name'] or 'model'}",
         description=(
-            "Classify raw texts with a textrnn run. "
-            'Errors are JSON: `{"error": ..., "status": ...}`.'
+            'Classify raw texts with a textrnn run. Errors are JSON: `{"error": ..., "status": ...}`.'
         ),
         version="1",
         docs_url=None,
@@ -301,13 +292,9 @@ def create_app(predictor: Predictor, limits: Limits | None = None) -> FastAPI:
     @app.exception_handler(Exception)
     async def on_bug(request: Request, exc: Exception) -> JSONResponse:
         log.exception("Error while answering %s %s", request.method, request.url.path)
-        return _error(
-            500, "Internal server error: the request could not be answered (see the server's log)."
-        )
+        return _error(500, "Internal server error: the request could not be answered (see the server's log).")
 
-    @app.post(
-        "/predict", response_model=PredictResponse, summary="Classify texts", responses=ERRORS
-    )
+    @app.post("/predict", response_model=PredictResponse, summary="Classify texts", responses=ERRORS)
     async def predict(body: PredictRequest, request: Request) -> dict[str, Any]:
         """A label and the probability of every class for each text, in order."""
         request.state.texts = len(body.texts)
@@ -326,9 +313,7 @@ def create_app(predictor: Predictor, limits: Limits | None = None) -> FastAPI:
             )
         return {"predictions": out}
 
-    @app.post(
-        "/explain", response_model=ExplainResponse, summary="Explain one text", responses=ERRORS
-    )
+    @app.post("/explain", response_model=ExplainResponse, summary="Explain one text", responses=ERRORS)
     async def explain(body: ExplainRequest, request: Request) -> dict[str, Any]:
         """The label, the probabilities and a weight per word (occlusion: the drop in the label's
         probability when the word is deleted; positive pushed towards the label)."""
@@ -387,9 +372,7 @@ def _add_docs(app: FastAPI) -> None:
 
 def configure_logging() -> None:
     """Log lines on stderr: `time INFO textrnn.serve: POST /predict 200 texts=2 3.1ms`."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 def create_app_from_env() -> FastAPI:

@@ -38,9 +38,7 @@ class InputError(ValueError):
 def check_text(text: str, where: str, limits: Limits) -> None:
     """Raise `InputError` naming `where` if `text` is not something the model can read."""
     if len(text) > limits.max_chars:
-        raise InputError(
-            f"{where} has {len(text):,} characters; the limit is {limits.max_chars:,} per text."
-        )
+        raise InputError(f"{where} has {len(text):,} characters; the limit is {limits.max_chars:,} per text.")
     if "\x00" in text:
         raise InputError(f"{where} contains a NUL character (\\u0000): remove it.")
     try:
@@ -60,9 +58,7 @@ def check_text(text: str, where: str, limits: Limits) -> None:
 def check_texts(texts: list[str], limits: Limits) -> None:
     """Raise `InputError` for an empty list, too many texts, or a bad text."""
     if not texts:
-        raise InputError(
-            '`texts` is empty: send at least one text, e.g. {"texts": ["A fine film."]}.'
-        )
+        raise InputError('`texts` is empty: send at least one text, e.g. {"texts": ["A fine film."]}.')
     if len(texts) > limits.max_texts:
         raise InputError(
             f"`texts` holds {len(texts):,} texts; the limit is {limits.max_texts:,} per request."

@@ -120,8 +120,7 @@ def metrics_table(metrics: dict[str, Any] | None) -> str:
         if isinstance(v, dict)
     )
     return (
-        f'<table id="metrics">{"".join(rows)}</table>'
-        f'<table style="margin-top:.6rem">{head}{classes}</table>'
+        f'<table id="metrics">{"".join(rows)}</table><table style="margin-top:.6rem">{head}{classes}</table>'
     )
 
 
@@ -136,11 +135,7 @@ def curves_svg(history: dict[str, Any] | None) -> str:
 
 def _chart(title: str, train: list[Any], val: list[Any]) -> str:
     w, h, pad = 320, 150, 34
-    series = [
-        (s, c, n)
-        for s, c, n in ((train, "#3b7dd8", "training"), (val, "#e07b1a", "validation"))
-        if s
-    ]
+    series = [(s, c, n) for s, c, n in ((train, "#3b7dd8", "training"), (val, "#e07b1a", "validation")) if s]
     values = [float(v) for s, _, _ in series for v in s if v is not None]
     if not values:
         return ""
