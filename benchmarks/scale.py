@@ -86,9 +86,7 @@ def train(out: str, texts: int, epochs: int, threads: int) -> None:
         "epoch_seconds": clock.seconds,
         "val_loss": history.history["val_loss"],
         "peak_rss_mib_rank0": round(peak / 1024, 1),
-        "rss_anon_mib_rank0_at_end": (lambda k: None if k is None else round(k / 1024, 1))(
-            _anon_peak_kib()
-        ),
+        "rss_anon_mib_rank0_at_end": (lambda k: None if k is None else round(k / 1024, 1))(_anon_peak_kib()),
     }
     if distributed.is_main():
         Path(out).write_text(json.dumps(row))
@@ -144,8 +142,10 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     for r in processes:
-        print(f"{r['processes']} process(es) × {r['threads_per_process']} threads: "
-              f"{r['texts_per_s']:.0f} texts/s (epoch {r['median_epoch_s']} s)")
+        print(
+            f"{r['processes']} process(es) × {r['threads_per_process']} threads: "
+            f"{r['texts_per_s']:.0f} texts/s (epoch {r['median_epoch_s']} s)"
+        )
     for r in memory:
         print(f"{r['texts']} texts: peak RSS {r['peak_rss_mib_rank0']} MiB")
 

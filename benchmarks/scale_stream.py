@@ -135,8 +135,9 @@ def compare(folder: str, work: str, out: str) -> None:
     seconds: dict[str, list[float]] = {"memmap": [], "in_memory": []}
     warm = Sequential([Embedding(10_000, 16, mask_zero=True), GRU(8), Dense(1, "sigmoid")])
     warm.compile(optimizer="adam", loss="binary_crossentropy")
-    warm.fit(arrays["in_memory"][:4096], y[:4096], batch_size=1024, verbose=0,
-             bucket_by_length=True)  # fmt: skip  (loads the kernels; not timed)
+    warm.fit(
+        arrays["in_memory"][:4096], y[:4096], batch_size=1024, verbose=0, bucket_by_length=True
+    )  # fmt: skip  (loads the kernels; not timed)
     for kind in ["memmap", "in_memory"] * 2:
         set_random_seed(0)
         model = Sequential([Embedding(10_000, 16, mask_zero=True), GRU(8), Dense(1, "sigmoid")])
@@ -155,8 +156,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", default="25,50,100")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "scale_stream.json")
-    parser.add_argument("--compare-mb", type=int, default=0,
-                        help="instead: one epoch on a memmap against an in-memory array, this size")
+    parser.add_argument(
+        "--compare-mb",
+        type=int,
+        default=0,
+        help="instead: one epoch on a memmap against an in-memory array, this size",
+    )
     args = parser.parse_args()
     if args.compare_mb:
         with tempfile.TemporaryDirectory() as tmp:

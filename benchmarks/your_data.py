@@ -50,12 +50,7 @@ def _imdb_csvs(folder: Path) -> tuple[Path, Path] | None:
     with tarfile.open(tarball) as tar:
         for member in tar:
             parts = member.name.split("/")
-            if (
-                member.isfile()
-                and len(parts) == 4
-                and parts[1] in out
-                and parts[2] in ("neg", "pos")
-            ):
+            if member.isfile() and len(parts) == 4 and parts[1] in out and parts[2] in ("neg", "pos"):
                 f = tar.extractfile(member)
                 if f is not None:
                     writers[parts[1]].writerow([f.read().decode("utf-8"), parts[2]])
@@ -73,9 +68,7 @@ def run_best(name: str, train_csv: Path, test_csv: Path, work: Path, seed: int) 
     """`textrnn train --preset best --data train.csv --test-data test.csv --seed SEED`."""
     from textrnn.runs import TrainOptions, train
 
-    options = TrainOptions.from_preset(
-        "best", data=str(train_csv), test_data=str(test_csv), seed=seed
-    )
+    options = TrainOptions.from_preset("best", data=str(train_csv), test_data=str(test_csv), seed=seed)
     t0 = time.perf_counter()
     result = train(options, work / f"{name}-best", verbose=0, print_fn=lambda s: None)
     seconds = time.perf_counter() - t0
@@ -116,9 +109,7 @@ def run_one(
 
     texts, labels = read_texts(train_csv)
     test_texts, test_labels = read_texts(test_csv)
-    row: dict[str, Any] = {
-        "dataset": name, "train_texts": len(texts), "test_texts": len(test_texts)
-    }
+    row: dict[str, Any] = {"dataset": name, "train_texts": len(texts), "test_texts": len(test_texts)}
     if "best" in runs:
         row["best"] = run_best(name, train_csv, test_csv, work, seed)
     if "baseline" in runs:
@@ -156,8 +147,7 @@ def run_one(
         "measured": _now(),
     }
     print(
-        f"{name}: recipe {m['accuracy']:.4f} (macro F1 {m['macro']['f1']:.4f}, "
-        f"{rnn_seconds:.0f} s)",
+        f"{name}: recipe {m['accuracy']:.4f} (macro F1 {m['macro']['f1']:.4f}, {rnn_seconds:.0f} s)",
         flush=True,
     )
     return row
@@ -195,12 +185,8 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="+", default=[*DATASETS, "imdb"], help="which datasets")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--runs", nargs="+", default=list(RUNS), choices=RUNS, help="what to train")
-    parser.add_argument(
-        "--threads", type=int, default=None, help="torch intra-op threads (default: torch's)"
-    )
-    parser.add_argument(
-        "--time-budget", type=float, default=None, help="minutes (default: the recipe's)"
-    )
+    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    parser.add_argument("--time-budget", type=float, default=None, help="minutes (default: the recipe's)")
     parser.add_argument("--out", default=str(HERE / "results" / "your_data.json"))
     args = parser.parse_args()
     import torch
@@ -220,9 +206,7 @@ def main() -> None:
             else:
                 train_csv, test_csv = DATA / name / "train.csv", DATA / name / "test.csv"
             rows.append(
-                run_one(
-                    name, train_csv, test_csv, work, args.seed, args.time_budget, tuple(args.runs)
-                )
+                run_one(name, train_csv, test_csv, work, args.seed, args.time_budget, tuple(args.runs))
             )
     out = Path(args.out)
     if set(args.runs) != set(RUNS) and out.is_file():

@@ -52,12 +52,20 @@ def main(
     """Train on `data/train` (80/20 split, seed 1337) and evaluate on `data/test`; returns the
     history, the test metrics and two predictions."""
     raw_train_ds = keras.utils.text_dataset_from_directory(
-        data / "train", batch_size=batch_size, validation_split=0.2, subset="training",
-        seed=1337, class_names=["neg", "pos"],
+        data / "train",
+        batch_size=batch_size,
+        validation_split=0.2,
+        subset="training",
+        seed=1337,
+        class_names=["neg", "pos"],
     )
     raw_val_ds = keras.utils.text_dataset_from_directory(
-        data / "train", batch_size=batch_size, validation_split=0.2, subset="validation",
-        seed=1337, class_names=["neg", "pos"],
+        data / "train",
+        batch_size=batch_size,
+        validation_split=0.2,
+        subset="validation",
+        seed=1337,
+        class_names=["neg", "pos"],
     )
     raw_test_ds = keras.utils.text_dataset_from_directory(
         data / "test", batch_size=batch_size, class_names=["neg", "pos"]
@@ -72,35 +80,43 @@ def main(
     )
     vectorize_layer.adapt(raw_train_ds.map(lambda x, y: x))  # the texts only
 
-    model = keras.Sequential([
-        vectorize_layer,
-        keras.layers.Embedding(max_features, embedding_dim),
-        keras.layers.Dropout(0.5),
-        keras.layers.Conv1D(128, 7, padding="valid", activation="relu", strides=3),
-        keras.layers.Conv1D(128, 7, padding="valid", activation="relu", strides=3),
-        keras.layers.GlobalMaxPooling1D(),
-        keras.layers.Dense(128, activation="relu"),
-        keras.layers.Dropout(0.5),
-        keras.layers.Dense(1, activation="sigmoid", name="predictions"),
-    ])
+    model = keras.Sequential(
+        [
+            vectorize_layer,
+            keras.layers.Embedding(max_features, embedding_dim),
+            keras.layers.Dropout(0.5),
+            keras.layers.Conv1D(128, 7, padding="valid", activation="relu", strides=3),
+            keras.layers.Conv1D(128, 7, padding="valid", activation="relu", strides=3),
+            keras.layers.GlobalMaxPooling1D(),
+            keras.layers.Dense(128, activation="relu"),
+            keras.layers.Dropout(0.5),
+            keras.layers.Dense(1, activation="sigmoid", name="predictions"),
+        ]
+    )
     model.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy", "auc"])
-    history = model.fit(raw_train_ds, validation_data=raw_val_ds, epochs=epochs,
-                        verbose=verbose)
+    history = model.fit(raw_train_ds, validation_data=raw_val_ds, epochs=epochs, verbose=verbose)
     test = model.evaluate(raw_test_ds, return_dict=True, verbose=verbose)
     print("test:", test)
-    probe = ["This movie was wonderful, a great story and great acting.",
-             "A boring, awful film.<br />A waste of time."]
+    probe = [
+        "This movie was wonderful, a great story and great acting.",
+        "A boring, awful film.<br />A waste of time.",
+    ]
     predictions = model.predict(probe, verbose=0)
     print("predictions:", predictions.ravel().tolist())
     return {"history": history.history, "test": test, "predictions": predictions, "model": model}
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=None,
-                        help="an aclImdb-like folder (train/neg, train/pos, test/neg, test/pos); "
-                        "default: IMDB, from TEXTRNN_IMDB or a download")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="an aclImdb-like folder (train/neg, train/pos, test/neg, test/pos); "
+        "default: IMDB, from TEXTRNN_IMDB or a download",
+    )
     parser.add_argument("--epochs", type=int, default=3)
     args = parser.parse_args()
     from textrnn.datasets import imdb

@@ -87,7 +87,5 @@ def test_path_is_a_type_check(tmp_path):
 def test_invalid_can_describe_the_value_instead_of_printing_it():
     err = checks.invalid("value", "numbers", ["x"] * 1000, error=TypeError, got="list of strings")
     assert isinstance(err, TypeError)
-    expected = (
-        "Received an invalid value for argument `value`, expected numbers, got list of strings."
-    )
+    expected = "Received an invalid value for argument `value`, expected numbers, got list of strings."
     assert str(err) == expected

@@ -37,10 +37,10 @@ def test_the_example_learns_from_raw_strings(tmp_path):
     import textrnn
 
     textrnn.utils.set_random_seed(0)
-    result = example.main(tmp_path, epochs=10, max_features=200, embedding_dim=16,
-                          sequence_length=40, batch_size=16, verbose=0)
-    assert sorted(result["history"]) == ["accuracy", "auc", "loss", "val_accuracy", "val_auc",
-                                         "val_loss"]
+    result = example.main(
+        tmp_path, epochs=10, max_features=200, embedding_dim=16, sequence_length=40, batch_size=16, verbose=0
+    )
+    assert sorted(result["history"]) == ["accuracy", "auc", "loss", "val_accuracy", "val_auc", "val_loss"]
     assert len(result["history"]["loss"]) == 10
     assert result["test"]["accuracy"] > 0.9 and result["test"]["auc"] > 0.95
     assert result["predictions"][0, 0] > 0.5 > result["predictions"][1, 0]

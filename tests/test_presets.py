@@ -16,8 +16,25 @@ from textrnn.preprocessing.text import Vocabulary
 from textrnn.runs.model import pretrain_embedding
 from textrnn.runs.options import TrainOptions
 
-TINY = {"units": 8, "embedding_dim": 8, "maxlen": 24, "num_words": 200, "batch_size": 16, "ngram_buckets": 512}
-PER_RUN = {"data", "data_format", "text_column", "label_column", "encoding", "test_data", "preset", "nproc", "split_seed"}
+TINY = {
+    "units": 8,
+    "embedding_dim": 8,
+    "maxlen": 24,
+    "num_words": 200,
+    "batch_size": 16,
+    "ngram_buckets": 512,
+}
+PER_RUN = {
+    "data",
+    "data_format",
+    "text_column",
+    "label_column",
+    "encoding",
+    "test_data",
+    "preset",
+    "nproc",
+    "split_seed",
+}
 
 
 @pytest.mark.parametrize("name", sorted(presets.PRESETS))
@@ -81,14 +98,35 @@ def test_train_best_preset_end_to_end_from_the_api_and_the_cli(tmp_path):
     data = write_toy_csv(tmp_path / "reviews.csv", texts, labels)
     result = presets.train("best", out=tmp_path / "api", data=str(data), epochs=2, seed=3, verbose=0, **TINY)
     assert result.status == "complete" and 0.0 <= result.metrics["accuracy"] <= 1.0
-    predictor = textrnn.load(result.path)  # the saved NGramEmbedding model reloads and reproduces the run's figures
+    predictor = textrnn.load(
+        result.path
+    )  # the saved NGramEmbedding model reloads and reproduces the run's figures
     assert predictor.evaluate(texts[:20], labels[:20])["samples"] == 20
     flags = [f"--{k.replace('_', '-')}={v}" for k, v in TINY.items()]
-    cli = CliRunner().invoke(app, ["train", "--preset", "best", "--data", str(data), *flags, "--epochs", "1",
-                                   "--seed", "3", "--out", str(tmp_path / "cli"), "--verbose", "0"])
+    cli = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "--preset",
+            "best",
+            "--data",
+            str(data),
+            *flags,
+            "--epochs",
+            "1",
+            "--seed",
+            "3",
+            "--out",
+            str(tmp_path / "cli"),
+            "--verbose",
+            "0",
+        ],
+    )
     assert cli.exit_code == 0, cli.stderr
     options = json.loads((tmp_path / "cli" / "config.json").read_text())["options"]
-    assert options["preset"] == "best" and options["word_vectors"] == "ppmi" and options["pooling"] == "max_avg"
+    assert (
+        options["preset"] == "best" and options["word_vectors"] == "ppmi" and options["pooling"] == "max_avg"
+    )
     assert options["ngrams"] == 3 and options["ngram_buckets"] == 512
     bad_ngrams = CliRunner().invoke(app, ["train", "--preset", "best", "--data", str(data), "--ngrams", "7"])
     assert bad_ngrams.exit_code != 0 and "`ngrams` (`--ngrams`)" in bad_ngrams.stderr

@@ -109,9 +109,7 @@ def _check_data(texts: Sequence[str], labels: Sequence[str]) -> None:
             f"Expected as many labels as texts, got {len(texts)} texts and {len(labels)} labels."
         )
     if len(set(labels)) < 2:
-        raise ValueError(
-            f"Expected at least 2 classes to train the baseline, got {sorted(set(labels))}."
-        )
+        raise ValueError(f"Expected at least 2 classes to train the baseline, got {sorted(set(labels))}.")
 
 
 def fit_baseline(
@@ -158,9 +156,7 @@ def fit_baseline(
     elif n_folds >= 2 and len(c_grid) > 1:
         rows = np.arange(len(tokens))
         if len(rows) > CV_SAMPLE:
-            rows, _ = train_test_split(
-                rows, train_size=CV_SAMPLE, stratify=y, random_state=seed
-            )
+            rows, _ = train_test_split(rows, train_size=CV_SAMPLE, stratify=y, random_state=seed)
         sums = {float(c): 0.0 for c in c_grid}
         cv = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
         for fit_rows, held_rows in cv.split(rows, y[rows]):

@@ -146,8 +146,7 @@ def classification_metrics(
 def format_metrics(metrics: dict[str, Any]) -> str:
     """A short human-readable report of `classification_metrics` output (for the CLI)."""
     lines = [
-        f"accuracy {metrics['accuracy']:.4f}   loss {metrics['loss']:.4f}   "
-        f"samples {metrics['samples']}"
+        f"accuracy {metrics['accuracy']:.4f}   loss {metrics['loss']:.4f}   samples {metrics['samples']}"
     ]
     if metrics.get("roc_auc") is not None:
         lines[0] += f"   ROC AUC {metrics['roc_auc']:.4f}"
@@ -157,8 +156,7 @@ def format_metrics(metrics: dict[str, Any]) -> str:
     for name in names:
         c = metrics["per_class"][name]
         lines.append(
-            f"{name:<{width}}  {c['precision']:9.4f}  {c['recall']:6.4f}  "
-            f"{c['f1']:.4f}  {c['support']:7d}"
+            f"{name:<{width}}  {c['precision']:9.4f}  {c['recall']:6.4f}  {c['f1']:.4f}  {c['support']:7d}"
         )
     mac = metrics["macro"]
     lines.append(f"{'macro':<{width}}  {mac['precision']:9.4f}  {mac['recall']:6.4f}  {mac['f1']:.4f}")

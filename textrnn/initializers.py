@@ -200,8 +200,7 @@ def get(identifier: Any) -> Callable[..., torch.Tensor]:
     if callable(identifier):
         return identifier  # type: ignore[no-any-return]
     raise TypeError(
-        f"Could not interpret initializer {identifier!r}: "
-        "expected a name, a dict or an initializer."
+        f"Could not interpret initializer {identifier!r}: expected a name, a dict or an initializer."
     )
 
 

@@ -315,9 +315,7 @@ def choose_linear(
     return str(best["kind"]), float(best["c"]), table
 
 
-def validation_probs(
-    model: LinearTextModel, counts: NgramCounts, rows: np.ndarray
-) -> np.ndarray:
+def validation_probs(model: LinearTextModel, counts: NgramCounts, rows: np.ndarray) -> np.ndarray:
     """A fitted model's probabilities of the texts `rows` of `counts` (same vocabulary)."""
     return model.proba_of_features(_features(counts.counts[rows], model.kind, model.weights))
 

@@ -166,5 +166,3 @@ def plot_comparison(
     fig.tight_layout()
     _finish(fig, path)
     return fig
-
-

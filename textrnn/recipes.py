@@ -109,19 +109,11 @@ def choose(
     if not texts:
         raise ValueError("Cannot choose a recipe without training texts: `texts` is empty.")
     budget = DEFAULT_TIME_BUDGET_MINUTES if time_budget_minutes is None else time_budget_minutes
-    if (
-        isinstance(budget, bool)
-        or not isinstance(budget, (int, float))
-        or not 0 < budget < math.inf
-    ):
-        raise checks.invalid(
-            "time_budget_minutes", "a positive number of minutes", time_budget_minutes
-        )
+    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not 0 < budget < math.inf:
+        raise checks.invalid("time_budget_minutes", "a positive number of minutes", time_budget_minutes)
     counts = Counter(labels)
     if len(counts) < 2:
-        raise ValueError(
-            f"Expected at least 2 classes to train a classifier, got {sorted(counts)}."
-        )
+        raise ValueError(f"Expected at least 2 classes to train a classifier, got {sorted(counts)}.")
 
     tokens = [tokenize(t) for t in texts]
     lengths = np.array([len(t) for t in tokens], dtype=np.int64)
@@ -166,14 +158,11 @@ def choose(
         # never shared, and the update of every row is paid on each step.
         options["ngram_buckets"] = min(_power_of_two_at_least(repeated_bigrams), 262_144)
         reasons.append(
-            f"bigram vectors ({repeated_bigrams:,} bigrams repeat), "
-            f"{options['ngram_buckets']:,} hashed rows"
+            f"bigram vectors ({repeated_bigrams:,} bigrams repeat), {options['ngram_buckets']:,} hashed rows"
         )
     else:
         options["ngrams"] = 1
-        reasons.append(
-            f"words only: {repeated_bigrams:,} bigrams repeat, too few for bigram vectors"
-        )
+        reasons.append(f"words only: {repeated_bigrams:,} bigrams repeat, too few for bigram vectors")
 
     # Batch size and epochs from the data size; the weight average over about a quarter epoch.
     batch = 32 if n < 10_000 else 64 if n < 50_000 else 128
@@ -186,8 +175,7 @@ def choose(
     if fit < epochs:
         epochs = max(fit, 1)
         reasons.append(
-            f"epochs {epochs}: about {seconds_per_epoch:.0f} s each, "
-            f"within the {budget:g}-minute budget"
+            f"epochs {epochs}: about {seconds_per_epoch:.0f} s each, within the {budget:g}-minute budget"
         )
     else:
         reasons.append(
@@ -221,9 +209,7 @@ def choose(
         "classes": len(counts),
         "smallest_class": smallest,
         "largest_class": largest,
-        "length_percentiles": {
-            str(q): float(np.quantile(lengths, q / 100)) for q in (50, 90, 95, 99)
-        },
+        "length_percentiles": {str(q): float(np.quantile(lengths, q / 100)) for q in (50, 90, 95, 99)},
         "longest": int(lengths.max()),
         "distinct_words": len(words),
         "repeated_words": repeated,

@@ -78,9 +78,7 @@ def to_categorical(x: Any, num_classes: int | None = None) -> np.ndarray:
 
 
 def _hasher(algorithm: str, file_hash: str | None) -> Any:
-    if algorithm == "sha256" or (
-        algorithm == "auto" and file_hash is not None and len(file_hash) == 64
-    ):
+    if algorithm == "sha256" or (algorithm == "auto" and file_hash is not None and len(file_hash) == 64):
         return hashlib.sha256()
     return hashlib.md5()  # Keras's legacy choice for "md5" and short hashes
 
@@ -109,13 +107,10 @@ def _extract(archive: Path, target: Path, archive_format: str) -> bool:
                     for m in members:
                         if m.issym() or m.islnk() or not (m.isfile() or m.isdir()):
                             raise ValueError(
-                                f"Refusing to extract {archive}: member {m.name!r} is not a "
-                                "plain file."
+                                f"Refusing to extract {archive}: member {m.name!r} is not a plain file."
                             )
                         _check_inside(root, m.name, archive)
-                    kwargs: dict[str, Any] = (
-                        {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
-                    )
+                    kwargs: dict[str, Any] = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
                     tf.extractall(tmp, members=members, **kwargs)
                 break
             if fmt == "zip" and zipfile.is_zipfile(archive):
@@ -135,14 +130,8 @@ def _extract(archive: Path, target: Path, archive_format: str) -> bool:
 
 def _check_inside(root: Path, name: str, archive: Path) -> None:
     posix = PurePosixPath(name.replace("\\", "/"))
-    if (
-        posix.is_absolute()
-        or ".." in posix.parts
-        or not (root / posix).resolve().is_relative_to(root)
-    ):
-        raise ValueError(
-            f"Refusing to extract {archive}: member {name!r} points outside the target folder."
-        )
+    if posix.is_absolute() or ".." in posix.parts or not (root / posix).resolve().is_relative_to(root):
+        raise ValueError(f"Refusing to extract {archive}: member {name!r} points outside the target folder.")
 
 
 def get_file(
@@ -231,11 +220,7 @@ def get_file(
         target = datadir / fname
 
     download = force_download or not target.exists()
-    if (
-        not download
-        and file_hash is not None
-        and _hash_file(target, hash_algorithm, file_hash) != file_hash
-    ):
+    if not download and file_hash is not None and _hash_file(target, hash_algorithm, file_hash) != file_hash:
         print(
             "A local file was found, but it seems to be incomplete or outdated because the "
             f"{hash_algorithm} file hash does not match the original value of {file_hash} so we "
@@ -283,10 +268,18 @@ class TextDataset:
         file_paths: the files, in the order of the first pass.
     """
 
-    def __init__(self, file_paths: list[str], labels: np.ndarray | None,
-                 class_names: list[str] | None, label_mode: str | None,
-                 batch_size: int | None, max_length: int | None, shuffle: bool,
-                 seed: int | None, transforms: tuple[Any, ...] = ()) -> None:
+    def __init__(
+        self,
+        file_paths: list[str],
+        labels: np.ndarray | None,
+        class_names: list[str] | None,
+        label_mode: str | None,
+        batch_size: int | None,
+        max_length: int | None,
+        shuffle: bool,
+        seed: int | None,
+        transforms: tuple[Any, ...] = (),
+    ) -> None:
         self.file_paths = list(file_paths)
         self.class_names = class_names
         self._labels = labels
@@ -339,9 +332,17 @@ class TextDataset:
     def map(self, fn: Any) -> TextDataset:
         """A dataset whose batches are `fn(texts, labels)` (or `fn(texts)`), as `tf.data`'s
         `map`: e.g. `dataset.map(lambda x, y: x)` for `adapt`."""
-        twin = TextDataset(self.file_paths, self._labels, self.class_names, self._label_mode,
-                           self._batch_size, self._max_length, self._shuffle, None,
-                           (*self._transforms, fn))
+        twin = TextDataset(
+            self.file_paths,
+            self._labels,
+            self.class_names,
+            self._label_mode,
+            self._batch_size,
+            self._max_length,
+            self._shuffle,
+            None,
+            (*self._transforms, fn),
+        )
         twin._rng = self._rng
         return twin
 
@@ -432,8 +433,7 @@ def text_dataset_from_directory(
     if labels is None or label_mode is None:
         labels, label_mode = None, None
     if validation_split is not None:
-        checks.number_in("validation_split", validation_split, 0.0, 1.0, low_open=True,
-                         high_open=True)
+        checks.number_in("validation_split", validation_split, 0.0, 1.0, low_open=True, high_open=True)
         if subset not in ("training", "validation", "both"):
             raise ValueError(
                 '`subset` must be either "training", "validation" or "both", when '
@@ -501,11 +501,8 @@ def text_dataset_from_directory(
 
     def dataset(paths: list[str], labs: np.ndarray | None, what: str) -> TextDataset:
         if not paths:
-            raise ValueError(
-                f"No {what}text files found in directory {directory}. Allowed format: .txt"
-            )
-        return TextDataset(paths, labs, out_names, label_mode, batch_size, max_length, shuffle,
-                           seed)
+            raise ValueError(f"No {what}text files found in directory {directory}. Allowed format: .txt")
+        return TextDataset(paths, labs, out_names, label_mode, batch_size, max_length, shuffle, seed)
 
     if validation_split is None:
         return dataset(files, label_array, "")
@@ -523,12 +520,15 @@ def text_dataset_from_directory(
         return dataset(train_files, train_labels, "training ")
     if subset == "validation":
         return dataset(val_files, val_labels, "validation ")
-    return (dataset(train_files, train_labels, "training "),
-            dataset(val_files, val_labels, "validation "))
+    return (dataset(train_files, train_labels, "training "), dataset(val_files, val_labels, "validation "))
 
 
 def _text_files(folder: Path, follow_links: bool) -> list[Path]:
     """`.txt` files under `folder`, in Keras's order: folders by path, files sorted in each."""
     walk = sorted(os.walk(folder, followlinks=follow_links), key=lambda entry: entry[0])
-    return [Path(root) / name for root, _, names in walk for name in sorted(names)
-            if name.lower().endswith(".txt")]
+    return [
+        Path(root) / name
+        for root, _, names in walk
+        for name in sorted(names)
+        if name.lower().endswith(".txt")
+    ]

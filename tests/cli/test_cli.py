@@ -30,7 +30,9 @@ def invoke(*args, input=None, env=None):
 
 
 def ok(result):
-    assert result.exit_code == 0, f"exit {result.exit_code}\nstdout: {result.stdout}\nstderr: {result.stderr}\n{result.exception!r}"
+    assert result.exit_code == 0, (
+        f"exit {result.exit_code}\nstdout: {result.stdout}\nstderr: {result.stderr}\n{result.exception!r}"
+    )
     return result
 
 
@@ -53,9 +55,32 @@ def work(tmp_path_factory):
     data = write_toy_csv(root / "reviews.csv", texts, labels)
     run = root / "runs" / "simple"
     # --preset tutorial: without it, --data chooses a recipe (tests/runs/test_recipe_wiring.py)
-    result = ok(invoke("train", "--data", data, "--preset", "tutorial", *TINY, "--epochs", "2",
-                       "--learning-rate", "0.01", "--seed", "7", "--out", run))
-    return {"root": root, "data": data, "texts": texts, "labels": labels, "run": run, "train_output": result.stdout}
+    result = ok(
+        invoke(
+            "train",
+            "--data",
+            data,
+            "--preset",
+            "tutorial",
+            *TINY,
+            "--epochs",
+            "2",
+            "--learning-rate",
+            "0.01",
+            "--seed",
+            "7",
+            "--out",
+            run,
+        )
+    )
+    return {
+        "root": root,
+        "data": data,
+        "texts": texts,
+        "labels": labels,
+        "run": run,
+        "train_output": result.stdout,
+    }
 
 
 def read_csv(path):
@@ -77,8 +102,17 @@ def test_run_folder_contents(work):
     run = work["run"]
     names = sorted(p.name for p in run.iterdir())
     assert names == sorted(
-        ["config.json", "history.json", "history.csv", "summary.txt", "model", "curves.png",
-         "metrics.json", "predictions.csv", "baseline_predictions.csv"]
+        [
+            "config.json",
+            "history.json",
+            "history.csv",
+            "summary.txt",
+            "model",
+            "curves.png",
+            "metrics.json",
+            "predictions.csv",
+            "baseline_predictions.csv",
+        ]
     )
     assert not list(run.parent.glob(".*"))  # no temporary or incomplete folder left beside it
 
@@ -176,7 +210,21 @@ def test_evaluate_text_and_other_data(work, tmp_path):
     renamed = tmp_path / "renamed.csv"
     with open(renamed, "w", newline="", encoding="utf-8") as f:
         csv.writer(f).writerows([["review", "y"], ["great film", "pos"], ["awful film", "neg"]])
-    got = json.loads(ok(invoke("evaluate", work["run"], "--data", renamed, "--text-column", "review", "--label-column", "y", "--json")).stdout)
+    got = json.loads(
+        ok(
+            invoke(
+                "evaluate",
+                work["run"],
+                "--data",
+                renamed,
+                "--text-column",
+                "review",
+                "--label-column",
+                "y",
+                "--json",
+            )
+        ).stdout
+    )
     assert got["samples"] == 2
 
 
@@ -192,7 +240,11 @@ def test_predict_arguments_stdin_file_and_json(work, tmp_path):
         label, prob, shown = line.split("\t")
         assert label == p.label and float(prob) == pytest.approx(p.probability, abs=1e-4) and shown == t
 
-    stdin_lines = ok(invoke("predict", work["run"], "--json", input="\n".join(texts) + "\n\n")).stdout.strip().splitlines()
+    stdin_lines = (
+        ok(invoke("predict", work["run"], "--json", input="\n".join(texts) + "\n\n"))
+        .stdout.strip()
+        .splitlines()
+    )
     records = [json.loads(x) for x in stdin_lines]
     assert [r["text"] for r in records] == texts
     for r, p in zip(records, expected, strict=True):
@@ -209,8 +261,26 @@ def test_predict_arguments_stdin_file_and_json(work, tmp_path):
 # ----------------------------------------------------------------------------------- compare
 def test_compare_table_and_figure(work):
     second = work["root"] / "runs" / "gru"
-    ok(invoke("train", "--data", work["data"], "--preset", "tutorial", *TINY, "--rnn", "gru",
-              "--epochs", "1", "--seed", "3", "--out", second, "--verbose", "0"))
+    ok(
+        invoke(
+            "train",
+            "--data",
+            work["data"],
+            "--preset",
+            "tutorial",
+            *TINY,
+            "--rnn",
+            "gru",
+            "--epochs",
+            "1",
+            "--seed",
+            "3",
+            "--out",
+            second,
+            "--verbose",
+            "0",
+        )
+    )
     figure = work["root"] / "cmp.png"
     before = sorted(p for p in work["root"].rglob("*") if p.is_file())
     out = ok(invoke("compare", work["run"], second)).stdout  # a reading command: writes nothing
@@ -235,7 +305,10 @@ def test_compare_table_and_figure(work):
     assert lines[0].rstrip().endswith("options that differ")
     assert rows[0]["differs"] == "rnn=simple_rnn epochs=2 learning_rate=0.01 seed=7"
     assert rows[1]["differs"] == "rnn=gru epochs=1 learning_rate=none seed=3"
-    assert any(line.startswith("gru ") and line.endswith("rnn=gru epochs=1 learning_rate=none seed=3") for line in lines)
+    assert any(
+        line.startswith("gru ") and line.endswith("rnn=gru epochs=1 learning_rate=none seed=3")
+        for line in lines
+    )
 
 
 # ----------------------------------------------------------------------------------- other data
@@ -244,7 +317,24 @@ def test_multiclass_string_labels_with_test_file(tmp_path):
     train_file = write_toy_jsonl(tmp_path / "train.jsonl", *toy_texts(60, classes=classes, seed=2))
     test_file = write_toy_jsonl(tmp_path / "test.jsonl", *toy_texts(10, classes=classes, seed=3))
     run = tmp_path / "runs" / "three"
-    ok(invoke("train", "--data", train_file, "--test-data", test_file, *TINY, "--epochs", "1", "--seed", "1", "--out", run, "--verbose", "0"))
+    ok(
+        invoke(
+            "train",
+            "--data",
+            train_file,
+            "--test-data",
+            test_file,
+            *TINY,
+            "--epochs",
+            "1",
+            "--seed",
+            "1",
+            "--out",
+            run,
+            "--verbose",
+            "0",
+        )
+    )
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["labels"] == list(classes) and metrics["samples"] == 30 and metrics["roc_auc"] is None
     assert np.array(metrics["confusion_matrix"]).shape == (3, 3)
@@ -282,7 +372,9 @@ def make_aclimdb(root: Path, n: int = 24) -> Path:
         for subset in ("train", "test"):
             folder = base / subset / y
             folder.mkdir(parents=True, exist_ok=True)
-            (folder / f"{i}_{8 if y == 'pos' else 2}.txt").write_text(t + ("<br /><br />" if i % 2 else ""), encoding="utf-8")
+            (folder / f"{i}_{8 if y == 'pos' else 2}.txt").write_text(
+                t + ("<br /><br />" if i % 2 else ""), encoding="utf-8"
+            )
     (base / "train" / "unsup").mkdir()
     (base / "train" / "unsup" / "0_0.txt").write_text("unlabelled review", encoding="utf-8")
     return base
@@ -292,7 +384,9 @@ def test_imdb_default_data_and_data_command(tmp_path):
     base = make_aclimdb(tmp_path)
     env = {"TEXTRNN_IMDB": str(base), "TEXTRNN_HOME": str(tmp_path / "home")}
     run = tmp_path / "runs" / "imdb"
-    out = ok(invoke("train", *TINY, "--epochs", "1", "--seed", "2", "--out", run, "--verbose", "0", env=env)).stdout
+    out = ok(
+        invoke("train", *TINY, "--epochs", "1", "--seed", "2", "--out", run, "--verbose", "0", env=env)
+    ).stdout
     assert out == ""
     config = json.loads((run / "config.json").read_text())
     assert config["data"]["kind"] == "imdb" and config["data"]["label_names"] == ["neg", "pos"]
@@ -315,7 +409,9 @@ def test_data_stats_command(work):
 def test_summary_command():
     out = ok(invoke("summary")).stdout
     assert "Parameter arithmetic" in out and "322,113" in out and "SimpleRNN" in out
-    out = ok(invoke("summary", "--rnn", "lstm", "--units", "16", "--num-classes", "4", "--bidirectional")).stdout
+    out = ok(
+        invoke("summary", "--rnn", "lstm", "--units", "16", "--num-classes", "4", "--bidirectional")
+    ).stdout
     assert "Bidirectional" in out and "(None, 4)" in out
 
 
@@ -326,7 +422,11 @@ def test_early_stopping(work, tmp_path):
                     "--early-stopping", "1", "--seed", "1", "--out", run)).stdout  # fmt: skip
     assert "Finished 2 of 5 epochs (early stopping)." in out
     history = RunFolder(run).history
-    assert history["epochs"] == [1, 2] and history["best_epoch"] == 1 and history["stop_reason"] == "early_stopping"
+    assert (
+        history["epochs"] == [1, 2]
+        and history["best_epoch"] == 1
+        and history["stop_reason"] == "early_stopping"
+    )
     assert len(read_csv(run / "history.csv")) == 2
 
 
@@ -349,7 +449,16 @@ class InterruptAfter(textrnn.callbacks.Callback):
 
 
 def test_interrupt_then_resume_gives_the_uninterrupted_run(work, tmp_path):
-    opts = TrainOptions(data=str(work["data"]), units=8, embedding_dim=8, maxlen=24, num_words=200, batch_size=32, epochs=3, seed=11)
+    opts = TrainOptions(
+        data=str(work["data"]),
+        units=8,
+        embedding_dim=8,
+        maxlen=24,
+        num_words=200,
+        batch_size=32,
+        epochs=3,
+        seed=11,
+    )
     straight = train_run(opts, tmp_path / "straight", verbose=0)
     target = tmp_path / "runs" / "resumed"
     with pytest.raises(TrainingInterrupted) as info:
@@ -370,13 +479,17 @@ def test_interrupt_then_resume_gives_the_uninterrupted_run(work, tmp_path):
     assert len(read_csv(target / "history.csv")) == 3
     for key in ("loss", "acc", "val_loss", "val_acc"):
         np.testing.assert_allclose(run.history[key], straight.history[key], rtol=1e-5, err_msg=key)
-    assert json.loads((target / "metrics.json").read_text())["accuracy"] == pytest.approx(straight.metrics["accuracy"])
+    assert json.loads((target / "metrics.json").read_text())["accuracy"] == pytest.approx(
+        straight.metrics["accuracy"]
+    )
     err = one_line_error(invoke("train", "--resume", target), "already complete")
     assert "nothing to resume" in err
 
 
 def test_interrupt_before_first_epoch_leaves_nothing(work, tmp_path):
-    opts = TrainOptions(data=str(work["data"]), units=8, embedding_dim=8, maxlen=24, num_words=200, epochs=2, seed=1)
+    opts = TrainOptions(
+        data=str(work["data"]), units=8, embedding_dim=8, maxlen=24, num_words=200, epochs=2, seed=1
+    )
     target = tmp_path / "fresh" / "runs" / "x"
     with pytest.raises(KeyboardInterrupt):
         train_run(opts, target, verbose=0, callbacks=[InterruptAfter(1, in_batch=True)])
@@ -441,15 +554,31 @@ def test_bad_data_is_one_line_and_writes_nothing(tmp_path, name, content, patter
     ],
 )
 def test_bad_options_are_one_line_and_write_nothing(work, tmp_path, args, patterns):
-    one_line_error(invoke("train", "--data", work["data"], "--out", tmp_path / "runs" / "x", *args), *patterns)
+    one_line_error(
+        invoke("train", "--data", work["data"], "--out", tmp_path / "runs" / "x", *args), *patterns
+    )
     assert not (tmp_path / "runs").exists()
 
 
 def test_too_little_data_for_validation(tmp_path):
     data = write(tmp_path / "tiny.csv", "text,label\ngood,pos\nbad,neg\ngreat,pos\nawful,neg\n")
     one_line_error(
-        invoke("train", "--data", data, "--test-split", "0.5", "--validation-split", "0.6", *TINY, "--epochs", "1", "--out", tmp_path / "runs" / "x"),
-        "2 texts, too few", "--validation-split",
+        invoke(
+            "train",
+            "--data",
+            data,
+            "--test-split",
+            "0.5",
+            "--validation-split",
+            "0.6",
+            *TINY,
+            "--epochs",
+            "1",
+            "--out",
+            tmp_path / "runs" / "x",
+        ),
+        "2 texts, too few",
+        "--validation-split",
     )
     assert not (tmp_path / "runs").exists()
 
@@ -464,15 +593,25 @@ def test_existing_out_is_never_touched(work, tmp_path):
 
 def test_unknown_test_label(work, tmp_path):
     test = write(tmp_path / "t.csv", "text,label\ngood,pos\nmeh,neutral\n")
-    one_line_error(invoke("train", "--data", work["data"], "--test-data", test, *TINY, "--out", tmp_path / "runs" / "x"), "'neutral'")
+    one_line_error(
+        invoke("train", "--data", work["data"], "--test-data", test, *TINY, "--out", tmp_path / "runs" / "x"),
+        "'neutral'",
+    )
     assert not (tmp_path / "runs").exists()
-    one_line_error(invoke("evaluate", work["run"], "--data", test), "'neutral'", "not one of the model's labels")
+    one_line_error(
+        invoke("evaluate", work["run"], "--data", test), "'neutral'", "not one of the model's labels"
+    )
 
 
 def test_not_a_run_folder(work, tmp_path):
     plain = tmp_path / "plain"
     plain.mkdir()
-    for args in (["evaluate", plain], ["predict", plain, "text"], ["compare", work["run"], plain], ["train", "--resume", plain]):
+    for args in (
+        ["evaluate", plain],
+        ["predict", plain, "text"],
+        ["compare", work["run"], plain],
+        ["train", "--resume", plain],
+    ):
         one_line_error(invoke(*args), "not a textrnn run" if args[0] != "predict" else "not a textrnn model")
     one_line_error(invoke("evaluate", tmp_path / "missing"), "does not exist")
     one_line_error(invoke("predict", tmp_path / "missing", "x"), "does not exist")
@@ -498,16 +637,40 @@ def test_main_returns_exit_codes(capsys):
 
 
 def test_python_dash_m():
-    result = subprocess.run([sys.executable, "-m", "textrnn", "evaluate", "/nonexistent/run"], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "textrnn", "evaluate", "/nonexistent/run"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 1
     assert result.stderr.strip().startswith("Error: Run folder `/nonexistent/run` does not exist")
 
 
 def test_ema_flag_reaches_the_run_and_its_optimizer(work, tmp_path):
     run = tmp_path / "ema"
-    ok(invoke("train", "--data", work["data"], *TINY, "--epochs", "1", "--ema", "0.9", "--seed", "1", "--out", run, "--verbose", "0"))
+    ok(
+        invoke(
+            "train",
+            "--data",
+            work["data"],
+            *TINY,
+            "--epochs",
+            "1",
+            "--ema",
+            "0.9",
+            "--seed",
+            "1",
+            "--out",
+            run,
+            "--verbose",
+            "0",
+        )
+    )
     config = json.loads((run / "config.json").read_text())
-    assert config["options"]["ema"] == 0.9 and config["command"][config["command"].index("--ema") + 1] == "0.9"
+    assert (
+        config["options"]["ema"] == 0.9 and config["command"][config["command"].index("--ema") + 1] == "0.9"
+    )
     from textrnn.models import load_model
 
     optimizer = load_model(run / "model").optimizer

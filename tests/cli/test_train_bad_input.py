@@ -20,15 +20,18 @@ def write(path, header, rows):
 
 CASES = {
     "duplicate column": (
-        "text,label,text", [f"{t},{i % 2},x" for i, t in enumerate(TEXTS)],
+        "text,label,text",
+        [f"{t},{i % 2},x" for i, t in enumerate(TEXTS)],
         ["column `text` 2 times"],
     ),
     "empty text column": (
-        "text,label", [f"{t if i < 3 else ''},{i % 2}" for i, t in enumerate(TEXTS)],
+        "text,label",
+        [f"{t if i < 3 else ''},{i % 2}" for i, t in enumerate(TEXTS)],
         ["is empty in 37 of 40 rows", "--text-column"],
     ),
     "id label column": (
-        "text,label", [f"{t},id{i}" for i, t in enumerate(TEXTS)],
+        "text,label",
+        [f"{t},id{i}" for i, t in enumerate(TEXTS)],
         ["a different value in every row", "--label-column"],
     ),
     "one class": ("text,label", [f"{t},x" for t in TEXTS], ["a single class"]),
@@ -56,9 +59,25 @@ def test_numeric_looking_labels_are_two_classes(tmp_path):
     rows = [f"{t},{['1', '1.0', '0', '0.0'][i % 4]}" for i, t in enumerate(TEXTS * 2)]
     data = write(tmp_path / "num.csv", "text,label", rows)
     out = tmp_path / "run"
-    result = CliRunner().invoke(app, ["train", "--data", str(data), "--units", "4",
-                                      "--embedding-dim", "4", "--epochs", "1", "--no-baseline",
-                                      "--out", str(out), "--verbose", "0"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "--data",
+            str(data),
+            "--units",
+            "4",
+            "--embedding-dim",
+            "4",
+            "--epochs",
+            "1",
+            "--no-baseline",
+            "--out",
+            str(out),
+            "--verbose",
+            "0",
+        ],
+    )
     assert result.exit_code == 0, result.stderr
     config = json.loads((out / "config.json").read_text())
     assert config["data"]["label_names"] == ["0", "1"]

@@ -35,9 +35,7 @@ def test_small_class_warnings():
         "Class 'c' has 6 training example(s): it may be missing from the 10% validation"
     )
     # 12 - round(2.4) = 10 left for training, 10 × 0.1 = 1 in validation: enough
-    assert (
-        small_class_warnings(["a"] * 100 + ["c"] * 12, validation_split=0.1, test_split=0.2) == []
-    )
+    assert small_class_warnings(["a"] * 100 + ["c"] * 12, validation_split=0.1, test_split=0.2) == []
     assert small_class_warnings(labels, validation_split=0.0, test_split=0.0) == []
     assert small_class_warnings(["a"] * 10 + ["b"] * 10, validation_split=0.2) == []
     with pytest.raises(ValueError, match="`validation_split`"):

@@ -30,21 +30,29 @@ def write(path: Path, content: str | bytes) -> Path:
 
 # ----------------------------------------------------------------------------- formats
 def test_csv_quoted_commas_newlines_and_bom(tmp_path):
-    p = write(tmp_path / "d.csv", '\ufeffid,text,label\n1,"good, really ""good""",pos\n2,"two\nlines",neg\n\n3,plain,pos\n')
+    p = write(
+        tmp_path / "d.csv",
+        '\ufeffid,text,label\n1,"good, really ""good""",pos\n2,"two\nlines",neg\n\n3,plain,pos\n',
+    )
     texts, labels = read_texts(p)
     assert texts == ['good, really "good"', "two\nlines", "plain"]
     assert labels == ["pos", "neg", "pos"]
 
 
 def test_tsv_with_custom_columns(tmp_path):
-    p = write(tmp_path / "d.tsv", "review\tstars\nfine film\t5\nbad, \"awful\" film\t1\n")
+    p = write(tmp_path / "d.tsv", 'review\tstars\nfine film\t5\nbad, "awful" film\t1\n')
     texts, labels = read_texts(p, text_column="review", label_column="stars")
     assert texts == ["fine film", 'bad, "awful" film']
     assert labels == ["5", "1"]
 
 
 def test_jsonl_numbers_and_strings_are_one_label_space(tmp_path):
-    rows = [{"text": "a", "label": 1}, {"text": "b", "label": "0"}, {"text": "c", "label": 1.0}, {"text": "d", "label": True}]
+    rows = [
+        {"text": "a", "label": 1},
+        {"text": "b", "label": "0"},
+        {"text": "c", "label": 1.0},
+        {"text": "d", "label": True},
+    ]
     p = write(tmp_path / "d.jsonl", "\n".join(json.dumps(r) for r in rows) + "\n\n")
     texts, labels = read_texts(p)
     assert texts == ["a", "b", "c", "d"]
@@ -138,7 +146,11 @@ def test_datasource_round_trip_and_validation():
         ("unclosed.csv", 'text,label\nok,1\n"never closed,1\n', "line 3: not valid CSV"),
         ("fields.csv", "text,label\na,b,1\n", "line 2: 3 fields, but the header has 2"),
         ("nolabel.csv", "text,label\nok,1\nno label here,\n", "line 3: no label in column `label`"),
-        ("undecodable.csv", b"text,label\nok,1\ncaf\xe9,0\n", r"line 3: bytes b'\\xe9' are not valid utf-8.*--encoding"),
+        (
+            "undecodable.csv",
+            b"text,label\nok,1\ncaf\xe9,0\n",
+            r"line 3: bytes b'\\xe9' are not valid utf-8.*--encoding",
+        ),
         ("bad.jsonl", '{"text": "a", "label": 1}\n{oops\n', "line 2: not valid JSON"),
         ("list.jsonl", "[1, 2]\n", "line 1: expected a JSON object"),
         ("nokey.jsonl", '{"text": "a"}\n', "line 1: no key `label`"),
@@ -186,7 +198,9 @@ def test_label_names_numeric_and_alphabetic_order():
 
 def test_encode_labels_rejects_unknown():
     np.testing.assert_array_equal(encode_labels(["b", "a", "b"], ["a", "b"]), [1, 0, 1])
-    with pytest.raises(DatasetError, match="Label 'c' in test.csv is not one of the model's labels \\['a', 'b'\\]"):
+    with pytest.raises(
+        DatasetError, match="Label 'c' in test.csv is not one of the model's labels \\['a', 'b'\\]"
+    ):
         encode_labels(["a", "c"], ["a", "b"], source="test.csv")
 
 
@@ -225,9 +239,19 @@ def test_numeric_looking_csv_labels_are_numbers(tmp_path):
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ("1", "1"), ("1.0", "1"), ("+1", "1"), ("-0.0", "0"), ("007", "7"), (".5", "0.5"),
-        ("1e2", "100"), ("pos", "pos"), ("nan", "nan"), ("inf", "inf"), ("1_000", "1_000"),
-        ("1.2.3", "1.2.3"), ("  ", None),
+        ("1", "1"),
+        ("1.0", "1"),
+        ("+1", "1"),
+        ("-0.0", "0"),
+        ("007", "7"),
+        (".5", "0.5"),
+        ("1e2", "100"),
+        ("pos", "pos"),
+        ("nan", "nan"),
+        ("inf", "inf"),
+        ("1_000", "1_000"),
+        ("1.2.3", "1.2.3"),
+        ("  ", None),
     ],
 )
 def test_normalize_label_reads_decimal_numbers_only(raw, expected):

@@ -139,6 +139,5 @@ def test_worker_env_is_torchruns():
     from textrnn.distributed.launch import worker_env
 
     env = worker_env(1, 2, 12345, base={})
-    assert (env["RANK"], env["WORLD_SIZE"], env["LOCAL_RANK"], env["MASTER_PORT"]) == (
-        "1", "2", "1", "12345")
+    assert (env["RANK"], env["WORLD_SIZE"], env["LOCAL_RANK"], env["MASTER_PORT"]) == ("1", "2", "1", "12345")
     assert env["MASTER_ADDR"] == "127.0.0.1" and env["OMP_NUM_THREADS"].isdigit()

@@ -62,6 +62,7 @@ def test_sharded_planner_uses_rank_0s_plan():
         return sent[-1]
 
     sent.append(Batcher(10, 4, shuffle=True).plan())
+
     class Refuse:
         def __len__(self):
             return 3
@@ -74,5 +75,7 @@ def test_sharded_planner_uses_rank_0s_plan():
     local = planner.plan()
     assert planner.global_sizes == [4, 4, 2]
     assert planner.local_rows == 5 == len(local.order)
-    assert local.order.tolist() == torch.cat([sent[0].order[2:4], sent[0].order[6:8],
-                                              sent[0].order[9:10]]).tolist()
+    assert (
+        local.order.tolist()
+        == torch.cat([sent[0].order[2:4], sent[0].order[6:8], sent[0].order[9:10]]).tolist()
+    )

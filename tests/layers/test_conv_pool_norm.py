@@ -17,7 +17,7 @@ from textrnn import layers
 from textrnn.models import Sequential, load_model
 from textrnn.models.registry import layer_class, layer_from_config
 
-EXTRA = Path(__file__).resolve().parents[1] / "data" / "keras_fixtures" / "extra"
+EXTRA = Path(__file__).resolve().parents[1] / "fixtures" / "keras" / "extra"
 X = np.random.default_rng(3).normal(size=(2, 8, 4)).astype("float32")
 
 

@@ -1,5 +1,5 @@
 """Weights move between Keras and textrnn: real Keras outputs, recorded by
-tests/data/make_keras_fixtures.py, are reproduced from the recorded configs and weights.
+tests/fixtures/make_keras_fixtures.py, are reproduced from the recorded configs and weights.
 
 Keras is not needed: each fixture holds the Keras layer configs, weights (`get_weights()` order),
 inputs, masks, initial states and outputs.
@@ -35,7 +35,7 @@ from textrnn.layers import (
     SimpleRNN,
 )
 
-FIXTURES = Path(__file__).resolve().parents[1] / "data" / "keras_fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "keras"
 CASES = sorted(p.stem for p in FIXTURES.glob("*.npz"))
 CLASSES: dict[str, type[Layer]] = {
     cls.__name__: cls

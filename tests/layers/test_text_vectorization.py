@@ -1,5 +1,5 @@
-"""TextVectorization against Keras 3's own outputs (tests/data/keras_fixtures/extra/
-text_vectorization.json, written by tests/data/make_keras_fixtures.py), plus configs, saving,
+"""TextVectorization against Keras 3's own outputs (tests/fixtures/keras/extra/
+text_vectorization.json, written by tests/fixtures/make_keras_fixtures.py), plus configs, saving,
 errors and models that take raw strings."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import torch
 import textrnn as keras
 from textrnn.layers import TextVectorization
 
-FIXTURE = Path(__file__).resolve().parents[1] / "data" / "keras_fixtures" / "extra"
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "keras" / "extra"
 DATA = json.loads((FIXTURE / "text_vectorization.json").read_text(encoding="utf-8"))
 
 
@@ -78,6 +78,7 @@ def test_adapt_on_batches_and_a_vocabulary_file(tmp_path):
     def batches():
         yield ["the cat", "the dog"]
         yield (np.array(["the end"]), np.array([1]))  # (texts, labels): the texts count
+
     layer = TextVectorization()
     layer.adapt(batches())
     assert layer.get_vocabulary()[:3] == ["", "[UNK]", "the"]
@@ -99,10 +100,12 @@ def test_callable_split_gets_the_batch():
     [
         ({"max_tokens": 1}, ValueError, "`max_tokens` must be greater than 1"),
         ({"ngrams": 1.5}, ValueError, "`ngrams` must be None, an integer"),
-        ({"output_mode": "count", "output_sequence_length": 4}, ValueError,
-         "must not be set if `output_mode` is not 'int'"),
-        ({"output_mode": "int", "output_sequence_length": "4"}, ValueError,
-         "either None or an integer"),
+        (
+            {"output_mode": "count", "output_sequence_length": 4},
+            ValueError,
+            "must not be set if `output_mode` is not 'int'",
+        ),
+        ({"output_mode": "int", "output_sequence_length": "4"}, ValueError, "either None or an integer"),
         ({"output_mode": "words"}, ValueError, "`output_mode`"),
         ({"standardize": "upper"}, ValueError, "`standardize`"),
         ({"split": "comma"}, ValueError, "`split`"),
@@ -130,43 +133,48 @@ def test_calls_that_cannot_work_are_explained():
 
 
 # ---------------------------------------------------------------- models on raw strings
-TEXTS = ["good fun film", "bad boring film", "great fun", "awful bad plot", "fun good great",
-         "boring awful"] * 8
+TEXTS = [
+    "good fun film",
+    "bad boring film",
+    "great fun",
+    "awful bad plot",
+    "fun good great",
+    "boring awful",
+] * 8
 LABELS = np.array([1, 0, 1, 0, 1, 0] * 8, dtype="float32")
 
 
 def string_model(mode="int"):
     keras.utils.set_random_seed(3)
-    vec = TextVectorization(max_tokens=20, output_mode=mode,
-                            output_sequence_length=4 if mode == "int" else None)
+    vec = TextVectorization(
+        max_tokens=20, output_mode=mode, output_sequence_length=4 if mode == "int" else None
+    )
     vec.adapt(TEXTS)
     if mode == "int":
         body = [keras.layers.Embedding(20, 8), keras.layers.GlobalAveragePooling1D()]
     else:
         body = [keras.layers.Dense(8, activation="relu")]
     model = keras.Sequential([vec, *body, keras.layers.Dense(1, activation="sigmoid")])
-    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="binary_crossentropy",
-                  metrics=["accuracy"])
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="binary_crossentropy", metrics=["accuracy"])
     return model
 
 
 @pytest.mark.parametrize("mode", ["int", "multi_hot", "tf_idf"])
 def test_a_model_trains_and_predicts_on_raw_strings(mode, tmp_path):
     model = string_model(mode)
-    history = model.fit(np.array(TEXTS), LABELS, epochs=15, batch_size=8, verbose=0,
-                        validation_data=(TEXTS[:12], LABELS[:12]))
+    history = model.fit(
+        np.array(TEXTS), LABELS, epochs=15, batch_size=8, verbose=0, validation_data=(TEXTS[:12], LABELS[:12])
+    )
     assert history.history["accuracy"][-1] == 1.0
     probs = model.predict(["good fun", "bad boring"], verbose=0)
     assert probs[0, 0] > 0.5 > probs[1, 0]
-    torch.testing.assert_close(model(["good fun", "bad boring"]).detach(),
-                               torch.from_numpy(probs))
+    torch.testing.assert_close(model(["good fun", "bad boring"]).detach(), torch.from_numpy(probs))
     loss, acc = model.evaluate(TEXTS, LABELS, verbose=0)
     assert acc == 1.0
     model.save(tmp_path / "m")
     loaded = keras.models.load_model(tmp_path / "m")
     assert loaded.layers[0].get_vocabulary() == model.layers[0].get_vocabulary()
-    np.testing.assert_allclose(loaded.predict(["good fun", "bad boring"], verbose=0), probs,
-                               rtol=1e-6)
+    np.testing.assert_allclose(loaded.predict(["good fun", "bad boring"], verbose=0), probs, rtol=1e-6)
 
 
 def test_int_mode_without_length_pads_each_batch_to_its_longest():
@@ -179,8 +187,13 @@ def test_int_mode_without_length_pads_each_batch_to_its_longest():
 
 
 def test_strings_for_a_model_without_text_vectorization_are_refused():
-    model = keras.Sequential([keras.layers.Embedding(10, 4), keras.layers.GlobalAveragePooling1D(),
-                              keras.layers.Dense(1, activation="sigmoid")])
+    model = keras.Sequential(
+        [
+            keras.layers.Embedding(10, 4),
+            keras.layers.GlobalAveragePooling1D(),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
     model.compile(loss="binary_crossentropy")
     with pytest.raises(TypeError, match="holds strings"):
         model.fit(np.array(["a b", "c"]), np.array([0, 1]), verbose=0)

@@ -1,8 +1,8 @@
 """The functional API against real Keras 3: the same graphs built in textrnn, given Keras's weights,
 give Keras's outputs, parameter counts, `get_weights()` order and summary text.
 
-The fixtures (tests/data/keras_fixtures/extra/functional_*.npz) are written by
-`tests/data/make_keras_fixtures.py functional` with Keras 3 on JAX; Keras is not needed here.
+The fixtures (tests/fixtures/keras/extra/functional_*.npz) are written by
+`tests/fixtures/make_keras_fixtures.py functional` with Keras 3 on JAX; Keras is not needed here.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from textrnn.layers.base import reset_names
 from textrnn.layers.keras_tensor import KerasTensor
 from textrnn.models import Model, Sequential, load_model
 
-EXTRA = Path(__file__).resolve().parents[1] / "data" / "keras_fixtures" / "extra"
+EXTRA = Path(__file__).resolve().parents[1] / "fixtures" / "keras" / "extra"
 
 
 def _load(name: str) -> tuple[dict, dict]:

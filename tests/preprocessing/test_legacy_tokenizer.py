@@ -1,5 +1,5 @@
 """Keras 2's `Tokenizer`: textrnn's matches outputs recorded from keras-preprocessing's own class
-(tests/data/make_keras_fixtures.py, `tokenizer_cases`)."""
+(tests/fixtures/make_keras_fixtures.py, `tokenizer_cases`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 import textrnn as keras
 from textrnn.preprocessing.text import Tokenizer, text_to_word_sequence, tokenizer_from_json
 
-FIXTURE = Path(__file__).resolve().parents[1] / "data" / "keras_fixtures" / "extra" / "tokenizer.json"
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "keras" / "extra" / "tokenizer.json"
 DATA = json.loads(FIXTURE.read_text())
 SETTINGS = sorted(k for k, v in DATA["cases"].items() if isinstance(v, dict) and "kwargs" in v)
 

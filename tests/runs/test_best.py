@@ -36,7 +36,14 @@ def data(tmp_path_factory):
 
 def test_ngrams_and_the_saved_model_predict_as_the_fitted_one(tmp_path):
     assert ngrams_of("A good film") == ["a", "good", "film", "a good", "good film"]
-    texts = ["good fun film", "a dull film", "good good acting", "dull and slow", "fun and good", "slow dull plot"]
+    texts = [
+        "good fun film",
+        "a dull film",
+        "good good acting",
+        "dull and slow",
+        "fun and good",
+        "slow dull plot",
+    ]
     y = np.array([1, 0, 1, 0, 1, 0])
     counts = NgramCounts.build(texts)
     for kind in ("tfidf", "nb"):
@@ -45,7 +52,9 @@ def test_ngrams_and_the_saved_model_predict_as_the_fitted_one(tmp_path):
         assert probs.shape == (3, 2) and np.allclose(probs.sum(1), 1)
         assert probs[0, 1] > 0.5 > probs[1, 1]
         # the same rows through the training counts give the same probabilities
-        np.testing.assert_allclose(validation_probs(model, counts, np.arange(2)), model.predict_proba(texts[:2]))
+        np.testing.assert_allclose(
+            validation_probs(model, counts, np.arange(2)), model.predict_proba(texts[:2])
+        )
         model.save(tmp_path / kind)
         assert not list((tmp_path / kind).glob("*.pkl"))
         loaded = LinearTextModel.load(tmp_path / kind)
@@ -90,7 +99,9 @@ def test_linear_ensemble_weighs_on_validation_and_every_reader_uses_the_weight(t
     recorded = json.loads((out / "metrics.json").read_text())
     assert set(recorded["parts"]) == {"rnn", "linear"}
     again = evaluate_run(out)
-    assert again["samples"] == recorded["samples"] and again["accuracy"] == pytest.approx(recorded["accuracy"])
+    assert again["samples"] == recorded["samples"] and again["accuracy"] == pytest.approx(
+        recorded["accuracy"]
+    )
     compared = CliRunner().invoke(app, ["compare", str(out), "--json"])
     assert compared.exit_code == 0, compared.stderr
     row = json.loads(compared.stdout)[0]

@@ -9,7 +9,15 @@ from textrnn.data.toy import toy_texts, write_toy_csv
 from textrnn.runs.options import TrainOptions
 from textrnn.runs.trainer import TrainingInterrupted, resume, train
 
-TINY = {"units": 4, "embedding_dim": 4, "maxlen": 16, "num_words": 120, "batch_size": 16, "epochs": 2, "ema": 0.9}
+TINY = {
+    "units": 4,
+    "embedding_dim": 4,
+    "maxlen": 16,
+    "num_words": 120,
+    "batch_size": 16,
+    "epochs": 2,
+    "ema": 0.9,
+}
 
 
 @pytest.fixture(scope="module")
@@ -27,13 +35,22 @@ class Watch(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         opt = self.model.optimizer
-        self.seen.append((opt.ema_overwrite_frequency, opt.iterations, self.params["steps"],
-                          [p.detach().clone() for p in self.model.weights], [a.clone() for a in opt.average]))
+        self.seen.append(
+            (
+                opt.ema_overwrite_frequency,
+                opt.iterations,
+                self.params["steps"],
+                [p.detach().clone() for p in self.model.weights],
+                [a.clone() for a in opt.average],
+            )
+        )
 
 
 def test_ema_run_validates_and_saves_the_average(tmp_path, data):
     watch = Watch()
-    result = train(TrainOptions(data=str(data), seed=1, **TINY), tmp_path / "run", verbose=0, callbacks=[watch])
+    result = train(
+        TrainOptions(data=str(data), seed=1, **TINY), tmp_path / "run", verbose=0, callbacks=[watch]
+    )
     assert result.status == "complete" and len(watch.seen) == 2
     for epoch, (frequency, iterations, steps, weights, average) in enumerate(watch.seen, start=1):
         assert frequency == steps and iterations == epoch * steps

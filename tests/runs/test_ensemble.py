@@ -45,13 +45,22 @@ def test_ensemble_trains_members_and_predicts_with_their_mean(tmp_path, data):
     assert [p.label for p in predictor.predict(sample)] == [predictor.label_names[j] for j in mean.argmax(1)]
 
     # metrics.json is the mean of the members' recorded test probabilities, and evaluate reproduces it
-    members_csv = [np.loadtxt(tmp_path / "ens" / "members" / str(i) / "predictions.csv", delimiter=",", skiprows=1,
-                              usecols=(3, 4)) for i in (1, 2, 3)]
+    members_csv = [
+        np.loadtxt(
+            tmp_path / "ens" / "members" / str(i) / "predictions.csv",
+            delimiter=",",
+            skiprows=1,
+            usecols=(3, 4),
+        )
+        for i in (1, 2, 3)
+    ]
     ours = np.loadtxt(tmp_path / "ens" / "predictions.csv", delimiter=",", skiprows=1, usecols=(3, 4))
     np.testing.assert_allclose(ours, np.mean(members_csv, axis=0), rtol=1e-6)
     recorded = json.loads((tmp_path / "ens" / "metrics.json").read_text())
     again = evaluate_run(tmp_path / "ens")
-    assert again["samples"] == recorded["samples"] and again["accuracy"] == pytest.approx(recorded["accuracy"])
+    assert again["samples"] == recorded["samples"] and again["accuracy"] == pytest.approx(
+        recorded["accuracy"]
+    )
     assert recorded["members"] == 3
 
 
@@ -78,8 +87,10 @@ def test_an_ensemble_interrupted_in_its_second_member_resumes_to_the_same_result
     resumed = resume(tmp_path / "cut", verbose=0)
     assert resumed.status == "complete"
     np.testing.assert_allclose(
-        textrnn.load(tmp_path / "cut").predict_proba(texts[:8]), textrnn.load(tmp_path / "ref").predict_proba(texts[:8]),
-        rtol=1e-5, atol=1e-6,
+        textrnn.load(tmp_path / "cut").predict_proba(texts[:8]),
+        textrnn.load(tmp_path / "ref").predict_proba(texts[:8]),
+        rtol=1e-5,
+        atol=1e-6,
     )
     assert resumed.metrics["accuracy"] == pytest.approx(reference.metrics["accuracy"])
     with pytest.raises(RunFolderError, match="already a complete ensemble"):
@@ -89,7 +100,11 @@ def test_an_ensemble_interrupted_in_its_second_member_resumes_to_the_same_result
 def test_a_failed_start_leaves_nothing_and_an_existing_folder_is_refused(tmp_path, data):
     path, _, _ = data
     with pytest.raises(Exception, match="does not exist|not found|No such"):
-        train(TrainOptions(data=str(tmp_path / "missing.csv"), ensemble=2, seed=1, **TINY), tmp_path / "a" / "ens", verbose=0)
+        train(
+            TrainOptions(data=str(tmp_path / "missing.csv"), ensemble=2, seed=1, **TINY),
+            tmp_path / "a" / "ens",
+            verbose=0,
+        )
     assert not (tmp_path / "a").exists()
     (tmp_path / "taken").mkdir()
     with pytest.raises(RunFolderError, match="already exists"):
@@ -100,7 +115,23 @@ def test_cli_ensemble_flag_predict_and_bad_value(tmp_path, data):
     path, _, _ = data
     flags = [f"--{k.replace('_', '-')}={v}" for k, v in TINY.items()]
     out = tmp_path / "cli"
-    r = CliRunner().invoke(app, ["train", "--data", str(path), *flags, "--ensemble", "2", "--seed", "1", "--out", str(out), "--verbose", "2"])
+    r = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "--data",
+            str(path),
+            *flags,
+            "--ensemble",
+            "2",
+            "--seed",
+            "1",
+            "--out",
+            str(out),
+            "--verbose",
+            "2",
+        ],
+    )
     assert r.exit_code == 0, r.stderr
     assert "Ensemble of 2" in r.stdout
     p = CliRunner().invoke(app, ["predict", str(out), "a great film", "--json"])

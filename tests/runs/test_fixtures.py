@@ -94,17 +94,12 @@ def test_cli_predict_evaluate_and_compare_read_them(tmp_path):
     assert out.exit_code == 0, out.stderr
     expected = json.loads((FIXTURES / "single" / "metrics.json").read_text())
     assert json.loads(out.stdout)["accuracy"] == pytest.approx(expected["accuracy"])
-    out = CliRunner().invoke(
-        app, ["compare", str(FIXTURES / "single"), str(FIXTURES / "ensemble"), "--json"]
-    )
+    out = CliRunner().invoke(app, ["compare", str(FIXTURES / "single"), str(FIXTURES / "ensemble"), "--json"])
     assert out.exit_code == 0, out.stderr
     single, ensemble = json.loads(out.stdout)
     assert single["model"] == "SimpleRNN(4)" and ensemble["model"] == "2 × SimpleRNN(4)"
     for row, name in ((single, "single"), (ensemble, "ensemble")):
-        assert (
-            row["test_acc"]
-            == json.loads((FIXTURES / name / "metrics.json").read_text())["accuracy"]
-        )
+        assert row["test_acc"] == json.loads((FIXTURES / name / "metrics.json").read_text())["accuracy"]
     assert rows_differ(compare_runs([FIXTURES / "single", FIXTURES / "ensemble"]))
 
 
@@ -120,9 +115,7 @@ def test_an_interrupted_run_of_the_earlier_version_resumes(tmp_path):
     options = TrainOptions.from_dict(json.loads((path / "config.json").read_text())["options"])
     straight = train(options, tmp_path / "straight", verbose=0)
     for key in ("loss", "acc", "val_loss", "val_acc"):
-        np.testing.assert_allclose(
-            resumed.history[key], straight.history[key], rtol=1e-5, err_msg=key
-        )
+        np.testing.assert_allclose(resumed.history[key], straight.history[key], rtol=1e-5, err_msg=key)
 
 
 @pytest.mark.parametrize("name", ["single", "ensemble"])

@@ -69,7 +69,9 @@ def test_cross_entropy_clips_like_keras():
 
 
 def test_confusion_matrix_counts():
-    np.testing.assert_array_equal(confusion_matrix(np.array([0, 1, 1]), np.array([1, 1, 1]), 2), [[0, 1], [0, 2]])
+    np.testing.assert_array_equal(
+        confusion_matrix(np.array([0, 1, 1]), np.array([1, 1, 1]), 2), [[0, 1], [0, 2]]
+    )
 
 
 def test_shape_and_range_errors():

@@ -93,19 +93,30 @@ def test_validate_is_generated_from_the_declaration(name):
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"units": 0}, "Received an invalid value for argument `units` (`--units`), expected a "
-         "positive integer, got 0. Pass --units 1 or more."),
-        ({"num_words": 3}, "`num_words` (`--num-words`), expected an integer of at least 4, got 3. "
-         "Pass --num-words 4 or more."),
+        (
+            {"units": 0},
+            "Received an invalid value for argument `units` (`--units`), expected a "
+            "positive integer, got 0. Pass --units 1 or more.",
+        ),
+        (
+            {"num_words": 3},
+            "`num_words` (`--num-words`), expected an integer of at least 4, got 3. "
+            "Pass --num-words 4 or more.",
+        ),
         ({"ngrams": 6}, "`ngrams` (`--ngrams`), expected an integer from 1 to 5, got 6."),
         ({"dropout": 1}, "`dropout` (`--dropout`), expected a fraction in [0, 1), got 1."),
         ({"test_split": 0}, "`test_split` (`--test-split`), expected a fraction in (0, 1), got 0."),
         ({"clipnorm": 0.0}, "`clipnorm` (`--clipnorm`), expected a positive number, got 0.0."),
-        ({"data_format": "xls"}, "`data_format` (`--format`), expected one of csv, tsv, jsonl, "
-         "parquet, folder, got 'xls'."),
+        (
+            {"data_format": "xls"},
+            "`data_format` (`--format`), expected one of csv, tsv, jsonl, parquet, folder, got 'xls'.",
+        ),
         ({"preset": "huge"}, "`preset` (`--preset`), expected one of tutorial, fast, best"),
-        ({"validation_split": 0.0}, "`monitor` (`--monitor`), expected `loss` or `acc` when there "
-         "is no validation data, got 'val_loss'. Pass --monitor loss"),
+        (
+            {"validation_split": 0.0},
+            "`monitor` (`--monitor`), expected `loss` or `acc` when there "
+            "is no validation data, got 'val_loss'. Pass --monitor loss",
+        ),
         ({"test_data": "t.csv"}, "Pass --data as well."),
         ({"bucket_by_length": True}, "add --mask-zero."),
     ],
@@ -215,12 +226,29 @@ def test_the_command_line_does_not_load_pytorch():
 # ------------------------------------------------------------------------------- reproduce
 CASES = [
     TrainOptions(),
-    TrainOptions(seed=5, rnn="gru", bidirectional=True, learning_rate=0.01, validation_split=0.0,
-                 monitor="loss"),
-    TrainOptions.from_preset("fast", data="my data.csv", data_format="csv", mask_zero=False,
-                             bucket_by_length=False, seed=3, ema=0.98, split_seed=0),
-    TrainOptions.from_preset("best", data=HOSTILE, test_data="t 1.csv", text_column="a b", seed=1,
-                             units=8, monitor="val_loss", ensemble=2),
+    TrainOptions(
+        seed=5, rnn="gru", bidirectional=True, learning_rate=0.01, validation_split=0.0, monitor="loss"
+    ),
+    TrainOptions.from_preset(
+        "fast",
+        data="my data.csv",
+        data_format="csv",
+        mask_zero=False,
+        bucket_by_length=False,
+        seed=3,
+        ema=0.98,
+        split_seed=0,
+    ),
+    TrainOptions.from_preset(
+        "best",
+        data=HOSTILE,
+        test_data="t 1.csv",
+        text_column="a b",
+        seed=1,
+        units=8,
+        monitor="val_loss",
+        ensemble=2,
+    ),
 ]
 
 
@@ -235,8 +263,10 @@ def test_reproduce_line_parses_back_to_the_same_options(options):
 def test_reproduce_line_spells_out_only_what_differs_from_the_preset_in_order():
     assert TrainOptions().command_line() == "textrnn train"
     line = CASES[2].command_line()
-    assert line == ("textrnn train --data 'my data.csv' --format csv --no-mask-zero "
-                    "--no-bucket-by-length --ema 0.98 --split-seed 0 --seed 3 --preset fast")
+    assert line == (
+        "textrnn train --data 'my data.csv' --format csv --no-mask-zero "
+        "--no-bucket-by-length --ema 0.98 --split-seed 0 --seed 3 --preset fast"
+    )
     assert "--units" not in CASES[3].command_line("o").replace("--units 8", "")
 
 
@@ -259,8 +289,23 @@ def test_the_run_records_the_reproduce_line(tmp_path):
     data = write_toy_csv(tmp_path / HOSTILE, texts, labels)
     out = tmp_path / "run 1"
     tiny = ["--units", "4", "--embedding-dim", "4", "--maxlen", "12", "--num-words", "50"]
-    result = CliRunner().invoke(app, ["train", "--data", str(data), *tiny, "--epochs", "1",
-                                      "--seed", "2", "--out", str(out), "--verbose", "0"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "--data",
+            str(data),
+            *tiny,
+            "--epochs",
+            "1",
+            "--seed",
+            "2",
+            "--out",
+            str(out),
+            "--verbose",
+            "0",
+        ],
+    )
     assert result.exit_code == 0, result.output
     import json
 

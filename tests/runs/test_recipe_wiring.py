@@ -114,8 +114,7 @@ def test_python_callers_explicit_options_win(toy):
     assert chosen.options.maxlen == 17
     # a value equal to `fast`'s is explicit when the caller says so
     fast_epochs = TrainOptions.from_preset("fast").epochs
-    chosen = choose_options(options.replace(epochs=fast_epochs), texts, labels,
-                            explicit={"epochs"})
+    chosen = choose_options(options.replace(epochs=fast_epochs), texts, labels, explicit={"epochs"})
     assert chosen.options.epochs == fast_epochs
     chosen = choose_options(options.replace(epochs=fast_epochs), texts, labels, explicit=set())
     assert chosen.options.epochs == chosen.recipe["options"]["epochs"]
@@ -158,8 +157,22 @@ def test_baseline_in_metrics_summary_and_compare(auto_run, toy, tmp_path):
     # a second run on the same split: one baseline row for both
     _, data = toy
     second = tmp_path / "second"
-    ok(invoke("train", "--data", data, *SMALL, "--seed", "5", "--preset", "tutorial",
-              "--maxlen", "20", "--out", second))
+    ok(
+        invoke(
+            "train",
+            "--data",
+            data,
+            *SMALL,
+            "--seed",
+            "5",
+            "--preset",
+            "tutorial",
+            "--maxlen",
+            "20",
+            "--out",
+            second,
+        )
+    )
     table = compare_runs([out, second])
     kinds = [row.get("kind") for row in table]
     assert kinds.count("baseline") == 1 and len(table) == 3
@@ -219,9 +232,27 @@ def test_word_vectors_from_a_file(toy, tmp_path, kind):
     else:
         vectors = write_text_vectors(path, words, 8, header=kind == "fasttext")
     out = tmp_path / "vec"
-    result = ok(invoke("train", "--data", data, "--preset", "tutorial", "--units", "8",
-                       "--embedding-dim", "8", "--epochs", "1", "--word-vectors", path,
-                       "--freeze-embeddings", "--no-baseline", "--out", out))
+    result = ok(
+        invoke(
+            "train",
+            "--data",
+            data,
+            "--preset",
+            "tutorial",
+            "--units",
+            "8",
+            "--embedding-dim",
+            "8",
+            "--epochs",
+            "1",
+            "--word-vectors",
+            path,
+            "--freeze-embeddings",
+            "--no-baseline",
+            "--out",
+            out,
+        )
+    )
     assert f"Word vectors from {path}" in result.stdout and "vocabulary words" in result.stdout
     predictor = textrnn.load(out)
     matrix = predictor.model.layers[0].get_weights()[0]
@@ -242,13 +273,27 @@ def test_word_vectors_keep_random_and_ppmi_and_refuse_a_wrong_dimension(toy, tmp
     _, data = toy
     path = tmp_path / "v.txt"
     write_text_vectors(path, ["good", "bad"], 5, header=False)
-    result = invoke("train", "--data", data, "--preset", "tutorial", "--embedding-dim", "8",
-                    "--epochs", "1", "--word-vectors", path, "--out", tmp_path / "x")
+    result = invoke(
+        "train",
+        "--data",
+        data,
+        "--preset",
+        "tutorial",
+        "--embedding-dim",
+        "8",
+        "--epochs",
+        "1",
+        "--word-vectors",
+        path,
+        "--out",
+        tmp_path / "x",
+    )
     assert result.exit_code == 1
     assert result.stderr.strip().startswith("Error: ") and "\n" not in result.stderr.strip()
     assert "--embedding-dim 5" in result.stderr
-    missing = invoke("train", "--data", data, "--word-vectors", tmp_path / "nope.vec",
-                     "--out", tmp_path / "y")
+    missing = invoke(
+        "train", "--data", data, "--word-vectors", tmp_path / "nope.vec", "--out", tmp_path / "y"
+    )
     assert missing.exit_code == 1 and missing.stderr.strip().startswith("Error: ")
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
 
@@ -262,9 +307,28 @@ def test_freeze_embeddings_needs_vectors():
 def test_threshold_is_stored_and_used(toy, tmp_path):
     _, data = toy
     out = tmp_path / "thr"
-    ok(invoke("train", "--data", data, "--preset", "tutorial", "--units", "8",
-              "--embedding-dim", "8", "--epochs", "1", "--threshold", "f1", "--seed", "3",
-              "--no-baseline", "--out", out))
+    ok(
+        invoke(
+            "train",
+            "--data",
+            data,
+            "--preset",
+            "tutorial",
+            "--units",
+            "8",
+            "--embedding-dim",
+            "8",
+            "--epochs",
+            "1",
+            "--threshold",
+            "f1",
+            "--seed",
+            "3",
+            "--no-baseline",
+            "--out",
+            out,
+        )
+    )
     meta = json.loads((out / "model" / "config.json").read_text())
     threshold = meta["metadata"]["threshold"]
     predictor = textrnn.load(out)
@@ -337,6 +401,5 @@ def test_small_class_warning_is_printed(tmp_path):
     texts, labels = toy_texts(40, seed=2)
     texts, labels = texts + ["a rare text", "another rare one"], labels + ["rare", "rare"]
     data = write_toy_csv(tmp_path / "rare.csv", texts, labels)
-    result = ok(invoke("train", "--data", data, *SMALL, "--no-baseline",
-                       "--out", tmp_path / "r"))
+    result = ok(invoke("train", "--data", data, *SMALL, "--no-baseline", "--out", tmp_path / "r"))
     assert "Warning: Class 'rare' has 2 example(s)" in result.stdout

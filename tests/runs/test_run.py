@@ -71,9 +71,7 @@ def assert_same_run(path: Path, straight) -> None:
         np.testing.assert_allclose(run.history[key], straight.history[key], rtol=1e-5, err_msg=key)
     assert run.best_epoch == straight.best_epoch
     metrics = run.metrics
-    assert metrics is not None and metrics["accuracy"] == pytest.approx(
-        straight.metrics["accuracy"]
-    )
+    assert metrics is not None and metrics["accuracy"] == pytest.approx(straight.metrics["accuracy"])
     assert len((path / "history.csv").read_text().splitlines()) == 4
     assert not (path / "checkpoint").exists() and hidden(path) == []
 
@@ -91,14 +89,8 @@ def test_open_run_decides_the_kind(tmp_path):
     (tmp_path / "many" / "config.json").write_text(json.dumps(config))
     single, ensemble = open_run(tmp_path / "one"), open_run(tmp_path / "many")
     assert isinstance(single, SingleRun) and single.kind == "run" and single.status == "running"
-    assert (
-        isinstance(ensemble, EnsembleRun)
-        and ensemble.kind == "ensemble"
-        and ensemble.status == "running"
-    )
-    assert (
-        ensemble.member_paths == [tmp_path / "many" / "members" / "1"] and ensemble.members() == []
-    )
+    assert isinstance(ensemble, EnsembleRun) and ensemble.kind == "ensemble" and ensemble.status == "running"
+    assert ensemble.member_paths == [tmp_path / "many" / "members" / "1"] and ensemble.members() == []
     with pytest.raises(RunFolderError, match="has not finished training all its members"):
         ensemble.model_dirs()
     with pytest.raises(RunFolderError, match="is an ensemble"):
@@ -125,9 +117,7 @@ def test_a_kill_between_checkpoint_and_history_neither_skips_nor_repeats_an_epoc
     out = tmp_path / "run"
     kill_at("checkpoint", 2, options, out)
     run = SingleRun(out)
-    assert (
-        run.history["epochs"] == [1] and run.checkpoint_epoch() == 2
-    )  # history one behind its checkpoint
+    assert run.history["epochs"] == [1] and run.checkpoint_epoch() == 2  # history one behind its checkpoint
     assert len(textrnn.load(out).predict(["great"])) == 1
     resume(out, verbose=0)
     assert_same_run(out, straight)
@@ -168,9 +158,7 @@ def test_a_kill_in_the_first_epoch_leaves_a_hidden_folder_the_next_run_removes(t
     assert hidden(out) == []
 
 
-def test_resume_cleans_stale_temporary_files_and_refuses_a_run_in_training(
-    tmp_path, options, straight
-):
+def test_resume_cleans_stale_temporary_files_and_refuses_a_run_in_training(tmp_path, options, straight):
     out = tmp_path / "run"
     kill_at("checkpoint", 2, options, out)
     junk = [
@@ -246,10 +234,7 @@ def test_a_kill_after_early_stopping_resumes_without_training_on(tmp_path, optio
     out = tmp_path / "run"
     kill_at("checkpoint", straight.epochs_done, stopping, out)  # the epoch that stopped it
     resumed = resume(out, verbose=0)
-    assert (
-        resumed.stop_reason == "early_stopping"
-        and resumed.history["epochs"] == straight.history["epochs"]
-    )
+    assert resumed.stop_reason == "early_stopping" and resumed.history["epochs"] == straight.history["epochs"]
     np.testing.assert_allclose(resumed.history["val_loss"], straight.history["val_loss"], rtol=1e-5)
     assert resumed.best_epoch == straight.best_epoch
     assert resumed.metrics is not None and straight.metrics is not None

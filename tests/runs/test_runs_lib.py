@@ -16,9 +16,9 @@ from textrnn.fileio import deferred_interrupt, replace_dir, write_csv_atomic, wr
 from textrnn.presets import PRESETS, get_preset
 from textrnn.runs import Predictor, RunFolder, TrainOptions
 from textrnn.runs.checkpoint import checkpoint_epoch, load_checkpoint, save_checkpoint
-from textrnn.runs.options import command_line
 from textrnn.runs.compare import differing_options, format_table
 from textrnn.runs.model import build_model
+from textrnn.runs.options import command_line
 from textrnn.runs.predictor import model_metadata
 from textrnn.runs.prepare import build_vocabulary
 
@@ -26,11 +26,39 @@ from textrnn.runs.prepare import build_vocabulary
 # ----------------------------------------------------------------------------------- options
 def test_tutorial_preset_is_the_keras_tutorial():
     o = TrainOptions.from_preset("tutorial")
-    assert (o.num_words, o.maxlen, o.embedding_dim, o.rnn, o.units, o.layers) == (10000, 500, 32, "simple_rnn", 32, 1)
-    assert (o.optimizer, o.batch_size, o.epochs, o.validation_split, o.learning_rate) == ("rmsprop", 128, 10, 0.2, None)
+    assert (o.num_words, o.maxlen, o.embedding_dim, o.rnn, o.units, o.layers) == (
+        10000,
+        500,
+        32,
+        "simple_rnn",
+        32,
+        1,
+    )
+    assert (o.optimizer, o.batch_size, o.epochs, o.validation_split, o.learning_rate) == (
+        "rmsprop",
+        128,
+        10,
+        0.2,
+        None,
+    )
     assert TrainOptions() == o
     assert build_model(o, 10000).count_params() == 322_113  # the tutorial's summary
-    assert set(PRESETS["tutorial"]) == {f for f in TrainOptions().to_dict() if f not in ("data", "data_format", "text_column", "label_column", "encoding", "test_data", "preset", "nproc", "split_seed")}
+    assert set(PRESETS["tutorial"]) == {
+        f
+        for f in TrainOptions().to_dict()
+        if f
+        not in (
+            "data",
+            "data_format",
+            "text_column",
+            "label_column",
+            "encoding",
+            "test_data",
+            "preset",
+            "nproc",
+            "split_seed",
+        )
+    }
 
 
 def test_from_preset_overrides_and_round_trip():
@@ -135,7 +163,11 @@ def test_checkpoint_round_trip_restores_weights_optimizer_and_generators(tmp_pat
     assert checkpoint_epoch(tmp_path) == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["epoch-0002.safetensors", "state.json"]
     expected_next = torch.rand(3)  # what the generator gives right after the checkpoint...
-    state = {k: v.clone() for k, v in model.optimizer.torch_optimizer.state_dict()["state"][0].items() if torch.is_tensor(v)}
+    state = {
+        k: v.clone()
+        for k, v in model.optimizer.torch_optimizer.state_dict()["state"][0].items()
+        if torch.is_tensor(v)
+    }
 
     other = build_model(opts, 50)
     assert checkpoint_epoch(tmp_path / "none") is None
@@ -280,5 +312,8 @@ def test_predictor_evaluate_accepts_class_indices():
     assert p.evaluate(texts, np.array([1, 0, 1])) == by_name
     from textrnn.errors import DatasetError
 
-    with pytest.raises(DatasetError, match=r"Label 2 is neither one of the model's labels \['neg', 'pos'\] nor a class index in \[0, 1\]"):
+    with pytest.raises(
+        DatasetError,
+        match=r"Label 2 is neither one of the model's labels \['neg', 'pos'\] nor a class index in \[0, 1\]",
+    ):
         p.evaluate(texts, [1, 0, 2])

@@ -18,7 +18,15 @@ from textrnn.runs.run import TuneRun, open_run
 from textrnn.runs.trainer import resume
 from textrnn.runs.tune import SPACE, _Report, search_space, tune
 
-TINY = {"units": 4, "embedding_dim": 4, "maxlen": 16, "num_words": 120, "batch_size": 16, "epochs": 1, "ngrams": 1}
+TINY = {
+    "units": 4,
+    "embedding_dim": 4,
+    "maxlen": 16,
+    "num_words": 120,
+    "batch_size": 16,
+    "epochs": 1,
+    "ngrams": 1,
+}
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +65,12 @@ def test_tune_runs_trials_keeps_the_best_and_reads_as_it(tmp_path, data):
 
     # predict, evaluate and compare go through open_run: the best trial; a row per trial
     best = textrnn.load(result.best_path)
-    np.testing.assert_allclose(textrnn.load(tmp_path / "t").predict_proba(texts[:5]), best.predict_proba(texts[:5]))
-    assert evaluate_run(tmp_path / "t")["accuracy"] == pytest.approx(evaluate_run(result.best_path)["accuracy"])
+    np.testing.assert_allclose(
+        textrnn.load(tmp_path / "t").predict_proba(texts[:5]), best.predict_proba(texts[:5])
+    )
+    assert evaluate_run(tmp_path / "t")["accuracy"] == pytest.approx(
+        evaluate_run(result.best_path)["accuracy"]
+    )
     rows = compare_runs([tmp_path / "t"])
     assert [r["run"] for r in rows] == ["1", "2", "3"] and all(r["kind"] == "run" for r in rows)
     with pytest.raises(RunFolderError, match="tune folder"):
@@ -95,13 +107,30 @@ def test_cli_tune_prints_the_table_and_refuses_bad_bounds(tmp_path, data):
     path, _ = data
     flags = [f"--{k.replace('_', '-')}={v}" for k, v in TINY.items()]
     out = tmp_path / "cli"
-    r = CliRunner().invoke(app, ["tune", "--data", str(path), *flags, "--seed", "2", "--trials", "2",
-                                 "--minutes", "5", "--out", str(out)])
+    r = CliRunner().invoke(
+        app,
+        [
+            "tune",
+            "--data",
+            str(path),
+            *flags,
+            "--seed",
+            "2",
+            "--trials",
+            "2",
+            "--minutes",
+            "5",
+            "--out",
+            str(out),
+        ],
+    )
     assert r.exit_code == 0, r.stderr
     assert "trial 1:" in r.stdout and "Best trial" in r.stdout and "val_loss" in r.stdout
     compared = CliRunner().invoke(app, ["compare", str(out), "--json"])
     assert compared.exit_code == 0, compared.stderr
     assert len(json.loads(compared.stdout)) == 2
-    bad = CliRunner().invoke(app, ["tune", "--data", str(path), "--ensemble", "2", "--out", str(tmp_path / "b")])
+    bad = CliRunner().invoke(
+        app, ["tune", "--data", str(path), "--ensemble", "2", "--out", str(tmp_path / "b")]
+    )
     assert bad.exit_code == 1 and "--ensemble" in bad.stderr and not (tmp_path / "b").exists()
     assert set(SPACE) >= {"rnn", "units", "learning_rate"}

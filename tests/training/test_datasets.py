@@ -15,7 +15,7 @@ from torch.utils.data import DataLoader, TensorDataset
 import textrnn as keras
 from textrnn.callbacks import Callback
 
-FIXTURE = Path(__file__).resolve().parents[1] / "data" / "keras_fixtures" / "extra"
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "keras" / "extra"
 
 RNG = np.random.default_rng(5)
 X = RNG.integers(1, 20, size=(40, 6)).astype("int64")
@@ -24,8 +24,13 @@ Y = (X[:, 0] > 10).astype("float32")
 
 def model():
     keras.utils.set_random_seed(1)
-    m = keras.Sequential([keras.layers.Embedding(20, 4), keras.layers.GlobalAveragePooling1D(),
-                          keras.layers.Dense(1, activation="sigmoid")])
+    m = keras.Sequential(
+        [
+            keras.layers.Embedding(20, 4),
+            keras.layers.GlobalAveragePooling1D(),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
     m.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"])
     return m
 
@@ -85,13 +90,21 @@ def test_steps_per_epoch_and_validation_steps_on_arrays():
         def on_test_batch_begin(self, batch, logs=None):
             seen.append(f"v{batch}")
 
-    model().fit(X, Y, batch_size=8, epochs=1, steps_per_epoch=3, verbose=0,
-                validation_data=(X, Y), validation_steps=2, callbacks=[Count()])
+    model().fit(
+        X,
+        Y,
+        batch_size=8,
+        epochs=1,
+        steps_per_epoch=3,
+        verbose=0,
+        validation_data=(X, Y),
+        validation_steps=2,
+        callbacks=[Count()],
+    )
     assert seen == [0, 1, 2, "v0", "v1"]
 
 
-@pytest.mark.parametrize(("freq", "epochs_with_val"), [(1, [0, 1, 2, 3]), (2, [1, 3]),
-                                                       ([1, 4], [0, 3])])
+@pytest.mark.parametrize(("freq", "epochs_with_val"), [(1, [0, 1, 2, 3]), (2, [1, 3]), ([1, 4], [0, 3])])
 def test_validation_freq_as_keras(freq, epochs_with_val):
     logs_seen = {}
 
@@ -99,8 +112,7 @@ def test_validation_freq_as_keras(freq, epochs_with_val):
         def on_epoch_end(self, epoch, logs=None):
             logs_seen[epoch] = sorted(logs)
 
-    model().fit(X, Y, epochs=4, verbose=0, validation_split=0.25, validation_freq=freq,
-                callbacks=[Keep()])
+    model().fit(X, Y, epochs=4, verbose=0, validation_split=0.25, validation_freq=freq, callbacks=[Keep()])
     assert [e for e, keys in logs_seen.items() if "val_loss" in keys] == epochs_with_val
 
 
@@ -133,7 +145,11 @@ def test_text_dataset_splits_the_files_as_keras(tmp_path, seed):
     expected = json.loads((FIXTURE / "text_dataset.json").read_text(encoding="utf-8"))[seed]
     make_tree(tmp_path)
     train, val = keras.utils.text_dataset_from_directory(
-        tmp_path, batch_size=4, seed=int(seed), validation_split=0.3, subset="both",
+        tmp_path,
+        batch_size=4,
+        seed=int(seed),
+        validation_split=0.3,
+        subset="both",
         verbose=False,
     )
     assert train.class_names == expected["class_names"]
@@ -146,23 +162,27 @@ def test_text_dataset_splits_the_files_as_keras(tmp_path, seed):
 
 def test_text_dataset_label_modes_and_errors(tmp_path):
     make_tree(tmp_path)
-    ds = keras.utils.text_dataset_from_directory(tmp_path, label_mode="categorical",
-                                                 shuffle=False, batch_size=5, verbose=False)
+    ds = keras.utils.text_dataset_from_directory(
+        tmp_path, label_mode="categorical", shuffle=False, batch_size=5, verbose=False
+    )
     x, y = next(iter(ds))
     # Keras's order: the class folder's files, then its subfolders'
     assert y.shape == (5, 3) and y.dtype == np.float32 and x[0] == "neg text 1"
     binary = keras.utils.text_dataset_from_directory(
-        tmp_path, class_names=["pos", "neg"], label_mode="binary", shuffle=False, verbose=False)
+        tmp_path, class_names=["pos", "neg"], label_mode="binary", shuffle=False, verbose=False
+    )
     x, y = next(iter(binary))
     assert y.shape[1] == 1 and x[0].startswith("pos") and y[0, 0] == 0.0
-    texts_only = keras.utils.text_dataset_from_directory(tmp_path, labels=None, verbose=False,
-                                                         max_length=3, shuffle=False)
+    texts_only = keras.utils.text_dataset_from_directory(
+        tmp_path, labels=None, verbose=False, max_length=3, shuffle=False
+    )
     assert next(iter(texts_only))[0] == "neg"
     with pytest.raises(ValueError, match="exactly 2 class_names"):
         keras.utils.text_dataset_from_directory(tmp_path, label_mode="binary", verbose=False)
     with pytest.raises(ValueError, match="must provide a `seed`"):
-        keras.utils.text_dataset_from_directory(tmp_path, validation_split=0.2,
-                                                subset="training", verbose=False)
+        keras.utils.text_dataset_from_directory(
+            tmp_path, validation_split=0.2, subset="training", verbose=False
+        )
     with pytest.raises(ValueError, match="`label_mode` argument must be one of"):
         keras.utils.text_dataset_from_directory(tmp_path, label_mode="sparse", verbose=False)
 
@@ -172,14 +192,14 @@ def test_a_text_vectorization_model_trains_on_a_text_dataset(tmp_path):
         (tmp_path / name).mkdir()
         for i in range(12):
             (tmp_path / name / f"{i}.txt").write_text(f"a {word} film number {i}")
-    train = keras.utils.text_dataset_from_directory(tmp_path, batch_size=6, seed=3,
-                                                    label_mode="binary", verbose=False)
+    train = keras.utils.text_dataset_from_directory(
+        tmp_path, batch_size=6, seed=3, label_mode="binary", verbose=False
+    )
     vec = keras.layers.TextVectorization(max_tokens=30, output_mode="multi_hot")
     vec.adapt(train.map(lambda x, y: x))
     keras.utils.set_random_seed(0)
     m = keras.Sequential([vec, keras.layers.Dense(1, activation="sigmoid")])
-    m.compile(optimizer=keras.optimizers.Adam(0.1), loss="binary_crossentropy",
-              metrics=["accuracy", "auc"])
+    m.compile(optimizer=keras.optimizers.Adam(0.1), loss="binary_crossentropy", metrics=["accuracy", "auc"])
     history = m.fit(train, epochs=8, verbose=0, validation_data=train)
     assert history.history["val_accuracy"][-1] == 1.0 and history.history["val_auc"][-1] == 1.0
     assert m.predict(["a great film"], verbose=0)[0, 0] > 0.5
@@ -223,14 +243,14 @@ def test_a_spent_validation_generator_is_explained_and_validation_steps_keep_rea
     assert len(history.history["val_loss"]) == 3
     with pytest.raises(ValueError, match="A generator is spent after one pass"):
         model().fit(X, Y, epochs=2, verbose=0, validation_data=iter(batches_of(X, Y)))
-    assert model().evaluate(gen(), steps=5, verbose=0) == pytest.approx(
-        model().evaluate(X, Y, verbose=0))
+    assert model().evaluate(gen(), steps=5, verbose=0) == pytest.approx(model().evaluate(X, Y, verbose=0))
 
 
 def test_class_weight_applies_to_dataset_batches_as_to_arrays():
     weights = {0: 0.3, 1: 2.0}
-    expected = model().fit(X, Y, batch_size=8, epochs=2, shuffle=False, verbose=0,
-                           class_weight=weights).history
+    expected = (
+        model().fit(X, Y, batch_size=8, epochs=2, shuffle=False, verbose=0, class_weight=weights).history
+    )
     got = model().fit(batches_of(X, Y), epochs=2, verbose=0, class_weight=weights).history
     np.testing.assert_allclose(got["loss"], expected["loss"], rtol=1e-6)
     plain = model().fit(X, Y, batch_size=8, epochs=2, shuffle=False, verbose=0).history

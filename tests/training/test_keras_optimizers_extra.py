@@ -1,5 +1,5 @@
 """Adagrad, Nadam and AdamW against five steps of Keras 3's own optimizers (given weights and
-gradients, recorded by tests/data/make_keras_fixtures.py, `optimizer_cases`)."""
+gradients, recorded by tests/fixtures/make_keras_fixtures.py, `optimizer_cases`)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,7 @@ import torch
 import textrnn as keras
 from textrnn.training.optimizers import Adagrad, AdamW, Nadam, get, serialize
 
-FIXTURE = (
-    Path(__file__).resolve().parents[1] / "data" / "keras_fixtures" / "extra" / "optimizers.npz"
-)
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "keras" / "extra" / "optimizers.npz"
 with np.load(FIXTURE) as _data:
     ARRAYS = {k: _data[k] for k in _data.files}
 SPEC = json.loads(str(ARRAYS["spec"]))
@@ -53,9 +51,7 @@ def test_steps_match_keras(name):
             p.grad = torch.tensor(ARRAYS[f"grad_{step}_{i}"])
         opt.step()
         for i, p in enumerate(params):
-            np.testing.assert_allclose(
-                p.detach().numpy(), ARRAYS[f"{name}_{step}_{i}"], rtol=1e-5, atol=1e-6
-            )
+            np.testing.assert_allclose(p.detach().numpy(), ARRAYS[f"{name}_{step}_{i}"], rtol=1e-5, atol=1e-6)
 
 
 def test_defaults_are_keras():

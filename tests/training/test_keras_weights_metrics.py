@@ -1,5 +1,5 @@
 """Sample and class weights, and stateful metrics, against numbers recorded from Keras 3
-(tests/data/keras_fixtures/extra/weighting.json and metrics.json)."""
+(tests/fixtures/keras/extra/weighting.json and metrics.json)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import torch
 import textrnn as keras
 from textrnn import metrics
 
-FIXTURES = Path(__file__).resolve().parents[1] / "data" / "keras_fixtures" / "extra"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "keras" / "extra"
 WEIGHTING = json.loads((FIXTURES / "weighting.json").read_text(encoding="utf-8"))
 METRICS = json.loads((FIXTURES / "metrics.json").read_text(encoding="utf-8"))
 
@@ -25,8 +25,7 @@ def dense_model(kind):
     model.build((None, 3))
     model.set_weights([np.array(WEIGHTING[f"kernel_{kind}"]), np.array(WEIGHTING[f"bias_{kind}"])])
     loss = "binary_crossentropy" if kind == "binary" else "categorical_crossentropy"
-    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss=loss,
-                  metrics=["accuracy"])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss=loss, metrics=["accuracy"])
     return model
 
 
@@ -119,12 +118,13 @@ def test_stateful_metrics_match_keras(name):
     assert np.all(np.asarray(metric.result()) >= 0)
 
 
-@pytest.mark.parametrize(("name", "threshold"), [("binary_accuracy", 0.5),
-                                                 ("binary_accuracy_0_3", 0.3)])
+@pytest.mark.parametrize(("name", "threshold"), [("binary_accuracy", 0.5), ("binary_accuracy_0_3", 0.3)])
 def test_binary_accuracy_objects_match_keras(name, threshold):
     metric = metrics.BinaryAccuracy(threshold=threshold)
-    values = [metric(torch.tensor(t), torch.tensor(p))
-              for t, p in zip(METRICS["y_true"], METRICS["y_pred"], strict=True)]
+    values = [
+        metric(torch.tensor(t), torch.tensor(p))
+        for t, p in zip(METRICS["y_true"], METRICS["y_pred"], strict=True)
+    ]
     mean = float(torch.cat(values).mean())
     assert mean == pytest.approx(METRICS["results"][name], abs=1e-6)
 
@@ -141,8 +141,9 @@ def test_fit_with_metrics_by_name_and_object_on_logits_matches_keras():
         metrics=["accuracy", "auc", metrics.Precision(), metrics.Recall(name="rec")],
     )
     with pytest.warns(UserWarning, match="threshold them at 0.5 as Keras does"):
-        history = model.fit(x, y, batch_size=6, epochs=2, shuffle=False, verbose=0,
-                            validation_data=(x[:8], y[:8]))
+        history = model.fit(
+            x, y, batch_size=6, epochs=2, shuffle=False, verbose=0, validation_data=(x[:8], y[:8])
+        )
     # Keras numbers every metric object it creates (here `precision_3`); textrnn keeps the name.
     expected = {k.replace("precision_3", "precision"): v for k, v in fit["history"].items()}
     assert sorted(history.history) == sorted(expected)

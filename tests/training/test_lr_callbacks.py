@@ -1,5 +1,5 @@
 """ReduceLROnPlateau and LearningRateScheduler: the learning rates Keras 3's callbacks set for
-the same monitored values (tests/data/make_keras_fixtures.py, `callback_cases`), and in `fit`."""
+the same monitored values (tests/fixtures/make_keras_fixtures.py, `callback_cases`), and in `fit`."""
 
 from __future__ import annotations
 
@@ -15,9 +15,7 @@ from textrnn.layers import Dense
 from textrnn.models import Sequential
 from textrnn.training.optimizers import SGD
 
-FIXTURE = (
-    Path(__file__).resolve().parents[1] / "data" / "keras_fixtures" / "extra" / "callbacks.json"
-)
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "keras" / "extra" / "callbacks.json"
 DATA = json.loads(FIXTURE.read_text())
 
 
@@ -65,9 +63,9 @@ def test_one_argument_schedule_and_logs():
     cb.on_epoch_begin(3)
     logs: dict = {}
     cb.on_epoch_end(3, logs)
-    assert model.optimizer.learning_rate == pytest.approx(0.025) and logs[
-        "learning_rate"
-    ] == pytest.approx(0.025)
+    assert model.optimizer.learning_rate == pytest.approx(0.025) and logs["learning_rate"] == pytest.approx(
+        0.025
+    )
 
 
 def test_in_fit():
@@ -79,9 +77,7 @@ def test_in_fit():
     model.fit(x, y, epochs=3, batch_size=16, verbose=0, callbacks=[sched])
     assert model.optimizer.learning_rate == pytest.approx(0.0125)
     model = compiled(0.05)
-    plateau = ReduceLROnPlateau(
-        monitor="loss", factor=0.5, patience=0, min_delta=10.0
-    )  # never improves
+    plateau = ReduceLROnPlateau(monitor="loss", factor=0.5, patience=0, min_delta=10.0)  # never improves
     model.fit(x, y, epochs=3, batch_size=16, verbose=0, callbacks=[plateau])
     assert model.optimizer.learning_rate == pytest.approx(0.05 * 0.5**2)  # epochs 2 and 3
 

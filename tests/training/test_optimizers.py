@@ -172,7 +172,10 @@ def test_learning_rate_can_change_between_steps():
         (lambda: RMSprop(epsilon=-1.0), "`epsilon`"),
         (lambda: SGD(momentum=-0.1), "`momentum`"),
         (lambda: SGD(nesterov=True), "`nesterov=True` needs a positive `momentum`"),
-        (lambda: RMSprop(clipnorm=1.0, clipvalue=1.0), "Only one of `clipnorm`, `clipvalue` and `global_clipnorm`"),
+        (
+            lambda: RMSprop(clipnorm=1.0, clipvalue=1.0),
+            "Only one of `clipnorm`, `clipvalue` and `global_clipnorm`",
+        ),
         (lambda: RMSprop(clipnorm=0.0), "`clipnorm`"),
         (
             lambda: get("adamax"),

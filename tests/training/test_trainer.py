@@ -142,9 +142,7 @@ def test_the_loop_uses_no_private_name():
     private = [
         node.attr
         for node in ast.walk(tree)
-        if isinstance(node, ast.Attribute)
-        and node.attr.startswith("_")
-        and not node.attr.startswith("__")
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")
     ]
     assert private == []
 
@@ -178,8 +176,10 @@ def test_a_custom_batcher_factory_is_used_by_fit_evaluate_and_predict():
 
     def factory(x, batch_size, *, shuffle, bucket_by_length):
         calls.append((int(x.shape[0]), batch_size, shuffle, bucket_by_length))
-        return FirstRowsOnly(3) if shuffle else default_batcher(
-            x, batch_size, shuffle=shuffle, bucket_by_length=bucket_by_length
+        return (
+            FirstRowsOnly(3)
+            if shuffle
+            else default_batcher(x, batch_size, shuffle=shuffle, bucket_by_length=bucket_by_length)
         )
 
     x, y = token_five()
@@ -273,9 +273,7 @@ def test_a_container_that_is_not_sequential_trains_like_one():
     assert ours.keys() == theirs.keys() == {"acc", "loss", "val_acc", "val_loss"}
     for key in ours:
         np.testing.assert_allclose(ours[key], theirs[key], rtol=1e-5)
-    np.testing.assert_allclose(
-        by_hand.predict(x, verbose=0), stack.predict(x, verbose=0), rtol=1e-5
-    )
+    np.testing.assert_allclose(by_hand.predict(x, verbose=0), stack.predict(x, verbose=0), rtol=1e-5)
     loss, acc = by_hand.evaluate(x, y, verbose=0)
     assert loss < 0.69 and acc > 0.5
 

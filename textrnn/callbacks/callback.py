@@ -61,8 +61,7 @@ class Callback:
     def _require_model(self) -> Trainer:
         if self.model is None:
             raise RuntimeError(
-                f"{type(self).__name__} is not attached to a model: "
-                "pass it to `fit(callbacks=[...])`."
+                f"{type(self).__name__} is not attached to a model: pass it to `fit(callbacks=[...])`."
             )
         return self.model
 
@@ -74,9 +73,7 @@ def _overrides(cb: Callback, hook: str) -> bool:
 class CallbackList:
     """Calls a hook on every callback, in order; knows which batch hooks anyone overrides."""
 
-    def __init__(
-        self, callbacks: Iterable[Callback], model: Trainer, params: dict[str, Any]
-    ) -> None:
+    def __init__(self, callbacks: Iterable[Callback], model: Trainer, params: dict[str, Any]) -> None:
         self.callbacks = list(callbacks)
         for cb in self.callbacks:
             if not isinstance(cb, Callback):

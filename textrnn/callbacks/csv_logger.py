@@ -29,9 +29,7 @@ class CSVLogger(Callback):
         >>> model.fit(x, y, epochs=5, callbacks=[CSVLogger("training.log")])
     """
 
-    def __init__(
-        self, filename: str | os.PathLike[str], separator: str = ",", append: bool = False
-    ) -> None:
+    def __init__(self, filename: str | os.PathLike[str], separator: str = ",", append: bool = False) -> None:
         super().__init__()
         self.filename = Path(checks.path("filename", filename))
         if not isinstance(separator, str) or len(separator) != 1:

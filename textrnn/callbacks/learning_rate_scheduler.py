@@ -42,9 +42,7 @@ class LearningRateScheduler(Callback):
     def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
         model = self._require_model()
         if model.optimizer is None:
-            raise RuntimeError(
-                "LearningRateScheduler needs a compiled model; call `compile` before `fit`."
-            )
+            raise RuntimeError("LearningRateScheduler needs a compiled model; call `compile` before `fit`.")
         current = float(model.optimizer.learning_rate)
         try:
             lr = self.schedule(epoch, current)
@@ -54,9 +52,7 @@ class LearningRateScheduler(Callback):
             raise ValueError(f"The output of the `schedule` function should be a float. Got: {lr}")
         model.optimizer.learning_rate = float(lr)
         if self.verbose > 0:
-            print(
-                f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {float(lr)}."
-            )
+            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {float(lr)}.")
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         if logs is not None and self.model is not None and self.model.optimizer is not None:

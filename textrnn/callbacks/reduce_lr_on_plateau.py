@@ -53,9 +53,7 @@ class ReduceLROnPlateau(Callback):
         self.monitor = checks.string("monitor", monitor)
         factor = checks.finite_number("factor", factor)
         if factor >= 1.0:
-            raise ValueError(
-                f"ReduceLROnPlateau does not support a factor >= 1.0. Received factor={factor}"
-            )
+            raise ValueError(f"ReduceLROnPlateau does not support a factor >= 1.0. Received factor={factor}")
         self.factor = factor
         self.patience = checks.non_negative_int("patience", patience)
         self.verbose = checks.non_negative_int("verbose", verbose)
@@ -89,9 +87,7 @@ class ReduceLROnPlateau(Callback):
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         model = self._require_model()
         if model.optimizer is None:
-            raise RuntimeError(
-                "ReduceLROnPlateau needs a compiled model; call `compile` before `fit`."
-            )
+            raise RuntimeError("ReduceLROnPlateau needs a compiled model; call `compile` before `fit`.")
         if self._direction is None:
             self._direction = resolve_mode(self.mode, self.monitor, model, "ReduceLROnPlateau")
         logs = logs if logs is not None else {}

@@ -22,19 +22,26 @@ def train(
     *,
     out: Annotated[
         Path | None,
-        typer.Option(help="Run folder to create. Default: a fresh runs/<data>-<rnn>-<time>.",
-                     rich_help_panel=_RUN),
+        typer.Option(
+            help="Run folder to create. Default: a fresh runs/<data>-<rnn>-<time>.", rich_help_panel=_RUN
+        ),
     ] = None,
     resume: Annotated[
         Path | None,
-        typer.Option(metavar="RUN", rich_help_panel=_RUN,
-                     help="Continue the interrupted run folder RUN from its last finished epoch "
-                     "(no other options)."),
+        typer.Option(
+            metavar="RUN",
+            rich_help_panel=_RUN,
+            help="Continue the interrupted run folder RUN from its last finished epoch (no other options).",
+        ),
     ] = None,
     verbose: Annotated[
         int,
-        typer.Option(min=0, max=2, rich_help_panel=_RUN,
-                     help="0 quiet, 1 a progress bar per epoch, 2 one line per epoch."),
+        typer.Option(
+            min=0,
+            max=2,
+            rich_help_panel=_RUN,
+            help="0 quiet, 1 a progress bar per epoch, 2 one line per epoch.",
+        ),
     ] = 1,
     **options: Any,
 ) -> None:
@@ -68,14 +75,19 @@ def train(
             resume_run(resume, verbose=verbose, print_fn=typer.echo)
         else:
             run_options = TrainOptions.from_preset(preset, **values)
-            train_run(run_options, out, verbose=verbose, print_fn=typer.echo, command=_argv(ctx),
-                      explicit=set(values))
+            train_run(
+                run_options,
+                out,
+                verbose=verbose,
+                print_fn=typer.echo,
+                command=_argv(ctx),
+                explicit=set(values),
+            )
     except TrainingInterrupted as e:
         typer.echo(e.result.summary(), err=True)
         raise typer.Exit(130) from None
     except KeyboardInterrupt:
-        typer.echo("Interrupted before the first epoch finished: no run folder was written.",
-                   err=True)
+        typer.echo("Interrupted before the first epoch finished: no run folder was written.", err=True)
         raise typer.Exit(130) from None
     except RuntimeError as e:
         if not worker or isinstance(e, TextRNNError):

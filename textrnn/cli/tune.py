@@ -18,17 +18,18 @@ def tune(
     *,
     minutes: Annotated[
         float,
-        typer.Option(min=0.01, rich_help_panel=_TUNE,
-                     help="Start no trial after this many minutes; a running trial stops after "
-                     "its current epoch."),
+        typer.Option(
+            min=0.01,
+            rich_help_panel=_TUNE,
+            help="Start no trial after this many minutes; a running trial stops after its current epoch.",
+        ),
     ] = 30.0,
-    trials: Annotated[
-        int, typer.Option(min=1, rich_help_panel=_TUNE, help="The most trials to run.")
-    ] = 20,
+    trials: Annotated[int, typer.Option(min=1, rich_help_panel=_TUNE, help="The most trials to run.")] = 20,
     out: Annotated[
         Path | None,
-        typer.Option(help="Tune folder to create. Default: a fresh runs/<data>-tune-<time>.",
-                     rich_help_panel=_TUNE),
+        typer.Option(
+            help="Tune folder to create. Default: a fresh runs/<data>-tune-<time>.", rich_help_panel=_TUNE
+        ),
     ] = None,
     verbose: Annotated[
         int, typer.Option(min=0, max=1, rich_help_panel=_TUNE, help="0 quiet, 1 a line per trial.")

@@ -1,4 +1,7 @@
-"""The user's own labelled texts: readers (CSV, TSV, JSON Lines, Parquet, class folders) → `(texts, labels)`."""
+"""The user's own labelled texts.
+
+Readers (CSV, TSV, JSON Lines, Parquet, class folders) → `(texts, labels)`.
+"""
 
 from textrnn.data.labels import encode_labels, label_names_of, normalize_label
 from textrnn.data.readers import FORMATS, DataSource, detect_format, read_texts

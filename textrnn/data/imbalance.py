@@ -131,15 +131,12 @@ def choose_threshold(
     y = np.asarray(y_true).reshape(-1)
     probs = np.asarray(p, dtype=np.float64).reshape(-1)
     if len(y) != len(probs):
-        raise ValueError(
-            f"Expected as many probabilities as labels, got {len(probs)} and {len(y)}."
-        )
+        raise ValueError(f"Expected as many probabilities as labels, got {len(probs)} and {len(y)}.")
     if len(y) == 0:
         raise ValueError("Cannot choose a threshold without samples: `y_true` is empty.")
     if not np.isin(y, (0, 1)).all():
         raise ValueError(
-            "Expected 0/1 labels for a two-class threshold, "
-            f"got values {sorted(set(y.tolist()))[:5]}."
+            f"Expected 0/1 labels for a two-class threshold, got values {sorted(set(y.tolist()))[:5]}."
         )
     if np.isnan(probs).any() or probs.min() < 0 or probs.max() > 1:
         raise ValueError("Expected probabilities in [0, 1] in `p`.")

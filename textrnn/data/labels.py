@@ -44,7 +44,9 @@ def normalize_label(value: Any) -> str | None:
         if _NUMBER.fullmatch(s):
             return normalize_label(float(s)) if not s.lstrip("+-").isdigit() else str(int(s))
         return s or None
-    raise DatasetError(f"Expected a label that is a string or a number, got {type(value).__name__} {value!r}.")
+    raise DatasetError(
+        f"Expected a label that is a string or a number, got {type(value).__name__} {value!r}."
+    )
 
 
 def _numeric(name: str) -> float | None:
@@ -67,7 +69,9 @@ def label_names_of(labels: Sequence[str]) -> list[str]:
     return names
 
 
-def encode_labels(labels: Sequence[str], label_names: Sequence[str], *, source: str = "the data") -> np.ndarray:
+def encode_labels(
+    labels: Sequence[str], label_names: Sequence[str], *, source: str = "the data"
+) -> np.ndarray:
     """Class indices of `labels` under `label_names`, shape `(samples,)`, dtype int64.
 
     Raises:

@@ -110,8 +110,7 @@ def detect_format(path: str | os.PathLike[str]) -> str:
     p = Path(path)
     if not p.exists():
         raise DatasetError(
-            f"Data path `{p}` does not exist. "
-            "Check the path (relative paths start at the current folder)."
+            f"Data path `{p}` does not exist. Check the path (relative paths start at the current folder)."
         )
     if p.is_dir():
         return "folder"
@@ -160,8 +159,7 @@ def read_texts(
     fmt = source.resolved_format()
     if fmt != "folder" and not Path(path).is_file():
         raise DatasetError(
-            f"Data path `{path}` is not a file, but format {fmt!r} reads a file. "
-            "Pass the file itself."
+            f"Data path `{path}` is not a file, but format {fmt!r} reads a file. Pass the file itself."
         )
     if subset not in ("train", "test"):
         raise checks.invalid("subset", "'train' or 'test'", subset)
@@ -180,8 +178,7 @@ def read_texts(
         texts, labels = _read_folder(Path(path), subset, encoding)
     if not texts:
         raise DatasetError(
-            f"`{path}` holds no examples. "
-            "Point to a file with at least one labelled text per class."
+            f"`{path}` holds no examples. Point to a file with at least one labelled text per class."
         )
     _check_columns_make_sense(path, texts, labels, source)
     return texts, labels
@@ -203,7 +200,8 @@ def _check_columns_make_sense(path: Any, texts: Texts, labels: Labels, source: D
     distinct = len(set(labels))
     if n >= MIN_ROWS_FOR_ID_CHECK and distinct * 2 > n:
         kind = (
-            "a different value in every row" if distinct == n
+            "a different value in every row"
+            if distinct == n
             else f"{distinct:,} distinct values in {n:,} rows"
         )
         raise DatasetError(
@@ -220,7 +218,7 @@ def _decode(raw: bytes, path: Path, encoding: str) -> str:
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
         raise DatasetError(
-            f"`{path}` line {line}: bytes {raw[e.start:e.end]!r} are not valid {encoding}. "
+            f"`{path}` line {line}: bytes {raw[e.start : e.end]!r} are not valid {encoding}. "
             "Re-save the file as UTF-8, or pass its encoding "
             "(`--encoding latin-1`, `--encoding cp1252`, ...)."
         ) from None
@@ -235,8 +233,7 @@ def _read_delimited(path: Path, delimiter: str, source: DataSource) -> tuple[Tex
         header = next(reader, None)
         if header is None:
             raise DatasetError(
-                f"`{path}` is empty. "
-                "Expected a header line naming the columns, then one row per text."
+                f"`{path}` is empty. Expected a header line naming the columns, then one row per text."
             )
         header = [h.strip() for h in header]
         t_col = _column_index(header, source.text_column, "text", path)
@@ -354,8 +351,7 @@ def _read_parquet(path: Path, source: DataSource) -> tuple[Texts, Labels]:
         label = normalize_label(raw_label)
         if label is None:
             raise DatasetError(
-                f"`{path}` row {n}: no label in `{source.label_column}`. "
-                "Fill in the label or drop the row."
+                f"`{path}` row {n}: no label in `{source.label_column}`. Fill in the label or drop the row."
             )
         texts.append(value)
         labels.append(label)
@@ -373,9 +369,7 @@ def _read_folder(root: Path, subset: str, encoding: str) -> tuple[Texts, Labels]
         base = root
     skipped = _SKIPPED_FOLDERS | ({"test"} if base == root else set())
     class_dirs = sorted(
-        d
-        for d in base.iterdir()
-        if d.is_dir() and not d.name.startswith(".") and d.name not in skipped
+        d for d in base.iterdir() if d.is_dir() and not d.name.startswith(".") and d.name not in skipped
     )
     texts: Texts = []
     labels: Labels = []

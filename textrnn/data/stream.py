@@ -54,9 +54,7 @@ def shard_paths(path: str | os.PathLike[str]) -> list[Path]:
         raise DatasetError(f"`{p}` does not exist: pass a data file or a folder of shards.")
     shards = sorted(q for q in p.iterdir() if q.is_file() and q.suffix.lower() in SHARD_FORMATS)
     if not shards:
-        raise DatasetError(
-            f"`{p}` holds no .csv, .tsv, .jsonl or .parquet shard. Put the data files in it."
-        )
+        raise DatasetError(f"`{p}` holds no .csv, .tsv, .jsonl or .parquet shard. Put the data files in it.")
     return shards
 
 
@@ -228,9 +226,7 @@ def encode_to_disk(
     target = Path(folder)
     staging = new_temp_dir(target, "encoding")
     try:
-        tokens = np.lib.format.open_memmap(
-            staging / TOKENS, mode="w+", dtype=np.int32, shape=(rows, maxlen)
-        )
+        tokens = np.lib.format.open_memmap(staging / TOKENS, mode="w+", dtype=np.int32, shape=(rows, maxlen))
         labels = np.empty(rows, dtype=np.int64)
         at = 0
         kw = {"text_column": text_column, "label_column": label_column, "encoding": encoding}
@@ -249,9 +245,7 @@ def encode_to_disk(
         tokens.flush()
         del tokens
         np.save(staging / LABELS, labels)
-        write_json_atomic(
-            staging / META, {"rows": rows, "maxlen": maxlen, "label_names": list(label_names)}
-        )
+        write_json_atomic(staging / META, {"rows": rows, "maxlen": maxlen, "label_names": list(label_names)})
         replace_dir(staging, target)
     finally:
         remove_paths([staging])

@@ -193,8 +193,7 @@ def _read_texts(src: _Source, subsets: Sequence[str]) -> dict[str, tuple[list[st
         if not items:
             where_ = "train/unsup" if subset == "unsup" else f"{subset}/pos, {subset}/neg"
             raise DatasetError(
-                f"No {subset} reviews ({where_}/*.txt) in {src.path}: "
-                f"not the IMDB dataset. {_HOW_TO}"
+                f"No {subset} reviews ({where_}/*.txt) in {src.path}: not the IMDB dataset. {_HOW_TO}"
             )
         items.sort(key=lambda it: (it[0], it[1]))
         out[subset] = ([it[2] for it in items], np.array([it[0] for it in items], dtype=np.int64))

@@ -108,9 +108,7 @@ def timeout_seconds() -> float:
     try:
         value = float(raw) if raw else DEFAULT_TIMEOUT_S
     except ValueError:
-        raise DistributedError(
-            f"TEXTRNN_DIST_TIMEOUT must be a number of seconds, got {raw!r}."
-        ) from None
+        raise DistributedError(f"TEXTRNN_DIST_TIMEOUT must be a number of seconds, got {raw!r}.") from None
     if value <= 0:
         raise DistributedError(f"TEXTRNN_DIST_TIMEOUT must be positive, got {raw!r}.")
     return value
@@ -134,8 +132,7 @@ def init(backend: str | None = None) -> Group:
     missing = [name for name in _ENV if name not in os.environ]
     if missing:
         raise DistributedError(
-            f"{', '.join(missing)} not set: start the workers with `torchrun` or "
-            "`textrnn train --nproc N`."
+            f"{', '.join(missing)} not set: start the workers with `torchrun` or `textrnn train --nproc N`."
         )
     rank, world = _env_int("RANK"), _env_int("WORLD_SIZE")
     local_rank = _env_int("LOCAL_RANK", 0)

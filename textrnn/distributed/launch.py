@@ -36,9 +36,7 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
-def worker_env(
-    rank: int, nproc: int, port: int, base: dict[str, str] | None = None
-) -> dict[str, str]:
+def worker_env(rank: int, nproc: int, port: int, base: dict[str, str] | None = None) -> dict[str, str]:
     """The environment of local worker `rank` of `nproc` (torchrun's variables)."""
     env = dict(os.environ if base is None else base)
     threads = str(threads_per_process(nproc))
@@ -107,9 +105,7 @@ def run_workers(
     preexec = _die_with_parent if sys.platform.startswith("linux") else None
     try:
         for rank, argv in enumerate(commands):
-            procs.append(
-                subprocess.Popen(list(argv), env=worker_env(rank, nproc, port), preexec_fn=preexec)
-            )
+            procs.append(subprocess.Popen(list(argv), env=worker_env(rank, nproc, port), preexec_fn=preexec))
         start = time.monotonic()
         while True:
             codes = [p.poll() for p in procs]

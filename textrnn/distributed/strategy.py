@@ -43,9 +43,7 @@ class _Forward(nn.Module):
         if x.shape[0] == 0:
             # an empty slice: run one padding row and keep none of it, so DDP still sees every
             # parameter used and this rank adds zero gradients to the average
-            out = self.model.compute_output(
-                x.new_zeros((1, *x.shape[1:])), training=training, logits=logits
-            )
+            out = self.model.compute_output(x.new_zeros((1, *x.shape[1:])), training=training, logits=logits)
             return out[:0]
         return self.model.compute_output(x, training=training, logits=logits)
 

@@ -192,7 +192,7 @@ class Layer(nn.Module):
         `training=None` means inference (dropout off), as in Keras outside `fit`. Called on
         symbolic tensors (`keras.Input`), it records the call for a functional model instead.
         """
-        if _is_text(inputs):  # raw strings, for a model starting with TextVectorization
+        if is_text(inputs):  # raw strings, for a model starting with TextVectorization
             self.maybe_build((None,))
             return self.call(inputs, mask=None, training=bool(training), **kwargs)
         if keras_tensor.is_symbolic(inputs):
@@ -286,10 +286,19 @@ def _given(training: bool | None) -> dict[str, Any]:
     return {} if training is None else {"training": training}
 
 
-def _is_text(value: Any) -> bool:
-    from textrnn.layers.text_vectorization import is_text
-
-    return is_text(value)
+def is_text(value: Any) -> bool:
+    """Whether `value` is a batch of strings: a str/bytes NumPy array, or a list of strings."""
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind in "US":
+            return True
+        return value.dtype == object and value.size > 0 and isinstance(value.flat[0], (str, bytes))
+    if isinstance(value, (list, tuple)) and value:
+        return isinstance(value[0], (str, bytes, np.str_)) or (
+            isinstance(value[0], list)
+            and len(value[0]) == 1
+            and isinstance(value[0][0], (str, bytes, np.str_))
+        )
+    return False
 
 
 def _with_input_shape(init: Any) -> Any:

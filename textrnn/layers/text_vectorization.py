@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from textrnn import checks
-from textrnn.layers.base import Layer, Shape
+from textrnn.layers.base import Layer, Shape, is_text
 
 PAD_TOKEN = ""
 OOV_TOKEN = "[UNK]"
@@ -39,21 +39,6 @@ _WHITESPACE = re.compile(r"[ \t\n\r\f\v]+")
 _STANDARDIZE = ("lower_and_strip_punctuation", "lower", "strip_punctuation")
 _SPLIT = ("whitespace", "character")
 _MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
-
-
-def is_text(value: Any) -> bool:
-    """Whether `value` is a batch of strings: a str/bytes NumPy array, or a list of strings."""
-    if isinstance(value, np.ndarray):
-        if value.dtype.kind in "US":
-            return True
-        return value.dtype == object and value.size > 0 and isinstance(value.flat[0], (str, bytes))
-    if isinstance(value, (list, tuple)) and value:
-        return isinstance(value[0], (str, bytes, np.str_)) or (
-            isinstance(value[0], list)
-            and len(value[0]) == 1
-            and isinstance(value[0][0], (str, bytes, np.str_))
-        )
-    return False
 
 
 def _strings(value: Any, argument: str = "inputs") -> list[str]:
@@ -72,8 +57,7 @@ def _strings(value: Any, argument: str = "inputs") -> list[str]:
             s = s.decode("utf-8")
         elif not isinstance(s, str):
             raise TypeError(
-                f"`TextVectorization` expects strings, but `{argument}` holds {type(s).__name__} "
-                f"value {s!r}."
+                f"`TextVectorization` expects strings, but `{argument}` holds {type(s).__name__} value {s!r}."
             )
         out.append(s)
     return out
@@ -136,8 +120,7 @@ class TextVectorization(Layer):
         if ragged:
             raise ValueError("`ragged=True` can only be used with the TensorFlow backend.")
         if not (standardize is None or callable(standardize) or standardize in _STANDARDIZE):
-            raise checks.invalid("standardize", f"None, a callable or one of {_STANDARDIZE}",
-                                 standardize)
+            raise checks.invalid("standardize", f"None, a callable or one of {_STANDARDIZE}", standardize)
         if not (split is None or callable(split) or split in _SPLIT):
             raise checks.invalid("split", f"None, a callable or one of {_SPLIT}", split)
         output_mode = {"binary": "multi_hot", "tf-idf": "tf_idf"}.get(output_mode, output_mode)
@@ -147,13 +130,14 @@ class TextVectorization(Layer):
                 "`output_mode='one_hot'` encodes one token per string: use it with `split=None`, "
                 "or use `output_mode='multi_hot'` for several tokens per string."
             )
-        ngram_ok = ngrams is None or checks._is_int(ngrams) or (
-            isinstance(ngrams, tuple) and all(checks._is_int(n) for n in ngrams)
+        ngram_ok = (
+            ngrams is None
+            or checks._is_int(ngrams)
+            or (isinstance(ngrams, tuple) and all(checks._is_int(n) for n in ngrams))
         )
         if not ngram_ok:
             raise ValueError(
-                "`ngrams` must be None, an integer, or a tuple of integers. "
-                f"Received: ngrams={ngrams}"
+                f"`ngrams` must be None, an integer, or a tuple of integers. Received: ngrams={ngrams}"
             )
         if output_mode == "int" and not (
             output_sequence_length is None or checks._is_int(output_sequence_length)
@@ -172,9 +156,7 @@ class TextVectorization(Layer):
                 f"If set, `max_tokens` must be greater than 1. Received: max_tokens={max_tokens}"
             )
         if pad_to_max_tokens and max_tokens is None:
-            raise ValueError(
-                "If pad_to_max_tokens is True, must set `max_tokens`. Received: max_tokens=None"
-            )
+            raise ValueError("If pad_to_max_tokens is True, must set `max_tokens`. Received: max_tokens=None")
         if idf_weights is not None and output_mode != "tf_idf":
             raise ValueError(
                 "`idf_weights` should only be set if output_mode is 'tf_idf'. "
@@ -247,7 +229,7 @@ class TextVectorization(Layer):
             raise ValueError("`idf_weights` should only be set if output_mode is 'tf_idf'.")
         reserved = self._reserved()
         found_special = vocab[: len(reserved)] == reserved
-        learned = vocab[len(reserved):] if found_special else vocab
+        learned = vocab[len(reserved) :] if found_special else vocab
         repeated = sorted({t for t, c in Counter(learned).items() if c > 1})
         if repeated:
             raise ValueError(
@@ -442,12 +424,12 @@ class TextVectorization(Layer):
         finally:
             self._takes_ids = outer
 
-    def forward(self, inputs: Any, mask: Any = None, training: bool | None = None,
-                **kwargs: Any) -> Any:
+    def forward(self, inputs: Any, mask: Any = None, training: bool | None = None, **kwargs: Any) -> Any:
         return self.call(inputs, mask=mask, training=bool(training))
 
-    def call(self, inputs: Any, mask: torch.Tensor | None = None, training: bool = False,
-             **kwargs: Any) -> torch.Tensor:
+    def call(
+        self, inputs: Any, mask: torch.Tensor | None = None, training: bool = False, **kwargs: Any
+    ) -> torch.Tensor:
         if isinstance(inputs, torch.Tensor) and self._takes_ids:
             return self.encode_ids(inputs)
         if not is_text(inputs):

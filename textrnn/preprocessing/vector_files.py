@@ -108,22 +108,18 @@ def _text_rows(path: Path, encoding: str) -> Iterator[tuple[int, str, list[str],
                     dim = header[1]
                     if dim < 1:
                         raise DatasetError(
-                            f"`{path}` line 1: header gives dimension {dim}; "
-                            "expected a positive one."
+                            f"`{path}` line 1: header gives dimension {dim}; expected a positive one."
                         )
                     continue
                 dim = len(line.split(" ")) - 1
                 if dim < 1:
                     raise DatasetError(
-                        f"`{path}` line {n}: expected a word followed by its numbers, "
-                        f"got {line[:40]!r}."
+                        f"`{path}` line {n}: expected a word followed by its numbers, got {line[:40]!r}."
                     )
             parts = line.rsplit(" ", dim)  # a word may itself contain spaces (GloVe 840B)
             word_parts = parts[0].split(" ")
             extra = (
-                len(parts) == dim + 1
-                and len(word_parts) > 1
-                and all(_is_float(x) for x in word_parts[1:])
+                len(parts) == dim + 1 and len(word_parts) > 1 and all(_is_float(x) for x in word_parts[1:])
             )
             if len(parts) != dim + 1 or not parts[0] or extra:
                 got = len(line.split(" ")) - 1
@@ -147,9 +143,7 @@ def _binary_rows(path: Path) -> Iterator[tuple[int, str, np.ndarray, int]]:
             )
         count, dim = header
         if dim < 1:
-            raise DatasetError(
-                f"`{path}` line 1: header gives dimension {dim}; expected a positive one."
-            )
+            raise DatasetError(f"`{path}` line 1: header gives dimension {dim}; expected a positive one.")
         size = 4 * dim
         for i in range(1, count + 1):
             word = bytearray()
@@ -201,9 +195,7 @@ def read_word_vectors(
         ValueError: for a bad `format`.
     """
     p = Path(path)
-    fmt = checks.choice(
-        "format", format if format is not None else detect_vector_format(p), VECTOR_FORMATS
-    )
+    fmt = checks.choice("format", format if format is not None else detect_vector_format(p), VECTOR_FORMATS)
     if not p.is_file():
         raise DatasetError(f"Word vector file `{p}` does not exist. Check the path.")
     input_dim = vocabulary.input_dim
@@ -236,9 +228,7 @@ def read_word_vectors(
                 vector = np.array(numbers, dtype=np.float32)
             except ValueError:
                 bad = next(x for x in numbers if not _is_float(x))
-                raise DatasetError(
-                    f"`{p}` line {where}: {bad!r} is not a number (word {word!r})."
-                ) from None
+                raise DatasetError(f"`{p}` line {where}: {bad!r} is not a number (word {word!r}).") from None
         else:
             vector = numbers
         matrix[i] = vector
@@ -246,8 +236,7 @@ def read_word_vectors(
         exact[i] = is_exact
     if matrix is None:
         raise DatasetError(
-            f"`{p}` holds no word vectors. "
-            "Expected lines `WORD X1 X2 ...` (or a word2vec binary file)."
+            f"`{p}` holds no word vectors. Expected lines `WORD X1 X2 ...` (or a word2vec binary file)."
         )
     std = float(matrix[found].std()) if found.any() else 0.1
     rng = np.random.default_rng(seed)

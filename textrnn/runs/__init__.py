@@ -50,4 +50,22 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-__all__ = sorted(_MODULE_OF)
+__all__ = [
+    "EnsembleResult",
+    "EnsembleRun",
+    "Prediction",
+    "Predictor",
+    "Run",
+    "RunFolder",
+    "SingleRun",
+    "TrainOptions",
+    "TrainResult",
+    "TrainingInterrupted",
+    "TuneResult",
+    "TuneRun",
+    "load",
+    "open_run",
+    "resume",
+    "train",
+    "tune",
+]

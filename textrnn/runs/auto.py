@@ -89,8 +89,11 @@ def choose_options(
             )
     if result.monitor == "val_macro_f1":
         reasons = [
-            r.replace("watch macro F1, not accuracy", "early stopping and the saved epoch "
-                      "follow val_macro_f1 (the rule: largest / smallest class ≥ 4)")
+            r.replace(
+                "watch macro F1, not accuracy",
+                "early stopping and the saved epoch "
+                "follow val_macro_f1 (the rule: largest / smallest class ≥ 4)",
+            )
             for r in reasons
         ]
     if overridden:

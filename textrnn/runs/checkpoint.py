@@ -152,7 +152,8 @@ def load_checkpoint(folder: Path, model: torch.nn.Module, optimizer: Any) -> int
             meta = json.loads((f.metadata() or {})[_META_KEY])
     except (OSError, ValueError, KeyError, TypeError, SafetensorError) as e:
         raise RunFolderError(
-            f"The checkpoint in `{folder}` is missing or damaged ({e}). The run cannot be resumed; train it again."
+            f"The checkpoint in `{folder}` is missing or damaged ({e}). The run cannot be resumed; train it "
+            "again."
         ) from None
     model_state = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
     try:
@@ -163,12 +164,16 @@ def load_checkpoint(folder: Path, model: torch.nn.Module, optimizer: Any) -> int
         optimizer.build(model.parameters())
         optimizer.torch_optimizer.load_state_dict(_unflatten_optimizer(meta["optimizer"], tensors))
         optimizer.iterations = int(meta.get("iterations", 0))
-        averages = sorted((k for k in tensors if k.startswith("optimizer.average.")), key=lambda k: int(k.rsplit(".", 1)[1]))
+        averages = sorted(
+            (k for k in tensors if k.startswith("optimizer.average.")), key=lambda k: int(k.rsplit(".", 1)[1])
+        )
         try:
             if averages:
                 optimizer.load_average([tensors[k] for k in averages])
         except ValueError as e:
-            raise RunFolderError(f"The checkpoint in `{folder}` does not match the run's optimizer: {e}") from None
+            raise RunFolderError(
+                f"The checkpoint in `{folder}` does not match the run's optimizer: {e}"
+            ) from None
     torch.set_rng_state(tensors["rng.torch"])
     kind, pos, has_gauss, gauss = meta["rng_numpy"]
     np.random.set_state((kind, tensors["rng.numpy"].numpy().astype(np.uint32), pos, has_gauss, gauss))

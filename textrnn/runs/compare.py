@@ -92,7 +92,9 @@ def compare_with_curves(
 ) -> list[tuple[dict[str, Any], list[float] | None]]:
     """Each run's `compare_runs` row and its per-epoch `metric` (None if it has none recorded)."""
     if not paths:
-        raise ValueError("Expected at least one run folder to compare, got none. Pass runs such as runs/a runs/b.")
+        raise ValueError(
+            "Expected at least one run folder to compare, got none. Pass runs such as runs/a runs/b."
+        )
     runs = [r for p in paths for r in open_run(p).compared()]  # a tune folder: its trials
     rows = [run_row(run) for run in runs]
     for row, text in zip(rows, differing_options([run.options for run in runs]), strict=True):
@@ -157,8 +159,8 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
 
     def line(cells: list[str]) -> str:
         return "  ".join(
-            c.rjust(w) if key in numeric else c.ljust(w) for c, w, (key, _) in zip(cells, widths, COLUMNS, strict=True)
+            c.rjust(w) if key in numeric else c.ljust(w)
+            for c, w, (key, _) in zip(cells, widths, COLUMNS, strict=True)
         ).rstrip()
 
     return "\n".join([line(header), line(["-" * w for w in widths]), *(line(r) for r in body)])
-

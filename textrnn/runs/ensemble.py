@@ -111,13 +111,9 @@ def _train_members(
                 result = result_of(member)
                 say(f"  already complete: {path}")
             else:
-                result = resume_single(
-                    member, callbacks=callbacks, verbose=verbose, print_fn=print_fn
-                )
+                result = resume_single(member, callbacks=callbacks, verbose=verbose, print_fn=print_fn)
         except TrainingInterrupted as e:
-            raise TrainingInterrupted(
-                EnsembleResult(run.path, "interrupted", [*results, e.result])
-            ) from None
+            raise TrainingInterrupted(EnsembleResult(run.path, "interrupted", [*results, e.result])) from None
         except KeyboardInterrupt:
             if not results:
                 raise

@@ -54,7 +54,9 @@ def evaluate_run(
     else:
         source = DataSource(
             path=str(data),
-            format=data_format if data_format is not None else (options.data_format if options.data else None),
+            format=data_format
+            if data_format is not None
+            else (options.data_format if options.data else None),
             text_column=text_column or options.text_column,
             label_column=label_column or options.label_column,
             encoding=encoding or options.encoding,

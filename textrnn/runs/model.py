@@ -35,20 +35,27 @@ def build_model(options: TrainOptions, input_dim: int, num_classes: int = 2) -> 
     binary cross-entropy for two classes, or `Dense(num_classes, "softmax")` with sparse
     categorical cross-entropy for more. With `spatial_dropout > 0` a `SpatialDropout1D` follows the
     `Embedding`; with `pooling="max_avg"` the last recurrent layer returns its sequence and a
-    `GlobalMaxAvgPooling1D` pools it. `clipnorm` and `ema` go to the optimizer. Metrics: `["acc"]`. Layer names are fixed
-    (`embedding`, `simple_rnn`, `simple_rnn_1`, ..., `dense`), whatever else the process built.
+    `GlobalMaxAvgPooling1D` pools it. `clipnorm` and `ema` go to the optimizer. Metrics: `["acc"]`.
+    Layer names are fixed (`embedding`, `simple_rnn`, `simple_rnn_1`, ..., `dense`), whatever else
+    the process built.
 
     Example:
         >>> build_model(TrainOptions(), input_dim=10000).count_params()
         322113
     """
     if num_classes < 2:
-        raise ValueError(f"Received an invalid value for argument `num_classes`, expected at least 2, got {num_classes}.")
+        raise ValueError(
+            f"Received an invalid value for argument `num_classes`, expected at least 2, got {num_classes}."
+        )
     rnn_class = {"simple_rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}[options.rnn]
     embedding = (
         NGramEmbedding(
-            input_dim, options.embedding_dim, ngrams=options.ngrams, buckets=options.ngram_buckets,
-            mask_zero=options.mask_zero, name="embedding",
+            input_dim,
+            options.embedding_dim,
+            ngrams=options.ngrams,
+            buckets=options.ngram_buckets,
+            mask_zero=options.mask_zero,
+            name="embedding",
         )
         if options.ngrams > 1
         else Embedding(input_dim, options.embedding_dim, mask_zero=options.mask_zero, name="embedding")
@@ -105,12 +112,16 @@ def pretrain_embedding(
 
     embedding = model.layers[0]
     if not isinstance(embedding, Embedding):
-        raise TypeError(f"pretrain_embedding needs a model that starts with an Embedding, got {type(embedding).__name__}.")
+        raise TypeError(
+            f"pretrain_embedding needs a model that starts with an Embedding, got {type(embedding).__name__}."
+        )
     sequences: list[Any] = [row[row != 0] for row in np.asarray(x_train)]
     if options.data is None:
         texts, _ = imdb.load_texts(imdb_source, subset="unsup")
         sequences += vocabulary.encode(texts)
-    vectors = ppmi_svd_vectors(sequences, embedding.input_dim, embedding.output_dim, min_index=3, seed=options.seed or 0)
+    vectors = ppmi_svd_vectors(
+        sequences, embedding.input_dim, embedding.output_dim, min_index=3, seed=options.seed or 0
+    )
     weights = embedding.get_weights()
     found = np.abs(vectors).sum(axis=1) > 0
     weights[0][found] = vectors[found]  # the word vectors; an NGramEmbedding's n-gram tables stay as they are
@@ -139,8 +150,7 @@ def load_word_vectors(model: Sequential, options: TrainOptions, vocabulary: Voca
     embedding = model.layers[0]
     if not isinstance(embedding, Embedding):
         raise TypeError(
-            "load_word_vectors needs a model that starts with an Embedding, "
-            f"got {type(embedding).__name__}."
+            f"load_word_vectors needs a model that starts with an Embedding, got {type(embedding).__name__}."
         )
     vectors = read_word_vectors(options.word_vectors, vocabulary, seed=options.seed or 0)
     if vectors.dim != embedding.output_dim:

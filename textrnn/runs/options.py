@@ -70,11 +70,23 @@ PRESETS: dict[str, Preset] = {
     "fast": Preset(
         "a couple of minutes on two CPU cores: a GRU over words and hashed bigrams",
         {
-            "rnn": "gru", "units": 64, "embedding_dim": 64, "mask_zero": True,
-            "num_words": 20_000, "maxlen": 400, "epochs": 3, "batch_size": 64,
-            "optimizer": "adam", "learning_rate": 0.002, "early_stopping": 1,
-            "bucket_by_length": True, "pooling": "max_avg", "spatial_dropout": 0.2,
-            "clipnorm": 1.0, "lr_schedule": "cosine", "ngrams": 2,
+            "rnn": "gru",
+            "units": 64,
+            "embedding_dim": 64,
+            "mask_zero": True,
+            "num_words": 20_000,
+            "maxlen": 400,
+            "epochs": 3,
+            "batch_size": 64,
+            "optimizer": "adam",
+            "learning_rate": 0.002,
+            "early_stopping": 1,
+            "bucket_by_length": True,
+            "pooling": "max_avg",
+            "spatial_dropout": 0.2,
+            "clipnorm": 1.0,
+            "lr_schedule": "cosine",
+            "ngrams": 2,
         },
     ),  # fmt: skip
     "best": Preset(
@@ -82,13 +94,27 @@ PRESETS: dict[str, Preset] = {
         "PPMI word vectors and hashed 1-3-grams, with a linear n-gram model weighted on "
         "validation",
         {
-            "rnn": "gru", "units": 64, "bidirectional": True, "embedding_dim": 100,
-            "mask_zero": True, "num_words": 30_000, "maxlen": 400, "epochs": 2, "batch_size": 64,
-            "optimizer": "adam", "learning_rate": 0.002, "validation_split": 0.1,
+            "rnn": "gru",
+            "units": 64,
+            "bidirectional": True,
+            "embedding_dim": 100,
+            "mask_zero": True,
+            "num_words": 30_000,
+            "maxlen": 400,
+            "epochs": 2,
+            "batch_size": 64,
+            "optimizer": "adam",
+            "learning_rate": 0.002,
+            "validation_split": 0.1,
             "early_stopping": 1,
             "monitor": "val_acc",  # the annealed last epoch wins by accuracy, not by loss
-            "bucket_by_length": True, "pooling": "max_avg", "spatial_dropout": 0.3,
-            "clipnorm": 1.0, "lr_schedule": "cosine", "word_vectors": "ppmi", "ngrams": 3,
+            "bucket_by_length": True,
+            "pooling": "max_avg",
+            "spatial_dropout": 0.3,
+            "clipnorm": 1.0,
+            "lr_schedule": "cosine",
+            "word_vectors": "ppmi",
+            "ngrams": 3,
             "ensemble": 3,  # three seeds, predicting with their mean probability
             "linear": True,  # and the linear n-gram model, weighted on validation
         },
@@ -168,9 +194,7 @@ class TrainOptions:
     label_column: str = option(
         "label", group=DATA, help="Column (or JSON key) holding the labels.", per_run=True
     )
-    encoding: str = option(
-        "utf-8", group=DATA, help="Text encoding of the data files.", per_run=True
-    )
+    encoding: str = option("utf-8", group=DATA, help="Text encoding of the data files.", per_run=True)
     test_data: str | None = option(
         None, group=DATA, expected="a path", none="hold out --test-split of --data",
         help="A separate labelled test set, read like --data.", per_run=True,
@@ -215,9 +239,7 @@ class TrainOptions:
     )  # fmt: skip
     epochs: int = option(10, group=TRAINING, minimum=1, help="Passes over the training data.")
     batch_size: int = option(128, group=TRAINING, minimum=1, help="Samples per gradient step.")
-    optimizer: str = option(
-        "rmsprop", group=TRAINING, choices=OPTIMIZERS, help="rmsprop, adam or sgd."
-    )
+    optimizer: str = option("rmsprop", group=TRAINING, choices=OPTIMIZERS, help="rmsprop, adam or sgd.")
     learning_rate: float | None = option(
         None, group=TRAINING, above=0, none="the optimizer's Keras default, rmsprop 0.001",
         help="Learning rate.",
@@ -249,9 +271,7 @@ class TrainOptions:
     spatial_dropout: float = option(
         0.0, group=MODEL, minimum=0, below=1, help="SpatialDropout1D rate after the embedding."
     )
-    clipnorm: float | None = option(
-        None, group=TRAINING, above=0, help="Clip each gradient to this L2 norm."
-    )
+    clipnorm: float | None = option(None, group=TRAINING, above=0, help="Clip each gradient to this L2 norm.")
     lr_schedule: str = option(
         "constant", group=TRAINING, choices=LR_SCHEDULES,
         help="constant, or cosine (a 5% warmup, then cosine decay to 0 over all planned steps).",
@@ -359,9 +379,7 @@ class TrainOptions:
         names = {f.name for f in fields(cls)}
         unknown = sorted(set(overrides) - names)
         if unknown:
-            raise TypeError(
-                f"Unknown training option(s) {unknown}; expected some of {sorted(names)}."
-            )
+            raise TypeError(f"Unknown training option(s) {unknown}; expected some of {sorted(names)}.")
         values = preset_values(preset)
         given = {k: v for k, v in overrides.items() if v is not None}
         values.update(given)
@@ -384,23 +402,30 @@ class TrainOptions:
                            "Pass --data as well.")  # fmt: skip
         if self.monitor.startswith("val_") and self.validation_split == 0:
             raise _invalid(
-                "monitor", "`loss` or `acc` when there is no validation data", self.monitor,
+                "monitor",
+                "`loss` or `acc` when there is no validation data",
+                self.monitor,
                 "Pass --monitor loss, or a --validation-split above 0.",
             )
         if self.threshold is not None and self.validation_split == 0:
             raise _invalid(
-                "threshold", "no --threshold without validation data", self.threshold,
-                "The threshold is chosen on the validation split: pass a --validation-split "
-                "above 0.",
+                "threshold",
+                "no --threshold without validation data",
+                self.threshold,
+                "The threshold is chosen on the validation split: pass a --validation-split above 0.",
             )
         if self.freeze_embeddings and self.word_vectors == "random":
             raise _invalid(
-                "freeze_embeddings", "False when the Embedding starts at random", True,
+                "freeze_embeddings",
+                "False when the Embedding starts at random",
+                True,
                 "Pass --word-vectors ppmi or the path of a vector file.",
             )
         if self.nproc > 1 and self.ensemble > 1:
             raise _invalid(
-                "nproc", "1 when training an ensemble (--ensemble above 1)", self.nproc,
+                "nproc",
+                "1 when training an ensemble (--ensemble above 1)",
+                self.nproc,
                 "Train the ensemble with one process, or train single runs with --nproc.",
             )
         if self.linear and self.validation_split == 0:
@@ -415,9 +440,10 @@ class TrainOptions:
             )  # fmt: skip
         if self.bucket_by_length and not self.mask_zero:
             raise _invalid(
-                "bucket_by_length", "False unless `mask_zero` is True", True,
-                "Trimming padding only leaves results unchanged when the model masks it: add "
-                "--mask-zero.",
+                "bucket_by_length",
+                "False unless `mask_zero` is True",
+                True,
+                "Trimming padding only leaves results unchanged when the model masks it: add --mask-zero.",
             )
 
     def to_dict(self) -> dict[str, Any]:
@@ -429,9 +455,7 @@ class TrainOptions:
         names = {f.name for f in fields(cls)}
         unknown = sorted(set(config) - names)
         if unknown:
-            raise ValueError(
-                f"Unknown training option(s) {unknown} in the run's config. Upgrade textrnn."
-            )
+            raise ValueError(f"Unknown training option(s) {unknown} in the run's config. Upgrade textrnn.")
         return cls(**config)
 
     def replace(self, **changes: Any) -> TrainOptions:

@@ -52,7 +52,11 @@ class Prediction:
     probabilities: dict[str, float]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"label": self.label, "probability": self.probability, "probabilities": dict(self.probabilities)}
+        return {
+            "label": self.label,
+            "probability": self.probability,
+            "probabilities": dict(self.probabilities),
+        }
 
 
 class Predictor:
@@ -158,7 +162,10 @@ class Predictor:
         """Raw texts → `(samples, maxlen)` int32 token ids, as in training."""
         texts = _check_texts(texts)
         return pad_sequences(
-            self.vocabulary.encode(texts), maxlen=self.maxlen, padding=self.padding, truncating=self.truncating
+            self.vocabulary.encode(texts),
+            maxlen=self.maxlen,
+            padding=self.padding,
+            truncating=self.truncating,
         )
 
     def predict_proba(self, texts: Sequence[str], batch_size: int = PREDICT_BATCH_SIZE) -> np.ndarray:
@@ -210,7 +217,9 @@ class Predictor:
 
         return explain(self, text, method=method)
 
-    def evaluate(self, texts: Sequence[str], labels: Sequence[Any], batch_size: int = PREDICT_BATCH_SIZE) -> dict[str, Any]:
+    def evaluate(
+        self, texts: Sequence[str], labels: Sequence[Any], batch_size: int = PREDICT_BATCH_SIZE
+    ) -> dict[str, Any]:
         """Accuracy, loss, per-class and macro precision/recall/F1, confusion matrix and ROC AUC.
 
         Args:
@@ -227,7 +236,9 @@ class Predictor:
         texts = _check_texts(texts)
         labels = list(labels.tolist() if isinstance(labels, np.ndarray) else labels)
         if len(labels) != len(texts):
-            raise DatasetError(f"Expected one label per text, got {len(texts)} texts and {len(labels)} labels.")
+            raise DatasetError(
+                f"Expected one label per text, got {len(texts)} texts and {len(labels)} labels."
+            )
         names: list[str] = []
         for i, raw in enumerate(labels):
             label = normalize_label(raw)
@@ -242,7 +253,8 @@ class Predictor:
             bad = next((v for v in labels if not 0 <= v < k), None)
             if bad is not None:
                 raise DatasetError(
-                    f"Label {bad} is neither one of the model's labels {self.label_names} nor a class index in "
+                    f"Label {bad} is neither one of the model's labels {self.label_names} nor a class index "
+                    "in "
                     f"[0, {k - 1}]. Pass label names or indices of the model's classes."
                 )
             y = np.asarray(labels, dtype=np.int64)
@@ -253,7 +265,10 @@ class Predictor:
 
     def __repr__(self) -> str:
         where = f"{str(self.path)!r}, " if self.path is not None else ""
-        return f"Predictor({where}labels={self.label_names}, maxlen={self.maxlen}, vocabulary={len(self.vocabulary)} words)"
+        return (
+            f"Predictor({where}labels={self.label_names}, maxlen={self.maxlen}, "
+            f"vocabulary={len(self.vocabulary)} words)"
+        )
 
 
 class EnsemblePredictor(Predictor):
@@ -314,7 +329,9 @@ class EnsemblePredictor(Predictor):
         return for_ensemble(EnsembleRun(path))
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        raise TypeError("An ensemble's members each encode texts their own way: use `ensemble.members[i].encode(texts)`.")
+        raise TypeError(
+            "An ensemble's members each encode texts their own way: use `ensemble.members[i].encode(texts)`."
+        )
 
     def predict_proba(self, texts: Sequence[str], batch_size: int = PREDICT_BATCH_SIZE) -> np.ndarray:
         """The mean of the members' class probabilities, shape `(samples, classes)`; with a linear
@@ -400,7 +417,9 @@ def to_class_matrix(y: np.ndarray, k: int) -> np.ndarray:
 
 def _check_texts(texts: Any) -> list[str]:
     if isinstance(texts, (str, bytes)):
-        raise TypeError("Expected a list of texts, got a single string. Wrap it in a list: `predict([text])`.")
+        raise TypeError(
+            "Expected a list of texts, got a single string. Wrap it in a list: `predict([text])`."
+        )
     out = list(texts)
     for i, t in enumerate(out):
         if not isinstance(t, str):
@@ -416,7 +435,8 @@ def load(path: str | os.PathLike[str]) -> Predictor:
             folder (`textrnn train --ensemble K`).
 
     Returns:
-        A `Predictor` (an `EnsemblePredictor` for an ensemble) with `.predict(texts)`, `.predict_proba(texts)` and `.evaluate(texts, labels)`.
+        A `Predictor` (an `EnsemblePredictor` for an ensemble) with `.predict(texts)`,
+        `.predict_proba(texts)` and `.evaluate(texts, labels)`.
 
     Example:
         >>> predictor = textrnn.load("runs/imdb")

@@ -129,7 +129,8 @@ def _check_classes(labels: Sequence[str], where: str) -> list[str]:
     names = label_names_of(labels)
     if len(names) < 2:
         raise DatasetError(
-            f"The training data in `{where}` has a single class ({names[0]!r}): a classifier needs at least two. "
+            f"The training data in `{where}` has a single class ({names[0]!r}): a classifier needs at least "
+            "two. "
             "Add examples of another class, or check --label-column."
         )
     return names
@@ -137,7 +138,9 @@ def _check_classes(labels: Sequence[str], where: str) -> list[str]:
 
 def encode_texts(vocabulary: Vocabulary, texts: Sequence[str], maxlen: int) -> np.ndarray:
     """Raw texts → `(samples, maxlen)` int32, with the tokenisation and padding of training."""
-    return pad_sequences(vocabulary.encode(list(texts)), maxlen=maxlen, padding=PADDING, truncating=TRUNCATING)
+    return pad_sequences(
+        vocabulary.encode(list(texts)), maxlen=maxlen, padding=PADDING, truncating=TRUNCATING
+    )
 
 
 def build_vocabulary(options: TrainOptions, texts: Sequence[str]) -> Vocabulary:
@@ -154,7 +157,10 @@ def build_vocabulary(options: TrainOptions, texts: Sequence[str]) -> Vocabulary:
 
 
 def prepare(
-    options: TrainOptions, *, vocabulary: Vocabulary | None = None, label_names: list[str] | None = None,
+    options: TrainOptions,
+    *,
+    vocabulary: Vocabulary | None = None,
+    label_names: list[str] | None = None,
     imdb_source: str | None = None,
 ) -> PreparedData:
     """Read, split, build (or reuse, when resuming) the vocabulary and label names, encode, pad.

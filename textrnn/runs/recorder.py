@@ -51,9 +51,7 @@ class ValidationMacroF1(Callback):
     split (the last `validation_split` of the training rows, as `fit` holds it out), for
     `--monitor val_macro_f1`. Put it before the recorder, which reads the logs."""
 
-    def __init__(
-        self, x_val: np.ndarray, y_val: np.ndarray, label_names: list[str], bucket: bool
-    ) -> None:
+    def __init__(self, x_val: np.ndarray, y_val: np.ndarray, label_names: list[str], bucket: bool) -> None:
         super().__init__()
         self.x_val, self.y_val, self.names, self.bucket = x_val, y_val, label_names, bucket
 
@@ -86,9 +84,7 @@ class RunRecorder(Callback):
         self.options = options
         self.history = history
         self._t0 = 0.0
-        self.metadata = model_metadata(
-            data.vocabulary, data.label_names, options.maxlen, PADDING, TRUNCATING
-        )
+        self.metadata = model_metadata(data.vocabulary, data.label_names, options.maxlen, PADDING, TRUNCATING)
 
     @property
     def monitor(self) -> str:
@@ -111,11 +107,7 @@ class RunRecorder(Callback):
             h["best_epoch"] = epoch + 1
             h["best_value"] = json_float(value)
         patience = self.options.early_stopping
-        if (
-            patience is not None
-            and h["best_epoch"] is not None
-            and (epoch + 1) - h["best_epoch"] >= patience
-        ):
+        if patience is not None and h["best_epoch"] is not None and (epoch + 1) - h["best_epoch"] >= patience:
             h["stop_reason"] = "early_stopping"
             model.stop_training = True
         self.run.commit_epoch(model, h, improved, self.metadata)

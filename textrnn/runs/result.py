@@ -15,9 +15,7 @@ class TrainingInterrupted(KeyboardInterrupt):
     def __init__(self, result: Any) -> None:
         done = getattr(result, "epochs_done", None)
         super().__init__(
-            f"Training interrupted after epoch {done}."
-            if done is not None
-            else "Training interrupted."
+            f"Training interrupted after epoch {done}." if done is not None else "Training interrupted."
         )
         self.result = result  # a TrainResult, or an EnsembleResult for `--ensemble`
 
@@ -101,9 +99,7 @@ class TrainResult:
             i = self.best_epoch - 1
             keys = ("val_acc", "val_loss", "acc", "loss")
             parts = [f"{k} {h[k][i]:.4f}" for k in keys if h.get(k) and h[k][i] is not None]
-            lines.append(
-                f"Best epoch: {self.best_epoch} by {h.get('monitor')} ({', '.join(parts[:2])})."
-            )
+            lines.append(f"Best epoch: {self.best_epoch} by {h.get('monitor')} ({', '.join(parts[:2])}).")
         if self.metrics is not None:
             lines.append(f"Test: {metrics_line(self.metrics)}")
             if self.metrics.get("baseline"):
@@ -116,8 +112,7 @@ class TrainResult:
             )
         else:
             lines.append(
-                f"  best model so far in {MODEL}/; "
-                f"continue with `textrnn train --resume {self.path}`"
+                f"  best model so far in {MODEL}/; continue with `textrnn train --resume {self.path}`"
             )
         return "\n".join(lines)
 

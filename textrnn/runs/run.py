@@ -166,9 +166,7 @@ def _threshold(value: Any, model_dir: Path, classes: int) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
         raise ModelFileError(f"The metadata of `{model_dir}` is damaged: threshold {value!r}.")
     if classes != 2:
-        raise ModelFileError(
-            f"The metadata of `{model_dir}` is damaged: a threshold for {classes} classes."
-        )
+        raise ModelFileError(f"The metadata of `{model_dir}` is damaged: a threshold for {classes} classes.")
     return float(value)
 
 
@@ -284,9 +282,7 @@ def single_run_config(
     }
 
 
-def ensemble_config(
-    *, name: str, command: Sequence[str] | None, options: TrainOptions
-) -> dict[str, Any]:
+def ensemble_config(*, name: str, command: Sequence[str] | None, options: TrainOptions) -> dict[str, Any]:
     """An ensemble's `config.json`: `options.ensemble` members, seeds `seed`, `seed + 1`, ..."""
     seed = int(options.seed or 0)
     return {
@@ -403,9 +399,7 @@ class Run:
         """
         path = self.path / PREDICTIONS
         if not path.is_file():
-            raise RunFolderError(
-                f"`{self.path}` has no {PREDICTIONS}: it has not finished training."
-            )
+            raise RunFolderError(f"`{self.path}` has no {PREDICTIONS}: it has not finished training.")
         return _read_predictions(path)
 
     def baseline_predictions(self) -> Predictions | None:
@@ -563,9 +557,7 @@ class SingleRun(Run):
         """
         lock = FolderLock.try_acquire(self.path)
         if lock is None:
-            raise RunFolderError(
-                f"`{self.path}` is being trained by another process. Wait for it to finish."
-            )
+            raise RunFolderError(f"`{self.path}` is being trained by another process. Wait for it to finish.")
         self._lock = lock
         restore_replaced_dir(self.path / MODEL)
         remove_paths(temp_entries(self.path))
@@ -620,9 +612,7 @@ class SingleRun(Run):
         Ctrl-C is held back meanwhile."""
         with deferred_interrupt():
             epoch = len(history["epochs"])
-            checkpoint.save_checkpoint(
-                self.checkpoint_dir, epoch, model, model.optimizer, history=history
-            )
+            checkpoint.save_checkpoint(self.checkpoint_dir, epoch, model, model.optimizer, history=history)
             if improved:
                 self.save_model(model, metadata)
             _write_history(self.path, history)
@@ -700,9 +690,7 @@ class EnsembleRun(Run):
         if config is None:
             config = _read_config(p)
         if config.get("format") != ENSEMBLE_FORMAT:
-            raise RunFolderError(
-                f"`{p}` is not an ensemble folder made by `textrnn train --ensemble K`."
-            )
+            raise RunFolderError(f"`{p}` is not an ensemble folder made by `textrnn train --ensemble K`.")
         if config.get("format_version") != ENSEMBLE_FORMAT_VERSION:
             raise RunFolderError(
                 f"`{p}` is an ensemble of format version {config.get('format_version')}; "
@@ -710,9 +698,7 @@ class EnsembleRun(Run):
                 f"version {ENSEMBLE_FORMAT_VERSION}. Upgrade textrnn."
             )
         members = config.get("members")
-        if not isinstance(members, list) or not all(
-            isinstance(m, dict) and "path" in m for m in members
-        ):
+        if not isinstance(members, list) or not all(isinstance(m, dict) and "path" in m for m in members):
             raise RunFolderError(f'`{p / CONFIG}` has no valid "members" list.')
         super().__init__(p, config)
         self._lock: FolderLock | None = None
@@ -747,9 +733,7 @@ class EnsembleRun(Run):
         for key in HISTORY_KEYS:
             columns = [list(h.get(key) or [])[:n] for h in histories]
             ok = n > 0 and all(len(c) == n and None not in c for c in columns)
-            out[key] = (
-                [float(np.mean([c[i] for c in columns])) for i in range(n)] if ok else [None] * n
-            )
+            out[key] = [float(np.mean([c[i] for c in columns])) for i in range(n)] if ok else [None] * n
         return out
 
     @property
@@ -829,9 +813,7 @@ class EnsembleRun(Run):
         """
         lock = FolderLock.try_acquire(self.path)
         if lock is None:
-            raise RunFolderError(
-                f"`{self.path}` is being trained by another process. Wait for it to finish."
-            )
+            raise RunFolderError(f"`{self.path}` is being trained by another process. Wait for it to finish.")
         self._lock = lock
         remove_paths(temp_entries(self.path))
 
@@ -863,8 +845,7 @@ class EnsembleRun(Run):
         names = first.label_names
         metrics = None
         same = all(
-            t.index == first.index and t.labels == first.labels and t.label_names == names
-            for t in tables
+            t.index == first.index and t.labels == first.labels and t.label_names == names for t in tables
         )
         parts: dict[str, Any] = {}
         if same and first.index:
@@ -943,9 +924,11 @@ class TuneRun(Run):
     def trials(self) -> list[SingleRun]:
         """The trials' run folders that exist, in trial order."""
         folder = self.path / TRIALS
-        numbers = sorted(
-            int(p.name) for p in folder.iterdir() if p.name.isdigit() and (p / CONFIG).is_file()
-        ) if folder.is_dir() else []
+        numbers = (
+            sorted(int(p.name) for p in folder.iterdir() if p.name.isdigit() and (p / CONFIG).is_file())
+            if folder.is_dir()
+            else []
+        )
         return [SingleRun(self.trial_path(n)) for n in numbers]
 
     def best_trial(self) -> SingleRun | None:
@@ -1057,17 +1040,13 @@ def _read_config(path: Path) -> dict[str, Any]:
         )
     config = _read_json(path / CONFIG)
     if not isinstance(config, dict):
-        raise RunFolderError(
-            f'`{path / CONFIG}` is not a textrnn run config (no "format": "{RUN_FORMAT}").'
-        )
+        raise RunFolderError(f'`{path / CONFIG}` is not a textrnn run config (no "format": "{RUN_FORMAT}").')
     return config
 
 
 def _check_format(path: Path, config: dict[str, Any], fmt: str, newest: int) -> None:
     if config.get("format") != fmt:
-        raise RunFolderError(
-            f'`{path / CONFIG}` is not a textrnn run config (no "format": "{fmt}").'
-        )
+        raise RunFolderError(f'`{path / CONFIG}` is not a textrnn run config (no "format": "{fmt}").')
     version = config.get("format_version")
     if not isinstance(version, int) or isinstance(version, bool) or version > newest or version < 1:
         raise RunFolderError(
@@ -1104,7 +1083,9 @@ def is_run(path: str | os.PathLike[str]) -> bool:
     config = Path(path) / CONFIG
     try:
         return config.is_file() and read_json(config).get("format") in (
-            RUN_FORMAT, ENSEMBLE_FORMAT, TUNE_FORMAT
+            RUN_FORMAT,
+            ENSEMBLE_FORMAT,
+            TUNE_FORMAT,
         )
     except (OSError, ValueError, AttributeError):
         return False

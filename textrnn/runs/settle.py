@@ -18,9 +18,7 @@ def fresh_seed() -> int:
     return int.from_bytes(os.urandom(4), "little") % 2**31
 
 
-def fresh_run_path(
-    options: TrainOptions, runs_dir: str | os.PathLike[str] = DEFAULT_RUNS_DIR
-) -> Path:
+def fresh_run_path(options: TrainOptions, runs_dir: str | os.PathLike[str] = DEFAULT_RUNS_DIR) -> Path:
     """`runs/<data>-<rnn>-<YYYYmmdd-HHMMSS>`, with `-2`, `-3`, ... if that name is taken."""
     data = "imdb" if options.data is None else Path(options.data).stem or "data"
     base = Path(runs_dir) / f"{data}-{options.rnn}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"

@@ -108,9 +108,7 @@ def small_class_lines(options: TrainOptions, data: PreparedData) -> list[str]:
     return [f"Warning: {line}" for line in lines]
 
 
-def validation_part(
-    data: PreparedData, split: float
-) -> tuple[np.ndarray, np.ndarray] | None:
+def validation_part(data: PreparedData, split: float) -> tuple[np.ndarray, np.ndarray] | None:
     """The rows `fit(validation_split=split)` validates on (the last ones), None for none."""
     if split <= 0:
         return None
@@ -155,11 +153,7 @@ def _check_validation_split(n: int, split: float) -> None:
 
 def _describe(options: TrainOptions, data: PreparedData, model: Sequential) -> str:
     n = len(data.x_train)
-    n_val = (
-        n - int(math.floor(n * (1.0 - options.validation_split)))
-        if options.validation_split > 0
-        else 0
-    )
+    n_val = n - int(math.floor(n * (1.0 - options.validation_split))) if options.validation_split > 0 else 0
     source = "IMDB" if options.data is None else options.data
     return (
         f"Training {options.model_name()} ({model.count_params():,} parameters) on {source}: "
@@ -389,9 +383,9 @@ def _train_single(
             model, options, data.x_train, data.vocabulary, imdb_source=data.description.get("path")
         )
     elif uses_vector_file(options):
-        say(f"Word vectors from {options.word_vectors}: " + load_word_vectors(
-            model, options, data.vocabulary
-        ))
+        say(
+            f"Word vectors from {options.word_vectors}: " + load_word_vectors(model, options, data.vocabulary)
+        )
     if options.freeze_embeddings:
         freeze_word_vectors(model)
     class_weights(options, data)  # refuse --class-weight before anything is written
@@ -429,9 +423,7 @@ def _train_single(
         run.write_summary(model.summary_text(explain=True) + "\n")
         say(_describe(options, data, model))
         recorder = RunRecorder(run, options, data, new_history(options))
-        result = _fit_and_finish(
-            model, options, data, recorder, 0, callbacks, verbose, group=group
-        )
+        result = _fit_and_finish(model, options, data, recorder, 0, callbacks, verbose, group=group)
     except BaseException:
         if run is None or not run.published:
             if run is not None:
@@ -481,8 +473,7 @@ def resume_single(
         done = run.checkpoint_epoch() if main else None
         if main and done is None:
             raise RunFolderError(
-                f"`{run.path}` has no {CHECKPOINT}/ to resume from. "
-                "Train it again with `textrnn train`."
+                f"`{run.path}` has no {CHECKPOINT}/ to resume from. Train it again with `textrnn train`."
             )
         if group is not None:  # the others read the run once rank 0 has tidied it
             done = group.share(done)
@@ -515,7 +506,14 @@ def resume_single(
         say(f"Resuming {run.path} after epoch {done} of {options.epochs}.")
         with _threads(options):
             result = _fit_and_finish(
-                model, options, data, recorder, done, callbacks, verbose, fit=not stopped,
+                model,
+                options,
+                data,
+                recorder,
+                done,
+                callbacks,
+                verbose,
+                fit=not stopped,
                 group=group,
             )
     finally:

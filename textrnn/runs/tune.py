@@ -73,11 +73,9 @@ class TuneResult:
             lines.append(f"No trial finished; nothing to keep. Tune folder: {self.path}")
             return "\n".join(lines)
         values = " ".join(f"{k}={_text(v)}" for k, v in self.best_params.items())
+        lines.append(f"Best trial {self.best_trial}: validation loss {self.best_val_loss:.4f} ({values}).")
         lines.append(
-            f"Best trial {self.best_trial}: validation loss {self.best_val_loss:.4f} ({values})."
-        )
-        lines.append(
-            f"Kept as a run folder: {self.best_path} (`textrnn predict {self.path} \"text\"` "
+            f'Kept as a run folder: {self.best_path} (`textrnn predict {self.path} "text"` '
             "uses it; `textrnn compare` reads every trial)."
         )
         return "\n".join(lines)

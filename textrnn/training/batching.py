@@ -276,9 +276,7 @@ class ShardedPlanner:
         return local
 
 
-def default_batcher(
-    x: torch.Tensor, batch_size: int, *, shuffle: bool, bucket_by_length: bool
-) -> Batcher:
+def default_batcher(x: torch.Tensor, batch_size: int, *, shuffle: bool, bucket_by_length: bool) -> Batcher:
     """`Batcher` over the rows of `x`, or with `bucket_by_length` a `BucketBatcher` on its padding
     spans (token ids, 0 is padding)."""
     if bucket_by_length:
@@ -344,8 +342,13 @@ class StreamPlan:
         ran_out: whether the stream ended before `steps` batches (or gave none at all).
     """
 
-    def __init__(self, source: Iterator[Any], convert: Callable[[Any], Any], steps: int | None,
-                 on_exhausted: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        source: Iterator[Any],
+        convert: Callable[[Any], Any],
+        steps: int | None,
+        on_exhausted: Callable[[], None],
+    ) -> None:
         self._source = source
         self._convert = convert
         self._steps = steps
@@ -380,8 +383,9 @@ class StreamBatcher:
         steps: batches per pass, or None for the whole iterable.
     """
 
-    def __init__(self, dataset: Iterable[Any], convert: Callable[[Any], Any],
-                 steps: int | None = None) -> None:
+    def __init__(
+        self, dataset: Iterable[Any], convert: Callable[[Any], Any], steps: int | None = None
+    ) -> None:
         self.dataset = dataset
         self.convert = convert
         self.steps = steps

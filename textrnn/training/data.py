@@ -31,7 +31,8 @@ def as_array(value: Any, argument: str) -> np.ndarray | torch.Tensor:
         arr = np.empty(0, dtype=object)
     if arr.dtype == object:
         raise ValueError(
-            f"`{argument}` holds sequences of different lengths (or non-numeric values). Pad them to one length "
+            f"`{argument}` holds sequences of different lengths (or non-numeric values). Pad them to one "
+            "length "
             f"first: `{argument} = pad_sequences({argument}, maxlen=500)` with "
             "`from textrnn.preprocessing.sequence import pad_sequences`."
         )
@@ -41,8 +42,10 @@ def as_array(value: Any, argument: str) -> np.ndarray | torch.Tensor:
 def _token_ids(arr: np.ndarray | torch.Tensor, embedding: Embedding, argument: str) -> torch.Tensor:
     if arr.ndim != 2:
         raise ValueError(
-            f"`{argument}` must be a 2-D array of token ids, shape (samples, steps), for a model starting with "
-            f"Embedding `{embedding.name}`, got shape {tuple(arr.shape)}. Pad the sequences to one length with "
+            f"`{argument}` must be a 2-D array of token ids, shape (samples, steps), for a model starting "
+            "with "
+            f"Embedding `{embedding.name}`, got shape {tuple(arr.shape)}. Pad the sequences to one length "
+            "with "
             f"`pad_sequences({argument}, maxlen=...)` from `textrnn.preprocessing.sequence`."
         )
     if isinstance(arr, np.ndarray) and arr.dtype.kind == "u":
@@ -59,19 +62,25 @@ def _token_ids(arr: np.ndarray | torch.Tensor, embedding: Embedding, argument: s
         )
     lo, hi = int(t.min()), int(t.max())
     if lo < 0:
-        raise ValueError(f"`{argument}` holds the negative token index {lo}; token ids must be non-negative (0 is padding).")
+        raise ValueError(
+            f"`{argument}` holds the negative token index {lo}; token ids must be non-negative (0 is "
+            "padding)."
+        )
     if hi >= embedding.input_dim:
         d = embedding.input_dim
         raise ValueError(
             f"`{argument}` holds token index {hi}, but Embedding `{embedding.name}` has input_dim={d} "
-            f"(indices 0 to {d - 1}). Load the data with `num_words={d}` (e.g. `imdb.load_data(num_words={d})`) "
+            f"(indices 0 to {d - 1}). Load the data with `num_words={d}` (e.g. "
+            f"`imdb.load_data(num_words={d})`) "
             f"or raise `input_dim` to at least {hi + 1}."
         )
     # int32 ids halve the memory and bandwidth of int64; the Embedding gathers with either.
     return t.to(torch.int32).contiguous()
 
 
-def check_inputs(x: Any, first_layer: Layer, input_shape: Shape | None = None, argument: str = "x") -> torch.Tensor:
+def check_inputs(
+    x: Any, first_layer: Layer, input_shape: Shape | None = None, argument: str = "x"
+) -> torch.Tensor:
     """`x` checked for a model starting with `first_layer`, as a CPU tensor.
 
     Token ids (int32) for an Embedding model, float32 features otherwise (checked against
@@ -81,7 +90,9 @@ def check_inputs(x: Any, first_layer: Layer, input_shape: Shape | None = None, a
         return _text_ids(x, first_layer, argument)
     arr = as_array(x, argument)
     if arr.ndim == 0 or arr.shape[0] == 0:
-        raise ValueError(f"`{argument}` is empty: expected at least one sample, got shape {tuple(arr.shape)}.")
+        raise ValueError(
+            f"`{argument}` is empty: expected at least one sample, got shape {tuple(arr.shape)}."
+        )
     if isinstance(arr, np.ndarray) and arr.dtype.kind in "USO":
         raise TypeError(
             f"`{argument}` holds strings, but the model expects numbers. Turn texts into padded token id "
@@ -98,9 +109,12 @@ def check_inputs(x: Any, first_layer: Layer, input_shape: Shape | None = None, a
     t = t.to(torch.float32).contiguous()
     if input_shape is not None:
         expected, got = tuple(input_shape[1:]), tuple(t.shape[1:])
-        if len(expected) != len(got) or any(e is not None and e != g for e, g in zip(expected, got, strict=True)):
+        if len(expected) != len(got) or any(
+            e is not None and e != g for e, g in zip(expected, got, strict=True)
+        ):
             raise ValueError(
-                f"`{argument}` has shape {tuple(t.shape)}, but the model was built for input shape {tuple(input_shape)}."
+                f"`{argument}` has shape {tuple(t.shape)}, but the model was built for input shape "
+                f"{tuple(input_shape)}."
             )
     return t
 
@@ -109,9 +123,7 @@ def _text_ids(x: Any, layer: TextVectorization, argument: str) -> torch.Tensor:
     """Strings for a model starting with `TextVectorization`, as its token ids (converted once;
     the layer finishes the encoding per batch)."""
     if isinstance(x, (str, bytes)):
-        raise TypeError(
-            f"`{argument}` is a single string; pass a list or array of strings (one per sample)."
-        )
+        raise TypeError(f"`{argument}` is a single string; pass a list or array of strings (one per sample).")
     if not is_text(x):
         got = type(x).__name__
         if isinstance(x, (np.ndarray, torch.Tensor)):
@@ -123,9 +135,7 @@ def _text_ids(x: Any, layer: TextVectorization, argument: str) -> torch.Tensor:
     return layer.token_ids(x, argument)
 
 
-def check_sample_weight(
-    sample_weight: Any, n: int, argument: str = "sample_weight"
-) -> torch.Tensor:
+def check_sample_weight(sample_weight: Any, n: int, argument: str = "sample_weight") -> torch.Tensor:
     """Per-sample weights, `(n,)` or `(n, 1)`, as a float32 `(n,)` tensor."""
     arr = as_array(sample_weight, argument)
     w = torch.as_tensor(np.asarray(arr), dtype=torch.float32).reshape(arr.shape)
@@ -133,8 +143,7 @@ def check_sample_weight(
         w = w[:, 0]
     if w.ndim != 1 or w.shape[0] != n:
         raise ValueError(
-            f"`{argument}` must hold one weight per sample, shape ({n},), got shape "
-            f"{tuple(arr.shape)}."
+            f"`{argument}` must hold one weight per sample, shape ({n},), got shape {tuple(arr.shape)}."
         )
     if not bool(torch.isfinite(w).all()):
         raise ValueError(f"`{argument}` holds non-finite values.")
@@ -157,7 +166,9 @@ def class_weight_to_sample_weight(y: Any, class_weight: Any) -> torch.Tensor:
     return torch.tensor([table.get(int(c), 1.0) for c in classes], dtype=torch.float32)
 
 
-def check_targets(y: Any, n: int, loss: Loss, units: int, argument: str = "y", x_argument: str = "x") -> torch.Tensor:
+def check_targets(
+    y: Any, n: int, loss: Loss, units: int, argument: str = "y", x_argument: str = "x"
+) -> torch.Tensor:
     """`y` checked against the loss and the model's `units` outputs, in the loss's layout."""
     if y is None:
         raise ValueError(f"Received no labels: pass `{argument}` (one label per sample of `{x_argument}`).")
@@ -166,7 +177,8 @@ def check_targets(y: Any, n: int, loss: Loss, units: int, argument: str = "y", x
     if y_np.ndim == 0 or y_np.shape[0] != n:
         got = y_np.shape[0] if y_np.ndim else "a scalar"
         raise ValueError(
-            f"`{x_argument}` and `{argument}` must hold the same number of samples, got len({x_argument})={n} "
+            f"`{x_argument}` and `{argument}` must hold the same number of samples, got "
+            f"len({x_argument})={n} "
             f"and len({argument})={got}."
         )
     loss.check_labels(y_np, units, argument)
@@ -181,7 +193,8 @@ def check_validation_split(validation_split: Any) -> float:
     ):
         raise ValueError(
             f"Received an invalid value for argument `validation_split`, expected a float in [0, 1), "
-            f"got {validation_split!r}. For example `validation_split=0.2` holds out the last 20% of the data."
+            f"got {validation_split!r}. For example `validation_split=0.2` holds out the last 20% of the "
+            "data."
         )
     return float(validation_split)
 

@@ -22,7 +22,9 @@ EPSILON = 1e-7
 
 
 # ----------------------------------------------------------------------------- functions
-def binary_crossentropy(y_true: torch.Tensor, y_pred: torch.Tensor, from_logits: bool = False) -> torch.Tensor:
+def binary_crossentropy(
+    y_true: torch.Tensor, y_pred: torch.Tensor, from_logits: bool = False
+) -> torch.Tensor:
     """Per-sample binary cross-entropy, averaged over the last axis. Shapes `(batch, units)`."""
     if from_logits:
         per = F.binary_cross_entropy_with_logits(y_pred, y_true, reduction="none")
@@ -32,7 +34,9 @@ def binary_crossentropy(y_true: torch.Tensor, y_pred: torch.Tensor, from_logits:
     return per.mean(dim=-1)
 
 
-def categorical_crossentropy(y_true: torch.Tensor, y_pred: torch.Tensor, from_logits: bool = False) -> torch.Tensor:
+def categorical_crossentropy(
+    y_true: torch.Tensor, y_pred: torch.Tensor, from_logits: bool = False
+) -> torch.Tensor:
     """Per-sample cross-entropy against one-hot (or soft) targets of shape `(batch, classes)`."""
     if from_logits:
         logp = torch.log_softmax(y_pred, dim=-1)
@@ -42,7 +46,9 @@ def categorical_crossentropy(y_true: torch.Tensor, y_pred: torch.Tensor, from_lo
     return -(y_true * logp).sum(dim=-1)
 
 
-def sparse_categorical_crossentropy(y_true: torch.Tensor, y_pred: torch.Tensor, from_logits: bool = False) -> torch.Tensor:
+def sparse_categorical_crossentropy(
+    y_true: torch.Tensor, y_pred: torch.Tensor, from_logits: bool = False
+) -> torch.Tensor:
     """Per-sample cross-entropy against integer class ids `(batch,)`; `y_pred` is `(batch, classes)`."""
     if from_logits:
         logp = torch.log_softmax(y_pred, dim=-1)
@@ -57,7 +63,9 @@ def mean_squared_error(y_true: torch.Tensor, y_pred: torch.Tensor, from_logits: 
     return (y_pred - y_true).square().mean(dim=-1)
 
 
-def mean_absolute_error(y_true: torch.Tensor, y_pred: torch.Tensor, from_logits: bool = False) -> torch.Tensor:
+def mean_absolute_error(
+    y_true: torch.Tensor, y_pred: torch.Tensor, from_logits: bool = False
+) -> torch.Tensor:
     """Per-sample mean absolute error over the last axis."""
     return (y_pred - y_true).abs().mean(dim=-1)
 
@@ -110,9 +118,14 @@ class Loss:
 
 def _check_finite(y: np.ndarray, argument: str, loss: str) -> None:
     if not np.issubdtype(y.dtype, np.number) and y.dtype != np.bool_:
-        raise TypeError(f"`{argument}` must hold numeric labels for `{loss}`, got an array of dtype {y.dtype}.")
+        raise TypeError(
+            f"`{argument}` must hold numeric labels for `{loss}`, got an array of dtype {y.dtype}."
+        )
     if np.issubdtype(y.dtype, np.floating) and not np.isfinite(y).all():
-        raise ValueError(f"`{argument}` holds NaN or infinite labels; `{loss}` needs finite values. Remove or fix those rows.")
+        raise ValueError(
+            f"`{argument}` holds NaN or infinite labels; `{loss}` needs finite values. Remove or fix those "
+            "rows."
+        )
 
 
 def _shape_matches(y: np.ndarray, units: int) -> bool:
@@ -132,14 +145,17 @@ class BinaryCrossentropy(Loss):
         super().check_labels(y, units, argument)
         if not _shape_matches(y, units):
             raise ValueError(
-                f"`binary_crossentropy` expects `{argument}` of shape (samples,) or (samples, {units}) to match the "
-                f"model's {units} output unit(s), got shape {y.shape}. For one 0/1 label per sample end the model "
+                f"`binary_crossentropy` expects `{argument}` of shape (samples,) or (samples, {units}) to "
+                "match the "
+                f"model's {units} output unit(s), got shape {y.shape}. For one 0/1 label per sample end the "
+                "model "
                 "with `Dense(1, activation='sigmoid')`."
             )
         lo, hi = float(y.min()), float(y.max())
         if lo < 0.0 or hi > 1.0:
             raise ValueError(
-                f"`binary_crossentropy` needs labels in [0, 1] (0/1 classes), but `{argument}` holds values in "
+                f"`binary_crossentropy` needs labels in [0, 1] (0/1 classes), but `{argument}` holds values "
+                "in "
                 f"[{lo:g}, {hi:g}]. Map the classes to 0 and 1, or for more than two classes use "
                 "`sparse_categorical_crossentropy` with `Dense(num_classes, activation='softmax')`."
             )
@@ -159,19 +175,22 @@ class CategoricalCrossentropy(Loss):
         super().check_labels(y, units, argument)
         if y.ndim != 2 or y.shape[1] != units:
             hint = (
-                " These look like integer class ids: use `loss='sparse_categorical_crossentropy'`, or one-hot "
+                " These look like integer class ids: use `loss='sparse_categorical_crossentropy'`, or "
+                "one-hot "
                 "encode them first."
                 if y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1)
                 else ""
             )
             raise ValueError(
-                f"`categorical_crossentropy` expects one-hot `{argument}` of shape (samples, {units}) to match the "
+                f"`categorical_crossentropy` expects one-hot `{argument}` of shape (samples, {units}) to "
+                "match the "
                 f"model's {units} output units, got shape {y.shape}.{hint}"
             )
         lo, hi = float(y.min()), float(y.max())
         if lo < 0.0 or hi > 1.0:
             raise ValueError(
-                f"`categorical_crossentropy` needs one-hot labels with values in [0, 1], but `{argument}` holds "
+                f"`categorical_crossentropy` needs one-hot labels with values in [0, 1], but `{argument}` "
+                "holds "
                 f"values in [{lo:g}, {hi:g}]."
             )
 
@@ -193,26 +212,34 @@ class SparseCategoricalCrossentropy(Loss):
     def check_labels(self, y: np.ndarray, units: int, argument: str = "y") -> None:
         super().check_labels(y, units, argument)
         if not (y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1)):
-            hint = " These look one-hot encoded: use `loss='categorical_crossentropy'`." if y.ndim == 2 and y.shape[1] == units else ""
+            hint = (
+                " These look one-hot encoded: use `loss='categorical_crossentropy'`."
+                if y.ndim == 2 and y.shape[1] == units
+                else ""
+            )
             raise ValueError(
-                f"`sparse_categorical_crossentropy` expects integer class ids in `{argument}` of shape (samples,), "
+                f"`sparse_categorical_crossentropy` expects integer class ids in `{argument}` of shape "
+                "(samples,), "
                 f"got shape {y.shape}.{hint}"
             )
         if np.issubdtype(y.dtype, np.floating) and not np.array_equal(y, np.round(y)):
             raise ValueError(
-                f"`sparse_categorical_crossentropy` needs integer class ids, but `{argument}` holds fractional values. "
+                f"`sparse_categorical_crossentropy` needs integer class ids, but `{argument}` holds "
+                "fractional values. "
                 "Convert the labels to integers 0 .. num_classes - 1."
             )
         lo, hi = int(y.min()), int(y.max())
         if lo < 0 or hi >= units:
             extra = (
-                " A model with one output unit cannot hold two classes: use `Dense(1, activation='sigmoid')` with "
+                " A model with one output unit cannot hold two classes: use `Dense(1, activation='sigmoid')` "
+                "with "
                 "`binary_crossentropy`, or `Dense(2, activation='softmax')`."
                 if units == 1
                 else f" Give the last layer {hi + 1} units, or remap the labels to 0 .. {units - 1}."
             )
             raise ValueError(
-                f"`sparse_categorical_crossentropy` needs class ids in [0, {units}) (one per output unit of the last "
+                f"`sparse_categorical_crossentropy` needs class ids in [0, {units}) (one per output unit of "
+                "the last "
                 f"layer), but `{argument}` holds values in [{lo}, {hi}].{extra}"
             )
 
@@ -234,7 +261,8 @@ class MeanSquaredError(Loss):
         super().check_labels(y, units, argument)
         if not _shape_matches(y, units):
             raise ValueError(
-                f"`{self.name}` expects `{argument}` of shape (samples,) or (samples, {units}) to match the model's "
+                f"`{self.name}` expects `{argument}` of shape (samples,) or (samples, {units}) to match the "
+                "model's "
                 f"{units} output unit(s), got shape {y.shape}."
             )
 
@@ -261,7 +289,13 @@ _BY_NAME: dict[str, type[Loss]] = {
 }
 _CLASSES: dict[str, type[Loss]] = {
     c.__name__: c
-    for c in (BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy, MeanSquaredError, MeanAbsoluteError)
+    for c in (
+        BinaryCrossentropy,
+        CategoricalCrossentropy,
+        SparseCategoricalCrossentropy,
+        MeanSquaredError,
+        MeanAbsoluteError,
+    )
 }
 
 
@@ -283,7 +317,8 @@ def get(identifier: Any) -> Loss:
         cls = _BY_NAME.get(identifier.lower())
         if cls is None:
             raise ValueError(
-                f"Received an invalid value for argument `loss`, expected one of {sorted(_BY_NAME)}, got {identifier!r}."
+                f"Received an invalid value for argument `loss`, expected one of {sorted(_BY_NAME)}, got "
+                f"{identifier!r}."
             )
         return cls()
     if isinstance(identifier, dict) and "class_name" in identifier:

@@ -56,7 +56,10 @@ class Metric:
 
     def __init__(self, name: str, fn: MetricFn, direction: str = "up") -> None:
         if direction not in ("up", "down"):
-            raise ValueError(f"Received an invalid value for argument `direction`, expected 'up' or 'down', got {direction!r}.")
+            raise ValueError(
+                "Received an invalid value for argument `direction`, expected 'up' or 'down', got "
+                f"{direction!r}."
+            )
         self.name = name
         self.fn = fn
         self.direction = direction
@@ -178,9 +181,7 @@ def _threshold_list(thresholds: Any) -> list[float]:
     values = [thresholds] if isinstance(thresholds, (int, float)) else list(thresholds)
     for v in values:
         if not 0.0 <= float(v) <= 1.0:
-            raise ValueError(
-                f"Threshold values must be in [0, 1]. Received: {values}"
-            )
+            raise ValueError(f"Threshold values must be in [0, 1]. Received: {values}")
     return [float(v) for v in values]
 
 
@@ -272,7 +273,8 @@ class AUC(_Confusion):
         prec_slope = _ratio(dtp, torch.clamp(dp, min=0))
         intercept = tp[1:] - prec_slope * p[1:]
         safe_p_ratio = torch.where(
-            (p[:-1] > 0) & (p[1:] > 0), _ratio(p[:-1], torch.clamp(p[1:], min=0)),
+            (p[:-1] > 0) & (p[1:] > 0),
+            _ratio(p[:-1], torch.clamp(p[1:], min=0)),
             torch.ones_like(p[1:]),
         )
         pr_auc_increment = _ratio(
@@ -292,8 +294,9 @@ class F1Score(StatefulMetric):
     `"weighted"` (by each class's number of positives).
     """
 
-    def __init__(self, average: str | None = None, threshold: float | None = None,
-                 name: str = "f1_score") -> None:
+    def __init__(
+        self, average: str | None = None, threshold: float | None = None, name: str = "f1_score"
+    ) -> None:
         if average not in (None, "micro", "macro", "weighted"):
             raise ValueError(
                 "Invalid `average` argument value. Expected one of: "
@@ -380,7 +383,8 @@ def get(identifier: Any, loss: Loss, units: int) -> Metric:
         return identifier
     if not isinstance(identifier, str):
         raise TypeError(
-            f"Received an invalid value in argument `metrics`, expected metric names such as 'acc' or `Metric` "
+            "Received an invalid value in argument `metrics`, expected metric names such as 'acc' or "
+            "`Metric` "
             f"objects, got {identifier!r}."
         )
     key = identifier.lower()

@@ -30,7 +30,9 @@ import torch
 from torch import nn
 
 
-def _check_float(name: str, value: Any, low: float, high: float, *, low_open: bool = False, high_open: bool = False) -> float:
+def _check_float(
+    name: str, value: Any, low: float, high: float, *, low_open: bool = False, high_open: bool = False
+) -> float:
     ok = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
     if ok:
         v = float(value)
@@ -39,7 +41,8 @@ def _check_float(name: str, value: Any, low: float, high: float, *, low_open: bo
         lo = "(" if low_open else "["
         hi = ")" if high_open else "]"
         raise ValueError(
-            f"Received an invalid value for argument `{name}`, expected a number in {lo}{low}, {high}{hi}, got {value!r}."
+            f"Received an invalid value for argument `{name}`, expected a number in {lo}{low}, {high}{hi}, "
+            f"got {value!r}."
         )
     return float(value)
 
@@ -54,7 +57,9 @@ def _dense_views(tensors: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...] 
     """The tensors as contiguous views of their memory (dims reordered alike), if they share one
     dense layout (a weight stored transposed, its gradient and state made like it); else None."""
     first = tensors[0]
-    if any(t.layout != torch.strided or t.stride() != first.stride() or t.shape != first.shape for t in tensors):
+    if any(
+        t.layout != torch.strided or t.stride() != first.stride() or t.shape != first.shape for t in tensors
+    ):
         return None
     strides = first.stride()
     order = sorted(range(first.dim()), key=lambda d: -strides[d])
@@ -86,8 +91,18 @@ def _native_rmsprop_views(
 class _KerasRMSprop(torch.optim.Optimizer):
     """`torch.optim` implementation of Keras's RMSprop update (epsilon inside the square root)."""
 
-    def __init__(self, params: Iterable[nn.Parameter], lr: float, rho: float, momentum: float, epsilon: float, centered: bool) -> None:
-        super().__init__(params, {"lr": lr, "rho": rho, "momentum": momentum, "epsilon": epsilon, "centered": centered})
+    def __init__(
+        self,
+        params: Iterable[nn.Parameter],
+        lr: float,
+        rho: float,
+        momentum: float,
+        epsilon: float,
+        centered: bool,
+    ) -> None:
+        super().__init__(
+            params, {"lr": lr, "rho": rho, "momentum": momentum, "epsilon": epsilon, "centered": centered}
+        )
 
     @torch.no_grad()
     def step(self, closure: Any = None) -> None:  # type: ignore[override]
@@ -106,7 +121,11 @@ class _KerasRMSprop(torch.optim.Optimizer):
                         s["average_gradient"] = torch.zeros_like(p)
             rho, lr, eps = group["rho"], group["lr"], group["epsilon"]
             vel = [s["velocity"] for s in states]
-            native = None if group["centered"] or group["momentum"] > 0 else _native_rmsprop_views(params, grads, vel)
+            native = (
+                None
+                if group["centered"] or group["momentum"] > 0
+                else _native_rmsprop_views(params, grads, vel)
+            )
             if native is not None:
                 from textrnn import kernels
 
@@ -135,8 +154,18 @@ class _KerasRMSprop(torch.optim.Optimizer):
 class _KerasAdam(torch.optim.Optimizer):
     """`torch.optim` implementation of Keras's Adam update (epsilon hat)."""
 
-    def __init__(self, params: Iterable[nn.Parameter], lr: float, beta_1: float, beta_2: float, epsilon: float, amsgrad: bool) -> None:
-        super().__init__(params, {"lr": lr, "beta_1": beta_1, "beta_2": beta_2, "epsilon": epsilon, "amsgrad": amsgrad})
+    def __init__(
+        self,
+        params: Iterable[nn.Parameter],
+        lr: float,
+        beta_1: float,
+        beta_2: float,
+        epsilon: float,
+        amsgrad: bool,
+    ) -> None:
+        super().__init__(
+            params, {"lr": lr, "beta_1": beta_1, "beta_2": beta_2, "epsilon": epsilon, "amsgrad": amsgrad}
+        )
 
     @torch.no_grad()
     def step(self, closure: Any = None) -> None:  # type: ignore[override]
@@ -175,7 +204,9 @@ class _KerasAdam(torch.optim.Optimizer):
                 by_step.setdefault(s["step"], []).append(i)
             for t, idx in by_step.items():
                 alpha = group["lr"] * math.sqrt(1.0 - b2**t) / (1.0 - b1**t)
-                torch._foreach_addcdiv_([params[i] for i in idx], [ms[i] for i in idx], [denom[i] for i in idx], value=-alpha)
+                torch._foreach_addcdiv_(
+                    [params[i] for i in idx], [ms[i] for i in idx], [denom[i] for i in idx], value=-alpha
+                )
 
 
 class Optimizer:
@@ -210,30 +241,40 @@ class Optimizer:
         ema_overwrite_frequency: int | None = None,
         name: str,
     ) -> None:
-        self._learning_rate = _check_float("learning_rate", learning_rate, 0.0, math.inf, low_open=True, high_open=True)
+        self._learning_rate = _check_float(
+            "learning_rate", learning_rate, 0.0, math.inf, low_open=True, high_open=True
+        )
         self.clipnorm = _check_optional_positive("clipnorm", clipnorm)
         self.clipvalue = _check_optional_positive("clipvalue", clipvalue)
         self.global_clipnorm = _check_optional_positive("global_clipnorm", global_clipnorm)
         given = [n for n in ("clipnorm", "clipvalue", "global_clipnorm") if getattr(self, n) is not None]
         if len(given) > 1:
             raise ValueError(
-                f"Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set, got {', '.join(given)}. "
+                "Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set, got "
+                f"{', '.join(given)}. "
                 "Keep one of them."
             )
         if not isinstance(use_ema, bool):
-            raise TypeError(f"Received an invalid value for argument `use_ema`, expected True or False, got {use_ema!r}.")
+            raise TypeError(
+                f"Received an invalid value for argument `use_ema`, expected True or False, got {use_ema!r}."
+            )
         self.use_ema = use_ema
         self.ema_momentum = _check_float("ema_momentum", ema_momentum, 0.0, 1.0)
         if ema_overwrite_frequency is not None and (
-            isinstance(ema_overwrite_frequency, bool) or not isinstance(ema_overwrite_frequency, int) or ema_overwrite_frequency < 1
+            isinstance(ema_overwrite_frequency, bool)
+            or not isinstance(ema_overwrite_frequency, int)
+            or ema_overwrite_frequency < 1
         ):
             raise ValueError(
-                "Received an invalid value for argument `ema_overwrite_frequency`, expected an integer >= 1 or None, "
+                "Received an invalid value for argument `ema_overwrite_frequency`, expected an integer >= 1 "
+                "or None, "
                 f"got {ema_overwrite_frequency!r}."
             )
         self.ema_overwrite_frequency = ema_overwrite_frequency
         if not isinstance(name, str):
-            raise TypeError(f"Received an invalid value for argument `name`, expected a string, got {name!r}.")
+            raise TypeError(
+                f"Received an invalid value for argument `name`, expected a string, got {name!r}."
+            )
         self.name = name
         self.iterations = 0
         self._torch: torch.optim.Optimizer | None = None
@@ -256,7 +297,9 @@ class Optimizer:
         self.average = None
 
     def is_built_for(self, parameters: Iterable[nn.Parameter]) -> bool:
-        return self._torch is not None and self._param_ids == tuple(id(p) for p in parameters if p.requires_grad)
+        return self._torch is not None and self._param_ids == tuple(
+            id(p) for p in parameters if p.requires_grad
+        )
 
     @property
     def built(self) -> bool:
@@ -266,7 +309,9 @@ class Optimizer:
     def torch_optimizer(self) -> torch.optim.Optimizer:
         """The underlying `torch.optim.Optimizer` (after `build`)."""
         if self._torch is None:
-            raise RuntimeError(f"Optimizer `{self.name}` is not built yet: call `build(model.parameters())` first.")
+            raise RuntimeError(
+                f"Optimizer `{self.name}` is not built yet: call `build(model.parameters())` first."
+            )
         return self._torch
 
     @property
@@ -275,7 +320,9 @@ class Optimizer:
 
     @learning_rate.setter
     def learning_rate(self, value: float) -> None:
-        self._learning_rate = _check_float("learning_rate", value, 0.0, math.inf, low_open=True, high_open=True)
+        self._learning_rate = _check_float(
+            "learning_rate", value, 0.0, math.inf, low_open=True, high_open=True
+        )
         if self._torch is not None:
             for group in self._torch.param_groups:
                 group["lr"] = self._learning_rate
@@ -322,7 +369,10 @@ class Optimizer:
     def load_average(self, average: list[torch.Tensor]) -> None:
         """Restore the moving average saved from `average` (a resumed run), onto the weights' devices."""
         if len(average) != len(self._params):
-            raise ValueError(f"The saved weight average has {len(average)} tensors, but the optimizer has {len(self._params)} weights.")
+            raise ValueError(
+                f"The saved weight average has {len(average)} tensors, but the optimizer has "
+                f"{len(self._params)} weights."
+            )
         self.average = [a.to(p.device, p.dtype) for a, p in zip(average, self._params, strict=True)]
 
     @torch.no_grad()
@@ -362,7 +412,8 @@ class RMSprop(Optimizer):
         momentum: default 0.0 (plain momentum when > 0).
         epsilon: added inside the square root, default 1e-7.
         centered: if True, normalise by the estimated variance of the gradient. Default False.
-        clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum, ema_overwrite_frequency, name: see `Optimizer`.
+        clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum, ema_overwrite_frequency, name:
+            see `Optimizer`.
 
     Example:
         >>> opt = RMSprop(learning_rate=1e-3)
@@ -404,7 +455,13 @@ class RMSprop(Optimizer):
         return _KerasRMSprop(params, self.learning_rate, self.rho, self.momentum, self.epsilon, self.centered)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon, "centered": self.centered}
+        return {
+            **super().get_config(),
+            "rho": self.rho,
+            "momentum": self.momentum,
+            "epsilon": self.epsilon,
+            "centered": self.centered,
+        }
 
 
 class Adam(Optimizer):
@@ -416,7 +473,8 @@ class Adam(Optimizer):
         beta_2: decay of the second-moment estimate, default 0.999.
         epsilon: Keras's "epsilon hat", default 1e-7.
         amsgrad: use the AMSGrad variant, default False.
-        clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum, ema_overwrite_frequency, name: see `Optimizer`.
+        clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum, ema_overwrite_frequency, name:
+            see `Optimizer`.
     """
 
     def __init__(
@@ -454,7 +512,13 @@ class Adam(Optimizer):
         return _KerasAdam(params, self.learning_rate, self.beta_1, self.beta_2, self.epsilon, self.amsgrad)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon, "amsgrad": self.amsgrad}
+        return {
+            **super().get_config(),
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+            "amsgrad": self.amsgrad,
+        }
 
 
 class SGD(Optimizer):
@@ -464,7 +528,8 @@ class SGD(Optimizer):
         learning_rate: default 0.01.
         momentum: default 0.0.
         nesterov: default False.
-        clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum, ema_overwrite_frequency, name: see `Optimizer`.
+        clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum, ema_overwrite_frequency, name:
+            see `Optimizer`.
     """
 
     def __init__(
@@ -494,7 +559,9 @@ class SGD(Optimizer):
         self.momentum = _check_float("momentum", momentum, 0.0, 1.0)
         self.nesterov = bool(nesterov)
         if self.nesterov and self.momentum == 0.0:
-            raise ValueError("`nesterov=True` needs a positive `momentum`, got momentum=0.0. Set `momentum`, e.g. 0.9.")
+            raise ValueError(
+                "`nesterov=True` needs a positive `momentum`, got momentum=0.0. Set `momentum`, e.g. 0.9."
+            )
 
     def _make_torch_optimizer(self, params: list[nn.Parameter]) -> torch.optim.Optimizer:
         # Keras: m = momentum·m − lr·g; w += m  ≡  PyTorch's SGD with dampening 0 at a fixed lr.
@@ -530,7 +597,9 @@ def get(identifier: Any) -> Optimizer:
         name = identifier["class_name"]
         cls = _CLASSES.get(name) or _BY_NAME.get(str(name).lower())
         if cls is None:
-            raise ValueError(f"Unknown optimizer class {name!r} in config; expected one of {sorted(_CLASSES)}.")
+            raise ValueError(
+                f"Unknown optimizer class {name!r} in config; expected one of {sorted(_CLASSES)}."
+            )
         return cls.from_config(dict(identifier.get("config", {})))
     raise TypeError(
         f"Received an invalid value for argument `optimizer`, expected a name such as 'rmsprop' or an object "
@@ -562,9 +631,7 @@ class _KerasAdagrad(torch.optim.Optimizer):
         epsilon: float,
         wd: float | None,
     ) -> None:
-        super().__init__(
-            params, {"lr": lr, "initial": initial, "epsilon": epsilon, "weight_decay": wd}
-        )
+        super().__init__(params, {"lr": lr, "initial": initial, "epsilon": epsilon, "weight_decay": wd})
 
     @torch.no_grad()
     def step(self, closure: Any = None) -> None:  # type: ignore[override]
@@ -834,9 +901,7 @@ class AdamW(Optimizer):
         )
         if weight_decay is None:
             raise ValueError("Argument `weight_decay` must be a float. Received: weight_decay=None")
-        self.weight_decay = _check_float(
-            "weight_decay", weight_decay, 0.0, math.inf, high_open=True
-        )
+        self.weight_decay = _check_float("weight_decay", weight_decay, 0.0, math.inf, high_open=True)
         self.beta_1 = _check_float("beta_1", beta_1, 0.0, 1.0, high_open=True)
         self.beta_2 = _check_float("beta_2", beta_2, 0.0, 1.0, high_open=True)
         self.epsilon = _check_float("epsilon", epsilon, 0.0, math.inf, high_open=True)

@@ -179,9 +179,7 @@ class Trainer(Layer):
             "container interface in `textrnn.training.trainer.Trainer`."
         )
 
-    def compute_output(
-        self, x: torch.Tensor, *, training: bool, logits: bool = False
-    ) -> torch.Tensor:
+    def compute_output(self, x: torch.Tensor, *, training: bool, logits: bool = False) -> torch.Tensor:
         """The model's output on a batch; with `logits`, its last layer's pre-activation output."""
         raise self._missing("compute_output")
 
@@ -383,16 +381,15 @@ class Trainer(Layer):
         elif pair is not None and self.logits_activation == pair:
             logits = True
             probabilities = activations.get(pair)
-        return StepSettings(
-            loss, optimizer, self.compiled_metrics, logits, probabilities, self._precision()
-        )
+        return StepSettings(loss, optimizer, self.compiled_metrics, logits, probabilities, self._precision())
 
     def _warn_logit_metrics(self) -> None:
         thresholded = [
-            m.name for m in self.compiled_metrics
-            if m.fn in (metrics_mod.binary_accuracy,) or isinstance(
-                m, (metrics_mod.BinaryAccuracy, metrics_mod.StatefulMetric)
-            ) and not getattr(m, "from_logits", False)
+            m.name
+            for m in self.compiled_metrics
+            if m.fn in (metrics_mod.binary_accuracy,)
+            or isinstance(m, (metrics_mod.BinaryAccuracy, metrics_mod.StatefulMetric))
+            and not getattr(m, "from_logits", False)
         ]
         if thresholded and not self._warned_logits:
             self._warned_logits = True
@@ -509,7 +506,8 @@ class Trainer(Layer):
             raise ValueError(
                 "`bucket_by_length=True` trims padding columns, which only leaves results "
                 "unchanged when the model masks padding: its first layer must be "
-                "`Embedding(..., mask_zero=True)`" + got
+                "`Embedding(..., mask_zero=True)`"
+                + got
                 + " Set `mask_zero=True` or use `bucket_by_length=False`."
             )
         self._output_units()  # the output must not keep the (trimmed) time axis
@@ -529,8 +527,14 @@ class Trainer(Layer):
         return device
 
     def _arrays(
-        self, x: Any, y: Any, sample_weight: Any, class_weight: Any, argument: str = "x",
-        y_argument: str = "y", w_argument: str = "sample_weight",
+        self,
+        x: Any,
+        y: Any,
+        sample_weight: Any,
+        class_weight: Any,
+        argument: str = "x",
+        y_argument: str = "y",
+        w_argument: str = "sample_weight",
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """`(x, y, weights or None)` checked and converted (CPU tensors); builds the model."""
         xt = self._inputs(x, argument)
@@ -546,8 +550,14 @@ class Trainer(Layer):
         return xt, yt, wt
 
     def _stream(
-        self, dataset: Any, steps: int | None, class_weight: Any, device: torch.device,
-        *, targets: bool = True, argument: str = "x",
+        self,
+        dataset: Any,
+        steps: int | None,
+        class_weight: Any,
+        device: torch.device,
+        *,
+        targets: bool = True,
+        argument: str = "x",
     ) -> StreamBatcher:
         """A planner over the user's `(x, y[, sample_weight])` batches, each checked and moved
         to `device` as it comes (`targets=False`: `predict`'s inputs, a label is ignored)."""
@@ -556,10 +566,13 @@ class Trainer(Layer):
             if isinstance(raw, dict):
                 raise TypeError(f"`{argument}` yielded a dict; yield `(x, y)` tuples of arrays.")
             if not targets:
-                xb = raw[0] if isinstance(raw, (tuple, list)) and len(raw) in (1, 2, 3) and (
-                    isinstance(raw[0], (np.ndarray, torch.Tensor, list, tuple))
-                    and not is_text(raw)
-                ) else raw
+                xb = (
+                    raw[0]
+                    if isinstance(raw, (tuple, list))
+                    and len(raw) in (1, 2, 3)
+                    and (isinstance(raw[0], (np.ndarray, torch.Tensor, list, tuple)) and not is_text(raw))
+                    else raw
+                )
                 xt = self._inputs(xb, f"a batch of `{argument}`")
                 self.build_for(xt)
                 return xt.to(device)
@@ -568,12 +581,18 @@ class Trainer(Layer):
                 raise ValueError(
                     f"Each batch of `{argument}` must be a tuple `(x, y)` or "
                     f"`(x, y, sample_weight)`, got {got}"
-                    + (f" of length {len(raw)}" if isinstance(raw, (tuple, list)) else "") + "."
+                    + (f" of length {len(raw)}" if isinstance(raw, (tuple, list)) else "")
+                    + "."
                 )
             w = raw[2] if len(raw) == 3 else None
             xt, yt, wt = self._arrays(
-                raw[0], raw[1], w, class_weight, f"a batch of `{argument}`",
-                f"the labels of a batch of `{argument}`", "a batch's sample weights",
+                raw[0],
+                raw[1],
+                w,
+                class_weight,
+                f"a batch of `{argument}`",
+                f"the labels of a batch of `{argument}`",
+                "a batch's sample weights",
             )
             out = (xt.to(device), yt.to(device))
             return out if wt is None else (*out, wt.to(device))
@@ -711,7 +730,7 @@ class Trainer(Layer):
                 x_train, y_train, x_val, y_val = split_validation(x_all, y_all, validation_split)
                 w_train = w_all
                 if w_all is not None:
-                    w_train, w_val = w_all[: int(x_train.shape[0])], w_all[int(x_train.shape[0]):]
+                    w_train, w_val = w_all[: int(x_train.shape[0])], w_all[int(x_train.shape[0]) :]
             else:
                 x_train, y_train, w_train = x_all, y_all, w_all
             if bucket_by_length:
@@ -728,7 +747,9 @@ class Trainer(Layer):
                 verbose = verbose if dist.is_main else 0
             # The data move to the device once; batches are index_select-ed from them.
             train = (
-                batcher, x_train.to(device), y_train.to(device),
+                batcher,
+                x_train.to(device),
+                y_train.to(device),
                 None if w_train is None else w_train.to(device),
             )
 
@@ -739,9 +760,7 @@ class Trainer(Layer):
                     validation_data, validation_steps, None, device, argument="validation_data"
                 )
             else:
-                if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (
-                    2, 3
-                ):
+                if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
                     got = type(validation_data).__name__
                     if isinstance(validation_data, (tuple, list)):
                         got += f" of length {len(validation_data)}"
@@ -751,9 +770,13 @@ class Trainer(Layer):
                         f"dataset of batches, got {got}."
                     )
                 x_val, y_val, w_val = self._arrays(
-                    validation_data[0], validation_data[1],
-                    validation_data[2] if len(validation_data) == 3 else None, None,
-                    "validation_data[0]", "validation_data[1]", "validation_data[2]",
+                    validation_data[0],
+                    validation_data[1],
+                    validation_data[2] if len(validation_data) == 3 else None,
+                    None,
+                    "validation_data[0]",
+                    "validation_data[1]",
+                    "validation_data[2]",
                 )
         if x_val is not None and y_val is not None:
             xvd = x_val.to(device)
@@ -767,9 +790,7 @@ class Trainer(Layer):
         if isinstance(train, StreamBatcher):
             steps = len(train)
         else:
-            steps = len(train[0]) if steps_per_epoch is None else min(
-                steps_per_epoch, len(train[0])
-            )
+            steps = len(train[0]) if steps_per_epoch is None else min(steps_per_epoch, len(train[0]))
             if steps_per_epoch is not None and steps_per_epoch > len(train[0]):
                 warn_ran_out()
         history = History()
@@ -826,8 +847,11 @@ class Trainer(Layer):
         return history
 
     def _run_evaluate(
-        self, data: StreamBatcher | tuple[Any, ...], device: torch.device,
-        cbs: CallbackList | None, verbose: int,
+        self,
+        data: StreamBatcher | tuple[Any, ...],
+        device: torch.device,
+        cbs: CallbackList | None,
+        verbose: int,
     ) -> dict[str, Any]:
         if isinstance(data, StreamBatcher):
             feed = data.plan()
@@ -994,8 +1018,9 @@ def _should_eval(epoch: int, validation_freq: int | list[int]) -> bool:
     return (epoch + 1) in validation_freq
 
 
-def _stream_only_args(y: Any, sample_weight: Any, validation_split: float,
-                      validation_data: Any, argument: str) -> None:
+def _stream_only_args(
+    y: Any, sample_weight: Any, validation_split: float, validation_data: Any, argument: str
+) -> None:
     if y is not None:
         raise ValueError(
             f"When `{argument}` is a dataset of batches, its batches carry the labels: `y` must "
