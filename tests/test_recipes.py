@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -103,6 +105,6 @@ def test_the_reproduce_line_of_auto_spells_every_option_a_recipe_can_choose():
     # a value equal to the base preset's (here `fast`'s epochs) is spelled too: a rerun of the
     # line would otherwise choose anew
     base = TrainOptions.from_preset(BASE_PRESET)
-    options = TrainOptions.from_preset(BASE_PRESET, data="d.csv", preset=AUTO_PRESET)
+    options = dataclasses.replace(TrainOptions.from_preset(BASE_PRESET, data="d.csv"), preset=AUTO_PRESET)
     line = options.command_line()
     assert f"--epochs {base.epochs}" in line and "--preset auto" in line

@@ -99,6 +99,15 @@ def test_open_run_decides_the_kind(tmp_path):
         open_run(tmp_path)
 
 
+@pytest.mark.parametrize("member", ["/etc", "../elsewhere", "members/../../x", ""])
+def test_an_ensemble_member_outside_the_folder_is_refused(tmp_path, member):
+    # issue 14 item 9: a crafted config must not point a reader anywhere on the disk
+    config = {"format": "textrnn.ensemble", "format_version": 1, "members": [{"path": member, "seed": 1}]}
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(RunFolderError, match="not a folder inside the ensemble"):
+        open_run(tmp_path)
+
+
 @pytest.mark.parametrize(
     ("fmt", "version"), [("textrnn.run", 2), ("textrnn.run", "1"), ("textrnn.ensemble", 2)]
 )

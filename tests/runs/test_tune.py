@@ -72,7 +72,9 @@ def test_tune_runs_trials_keeps_the_best_and_reads_as_it(tmp_path, data):
         evaluate_run(result.best_path)["accuracy"]
     )
     rows = compare_runs([tmp_path / "t"])
-    assert [r["run"] for r in rows] == ["1", "2", "3"] and all(r["kind"] == "run" for r in rows)
+    trials = [r for r in rows if r["kind"] != "baseline"]  # the trials share one baseline row
+    assert [r["run"] for r in trials] == ["1", "2", "3"] and all(r["kind"] == "run" for r in trials)
+    assert [r["run"] for r in rows if r["kind"] == "baseline"] == ["baseline (1)"]
     with pytest.raises(RunFolderError, match="tune folder"):
         resume(tmp_path / "t")
 
@@ -128,7 +130,8 @@ def test_cli_tune_prints_the_table_and_refuses_bad_bounds(tmp_path, data):
     assert "trial 1:" in r.stdout and "Best trial" in r.stdout and "val_loss" in r.stdout
     compared = CliRunner().invoke(app, ["compare", str(out), "--json"])
     assert compared.exit_code == 0, compared.stderr
-    assert len(json.loads(compared.stdout)) == 2
+    kinds = [row["kind"] for row in json.loads(compared.stdout)]
+    assert kinds == ["run", "run", "baseline"]  # a row per trial, and their shared baseline
     bad = CliRunner().invoke(
         app, ["tune", "--data", str(path), "--ensemble", "2", "--out", str(tmp_path / "b")]
     )

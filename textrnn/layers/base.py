@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from textrnn import checks
 from textrnn.backend import FLOATX, to_tensor
 from textrnn.layers import keras_tensor
 
@@ -91,9 +92,7 @@ class Layer(nn.Module):
     def __init__(self, *, name: str | None = None, trainable: bool = True) -> None:
         super().__init__()
         if name is not None and not isinstance(name, str):
-            raise TypeError(
-                f"Received an invalid value for argument `name`, expected a string, got {name!r}."
-            )
+            raise checks.invalid("name", "a string", name, error=TypeError)
         self.name = name or unique_name(snake_case(type(self).__name__))
         self.built = False
         self._trainable = bool(trainable)

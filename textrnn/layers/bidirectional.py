@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from textrnn import checks
 from textrnn.layers.base import Layer, Shape
 from textrnn.layers.recurrent import BaseRNN, rnn_class
 
@@ -74,20 +75,13 @@ class Bidirectional(Layer):
         trainable: bool = True,
     ) -> None:
         if not isinstance(layer, BaseRNN):
-            raise TypeError(
-                "Received an invalid value for argument `layer`, expected a SimpleRNN, LSTM or GRU "
-                f"instance, got {layer!r}."
-            )
+            raise checks.invalid("layer", "a SimpleRNN, LSTM or GRU instance", layer, error=TypeError)
         if backward_layer is not None and not isinstance(backward_layer, BaseRNN):
-            raise TypeError(
-                "Received an invalid value for argument `backward_layer`, expected a SimpleRNN, LSTM "
-                f"or GRU instance or None, got {backward_layer!r}."
+            raise checks.invalid(
+                "backward_layer", "a SimpleRNN, LSTM or GRU instance or None", backward_layer, error=TypeError
             )
         if merge_mode not in _MERGE_MODES:
-            raise ValueError(
-                "Received an invalid value for argument `merge_mode`, expected one of 'concat', "
-                f"'sum', 'mul', 'ave' or None, got {merge_mode!r}."
-            )
+            raise checks.invalid("merge_mode", "one of 'concat', 'sum', 'mul', 'ave' or None", merge_mode)
         super().__init__(name=name, trainable=trainable)
         self.merge_mode = merge_mode
         self.forward_layer = _copy_layer(

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import torch
 
+from textrnn import checks
+
 if TYPE_CHECKING:
     from textrnn.layers.base import Layer
 
@@ -126,10 +128,7 @@ def dtype_name(dtype: Any) -> str:
     if isinstance(dtype, type):
         name = dtype.__name__
     if name not in DTYPES:
-        raise ValueError(
-            f"Received an invalid value for argument `dtype`, expected one of {', '.join(DTYPES)}, "
-            f"got {dtype!r}."
-        )
+        raise checks.invalid("dtype", f"one of {', '.join(DTYPES)}", dtype)
     return str(name)
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from textrnn import initializers
+from textrnn import checks, initializers
 from textrnn.checks import positive_int
 from textrnn.layers.base import Layer, Shape
 from textrnn.layers.embedding import Embedding, LookupWithIndexAddBackward
@@ -83,17 +83,13 @@ class NGramEmbedding(Embedding):
         trainable: bool = True,
     ) -> None:
         if isinstance(ngrams, bool) or not isinstance(ngrams, int) or not 2 <= ngrams <= MAX_NGRAMS:
-            raise ValueError(
-                "Received an invalid value for argument `ngrams`, expected an integer from 2 to "
-                f"{MAX_NGRAMS}, "
-                f"got {ngrams!r}. For words alone use `Embedding`."
+            raise checks.invalid(
+                "ngrams", f"an integer from 2 to {MAX_NGRAMS}", ngrams, "For words alone use `Embedding`."
             )
         self.ngrams = ngrams
         self.buckets = positive_int("buckets", buckets)
         if self.buckets < 2:
-            raise ValueError(
-                f"Received an invalid value for argument `buckets`, expected at least 2, got {buckets!r}."
-            )
+            raise checks.invalid("buckets", "at least 2", buckets)
         initializers.get(ngram_initializer)
         self.ngram_initializer = ngram_initializer
         super().__init__(

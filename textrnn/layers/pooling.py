@@ -6,6 +6,7 @@ from typing import Any
 
 import torch
 
+from textrnn import checks
 from textrnn.layers.base import Layer, Shape, unique_name
 
 _DATA_FORMATS = ("channels_last", "channels_first")
@@ -27,15 +28,9 @@ class GlobalPooling1D(Layer):
         if data_format is None:
             data_format = "channels_last"
         if data_format not in _DATA_FORMATS:
-            raise ValueError(
-                "Received an invalid value for argument `data_format`, expected 'channels_last' or "
-                f"'channels_first', got {data_format!r}."
-            )
+            raise checks.invalid("data_format", "'channels_last' or 'channels_first'", data_format)
         if not isinstance(keepdims, bool):
-            raise TypeError(
-                "Received an invalid value for argument `keepdims`, expected True or False, got "
-                f"{keepdims!r}."
-            )
+            raise checks.invalid("keepdims", "True or False", keepdims, error=TypeError)
         self.data_format = data_format
         self.keepdims = keepdims
 

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from textrnn import activations, initializers
+from textrnn import activations, checks, initializers
 from textrnn.backend import FLOATX, to_tensor
 from textrnn.checks import boolean, positive_int
 from textrnn.checks import rate as check_rate
@@ -124,9 +124,7 @@ class BaseRNN(Layer):
         self.dropout = check_rate("dropout", dropout)
         self.recurrent_dropout = check_rate("recurrent_dropout", recurrent_dropout)
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise TypeError(
-                f"Received an invalid value for argument `seed`, expected an int or None, got {seed!r}."
-            )
+            raise checks.invalid("seed", "an int or None", seed, error=TypeError)
         self.seed = seed
         self._seed_draws = 0
         self.return_sequences = boolean("return_sequences", return_sequences)

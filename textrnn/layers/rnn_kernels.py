@@ -45,6 +45,8 @@ from typing import Literal
 import torch
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
+from textrnn import checks
+
 CellKind = Literal["simple_rnn", "lstm", "gru"]
 PathName = Literal["fused", "packed", "loop"]
 Activation = Callable[[torch.Tensor], torch.Tensor]
@@ -131,10 +133,7 @@ def force_path(path: PathName | Literal["auto"]) -> Iterator[None]:
     or "auto". "fused" on masked input runs the packed path."""
     global _FORCED_PATH
     if path not in ("fused", "packed", "loop", "auto"):
-        raise ValueError(
-            f"Received an invalid value for argument `path`, expected one of 'fused', 'packed', "
-            f"'loop', 'auto', got {path!r}."
-        )
+        raise checks.invalid("path", "one of 'fused', 'packed', 'loop', 'auto'", path)
     previous = _FORCED_PATH
     _FORCED_PATH = None if path == "auto" else path
     try:

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, TypeVar
 
 import textrnn.layers as layers_pkg
+from textrnn import checks
 from textrnn.layers.base import Layer
 
 _MODELS: dict[str, type[Layer]] = {}
@@ -41,9 +42,12 @@ def custom_object_scope(custom_objects: Mapping[str, Any] | None) -> Iterator[No
     objects = dict(custom_objects or {})
     for key, value in objects.items():
         if not isinstance(key, str) or not (isinstance(value, type) and issubclass(value, Layer)):
-            raise TypeError(
-                "Received an invalid value for argument `custom_objects`, expected a dict of "
-                f"class names to textrnn `Layer` subclasses, got {key!r}: {value!r}."
+            raise checks.invalid(
+                "custom_objects",
+                "a dict of class names to textrnn `Layer` subclasses",
+                custom_objects,
+                error=TypeError,
+                got=f"{key!r}: {value!r}",
             )
     _CUSTOM.append(objects)
     try:

@@ -44,6 +44,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 import textrnn
+from textrnn import checks
 from textrnn.errors import ModelFileError
 from textrnn.fileio import (
     atomic_path,
@@ -323,10 +324,7 @@ def _json_metadata(metadata: Any) -> dict[str, Any]:
     if metadata is None:
         return {}
     if not isinstance(metadata, dict):
-        raise TypeError(
-            "Received an invalid value for argument `metadata`, expected a dict, got "
-            f"{type(metadata).__name__}."
-        )
+        raise checks.invalid("metadata", "a dict", metadata, error=TypeError, got=type(metadata).__name__)
     try:
         json.dumps(metadata)
     except (TypeError, ValueError) as err:

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 import textrnn.models.saving as saving
+from textrnn import checks
 from textrnn.backend import default_device
 from textrnn.layers.base import Layer, Shape
 from textrnn.layers.dense import Dense
@@ -65,10 +66,7 @@ class Sequential(Trainer, Layer):
         self._device_target: torch.device | None = None
         if layers is not None:
             if isinstance(layers, Layer) or not isinstance(layers, (list, tuple)):
-                raise TypeError(
-                    "Received an invalid value for argument `layers`, expected a list of layers, "
-                    f"got {layers!r}."
-                )
+                raise checks.invalid("layers", "a list of layers", layers, error=TypeError)
             for layer in layers:
                 self.add(layer)
 

@@ -21,6 +21,8 @@ from itertools import repeat
 from pathlib import Path
 from typing import Any
 
+from textrnn import checks
+
 DEFAULT_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
 """Keras's default `filters`: punctuation, tab and newline (not the apostrophe)."""
 
@@ -113,9 +115,7 @@ def text_to_word_sequence(
     if not isinstance(input_text, str):
         raise TypeError(f"Expected `input_text` to be a string, got {type(input_text).__name__}.")
     if not isinstance(split, str) or not split:
-        raise ValueError(
-            f"Received an invalid value for argument `split`, expected a non-empty string, got {split!r}."
-        )
+        raise checks.invalid("split", "a non-empty string", split)
     if not isinstance(filters, str):
         raise TypeError(f"Expected `filters` to be a string, got {type(filters).__name__}.")
     if lower:
@@ -169,9 +169,7 @@ def _check_int(name: str, value: Any, minimum: int, *, allow_none: bool = False)
         expected = "a positive integer" if minimum == 1 else "a non-negative integer"
         if allow_none:
             expected = "None or " + expected
-        raise ValueError(
-            f"Received an invalid value for argument `{name}`, expected {expected}, got {value!r}."
-        )
+        raise checks.invalid(name, expected, value)
     return int(value)
 
 

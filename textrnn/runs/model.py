@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from textrnn import optimizers
+from textrnn import checks, optimizers
 from textrnn.layers import (
     GRU,
     LSTM,
@@ -44,9 +44,7 @@ def build_model(options: TrainOptions, input_dim: int, num_classes: int = 2) -> 
         322113
     """
     if num_classes < 2:
-        raise ValueError(
-            f"Received an invalid value for argument `num_classes`, expected at least 2, got {num_classes}."
-        )
+        raise checks.invalid("num_classes", "at least 2", num_classes, got=str(num_classes))
     rnn_class = {"simple_rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}[options.rnn]
     embedding = (
         NGramEmbedding(

@@ -700,6 +700,13 @@ class EnsembleRun(Run):
         members = config.get("members")
         if not isinstance(members, list) or not all(isinstance(m, dict) and "path" in m for m in members):
             raise RunFolderError(f'`{p / CONFIG}` has no valid "members" list.')
+        for m in members:  # a member lives inside the ensemble's folder, never elsewhere on disk
+            member = Path(str(m["path"]))
+            if member.is_absolute() or ".." in member.parts or not member.parts:
+                raise RunFolderError(
+                    f"`{p / CONFIG}` names the member {str(m['path'])!r}, which is not a folder "
+                    f"inside the ensemble: an ensemble keeps its members under {MEMBERS}/."
+                )
         super().__init__(p, config)
         self._lock: FolderLock | None = None
 

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from textrnn import checks
 from textrnn.layers.base import Layer, Shape
 from textrnn.layers.embedding import Embedding
 from textrnn.layers.text_vectorization import TextVectorization, is_text
@@ -154,9 +155,11 @@ def class_weight_to_sample_weight(y: Any, class_weight: Any) -> torch.Tensor:
     """Keras's conversion: each sample's class (the label rounded to an integer, or the arg-max
     of a one-hot row) → `class_weight[class]`, 1.0 for classes not in the dict."""
     if not isinstance(class_weight, dict):
-        raise TypeError(
-            "Received an invalid value for argument `class_weight`, expected a dict mapping "
-            f"class indices to weights, e.g. {{0: 1.0, 1: 3.0}}, got {class_weight!r}."
+        raise checks.invalid(
+            "class_weight",
+            "a dict mapping class indices to weights, e.g. {0: 1.0, 1: 3.0}",
+            class_weight,
+            error=TypeError,
         )
     labels = np.asarray(y.cpu().numpy() if isinstance(y, torch.Tensor) else y)
     if labels.ndim > 1:
@@ -191,10 +194,11 @@ def check_validation_split(validation_split: Any) -> float:
         or not isinstance(validation_split, (int, float))
         or not 0.0 <= float(validation_split) < 1.0
     ):
-        raise ValueError(
-            f"Received an invalid value for argument `validation_split`, expected a float in [0, 1), "
-            f"got {validation_split!r}. For example `validation_split=0.2` holds out the last 20% of the "
-            "data."
+        raise checks.invalid(
+            "validation_split",
+            "a float in [0, 1)",
+            validation_split,
+            "For example `validation_split=0.2` holds out the last 20% of the data.",
         )
     return float(validation_split)
 

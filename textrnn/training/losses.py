@@ -18,6 +18,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from textrnn import checks
+
 EPSILON = 1e-7
 
 
@@ -316,10 +318,7 @@ def get(identifier: Any) -> Loss:
     if isinstance(identifier, str):
         cls = _BY_NAME.get(identifier.lower())
         if cls is None:
-            raise ValueError(
-                f"Received an invalid value for argument `loss`, expected one of {sorted(_BY_NAME)}, got "
-                f"{identifier!r}."
-            )
+            raise checks.invalid("loss", f"one of {sorted(_BY_NAME)}", identifier)
         return cls()
     if isinstance(identifier, dict) and "class_name" in identifier:
         name = identifier["class_name"]
@@ -327,9 +326,11 @@ def get(identifier: Any) -> Loss:
         if cls is None:
             raise ValueError(f"Unknown loss class {name!r} in config; expected one of {sorted(_CLASSES)}.")
         return cls(**identifier.get("config", {}))
-    raise TypeError(
-        f"Received an invalid value for argument `loss`, expected a name such as 'binary_crossentropy' or a "
-        f"`textrnn.losses` object, got {identifier!r}."
+    raise checks.invalid(
+        "loss",
+        "a name such as 'binary_crossentropy' or a `textrnn.losses` object",
+        identifier,
+        error=TypeError,
     )
 
 

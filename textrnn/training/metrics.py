@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from textrnn import checks
 from textrnn.training.losses import Loss
 
 MetricFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -56,10 +57,7 @@ class Metric:
 
     def __init__(self, name: str, fn: MetricFn, direction: str = "up") -> None:
         if direction not in ("up", "down"):
-            raise ValueError(
-                "Received an invalid value for argument `direction`, expected 'up' or 'down', got "
-                f"{direction!r}."
-            )
+            raise checks.invalid("direction", "'up' or 'down'", direction)
         self.name = name
         self.fn = fn
         self.direction = direction

@@ -29,6 +29,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from textrnn import checks
+
 
 def _check_float(
     name: str, value: Any, low: float, high: float, *, low_open: bool = False, high_open: bool = False
@@ -40,10 +42,7 @@ def _check_float(
     if not ok:
         lo = "(" if low_open else "["
         hi = ")" if high_open else "]"
-        raise ValueError(
-            f"Received an invalid value for argument `{name}`, expected a number in {lo}{low}, {high}{hi}, "
-            f"got {value!r}."
-        )
+        raise checks.invalid(name, f"a number in {lo}{low}, {high}{hi}", value)
     return float(value)
 
 
@@ -255,9 +254,7 @@ class Optimizer:
                 "Keep one of them."
             )
         if not isinstance(use_ema, bool):
-            raise TypeError(
-                f"Received an invalid value for argument `use_ema`, expected True or False, got {use_ema!r}."
-            )
+            raise checks.invalid("use_ema", "True or False", use_ema, error=TypeError)
         self.use_ema = use_ema
         self.ema_momentum = _check_float("ema_momentum", ema_momentum, 0.0, 1.0)
         if ema_overwrite_frequency is not None and (
@@ -265,16 +262,12 @@ class Optimizer:
             or not isinstance(ema_overwrite_frequency, int)
             or ema_overwrite_frequency < 1
         ):
-            raise ValueError(
-                "Received an invalid value for argument `ema_overwrite_frequency`, expected an integer >= 1 "
-                "or None, "
-                f"got {ema_overwrite_frequency!r}."
+            raise checks.invalid(
+                "ema_overwrite_frequency", "an integer >= 1 or None", ema_overwrite_frequency
             )
         self.ema_overwrite_frequency = ema_overwrite_frequency
         if not isinstance(name, str):
-            raise TypeError(
-                f"Received an invalid value for argument `name`, expected a string, got {name!r}."
-            )
+            raise checks.invalid("name", "a string", name, error=TypeError)
         self.name = name
         self.iterations = 0
         self._torch: torch.optim.Optimizer | None = None
@@ -588,9 +581,10 @@ def get(identifier: Any) -> Optimizer:
     if isinstance(identifier, str):
         cls = _BY_NAME.get(identifier.lower())
         if cls is None:
-            raise ValueError(
-                f"Received an invalid value for argument `optimizer`, expected one of {sorted(_BY_NAME)} "
-                f"or an optimizer from `textrnn.optimizers`, got {identifier!r}."
+            raise checks.invalid(
+                "optimizer",
+                f"one of {sorted(_BY_NAME)} or an optimizer from `textrnn.optimizers`",
+                identifier,
             )
         return cls()
     if isinstance(identifier, dict) and "class_name" in identifier:
@@ -601,9 +595,11 @@ def get(identifier: Any) -> Optimizer:
                 f"Unknown optimizer class {name!r} in config; expected one of {sorted(_CLASSES)}."
             )
         return cls.from_config(dict(identifier.get("config", {})))
-    raise TypeError(
-        f"Received an invalid value for argument `optimizer`, expected a name such as 'rmsprop' or an object "
-        f"such as `textrnn.optimizers.RMSprop(...)`, got {identifier!r}."
+    raise checks.invalid(
+        "optimizer",
+        "a name such as 'rmsprop' or an object such as `textrnn.optimizers.RMSprop(...)`",
+        identifier,
+        error=TypeError,
     )
 
 

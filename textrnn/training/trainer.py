@@ -764,10 +764,12 @@ class Trainer(Layer):
                     got = type(validation_data).__name__
                     if isinstance(validation_data, (tuple, list)):
                         got += f" of length {len(validation_data)}"
-                    raise ValueError(
-                        "Received an invalid value for argument `validation_data`, expected a "
-                        "tuple `(x_val, y_val)` or `(x_val, y_val, val_sample_weight)`, or a "
-                        f"dataset of batches, got {got}."
+                    raise checks.invalid(
+                        "validation_data",
+                        "a tuple `(x_val, y_val)` or `(x_val, y_val, val_sample_weight)`, or a "
+                        "dataset of batches",
+                        validation_data,
+                        got=got,
                     )
                 x_val, y_val, w_val = self._arrays(
                     validation_data[0],
