@@ -83,6 +83,10 @@ def train(
                 command=_argv(ctx),
                 explicit=set(values),
             )
+        if worker:
+            from textrnn.distributed.group import finish
+
+            finish()  # every rank done: leave without the interpreter's teardown
     except TrainingInterrupted as e:
         typer.echo(e.result.summary(), err=True)
         raise typer.Exit(130) from None
@@ -106,13 +110,6 @@ def train(
             from textrnn.distributed import shutdown
 
             shutdown()
-    if worker:
-        # A worker that finished leaves without the interpreter's teardown: gloo's threads can
-        # abort it there ("terminate called without an active exception", seen 1 run in ~10),
-        # which the launcher would report as a failed rank although the run is complete.
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(0)
 
 
 def _is_worker() -> bool:

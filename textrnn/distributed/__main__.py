@@ -28,15 +28,17 @@ def _load(target: str) -> object:
 
 def main() -> int:
     from textrnn.distributed import init, shutdown
+    from textrnn.distributed.group import finish
 
     fn = _load(sys.argv[1])
     args = json.loads(sys.argv[2]) if len(sys.argv) > 2 else []
     init()
     try:
         fn(*args)  # type: ignore[operator]
-    finally:
+    except BaseException:
         shutdown()
-    return 0
+        raise
+    finish()  # every rank done: leave without the interpreter's teardown
 
 
 if __name__ == "__main__":
