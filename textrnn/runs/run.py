@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -315,6 +315,9 @@ def name_taken(path: Path) -> bool:
 
 
 # ---------------------------------------------------------------------------------- the kinds
+_R = TypeVar("_R", bound="Run")
+
+
 class Run:
     """A run folder of either kind: a single run (`SingleRun`) or an ensemble (`EnsembleRun`).
 
@@ -332,6 +335,24 @@ class Run:
     def __init__(self, path: Path, config: dict[str, Any]) -> None:
         self.path = path
         self.config = config
+        self._lock: FolderLock | None = None  # held while this process writes the folder
+
+    @classmethod
+    def create(cls: type[_R], target: Path, config: dict[str, Any]) -> _R:
+        """Make the folder `target` (which must not exist) in place, write its config and hold
+        its lock (a single run overrides this: it is built in a hidden folder first)."""
+        target.mkdir()
+        lock = FolderLock.try_acquire(target)
+        write_json_atomic(target / CONFIG, config)
+        run = cls(target, config)
+        run._lock = lock
+        return run
+
+    def close(self) -> None:
+        """Release the folder's lock, if this process holds it."""
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     @property
     def name(self) -> str:
@@ -446,7 +467,6 @@ class SingleRun(Run):
                 )
         _check_format(p, config, RUN_FORMAT, RUN_FORMAT_VERSION)
         super().__init__(p, config)
-        self._lock: FolderLock | None = None
         self._target = p
         self.published = True
 
@@ -562,11 +582,6 @@ class SingleRun(Run):
         restore_replaced_dir(self.path / MODEL)
         remove_paths(temp_entries(self.path))
         checkpoint.clean_checkpoint(self.checkpoint_dir)
-
-    def close(self) -> None:
-        if self._lock is not None:
-            self._lock.release()
-            self._lock = None
 
     def publish(self) -> None:
         """Rename the hidden folder into place (after the first finished epoch).
@@ -708,7 +723,6 @@ class EnsembleRun(Run):
                     f"inside the ensemble: an ensemble keeps its members under {MEMBERS}/."
                 )
         super().__init__(p, config)
-        self._lock: FolderLock | None = None
 
     @property
     def member_paths(self) -> list[Path]:
@@ -802,16 +816,6 @@ class EnsembleRun(Run):
             remove_paths([staging])
 
     # ------------------------------------------------------------------ writing
-    @classmethod
-    def create(cls, target: Path, config: dict[str, Any]) -> EnsembleRun:
-        """Make the ensemble folder `target` (which must not exist) and hold its lock."""
-        target.mkdir()
-        lock = FolderLock.try_acquire(target)
-        write_json_atomic(target / CONFIG, config)
-        run = cls(target, config)
-        run._lock = lock
-        return run
-
     def open_for_writing(self) -> None:
         """Take the ensemble's lock and delete hidden temporary files a kill left.
 
@@ -823,11 +827,6 @@ class EnsembleRun(Run):
             raise RunFolderError(f"`{self.path}` is being trained by another process. Wait for it to finish.")
         self._lock = lock
         remove_paths(temp_entries(self.path))
-
-    def close(self) -> None:
-        if self._lock is not None:
-            self._lock.release()
-            self._lock = None
 
     @property
     def started(self) -> bool:
@@ -923,7 +922,6 @@ class TuneRun(Run):
             config = _read_config(p)
         _check_format(p, config, TUNE_FORMAT, TUNE_FORMAT_VERSION)
         super().__init__(p, config)
-        self._lock: FolderLock | None = None
 
     def trial_path(self, number: int) -> Path:
         return self.path / TRIALS / str(number)
@@ -1003,21 +1001,6 @@ class TuneRun(Run):
         return rows if isinstance(rows, list) else []
 
     # ------------------------------------------------------------------ writing
-    @classmethod
-    def create(cls, target: Path, config: dict[str, Any]) -> TuneRun:
-        """Make the tune folder `target` (which must not exist) and hold its lock."""
-        target.mkdir()
-        lock = FolderLock.try_acquire(target)
-        write_json_atomic(target / CONFIG, config)
-        run = cls(target, config)
-        run._lock = lock
-        return run
-
-    def close(self) -> None:
-        if self._lock is not None:
-            self._lock.release()
-            self._lock = None
-
     def write_trials(self, rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
         """`trials.json` (the rows) and `trials.csv` (their `columns`)."""
         write_json_atomic(self.path / TRIALS_JSON, list(rows))
