@@ -13,18 +13,7 @@ from textrnn.data.toy import toy_texts, write_toy_csv
 
 sys.path.insert(0, str(Path(__file__).parent))  # the `crash` helper module
 
-TINY = [
-    "--units",
-    "4",
-    "--embedding-dim",
-    "4",
-    "--maxlen",
-    "12",
-    "--num-words",
-    "100",
-    "--batch-size",
-    "32",
-]
+from crash import TINY  # noqa: E402
 
 
 @pytest.fixture(scope="session")

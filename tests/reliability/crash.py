@@ -22,17 +22,11 @@ from textrnn.data.toy import toy_texts, write_toy_csv
 from textrnn.fileio import read_json
 
 ROOT = Path(__file__).resolve().parents[2]
+# The tiny model of every reliability test, and how long to train it.
+TINY = ["--units", "4", "--embedding-dim", "4", "--maxlen", "12", "--num-words", "100"]
+TINY += ["--batch-size", "32"]
 TRAIN = [
-    "--units",
-    "4",
-    "--embedding-dim",
-    "4",
-    "--maxlen",
-    "12",
-    "--num-words",
-    "100",
-    "--batch-size",
-    "32",
+    *TINY,
     "--seed",
     "5",
     "--epochs",
