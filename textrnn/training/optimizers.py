@@ -1,4 +1,5 @@
-"""Keras's optimizers (`RMSprop`, `Adam`, `SGD`) with Keras's defaults and update rules, on `torch.optim`.
+"""Keras's optimizers (`RMSprop`, `Adam`, `SGD`, `Adagrad`, `Nadam`, `AdamW`) with Keras's defaults and
+update rules, on `torch.optim`.
 
 Each textrnn optimizer is a small Keras-style object (arguments, `get_config`, `learning_rate`,
 `iterations`, gradient clipping) that builds a `torch.optim.Optimizer` over a model's parameters.
@@ -9,6 +10,10 @@ The update rules are Keras's own, which differ from PyTorch's in where epsilon g
   steps, rarely updated embedding rows), so textrnn implements Keras's rule.
 - Adam: Keras's epsilon is "epsilon hat": `w −= lr·sqrt(1 − β₂ᵗ)/(1 − β₁ᵗ) · m / (sqrt(v) + epsilon)`.
 - SGD: the same as PyTorch's (`dampening=0`), so `torch.optim.SGD` is used.
+
+All but SGD are textrnn's own `torch.optim` classes on one shared step (`_KerasRule`: the
+weights with a gradient, their state, Keras's decoupled weight decay), each supplying only its rule;
+clipping and the moving average live in `Optimizer`, for every rule alike.
 
 With `use_ema=True` the optimizer also keeps Keras's exponential moving average of the weights
 (`average = ema_momentum·average + (1 − ema_momentum)·w` after every step, the first step copying
@@ -87,8 +92,42 @@ def _native_rmsprop_views(
     return views if kernels.available() else None
 
 
-class _KerasRMSprop(torch.optim.Optimizer):
-    """`torch.optim` implementation of Keras's RMSprop update (epsilon inside the square root)."""
+_Group = dict[str, Any]  # a parameter group, or one weight's state
+_Tensors = list[torch.Tensor]
+
+
+class _KerasRule(torch.optim.Optimizer):
+    """The step textrnn's own update rules share; a subclass supplies only its rule.
+
+    Per parameter group: the weights that have a gradient this step, their state (made by
+    `_new_state` the first time a weight is seen), Keras's decoupled weight decay where the group has
+    a `weight_decay` (`w −= w · weight_decay · lr`, before the update, as Keras does), then `_update`,
+    the rule itself as multi-tensor (`torch._foreach_*`) operations over the group's weights.
+    """
+
+    def _new_state(self, p: torch.Tensor, group: _Group) -> _Group:
+        raise NotImplementedError
+
+    def _update(self, group: _Group, params: _Tensors, grads: _Tensors, states: list[_Group]) -> None:
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def step(self, closure: Any = None) -> None:  # type: ignore[override]
+        for group in self.param_groups:
+            params = [p for p in group["params"] if p.grad is not None]
+            if not params:
+                continue
+            states = [self.state[p] for p in params]
+            for p, s in zip(params, states, strict=True):
+                if not s:
+                    s.update(self._new_state(p, group))
+            if group.get("weight_decay"):
+                torch._foreach_mul_(params, 1.0 - group["weight_decay"] * group["lr"])
+            self._update(group, params, [p.grad for p in params], states)
+
+
+class _KerasRMSprop(_KerasRule):
+    """Keras's RMSprop update (epsilon inside the square root)."""
 
     def __init__(
         self,
@@ -103,55 +142,47 @@ class _KerasRMSprop(torch.optim.Optimizer):
             params, {"lr": lr, "rho": rho, "momentum": momentum, "epsilon": epsilon, "centered": centered}
         )
 
-    @torch.no_grad()
-    def step(self, closure: Any = None) -> None:  # type: ignore[override]
-        for group in self.param_groups:
-            params = [p for p in group["params"] if p.grad is not None]
-            if not params:
-                continue
-            grads = [p.grad for p in params]
-            states = [self.state[p] for p in params]
-            for p, s in zip(params, states, strict=True):
-                if not s:
-                    s["velocity"] = torch.zeros_like(p)
-                    if group["momentum"] > 0:
-                        s["momentum"] = torch.zeros_like(p)
-                    if group["centered"]:
-                        s["average_gradient"] = torch.zeros_like(p)
-            rho, lr, eps = group["rho"], group["lr"], group["epsilon"]
-            vel = [s["velocity"] for s in states]
-            native = (
-                None
-                if group["centered"] or group["momentum"] > 0
-                else _native_rmsprop_views(params, grads, vel)
-            )
-            if native is not None:
-                from textrnn import kernels
+    def _new_state(self, p: torch.Tensor, group: _Group) -> _Group:
+        s = {"velocity": torch.zeros_like(p)}
+        if group["momentum"] > 0:
+            s["momentum"] = torch.zeros_like(p)
+        if group["centered"]:
+            s["average_gradient"] = torch.zeros_like(p)
+        return s
 
-                for p, g, v in native:
-                    kernels.rmsprop_update_(p, g, v, learning_rate=lr, rho=rho, epsilon=eps)
-                continue
-            torch._foreach_mul_(vel, rho)
-            torch._foreach_addcmul_(vel, grads, grads, value=1.0 - rho)
-            if group["centered"]:
-                avg = [s["average_gradient"] for s in states]
-                torch._foreach_lerp_(avg, grads, 1.0 - rho)
-                denom = torch._foreach_addcmul(vel, avg, avg, value=-1.0)
-                torch._foreach_add_(denom, eps)
-            else:
-                denom = torch._foreach_add(vel, eps)
-            torch._foreach_sqrt_(denom)
-            if group["momentum"] > 0:
-                mom = [s["momentum"] for s in states]
-                torch._foreach_mul_(mom, group["momentum"])
-                torch._foreach_addcdiv_(mom, grads, denom, value=lr)
-                torch._foreach_sub_(params, mom)
-            else:
-                torch._foreach_addcdiv_(params, grads, denom, value=-lr)
+    def _update(self, group: _Group, params: _Tensors, grads: _Tensors, states: list[_Group]) -> None:
+        rho, lr, eps = group["rho"], group["lr"], group["epsilon"]
+        vel = [s["velocity"] for s in states]
+        native = (
+            None if group["centered"] or group["momentum"] > 0 else _native_rmsprop_views(params, grads, vel)
+        )
+        if native is not None:
+            from textrnn import kernels
+
+            for p, g, v in native:
+                kernels.rmsprop_update_(p, g, v, learning_rate=lr, rho=rho, epsilon=eps)
+            return
+        torch._foreach_mul_(vel, rho)
+        torch._foreach_addcmul_(vel, grads, grads, value=1.0 - rho)
+        if group["centered"]:
+            avg = [s["average_gradient"] for s in states]
+            torch._foreach_lerp_(avg, grads, 1.0 - rho)
+            denom = torch._foreach_addcmul(vel, avg, avg, value=-1.0)
+            torch._foreach_add_(denom, eps)
+        else:
+            denom = torch._foreach_add(vel, eps)
+        torch._foreach_sqrt_(denom)
+        if group["momentum"] > 0:
+            mom = [s["momentum"] for s in states]
+            torch._foreach_mul_(mom, group["momentum"])
+            torch._foreach_addcdiv_(mom, grads, denom, value=lr)
+            torch._foreach_sub_(params, mom)
+        else:
+            torch._foreach_addcdiv_(params, grads, denom, value=-lr)
 
 
-class _KerasAdam(torch.optim.Optimizer):
-    """`torch.optim` implementation of Keras's Adam update (epsilon hat)."""
+class _KerasAdam(_KerasRule):
+    """Keras's Adam update (epsilon hat); with `weight_decay`, Keras's AdamW."""
 
     def __init__(
         self,
@@ -161,51 +192,45 @@ class _KerasAdam(torch.optim.Optimizer):
         beta_2: float,
         epsilon: float,
         amsgrad: bool,
+        weight_decay: float | None = None,
     ) -> None:
-        super().__init__(
-            params, {"lr": lr, "beta_1": beta_1, "beta_2": beta_2, "epsilon": epsilon, "amsgrad": amsgrad}
-        )
+        defaults = {"lr": lr, "beta_1": beta_1, "beta_2": beta_2, "epsilon": epsilon, "amsgrad": amsgrad}
+        if weight_decay is not None:
+            defaults["weight_decay"] = weight_decay
+        super().__init__(params, defaults)
 
-    @torch.no_grad()
-    def step(self, closure: Any = None) -> None:  # type: ignore[override]
-        for group in self.param_groups:
-            params = [p for p in group["params"] if p.grad is not None]
-            if not params:
-                continue
-            grads = [p.grad for p in params]
-            states = [self.state[p] for p in params]
-            for p, s in zip(params, states, strict=True):
-                if not s:
-                    s["step"] = 0
-                    s["m"] = torch.zeros_like(p)
-                    s["v"] = torch.zeros_like(p)
-                    if group["amsgrad"]:
-                        s["v_hat"] = torch.zeros_like(p)
-            b1, b2 = group["beta_1"], group["beta_2"]
-            # Keras counts steps per optimizer; parameters that always get a gradient agree.
-            for s in states:
-                s["step"] += 1
-            ms = [s["m"] for s in states]
-            vs = [s["v"] for s in states]
-            torch._foreach_lerp_(ms, grads, 1.0 - b1)
-            torch._foreach_mul_(vs, b2)
-            torch._foreach_addcmul_(vs, grads, grads, value=1.0 - b2)
-            if group["amsgrad"]:
-                vhat = [s["v_hat"] for s in states]
-                torch._foreach_maximum_(vhat, vs)
-                denom = torch._foreach_sqrt(vhat)
-            else:
-                denom = torch._foreach_sqrt(vs)
-            torch._foreach_add_(denom, group["epsilon"])
-            # Parameters may have taken different numbers of steps (a layer frozen for a while).
-            by_step: dict[int, list[int]] = {}
-            for i, s in enumerate(states):
-                by_step.setdefault(s["step"], []).append(i)
-            for t, idx in by_step.items():
-                alpha = group["lr"] * math.sqrt(1.0 - b2**t) / (1.0 - b1**t)
-                torch._foreach_addcdiv_(
-                    [params[i] for i in idx], [ms[i] for i in idx], [denom[i] for i in idx], value=-alpha
-                )
+    def _new_state(self, p: torch.Tensor, group: _Group) -> _Group:
+        s = {"step": 0, "m": torch.zeros_like(p), "v": torch.zeros_like(p)}
+        if group["amsgrad"]:
+            s["v_hat"] = torch.zeros_like(p)
+        return s
+
+    def _update(self, group: _Group, params: _Tensors, grads: _Tensors, states: list[_Group]) -> None:
+        b1, b2 = group["beta_1"], group["beta_2"]
+        # Keras counts steps per optimizer; parameters that always get a gradient agree.
+        for s in states:
+            s["step"] += 1
+        ms = [s["m"] for s in states]
+        vs = [s["v"] for s in states]
+        torch._foreach_lerp_(ms, grads, 1.0 - b1)
+        torch._foreach_mul_(vs, b2)
+        torch._foreach_addcmul_(vs, grads, grads, value=1.0 - b2)
+        if group["amsgrad"]:
+            vhat = [s["v_hat"] for s in states]
+            torch._foreach_maximum_(vhat, vs)
+            denom = torch._foreach_sqrt(vhat)
+        else:
+            denom = torch._foreach_sqrt(vs)
+        torch._foreach_add_(denom, group["epsilon"])
+        # Parameters may have taken different numbers of steps (a layer frozen for a while).
+        by_step: dict[int, list[int]] = {}
+        for i, s in enumerate(states):
+            by_step.setdefault(s["step"], []).append(i)
+        for t, idx in by_step.items():
+            alpha = group["lr"] * math.sqrt(1.0 - b2**t) / (1.0 - b1**t)
+            torch._foreach_addcdiv_(
+                [params[i] for i in idx], [ms[i] for i in idx], [denom[i] for i in idx], value=-alpha
+            )
 
 
 class Optimizer:
@@ -609,13 +634,7 @@ def serialize(optimizer: Optimizer) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- Adagrad, Nadam, AdamW (Keras 3)
-def _decay_weights(params: list[torch.Tensor], lr: float, weight_decay: float | None) -> None:
-    # Keras applies decoupled weight decay before the update: w −= w · weight_decay · lr.
-    if weight_decay:
-        torch._foreach_mul_(params, 1.0 - weight_decay * lr)
-
-
-class _KerasAdagrad(torch.optim.Optimizer):
+class _KerasAdagrad(_KerasRule):
     """Keras's Adagrad: `a += g²; w −= lr · g / sqrt(a + epsilon)`, `a` starting at
     `initial_accumulator_value`."""
 
@@ -629,25 +648,18 @@ class _KerasAdagrad(torch.optim.Optimizer):
     ) -> None:
         super().__init__(params, {"lr": lr, "initial": initial, "epsilon": epsilon, "weight_decay": wd})
 
-    @torch.no_grad()
-    def step(self, closure: Any = None) -> None:  # type: ignore[override]
-        for group in self.param_groups:
-            params = [p for p in group["params"] if p.grad is not None]
-            if not params:
-                continue
-            grads = [p.grad for p in params]
-            for p in params:
-                if not self.state[p]:
-                    self.state[p]["accumulator"] = torch.full_like(p, group["initial"])
-            acc = [self.state[p]["accumulator"] for p in params]
-            _decay_weights(params, group["lr"], group["weight_decay"])
-            torch._foreach_addcmul_(acc, grads, grads)
-            denom = torch._foreach_add(acc, group["epsilon"])
-            torch._foreach_sqrt_(denom)
-            torch._foreach_addcdiv_(params, grads, denom, value=-group["lr"])
+    def _new_state(self, p: torch.Tensor, group: _Group) -> _Group:
+        return {"accumulator": torch.full_like(p, group["initial"])}
+
+    def _update(self, group: _Group, params: _Tensors, grads: _Tensors, states: list[_Group]) -> None:
+        acc = [s["accumulator"] for s in states]
+        torch._foreach_addcmul_(acc, grads, grads)
+        denom = torch._foreach_add(acc, group["epsilon"])
+        torch._foreach_sqrt_(denom)
+        torch._foreach_addcdiv_(params, grads, denom, value=-group["lr"])
 
 
-class _KerasNadam(torch.optim.Optimizer):
+class _KerasNadam(_KerasRule):
     """Keras's Nadam: Adam with Nesterov momentum and the momentum schedule
     `u_t = beta_1 · (1 − 0.5 · 0.96^t)` (t counted per optimizer step, as Keras does)."""
 
@@ -665,7 +677,8 @@ class _KerasNadam(torch.optim.Optimizer):
             {"lr": lr, "beta_1": beta_1, "beta_2": beta_2, "epsilon": epsilon, "weight_decay": wd},
         )
         self.iterations = 0
-        self.u_product = 1.0
+        self.u_product = 1.0  # the product of u_1 ... u_t after t steps
+        self._schedule = (1, 0.0, 0.0, 1.0)  # this step's t, u_t, u_(t+1), u_1 ... u_t
 
     @torch.no_grad()
     def step(self, closure: Any = None) -> None:  # type: ignore[override]
@@ -673,58 +686,29 @@ class _KerasNadam(torch.optim.Optimizer):
         b1 = self.defaults["beta_1"]
         u_t = b1 * (1.0 - 0.5 * 0.96**t)
         u_next = b1 * (1.0 - 0.5 * 0.96 ** (t + 1))
-        u_product = self.u_product * u_t  # the product of u_1 ... u_t
-        for group in self.param_groups:
-            b2, lr = group["beta_2"], group["lr"]
-            params = [p for p in group["params"] if p.grad is not None]
-            if not params:
-                continue
-            grads = [p.grad for p in params]
-            for p in params:
-                if not self.state[p]:
-                    self.state[p]["m"] = torch.zeros_like(p)
-                    self.state[p]["v"] = torch.zeros_like(p)
-            ms = [self.state[p]["m"] for p in params]
-            vs = [self.state[p]["v"] for p in params]
-            _decay_weights(params, lr, group["weight_decay"])
-            torch._foreach_lerp_(ms, grads, 1.0 - b1)
-            torch._foreach_mul_(vs, b2)
-            torch._foreach_addcmul_(vs, grads, grads, value=1.0 - b2)
-            # m_hat = u_next·m / (1 − u_product·u_next) + (1 − u_t)·g / (1 − u_product)
-            m_hat = torch._foreach_mul(ms, u_next / (1.0 - u_product * u_next))
-            torch._foreach_add_(m_hat, grads, alpha=(1.0 - u_t) / (1.0 - u_product))
-            denom = torch._foreach_div(vs, 1.0 - b2**t)  # v_hat
-            torch._foreach_sqrt_(denom)
-            torch._foreach_add_(denom, group["epsilon"])
-            torch._foreach_addcdiv_(params, m_hat, denom, value=-lr)
-        self.u_product = u_product
+        self._schedule = (t, u_t, u_next, self.u_product * u_t)
+        super().step()
+        self.u_product = self._schedule[3]
         self.iterations = t
 
+    def _new_state(self, p: torch.Tensor, group: _Group) -> _Group:
+        return {"m": torch.zeros_like(p), "v": torch.zeros_like(p)}
 
-class _KerasAdamW(_KerasAdam):
-    """Keras's AdamW: the weights decay by `weight_decay · lr` first, then Keras's Adam step."""
-
-    def __init__(
-        self,
-        params: Iterable[nn.Parameter],
-        lr: float,
-        beta_1: float,
-        beta_2: float,
-        epsilon: float,
-        amsgrad: bool,
-        weight_decay: float,
-    ) -> None:
-        super().__init__(params, lr, beta_1, beta_2, epsilon, amsgrad)
-        for group in self.param_groups:
-            group["weight_decay"] = weight_decay
-
-    @torch.no_grad()
-    def step(self, closure: Any = None) -> None:  # type: ignore[override]
-        for group in self.param_groups:
-            params = [p for p in group["params"] if p.grad is not None]
-            if params:
-                _decay_weights(params, group["lr"], group["weight_decay"])
-        super().step()
+    def _update(self, group: _Group, params: _Tensors, grads: _Tensors, states: list[_Group]) -> None:
+        t, u_t, u_next, u_product = self._schedule
+        b2 = group["beta_2"]
+        ms = [s["m"] for s in states]
+        vs = [s["v"] for s in states]
+        torch._foreach_lerp_(ms, grads, 1.0 - self.defaults["beta_1"])
+        torch._foreach_mul_(vs, b2)
+        torch._foreach_addcmul_(vs, grads, grads, value=1.0 - b2)
+        # m_hat = u_next·m / (1 − u_product·u_next) + (1 − u_t)·g / (1 − u_product)
+        m_hat = torch._foreach_mul(ms, u_next / (1.0 - u_product * u_next))
+        torch._foreach_add_(m_hat, grads, alpha=(1.0 - u_t) / (1.0 - u_product))
+        denom = torch._foreach_div(vs, 1.0 - b2**t)  # v_hat
+        torch._foreach_sqrt_(denom)
+        torch._foreach_add_(denom, group["epsilon"])
+        torch._foreach_addcdiv_(params, m_hat, denom, value=-group["lr"])
 
 
 def _check_weight_decay(value: Any) -> float | None:
@@ -904,14 +888,14 @@ class AdamW(Optimizer):
         self.amsgrad = bool(amsgrad)
 
     def _make_torch_optimizer(self, params: list[nn.Parameter]) -> torch.optim.Optimizer:
-        return _KerasAdamW(
+        return _KerasAdam(
             params,
             self.learning_rate,
             self.beta_1,
             self.beta_2,
             self.epsilon,
             self.amsgrad,
-            self.weight_decay,
+            weight_decay=self.weight_decay,
         )
 
     def get_config(self) -> dict[str, Any]:
