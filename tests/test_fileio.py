@@ -1,18 +1,28 @@
-"""`textrnn.fileio`'s folder helpers: temporary entries, a swap cut short, locks, parents."""
+"""`textrnn.fileio`'s folder helpers: temporary entries, a swap cut short, locks, parents, and the
+staging folders of killed processes."""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from textrnn.fileio import (
     FolderLock,
     make_parents,
+    new_staging_dir,
+    process_alive,
     remove_empty_dirs,
+    remove_staging_dir,
     replaced_dir,
     restore_replaced_dir,
     set_file_mode,
+    stale_staging_dirs,
     temp_entries,
 )
 
@@ -72,3 +82,103 @@ def test_set_file_mode_follows_the_umask(tmp_path):
     os.umask(mask)
     set_file_mode(path)
     assert path.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid  # reaped: no process has this id now (the test runs long before ids wrap)
+
+
+def _staging_of_a_dead_process(target: Path, tag: str = "0123abcd") -> Path:
+    """A staging folder of `target` as a killed process leaves it: its owner file (this machine's
+    host, boot and namespace, as `new_staging_dir` writes them) names a process that has ended."""
+    template = new_staging_dir(target.with_name("template"))
+    owner = template.with_name(template.name + ".owner.tmp")
+    record = json.loads(owner.read_text())
+    remove_staging_dir(template)
+    assert record["pid"] == os.getpid() and record["format"] == "textrnn.staging-owner"
+    folder = target.with_name(f".{target.name}.tmp-{tag}")
+    folder.mkdir()
+    (folder / "model.safetensors").write_bytes(b"partial")
+    folder.with_name(folder.name + ".owner.tmp").write_text(json.dumps({**record, "pid": _dead_pid()}))
+    return folder
+
+
+def test_staging_dirs_of_ended_processes_go_at_the_next_staging(tmp_path):
+    target = tmp_path / "m"
+    live = new_staging_dir(target)  # this process's: alive, so it stays
+    stale = _staging_of_a_dead_process(target)
+    lone_owner = _staging_of_a_dead_process(target, "4567cdef")
+    shutil.rmtree(lone_owner)  # a kill after the folder went, before its owner file did
+    assert sorted(p.name for p in stale_staging_dirs(target)) == sorted(
+        [stale.name, stale.name + ".owner.tmp", lone_owner.name + ".owner.tmp"]
+    )
+    assert stale.exists()  # listing reads only
+    fresh = new_staging_dir(target)
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == sorted([live.name, live.name + ".owner.tmp", fresh.name, fresh.name + ".owner.tmp"])
+    remove_staging_dir(live)
+    remove_staging_dir(fresh)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "no owner file",
+        "another host",
+        "another boot",
+        "another pid namespace",
+        "a live process",
+        "not JSON",
+        "another format",
+        "owner file is a link",
+        "folder is a link",
+        "another target",
+    ],
+)
+def test_nothing_that_is_not_provably_a_dead_process_staging_is_removed(tmp_path, change):
+    target = tmp_path / "m"
+    folder = _staging_of_a_dead_process(target)
+    owner = folder.with_name(folder.name + ".owner.tmp")
+    record = json.loads(owner.read_text())
+    if change == "no owner file":
+        owner.unlink()
+    elif change in ("another host", "another boot", "another pid namespace"):
+        key = {"another host": "host", "another boot": "boot", "another pid namespace": "pid_namespace"}[
+            change
+        ]
+        owner.write_text(json.dumps({**record, key: "elsewhere"}))
+    elif change == "a live process":
+        owner.write_text(json.dumps({**record, "pid": os.getppid(), "started": None}))
+    elif change == "not JSON":
+        owner.write_text('{"format": "textrnn.staging-owner", "pid": ')
+    elif change == "another format":
+        owner.write_text(json.dumps({**record, "format": "something.else"}))
+    elif change == "owner file is a link":
+        real = tmp_path / "elsewhere.json"
+        owner.rename(real)
+        owner.symlink_to(real)
+    elif change == "folder is a link":
+        real = tmp_path / "kept"
+        folder.rename(real)
+        folder.symlink_to(real, target_is_directory=True)
+    else:
+        target = tmp_path / "other"
+    entries = sorted(tmp_path.iterdir())
+    assert stale_staging_dirs(target) == []
+    remove_staging_dir(new_staging_dir(target))
+    assert sorted(tmp_path.iterdir()) == entries
+
+
+def test_a_reused_process_id_is_told_apart_by_its_start_time(tmp_path):
+    folder = _staging_of_a_dead_process(tmp_path / "m")
+    owner = folder.with_name(folder.name + ".owner.tmp")
+    record = json.loads(owner.read_text())
+    if record["started"] is None:
+        pytest.skip("no process start times here (/proc)")
+    owner.write_text(json.dumps({**record, "pid": os.getpid(), "started": "1"}))  # this id, earlier
+    assert stale_staging_dirs(tmp_path / "m") == [folder, owner]
+    assert process_alive(os.getpid()) and process_alive(os.getpid(), record["started"])
+    assert not process_alive(_dead_pid())

@@ -20,6 +20,7 @@ import re
 import secrets
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import threading
@@ -47,6 +48,9 @@ except ImportError:  # pragma: no cover - Windows
 # or one renamed aside by `replace_dir`) or `.NAME.xxxxxxxx[SUFFIX].tmp` (from `atomic_path`).
 _TEMP_DIR = re.compile(r"^\.(?P<name>.+)\.(?P<tag>[a-z]+)-[0-9a-f]{8}$")
 _TEMP_FILE = re.compile(r"^\..+\.tmp$")
+# A staging folder's owner file, `.NAME.tmp-xxxxxxxx.owner.tmp` beside it (see `new_staging_dir`).
+_OWNER_FORMAT = "textrnn.staging-owner"
+_OWNER_SUFFIX = ".owner.tmp"
 
 
 def set_file_mode(path: str | os.PathLike[str]) -> None:
@@ -211,6 +215,138 @@ def new_temp_dir(target: str | os.PathLike[str], tag: str = "tmp") -> Path:
             continue
 
 
+def _boot_id() -> str | None:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii").strip() or None
+    except OSError:
+        return None
+
+
+def _pid_namespace() -> str | None:
+    try:
+        return os.readlink("/proc/self/ns/pid")  # "pid:[4026531836]"; containers have their own
+    except OSError:
+        return None
+
+
+def _process_start(pid: int) -> str | None:
+    """When process `pid` started, in clock ticks since boot (Linux), to tell it from a later process
+    given the same id; None where that cannot be read."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    fields = stat.rpartition(")")[2].split()  # after the command name, which may hold spaces
+    return fields[19] if len(fields) > 19 else None  # field 22 of proc(5)
+
+
+def process_alive(pid: int, started: str | None = None) -> bool:
+    """Whether a process `pid` of this machine runs (and, if `started` is given and can be compared,
+    is the one that started then, not a later process given the same id)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        pass
+    except OSError:
+        return False
+    now = _process_start(pid) if started is not None else None
+    return now is None or now == started
+
+
+def _owner_file(folder: Path) -> Path:
+    return folder.with_name(folder.name + _OWNER_SUFFIX)
+
+
+def new_staging_dir(target: str | os.PathLike[str]) -> Path:
+    """`new_temp_dir(target)` marked as this process's, after removing the stale ones of `target`.
+
+    The mark is an owner file beside the folder, `.NAME.tmp-xxxxxxxx.owner.tmp` (format, process
+    id, host, boot id, process id namespace, process start time). It stays put while `replace_dir`
+    swaps the folder's contents and goes when `replace_dir` or `remove_staging_dir` is done with the
+    folder, so a staging folder (or the previous version a swap put under its name) with an owner
+    file whose process has ended is one a kill left (`stale_staging_dirs`).
+    """
+    remove_stale_staging_dirs(target)
+    folder = new_temp_dir(target)
+    owner = {
+        "format": _OWNER_FORMAT,
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "boot": _boot_id(),
+        "pid_namespace": _pid_namespace(),
+        "started": _process_start(os.getpid()),
+    }
+    try:
+        write_json_atomic(_owner_file(folder), owner)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return folder
+
+
+def remove_staging_dir(folder: str | os.PathLike[str]) -> None:
+    """Delete a folder from `new_staging_dir`, then its owner file (a kill between the two leaves
+    only the owner file, which the next `new_staging_dir` for the target removes)."""
+    path = Path(folder)
+    shutil.rmtree(path, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        _owner_file(path).unlink()
+
+
+def _ours(path: Path) -> bool:
+    """Whether this user owns `path` (always, where the system has no user ids)."""
+    return not hasattr(os, "getuid") or path.lstat().st_uid == os.getuid()
+
+
+def _owner_gone(owner_file: Path) -> bool:
+    """True only if `owner_file` is a well-formed owner file of this machine, boot and process id
+    namespace whose process has ended."""
+    try:
+        if owner_file.is_symlink() or not owner_file.is_file() or not _ours(owner_file):
+            return False
+        if owner_file.stat().st_size > 4096:
+            return False
+        record = json.loads(owner_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(record, dict) or record.get("format") != _OWNER_FORMAT:
+        return False
+    pid, started, boot = record.get("pid"), record.get("started"), record.get("boot")
+    if record.get("host") != socket.gethostname() or type(pid) is not int or pid <= 0:
+        return False  # another machine's (a shared file system): its processes cannot be seen
+    if boot != _boot_id() or record.get("pid_namespace") != _pid_namespace():
+        return False  # another boot, another container, or a machine of the same name: not provable
+    return not process_alive(pid, started if isinstance(started, str) else None)
+
+
+def stale_staging_dirs(target: str | os.PathLike[str]) -> list[Path]:
+    """The staging folders of `target` (and lone owner files) that killed processes left: named
+    `.NAME.tmp-xxxxxxxx`, with an owner file whose process has provably ended. Reads only.
+
+    A folder without an owner file (one from an older textrnn, or anything else) is never listed.
+    """
+    dst = Path(target)
+    pattern = re.compile(rf"^\.{re.escape(dst.name)}\.tmp-[0-9a-f]{{8}}{re.escape(_OWNER_SUFFIX)}$")
+    found = []
+    for owner in temp_entries(dst.parent, name=dst.name):
+        if not pattern.match(owner.name) or not _owner_gone(owner):
+            continue
+        folder = owner.with_name(owner.name.removesuffix(_OWNER_SUFFIX))
+        if folder.is_symlink() or (folder.exists() and not (folder.is_dir() and _ours(folder))):
+            continue
+        found += [folder, owner] if folder.exists() else [owner]
+    return found
+
+
+def remove_stale_staging_dirs(target: str | os.PathLike[str]) -> list[Path]:
+    """Delete what `stale_staging_dirs(target)` lists (each folder before its owner file); returns it."""
+    stale = stale_staging_dirs(target)
+    remove_paths(stale)
+    return stale
+
+
 @contextlib.contextmanager
 def deferred_interrupt() -> Iterator[None]:
     """Hold back Ctrl-C (SIGINT) inside the block and raise KeyboardInterrupt right after it.
@@ -286,6 +422,8 @@ def replace_dir(source: str | os.PathLike[str], target: str | os.PathLike[str]) 
     fault_point("after", dst.name)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+    with contextlib.suppress(OSError):  # the mark of a folder from `new_staging_dir`, if it is one
+        _owner_file(src).unlink()
 
 
 def restore_replaced_dir(target: str | os.PathLike[str]) -> bool:

@@ -39,6 +39,8 @@ from types import ModuleType
 
 import torch
 
+from textrnn.fileio import process_alive
+
 logger = logging.getLogger("textrnn.kernels")
 
 CSRC = Path(__file__).with_name("csrc")
@@ -160,18 +162,6 @@ LOCK_TIMEOUT_ENV = "TEXTRNN_KERNEL_LOCK_TIMEOUT"
 _FOREIGN_LOCK_AGE = 3600.0  # seconds after which a lock from another host counts as stale
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    except OSError:
-        return False
-    return True
-
-
 def _lock_is_stale(lock: Path) -> bool:
     """True if the builder that wrote `lock` is gone (or the file says nothing usable)."""
     try:
@@ -186,7 +176,7 @@ def _lock_is_stale(lock: Path) -> bool:
         return age > 5.0  # being written this instant, or garbage
     if host and host != socket.gethostname():
         return age > _FOREIGN_LOCK_AGE
-    return not _pid_alive(int(pid_text))
+    return not process_alive(int(pid_text))
 
 
 def _lock_timeout() -> float:

@@ -30,11 +30,9 @@ folder. Version 1 models (no checksum) still load.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-import shutil
 import struct
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
@@ -48,7 +46,8 @@ from textrnn import checks
 from textrnn.errors import ModelFileError
 from textrnn.fileio import (
     atomic_path,
-    new_temp_dir,
+    new_staging_dir,
+    remove_staging_dir,
     replace_dir,
     replaced_dir,
     reporting_disk_full,
@@ -384,7 +383,7 @@ def save_model(
         "weights": WEIGHTS_FILE,
     }
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = new_temp_dir(target)
+    tmp = new_staging_dir(target)  # removes the stale ones a killed save left beside `target` first
     try:
         _write_weights(model, tmp / WEIGHTS_FILE)
         config["weights_sha256"] = file_sha256(tmp / WEIGHTS_FILE)
@@ -395,8 +394,7 @@ def save_model(
                 os.fsync(f.fileno())
         replace_dir(tmp, target)
     except BaseException:
-        with contextlib.suppress(OSError):
-            shutil.rmtree(tmp)
+        remove_staging_dir(tmp)
         raise
 
 
