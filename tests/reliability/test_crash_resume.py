@@ -109,11 +109,8 @@ if os.environ.get("TEXTRNN_CRASH_TESTS") == "all":
     ]
 
 
-@pytest.mark.parametrize("how, point", SAVE_POINTS)
-def test_a_kill_mid_save_leaves_the_previous_model(tmp_path, how, point):
-    from textrnn.models import load_model
-
-    target = tmp_path / "m"
+def _kill_mid_save(target, how, point):
+    """Run SAVE (`how`: "save" or "checkpoint") to `target`, SIGKILLed at `point`."""
     proc = subprocess.run(
         [sys.executable, "-c", SAVE, str(target), how],
         env=env(point),
@@ -123,6 +120,14 @@ def test_a_kill_mid_save_leaves_the_previous_model(tmp_path, how, point):
         cwd=ROOT,
     )
     assert proc.returncode == -signal.SIGKILL, proc.stderr
+
+
+@pytest.mark.parametrize("how, point", SAVE_POINTS)
+def test_a_kill_mid_save_leaves_the_previous_model(tmp_path, how, point):
+    from textrnn.models import load_model
+
+    target = tmp_path / "m"
+    _kill_mid_save(target, how, point)
     model = load_model(target)  # complete, loads strictly and matches its checksum
     assert model.count_params() > 0
     # A SIGKILL cannot clean up: a hidden `.m.tmp-*` may stay (until the next save, below).
@@ -141,15 +146,7 @@ def test_the_next_save_removes_what_a_killed_save_left(tmp_path, point):
     from textrnn.models import load_model
 
     target = tmp_path / "m"
-    proc = subprocess.run(
-        [sys.executable, "-c", SAVE, str(target), "save"],
-        env=env(point),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-    )
-    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    _kill_mid_save(target, "save", point)
     left = sorted(p.name for p in tmp_path.iterdir() if p.name != "m")
     assert left and all(re.fullmatch(r"\.m\.tmp-[0-9a-f]{8}(\.owner\.tmp)?", n) for n in left), left
     assert any(n.endswith(".owner.tmp") for n in left)
