@@ -116,3 +116,27 @@ def test_learning_rate_change_reaches_the_update():
     p.grad = torch.ones(3)
     opt.step()  # a = 2: w -= 0.5 / sqrt(2)
     np.testing.assert_allclose(p.detach().numpy(), 0.9 - 0.5 / np.sqrt(2), rtol=1e-6)
+
+
+@pytest.mark.parametrize("cls", [Nadam, AdamW, Adagrad])
+def test_a_resumed_run_continues_exactly(cls):
+    # What runs/checkpoint.py restores: the torch state dict and `iterations`. Nadam's momentum
+    # schedule counts steps outside the state dict, so it must pick up the count from `iterations`.
+    def run(resume_at):
+        p = torch.nn.Parameter(torch.linspace(-1.0, 1.0, 5, dtype=torch.float64))
+        opt = cls(learning_rate=0.1)
+        opt.build([p])
+        for step in range(5):
+            if step == resume_at:
+                state, done = opt.torch_optimizer.state_dict(), opt.iterations
+                p = torch.nn.Parameter(p.detach().clone())
+                opt = cls(learning_rate=0.1)
+                opt.build([p])
+                opt.torch_optimizer.load_state_dict(state)
+                opt.iterations = done
+            opt.zero_grad()
+            p.grad = torch.cos(p.detach() * (step + 1))
+            opt.step()
+        return p.detach()
+
+    assert torch.equal(run(resume_at=3), run(resume_at=None))

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -680,6 +680,15 @@ class _KerasNadam(_KerasRule):
         self.u_product = 1.0  # the product of u_1 ... u_t after t steps
         self._schedule = (1, 0.0, 0.0, 1.0)  # this step's t, u_t, u_(t+1), u_1 ... u_t
 
+    def start_at(self, iterations: int) -> None:
+        """Continue the momentum schedule after `iterations` steps (a resumed run: the state dict
+        holds the moments, not the step count)."""
+        b1 = self.defaults["beta_1"]
+        self.u_product = 1.0
+        for t in range(1, iterations + 1):
+            self.u_product *= b1 * (1.0 - 0.5 * 0.96**t)
+        self.iterations = iterations
+
     @torch.no_grad()
     def step(self, closure: Any = None) -> None:  # type: ignore[override]
         t = self.iterations + 1
@@ -825,6 +834,12 @@ class Nadam(Optimizer):
         return _KerasNadam(
             params, self.learning_rate, self.beta_1, self.beta_2, self.epsilon, self.weight_decay
         )
+
+    def step(self) -> None:
+        rule = cast(_KerasNadam, self.torch_optimizer)
+        if rule.iterations != self.iterations:  # restored from a checkpoint: `iterations` was set
+            rule.start_at(self.iterations)
+        super().step()
 
     def get_config(self) -> dict[str, Any]:
         return {
