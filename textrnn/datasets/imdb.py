@@ -169,6 +169,9 @@ def _keras_file(path: str | os.PathLike[str] | None, source: str) -> Path | None
                     "holding it), or source='raw' for the raw reviews."
                 )
             return p
+        if p.is_dir():
+            raw = any((r / "train").is_dir() and (r / "test").is_dir() for r in (p, p / "aclImdb"))
+            return p / KERAS_FILENAME if not raw and (p / KERAS_FILENAME).is_file() else None
         return p if p.is_file() and zipfile.is_zipfile(p) else None
     found = keras_datasets_dir() / KERAS_FILENAME
     if found.is_file():
