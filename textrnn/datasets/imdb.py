@@ -1,19 +1,43 @@
 """IMDB sentiment classification dataset, with Keras's `imdb.load_data` conventions.
 
-Unlike Keras, which downloads a pre-tokenised `imdb.npz`, textrnn builds the integers itself from the
-raw Large Movie Review Dataset (Maas et al., 2011), so that raw text at prediction time can be
-encoded the same way (`encode`, `textrnn.preprocessing.text.Vocabulary`).
+Two sources of data:
 
-Where the data comes from, first match wins:
+- **Keras's own files**, `imdb.npz` (the reviews as ids) and `imdb_word_index.json`, as Keras 3
+  downloads them into its cache folder. `load_data` then returns Keras's arrays: Keras's file goes
+  through Keras 3's `load_data` steps one for one (checked against Keras 3.15.1 on a small file of
+  Keras's format, tests/fixtures/keras/extra/), so with the real file `x_train[0]` begins
+  `[1, 14, 22, 16, 43, 530, 973, ...]` (218 ids, label 1) and `get_word_index()["br"]` is 7. Those
+  figures are Keras's documentation's and issue 11's: this project has no copy of the real file
+  and has not seen them come out of it. The file holds pickled numpy object arrays; textrnn never
+  unpickles it (`textrnn.datasets.keras_npz` reads the pickle opcodes and refuses anything but
+  numpy's arrays of int lists, so a tampered file runs nothing). textrnn does not check the
+  file's checksum (Keras does, and downloads it again on a mismatch), and never downloads it:
+  run `keras.datasets.imdb.load_data()` once, or copy the two files, to have them.
+- **The raw Large Movie Review Dataset** (Maas et al., 2011), from which textrnn builds the ids
+  itself, so that raw text at prediction time is encoded the same way (`encode`,
+  `textrnn.preprocessing.text.Vocabulary`). Same conventions and steps, but not Keras's data:
+  other words (Keras's preprocessing of its file is not published), other ranks, another order of
+  reviews, so `x_train[0]` is another review with other ids, and a model trained on one source's
+  ids does not fit the other's.
 
-1. the `path=` argument: the `aclImdb_v1.tar.gz` tarball (or any `.tar`/`.tar.gz` of the same
-   layout), or an extracted folder that is `aclImdb/` or contains it;
-2. the `TEXTRNN_IMDB` environment variable, the same kinds of path;
-3. `<cache>/datasets/aclImdb_v1.tar.gz`, downloaded from `URL` when missing and checked against
-   `SHA256`. `<cache>` is `$TEXTRNN_HOME`, else `~/.cache/textrnn`.
+Which one (`source=` of `load_data`, `get_word_index` and `decode`; `data_source()` tells):
 
-Keras's own `~/.keras/datasets/imdb.npz` is not a source: it stores pickled object arrays, which
-textrnn never loads.
+- `source="auto"` (default), first match wins:
+  1. the `path=` argument: Keras's `.npz` (any zip file), or a folder holding `imdb.npz` and no
+     aclImdb layout, is Keras's; a tarball or aclImdb folder is the raw reviews;
+  2. the `TEXTRNN_IMDB` environment variable, the same kinds of path;
+  3. Keras's cache, `keras_datasets_dir()/imdb.npz` (`$KERAS_HOME/datasets`, else
+     `~/.keras/datasets`, with Keras's fallback to `/tmp/.keras` when not writable), if present;
+  4. `<cache>/datasets/aclImdb_v1.tar.gz`, downloaded from `URL` when missing and checked against
+     `SHA256`. `<cache>` is `$TEXTRNN_HOME`, else `~/.cache/textrnn`.
+- `source="keras"`: Keras's file from `path=` (the file or its folder), `TEXTRNN_IMDB` or Keras's
+  cache; an error if there is none.
+- `source="raw"`: the raw reviews from 1, 2 or 4 (a Keras `.npz` is refused).
+
+`get_word_index` reads the `imdb_word_index.json` beside the chosen `imdb.npz` (or `path=` the
+`.json` itself). `encode`, `vocabulary`, `load_texts` and `extract` need texts, so they always
+use the raw reviews: to encode new text for a model trained on Keras's arrays, use Keras's
+`get_word_index()` (plus `index_from`) as with Keras.
 
 Order of the reviews before shuffling: negative reviews then positive ones (labels 0 then 1), each
 sorted by the numeric id in the file name `<id>_<rating>.txt` (`0_3.txt`, `1_1.txt`, ...,
@@ -22,7 +46,8 @@ sorted by the numeric id in the file name `<id>_<rating>.txt` (`0_3.txt`, `1_1.t
 Caches (safe to delete) live in `<cache>/datasets/imdb/<key>/`, where `<key>` hashes the source's
 path, size and modification time, the tokenizer version and the cache format: `tokens.npz` (the
 frequency ranks of every token, flat int32 arrays with offsets and labels) and `texts-<subset>.npz`
-(the raw texts as UTF-8). No pickle is used.
+(the raw texts as UTF-8); for Keras's file, `keras.npz` (its ids as flat int arrays with lengths,
+and its labels), since walking its pickle opcodes takes seconds. No pickle is used.
 """
 
 from __future__ import annotations
