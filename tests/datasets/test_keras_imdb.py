@@ -310,3 +310,18 @@ def test_bad_word_index(npz):
     index.write_text('{"the": 1, "and": 3}')
     with pytest.raises(DatasetError, match="ranks do not run 1, 2"):
         imdb.decode([1, 4], path=npz)
+
+
+def test_memo_bombs_and_deep_nesting_are_refused_cheaply(tmp_path):
+    row = list(range(1000))
+    stream = pickle.dumps(object_array([row] * 1000), protocol=4)  # one list, 999 memo references
+    assert len(stream) < 20_000
+    path = with_x_train("bomb.npz", tmp_path, npy_bytes(stream, 1000))
+    with pytest.raises(DatasetError, match="more ints in its lists than its .* bytes could hold"):
+        imdb.load_data(path)
+    # 100,000 nested lists as _reconstruct's argument: described, never repr'd.
+    n = 100_000
+    deep = b"\x80\x04cnumpy._core.multiarray\n_reconstruct\n" + b"]" * n + b"a" * (n - 1) + b"\x85R."
+    path = with_x_train("deep.npz", tmp_path, npy_bytes(deep, 1))
+    with pytest.raises(DatasetError, match=r"_reconstruct with arguments \(a list of 1 items\)"):
+        imdb.load_data(path)

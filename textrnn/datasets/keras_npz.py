@@ -77,6 +77,19 @@ class _Refused(Exception):
     """What the stream holds that the reader does not accept (made a DatasetError by the caller)."""
 
 
+def _describe(v: Any) -> str:
+    """A short, safe description of a value from the stream (no repr of nested or long data)."""
+    if v is None or type(v) in (bool, int) or (isinstance(v, (str, bytes)) and len(v) <= 40):
+        return repr(v)
+    if isinstance(v, tuple) and len(v) <= 10 and all(type(x) in (bool, int, str, bytes) for x in v):
+        return repr(v)
+    if isinstance(v, _Marker):
+        return f"numpy.{v.name}"
+    return f"a {type(v).__name__.lstrip('_')}" + (
+        f" of {len(v)} items" if isinstance(v, (list, tuple)) else ""
+    )
+
+
 def _check_int(value: int) -> int:
     if not _INT64[0] <= value <= _INT64[1]:
         raise _Refused(f"an integer outside int64 ({value.bit_length()} bits)")
@@ -90,7 +103,7 @@ def _is_int(v: Any) -> bool:
 def _as_flag(v: Any) -> bool:
     if type(v) is bool or (_is_int(v) and v in (0, 1)):
         return bool(v)
-    raise _Refused(f"a flag {v!r} where numpy writes True or False")
+    raise _Refused(f"a flag {_describe(v)} where numpy writes True or False")
 
 
 def _reduce(func: Any, args: Any) -> Any:
@@ -109,14 +122,14 @@ def _reduce(func: Any, args: Any) -> Any:
             and args[2] in (b"b", "b")
         ):
             return _Array()
-        raise _Refused(f"numpy's _reconstruct with arguments {args!r}")
+        raise _Refused(f"numpy's _reconstruct with arguments ({', '.join(map(_describe, args))})")
     if func.name == "dtype":
         # numpy writes dtype("O8", False, True).
         if len(args) == 3 and isinstance(args[0], str):
             _as_flag(args[1])
             _as_flag(args[2])
             return _Dtype(args[0])
-        raise _Refused(f"numpy.dtype with arguments {args!r}")
+        raise _Refused(f"numpy.dtype with arguments ({', '.join(map(_describe, args))})")
     raise _Refused(f"REDUCE calling numpy.{func.name}")
 
 
@@ -124,16 +137,16 @@ def _build(obj: Any, state: Any) -> None:
     if isinstance(obj, _Dtype) and not obj.built:
         # (version, byte order, subarray, names, fields, elsize, alignment, flags).
         if not (isinstance(state, tuple) and len(state) in (8, 9) and state[0] in (3, 4)):
-            raise _Refused(f"a dtype state {state!r}")
+            raise _Refused(f"a dtype state {_describe(state)}")
         obj.built = True
         return
     if isinstance(obj, _Array) and not obj.built:
         # (version, shape, dtype, is_fortran, data).
         if not (isinstance(state, tuple) and len(state) == 5 and state[0] == 1):
-            raise _Refused(f"an array state {state!r:.80}")
+            raise _Refused(f"an array state {_describe(state)}")
         _, shape, dtype, fortran, data = state
         if not (isinstance(shape, tuple) and all(_is_int(n) for n in shape)):
-            raise _Refused(f"an array shape {shape!r}")
+            raise _Refused(f"an array shape {_describe(shape)}")
         if not (isinstance(dtype, _Dtype) and dtype.built):
             raise _Refused("an array whose dtype is not numpy's")
         _as_flag(fortran)
@@ -245,24 +258,32 @@ def _read_object_array(stream: io.BytesIO) -> list[list[int]]:
         raise _Refused("a malformed stream (an opcode with too few items on the stack)") from e
     except ValueError as e:  # genops: unknown opcode, truncated stream
         raise _Refused(f"a malformed stream ({e})") from e
-    return _check_result(result)
+    return _check_result(result, len(stream.getbuffer()))
 
 
-def _check_result(result: Any) -> list[list[int]]:
+def _check_result(result: Any, budget: int) -> list[list[int]]:
     if not (isinstance(result, _Array) and result.built and result.dtype is not None):
         raise _Refused(f"a {type(result).__name__} where a numpy array was expected")
     if result.dtype.code not in ("O8", "O4", "O"):
-        raise _Refused(f"a pickled array of dtype {result.dtype.code!r} (only object arrays are read)")
+        raise _Refused(
+            f"a pickled array of dtype {_describe(result.dtype.code)} (only object arrays are read)"
+        )
     shape = result.shape or ()
     data = result.data
     if len(shape) != 1 or not isinstance(data, list) or len(data) != shape[0]:
         raise _Refused(f"an object array of shape {shape} (a 1-D array of lists was expected)")
+    total = 0
     for i, item in enumerate(data):
         if not isinstance(item, list):
             raise _Refused(f"element {i}, a {type(item).__name__}: each element must be a list of ints")
         if not all(map(_is_int, item)):
             bad = next(v for v in item if not _is_int(v))
             raise _Refused(f"element {i} holding a {type(bad).__name__}: each element must be a list of ints")
+        total += len(item)
+        # Each int costs the stream at least 2 bytes; more means lists repeated through the memo,
+        # which would cost memory quadratic in the file's size.
+        if total > budget:
+            raise _Refused(f"more ints in its lists than its {budget} bytes could hold once each")
     # Fresh lists: a stream may reference one list twice (memo), the caller gets them independent.
     return [list(item) for item in data]
 
@@ -298,7 +319,8 @@ def _read_member(raw: bytes, what: str) -> np.ndarray:
             f"Refusing {what}: its header says shape {shape}, its pickle has {len(lists)} items."
         )
     out = np.empty(len(lists), dtype=object)
-    out[:] = lists
+    for i, item in enumerate(lists):  # one by one: never a 2-D array, whatever the lengths
+        out[i] = item
     return out
 
 
