@@ -201,9 +201,16 @@ def test_compressed_npz_and_shared_lists(tmp_path):
     np.savez_compressed(path, **{k: object_array(v) if k[0] == "x" else np.array(v) for k, v in good.items()})
     assert arrays_of(path) == good
     row = [5, 6, 7]
-    shared = with_x_train("shared.npz", tmp_path, npy_bytes(pickle.dumps(object_array([row, row])), 2))
+    wide = [2**40, -(2**63), 2**63 - 1, -5, 70000, 300, 0]  # LONG1, BININT, BININT2, BININT1
+    stream = pickle.dumps(object_array([row, row, wide]))
+    assert {op.name for op, _, _ in pickletools.genops(stream)} >= {"LONG1", "BININT", "BININT2", "BININT1"}
+    shared = with_x_train("shared.npz", tmp_path, npy_bytes(stream, 3))
     x = keras_npz.load(shared, ("x_train",))["x_train"]
-    assert x.tolist() == [row, row] and x[0] is not x[1]
+    assert x.tolist() == [row, row, wide] and x[0] is not x[1] and x.shape == (3,)
+    same_lengths = with_x_train(
+        "same.npz", tmp_path, npy_bytes(pickle.dumps(object_array([row, [1, 2, 3]])), 2)
+    )
+    assert keras_npz.load(same_lengths, ("x_train",))["x_train"].shape == (2,)  # never 2-D
 
 
 # ----------------------------------------------------------------------------- refused files
