@@ -83,6 +83,9 @@ def test_keras_cache_folder_is_the_default(tmp_path, npz):
         shutil.copy(f, datasets / f.name)
     assert imdb.data_source() == ("keras", (datasets / "imdb.npz").resolve())
     assert_as_recorded(imdb.load_data(), RECORDED["cases"]["default"])
+    # Keras's own arguments: file names in its cache folder.
+    assert_as_recorded(imdb.load_data(path="imdb.npz"), RECORDED["cases"]["default"])
+    assert imdb.get_word_index(path="imdb_word_index.json") == RECORDED["word_index"]
     index = imdb.get_word_index()
     assert index == RECORDED["word_index"] and index["br"] == 7
     x0 = imdb.load_data()[0][0][0]

@@ -24,7 +24,9 @@ Which one (`source=` of `load_data`, `get_word_index` and `decode`; `data_source
 
 - `source="auto"` (default), first match wins:
   1. the `path=` argument: Keras's `.npz` (any zip file), or a folder holding `imdb.npz` and no
-     aclImdb layout, is Keras's; a tarball or aclImdb folder is the raw reviews;
+     aclImdb layout, is Keras's; a tarball or aclImdb folder is the raw reviews. As in Keras, a
+     bare file name (`path="imdb.npz"`) that is not in the current folder names a file in
+     Keras's cache folder;
   2. the `TEXTRNN_IMDB` environment variable, the same kinds of path;
   3. Keras's cache, `keras_datasets_dir()/imdb.npz` (`$KERAS_HOME/datasets`, else
      `~/.keras/datasets`, with Keras's fallback to `/tmp/.keras` when not writable), if present;
@@ -178,6 +180,14 @@ def keras_datasets_dir() -> Path:
     return Path(base) / "datasets"
 
 
+def _keras_name(path: str | os.PathLike[str]) -> Path:
+    """A path, or as in Keras a bare file name in Keras's cache folder when no such file is here."""
+    p = Path(path).expanduser()
+    if not p.exists() and p.name == str(path) and (keras_datasets_dir() / p.name).is_file():
+        return keras_datasets_dir() / p.name
+    return p
+
+
 def _keras_file(path: str | os.PathLike[str] | None, source: str) -> Path | None:
     """Keras's `imdb.npz` to read, or None for the raw reviews (the documented rule)."""
     checks.choice("source", source, SOURCES)
@@ -185,7 +195,7 @@ def _keras_file(path: str | os.PathLike[str] | None, source: str) -> Path | None
         return None
     given = path if path is not None else (os.environ.get("TEXTRNN_IMDB") or None)
     if given is not None:
-        p = Path(given).expanduser()
+        p = _keras_name(given)
         if source == "keras":
             p = p / KERAS_FILENAME if p.is_dir() else p
             if not p.is_file():
@@ -236,7 +246,7 @@ def data_source(path: str | os.PathLike[str] | None = None, source: str = "auto"
 
 def _keras_word_index_file(path: str | os.PathLike[str] | None, source: str) -> Path | None:
     if path is not None and source != "raw" and Path(path).suffix == ".json":
-        return Path(path).expanduser()
+        return _keras_name(path)
     npz = _keras_file(path, source)
     return None if npz is None else npz.parent / KERAS_WORD_INDEX
 
