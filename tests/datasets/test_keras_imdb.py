@@ -335,3 +335,17 @@ def test_memo_bombs_and_deep_nesting_are_refused_cheaply(tmp_path):
     path = with_x_train("deep.npz", tmp_path, npy_bytes(deep, 1))
     with pytest.raises(DatasetError, match=r"_reconstruct with arguments \(a list of 1 items\)"):
         imdb.load_data(path)
+
+
+def test_refusals_describe_what_they_found_briefly(tmp_path):
+    wrong = b"\x80\x03cnumpy._core.multiarray\n_reconstruct\ncnumpy\nndarray\nK\x00\x85C\x01x\x87R."
+    path = with_x_train("wrong.npz", tmp_path, npy_bytes(wrong, 1))
+    with pytest.raises(
+        DatasetError, match=re.escape("_reconstruct with arguments (numpy.ndarray, (0,), b'x')")
+    ):
+        imdb.load_data(path)
+    long_name = b"\x80\x03c" + b"m" * 100_000 + b"\nsystem\n."
+    path = with_x_train("long.npz", tmp_path, npy_bytes(long_name, 1))
+    with pytest.raises(DatasetError, match="the global `mmm") as refused:
+        imdb.load_data(path)
+    assert len(str(refused.value)) < 1000

@@ -81,8 +81,8 @@ def _describe(v: Any) -> str:
     """A short, safe description of a value from the stream (no repr of nested or long data)."""
     if v is None or type(v) in (bool, int) or (isinstance(v, (str, bytes)) and len(v) <= 40):
         return repr(v)
-    if isinstance(v, tuple) and len(v) <= 10 and all(type(x) in (bool, int, str, bytes) for x in v):
-        return repr(v)
+    if isinstance(v, tuple) and len(v) <= 10 and not any(isinstance(x, (list, tuple)) for x in v):
+        return "(" + ", ".join(map(_describe, v)) + ("," if len(v) == 1 else "") + ")"
     if isinstance(v, _Marker):
         return f"numpy.{v.name}"
     return f"a {type(v).__name__.lstrip('_')}" + (
@@ -234,7 +234,7 @@ def _read_object_array(stream: io.BytesIO) -> list[list[int]]:
                         raise _Refused("STACK_GLOBAL with names that are not strings")
                 marker = _MARKERS.get((module, attr))
                 if marker is None:
-                    raise _Refused(f"the global `{module}.{attr}`")
+                    raise _Refused(f"the global `{f'{module}.{attr}'[:200]}`")
                 stack.append(_Marker(marker))
             elif name == "REDUCE":
                 args = stack.pop()
