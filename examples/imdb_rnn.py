@@ -7,7 +7,8 @@ accuracy, training and validation loss.
     TEXTRNN_IMDB=../shared/data/aclImdb_v1.tar.gz python examples/imdb_rnn.py
     python examples/imdb_rnn.py --epochs 2 --out figures/     # a quicker look
 
-On a user's machine without TEXTRNN_IMDB, `imdb.load_data` downloads the official tarball once.
+On a user's machine without TEXTRNN_IMDB, `imdb.load_data` reads Keras's own imdb.npz where Keras
+cached it, else downloads the official tarball once.
 """
 
 import argparse

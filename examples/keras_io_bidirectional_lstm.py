@@ -5,9 +5,10 @@ Two stacked bidirectional LSTMs over 128-dimensional word vectors, built with th
 
     TEXTRNN_IMDB=../shared/data/aclImdb_v1.tar.gz python examples/keras_io_bidirectional_lstm.py
 
-Without TEXTRNN_IMDB, `imdb.load_data` downloads the official tarball once. The test suite runs
-it on a few hundred generated reviews with `TEXTRNN_EXAMPLE_MAXLEN` and `TEXTRNN_EXAMPLE_EPOCHS`
-set (shorter reviews, fewer epochs); these two lines are the only other change.
+Without TEXTRNN_IMDB, `imdb.load_data` reads Keras's own imdb.npz where Keras cached it, else
+downloads the official tarball once. The test suite runs it on a few hundred generated reviews
+with `TEXTRNN_EXAMPLE_MAXLEN` and `TEXTRNN_EXAMPLE_EPOCHS` set (shorter reviews, fewer epochs);
+these two lines are the only other change.
 """
 
 import os

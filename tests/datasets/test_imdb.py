@@ -84,6 +84,7 @@ def make_tarball(path: Path, extra: list[tarfile.TarInfo] = (), gz: bool = True)
 @pytest.fixture(autouse=True)
 def home(tmp_path, monkeypatch):
     monkeypatch.setenv("TEXTRNN_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))  # no Keras imdb.npz: the raw reviews
     monkeypatch.delenv("TEXTRNN_IMDB", raising=False)
     return tmp_path / "home"
 
@@ -316,6 +317,18 @@ def test_sources_agree(tmp_path, folder, tarball, monkeypatch):
     monkeypatch.setenv("TEXTRNN_IMDB", str(tarball))
     assert_same(imdb.load_data(num_words=10), want)
     assert imdb.load_texts(subset="unsup")[0] == texts_of("unsup")
+    # $TEXTRNN_IMDB wins over Keras's cached imdb.npz; without it, Keras's file is read.
+    keras_datasets = tmp_path / "keras" / "datasets"
+    keras_datasets.mkdir(parents=True)
+    np.savez(keras_datasets / "imdb.npz", x=np.arange(3))  # never read while the tarball is chosen
+    assert imdb.data_source() == ("raw", tarball.resolve())
+    assert_same(imdb.load_data(num_words=10), want)
+    assert_same(imdb.load_data(num_words=10, source="raw"), want)
+    monkeypatch.delenv("TEXTRNN_IMDB")
+    assert imdb.data_source() == ("keras", (keras_datasets / "imdb.npz").resolve())
+    with pytest.raises(DatasetError, match="imdb.npz is not Keras's dataset file"):
+        imdb.load_data()
+    assert_same(imdb.load_data(tarball, num_words=10), want)  # a path wins over Keras's cache
 
 
 def test_second_load_reads_the_cache(folder, home, monkeypatch):
@@ -450,8 +463,10 @@ def test_source_errors(tmp_path, tarball):
         imdb.load_data(text)
     npz = tmp_path / "imdb.npz"
     np.savez(npz, x=np.arange(3))
-    with pytest.raises(DatasetError, match="pickled"):
+    with pytest.raises(DatasetError, match="not Keras's dataset file: it has no `x_train`"):
         imdb.load_data(npz)
+    with pytest.raises(DatasetError, match="pickled.*source='keras'"):
+        imdb.load_data(npz, source="raw")
     truncated = tmp_path / "truncated.tar.gz"
     truncated.write_bytes(tarball.read_bytes()[: len(tarball.read_bytes()) // 2])
     with pytest.raises(DatasetError, match="damaged or incomplete|Could not read"):

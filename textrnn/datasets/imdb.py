@@ -1,19 +1,45 @@
 """IMDB sentiment classification dataset, with Keras's `imdb.load_data` conventions.
 
-Unlike Keras, which downloads a pre-tokenised `imdb.npz`, textrnn builds the integers itself from the
-raw Large Movie Review Dataset (Maas et al., 2011), so that raw text at prediction time can be
-encoded the same way (`encode`, `textrnn.preprocessing.text.Vocabulary`).
+Two sources of data:
 
-Where the data comes from, first match wins:
+- **Keras's own files**, `imdb.npz` (the reviews as ids) and `imdb_word_index.json`, as Keras 3
+  downloads them into its cache folder. `load_data` then returns Keras's arrays: Keras's file goes
+  through Keras 3's `load_data` steps one for one (checked against Keras 3.15.1 on a small file of
+  Keras's format, tests/fixtures/keras/extra/), so with the real file `x_train[0]` begins
+  `[1, 14, 22, 16, 43, 530, 973, ...]` (218 ids, label 1) and `get_word_index()["br"]` is 7. Those
+  figures are Keras's documentation's and issue 11's: this project has no copy of the real file
+  and has not seen them come out of it. The file holds pickled numpy object arrays; textrnn never
+  unpickles it (`textrnn.datasets.keras_npz` reads the pickle opcodes and refuses anything but
+  numpy's arrays of int lists, so a tampered file runs nothing). textrnn does not check the
+  file's checksum (Keras does, and downloads it again on a mismatch), and never downloads it:
+  run `keras.datasets.imdb.load_data()` once, or copy the two files, to have them.
+- **The raw Large Movie Review Dataset** (Maas et al., 2011), from which textrnn builds the ids
+  itself, so that raw text at prediction time is encoded the same way (`encode`,
+  `textrnn.preprocessing.text.Vocabulary`). Same conventions and steps, but not Keras's data:
+  other words (Keras's preprocessing of its file is not published), other ranks, another order of
+  reviews, so `x_train[0]` is another review with other ids, and a model trained on one source's
+  ids does not fit the other's.
 
-1. the `path=` argument: the `aclImdb_v1.tar.gz` tarball (or any `.tar`/`.tar.gz` of the same
-   layout), or an extracted folder that is `aclImdb/` or contains it;
-2. the `TEXTRNN_IMDB` environment variable, the same kinds of path;
-3. `<cache>/datasets/aclImdb_v1.tar.gz`, downloaded from `URL` when missing and checked against
-   `SHA256`. `<cache>` is `$TEXTRNN_HOME`, else `~/.cache/textrnn`.
+Which one (`source=` of `load_data`, `get_word_index` and `decode`; `data_source()` tells):
 
-Keras's own `~/.keras/datasets/imdb.npz` is not a source: it stores pickled object arrays, which
-textrnn never loads.
+- `source="auto"` (default), first match wins:
+  1. the `path=` argument: Keras's `.npz` (any zip file), or a folder holding `imdb.npz` and no
+     aclImdb layout, is Keras's; a tarball or aclImdb folder is the raw reviews. As in Keras, a
+     bare file name (`path="imdb.npz"`) that is not in the current folder names a file in
+     Keras's cache folder;
+  2. the `TEXTRNN_IMDB` environment variable, the same kinds of path;
+  3. Keras's cache, `keras_datasets_dir()/imdb.npz` (`$KERAS_HOME/datasets`, else
+     `~/.keras/datasets`, with Keras's fallback to `/tmp/.keras` when not writable), if present;
+  4. `<cache>/datasets/aclImdb_v1.tar.gz`, downloaded from `URL` when missing and checked against
+     `SHA256`. `<cache>` is `$TEXTRNN_HOME`, else `~/.cache/textrnn`.
+- `source="keras"`: Keras's file from `path=` (the file or its folder), `TEXTRNN_IMDB` or Keras's
+  cache; an error if there is none.
+- `source="raw"`: the raw reviews from 1, 2 or 4 (a Keras `.npz` is refused).
+
+`get_word_index` reads the `imdb_word_index.json` beside the chosen `imdb.npz` (or `path=` the
+`.json` itself). `encode`, `vocabulary`, `load_texts` and `extract` need texts, so they always
+use the raw reviews: to encode new text for a model trained on Keras's arrays, use Keras's
+`get_word_index()` (plus `index_from`) as with Keras.
 
 Order of the reviews before shuffling: negative reviews then positive ones (labels 0 then 1), each
 sorted by the numeric id in the file name `<id>_<rating>.txt` (`0_3.txt`, `1_1.txt`, ...,
@@ -22,17 +48,21 @@ sorted by the numeric id in the file name `<id>_<rating>.txt` (`0_3.txt`, `1_1.t
 Caches (safe to delete) live in `<cache>/datasets/imdb/<key>/`, where `<key>` hashes the source's
 path, size and modification time, the tokenizer version and the cache format: `tokens.npz` (the
 frequency ranks of every token, flat int32 arrays with offsets and labels) and `texts-<subset>.npz`
-(the raw texts as UTF-8). No pickle is used.
+(the raw texts as UTF-8); for Keras's file, `keras.npz` (its ids as flat int arrays with lengths,
+and its labels), since walking its pickle opcodes takes seconds. No pickle is used.
 """
 
 from __future__ import annotations
 
 import gc
 import hashlib
+import itertools
 import json
 import os
 import re
 import tarfile
+import tempfile
+import zipfile
 import zlib
 from array import array
 from collections.abc import Iterable, Sequence
@@ -43,7 +73,7 @@ from typing import Any
 import numpy as np
 
 from textrnn import checks
-from textrnn.datasets import download
+from textrnn.datasets import download, keras_npz
 from textrnn.errors import DatasetError
 from textrnn.preprocessing.text import TOKENIZER_VERSION, Vocabulary, tokenize
 
@@ -55,6 +85,12 @@ SHA256 = "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe"
 
 FILENAME = "aclImdb_v1.tar.gz"
 SUBSETS = ("train", "test", "unsup")
+SOURCES = ("auto", "keras", "raw")
+"""`source=` values: Keras's own files where present, Keras's files, or the raw reviews."""
+KERAS_FILENAME = "imdb.npz"
+KERAS_WORD_INDEX = "imdb_word_index.json"
+_KERAS_ARRAYS = ("x_train", "y_train", "x_test", "y_test")
+_MAX_JSON_BYTES = 256 << 20
 
 _CACHE_FORMAT = 1
 _CLASSES = {"train": (("neg", 0), ("pos", 1)), "test": (("neg", 0), ("pos", 1)), "unsup": (("unsup", -1),)}
@@ -92,10 +128,11 @@ def _resolve(path: str | os.PathLike[str] | None) -> _Source:
             f"{p} is not an IMDB folder: expected train/ and test/ folders in it or in "
             f"{p / 'aclImdb'}. {_HOW_TO}"
         )
-    if p.suffix == ".npz":
+    if p.suffix == ".npz" or (p.is_file() and zipfile.is_zipfile(p)):
         raise DatasetError(
-            f"{p} looks like Keras's imdb.npz, which holds pickled arrays that textrnn does not load "
-            f"(unpickling runs code). {_HOW_TO}"
+            f"{p} looks like Keras's imdb.npz (pickled arrays of ids, no texts). `load_data`, "
+            "`get_word_index` and `decode` read it with source='keras' or 'auto' (never unpickling); "
+            "`encode`, `vocabulary`, `load_texts` and `extract` need the raw reviews. " + _HOW_TO
         )
     try:
         is_tar = tarfile.is_tarfile(p)
@@ -121,6 +158,220 @@ def _source_key(src: _Source) -> str:
 
 def _cache_dir(src: _Source) -> Path:
     return download.datasets_dir() / "imdb" / _source_key(src)
+
+
+# --------------------------------------------------------------------------------------- Keras's files
+def keras_datasets_dir() -> Path:
+    """The folder where Keras 3 keeps `imdb.npz`, resolved as Keras resolves it.
+
+    `$KERAS_HOME` if set, else `~/.keras` (`/tmp/.keras` when the home folder is not writable);
+    when that folder exists but is not writable, `/tmp/.keras`; then its `datasets/` sub-folder.
+    Nothing is created.
+    """
+    if "KERAS_HOME" in os.environ:
+        base = os.environ["KERAS_HOME"]
+    else:
+        home = os.path.expanduser("~")
+        base = os.path.join(home if os.access(home, os.W_OK) else "/tmp", ".keras")
+    base = os.path.expanduser(base)
+    # Keras creates the folder when it is imported and then falls back when it is not writable.
+    if not base or (os.path.exists(base) and not os.access(base, os.W_OK)):
+        base = os.path.join("/tmp" if os.path.isdir("/tmp") else tempfile.gettempdir(), ".keras")
+    return Path(base) / "datasets"
+
+
+def _keras_name(path: str | os.PathLike[str]) -> Path:
+    """A path, or as in Keras a bare file name in Keras's cache folder when no such file is here."""
+    p = Path(path).expanduser()
+    if not p.exists() and p.name == str(path) and (keras_datasets_dir() / p.name).is_file():
+        return keras_datasets_dir() / p.name
+    return p
+
+
+def _keras_file(path: str | os.PathLike[str] | None, source: str) -> Path | None:
+    """Keras's `imdb.npz` to read, or None for the raw reviews (the documented rule)."""
+    checks.choice("source", source, SOURCES)
+    if source == "raw":
+        return None
+    given = path if path is not None else (os.environ.get("TEXTRNN_IMDB") or None)
+    if given is not None:
+        p = _keras_name(given)
+        if source == "keras":
+            p = p / KERAS_FILENAME if p.is_dir() else p
+            if not p.is_file():
+                raise DatasetError(
+                    f"Keras's {KERAS_FILENAME} not found at {p}. Pass `path=` the file (or the folder "
+                    "holding it), or source='raw' for the raw reviews."
+                )
+            return p
+        if p.is_dir():
+            raw = any((r / "train").is_dir() and (r / "test").is_dir() for r in (p, p / "aclImdb"))
+            return p / KERAS_FILENAME if not raw and (p / KERAS_FILENAME).is_file() else None
+        return p if p.is_file() and zipfile.is_zipfile(p) else None
+    found = keras_datasets_dir() / KERAS_FILENAME
+    if found.is_file():
+        return found
+    if source == "keras":
+        raise DatasetError(
+            f"Keras's {KERAS_FILENAME} not found in {found.parent} (Keras's cache: $KERAS_HOME/datasets "
+            "or ~/.keras/datasets). Download it once with Keras's `keras.datasets.imdb.load_data()`, "
+            "pass `path=` the file, or use source='raw' for the raw reviews."
+        )
+    return None
+
+
+def data_source(path: str | os.PathLike[str] | None = None, source: str = "auto") -> tuple[str, Path]:
+    """Which data `load_data(path, source=source)` reads, without reading or downloading it.
+
+    Returns:
+        `("keras", <imdb.npz>)`, or `("raw", <tarball or aclImdb folder>)` (for the default
+        download: where the tarball is or will be).
+
+    Raises:
+        DatasetError: if the source is missing or not a dataset.
+        ValueError: for an unknown `source`.
+
+    Example:
+        >>> data_source()
+        ('raw', PosixPath('/home/me/.cache/textrnn/datasets/aclImdb_v1.tar.gz'))
+    """
+    npz = _keras_file(path, source)
+    if npz is not None:
+        return "keras", npz.resolve()
+    given = path if path is not None else (os.environ.get("TEXTRNN_IMDB") or None)
+    if given is None:
+        return "raw", (download.datasets_dir() / FILENAME).resolve()
+    return "raw", _resolve(given).path
+
+
+def _keras_word_index_file(path: str | os.PathLike[str] | None, source: str) -> Path | None:
+    if path is not None and source != "raw" and Path(path).suffix == ".json":
+        return _keras_name(path)
+    npz = _keras_file(path, source)
+    return None if npz is None else npz.parent / KERAS_WORD_INDEX
+
+
+def _read_keras_word_index(p: Path) -> dict[str, int]:
+    fix = "Delete it and download Keras's own again (`keras.datasets.imdb.get_word_index()`)."
+    if not p.is_file():
+        raise DatasetError(
+            f"Keras's word index {p} is missing (it goes with {KERAS_FILENAME} in the same folder). "
+            "Download it once with `keras.datasets.imdb.get_word_index()`, or pass `path=` the "
+            f"{KERAS_WORD_INDEX} file."
+        )
+    with open(p, "rb") as fh:
+        raw = download.read_bounded(fh, _MAX_JSON_BYTES, str(p))
+    try:
+        index = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise DatasetError(f"{p} is not a JSON word index: {e}. {fix}") from e
+    if not isinstance(index, dict):
+        raise DatasetError(f"{p} is not a word index: a JSON {type(index).__name__}, not an object. {fix}")
+    for word, rank in index.items():
+        if type(rank) is not int:
+            raise DatasetError(f"{p} is not a word index: {word!r} maps to {rank!r}, not an integer. {fix}")
+    return index
+
+
+def _keras_arrays(npz: Path) -> dict[str, np.ndarray]:
+    """Keras's four arrays, from textrnn's flat int cache of that file or read and cached once."""
+    st = npz.stat()
+    ident = [_CACHE_FORMAT, "keras", str(npz.resolve()), st.st_size, st.st_mtime_ns]
+    cache = download.datasets_dir() / "imdb" / hashlib.sha256(json.dumps(ident).encode()).hexdigest()[:16]
+    cached = download.load_npz(cache / "keras.npz")
+    names = {f"{s}_{k}" for s in ("train", "test") for k in ("flat", "lengths", "labels")}
+    if cached is not None and names <= set(cached):
+        out = {}
+        for split in ("train", "test"):
+            out[f"x_{split}"] = _to_lists(cached[f"{split}_flat"], cached[f"{split}_lengths"])
+            out[f"y_{split}"] = cached[f"{split}_labels"]
+        return out
+    arrays = _read_keras_arrays(npz)
+    flat: dict[str, np.ndarray] = {}
+    for split in ("train", "test"):
+        x = arrays[f"x_{split}"]
+        ids = np.fromiter(itertools.chain.from_iterable(x), dtype=np.int64)
+        small = len(ids) == 0 or (ids.min() >= -(1 << 31) and ids.max() < (1 << 31))
+        flat[f"{split}_flat"] = ids.astype(np.int32) if small else ids
+        flat[f"{split}_lengths"] = np.fromiter(map(len, x), dtype=np.int64, count=len(x))
+        flat[f"{split}_labels"] = arrays[f"y_{split}"]
+    download.save_npz(cache / "keras.npz", flat)
+    return arrays
+
+
+def _read_keras_arrays(npz: Path) -> dict[str, np.ndarray]:
+    arrays = keras_npz.load(npz, _KERAS_ARRAYS)
+    for split in ("train", "test"):
+        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        if x.dtype != object or x.ndim != 1:
+            raise DatasetError(
+                f"{npz} is not Keras's {KERAS_FILENAME}: `x_{split}` is a {x.dtype} array of shape "
+                f"{x.shape}, not an array of int lists."
+            )
+        if y.ndim != 1 or len(y) != len(x) or not np.issubdtype(y.dtype, np.integer):
+            raise DatasetError(
+                f"{npz} is not Keras's {KERAS_FILENAME}: `y_{split}` is a {y.dtype} array of shape "
+                f"{y.shape}, not one integer label per review of `x_{split}` ({len(x)})."
+            )
+    return arrays
+
+
+def _keras_load_data(
+    npz: Path,
+    num_words: int | None,
+    skip_top: int,
+    maxlen: int | None,
+    seed: int,
+    start_char: int | None,
+    oov_char: int | None,
+    index_from: int,
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Keras 3's `imdb.load_data` steps, one for one, on the arrays of Keras's file."""
+    f = _keras_arrays(npz)
+    x_train, labels_train = f["x_train"], f["y_train"]
+    x_test, labels_test = f["x_test"], f["y_test"]
+
+    rng = np.random.RandomState(seed)
+    indices = np.arange(len(x_train))
+    rng.shuffle(indices)
+    x_train, labels_train = x_train[indices], labels_train[indices]
+    indices = np.arange(len(x_test))
+    rng.shuffle(indices)
+    x_test, labels_test = x_test[indices], labels_test[indices]
+
+    if start_char is not None:
+        train = [[start_char] + [w + index_from for w in x] for x in x_train]
+        test = [[start_char] + [w + index_from for w in x] for x in x_test]
+    else:
+        train = [[w + index_from for w in x] for x in x_train]
+        test = [[w + index_from for w in x] for x in x_test]
+
+    y_train: Any = labels_train
+    y_test: Any = labels_test
+    if maxlen:
+        # Keras keeps only the sequences strictly shorter than maxlen (start char included).
+        y_train = [y for x, y in zip(train, labels_train, strict=True) if len(x) < maxlen]
+        train = [x for x in train if len(x) < maxlen]
+        y_test = [y for x, y in zip(test, labels_test, strict=True) if len(x) < maxlen]
+        test = [x for x in test if len(x) < maxlen]
+        if not train or not test:
+            raise ValueError(
+                f"After filtering for sequences shorter than maxlen={maxlen}, no sequence was kept. "
+                "Increase maxlen."
+            )
+    xs = train + test
+    labels = np.concatenate([y_train, y_test])
+    if not num_words:
+        # Keras's `max(max(x) for x in xs)`, which fails on an empty sequence: those are skipped.
+        num_words = max((max(x) for x in xs if x), default=0)
+    if oov_char is not None:
+        xs = [[w if skip_top <= w < num_words else oov_char for w in x] for x in xs]
+    else:
+        xs = [[w for w in x if skip_top <= w < num_words] for x in xs]
+    idx = len(train)
+    # As Keras: np.array(..., dtype="object"), which is 2-D when every sequence has one length.
+    x_train_out, x_test_out = np.array(xs[:idx], dtype="object"), np.array(xs[idx:], dtype="object")
+    return (x_train_out, labels[:idx]), (x_test_out, labels[idx:])
 
 
 # --------------------------------------------------------------------------------------- reading
@@ -343,12 +594,24 @@ def load_data(
     start_char: int | None = 1,
     oov_char: int | None = 2,
     index_from: int = 3,
+    *,
+    source: str = "auto",
 ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """Loads the IMDB dataset (25,000 train and 25,000 test reviews) as Keras's `imdb.load_data`.
 
-    Each review is a list of word indices. Words are ranked by how often they occur in the 25,000
-    training reviews (tokenised with `textrnn.preprocessing.text.tokenize`; ties broken by the
-    word), and a word of rank `r` is encoded as `r + index_from`. Index 0 is padding.
+    Which data (`source`, see the module docstring for the whole rule): with the default "auto",
+    Keras's own `imdb.npz` when `path=` (or `$TEXTRNN_IMDB`) is that file, or when no path is given
+    and Keras's cache folder (`keras_datasets_dir()`) holds it; the raw reviews otherwise.
+    "keras" insists on Keras's file, "raw" on the raw reviews. `data_source()` says which is used.
+
+    From Keras's `imdb.npz` the result is Keras 3's own: its arrays (read without unpickling, see
+    `textrnn.datasets.keras_npz`) go through Keras's steps one for one, so `x_train[0]` begins
+    `[1, 14, 22, 16, 43, 530, 973, ...]`. The x arrays are built as Keras builds them,
+    `np.array(lists, dtype="object")`: 2-D when every kept sequence has the same length.
+
+    From the raw reviews, each review is a list of word indices. Words are ranked by how often
+    they occur in the 25,000 training reviews (tokenised with `textrnn.preprocessing.text.tokenize`;
+    ties broken by the word), and a word of rank `r` is encoded as `r + index_from`. Index 0 is padding.
 
     The steps, in Keras's order: each split is shuffled with one `np.random.RandomState(seed)`
     (train indices first, then test); `start_char` is prepended and `index_from` added; `maxlen`
@@ -362,8 +625,9 @@ def load_data(
     pre-built data simply leaves them out); with `oov_char=None` they are left out too.
 
     Args:
-        path: the IMDB tarball or folder; None (default) uses `$TEXTRNN_IMDB`, else the cached
-            or downloaded official tarball (see the module docstring).
+        path: Keras's `imdb.npz`, or the IMDB tarball or folder; None (default) uses
+            `$TEXTRNN_IMDB`, else Keras's cached `imdb.npz`, else the cached or downloaded official
+            tarball (see the module docstring).
         num_words: None (default) or a positive integer: only indices below it are kept.
         skip_top: indices below it become `oov_char`, default 0.
         maxlen: None (default) or a positive integer: keep only sequences shorter than it.
@@ -371,14 +635,17 @@ def load_data(
         start_char: index marking the start of each sequence, default 1; None for none.
         oov_char: index of out-of-vocabulary words, default 2; None to drop them.
         index_from: offset added to word ranks, default 3.
+        source: "auto" (default), "keras" or "raw": see above.
 
     Returns:
         `(x_train, y_train), (x_test, y_test)`: x are object arrays of lists of Python ints, y
-        int64 arrays of labels (0 negative, 1 positive).
+        integer arrays of labels (0 negative, 1 positive): int64 from the raw reviews, the file's
+        dtype from Keras's file.
 
     Raises:
-        DatasetError: if the data is missing, is not the IMDB dataset, or its download is
-            corrupted; the message says how to fix it.
+        DatasetError: if the data is missing, is not the IMDB dataset, its download is corrupted,
+            or Keras's file holds anything but numpy's arrays of int lists (nothing in it is run);
+            the message says how to fix it.
         ValueError: for a bad argument, or if `maxlen` keeps no sequence of a split.
 
     Example:
@@ -392,6 +659,9 @@ def load_data(
     start_char = checks.optional_non_negative_int("start_char", start_char)
     oov_char = checks.optional_non_negative_int("oov_char", oov_char)
     index_from = checks.non_negative_int("index_from", index_from)
+    npz = _keras_file(path, source)
+    if npz is not None:
+        return _keras_load_data(npz, num_words, skip_top, maxlen, seed, start_char, oov_char, index_from)
     tokens = _tokens(_resolve(path))
 
     rng = np.random.RandomState(seed)
@@ -441,13 +711,17 @@ def load_data(
     return out[0], out[1]
 
 
-def get_word_index(path: str | os.PathLike[str] | None = None) -> dict[str, int]:
-    """Word → frequency rank in the 25,000 training reviews ("the" is 1), as Keras's.
+def get_word_index(path: str | os.PathLike[str] | None = None, *, source: str = "auto") -> dict[str, int]:
+    """Word → frequency rank ("the" is 1), from the same source as `load_data(path, source=source)`.
 
-    Add `index_from` to a rank to get the integer `load_data` uses.
+    From Keras's files it is Keras's `imdb_word_index.json` as it is (the one beside the
+    `imdb.npz` that `load_data` reads; `path=` may also name the `.json` itself), where "br" is 7.
+    From the raw reviews it is the rank in the 25,000 training reviews. Either way, add
+    `index_from` to a rank to get the integer `load_data` uses, as with Keras.
 
     Args:
-        path: the IMDB source, as for `load_data`.
+        path: the IMDB source, as for `load_data`, or Keras's `imdb_word_index.json`.
+        source: "auto" (default), "keras" or "raw", as for `load_data`.
 
     Returns:
         The word index dict.
@@ -459,7 +733,22 @@ def get_word_index(path: str | os.PathLike[str] | None = None) -> dict[str, int]
         >>> get_word_index()["the"]
         1
     """
+    json_file = _keras_word_index_file(path, source)
+    if json_file is not None:
+        return _read_keras_word_index(json_file)
     return {w: r for r, w in enumerate(_tokens(_resolve(path)).words, start=1)}
+
+
+def _keras_words(json_file: Path) -> list[str]:
+    """Keras's words in rank order (ranks must run 1, 2, ..., n)."""
+    index = _read_keras_word_index(json_file)
+    words = sorted(index, key=index.__getitem__)
+    if [index[w] for w in words] != list(range(1, len(words) + 1)):
+        raise DatasetError(
+            f"{json_file} is not Keras's word index: its ranks do not run 1, 2, ..., {len(words)}. "
+            "Delete it and download Keras's own again."
+        )
+    return words
 
 
 def vocabulary(
@@ -539,14 +828,17 @@ def decode(
     *,
     start_char: int | None = 1,
     oov_char: int | None = 2,
+    source: str = "auto",
 ) -> str:
-    """Turns a sequence of `load_data` back into words ("[START]", "[OOV]"; padding skipped).
+    """Turns a sequence of `load_data` back into words ("[START]", "[OOV]"; padding skipped),
+    with the word index of the same source (`source` and `path` as for `load_data`).
 
     Example:
         >>> decode([1, 6, 86, 21, 2])
         '[START] a great film [OOV]'
     """
-    words = _tokens(_resolve(path)).words
+    json_file = _keras_word_index_file(path, source)
+    words = _keras_words(json_file) if json_file is not None else _tokens(_resolve(path)).words
     return Vocabulary(words, start_char=start_char, oov_char=oov_char, index_from=index_from).decode(sequence)
 
 
