@@ -243,3 +243,32 @@ def test_the_same_metric_object_on_two_outputs_keeps_two_states():
     logs = model.evaluate([X_A, X_B], [Y_1, Y_2], verbose=0, return_dict=True)
     assert sorted(logs) == ["loss", "out_1_auc", "out_1_loss", "out_2_acc", "out_2_loss"]
     assert auc.name == "auc"  # the user's object is left as it was
+
+
+def test_a_dataset_of_batches_gives_the_arrays_results():
+    case = FIXTURE["cases"]["lists"]
+    by_arrays, by_batches = compiled(case), compiled(case)
+    batches = [((X_A[s : s + 4], X_B[s : s + 4]), (Y_1[s : s + 4], Y_2[s : s + 4])) for s in range(0, 10, 4)]
+    expected = by_arrays.fit([X_A, X_B], [Y_1, Y_2], batch_size=4, epochs=2, shuffle=False, verbose=0)
+    got = by_batches.fit(batches, epochs=2, verbose=0, validation_data=batches)
+    for key, values in expected.history.items():
+        np.testing.assert_allclose(got.history[key], values, **TOL, err_msg=key)
+    np.testing.assert_allclose(
+        by_batches.evaluate(batches, verbose=0), by_arrays.evaluate([X_A, X_B], [Y_1, Y_2], verbose=0), **TOL
+    )
+    reference = by_arrays.predict([X_A, X_B], verbose=0)
+    as_dicts = ({"tokens_a": p[0][0], "tokens_b": p[0][1]} for p in batches)  # a generator
+    for feed in (batches, [b[0] for b in batches], as_dicts):
+        for got_out, expected_out in zip(by_batches.predict(feed, verbose=0), reference, strict=True):
+            np.testing.assert_allclose(got_out, expected_out, **TOL)
+
+
+def test_callbacks_monitor_an_output_loss_and_metric_in_auto_mode():
+    case = FIXTURE["cases"]["lists"]
+    model = compiled(case)
+    x, y = data(case)
+    stop = keras.callbacks.EarlyStopping(monitor="val_out_2_loss", patience=0)
+    best = keras.callbacks.EarlyStopping(monitor="val_out_1_accuracy", patience=50)
+    history = model.fit(x, y, epochs=3, validation_split=0.3, verbose=0, callbacks=[stop, best])
+    assert (stop._op, best._op) == ("min", "max")  # as Keras: a loss goes down, accuracy up
+    assert "val_out_2_loss" in history.history

@@ -5,7 +5,8 @@
 orders its layers as Keras does (by depth from the outputs, then by the order the walk met them:
 this is the order of `layers`, `get_weights()` and the summary) and runs it on data, passing
 masks along every edge as `Sequential` does. A layer called twice (a shared layer) appears once,
-with its weights once. Training comes from `textrnn.training.trainer.Trainer`, unchanged.
+with its weights once. Training comes from `textrnn.training.trainer.Trainer`, unchanged; a model
+with several inputs or outputs trains by Keras 3's rules for them (`textrnn.training.multi_io`).
 
 Example:
     >>> inputs = Input(shape=(None,), dtype="int32")

@@ -779,20 +779,26 @@ class Trainer(Layer):
         """A planner over the user's `(x, y[, sample_weight])` batches, each checked and moved
         to `device` as it comes (`targets=False`: `predict`'s inputs, a label is ignored)."""
 
+        several = self.multi_input_names is not None
+
         def convert(raw: Any) -> Any:
-            if isinstance(raw, dict):
+            if isinstance(raw, dict) and not (several and not targets):
                 raise TypeError(f"`{argument}` yielded a dict; yield `(x, y)` tuples of arrays.")
             if not targets:
-                xb = (
-                    raw[0]
-                    if isinstance(raw, (tuple, list))
-                    and len(raw) in (1, 2, 3)
-                    and (isinstance(raw[0], (np.ndarray, torch.Tensor, list, tuple)) and not is_text(raw))
-                    else raw
-                )
+                if several:  # inputs alone (a list or dict of arrays), or `(x, y)` with x one
+                    nested = isinstance(raw, (tuple, list)) and isinstance(raw[0], (tuple, list, dict))
+                    xb = raw[0] if nested else raw
+                else:
+                    xb = (
+                        raw[0]
+                        if isinstance(raw, (tuple, list))
+                        and len(raw) in (1, 2, 3)
+                        and (isinstance(raw[0], (np.ndarray, torch.Tensor, list, tuple)) and not is_text(raw))
+                        else raw
+                    )
                 xt = self._inputs(xb, f"a batch of `{argument}`")
                 self.build_for(xt)
-                return xt.to(device)
+                return multi_io.to(xt, device)
             if not isinstance(raw, (tuple, list)) or len(raw) not in (2, 3):
                 got = type(raw).__name__
                 raise ValueError(
@@ -811,8 +817,8 @@ class Trainer(Layer):
                 f"the labels of a batch of `{argument}`",
                 "a batch's sample weights",
             )
-            out = (xt.to(device), yt.to(device))
-            return out if wt is None else (*out, wt.to(device))
+            out = (multi_io.to(xt, device), multi_io.to(yt, device))
+            return out if wt is None else (*out, multi_io.to(wt, device))
 
         return make_stream_batcher(dataset, convert, steps)
 
@@ -852,7 +858,10 @@ class Trainer(Layer):
                 iterable of `(x, y)` / `(x, y, sample_weight)` batches (a generator, a
                 `torch.utils.data.DataLoader`, a list of tuples,
                 `textrnn.utils.text_dataset_from_directory`), with `y` left None.
-            y: labels, in the layout the loss expects (0/1 for `binary_crossentropy`).
+                A model with several inputs takes a list or tuple of arrays (one per input, in
+                the model's order) or a dict keyed by input name.
+            y: labels, in the layout the loss expects (0/1 for `binary_crossentropy`); for
+                several outputs a list (one array per output) or a dict keyed by output name.
             batch_size: samples per gradient step, default 32 (not for datasets: their batches
                 are their own).
             epochs: index of the last epoch (training runs epochs `initial_epoch .. epochs - 1`).
@@ -866,10 +875,12 @@ class Trainer(Layer):
             shuffle: reshuffle the training samples before each epoch (PyTorch's generator, so
                 `textrnn.utils.set_random_seed` makes runs repeatable). Arrays only.
             class_weight: `{class index: weight}`; each sample's loss is weighted by its class's
-                weight (1.0 for classes left out), as Keras. Not with `sample_weight`.
+                weight (1.0 for classes left out), as Keras. Not with `sample_weight`, nor for
+                a model with several outputs.
             sample_weight: one weight per sample of `x` (arrays only; a dataset's batches carry
                 their own as a third element). A step's loss is `sum(weight * loss) / batch
-                size`, as Keras's default reduction; metrics are not weighted.
+                size`, as Keras's default reduction; metrics are not weighted. For several
+                outputs, one array for all of them or one per output (a list or dict).
             initial_epoch: epoch to start from (to resume a run).
             steps_per_epoch: batches per epoch. For arrays, at most the batches in the data
                 (None: all). For a dataset, taken from one iterator kept across epochs (None:
@@ -922,6 +933,11 @@ class Trainer(Layer):
 
         streamed = is_batch_stream(x)
         dist = self.distribution
+        if dist is not None and (self.multi_input_names or self._outputs is not None):
+            raise ValueError(
+                "Distributed training takes models with one input and one output; this model has "
+                "several. Train it in one process."
+            )
         if dist is not None and streamed:
             raise ValueError(
                 "Distributed training needs arrays to shard, not a dataset of batches: pass "
@@ -1182,7 +1198,8 @@ class Trainer(Layer):
                 outputs come back in the order of `x`.
 
         Returns:
-            float32 array of shape `(samples, units)`.
+            float32 array of shape `(samples, units)`; for several outputs a list of them, or a
+            dict for a model made with a dict of outputs.
 
         Example:
             >>> model.predict(x_test[:3]).shape
