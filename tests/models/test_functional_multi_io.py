@@ -272,3 +272,21 @@ def test_callbacks_monitor_an_output_loss_and_metric_in_auto_mode():
     history = model.fit(x, y, epochs=3, validation_split=0.3, verbose=0, callbacks=[stop, best])
     assert (stop._op, best._op) == ("min", "max")  # as Keras: a loss goes down, accuracy up
     assert "val_out_2_loss" in history.history
+
+
+def test_a_saved_model_with_several_outputs_loads_compiled(tmp_path):
+    case = FIXTURE["cases"]["dicts"]
+    model = compiled(case)
+    x, y = data(case)
+    model.fit(x, y, epochs=1, verbose=0)
+    model.save(tmp_path / "model")
+    loaded = keras.models.load_model(tmp_path / "model")
+    np.testing.assert_allclose(loaded.evaluate(x, y, verbose=0), model.evaluate(x, y, verbose=0), **TOL)
+    named = build(dict_outputs=True)
+    named.save(tmp_path / "named")
+    assert list(keras.models.load_model(tmp_path / "named").predict(x, verbose=0)) == ["sentiment", "topic"]
+
+
+def test_an_unknown_metric_of_one_output_fails_at_compile():
+    with pytest.raises(ValueError, match="invalid value in argument `metrics`"):
+        build().compile("sgd", "mse", metrics=[["accuracy"], ["no_such_metric"]])

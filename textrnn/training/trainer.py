@@ -143,6 +143,12 @@ class Trainer(Layer):
     - `save(filepath, overwrite=True, *, metadata=None)` and `save_weights(filepath)`: used by
       `ModelCheckpoint` only.
 
+    A container with several inputs or outputs (the functional model) also overrides
+    `multi_input_names` / `multi_output_names` (None by default: one of each), `first_layers`
+    (one per input) and `output_dict_keys`; `x`, `y` and sample weights are then tuples of
+    tensors, one per input or output, and `compute_output` returns a list (see
+    `textrnn.training.multi_io`).
+
     Per batch, the loops call `train_step`, `test_step` and `predict_step`; override them to
     change what a step does (e.g. to log or transform each batch) and call `super()` to keep the
     default.
@@ -298,6 +304,8 @@ class Trainer(Layer):
             self._metrics = None
             self._steps = None
             self.mixed_precision = bool(mixed_precision)
+            if self.built:
+                self._resolve_metrics()  # an unknown metric fails here, not in `fit`
             return
         if loss_weights is not None:
             raise ValueError(
