@@ -290,3 +290,24 @@ def test_a_saved_model_with_several_outputs_loads_compiled(tmp_path):
 def test_an_unknown_metric_of_one_output_fails_at_compile():
     with pytest.raises(ValueError, match="invalid value in argument `metrics`"):
         build().compile("sgd", "mse", metrics=[["accuracy"], ["no_such_metric"]])
+
+
+def test_a_dict_of_inputs_trains_from_dicts_and_round_trips_its_config():
+    a = keras.Input(shape=(5,), dtype="int32", name="tokens_a")
+    b = keras.Input(shape=(4,), dtype="int32", name="tokens_b")
+    embed = layers.Embedding(12, 4)
+    merged = layers.Concatenate()(
+        [layers.GlobalAveragePooling1D()(embed(a)), layers.GlobalAveragePooling1D()(embed(b))]
+    )
+    model = keras.Model({"tokens_b": b, "tokens_a": a}, layers.Dense(1, activation="sigmoid")(merged))
+    assert model.input_names == ["tokens_b", "tokens_a"]
+    model.compile("sgd", "binary_crossentropy")
+    model.fit({"tokens_a": X_A, "tokens_b": X_B}, Y_1, epochs=1, verbose=0)
+    config = json.loads(json.dumps(model.get_config()))
+    assert set(config["input_layers"]) == {"tokens_a", "tokens_b"}
+    again = Model.from_config(config)
+    again.set_weights(model.get_weights())
+    x = {"tokens_a": X_A, "tokens_b": X_B}
+    np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0), **TOL)
+    with pytest.raises(ValueError, match="no entry for"):
+        model.predict({"tokens_a": X_A}, verbose=0)

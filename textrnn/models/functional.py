@@ -137,8 +137,11 @@ class Functional(Trainer, Layer):
     """A model defined by its input and output tensors: Keras's functional `keras.Model`.
 
     Args:
-        inputs: the model's input tensor(s), from `keras.Input`: one, or a list.
-        outputs: the output tensor(s), from layers called on the inputs: one, or a list.
+        inputs: the model's input tensor(s), from `keras.Input`: one, a list, or a dict keyed by
+            input name (data may then come as a dict with those keys, or a list in their order).
+        outputs: the output tensor(s), from layers called on the inputs: one, a list, or a dict
+            (calls and `predict` then return a dict with its keys, which also name the outputs
+            in `compile`, `y` and the logs).
         name: model name; `"functional"`, `"functional_1"`, ... by default.
         trainable: whether the model's weights are updated by training.
 
@@ -174,11 +177,13 @@ class Functional(Trainer, Layer):
                 "or the functional API."
             )
         super().__init__(name=name, trainable=trainable)
-        self._nested_inputs = isinstance(inputs, (list, tuple))
+        self._nested_inputs = isinstance(inputs, (list, tuple, dict))
+        # A dict of inputs: its keys name the inputs (Keras wants them equal to the tensors' names).
+        self._input_keys = [str(k) for k in inputs] if isinstance(inputs, dict) else None
         self._nested_outputs = isinstance(outputs, (list, tuple, dict))
         # A dict of outputs: its keys name the outputs (logs, `y`), and calls return a dict.
         self._output_keys = [str(k) for k in outputs] if isinstance(outputs, dict) else None
-        self.inputs = _tensors("inputs", inputs)
+        self.inputs = _tensors("inputs", list(inputs.values()) if isinstance(inputs, dict) else inputs)
         self.outputs = _tensors("outputs", list(outputs.values()) if isinstance(outputs, dict) else outputs)
         for t in self.inputs:
             if not isinstance(t.keras_history.layer, InputLayer):
@@ -224,7 +229,9 @@ class Functional(Trainer, Layer):
 
     @property
     def input_names(self) -> list[str]:
-        """The names of the inputs (their `InputLayer`s'), in the model's order."""
+        """The names of the inputs: the keys of a dict of inputs, else their `InputLayer`s'."""
+        if self._input_keys is not None:
+            return list(self._input_keys)
         return [t.keras_history.layer.name for t in self.inputs]
 
     @property
@@ -536,7 +543,13 @@ class Functional(Trainer, Layer):
             "name": self.name,
             "trainable": self.trainable,
             "layers": entries,
-            "input_layers": [ref(t) for t in self.inputs] if self._nested_inputs else ref(self.inputs[0]),
+            "input_layers": (
+                dict(zip(self._input_keys, [ref(t) for t in self.inputs], strict=True))
+                if self._input_keys is not None
+                else [ref(t) for t in self.inputs]
+                if self._nested_inputs
+                else ref(self.inputs[0])
+            ),
             "output_layers": (
                 dict(zip(self._output_keys, [ref(t) for t in self.outputs], strict=True))
                 if self._output_keys is not None
