@@ -5,7 +5,8 @@
 orders its layers as Keras does (by depth from the outputs, then by the order the walk met them:
 this is the order of `layers`, `get_weights()` and the summary) and runs it on data, passing
 masks along every edge as `Sequential` does. A layer called twice (a shared layer) appears once,
-with its weights once. Training comes from `textrnn.training.trainer.Trainer`, unchanged.
+with its weights once. Training comes from `textrnn.training.trainer.Trainer`, unchanged; a model
+with several inputs or outputs trains by Keras 3's rules for them (`textrnn.training.multi_io`).
 
 Example:
     >>> inputs = Input(shape=(None,), dtype="int32")
@@ -35,6 +36,7 @@ from textrnn.layers.input_layer import InputLayer
 from textrnn.layers.keras_tensor import DTYPES, KerasTensor, Node, is_symbolic, symbolic_call
 from textrnn.models import summary as summary_mod
 from textrnn.models.registry import layer_from_config, register_model
+from textrnn.training.multi_io import by_name
 from textrnn.training.trainer import Trainer
 
 
@@ -135,8 +137,11 @@ class Functional(Trainer, Layer):
     """A model defined by its input and output tensors: Keras's functional `keras.Model`.
 
     Args:
-        inputs: the model's input tensor(s), from `keras.Input`: one, or a list.
-        outputs: the output tensor(s), from layers called on the inputs: one, or a list.
+        inputs: the model's input tensor(s), from `keras.Input`: one, a list, or a dict keyed by
+            input name (data may then come as a dict with those keys, or a list in their order).
+        outputs: the output tensor(s), from layers called on the inputs: one, a list, or a dict
+            (calls and `predict` then return a dict with its keys, which also name the outputs
+            in `compile`, `y` and the logs).
         name: model name; `"functional"`, `"functional_1"`, ... by default.
         trainable: whether the model's weights are updated by training.
 
@@ -172,10 +177,14 @@ class Functional(Trainer, Layer):
                 "or the functional API."
             )
         super().__init__(name=name, trainable=trainable)
-        self._nested_inputs = isinstance(inputs, (list, tuple))
-        self._nested_outputs = isinstance(outputs, (list, tuple))
-        self.inputs = _tensors("inputs", inputs)
-        self.outputs = _tensors("outputs", outputs)
+        self._nested_inputs = isinstance(inputs, (list, tuple, dict))
+        # A dict of inputs: its keys name the inputs (Keras wants them equal to the tensors' names).
+        self._input_keys = [str(k) for k in inputs] if isinstance(inputs, dict) else None
+        self._nested_outputs = isinstance(outputs, (list, tuple, dict))
+        # A dict of outputs: its keys name the outputs (logs, `y`), and calls return a dict.
+        self._output_keys = [str(k) for k in outputs] if isinstance(outputs, dict) else None
+        self.inputs = _tensors("inputs", list(inputs.values()) if isinstance(inputs, dict) else inputs)
+        self.outputs = _tensors("outputs", list(outputs.values()) if isinstance(outputs, dict) else outputs)
         for t in self.inputs:
             if not isinstance(t.keras_history.layer, InputLayer):
                 raise ValueError(
@@ -217,6 +226,35 @@ class Functional(Trainer, Layer):
             if layer.name == name:
                 return layer
         raise ValueError(f"No such layer: {name}. Existing layers are: {[la.name for la in self.layers]}.")
+
+    @property
+    def input_names(self) -> list[str]:
+        """The names of the inputs: the keys of a dict of inputs, else their `InputLayer`s'."""
+        if self._input_keys is not None:
+            return list(self._input_keys)
+        return [t.keras_history.layer.name for t in self.inputs]
+
+    @property
+    def output_names(self) -> list[str]:
+        """The names of the outputs: the keys of a dict of outputs, else the layers making them."""
+        if self._output_keys is not None:
+            return list(self._output_keys)
+        return [t.keras_history.layer.name for t in self.outputs]
+
+    @property
+    def output_dict_keys(self) -> list[str] | None:
+        """The keys of the outputs when the model was made with a dict of them, else None."""
+        return None if self._output_keys is None else list(self._output_keys)
+
+    @property
+    def multi_input_names(self) -> list[str] | None:
+        """The input names when the model has several inputs, else None (see `Trainer`)."""
+        return self.input_names if len(self.inputs) > 1 else None
+
+    @property
+    def multi_output_names(self) -> list[str] | None:
+        """The output names when the model has several outputs, else None (see `Trainer`)."""
+        return self.output_names if len(self.outputs) > 1 else None
 
     @property
     def input_shape(self) -> Any:
@@ -310,10 +348,17 @@ class Functional(Trainer, Layer):
             out_masks += [None] * (len(outs) - len(out_masks))
             for t, v, m in zip(node.outputs, outs, out_masks, strict=False):
                 values[id(t)] = (v, m)
-        results = [values[id(t)][0] for t in self.outputs]
+        return [values[id(t)][0] for t in self.outputs]
+
+    def _structured(self, results: list[Any]) -> Any:
+        """The outputs as the model was made with them: one, a list, or a dict."""
+        if self._output_keys is not None:
+            return dict(zip(self._output_keys, results, strict=True))
         return results if self._nested_outputs else results[0]
 
     def _as_inputs(self, inputs: Any) -> list[torch.Tensor]:
+        if isinstance(inputs, dict):
+            inputs = by_name(inputs, self.input_names, "inputs", "input")
         flat = list(inputs) if isinstance(inputs, (list, tuple)) and self._nested_inputs else [inputs]
         device = self._device()
         tensors = []
@@ -328,20 +373,21 @@ class Functional(Trainer, Layer):
         if is_symbolic(inputs):
             extra = {} if training is None else {"training": training}
             return symbolic_call(self, inputs, mask, {**kwargs, **extra})
-        return self._run(self._as_inputs(inputs), bool(training))
+        return self._structured(self._run(self._as_inputs(inputs), bool(training)))
 
     def call(self, inputs: Any, mask: Any = None, training: bool = False, **kwargs: Any) -> Any:
-        return self._run(self._as_inputs(inputs), training)
+        return self._structured(self._run(self._as_inputs(inputs), training))
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         return None
 
     # ================================================================== container interface
     def compute_output(self, x: torch.Tensor, *, training: bool, logits: bool = False) -> torch.Tensor:
-        """The model's output on a batch (see `Trainer`); with `logits`, the final `Dense`'s
-        pre-activation output."""
+        """The model's output on a batch (see `Trainer`): one tensor, or a list for several
+        outputs; with `logits`, the final `Dense`'s pre-activation output."""
         inputs = list(x) if isinstance(x, (list, tuple)) else [x]
-        return self._run(inputs, training, logits)  # type: ignore[no-any-return]
+        out = self._run(inputs, training, logits)
+        return out if isinstance(out, torch.Tensor) or len(out) > 1 else out[0]  # type: ignore[no-any-return]
 
     @property
     def logits_activation(self) -> str | None:
@@ -352,23 +398,24 @@ class Functional(Trainer, Layer):
 
     @property
     def first_layer(self) -> Layer:
-        """The layer the (single) input goes into: its first consumer when that is an
-        `Embedding` (token id inputs), else the `InputLayer`.
+        """The layer the (first) input goes into: its first consumer when that is an
+        `Embedding` (token id inputs), else the `InputLayer` (see `first_layers`)."""
+        return self.first_layers[0]
 
-        Raises:
-            ValueError: for a model with several inputs.
-        """
-        if len(self.inputs) != 1:
-            raise ValueError(
-                f"Model `{self.name}` has {len(self.inputs)} inputs: textrnn's `fit` / `evaluate` "
-                "/ `predict` take models with one input for now. Call the model on a list of "
-                "arrays (`model([a, b])`) instead."
-            )
-        source = self.inputs[0]
-        for node in self._nodes:
-            if any(t is source for t in node.input_tensors):
-                return node.layer if isinstance(node.layer, Embedding) else source.keras_history.layer
-        return source.keras_history.layer
+    @property
+    def first_layers(self) -> list[Layer]:
+        """For each input, the layer its data are checked for: its first consumer when that is
+        an `Embedding` (token ids), else its `InputLayer`."""
+        found = []
+        for source in self.inputs:
+            layer = source.keras_history.layer
+            for node in self._nodes:
+                if any(t is source for t in node.input_tensors):
+                    if isinstance(node.layer, Embedding):
+                        layer = node.layer
+                    break
+            found.append(layer)
+        return found
 
     # ================================================================== device
     def to(self, *args: Any, **kwargs: Any) -> Functional:  # type: ignore[override]
@@ -496,8 +543,20 @@ class Functional(Trainer, Layer):
             "name": self.name,
             "trainable": self.trainable,
             "layers": entries,
-            "input_layers": [ref(t) for t in self.inputs] if self._nested_inputs else ref(self.inputs[0]),
-            "output_layers": [ref(t) for t in self.outputs] if self._nested_outputs else ref(self.outputs[0]),
+            "input_layers": (
+                dict(zip(self._input_keys, [ref(t) for t in self.inputs], strict=True))
+                if self._input_keys is not None
+                else [ref(t) for t in self.inputs]
+                if self._nested_inputs
+                else ref(self.inputs[0])
+            ),
+            "output_layers": (
+                dict(zip(self._output_keys, [ref(t) for t in self.outputs], strict=True))
+                if self._output_keys is not None
+                else [ref(t) for t in self.outputs]
+                if self._nested_outputs
+                else ref(self.outputs[0])
+            ),
         }
 
     @classmethod
@@ -563,6 +622,8 @@ class Functional(Trainer, Layer):
             )
 
         def refs(value: Any) -> Any:
+            if isinstance(value, dict):
+                return {k: refs(v) for k, v in value.items()}
             if value and isinstance(value[0], list):
                 return [outputs[(v[0], int(v[1]))][int(v[2])] for v in value]
             return outputs[(value[0], int(value[1]))][int(value[2])]

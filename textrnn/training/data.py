@@ -18,6 +18,7 @@ from textrnn.layers.base import Layer, Shape
 from textrnn.layers.embedding import Embedding
 from textrnn.layers.text_vectorization import TextVectorization, is_text
 from textrnn.training.losses import Loss
+from textrnn.training.multi_io import Data, cut, rows
 
 
 def as_array(value: Any, argument: str) -> np.ndarray | torch.Tensor:
@@ -203,11 +204,10 @@ def check_validation_split(validation_split: Any) -> float:
     return float(validation_split)
 
 
-def split_validation(
-    x: torch.Tensor, y: torch.Tensor, validation_split: float
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Keras's split: the LAST `validation_split` of the rows (rounded so training gets the floor)."""
-    n = int(x.shape[0])
+def split_validation(x: Data, y: Data, validation_split: float) -> tuple[Data, Data, Data, Data]:
+    """Keras's split: the LAST `validation_split` of the rows (rounded so training gets the floor);
+    several inputs or outputs (tuples of tensors) are split alike."""
+    n = rows(x)
     split_at = int(math.floor(n * (1.0 - validation_split)))
     if split_at == 0 or split_at == n:
         raise ValueError(
@@ -215,4 +215,4 @@ def split_validation(
             f"and training set as specified by `validation_split={validation_split}`. Provide more data, "
             "or a different value for `validation_split`."
         )
-    return x[:split_at], y[:split_at], x[split_at:], y[split_at:]
+    return cut(x, None, split_at), cut(y, None, split_at), cut(x, split_at, None), cut(y, split_at, None)

@@ -13,7 +13,7 @@ asks for batch logs, so a GPU is never made to wait per step without a reason. S
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -21,6 +21,7 @@ import torch
 from textrnn.callbacks.callback import CallbackList
 from textrnn.training.batching import EpochPlan
 from textrnn.training.metrics import Metric, StatefulMetric
+from textrnn.training.multi_io import Data, rows, select
 from textrnn.training.progress import ProgressBar
 
 if TYPE_CHECKING:
@@ -47,18 +48,17 @@ def take(x: torch.Tensor, idx: torch.Tensor, cols: tuple[int, int] | None) -> to
     return x.index_select(0, idx)
 
 
-def array_batches(
-    plan: EpochPlan, device: torch.device, x: torch.Tensor, *rest: torch.Tensor | None
-) -> Iterator[Fed]:
+def array_batches(plan: EpochPlan, device: torch.device, x: Data, *rest: Data | None) -> Iterator[Fed]:
     """A plan's batches of `x` (and of the targets and sample weights in `rest`, when given):
     `(indices, x_batch)` without `rest`, else `(indices, (x_batch, y_batch[, w_batch]))`."""
     others = [t for t in rest if t is not None]
     for _, idx, cols in batches(plan, device):
-        xb = take(x, idx, cols)
+        # several inputs (outputs, weights): a tuple of tensors, each sliced alike
+        xb = take(x, idx, cols) if isinstance(x, torch.Tensor) else tuple(take(t, idx, cols) for t in x)
         if not rest:
             yield idx, xb
         else:
-            yield idx, (xb, *[t.index_select(0, idx) for t in others])
+            yield idx, (xb, *[select(t, idx) for t in others])
 
 
 class RunningLogs:
@@ -69,7 +69,7 @@ class RunningLogs:
     Logs come out in Keras 3's order: the metrics as named in `compile`, then `loss`.
     """
 
-    def __init__(self, metrics: list[Metric] | list[str], device: torch.device) -> None:
+    def __init__(self, metrics: Sequence[Metric | str], device: torch.device) -> None:
         self.metrics = [m for m in metrics if isinstance(m, Metric)]
         self.names = [*[m if isinstance(m, str) else m.name for m in metrics], "loss"]
         self.sums = torch.zeros(len(self.names), device=device)
@@ -92,7 +92,7 @@ class RunningLogs:
 
 
 def _rows(batch: Any) -> int:
-    return int(batch[0].shape[0])
+    return rows(batch[0])
 
 
 def train_epoch(
@@ -103,7 +103,7 @@ def train_epoch(
     device: torch.device,
 ) -> Logs:
     """One epoch of `model.train_step` over the batches of `feed`; returns the epoch's mean logs."""
-    running = RunningLogs(model.compiled_metrics, device)
+    running = RunningLogs(model.log_entries, device)
     want_begin = callbacks.wants("on_train_batch_begin")
     want_end = callbacks.wants("on_train_batch_end")
     step = model.train_step
@@ -130,7 +130,7 @@ def evaluate(
     verbose: int = 0,
 ) -> Logs:
     """Mean loss and metrics of `model.test_step` over `feed`, in eval mode without gradients."""
-    running = RunningLogs(model.compiled_metrics, device)
+    running = RunningLogs(model.log_entries, device)
     want_begin = callbacks is not None and callbacks.wants("on_test_batch_begin")
     want_end = callbacks is not None and callbacks.wants("on_test_batch_end")
     step = model.test_step
@@ -159,16 +159,17 @@ def predict(
     model: Trainer,
     feed: Iterable[Fed],
     steps: int,
-    rows: int | None,
+    n_rows: int | None,
     device: torch.device,
     callbacks: CallbackList | None = None,
     verbose: int = 0,
 ) -> torch.Tensor:
-    """`model.predict_step` for every batch of `feed`, in the order of the data: rows of `rows`
-    are put back where their indices say (batches may be reordered); a stream's (`rows` None)
-    are concatenated in the order they come."""
-    out_all: torch.Tensor | None = None
-    pieces: list[torch.Tensor] = []
+    """`model.predict_step` for every batch of `feed`, in the order of the data: rows of `n_rows`
+    are put back where their indices say (batches may be reordered); a stream's (`n_rows` None)
+    are concatenated in the order they come. Several outputs give a list of tensors."""
+    out_all: list[torch.Tensor] | None = None
+    pieces: list[list[torch.Tensor]] = []
+    several = False
     want_begin = callbacks is not None and callbacks.wants("on_predict_batch_begin")
     want_end = callbacks is not None and callbacks.wants("on_predict_batch_end")
     step = model.predict_step
@@ -181,13 +182,17 @@ def predict(
                 if want_begin and callbacks is not None:
                     callbacks.call("on_predict_batch_begin", i, None)
                 out = step(xb)
-                if idx is None or rows is None:
-                    pieces.append(out)
+                several = isinstance(out, list)
+                parts: list[torch.Tensor] = out if isinstance(out, list) else [out]
+                if idx is None or n_rows is None:
+                    pieces.append(parts)
                 else:
                     if out_all is None:
-                        shape = (rows, *out.shape[1:])
-                        out_all = torch.empty(shape, dtype=out.dtype, device=device)
-                    out_all[idx] = out
+                        out_all = [
+                            torch.empty((n_rows, *p.shape[1:]), dtype=p.dtype, device=device) for p in parts
+                        ]
+                    for buf, part in zip(out_all, parts, strict=True):
+                        buf[idx] = part
                 if want_end and callbacks is not None:
                     callbacks.call("on_predict_batch_end", i, {"outputs": out})
                 if bar.due(i + 1):
@@ -196,8 +201,8 @@ def predict(
     finally:
         bar.close()
         model.train(was_training)
-    if out_all is not None:
-        return out_all
-    if not pieces:
-        raise ValueError("`predict` received no batches: the dataset is empty.")
-    return torch.cat(pieces)
+    if out_all is None:
+        if not pieces:
+            raise ValueError("`predict` received no batches: the dataset is empty.")
+        out_all = [torch.cat([p[k] for p in pieces]) for k in range(len(pieces[0]))]
+    return out_all if several else out_all[0]  # type: ignore[return-value]

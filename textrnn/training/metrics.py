@@ -412,7 +412,7 @@ def direction_of(name: str) -> str | None:
     key = name.lower()
     if key in ("acc", "accuracy"):
         return "up"
-    if key == "loss":
+    if key == "loss" or key.endswith("_loss"):  # also an output's loss: `out_1_loss`
         return "down"
     if key in _STATEFUL or key.startswith(("auc", "precision", "recall", "f1_score")):
         return "up"

@@ -33,7 +33,7 @@ from textrnn.errors import NotCompiledError
 from textrnn.layers.base import Layer, Shape
 from textrnn.layers.embedding import Embedding
 from textrnn.layers.text_vectorization import TextVectorization, is_text
-from textrnn.training import loop
+from textrnn.training import loop, multi_io
 from textrnn.training import losses as losses_mod
 from textrnn.training import metrics as metrics_mod
 from textrnn.training import optimizers as optimizers_mod
@@ -143,6 +143,12 @@ class Trainer(Layer):
     - `save(filepath, overwrite=True, *, metadata=None)` and `save_weights(filepath)`: used by
       `ModelCheckpoint` only.
 
+    A container with several inputs or outputs (the functional model) also overrides
+    `multi_input_names` / `multi_output_names` (None by default: one of each), `first_layers`
+    (one per input) and `output_dict_keys`; `x`, `y` and sample weights are then tuples of
+    tensors, one per input or output, and `compute_output` returns a list (see
+    `textrnn.training.multi_io`).
+
     Per batch, the loops call `train_step`, `test_step` and `predict_step`; override them to
     change what a step does (e.g. to log or transform each batch) and call `super()` to keep the
     default.
@@ -167,6 +173,7 @@ class Trainer(Layer):
         self.distribution: Any = None
         self._loss_identifier: Any = None
         self._metric_identifiers: list[Any] = []
+        self._outputs: multi_io.Outputs | None = None  # compiled for several outputs
         self._metrics: list[metrics_mod.Metric] | None = None
         self._metrics_units: int | None = None
         self._steps: StepSettings | None = None
@@ -192,6 +199,29 @@ class Trainer(Layer):
     def first_layer(self) -> Layer:
         """The layer the inputs go into."""
         raise self._missing("first_layer")
+
+    @property
+    def first_layers(self) -> list[Layer]:
+        """For each input, the layer its data are checked for (one input: `first_layer`)."""
+        return [self.first_layer]
+
+    @property
+    def multi_input_names(self) -> list[str] | None:
+        """The input names of a model with several inputs (`x` is then one array per input),
+        else None."""
+        return None
+
+    @property
+    def output_dict_keys(self) -> list[str] | None:
+        """The keys of a model made with a dict of outputs (`predict` then returns a dict), else
+        None."""
+        return None
+
+    @property
+    def multi_output_names(self) -> list[str] | None:
+        """The output names of a model with several outputs (`compute_output` then returns a
+        list, and `y` is one array per output), else None."""
+        return None
 
     @property
     def input_shape(self) -> Shape | None:
@@ -231,8 +261,9 @@ class Trainer(Layer):
         self,
         optimizer: Any = "rmsprop",
         loss: Any = None,
-        metrics: Sequence[Any] | None = None,
+        metrics: Any = None,
         *,
+        loss_weights: Any = None,
         mixed_precision: bool = False,
     ) -> None:
         """Configure the model for training.
@@ -246,8 +277,15 @@ class Trainer(Layer):
                 `"precision"`, `"recall"`, `"f1_score"`, ...) or `textrnn.metrics` objects
                 (`AUC()`, `Precision(thresholds=0.7)`, ...). The history and logs use the names
                 as written (an object's `name`).
+            loss_weights: for a model with several outputs, a list or dict with one weight per
+                output: the trained loss is the weighted sum of the outputs' losses.
             mixed_precision: run the forward pass under bfloat16 autocast (useful on recent GPUs;
                 weights, losses and optimizer state stay float32). Default False.
+
+        A model with several outputs (a functional `Model(inputs, [out_1, out_2])`) follows
+        Keras 3: `loss` is one loss for every output, a list (one per output) or a dict keyed by
+        output name; `metrics` a list with one entry (a metric or a list) per output, or a dict
+        keyed by output name (see `textrnn.training.multi_io`).
 
         Raises:
             ValueError, TypeError: for an unknown or malformed optimizer, loss or metric.
@@ -256,6 +294,25 @@ class Trainer(Layer):
             >>> model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["acc"])
         """
         opt = optimizers_mod.get(optimizer)
+        names = self.multi_output_names
+        if names is not None:
+            self._outputs = multi_io.compile_outputs(loss, loss_weights, metrics, names)
+            self.optimizer = opt
+            self.loss = None
+            self._loss_identifier = loss
+            self._metric_identifiers = []
+            self._metrics = None
+            self._steps = None
+            self.mixed_precision = bool(mixed_precision)
+            if self.built:
+                self._resolve_metrics()  # an unknown metric fails here, not in `fit`
+            return
+        if loss_weights is not None:
+            raise ValueError(
+                "`loss_weights` weighs the losses of a model's several outputs; this model has one "
+                "output. Leave `loss_weights` out (scale the learning rate instead)."
+            )
+        self._outputs = None
         loss_obj = losses_mod.get(loss)
         if metrics is None:
             metric_ids: list[Any] = []
@@ -285,7 +342,7 @@ class Trainer(Layer):
 
     @property
     def compiled(self) -> bool:
-        return self.loss is not None and self.optimizer is not None
+        return (self.loss is not None or self._outputs is not None) and self.optimizer is not None
 
     def _require_compiled(self, what: str) -> None:
         if not self.compiled:
@@ -304,7 +361,23 @@ class Trainer(Layer):
             )
         return int(shape[-1])
 
+    def _units_per_output(self) -> list[int]:
+        shapes = self.output_shape
+        units = []
+        for name, shape in zip(self.multi_output_names or [], shapes, strict=True):
+            if not isinstance(shape, tuple) or len(shape) != 2 or shape[-1] is None:
+                raise ValueError(
+                    f"Output {name!r} of model `{self.name}` has shape {shape}, but training needs "
+                    "one vector per sample, shape (batch, units): end it with pooling or an RNN "
+                    "with `return_sequences=False`, then `Dense`."
+                )
+            units.append(int(shape[-1]))
+        return units
+
     def _resolve_metrics(self) -> list[metrics_mod.Metric]:
+        if self._outputs is not None:
+            self._outputs.resolve_metrics(self._units_per_output())
+            return self._outputs.flat_metrics()
         # Metrics depend on the loss (compile resets them) and the output size (the layers).
         units = self._output_units()
         if self._metrics is None or self._metrics_units != units:
@@ -321,8 +394,20 @@ class Trainer(Layer):
         return self._resolve_metrics()
 
     @property
+    def log_entries(self) -> list[metrics_mod.Metric | str]:
+        """What a step's sums hold, before the loss: the compiled metrics, then (several
+        outputs) each output's loss name."""
+        if self._outputs is None:
+            return list(self.compiled_metrics)
+        return [*self.compiled_metrics, *self._outputs.loss_names]
+
+    @property
     def metrics_names(self) -> list[str]:
-        """`["loss", *metric names]`, the order `evaluate` returns values in."""
+        """`["loss", *metric names]`, the order `evaluate` returns values in (several outputs:
+        `loss`, each output's loss, then the metrics sorted by name, as Keras 3)."""
+        if self._outputs is not None:
+            self._resolve_metrics()
+            return self._outputs.evaluate_order()
         ids = self._metric_identifiers
         return ["loss", *[m.name if isinstance(m, metrics_mod.Metric) else str(m) for m in ids]]
 
@@ -330,6 +415,8 @@ class Trainer(Layer):
         """The `compile` arguments as JSON (kept when saving), or None if not compiled."""
         if not self.compiled:
             return None
+        if self._outputs is not None:
+            return self._outputs_compile_config()
         assert self.loss is not None and self.optimizer is not None
         metric_names = []
         for m in self._metric_identifiers:
@@ -347,12 +434,54 @@ class Trainer(Layer):
             "mixed_precision": self.mixed_precision,
         }
 
+    def _outputs_compile_config(self) -> dict[str, Any]:
+        outs = self._outputs
+        assert outs is not None and self.optimizer is not None
+
+        def loss_entry(i: int, name: str) -> Any:
+            given = outs.loss_ids
+            original = (
+                given.get(name)
+                if isinstance(given, dict)
+                else given[i]
+                if isinstance(given, (list, tuple))
+                else given
+            )
+            return losses_mod.serialize(outs.losses[i], original)
+
+        names = outs.names
+        loss: Any = {n: loss_entry(i, n) for i, n in enumerate(names)}
+        if not isinstance(outs.loss_ids, dict):
+            loss = list(loss.values())
+
+        def metric_names(value: Any) -> Any:
+            if isinstance(value, dict):
+                return {k: metric_names(v) for k, v in value.items()}
+            if isinstance(value, (list, tuple)):
+                return [metric_names(v) for v in value]
+            if value is None or isinstance(value, str):
+                return value
+            warnings.warn(
+                f"Metric object {value!r} cannot be saved in the compile config; it is left out.",
+                stacklevel=4,
+            )
+            return None
+
+        return {
+            "optimizer": optimizers_mod.serialize(self.optimizer),
+            "loss": loss,
+            "loss_weights": outs.weight_ids,
+            "metrics": metric_names(outs.metric_ids),
+            "mixed_precision": self.mixed_precision,
+        }
+
     def compile_from_config(self, config: dict[str, Any]) -> None:
         """Compile with arguments from `get_compile_config()`."""
         self.compile(
             optimizer=config["optimizer"],
             loss=config["loss"],
             metrics=config.get("metrics") or None,
+            loss_weights=config.get("loss_weights"),
             mixed_precision=bool(config.get("mixed_precision", False)),
         )
 
@@ -369,10 +498,14 @@ class Trainer(Layer):
         if what in ("predict", "predict_step"):
             return StepSettings(None, None, [], False, _identity, self._precision())
         self._require_compiled(what)
-        loss, optimizer = self.loss, self.optimizer
-        assert loss is not None and optimizer is not None
+        optimizer = self.optimizer
+        assert optimizer is not None
         if what == "train_step" and not optimizer.is_built_for(self.parameters()):
             optimizer.build(self.parameters())  # a step outside `fit`, which builds it first
+        if self._outputs is not None:  # several outputs: each loss on its output's values
+            return StepSettings(None, optimizer, self.compiled_metrics, False, _identity, self._precision())
+        loss = self.loss
+        assert loss is not None
         logits = False
         probabilities: Callable[[torch.Tensor], torch.Tensor] = _identity
         pair = loss.logits_activation  # the activation whose logits the loss can take
@@ -417,10 +550,11 @@ class Trainer(Layer):
         """Settle the steps for a pass, and restore the outer pass's (a callback may predict)."""
         outer = self._steps
         self._steps = self._step_settings(what)
-        first = self.first_layer
-        ids = first.taking_ids() if isinstance(first, TextVectorization) else _NO_AUTOCAST
         try:
-            with ids:
+            with contextlib.ExitStack() as stack:
+                for first in self.first_layers:
+                    if isinstance(first, TextVectorization):
+                        stack.enter_context(first.taking_ids())
                 yield
         finally:
             self._steps = outer
@@ -438,6 +572,8 @@ class Trainer(Layer):
         """
         x, y, w = _unpack(batch)
         steps = self._steps if self._steps is not None else self._step_settings("train_step")
+        if self._outputs is not None:
+            return self._outputs_train_step(x, y, w, steps)
         loss_fn, optimizer = steps.loss, steps.optimizer
         assert loss_fn is not None and optimizer is not None  # _step_settings checked compile
         optimizer.zero_grad()
@@ -473,6 +609,10 @@ class Trainer(Layer):
         """
         x, y, w = _unpack(batch)
         steps = self._steps if self._steps is not None else self._step_settings("test_step")
+        if self._outputs is not None:
+            with steps.precision():
+                outs = self.compute_output(x, training=False)
+            return self._outputs_sums(y, outs, w, steps)[0]
         loss_fn = steps.loss
         assert loss_fn is not None  # _step_settings checked compile
         with steps.precision():
@@ -483,20 +623,88 @@ class Trainer(Layer):
         return torch.stack([*sums, (each if w is None else each * w).sum()])
 
     def predict_step(self, batch: torch.Tensor) -> torch.Tensor:
-        """The model's outputs (float32) for a batch of inputs."""
+        """The model's outputs (float32) for a batch of inputs (a list for several outputs)."""
         steps = self._steps if self._steps is not None else self._step_settings("predict_step")
         with steps.precision():
-            return self.compute_output(batch, training=False, logits=False).float()
+            out = self.compute_output(batch, training=False, logits=False)
+        if isinstance(out, list):
+            return [o.float() for o in out]  # type: ignore[return-value]
+        return out.float()
+
+    def _outputs_sums(
+        self, y: Any, outs: Any, w: Any, steps: StepSettings
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Several outputs: `(sums, trained loss)`; the sums are each metric's, each output's
+        loss (not weighted by `loss_weights`), then the weighted total, over the batch's rows."""
+        spec = self._outputs
+        assert spec is not None
+        n = int(outs[0].shape[0])
+        total: Any = 0.0
+        loss_sums = []
+        for k, (loss_fn, weight) in enumerate(zip(spec.losses, spec.weights, strict=True)):
+            each = loss_fn(y[k], outs[k].float())
+            if w is not None:
+                each = each * w[k]  # Keras: sum(w * loss) / batch size, output by output
+            part = each.sum()
+            loss_sums.append(part)
+            total = total + weight * part
+        trained = total / n
+        with torch.no_grad():
+            metric_sums = [
+                m(y[k], outs[k].detach().float()).sum()
+                for k, per in enumerate(spec.metrics or [])
+                for m in per
+            ]
+            sums = torch.stack([*metric_sums, *[s.detach() for s in loss_sums], total.detach()])
+        return sums, trained
+
+    def _outputs_train_step(self, x: Any, y: Any, w: Any, steps: StepSettings) -> torch.Tensor:
+        optimizer = steps.optimizer
+        assert optimizer is not None
+        if self.distribution is not None:
+            raise ValueError("Distributed training of a model with several outputs is not supported.")
+        optimizer.zero_grad()
+        with steps.precision():
+            outs = self.compute_output(x, training=True)
+        sums, trained = self._outputs_sums(y, outs, w, steps)
+        trained.backward()
+        optimizer.step()
+        return sums
 
     # ================================================================== data and batches
-    def _inputs(self, x: Any, argument: str = "x") -> torch.Tensor:
-        return check_inputs(x, self.first_layer, self.input_shape, argument)
+    def _inputs(self, x: Any, argument: str = "x") -> Any:
+        names = self.multi_input_names
+        if names is None:
+            return check_inputs(x, self.first_layer, self.input_shape, argument)
+        values = multi_io.by_name(x, names, argument, "input")
+        shapes: Any = self.input_shape  # one shape per input
+        tensors = tuple(
+            check_inputs(v, first, shape, multi_io.entry_argument(argument, name))
+            for v, first, shape, name in zip(values, self.first_layers, shapes, names, strict=True)
+        )
+        multi_io.check_same_rows(tensors, names, argument)
+        return tensors
 
-    def _targets(self, y: Any, n: int, argument: str = "y", x_argument: str = "x") -> torch.Tensor:
-        assert self.loss is not None
-        return check_targets(y, n, self.loss, self._output_units(), argument, x_argument)
+    def _targets(self, y: Any, n: int, argument: str = "y", x_argument: str = "x") -> Any:
+        spec = self._outputs
+        if spec is None:
+            assert self.loss is not None
+            return check_targets(y, n, self.loss, self._output_units(), argument, x_argument)
+        if y is None:
+            raise ValueError(f"Received no labels: pass `{argument}` (one array per output {spec.names}).")
+        values = multi_io.by_name(y, spec.names, argument, "output")
+        units = self._units_per_output()
+        return tuple(
+            check_targets(v, n, loss, u, multi_io.entry_argument(argument, name), x_argument)
+            for v, loss, u, name in zip(values, spec.losses, units, spec.names, strict=True)
+        )
 
     def _check_bucketing(self) -> None:
+        if self.multi_input_names is not None:
+            raise ValueError(
+                "`bucket_by_length=True` is not supported for a model with several inputs; use "
+                "`bucket_by_length=False`."
+            )
         first = self.first_layer
         if not (isinstance(first, Embedding) and first.mask_zero):
             if isinstance(first, Embedding):
@@ -510,14 +718,17 @@ class Trainer(Layer):
                 + got
                 + " Set `mask_zero=True` or use `bucket_by_length=False`."
             )
-        self._output_units()  # the output must not keep the (trimmed) time axis
+        if self._outputs is None:
+            self._output_units()  # the output must not keep the (trimmed) time axis
+        else:
+            self._units_per_output()
 
-    def _plan(self, x: torch.Tensor, batch_size: int, bucket: bool) -> EpochPlan:
+    def _plan(self, x: Any, batch_size: int, bucket: bool) -> EpochPlan:
         """One pass over `x` in order (length-sorted when bucketing), to evaluate or predict."""
         if bucket:
             self._check_bucketing()
         batcher = make_batcher(
-            x, batch_size, shuffle=False, bucket_by_length=bucket, factory=self.batcher_factory
+            _planned(x), batch_size, shuffle=False, bucket_by_length=bucket, factory=self.batcher_factory
         )
         return batcher.plan()
 
@@ -535,16 +746,30 @@ class Trainer(Layer):
         argument: str = "x",
         y_argument: str = "y",
         w_argument: str = "sample_weight",
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        """`(x, y, weights or None)` checked and converted (CPU tensors); builds the model."""
+    ) -> tuple[Any, Any, Any]:
+        """`(x, y, weights or None)` checked and converted (CPU tensors, or tuples of them for
+        several inputs or outputs); builds the model."""
         xt = self._inputs(x, argument)
         self.build_for(xt)
-        yt = self._targets(y, int(xt.shape[0]), y_argument, argument)
+        n = multi_io.rows(xt)
+        yt = self._targets(y, n, y_argument, argument)
         if class_weight is not None and sample_weight is not None:
             raise ValueError("You cannot `class_weight` and `sample_weight` at the same time.")
-        wt = None
-        if sample_weight is not None:
-            wt = check_sample_weight(sample_weight, int(xt.shape[0]), w_argument)
+        spec = self._outputs
+        wt: Any = None
+        if spec is not None:
+            if class_weight is not None:
+                raise ValueError("`class_weight` is only supported for Models with a single output.")
+            if isinstance(sample_weight, (list, tuple, dict)):  # one array per output
+                values = multi_io.by_name(sample_weight, spec.names, w_argument, "output")
+                wt = tuple(
+                    check_sample_weight(v, n, multi_io.entry_argument(w_argument, name))
+                    for v, name in zip(values, spec.names, strict=True)
+                )
+            elif sample_weight is not None:  # Keras: the same weights for every output
+                wt = (check_sample_weight(sample_weight, n, w_argument),) * len(spec.names)
+        elif sample_weight is not None:
+            wt = check_sample_weight(sample_weight, n, w_argument)
         elif class_weight is not None:
             wt = class_weight_to_sample_weight(yt, class_weight)
         return xt, yt, wt
@@ -562,20 +787,26 @@ class Trainer(Layer):
         """A planner over the user's `(x, y[, sample_weight])` batches, each checked and moved
         to `device` as it comes (`targets=False`: `predict`'s inputs, a label is ignored)."""
 
+        several = self.multi_input_names is not None
+
         def convert(raw: Any) -> Any:
-            if isinstance(raw, dict):
+            if isinstance(raw, dict) and not (several and not targets):
                 raise TypeError(f"`{argument}` yielded a dict; yield `(x, y)` tuples of arrays.")
             if not targets:
-                xb = (
-                    raw[0]
-                    if isinstance(raw, (tuple, list))
-                    and len(raw) in (1, 2, 3)
-                    and (isinstance(raw[0], (np.ndarray, torch.Tensor, list, tuple)) and not is_text(raw))
-                    else raw
-                )
+                if several:  # inputs alone (a list or dict of arrays), or `(x, y)` with x one
+                    nested = isinstance(raw, (tuple, list)) and isinstance(raw[0], (tuple, list, dict))
+                    xb = raw[0] if nested else raw
+                else:
+                    xb = (
+                        raw[0]
+                        if isinstance(raw, (tuple, list))
+                        and len(raw) in (1, 2, 3)
+                        and (isinstance(raw[0], (np.ndarray, torch.Tensor, list, tuple)) and not is_text(raw))
+                        else raw
+                    )
                 xt = self._inputs(xb, f"a batch of `{argument}`")
                 self.build_for(xt)
-                return xt.to(device)
+                return multi_io.to(xt, device)
             if not isinstance(raw, (tuple, list)) or len(raw) not in (2, 3):
                 got = type(raw).__name__
                 raise ValueError(
@@ -594,8 +825,8 @@ class Trainer(Layer):
                 f"the labels of a batch of `{argument}`",
                 "a batch's sample weights",
             )
-            out = (xt.to(device), yt.to(device))
-            return out if wt is None else (*out, wt.to(device))
+            out = (multi_io.to(xt, device), multi_io.to(yt, device))
+            return out if wt is None else (*out, multi_io.to(wt, device))
 
         return make_stream_batcher(dataset, convert, steps)
 
@@ -635,7 +866,10 @@ class Trainer(Layer):
                 iterable of `(x, y)` / `(x, y, sample_weight)` batches (a generator, a
                 `torch.utils.data.DataLoader`, a list of tuples,
                 `textrnn.utils.text_dataset_from_directory`), with `y` left None.
-            y: labels, in the layout the loss expects (0/1 for `binary_crossentropy`).
+                A model with several inputs takes a list or tuple of arrays (one per input, in
+                the model's order) or a dict keyed by input name.
+            y: labels, in the layout the loss expects (0/1 for `binary_crossentropy`); for
+                several outputs a list (one array per output) or a dict keyed by output name.
             batch_size: samples per gradient step, default 32 (not for datasets: their batches
                 are their own).
             epochs: index of the last epoch (training runs epochs `initial_epoch .. epochs - 1`).
@@ -649,10 +883,12 @@ class Trainer(Layer):
             shuffle: reshuffle the training samples before each epoch (PyTorch's generator, so
                 `textrnn.utils.set_random_seed` makes runs repeatable). Arrays only.
             class_weight: `{class index: weight}`; each sample's loss is weighted by its class's
-                weight (1.0 for classes left out), as Keras. Not with `sample_weight`.
+                weight (1.0 for classes left out), as Keras. Not with `sample_weight`, nor for
+                a model with several outputs.
             sample_weight: one weight per sample of `x` (arrays only; a dataset's batches carry
                 their own as a third element). A step's loss is `sum(weight * loss) / batch
-                size`, as Keras's default reduction; metrics are not weighted.
+                size`, as Keras's default reduction; metrics are not weighted. For several
+                outputs, one array for all of them or one per output (a list or dict).
             initial_epoch: epoch to start from (to resume a run).
             steps_per_epoch: batches per epoch. For arrays, at most the batches in the data
                 (None: all). For a dataset, taken from one iterator kept across epochs (None:
@@ -684,7 +920,7 @@ class Trainer(Layer):
             ['acc', 'loss', 'val_acc', 'val_loss']
         """
         self._require_compiled("fit")
-        assert self.loss is not None and self.optimizer is not None
+        assert self.optimizer is not None
         batch_size = 32 if batch_size is None else _count("batch_size", batch_size, 1)
         if validation_batch_size is None:
             val_batch = batch_size
@@ -705,13 +941,18 @@ class Trainer(Layer):
 
         streamed = is_batch_stream(x)
         dist = self.distribution
+        if dist is not None and (self.multi_input_names or self._outputs is not None):
+            raise ValueError(
+                "Distributed training takes models with one input and one output; this model has "
+                "several. Train it in one process."
+            )
         if dist is not None and streamed:
             raise ValueError(
                 "Distributed training needs arrays to shard, not a dataset of batches: pass "
                 "`x` and `y` as arrays."
             )
         # Check and convert everything once, before the first step (a stream: batch by batch).
-        train: StreamBatcher | tuple[Any, torch.Tensor, torch.Tensor, torch.Tensor | None]
+        train: StreamBatcher | tuple[Any, Any, Any, Any]
         if streamed:
             _stream_only_args(y, sample_weight, validation_split, validation_data, "x")
             if bucket_by_length:
@@ -730,13 +971,14 @@ class Trainer(Layer):
                 x_train, y_train, x_val, y_val = split_validation(x_all, y_all, validation_split)
                 w_train = w_all
                 if w_all is not None:
-                    w_train, w_val = w_all[: int(x_train.shape[0])], w_all[int(x_train.shape[0]) :]
+                    at = multi_io.rows(x_train)
+                    w_train, w_val = multi_io.cut(w_all, None, at), multi_io.cut(w_all, at, None)
             else:
                 x_train, y_train, w_train = x_all, y_all, w_all
             if bucket_by_length:
                 self._check_bucketing()
             batcher = make_batcher(
-                x_train,
+                _planned(x_train),
                 batch_size,
                 shuffle=shuffle,
                 bucket_by_length=bucket_by_length,
@@ -748,9 +990,9 @@ class Trainer(Layer):
             # The data move to the device once; batches are index_select-ed from them.
             train = (
                 batcher,
-                x_train.to(device),
-                y_train.to(device),
-                None if w_train is None else w_train.to(device),
+                multi_io.to(x_train, device),
+                multi_io.to(y_train, device),
+                None if w_train is None else multi_io.to(w_train, device),
             )
 
         val: StreamBatcher | tuple[Any, ...] | None = None
@@ -781,11 +1023,12 @@ class Trainer(Layer):
                     "validation_data[2]",
                 )
         if x_val is not None and y_val is not None:
-            xvd = x_val.to(device)
+            xvd = multi_io.to(x_val, device)
             plan = self._plan(xvd, val_batch, bucket_by_length)
             if validation_steps is not None:
                 plan = _first_batches(plan, validation_steps)
-            val = (plan, xvd, y_val.to(device), None if w_val is None else w_val.to(device))
+            wvd = None if w_val is None else multi_io.to(w_val, device)
+            val = (plan, xvd, multi_io.to(y_val, device), wvd)
 
         if not self.optimizer.is_built_for(self.parameters()):
             self.optimizer.build(self.parameters())
@@ -919,11 +1162,11 @@ class Trainer(Layer):
         else:
             xt, yt, wt = self._arrays(x, y, sample_weight, None)
             device = self._place()
-            xd = xt.to(device)
+            xd = multi_io.to(xt, device)
             plan = self._plan(xd, bs, bucket_by_length)
             if steps is not None:
                 plan = _first_batches(plan, steps)
-            data = (plan, xd, yt.to(device), None if wt is None else wt.to(device))
+            data = (plan, xd, multi_io.to(yt, device), None if wt is None else multi_io.to(wt, device))
             n_steps = len(plan)
         cbs = CallbackList(list(callbacks or []), self, {"verbose": verbose, "steps": n_steps})
         cbs.call("on_test_begin", None)
@@ -932,7 +1175,11 @@ class Trainer(Layer):
         cbs.call("on_test_end", logs)
         if return_dict:
             return {"loss": logs["loss"], **{k: v for k, v in logs.items() if k != "loss"}}
-        values = [logs[k] for k in ["loss", *[m.name for m in self.compiled_metrics]]]
+        if self._outputs is not None:
+            names = self.metrics_names
+        else:
+            names = ["loss", *[m.name for m in self.compiled_metrics]]
+        values = [logs[k] for k in names]
         return values[0] if len(values) == 1 else values
 
     def predict(
@@ -959,7 +1206,8 @@ class Trainer(Layer):
                 outputs come back in the order of `x`.
 
         Returns:
-            float32 array of shape `(samples, units)`.
+            float32 array of shape `(samples, units)`; for several outputs a list of them, or a
+            dict for a model made with a dict of outputs.
 
         Example:
             >>> model.predict(x_test[:3]).shape
@@ -979,9 +1227,9 @@ class Trainer(Layer):
             xt = self._inputs(x)
             self.build_for(xt)
             device = self._place()
-            xd = xt.to(device)
+            xd = multi_io.to(xt, device)
             plan = self._plan(xd, bs, bucket_by_length)
-            rows = int(xd.shape[0])
+            rows = multi_io.rows(xd)
             if steps is not None:
                 plan = _first_batches(plan, steps)
                 rows = None  # only the first batches' rows: in order, concatenated
@@ -994,7 +1242,16 @@ class Trainer(Layer):
         with self._settled("predict"):
             out = loop.predict(self, feed, n_steps, rows, device, cbs, verbose)
         cbs.call("on_predict_end", None)
+        if isinstance(out, list):  # several outputs: a list, or a dict for a dict of outputs
+            arrays = [to_numpy(o) for o in out]
+            keys = self.output_dict_keys
+            return dict(zip(keys, arrays, strict=True)) if keys else arrays  # type: ignore[return-value]
         return to_numpy(out)
+
+
+def _planned(x: Any) -> torch.Tensor:
+    """The tensor a batcher plans rows from: the inputs, or the first of several."""
+    return x if isinstance(x, torch.Tensor) else x[0]
 
 
 def _first_batches(plan: EpochPlan, steps: int) -> EpochPlan:
