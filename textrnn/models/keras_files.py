@@ -188,6 +188,11 @@ def _h5py() -> Any:
     return h5py
 
 
+def _directions(layer: Layer) -> tuple[Layer, Layer]:
+    """A `Bidirectional`'s forward and backward layers."""
+    return cast(Layer, layer.forward_layer), cast(Layer, layer.backward_layer)
+
+
 def _is_model(layer: Layer) -> bool:
     return type(layer).__name__ in _MODELS
 
@@ -230,7 +235,7 @@ def _keras_layer_config(layer: Layer) -> dict[str, Any]:
             if not isinstance(value, str):
                 raise _unwritable(layer, f"its `{key}` is not one of Keras's activations by name")
         elif key in ("layer", "backward_layer") and cls == "Bidirectional":
-            inner = layer.forward_layer if key == "layer" else layer.backward_layer  # type: ignore[attr-defined]
+            inner = _directions(layer)[0 if key == "layer" else 1]
             value = _keras_layer(inner, build_shape=getattr(layer, "build_input_shape", None))
         out[key] = value
         if key == "trainable":
@@ -446,6 +451,10 @@ def _textrnn_entry(entry: Any, custom: Mapping[str, Any]) -> dict[str, Any]:
     registered = entry.get("registered_name")
     for key in (registered, cls):
         if isinstance(key, str) and key in custom:
+            # A subclass of a textrnn layer Keras also has takes that layer's Keras arguments.
+            bases = [c.__name__ for c in getattr(custom[key], "__mro__", ()) if c.__name__ in SUPPORTED]
+            if bases:
+                return {"class_name": cls, "config": _textrnn_layer_config(bases[0], config, custom)}
             own = dict(config)
             _check_float32(config.get("name"), cls, own.pop("dtype", None))
             return {"class_name": cls, "config": own}
@@ -581,7 +590,7 @@ def _layer_groups(layer: Layer, path: str, holder: Layer | None = None, start: i
             _Group(f"{path}/cell/vars", f"{keras_snake(cls)}_cell", holder, start, n),
         ]
     if cls == "Bidirectional":
-        forward, backward = layer.forward_layer, layer.backward_layer  # type: ignore[attr-defined]
+        forward, backward = _directions(layer)
         n = len(_shapes(forward))
         return [
             _Group(f"{path}/vars", layer.name, None),
@@ -828,7 +837,7 @@ def _legacy_names(layer: Layer, prefix: str) -> list[str]:
     if cls in _RNN:
         return [f"{prefix}{layer.name}/{keras_snake(cls)}_cell/{k}" for k in keys]
     if cls == "Bidirectional":
-        inner = (layer.forward_layer, layer.backward_layer)  # type: ignore[attr-defined]
+        inner = _directions(layer)
         return [n for sub in inner for n in _legacy_names(sub, f"{prefix}{layer.name}/")]
     return [f"{prefix}{layer.name}/{k}" for k in keys]
 
