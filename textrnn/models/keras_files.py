@@ -897,12 +897,22 @@ def save_legacy_h5(
         compile_config = entry.get("compile_config")
         if compile_config:
             training = {k: v for k, v in compile_config.items() if k != "optimizer"}
+            # Keras 3's legacy loader cannot read its own short names back (`"mse"` fails there).
+            training["loss"] = _LONG_LOSS_NAMES.get(str(training["loss"]), training["loss"])
             opt = compile_config["optimizer"]
             training["optimizer_config"] = {"class_name": opt["class_name"], "config": opt["config"]}
             f.attrs["training_config"] = json.dumps(training).encode("utf8")
         if metadata:
             f.attrs["textrnn_metadata"] = json.dumps(metadata).encode("utf8")
         _write_legacy_weights(model, f.create_group("model_weights"))
+
+
+_LONG_LOSS_NAMES = {
+    "mse": "mean_squared_error",
+    "mae": "mean_absolute_error",
+    "mape": "mean_absolute_percentage_error",
+    "msle": "mean_squared_logarithmic_error",
+}
 
 
 def _write_legacy_weights(model: Sequential, group: Any) -> None:
