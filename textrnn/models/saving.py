@@ -1,5 +1,8 @@
 """Saving and loading models: a folder with a JSON config and safetensors weights. No pickle.
 
+Names ending in `.keras`, `.h5` / `.hdf5` or `.weights.h5` are Keras's own files instead, read and
+written by `textrnn.models.keras_files`; every other name is textrnn's folder format below.
+
 Layout of a saved model folder::
 
     my_model/
