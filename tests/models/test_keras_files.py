@@ -17,6 +17,7 @@ from typing import Any
 import h5py
 import numpy as np
 import pytest
+import torch
 
 import textrnn as keras
 from textrnn.errors import ModelFileError
@@ -313,3 +314,41 @@ def test_damaged_files_raise_model_file_error(tmp_path):
         load_model(bad_h5)
     with pytest.raises(ModelFileError, match="does not exist"):
         load_model(tmp_path / "missing.keras")
+
+
+def test_two_inputs_and_a_nested_model_round_trip(tmp_path):
+    tokens = keras.Input(shape=(5,), dtype="int32", name="tokens")
+    features = keras.Input(shape=(3,), name="features")
+    encoder = keras.Sequential([keras.layers.Embedding(12, 4), keras.layers.GRU(3)], name="encoder")
+    h = keras.layers.Concatenate()([encoder(tokens), keras.layers.Dense(2)(features)])
+    model = keras.Model([tokens, features], keras.layers.Dense(1)(h))
+    x = [np.array([[1, 2, 3, 4, 5], [6, 7, 8, 9, 10]], dtype="int32"), np.ones((2, 3), dtype="float32")]
+
+    def run(m):
+        with torch.no_grad():
+            return m([torch.as_tensor(v) for v in x]).numpy()
+
+    model.save(tmp_path / "m.keras")
+    with zipfile.ZipFile(tmp_path / "m.keras") as zf:
+        (tmp_path / "w.h5").write_bytes(zf.read("model.weights.h5"))
+    layout = h5_layout(tmp_path / "w.h5")
+    assert layout["layers/sequential/layers/gru/cell/vars/1"] == (3, 9)  # Keras's path for it
+    assert layout["layers/dense_1/vars/0"] == (5, 1)
+    for name in ("m.keras", "m.h5"):
+        if name != "m.keras":
+            model.save(tmp_path / name)
+        np.testing.assert_allclose(run(load_model(tmp_path / name)), run(model), atol=1e-6)
+
+
+def test_old_folder_under_a_keras_name_still_loads(tmp_path):
+    model = keras.Sequential([keras.layers.Embedding(10, 3), keras.layers.GRU(2)])
+    model.build()
+    x = np.array([[1, 2, 3]], dtype="int32")
+    old = tmp_path / "old.keras"
+    from textrnn.models import saving
+
+    saving.save_model(model, tmp_path / "folder")
+    (tmp_path / "folder").rename(old)  # what earlier textrnn wrote for this name
+    np.testing.assert_allclose(load_model(old).predict(x, verbose=0), model.predict(x, verbose=0))
+    with pytest.raises(ModelFileError, match="is a folder"):
+        model.save(old)

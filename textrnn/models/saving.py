@@ -381,7 +381,10 @@ def save_model(
                 f"{target} already exists. Pass `overwrite=True` to replace it, or choose another path."
             )
         if target.is_dir():
-            raise ModelFileError(f"{target} is a folder, so a Keras file cannot be written there.")
+            raise ModelFileError(
+                f"{target} is a folder (an older textrnn wrote its folder format under Keras's file "
+                "names), so the Keras file is not written there: remove it or choose another path."
+            )
         if kind == "keras":
             keras_files.save_keras(model, target, meta)
         else:
