@@ -352,3 +352,32 @@ def test_old_folder_under_a_keras_name_still_loads(tmp_path):
     np.testing.assert_allclose(load_model(old).predict(x, verbose=0), model.predict(x, verbose=0))
     with pytest.raises(ModelFileError, match="is a folder"):
         model.save(old)
+
+
+@pytest.mark.parametrize(
+    ("loss", "compiled"),
+    [
+        ({"from_logits": True, "label_smoothing": 0.0, "reduction": "sum_over_batch_size"}, True),
+        ({"from_logits": False, "label_smoothing": 0.1}, False),
+    ],
+)
+def test_keras_loss_objects_compile_or_warn(tmp_path, loss, compiled):
+    source = keras_file(tmp_path, "sequential_cnn", ".keras")
+    config = zip_json(source, "config.json")
+    config["compile_config"]["loss"] = {
+        "module": "keras.losses",
+        "class_name": "BinaryCrossentropy",
+        "config": {"name": "binary_crossentropy", **loss},
+        "registered_name": None,
+    }
+    out = tmp_path / "loss.keras"
+    with zipfile.ZipFile(source) as a, zipfile.ZipFile(out, "w") as b:
+        for name in a.namelist():
+            b.writestr(name, json.dumps(config) if name == "config.json" else a.read(name))
+    if compiled:
+        model = load_model(out)
+        assert model.compiled and model.loss.from_logits
+    else:
+        with pytest.warns(UserWarning, match="label_smoothing.*uncompiled"):
+            model = load_model(out)
+        assert not model.compiled

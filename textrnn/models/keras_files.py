@@ -531,6 +531,15 @@ def _build(cls: str, config: dict[str, Any], where: str) -> Sequential:
         raise ModelFileError(f"The model config in {where} declares impossible sizes: {err}") from None
 
 
+# Keras loss arguments textrnn's losses do not take, at the value textrnn computes.
+_LOSS_DEFAULTS = {
+    "reduction": "sum_over_batch_size",
+    "label_smoothing": 0.0,
+    "axis": -1,
+    "ignore_class": None,
+}
+
+
 def _compile_from_keras(model: Sequential, compile_config: Any, where: str) -> None:
     """Compile with a Keras compile config when textrnn has its optimizer, loss and metrics."""
     if not isinstance(compile_config, dict) or not compile_config:
@@ -550,7 +559,12 @@ def _compile_from_keras(model: Sequential, compile_config: Any, where: str) -> N
             opt = {"class_name": name, "config": {k: v for k, v in given.items() if k in params}}
         loss = compile_config.get("loss")
         if isinstance(loss, dict):
-            loss = {"class_name": loss.get("class_name"), "config": loss.get("config") or {}}
+            given = dict(loss.get("config") or {})
+            given.pop("name", None)
+            for key, default in _LOSS_DEFAULTS.items():
+                if key in given and given.pop(key) != default:
+                    raise ValueError(f"the loss's `{key}` is not {default!r}")
+            loss = {"class_name": loss.get("class_name"), "config": given}
         metrics = compile_config.get("metrics") or []
         if metrics and isinstance(metrics[0], list):  # Keras 2: one list per output
             metrics = metrics[0]
@@ -561,7 +575,7 @@ def _compile_from_keras(model: Sequential, compile_config: Any, where: str) -> N
         warnings.warn(
             f"The compile config in {where} cannot be used by textrnn ({err}); the model is loaded "
             "uncompiled. Call `model.compile(...)` before training it.",
-            stacklevel=3,
+            stacklevel=4,
         )
 
 
