@@ -381,3 +381,22 @@ def test_keras_loss_objects_compile_or_warn(tmp_path, loss, compiled):
         with pytest.warns(UserWarning, match="label_smoothing.*uncompiled"):
             model = load_model(out)
         assert not model.compiled
+
+
+def test_keras2_functional_legacy_file_loads(tmp_path):
+    """Keras 2's functional config: class `Model`, `inbound_nodes` as nested lists."""
+    x, expected = recorded("functional")
+    path = keras_file(tmp_path, "functional", ".h5")
+    with h5py.File(path, "r+") as f:
+        config = json.loads(f.attrs["model_config"])
+        config["class_name"] = "Model"
+        for layer in config["config"]["layers"]:
+            old = []
+            for node in layer["inbound_nodes"]:
+                arg = node["args"][0]
+                tensors = arg if isinstance(arg, list) else [arg]
+                old.append([[*t["config"]["keras_history"], {}] for t in tensors])
+            layer["inbound_nodes"] = old
+        f.attrs["model_config"] = json.dumps(config)
+    model = load_model(path)
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, atol=1e-5)
