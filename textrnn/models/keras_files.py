@@ -766,15 +766,15 @@ def load_keras(
         for member in (CONFIG_FILE, WEIGHTS_FILE):
             if member not in names:
                 raise ModelFileError(f"{path} is not a Keras model archive: it has no `{member}`.")
-        if zf.getinfo(CONFIG_FILE).file_size > MAX_CONFIG_BYTES:
-            raise ModelFileError(f"{path}'s {CONFIG_FILE} is larger than {MAX_CONFIG_BYTES} bytes.")
+        for member in (CONFIG_FILE, METADATA_FILE):
+            if member in names and zf.getinfo(member).file_size > MAX_CONFIG_BYTES:
+                raise ModelFileError(f"{path}'s {member} is larger than {MAX_CONFIG_BYTES} bytes.")
         entry = _load_json(zf.read(CONFIG_FILE), f"{path}/{CONFIG_FILE}")
         meta = _load_json(zf.read(METADATA_FILE), f"{path}/{METADATA_FILE}") if METADATA_FILE in names else {}
         cls, config = textrnn_config(entry, custom_objects)
         declared = _declared(cls, config, str(path), custom_objects)
-        budget = sum(
-            int(np.prod(s)) * 8 for g in _model_groups(declared) if g.layer for s in _shapes(g.layer)
-        )
+        leaves = {id(g.layer): g.layer for g in _model_groups(declared) if g.layer is not None}
+        budget = sum(int(np.prod(s)) * 8 for layer in leaves.values() for s in _shapes(layer))
         if zf.getinfo(WEIGHTS_FILE).file_size > 2 * budget + (16 << 20):
             raise ModelFileError(
                 f"{path}'s {WEIGHTS_FILE} is far larger than the weights its config declares: it does not "
