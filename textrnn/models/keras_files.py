@@ -36,7 +36,7 @@ import os
 import re
 import warnings
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -98,7 +98,7 @@ _ALIASES = {
     "GlobalAvgPool1D": "GlobalAveragePooling1D",
     "Model": "Functional",
 }
-_WEIGHT_MODULES = ("keras", "keras.layers", "keras.models", "keras.src.models.functional")
+_KERAS_MODULES = ("keras", "keras.layers", "keras.models", "keras.src.models.functional")
 
 
 def _reg(*names: str) -> dict[str, Any]:
@@ -462,7 +462,7 @@ def _textrnn_entry(entry: Any, custom: Mapping[str, Any]) -> dict[str, Any]:
     module = entry.get("module")
     if cls in _MODELS:
         return {"class_name": cls, "config": _textrnn_model_config(cls, config, custom)}
-    if cls not in SUPPORTED or (module is not None and module not in _WEIGHT_MODULES):
+    if cls not in SUPPORTED or (module is not None and module not in _KERAS_MODULES):
         where = f" from module `{module}`" if module else ""
         raise ModelFileError(
             f"The Keras file uses layer class `{cls}`{where} (layer `{config.get('name')}`), which textrnn "
@@ -1035,16 +1035,3 @@ def _check_legacy_shapes(declared: Sequential, group: Any, source: str) -> None:
                     f"Weight `{name}/{weight}` in {source} has shape {tuple(group[name][weight].shape)}, "
                     f"but the model config declares {shape}."
                 )
-
-
-def iter_h5_datasets(path: str | os.PathLike[str] | io.BytesIO) -> Iterator[tuple[str, tuple[int, ...]]]:
-    """Every dataset of an HDF5 file as `(path, shape)`, sorted (for comparing layouts)."""
-    h5py = _h5py()
-    found: list[tuple[str, tuple[int, ...]]] = []
-    with h5py.File(path, "r") as f:
-        f.visititems(
-            lambda name, obj: (
-                found.append((name, tuple(obj.shape))) if isinstance(obj, h5py.Dataset) else None
-            )
-        )
-    yield from sorted(found)
