@@ -642,7 +642,8 @@ class Functional(Trainer, Layer):
         *,
         metadata: dict[str, Any] | None = None,
     ) -> None:
-        """Save the model (config, compile config, weights, optional metadata) to a folder.
+        """Save the model (config, compile config, weights, optional metadata) to a folder, or to
+        Keras's file for a name ending in `.keras` or `.h5` (`textrnn.models.keras_files`).
 
         See `textrnn.models.saving.save_model`.
         """
@@ -654,11 +655,13 @@ class Functional(Trainer, Layer):
         )
 
     def save_weights(self, filepath: str | os.PathLike[str]) -> None:
-        """Save only the weights, to one safetensors file (atomically)."""
+        """Save only the weights, to one safetensors file (atomically); Keras 3's HDF5 layout for a
+        name ending in `.weights.h5`, Keras 2's for another `.h5`."""
         saving.save_weights(self, filepath)  # type: ignore[arg-type]
 
     def load_weights(self, filepath: str | os.PathLike[str]) -> None:
-        """Load weights saved by `save_weights` (or a saved model folder), strictly."""
+        """Load weights saved by `save_weights` (or a saved model folder, or Keras's `.weights.h5`,
+        `.h5` or `.keras` file), strictly."""
         saving.load_weights(self, filepath)  # type: ignore[arg-type]
 
     def extra_repr(self) -> str:

@@ -1,5 +1,8 @@
 """Saving and loading models: a folder with a JSON config and safetensors weights. No pickle.
 
+Names ending in `.keras`, `.h5` / `.hdf5` or `.weights.h5` are Keras's own files instead, read and
+written by `textrnn.models.keras_files`; every other name is textrnn's folder format below.
+
 Layout of a saved model folder::
 
     my_model/
@@ -53,6 +56,7 @@ from textrnn.fileio import (
     reporting_disk_full,
 )
 from textrnn.layers.base import Layer, shapes_only, snake_case
+from textrnn.models import keras_files
 from textrnn.models.registry import custom_object_scope, is_model_class, layer_class
 
 if TYPE_CHECKING:
@@ -295,7 +299,11 @@ def _assign_weights(model: Sequential, tensors: dict[str, torch.Tensor], source:
 
 
 def save_weights(model: Sequential, filepath: str | os.PathLike[str]) -> None:
-    """Save only `model`'s weights to one safetensors file, atomically."""
+    """Save only `model`'s weights to one safetensors file, atomically; a name ending in
+    `.weights.h5` (or `.h5`) gets Keras 3's HDF5 weights file (`textrnn.models.keras_files`)."""
+    if keras_files.file_kind(filepath) in ("weights_h5", "legacy_h5"):
+        keras_files.save_weights_h5(model, filepath)
+        return
     model.ensure_built("save_weights")
     with atomic_path(filepath, suffix=".safetensors") as tmp:
         _write_weights(model, tmp)
@@ -307,6 +315,9 @@ def load_weights(model: Sequential, filepath: str | os.PathLike[str]) -> None:
     Raises:
         ModelFileError: if the file is missing, corrupted or does not match the model.
     """
+    if keras_files.file_kind(filepath) is not None:
+        keras_files.load_weights_h5(model, filepath)
+        return
     path = Path(filepath)
     if path.is_dir():
         path = path / WEIGHTS_FILE
@@ -362,6 +373,22 @@ def save_model(
     model.ensure_built("save")
     meta = _json_metadata(metadata)
     target = Path(filepath)
+    kind = keras_files.file_kind(target)
+    if kind in ("keras", "legacy_h5"):
+        if target.exists() and not overwrite:
+            raise ModelFileError(
+                f"{target} already exists. Pass `overwrite=True` to replace it, or choose another path."
+            )
+        if target.is_dir():
+            raise ModelFileError(
+                f"{target} is a folder (an older textrnn wrote its folder format under Keras's file "
+                "names), so the Keras file is not written there: remove it or choose another path."
+            )
+        if kind == "keras":
+            keras_files.save_keras(model, target, meta)
+        else:
+            keras_files.save_legacy_h5(model, target, meta)
+        return
     if target.exists():
         if not overwrite:
             raise ModelFileError(
@@ -520,6 +547,11 @@ def load_model(
     Example:
         >>> model, meta = load_model("imdb_rnn", return_metadata=True)
     """
+    kind = keras_files.file_kind(filepath)
+    if kind in ("keras", "legacy_h5") and not Path(filepath).is_dir():
+        loader = keras_files.load_keras if kind == "keras" else keras_files.load_legacy_h5
+        model, meta = loader(filepath, custom_objects, compile)
+        return (model, meta) if return_metadata else model
     path = Path(filepath)
     # A kill between the two renames of a save leaves the previous model aside (`.NAME.old-*`):
     # read it from there (reading writes nothing; the next save puts a model in place again).
