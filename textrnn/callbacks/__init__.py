@@ -8,6 +8,7 @@ from textrnn.callbacks.history import History
 from textrnn.callbacks.learning_rate_scheduler import LearningRateScheduler
 from textrnn.callbacks.model_checkpoint import ModelCheckpoint
 from textrnn.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
+from textrnn.callbacks.tensorboard import TensorBoard
 
 __all__ = [
     "Callback",
@@ -19,4 +20,5 @@ __all__ = [
     "LearningRateScheduler",
     "ModelCheckpoint",
     "ReduceLROnPlateau",
+    "TensorBoard",
 ]
