@@ -101,7 +101,8 @@ class TensorBoard(Callback):
             )
         self.profile_batch = 0
         if embeddings_freq != 0:
-            raise checks.invalid("embeddings_freq", "0 (the embedding projector is not supported)", embeddings_freq)
+            expected = "0 (the embedding projector is not supported)"
+            raise checks.invalid("embeddings_freq", expected, embeddings_freq)
         if embeddings_metadata is not None:
             raise checks.invalid("embeddings_metadata", "None (not supported)", embeddings_metadata)
         self.embeddings_freq = 0
