@@ -1,5 +1,6 @@
 """Callbacks for `fit`, with Keras's names and semantics."""
 
+from textrnn.callbacks.backup_and_restore import BackupAndRestore
 from textrnn.callbacks.callback import Callback, CallbackList
 from textrnn.callbacks.cosine_decay import CosineDecay
 from textrnn.callbacks.csv_logger import CSVLogger
@@ -11,6 +12,7 @@ from textrnn.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
 from textrnn.callbacks.tensorboard import TensorBoard
 
 __all__ = [
+    "BackupAndRestore",
     "Callback",
     "CallbackList",
     "CosineDecay",
