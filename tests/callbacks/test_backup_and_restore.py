@@ -231,3 +231,11 @@ def test_killed_process_resumes(tmp_path):
     for got, want in zip(out["weights"], ref.get_weights(), strict=True):
         np.testing.assert_array_equal(np.asarray(got, dtype=np.float32), want)
     assert not os.path.isdir(backup)
+
+
+def test_epoch_backups_skip_the_batch_hook(tmp_path):
+    from textrnn.callbacks import CallbackList
+
+    m = model()
+    assert not CallbackList([BackupAndRestore(tmp_path)], m, {}).wants("on_train_batch_end")
+    assert CallbackList([BackupAndRestore(tmp_path, save_freq=3)], m, {}).wants("on_train_batch_end")

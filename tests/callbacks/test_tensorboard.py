@@ -146,3 +146,13 @@ def test_missing_tensorboard_names_the_extra(tmp_path, monkeypatch):
     m = model()
     with pytest.raises(ImportError, match=r"pip install 'textrnn\[tensorboard\]'"):
         m.fit(X, Y, epochs=1, batch_size=8, callbacks=[TensorBoard(tmp_path)], verbose=0)
+
+
+def test_epoch_logging_skips_the_batch_hooks(tmp_path):
+    from textrnn.callbacks import CallbackList
+
+    m = model()
+    quiet = CallbackList([TensorBoard(tmp_path)], m, {})
+    assert not quiet.wants("on_train_batch_begin") and not quiet.wants("on_train_batch_end")
+    busy = CallbackList([TensorBoard(tmp_path, update_freq=2)], m, {})
+    assert busy.wants("on_train_batch_begin") and busy.wants("on_train_batch_end")

@@ -71,6 +71,8 @@ class BackupAndRestore(Callback):
                 raise checks.invalid("save_freq", "'epoch' or a positive integer", save_freq, fix)
             save_freq = checks.positive_int("save_freq", save_freq, fix)
         self.save_freq: str | int = save_freq
+        if save_freq == "epoch":
+            self._idle_hooks = frozenset({"on_train_batch_end"})
         self.double_checkpoint = checks.boolean("double_checkpoint", double_checkpoint)
         self.delete_checkpoint = checks.boolean("delete_checkpoint", delete_checkpoint)
         self._current_epoch = 0

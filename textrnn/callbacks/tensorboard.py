@@ -92,6 +92,8 @@ class TensorBoard(Callback):
                 "update_freq", update_freq, "Pass 'epoch', 'batch' or a positive number of batches."
             )
         self.update_freq: str | int = update_freq
+        if update_freq == "epoch":
+            self._idle_hooks = frozenset({"on_train_batch_begin", "on_train_batch_end"})
         if profile_batch != 0:
             raise checks.invalid(
                 "profile_batch",
