@@ -27,7 +27,8 @@ class BackupAndRestore(Callback):
     A `fit` that starts with a backup there loads it in `on_train_begin` and starts at the epoch
     after the last one backed up, so a run interrupted at an epoch's end (an exception, a killed
     process) and run again with the same data, model and `compile` gives the weights and epoch
-    logs of a run that was never interrupted. A `fit` that finishes deletes `backup_dir` (with
+    logs of a run that was never interrupted (on CPU: CUDA's own random generator, which dropout
+    on a GPU draws from, is not backed up). A `fit` that finishes deletes `backup_dir` (with
     `delete_checkpoint=True`); `History` holds only the epochs run by the call that returns it.
 
     With an integer `save_freq`, as in Keras, the backup written mid-epoch restores its weights
