@@ -112,12 +112,12 @@ def test_histograms(tmp_path):
     m.fit(X, Y, epochs=3, batch_size=8, callbacks=[TensorBoard(tmp_path, histogram_freq=2)], verbose=0)
     train = events(tmp_path / "train")
     tags = train.Tags()["histograms"]
-    assert any(t.startswith("emb/") and t.endswith("/histogram") for t in tags)
+    assert f"{m.name}/emb/embeddings/histogram" in tags
     n_weights = sum(1 for _ in m.parameters())
     assert len(tags) == n_weights
     for tag in tags:
         assert [e.step for e in train.Histograms(tag)] == [0, 2]
-    emb = [t for t in tags if t.startswith("emb/")][0]
+    emb = f"{m.name}/emb/embeddings/histogram"
     last = train.Histograms(emb)[-1].histogram_value
     w = m.get_weights()[0]
     assert last.num == w.size

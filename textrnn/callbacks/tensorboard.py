@@ -41,7 +41,8 @@ class TensorBoard(Callback):
     Args:
         log_dir: the folder to write in, default `"logs"`.
         histogram_freq: every how many epochs to write a histogram of each weight (tag
-            `<layer>/<weight>/histogram`, step = epoch); 0 (default) writes none.
+            `<model>/<layer>/<weight>/histogram`, as Keras's weight paths, step = epoch); 0 (default)
+            writes none.
         write_graph: write the model's config as JSON (text summary `keras`, step 0) in `train`,
             default True. Keras writes the same config for its graph plugin and a traced graph
             only under TensorFlow; no op graph is written here.
@@ -195,11 +196,11 @@ class TensorBoard(Callback):
     def _log_weights(self, epoch: int) -> None:
         model = self._require_model()
         writer = self._writer("train")
-        layers = getattr(model, "layers", None) or [model]
-        for layer in layers:
-            prefix = getattr(layer, "name", None) or type(layer).__name__
+        top = getattr(model, "name", None) or type(model).__name__
+        for layer in getattr(model, "layers", None) or [model]:
+            prefix = f"{top}/{getattr(layer, 'name', None) or type(layer).__name__}"
             for name, weight in layer.named_parameters():
-                tag = f"{prefix}/{name.replace('.', '/')}/histogram"
+                tag = f"{prefix}/{name.replace('.', '/')}/histogram"  # Keras's weight.path + "/histogram"
                 writer.add_histogram(tag, weight.detach().cpu().float(), epoch)
 
     def on_train_end(self, logs: Logs | None = None) -> None:
