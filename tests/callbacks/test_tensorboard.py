@@ -156,3 +156,12 @@ def test_epoch_logging_skips_the_batch_hooks(tmp_path):
     assert not quiet.wants("on_train_batch_begin") and not quiet.wants("on_train_batch_end")
     busy = CallbackList([TensorBoard(tmp_path, update_freq=2)], m, {})
     assert busy.wants("on_train_batch_begin") and busy.wants("on_train_batch_end")
+
+
+def test_evaluate_writes_evaluation_scalars(tmp_path):
+    m = model()
+    m.fit(X, Y, epochs=2, batch_size=8, verbose=0)
+    loss, acc = m.evaluate(X, Y, batch_size=8, verbose=0, callbacks=[TensorBoard(tmp_path)])
+    val = events(tmp_path / "validation")
+    assert scalars(val, "evaluation_loss_vs_iterations") == [(10, pytest.approx(loss, rel=1e-6))]
+    assert scalars(val, "evaluation_acc_vs_iterations") == [(10, pytest.approx(acc, rel=1e-6))]

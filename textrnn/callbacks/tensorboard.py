@@ -170,6 +170,7 @@ class TensorBoard(Callback):
         for name, value in logs.items():
             if isinstance(value, (int, float)):
                 writer.add_scalar(f"evaluation_{name}_vs_iterations", float(value), self._iterations())
+        writer.flush()  # `evaluate` alone ends no training to close the writer
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         model = self._require_model()
