@@ -33,6 +33,10 @@ class Callback:
         >>> model.fit(x, y, callbacks=[PrintLoss()])
     """
 
+    # Hooks a callback overrides but needs not be called for, as configured (TensorBoard logging
+    # only epochs): the loop then skips gathering their batch logs.
+    _idle_hooks: frozenset[str] = frozenset()
+
     def __init__(self) -> None:
         self.model: Trainer | None = None
         self.params: dict[str, Any] = {}
@@ -67,7 +71,7 @@ class Callback:
 
 
 def _overrides(cb: Callback, hook: str) -> bool:
-    return getattr(type(cb), hook) is not getattr(Callback, hook)
+    return getattr(type(cb), hook) is not getattr(Callback, hook) and hook not in cb._idle_hooks
 
 
 class CallbackList:

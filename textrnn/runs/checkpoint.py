@@ -58,17 +58,21 @@ def save_checkpoint(
     model: torch.nn.Module,
     optimizer: Any,
     history: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> None:
     """Write the state after `epoch` (count of finished epochs) and point `state.json` to it.
 
     Args:
         history: the run's history as of this epoch (JSON), stored with the tensors.
+        extra: more JSON stored with the tensors, read back by `checkpoint_extra`.
     """
     folder.mkdir(parents=True, exist_ok=True)
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     meta: dict[str, Any] = {"epoch": epoch, "optimizer": None, "iterations": 0}
     if history is not None:
         meta["history"] = history
+    if extra is not None:
+        meta["extra"] = extra
     if optimizer is not None and optimizer.built:
         meta["optimizer"] = _flatten_optimizer(optimizer.torch_optimizer.state_dict(), tensors)
         meta["iterations"] = int(optimizer.iterations)
@@ -107,6 +111,15 @@ def checkpoint_history(folder: Path) -> dict[str, Any] | None:
         RunFolderError: if the checkpoint is damaged.
     """
     return _read_meta(folder).get("history")
+
+
+def checkpoint_extra(folder: Path) -> dict[str, Any] | None:
+    """The `extra` JSON stored with the checkpoint, or None.
+
+    Raises:
+        RunFolderError: if the checkpoint is damaged.
+    """
+    return _read_meta(folder).get("extra")
 
 
 def clean_checkpoint(folder: Path) -> None:

@@ -178,6 +178,9 @@ class Trainer(Layer):
         self._metrics_units: int | None = None
         self._steps: StepSettings | None = None
         self._warned_logits = False
+        # The first epoch of the `fit` in progress; `on_train_begin` may move it on (Keras's
+        # `_initial_epoch`: `BackupAndRestore` resumes from its backup).
+        self._initial_epoch = 0
 
     # ================================================================== the container's part
     def _missing(self, member: str) -> NotImplementedError:
@@ -1043,7 +1046,9 @@ class Trainer(Layer):
         cbs = CallbackList([*(callbacks or []), history], self, params)
         history.params = params
         self.stop_training = False
+        self._initial_epoch = initial_epoch
         cbs.call("on_train_begin", None)
+        initial_epoch = self._initial_epoch  # BackupAndRestore may have restored a later epoch
         logs: dict[str, Any] = {}
         for epoch in range(initial_epoch, epochs):
             cbs.call("on_epoch_begin", epoch, None)
