@@ -42,10 +42,13 @@ Example:
 from __future__ import annotations
 
 from textrnn.kernels._functions import (
+    TokenTable,
     embedding_backward,
+    fused_lanes,
     gru,
     lstm,
     lstm_last,
+    lstm_last_ids,
     project,
     rmsprop_update_,
     simple_rnn,
@@ -53,13 +56,16 @@ from textrnn.kernels._functions import (
 from textrnn.kernels._loader import available, build_info, empty_cache, mode
 
 __all__ = [
+    "TokenTable",
     "available",
     "build_info",
     "embedding_backward",
     "empty_cache",
+    "fused_lanes",
     "gru",
     "lstm",
     "lstm_last",
+    "lstm_last_ids",
     "mode",
     "project",
     "rmsprop_update_",
