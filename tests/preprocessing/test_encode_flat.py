@@ -24,7 +24,7 @@ VARIED = [
     "no\u00a0break\u2003em\u3000ideographic\u2028line\u2029para\u202fnarrow\u205fmath\u1680ogham\x85nel",
     "<BR>caps<Br/>mixed<br\t/>tab<br\u00a0/>nbsp<br\u3000>wide<br  / >not<b r>no<br//>no",
     "emoji 😀😀 and 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 math, CJK 日本語のテキスト",
-    "punctuation!!!\"#$%&()*+,-./:;<=>?@[\\]^_`{|}~everywhere",
+    'punctuation!!!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~everywhere',
     "don't won't it's o'clock '' ' ",
     "lone surrogate \ud800 here \udfff",
     "İstanbul KELVIN K ß ẞ ǅ ﬁ",

@@ -34,7 +34,11 @@ def _texts(n: int, seed: int = 0) -> list[str]:
 
 def _model(mask: bool, units: int = 16, tail: str = "sigmoid", **lstm_kwargs) -> Sequential:
     torch.manual_seed(0)
-    head = [Dense(1, activation="sigmoid")] if tail == "sigmoid" else [Dropout(0.5), Dense(3, activation="softmax")]
+    head = (
+        [Dense(1, activation="sigmoid")]
+        if tail == "sigmoid"
+        else [Dropout(0.5), Dense(3, activation="softmax")]
+    )
     model = Sequential([Embedding(20, 8, mask_zero=mask), LSTM(units, **lstm_kwargs), *head])
     model.build((None, 6))
     with torch.no_grad():  # weights large enough that the outputs differ clearly between texts

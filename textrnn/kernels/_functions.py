@@ -473,6 +473,7 @@ def lstm_last_ids(
     h0: torch.Tensor,
     c0: torch.Tensor,
     recurrent_kernel: torch.Tensor,
+    max_threads: int = 0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """An Embedding followed by an LSTM, for inference, reading token ids straight from a table.
 
@@ -489,6 +490,9 @@ def lstm_last_ids(
         offsets, lengths, state_rows: int64 `(batch,)`.
         h0, c0: float32 `(states, units)`.
         recurrent_kernel: float32 `(units, 4 * units)`.
+        max_threads: at most this many threads (default 0: `torch.get_num_threads()`); 1 runs
+            in the calling thread with no parallel region, which on a busy machine is faster for
+            small batches (no waiting on a thread another process delays).
 
     Returns:
         `(h_last, c_last)`, each `(batch, units)`.
@@ -505,7 +509,9 @@ def lstm_last_ids(
             )
     for name, t in (("ids", ids), ("offsets", offsets), ("lengths", lengths), ("state_rows", state_rows)):
         _check_tensor(name, t)
-    h, c = _ext().lstm_last_ids(table, ids, offsets, lengths, state_rows, h0, c0, recurrent_kernel)
+    h, c = _ext().lstm_last_ids(
+        table, ids, offsets, lengths, state_rows, h0, c0, recurrent_kernel, int(max_threads)
+    )
     return h, c
 
 

@@ -29,6 +29,10 @@ from textrnn import kernels
 from textrnn.layers import LSTM, Embedding
 from textrnn.layers.rnn_kernels import has_fused_kernel
 
+SMALL_WORK = 32_768
+"""Token steps below which a call runs in one thread (a few milliseconds of work: a parallel
+region would cost more than it saves when other processes hold the cores)."""
+
 MAX_SHARED_PADDING = 4096
 """Longest `maxlen` whose padding states are precomputed (cost grows as maxlen squared);
 beyond it an unmasked model runs its padding steps."""
@@ -166,6 +170,7 @@ class FoldedLSTM:
                 h0,
                 c0,
                 self.lstm.recurrent_kernel.detach(),
+                max_threads=1 if int(kept.sum()) < SMALL_WORK else 0,
             )
             if self.masked:
                 # Keras: a row with no unmasked step outputs zeros; with zero_output_for_mask, any

@@ -70,16 +70,23 @@ int64_t chunk_rows(int64_t batch, int64_t nt) {
 // from a shared counter: on a machine where other processes hold some cores, a thread that gets
 // less CPU takes fewer chunks instead of holding the whole call up (a static split made the
 // call as slow as its slowest thread). The thread count respects torch.get_num_threads().
+// `max_threads` > 0 caps the thread count (1: all in the calling thread).
 template <typename F>
-void for_row_sets(int64_t batch, const int64_t* lengths, const F& f) {
+void for_row_sets(int64_t batch, const int64_t* lengths, const F& f, int64_t max_threads = 0) {
   std::vector<int64_t> order(batch);
   std::iota(order.begin(), order.end(), int64_t(0));
   if (lengths) {
     std::stable_sort(order.begin(), order.end(),
                      [lengths](int64_t a, int64_t b) { return lengths[a] > lengths[b]; });
   }
-  const int64_t nt = std::max<int64_t>(
+  int64_t nt = std::max<int64_t>(
       1, std::min<int64_t>(at::get_num_threads(), batch / kMinRowsPerThread));
+  if (max_threads > 0) nt = std::min(nt, max_threads);
+  if (nt == 1) {  // no parallel region: nothing waits for a thread that another process delays
+    FlushSubnormals guard;
+    f(order);
+    return;
+  }
   const int64_t chunk = chunk_rows(batch, nt);
   if (chunk == 0) {  // static: thread tid owns every nt-th row
     at::parallel_for(0, nt, 1, [&](int64_t begin, int64_t end) {
@@ -406,9 +413,11 @@ std::vector<Tensor> lstm_forward_last(const Tensor& xw_, const Tensor& h0_, cons
 // `table` (V, 4u) holds embedding @ kernel + bias for every id (the Embedding folded in), so each
 // step's input is a row of it. Row b runs ids[offsets[b] .. offsets[b] + lengths[b]) from row
 // state_rows[b] of h0, c0 (S, u). Float32, u a multiple of the vector width (fused_lanes()).
+// At most `max_threads` threads (0: torch's count).
 std::vector<Tensor> lstm_last_ids(const Tensor& table_, const Tensor& ids_, const Tensor& offsets_,
                                   const Tensor& lengths_, const Tensor& state_rows_,
-                                  const Tensor& h0_, const Tensor& c0_, const Tensor& U_) {
+                                  const Tensor& h0_, const Tensor& c0_, const Tensor& U_,
+                                  int64_t max_threads) {
 #if defined(__GNUC__) && !defined(TEXTRNN_NO_FUSED_STEPS)
   const Tensor table = table_.contiguous(), h0 = h0_.contiguous(), c0 = c0_.contiguous(),
                U = U_.contiguous();
@@ -454,7 +463,7 @@ std::vector<Tensor> lstm_last_ids(const Tensor& table_, const Tensor& ids_, cons
       lstm_last_ids_rows(rows, table.data_ptr<float>(), id, off, len, srow, h0.data_ptr<float>(),
                          c0.data_ptr<float>(), U.data_ptr<float>(), u, hlast.data_ptr<float>(),
                          clast.data_ptr<float>());
-    });
+    }, max_threads);
   }
   return {hlast, clast};
 #else
