@@ -170,6 +170,8 @@ def test_lstm_last_ids_equals_lstm_last_and_checks_ids():
     want_h, want_c = kernels.lstm_last(xw, h0[rows], c0[rows], recurrent, lengths)
     torch.testing.assert_close(h, want_h, atol=1e-6, rtol=0)
     torch.testing.assert_close(c, want_c, atol=1e-6, rtol=0)
+    one_h, one_c = kernels.lstm_last_ids(table, ids, offsets, lengths, rows, h0, c0, recurrent, max_threads=1)
+    assert torch.equal(one_h, h) and torch.equal(one_c, c)  # rows never interact: any split is exact
     bad = ids.clone()
     bad[3] = vocab_rows
     with pytest.raises(IndexError, match="out of range"):

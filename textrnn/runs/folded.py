@@ -84,7 +84,7 @@ class FoldedLSTM:
     # ------------------------------------------------------------------ weights
     def _weights(self) -> list[torch.Tensor]:
         lstm = self.lstm
-        out = [self.embedding.embeddings, lstm.kernel, lstm.recurrent_kernel]
+        out: list[torch.Tensor] = [self.embedding.embeddings, lstm.kernel, lstm.recurrent_kernel]
         if lstm.use_bias:
             out.append(lstm.bias)
         return out
