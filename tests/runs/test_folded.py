@@ -180,3 +180,31 @@ def test_lstm_last_ids_equals_lstm_last_and_checks_ids():
         kernels.lstm_last_ids(table, ids, offsets + 10, lengths, rows, h0, c0, recurrent)
     with pytest.raises(ValueError, match="state row"):
         kernels.lstm_last_ids(table, ids, offsets, lengths, rows + 1, h0, c0, recurrent)
+
+
+@native
+def test_padding_states_are_one_run_through_the_padding():
+    model = _model(False)
+    folded = FoldedLSTM.of(model)
+    table = folded._refresh()
+    maxlen = 150  # crosses the anchors every 64 steps
+    h, c = folded._padding_states(table, maxlen)
+    rows = maxlen + 1
+    zeros = torch.zeros((1, model.layers[1].units))
+    want_h, want_c = kernels.lstm_last_ids(
+        table,
+        torch.zeros(maxlen, dtype=torch.int32),
+        torch.zeros(rows, dtype=torch.int64),
+        torch.arange(rows, dtype=torch.int64),
+        torch.zeros(rows, dtype=torch.int64),
+        zeros,
+        zeros,
+        model.layers[1].recurrent_kernel.detach(),
+    )
+    assert torch.equal(h, want_h) and torch.equal(c, want_c)
+    # And the predictions at this maxlen are the model's.
+    vocab = Vocabulary.build([" ".join(WORDS)], num_words=20)
+    texts = _texts(30, seed=9) + [" ".join(WORDS * 20)]  # one text longer than maxlen
+    got = Predictor(model, vocab, ["neg", "pos"], maxlen).predict_proba(texts)[:, 1]
+    want = _reference(model, vocab, texts, maxlen, "pre", "pre", False)[:, 0]
+    np.testing.assert_allclose(got, want, atol=1e-5, rtol=0)

@@ -33,9 +33,11 @@ SMALL_WORK = 32_768
 """Token steps below which a call runs in one thread (a few milliseconds of work: a parallel
 region would cost more than it saves when other processes hold the cores)."""
 
-MAX_SHARED_PADDING = 4096
-"""Longest `maxlen` whose padding states are precomputed (cost grows as maxlen squared);
-beyond it an unmasked model runs its padding steps."""
+MAX_SHARED_PADDING = 1 << 22
+"""Most `(maxlen + 1) * units` floats of the padding states kept (16 MiB per state); beyond it
+an unmasked model runs its padding steps."""
+
+_ANCHOR = 64  # steps between the padding states computed one after the other
 
 
 class FoldedLSTM:
@@ -107,21 +109,37 @@ class FoldedLSTM:
         return self._table
 
     def _padding_states(self, table: torch.Tensor, maxlen: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """`(h, c)`, `(maxlen + 1, units)`: row k is the state after k padding steps from zeros."""
+        """`(h, c)`, `(maxlen + 1, units)`: row k is the state after k padding steps from zeros.
+
+        In two passes of about `maxlen * (1 + _ANCHOR / 2)` steps in all (not maxlen squared):
+        the states after every `_ANCHOR`-th step, each continuing the one before, then every row
+        from its anchor. A state is all there is to continue from, so the numbers are those of
+        one run through the padding.
+        """
         if self._padded is not None and self._padded[0] >= maxlen:
             return self._padded[1], self._padded[2]
+        recurrent = self.lstm.recurrent_kernel.detach()
         units = self.lstm.units
-        zeros = torch.zeros((1, units))
-        rows = maxlen + 1
+        one = torch.zeros(1, dtype=torch.int64)
+        pads = torch.zeros(max(maxlen, 1), dtype=torch.int32)
+        anchors_h = [torch.zeros((1, units))]
+        anchors_c = [torch.zeros((1, units))]
+        for _ in range(maxlen // _ANCHOR):
+            h, c = kernels.lstm_last_ids(
+                table, pads, one, one + _ANCHOR, one, anchors_h[-1], anchors_c[-1], recurrent, max_threads=1
+            )
+            anchors_h.append(h)
+            anchors_c.append(c)
+        k = torch.arange(maxlen + 1, dtype=torch.int64)
         h, c = kernels.lstm_last_ids(
             table,
-            torch.zeros(maxlen, dtype=torch.int32),
-            torch.zeros(rows, dtype=torch.int64),
-            torch.arange(rows, dtype=torch.int64),
-            torch.zeros(rows, dtype=torch.int64),
-            zeros,
-            zeros,
-            self.lstm.recurrent_kernel.detach(),
+            pads,
+            torch.zeros(maxlen + 1, dtype=torch.int64),
+            k % _ANCHOR,
+            k // _ANCHOR,
+            torch.cat(anchors_h),
+            torch.cat(anchors_c),
+            recurrent,
         )
         self._padded = (maxlen, h, c)
         return h, c
@@ -146,7 +164,7 @@ class FoldedLSTM:
         if self.masked:
             state_rows = np.zeros(len(kept), dtype=np.int64)
             h0 = c0 = torch.zeros((1, units))
-        elif padding == "pre" and maxlen <= MAX_SHARED_PADDING:
+        elif padding == "pre" and (maxlen + 1) * units <= MAX_SHARED_PADDING:
             state_rows = maxlen - kept  # padding steps before the first token
             h0, c0 = self._padding_states(table, maxlen)
         else:  # padding after the tokens (or too long to share): run it
