@@ -468,6 +468,7 @@ std::vector<Tensor> lstm_last_ids(const Tensor& table_, const Tensor& ids_, cons
   return {hlast, clast};
 #else
   TORCH_CHECK(false, "textrnn kernels: lstm_last_ids needs the fused steps (GCC or Clang).");
+  return {};
 #endif
 }
 
