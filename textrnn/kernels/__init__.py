@@ -10,7 +10,10 @@ registers, and the recurrent kernel's gradient is one large GEMM at the end.
 
 `recurrent_mask` adds Keras's recurrent dropout (a mask per row, and per gate for LSTM and GRU,
 fixed for the sequence) to the fused recurrences; `lstm_last` is the inference-only LSTM that
-returns the final states without saving or writing anything per step.
+returns the final states without saving or writing anything per step, and `lstm_last_ids` the same
+for an Embedding folded into the LSTM (each step's input projection a row of a table, read by
+token id from unpadded sequences). `TokenTable` is a vocabulary's native hash table, which
+`Vocabulary.encode_flat` looks many texts' tokens up in at once.
 
 They take the input projection `xw = x @ kernel + bias` (one big matmul done outside) and Keras's
 weight layout, and support left-aligned variable `lengths` (rows stop early, their state frozen),
@@ -42,10 +45,13 @@ Example:
 from __future__ import annotations
 
 from textrnn.kernels._functions import (
+    TokenTable,
     embedding_backward,
+    fused_lanes,
     gru,
     lstm,
     lstm_last,
+    lstm_last_ids,
     project,
     rmsprop_update_,
     simple_rnn,
@@ -53,13 +59,16 @@ from textrnn.kernels._functions import (
 from textrnn.kernels._loader import available, build_info, empty_cache, mode
 
 __all__ = [
+    "TokenTable",
     "available",
     "build_info",
     "embedding_backward",
     "empty_cache",
+    "fused_lanes",
     "gru",
     "lstm",
     "lstm_last",
+    "lstm_last_ids",
     "mode",
     "project",
     "rmsprop_update_",

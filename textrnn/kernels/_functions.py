@@ -458,6 +458,100 @@ def lstm_last(
     return h_last, c_last
 
 
+def fused_lanes() -> int:
+    """The vector width in floats that `lstm_last_ids` needs the units to be a multiple of
+    (16 with AVX-512, 8 with AVX2); 0 where the fused steps are not compiled in."""
+    return int(_ext().fused_lanes())
+
+
+def lstm_last_ids(
+    table: torch.Tensor,
+    ids: torch.Tensor,
+    offsets: torch.Tensor,
+    lengths: torch.Tensor,
+    state_rows: torch.Tensor,
+    h0: torch.Tensor,
+    c0: torch.Tensor,
+    recurrent_kernel: torch.Tensor,
+    max_threads: int = 0,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """An Embedding followed by an LSTM, for inference, reading token ids straight from a table.
+
+    `table` holds the LSTM's input projection of every token id, `embeddings @ kernel + bias`
+    (`(input_dim, 4 * units)`): each step's input projection is then a row of it, and the
+    sequences need no padding. Row `b` runs the ids `ids[offsets[b] : offsets[b] + lengths[b]]`
+    starting from row `state_rows[b]` of `h0` and `c0`, and gives its final `(h, c)`: the numbers
+    of `lstm_last` on `embeddings[ids] @ kernel + bias` up to float rounding. The GIL is released
+    while it runs. Not differentiable.
+
+    Args:
+        table: float32 `(input_dim, 4 * units)`, units a multiple of `fused_lanes()`.
+        ids: int32 `(total,)`, every id read in `[0, input_dim)`.
+        offsets, lengths, state_rows: int64 `(batch,)`.
+        h0, c0: float32 `(states, units)`.
+        recurrent_kernel: float32 `(units, 4 * units)`.
+        max_threads: at most this many threads (default 0: `torch.get_num_threads()`); 1 runs
+            in the calling thread with no parallel region, which on a busy machine is faster for
+            small batches (no waiting on a thread another process delays).
+
+    Returns:
+        `(h_last, c_last)`, each `(batch, units)`.
+
+    Raises:
+        KernelUnavailableError: if `available()` is False.
+        ValueError, IndexError, TypeError: for arguments that do not fit (an id out of range, a
+            row reaching past `ids`).
+    """
+    for name, t in (("table", table), ("h0", h0), ("c0", c0), ("recurrent_kernel", recurrent_kernel)):
+        if _check_tensor(name, t).requires_grad and torch.is_grad_enabled():
+            raise RuntimeError(
+                "`textrnn.kernels.lstm_last_ids` computes no gradient; call it under `torch.no_grad()`."
+            )
+    for name, t in (("ids", ids), ("offsets", offsets), ("lengths", lengths), ("state_rows", state_rows)):
+        _check_tensor(name, t)
+    h, c = _ext().lstm_last_ids(
+        table, ids, offsets, lengths, state_rows, h0, c0, recurrent_kernel, int(max_threads)
+    )
+    return h, c
+
+
+class TokenTable:
+    """A vocabulary's words as a native hash table, for `encode_texts`.
+
+    Args:
+        words: UTF-8 encoded words.
+        ids: each word's id; a negative id drops the word's tokens.
+
+    Raises:
+        KernelUnavailableError: if `available()` is False.
+    """
+
+    def __init__(self, words: list[bytes], ids: list[int]) -> None:
+        if len(words) != len(ids):
+            raise ValueError(f"Expected one id per word, got {len(words)} words and {len(ids)} ids.")
+        self._table = _ext().TokenTable(words, ids)
+
+    def encode(self, data: bytes, texts: int, start: int, oov: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The ids of `texts` texts in `data`, UTF-8 text separated by NUL bytes whose tokens are
+        separated by spaces (tokens are the non-empty runs between them).
+
+        Args:
+            data: the texts.
+            texts: how many texts `data` holds (one more than its NUL bytes).
+            start: an id put before every text's tokens, or -1 for none.
+            oov: the id of a token not in the table, or -1 to drop it.
+
+        Returns:
+            `(ids, offsets)`: int32 `(total,)` and int64 `(texts + 1,)`; text `i`'s ids are
+            `ids[offsets[i] : offsets[i + 1]]`. The GIL is released while it runs.
+
+        Raises:
+            ValueError: if `data` does not hold `texts` texts.
+        """
+        ids, offsets = _ext().encode_texts(self._table, data, texts, start, oov)
+        return ids, offsets
+
+
 def gru(
     xw: torch.Tensor,
     h0: torch.Tensor,

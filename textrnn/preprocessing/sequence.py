@@ -154,3 +154,55 @@ def _pad_slow(
         else:
             x[i, -len(trunc) :] = trunc
     return x
+
+
+def pad_flat(
+    ids: np.ndarray,
+    offsets: np.ndarray,
+    maxlen: int,
+    padding: str = "pre",
+    truncating: str = "pre",
+    dtype: Any = "int32",
+) -> np.ndarray:
+    """`pad_sequences` of sequences laid end to end, as `Vocabulary.encode_flat` returns them.
+
+    Args:
+        ids: `(total,)` integers, sequence `i` being `ids[offsets[i] : offsets[i + 1]]`.
+        offsets: `(samples + 1,)` non-decreasing integers from 0 to `total`.
+        maxlen: a positive integer, the length of every output row.
+        padding, truncating: `"pre"` (default) or `"post"`, as in `pad_sequences`.
+        dtype: type of the output, `"int32"` by default.
+
+    Returns:
+        `(samples, maxlen)` array, padded with zeros: `pad_sequences` of the same sequences.
+
+    Raises:
+        ValueError: for a bad `padding`, `truncating` or `maxlen`, or offsets that do not fit `ids`.
+
+    Example:
+        >>> pad_flat(np.array([1, 2, 3, 4, 5, 6]), np.array([0, 1, 3, 6]), maxlen=2)
+        array([[0, 1],
+               [2, 3],
+               [5, 6]], dtype=int32)
+    """
+    for name, side in (("padding", padding), ("truncating", truncating)):
+        if side not in _SIDES:
+            raise checks.invalid(name, "'pre' or 'post'", side)
+    maxlen = int(checks.positive_int("maxlen", maxlen))
+    offsets = np.asarray(offsets, dtype=np.int64)
+    lengths = np.diff(offsets)
+    if (
+        offsets.ndim != 1
+        or not len(offsets)
+        or offsets[0] != 0
+        or offsets[-1] != len(ids)
+        or (lengths < 0).any()
+    ):
+        raise ValueError(
+            f"`offsets` must rise from 0 to len(ids) = {len(ids)}, one more entry than there are "
+            "sequences; pass what `Vocabulary.encode_flat` returns."
+        )
+    x = np.zeros((len(lengths), maxlen), dtype=dtype)
+    if len(lengths):
+        _scatter(x, np.asarray(ids), lengths, maxlen, padding, truncating)
+    return x

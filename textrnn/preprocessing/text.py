@@ -17,9 +17,11 @@ import re
 import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from itertools import repeat
+from itertools import chain, repeat
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from textrnn import checks
 
@@ -69,6 +71,39 @@ def _split_words(text: str, filters: str, split: str) -> list[str]:
     if text.isascii() and not any(c in text for c in _OTHER_ASCII_SPACE):
         return text.split()
     return list(filter(None, text.split(" ")))
+
+
+# `BR_TAG` on UTF-8 bytes: `\s` written out as the UTF-8 of every character a str pattern's `\s`
+# matches (those `str.isspace()` accepts), so it matches exactly where `BR_TAG` does on the
+# decoded text (a match starts at "<" and consumes whole characters). Case is not ignored: it
+# runs on lower-cased text, where only "b" and "r" match them ignoring case.
+_SPACE_UTF8 = (
+    rb"[\t\n\x0b\x0c\r\x1c-\x1f ]|\xc2[\x85\xa0]|\xe1\x9a\x80|\xe2\x80[\x80-\x8a\xa8\xa9\xaf]"
+    rb"|\xe2\x81\x9f|\xe3\x80\x80"
+)
+_BR_TAG_UTF8 = re.compile(rb"<br(?:" + _SPACE_UTF8 + rb")*/?>")
+
+
+def _text_buffer(texts: list[str]) -> bytes | None:
+    """The texts as `tokenize` sees them before splitting, as one UTF-8 buffer with a NUL byte
+    between texts: lower-cased, `<br />` tags and `DEFAULT_FILTERS` turned into spaces. None if a
+    text holds a NUL itself or is not a string.
+
+    Each step does what `tokenize` does to each text: lower-casing is per text, a tag never
+    spans a NUL (no space, slash or bracket), NUL is no filter, and every filter is one byte.
+    """
+    try:
+        data = b"\0".join([t.encode("utf-8", "surrogatepass") for t in map(str.lower, texts)])
+    except TypeError:
+        return None
+    if data.count(b"\0") != len(texts) - 1:
+        return None
+    if b"<" in data:
+        data = _BR_TAG_UTF8.sub(b" ", data)
+    table = _byte_table(DEFAULT_FILTERS)
+    if table is None:  # the default filters are ASCII: never
+        return None
+    return data.translate(table)
 
 
 @contextlib.contextmanager
@@ -237,6 +272,7 @@ class Vocabulary:
         self._oov_char = _check_optional("oov_char", oov_char, 0)
         self._index_from = _check_int("index_from", index_from, 0)
         self._lookup: dict[str, int | None] | None = None
+        self._native: Any = None  # textrnn.kernels.TokenTable of _table(), False: none here
 
     # ----------------------------------------------------------------- building
     @classmethod
@@ -390,6 +426,11 @@ class Vocabulary:
     def __hash__(self) -> int:
         return hash((self._words, tuple(self.get_config().items())))
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_native"] = None  # a native table does not pickle; it is rebuilt on first use
+        return state
+
     def __repr__(self) -> str:
         conv = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"Vocabulary({len(self._words)} words, {conv})"
@@ -426,6 +467,62 @@ class Vocabulary:
         _check_texts("texts", texts)
         with _gc_paused():
             return self._encode(map(tokenize, texts))
+
+    def encode_flat(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """`encode` as one array: the same integers, end to end, and where each text's begin.
+
+        Much faster than `encode` for many texts where the native kernels are available
+        (`textrnn.kernels.available()`): the texts are lower-cased, tag-stripped and filtered as
+        one buffer and looked up in a native hash table, with no Python object per token.
+
+        Args:
+            texts: list of strings.
+
+        Returns:
+            `(ids, offsets)`: int32 `(total,)` and int64 `(len(texts) + 1,)`; text `i`'s integers
+            are `ids[offsets[i] : offsets[i + 1]]`, equal to `encode(texts)[i]`.
+
+        Raises:
+            TypeError: if `texts` is a single string or holds a non-string.
+
+        Example:
+            >>> ids, offsets = Vocabulary(["good", "film"]).encode_flat(["Good film", "good!"])
+            >>> ids.tolist(), offsets.tolist()
+            ([1, 4, 5, 1, 4], [0, 3, 5])
+        """
+        _check_texts("texts", texts)
+        texts = list(texts)
+        native = self._native_table() if texts else None
+        if native is not None:
+            data = _text_buffer(texts)
+            if data is not None:
+                start = None if self._start_char is None else self._keep(self._start_char)
+                oov = self._oov_char
+                ids_t, offsets_t = native.encode(
+                    data, len(texts), -1 if start is None else start, -1 if oov is None else oov
+                )
+                return ids_t.numpy(), offsets_t.numpy()
+        seqs = self.encode(texts)
+        offsets = np.zeros(len(seqs) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, seqs), dtype=np.int64, count=len(seqs)), out=offsets[1:])
+        ids = np.fromiter(chain.from_iterable(seqs), dtype=np.int32, count=int(offsets[-1]))
+        return ids, offsets
+
+    def _native_table(self) -> Any:
+        """The words as a `textrnn.kernels.TokenTable` (built once), or None where the kernels
+        are not available or an index does not fit int32."""
+        if self._native is None:
+            self._native = False
+            from textrnn import kernels
+
+            table = self._table()
+            top = max(
+                [i for i in (*table.values(), self._start_char, self._oov_char) if i is not None] or [0]
+            )
+            if top < 2**31 and kernels.available():
+                words = [w.encode("utf-8", "surrogatepass") for w in table]
+                self._native = kernels.TokenTable(words, [-1 if i is None else i for i in table.values()])
+        return self._native or None
 
     def encode_tokens(self, token_lists: Iterable[Sequence[str]]) -> list[list[int]]:
         """Encodes lists of tokens; see `encode`.

@@ -133,10 +133,15 @@ inline void lstm_forward_rows_fused(const std::vector<int64_t>& rows, const floa
 // Forward without saving anything (inference, no gradient, no sequence output): the same steps
 // as lstm_forward_rows_fused, but each row's gates, c and h live in a small ring of scratch
 // instead of (B, T, .) buffers, so the call writes only hlast and clast (B, u).
-inline void lstm_last_rows_fused(const std::vector<int64_t>& rows, const float* xw,
-                                 const float* h0, const float* c0, const float* U,
-                                 const int64_t* lengths, const Layout& L, int64_t u, float* hlast,
-                                 float* clast) {
+//
+// `input(b, t)` points at row b's gates input at its t-th step (4u floats: xw_t, or a row of
+// an Embedding folded into the input projection), `steps(b)` is how many steps row b runs, and
+// `state(b)` is the row of h0 and c0 it starts from.
+template <typename Input, typename Steps, typename State>
+inline void lstm_last_rows_fused_at(const std::vector<int64_t>& rows, const Input& input,
+                                    const Steps& steps, const State& state, const float* h0,
+                                    const float* c0, const float* U, int64_t u, float* hlast,
+                                    float* clast) {
   const int64_t G = 4 * u, nrows = static_cast<int64_t>(rows.size());
   const int64_t per_row = G + 4 * u;  // gates, then c and h for two steps
   std::vector<float> scratch(nrows * per_row);
@@ -144,7 +149,7 @@ inline void lstm_last_rows_fused(const std::vector<int64_t>& rows, const float* 
   auto cbuf = [&](int64_t i, int64_t t) { return gbuf(i) + G + (t & 1) * u; };
   auto hbuf = [&](int64_t i, int64_t t) { return gbuf(i) + G + 2 * u + (t & 1) * u; };
   int64_t tmax = 0;
-  for (int64_t b : rows) tmax = std::max(tmax, row_steps(lengths, b, L.steps));
+  for (int64_t b : rows) tmax = std::max(tmax, steps(b));
   const float* hp[kFusedRows];
   const float* xr[kFusedRows];
   const float* cp[kFusedRows];
@@ -163,10 +168,10 @@ inline void lstm_last_rows_fused(const std::vector<int64_t>& rows, const float* 
     int n = 0;
     for (int64_t i = 0; i < nrows; ++i) {
       const int64_t b = rows[i];
-      if (t >= row_steps(lengths, b, L.steps)) break;  // rows: decreasing length
-      hp[n] = t == 0 ? h0 + b * u : hbuf(i, t - 1);
-      cp[n] = t == 0 ? c0 + b * u : cbuf(i, t - 1);
-      xr[n] = xw + L.pos(b, t) * G;
+      if (t >= steps(b)) break;  // rows: decreasing length
+      hp[n] = t == 0 ? h0 + state(b) * u : hbuf(i, t - 1);
+      cp[n] = t == 0 ? c0 + state(b) * u : cbuf(i, t - 1);
+      xr[n] = input(b, t);
       g[n] = gbuf(i);
       cn[n] = cbuf(i, t);
       hn[n] = hbuf(i, t);
@@ -178,12 +183,40 @@ inline void lstm_last_rows_fused(const std::vector<int64_t>& rows, const float* 
     if (n > 0) flush(n);
   }
   for (int64_t i = 0; i < nrows; ++i) {
-    const int64_t b = rows[i], len = row_steps(lengths, b, L.steps);
-    const float* hs = len == 0 ? h0 + b * u : hbuf(i, len - 1);
-    const float* cs = len == 0 ? c0 + b * u : cbuf(i, len - 1);
+    const int64_t b = rows[i], len = steps(b);
+    const float* hs = len == 0 ? h0 + state(b) * u : hbuf(i, len - 1);
+    const float* cs = len == 0 ? c0 + state(b) * u : cbuf(i, len - 1);
     std::copy(hs, hs + u, hlast + b * u);
     std::copy(cs, cs + u, clast + b * u);
   }
+}
+
+// lstm_last_rows_fused_at over an xw buffer in layout L, each row from its own row of h0, c0.
+inline void lstm_last_rows_fused(const std::vector<int64_t>& rows, const float* xw,
+                                 const float* h0, const float* c0, const float* U,
+                                 const int64_t* lengths, const Layout& L, int64_t u, float* hlast,
+                                 float* clast) {
+  const int64_t G = 4 * u;
+  lstm_last_rows_fused_at(
+      rows, [&](int64_t b, int64_t t) { return xw + L.pos(b, t) * G; },
+      [&](int64_t b) { return row_steps(lengths, b, L.steps); }, [](int64_t b) { return b; }, h0,
+      c0, U, u, hlast, clast);
+}
+
+// lstm_last_rows_fused_at reading each step's input from a table (rows, 4u) of the input
+// projection of every token id (Embedding folded into the LSTM's kernel and bias): row b runs the
+// ids[offsets[b] .. offsets[b] + lengths[b]) from h0, c0 row state_rows[b].
+inline void lstm_last_ids_rows(const std::vector<int64_t>& rows, const float* table,
+                               const int32_t* ids, const int64_t* offsets,
+                               const int64_t* lengths, const int64_t* state_rows,
+                               const float* h0, const float* c0, const float* U, int64_t u,
+                               float* hlast, float* clast) {
+  const int64_t G = 4 * u;
+  lstm_last_rows_fused_at(
+      rows,
+      [&](int64_t b, int64_t t) { return table + static_cast<int64_t>(ids[offsets[b] + t]) * G; },
+      [&](int64_t b) { return lengths[b]; }, [&](int64_t b) { return state_rows[b]; }, h0, c0, U,
+      u, hlast, clast);
 }
 #endif
 

@@ -27,6 +27,7 @@
 #include "lstm.h"
 #include "optimizers.h"
 #include "simple_rnn.h"
+#include "tokens.h"
 
 namespace textrnn {
 namespace {
@@ -69,16 +70,23 @@ int64_t chunk_rows(int64_t batch, int64_t nt) {
 // from a shared counter: on a machine where other processes hold some cores, a thread that gets
 // less CPU takes fewer chunks instead of holding the whole call up (a static split made the
 // call as slow as its slowest thread). The thread count respects torch.get_num_threads().
+// `max_threads` > 0 caps the thread count (1: all in the calling thread).
 template <typename F>
-void for_row_sets(int64_t batch, const int64_t* lengths, const F& f) {
+void for_row_sets(int64_t batch, const int64_t* lengths, const F& f, int64_t max_threads = 0) {
   std::vector<int64_t> order(batch);
   std::iota(order.begin(), order.end(), int64_t(0));
   if (lengths) {
     std::stable_sort(order.begin(), order.end(),
                      [lengths](int64_t a, int64_t b) { return lengths[a] > lengths[b]; });
   }
-  const int64_t nt = std::max<int64_t>(
+  int64_t nt = std::max<int64_t>(
       1, std::min<int64_t>(at::get_num_threads(), batch / kMinRowsPerThread));
+  if (max_threads > 0) nt = std::min(nt, max_threads);
+  if (nt == 1) {  // no parallel region: nothing waits for a thread that another process delays
+    FlushSubnormals guard;
+    f(order);
+    return;
+  }
   const int64_t chunk = chunk_rows(batch, nt);
   if (chunk == 0) {  // static: thread tid owns every nt-th row
     at::parallel_for(0, nt, 1, [&](int64_t begin, int64_t end) {
@@ -401,6 +409,104 @@ std::vector<Tensor> lstm_forward_last(const Tensor& xw_, const Tensor& h0_, cons
   return {all[1], all[2]};
 }
 
+// The final (h, c) of an LSTM whose inputs are token ids and whose input projection is a table:
+// `table` (V, 4u) holds embedding @ kernel + bias for every id (the Embedding folded in), so each
+// step's input is a row of it. Row b runs ids[offsets[b] .. offsets[b] + lengths[b]) from row
+// state_rows[b] of h0, c0 (S, u). Float32, u a multiple of the vector width (fused_lanes()).
+// At most `max_threads` threads (0: torch's count).
+std::vector<Tensor> lstm_last_ids(const Tensor& table_, const Tensor& ids_, const Tensor& offsets_,
+                                  const Tensor& lengths_, const Tensor& state_rows_,
+                                  const Tensor& h0_, const Tensor& c0_, const Tensor& U_,
+                                  int64_t max_threads) {
+#if defined(__GNUC__) && !defined(TEXTRNN_NO_FUSED_STEPS)
+  const Tensor table = table_.contiguous(), h0 = h0_.contiguous(), c0 = c0_.contiguous(),
+               U = U_.contiguous();
+  TORCH_CHECK_TYPE(table.device().is_cpu() && table.scalar_type() == at::kFloat && table.dim() == 2,
+                   "textrnn kernels: `table` must be a 2-D float32 CPU tensor.");
+  const int64_t V = table.size(0), u = table.size(1) / 4;
+  TORCH_CHECK_VALUE(table.size(1) == 4 * u && u > 0 && u % kFloatLanes == 0,
+                    "textrnn kernels: lstm_last_ids needs units that are a multiple of ",
+                    kFloatLanes, ", got a table of width ", table.size(1), ".");
+  check_float(h0, "h0", table);
+  check_float(c0, "c0", table);
+  check_float(U, "recurrent_kernel", table);
+  TORCH_CHECK_VALUE(h0.dim() == 2 && h0.size(1) == u, "textrnn kernels: `h0` must be (rows, ", u,
+                    "), got ", h0.sizes(), ".");
+  check_shape(c0, "c0", h0.sizes());
+  check_shape(U, "recurrent_kernel", {u, 4 * u});
+  TORCH_CHECK_TYPE(ids_.scalar_type() == at::kInt && ids_.dim() == 1,
+                   "textrnn kernels: `ids` must be a 1-D int32 tensor.");
+  const Tensor ids = ids_.contiguous();
+  const Tensor offsets = offsets_.to(at::kCPU, at::kLong).contiguous();
+  const Tensor lengths = lengths_.to(at::kCPU, at::kLong).contiguous();
+  const Tensor state_rows = state_rows_.to(at::kCPU, at::kLong).contiguous();
+  const int64_t B = offsets.numel(), N = ids.numel(), S = h0.size(0);
+  check_shape(lengths, "lengths", {B});
+  check_shape(state_rows, "state_rows", {B});
+  const int32_t* id = ids.data_ptr<int32_t>();
+  const int64_t *off = offsets.data_ptr<int64_t>(), *len = lengths.data_ptr<int64_t>(),
+                *srow = state_rows.data_ptr<int64_t>();
+  for (int64_t b = 0; b < B; ++b) {
+    TORCH_CHECK_VALUE(len[b] >= 0 && off[b] >= 0 && off[b] + len[b] <= N, "textrnn kernels: row ",
+                      b, " would read ids [", off[b], ", ", off[b] + len[b], ") of ", N, ".");
+    TORCH_CHECK_VALUE(srow[b] >= 0 && srow[b] < S, "textrnn kernels: row ", b,
+                      " starts from state row ", srow[b], ", outside the ", S, " of h0.");
+    for (int64_t k = off[b]; k < off[b] + len[b]; ++k)
+      TORCH_CHECK_INDEX(id[k] >= 0 && id[k] < V, "textrnn kernels: token id ", id[k],
+                        " is out of range for a table of ", V, " rows.");
+  }
+  Tensor hlast = at::empty({B, u}, table.options());
+  Tensor clast = at::empty({B, u}, table.options());
+  {
+    pybind11::gil_scoped_release no_gil;
+    for_row_sets(B, len, [&](const std::vector<int64_t>& rows) {
+      lstm_last_ids_rows(rows, table.data_ptr<float>(), id, off, len, srow, h0.data_ptr<float>(),
+                         c0.data_ptr<float>(), U.data_ptr<float>(), u, hlast.data_ptr<float>(),
+                         clast.data_ptr<float>());
+    }, max_threads);
+  }
+  return {hlast, clast};
+#else
+  TORCH_CHECK(false, "textrnn kernels: lstm_last_ids needs the fused steps (GCC or Clang).");
+  return {};
+#endif
+}
+
+int64_t fused_lanes() {
+#if defined(__GNUC__) && !defined(TEXTRNN_NO_FUSED_STEPS)
+  return kFloatLanes;
+#else
+  return 0;
+#endif
+}
+
+// ------------------------------------------------------------------------------- tokens
+// Ids of NUL-separated texts (tokens.h): (ids int32, offsets int64 with one entry per text and one
+// more at the end). Raises if the buffer does not hold `texts` texts.
+std::vector<Tensor> encode_texts(const TokenTable& table, const pybind11::bytes& data, int64_t texts,
+                                 int64_t start, int64_t oov) {
+  char* p = nullptr;
+  Py_ssize_t n = 0;
+  TORCH_CHECK(PyBytes_AsStringAndSize(data.ptr(), &p, &n) == 0, "textrnn kernels: bad bytes.");
+  std::vector<int32_t> ids;
+  std::vector<int64_t> offsets;
+  int64_t found = 0;
+  {
+    pybind11::gil_scoped_release no_gil;
+    ids.reserve(static_cast<size_t>(n / 5) + 16);
+    offsets.reserve(static_cast<size_t>(texts) + 1);
+    found = table.encode(p, static_cast<size_t>(n), static_cast<int32_t>(start),
+                         static_cast<int32_t>(oov), ids, offsets);
+  }
+  TORCH_CHECK_VALUE(found == texts, "textrnn kernels: the buffer holds ", found,
+                    " texts, expected ", texts, ".");
+  Tensor ids_t = at::empty({static_cast<int64_t>(ids.size())}, at::kInt);
+  std::memcpy(ids_t.data_ptr<int32_t>(), ids.data(), ids.size() * sizeof(int32_t));
+  Tensor off_t = at::empty({static_cast<int64_t>(offsets.size())}, at::kLong);
+  std::memcpy(off_t.data_ptr<int64_t>(), offsets.data(), offsets.size() * sizeof(int64_t));
+  return {ids_t, off_t};
+}
+
 std::vector<Tensor> lstm_backward(const OptTensor& gout_, const OptTensor& ghlast_,
                                   const OptTensor& gclast_, const Tensor& h0, const Tensor& c0,
                                   const Tensor& U, const Tensor& out, const Tensor& gates,
@@ -603,6 +709,11 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("gru_backward", &textrnn::gru_backward);
   m.def("embedding_backward", &textrnn::embedding_backward);
   m.def("rmsprop_step", &textrnn::rmsprop_step);
+  m.def("lstm_last_ids", &textrnn::lstm_last_ids);
+  m.def("fused_lanes", &textrnn::fused_lanes);
+  pybind11::class_<textrnn::TokenTable>(m, "TokenTable")
+      .def(pybind11::init<const std::vector<std::string>&, const std::vector<int64_t>&>());
+  m.def("encode_texts", &textrnn::encode_texts);
   m.def("num_threads", [] { return at::get_num_threads(); });
   // Rows per chunk of the recurrences' work split: -1 automatic, 0 the static split (benchmarks).
   m.def("set_chunk_rows", [](int64_t rows) { textrnn::g_chunk_rows.store(rows); });
