@@ -282,9 +282,21 @@ def single_run_config(
     }
 
 
-def ensemble_config(*, name: str, command: Sequence[str] | None, options: TrainOptions) -> dict[str, Any]:
-    """An ensemble's `config.json`: `options.ensemble` members, seeds `seed`, `seed + 1`, ..."""
+def ensemble_config(
+    *,
+    name: str,
+    command: Sequence[str] | None,
+    options: TrainOptions,
+    recipe: dict[str, Any] | None = None,
+    reproduce: str | None = None,
+) -> dict[str, Any]:
+    """An ensemble's `config.json`: `options.ensemble` members, seeds `seed`, `seed + 1`, ...;
+    `recipe` what the data chose and why (`--preset auto` and `best`; absent otherwise), and
+    `reproduce` the command line that trains it again, as a single run's."""
     seed = int(options.seed or 0)
+    extra: dict[str, Any] = {"recipe": recipe} if recipe is not None else {}
+    if reproduce is not None:
+        extra["reproduce"] = reproduce
     return {
         "format": ENSEMBLE_FORMAT,
         "format_version": ENSEMBLE_FORMAT_VERSION,
@@ -299,6 +311,7 @@ def ensemble_config(*, name: str, command: Sequence[str] | None, options: TrainO
             {"path": f"{MEMBERS}/{i + 1}", "seed": seed + i} for i in range(options.ensemble)
         ],
         **({"linear": {"path": LINEAR, "weight": None}} if options.linear else {}),
+        **extra,
         "status": "running",
     }  # fmt: skip
 
@@ -828,6 +841,12 @@ class EnsembleRun(Run):
         self._lock = lock
         remove_paths(temp_entries(self.path))
 
+    def baseline_predictions(self) -> Predictions | None:
+        """The baseline's test predictions of the first member (the members share the test
+        split and the training texts the baseline is fitted on), None without them."""
+        paths = self.member_paths
+        return SingleRun(paths[0]).baseline_predictions() if paths and paths[0].is_dir() else None
+
     @property
     def started(self) -> bool:
         """Whether any member got past its first epoch (its folder exists)."""
@@ -863,11 +882,14 @@ class EnsembleRun(Run):
                     m = classification_metrics(y, p, names)
                     parts[part] = {"accuracy": m["accuracy"], "macro_f1": m["macro"]["f1"]}
                 probs = (1.0 - w) * probs + w * linear_probs
+            # the baseline of the first member, fitted on the training texts all members share
+            baseline = (SingleRun(self.member_paths[0]).metrics or {}).get("baseline")
             metrics = {
                 "split": "test",
                 "members": len(tables),
                 **classification_metrics(y, probs, names),
                 **({"parts": parts} if parts else {}),
+                **({"baseline": baseline} if baseline else {}),
             }
             write_json_atomic(self.path / METRICS, metrics)
             _write_predictions(self.path, first.index, first.labels, probs, names)
