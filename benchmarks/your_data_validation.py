@@ -9,9 +9,9 @@ split inside it) and is scored once on the dev set. The test files are never rea
 
 Variants (`VARIANTS`): `auto` the default recipe as it stands, `auto_rnn` its RNN alone,
 `auto_linear` one RNN and the linear model, `auto_linear_3` three seeds and the linear model,
-`auto_bi_linear` a bidirectional RNN and the linear model, `best` `--preset best`. Every run's baseline (the TF-IDF model fitted on the
-same 80%) is scored on the same dev set. Writes `benchmarks/results/your_data_validation.json`,
-keeping the entries of variants not rerun.
+`auto_bi_linear` a bidirectional RNN and the linear model, `best` `--preset best`. Every run's
+baseline (the TF-IDF model fitted on the same 80%) is scored on the same dev set. Writes
+`benchmarks/results/your_data_validation.json`, keeping the entries of variants not rerun.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ import pytest
 from textrnn.data.toy import toy_texts, write_toy_csv
 from textrnn.linear import choose_weight, macro_f1
 from textrnn.runs import TrainOptions, train
-from textrnn.runs.auto import chooses_from_data, choose_options
+from textrnn.runs.auto import choose_options, chooses_from_data
 from textrnn.runs.options import preset_values
 
 
@@ -75,9 +75,7 @@ def test_best_takes_the_recipes_sizes_and_keeps_its_model():
     assert o.ngrams in (1, 3)  # best's trigrams where the recipe finds that bigrams pay, else words
     assert "--preset best sized to this data" in chosen.describe
     # the caller's values win over the sizes
-    given = choose_options(
-        TrainOptions.from_preset("best", data="my.csv", seed=0, maxlen=300), texts, labels
-    )
+    given = choose_options(TrainOptions.from_preset("best", data="my.csv", seed=0, maxlen=300), texts, labels)
     assert given.options.maxlen == 300
 
 
