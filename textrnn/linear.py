@@ -35,9 +35,13 @@ from textrnn.errors import ModelFileError
 from textrnn.preprocessing.text import tokenize
 
 KINDS = ("tfidf", "nb")
-C_GRID = (1.0, 4.0, 16.0, 64.0, 256.0)  # the baseline's grid (`textrnn.baseline.C_GRID`)
+# The baseline's grid (`textrnn.baseline.C_GRID`). With n-grams seen once kept below
+# MIN_DF_FROM texts, on a dev set carved from TREC-6's training file (20%, stratified, seed 0) the
+# linear model scored 0.8714 as the baseline did, against 0.8650 with C up to 64 and n-grams seen
+# once dropped from 1,000 texts (SMS spam: 0.9933 with either).
+C_GRID = (1.0, 4.0, 16.0, 64.0, 256.0)
 NGRAM_RANGE = (1, 2)
-MIN_DF_FROM = 1_000  # with at least this many training texts, keep n-grams seen in 2+ texts
+MIN_DF_FROM = 20_000  # with at least this many training texts, keep n-grams seen in 2+ texts
 NB_ALPHA = 1.0  # naive Bayes smoothing
 LINEAR_FORMAT = "textrnn.linear"
 LINEAR_FORMAT_VERSION = 1

@@ -93,7 +93,7 @@ PRESETS: dict[str, Preset] = {
     "best": Preset(
         "the strongest recipe under 20 minutes on two CPU cores: 3 bidirectional GRUs over "
         "PPMI word vectors and hashed 1-3-grams, with a linear n-gram model weighted on "
-        "validation",
+        "validation; with --data, vocabulary, length, n-gram rows and epochs are sized to the data",
         {
             "rnn": "gru",
             "units": 64,
@@ -316,8 +316,9 @@ class TrainOptions:
         "evaluate.",
     )  # fmt: skip
     time_budget: float | None = option(
-        None, group=TRAINING, above=0, metavar="MINUTES", none="4 minutes",
-        help="Minutes of training the chosen recipe (--preset auto) aims at; it sets the epochs.",
+        None, group=TRAINING, above=0, metavar="MINUTES", none="4 minutes; best: 15",
+        help="Minutes of training the chosen recipe (--preset auto, and best with --data, whose "
+        "members share them) aims at; it sets the epochs.",
     )  # fmt: skip
     threads: int | None = option(
         None, group=TRAINING, minimum=1, none="PyTorch's default",
