@@ -156,3 +156,33 @@ def test_best_on_the_users_data_is_an_ensemble_sized_to_it(toy_csv):
     assert "ensemble" in recipe["explicit"]
     member = json.loads((out / "members" / "1" / "config.json").read_text())
     assert member["options"]["maxlen"] == recipe["options"]["maxlen"]
+
+
+def test_an_imbalanced_default_run_keeps_macro_f1_per_epoch_and_weighs_the_linear_model_by_it(toy_csv):
+    root, _ = toy_csv
+    texts, labels = imbalanced(60, 12, seed=6)
+    data = write_toy_csv(root / "imbalanced.csv", texts, labels)
+    out = root / "imbalanced"
+    options = TrainOptions.from_preset("auto", data=str(data), seed=5, **{**SMALL, "epochs": 2})
+    train(options, out, verbose=0, explicit=set(SMALL) | {"seed", "epochs"})
+    config = json.loads((out / "config.json").read_text())
+    assert config["options"]["monitor"] == "val_macro_f1"
+    assert config["linear"]["chosen_by"] == "val_macro_f1"
+    assert all("val_macro_f1" in row for row in config["linear"]["weights_table"])
+    member = out / "members" / "1"
+    history = json.loads((member / "history.json").read_text())
+    f1 = history["val_macro_f1"]
+    assert len(f1) == len(history["epochs"]) and all(0 <= v <= 1 for v in f1)
+    assert history["best_value"] == max(f1)
+    assert (member / "history.csv").read_text().splitlines()[0].endswith(",val_macro_f1")
+    from textrnn.runs import open_run
+
+    assert open_run(out).history["val_macro_f1"] == pytest.approx(f1)  # the members' mean
+
+
+def test_a_run_that_does_not_monitor_macro_f1_has_no_such_column(toy_csv):
+    root, data = toy_csv
+    options = TrainOptions.from_preset("fast", data=str(data), seed=5, baseline=False, **SMALL)
+    result = train(options, root / "plain", verbose=0)
+    assert "val_macro_f1" not in result.history
+    assert "val_macro_f1" not in (root / "plain" / "history.csv").read_text()
