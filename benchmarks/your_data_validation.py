@@ -96,22 +96,25 @@ def main() -> None:
     out = Path(args.out)
     old = json.loads(out.read_text(encoding="utf-8")) if out.is_file() else {"rows": {}}
     rows: dict[str, dict[str, Any]] = old.get("rows", {})
+    from textrnn.fileio import write_json_atomic
+
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         for name in args.datasets:
             fit, dev = carve(name, work, args.seed)
             for variant in args.variants:
                 rows.setdefault(name, {})[variant] = run_variant(variant, fit, dev, work, args.seed)
-    from textrnn.fileio import write_json_atomic
+                write_json_atomic(out, _result(rows, args.seed))  # after each run: a kill keeps it
 
-    result = {
+
+def _result(rows: dict[str, dict[str, Any]], seed: int) -> dict[str, Any]:
+    return {
         "benchmark": "your_data_validation",
         "dev_fraction": DEV_FRACTION,
-        "seed": args.seed,
+        "seed": seed,
         "note": "dev sets carved from train.csv; test files never read; machine shared with other jobs",
         "rows": rows,
     }
-    write_json_atomic(out, result)
 
 
 if __name__ == "__main__":
