@@ -49,6 +49,8 @@ def test_the_linear_model_gives_way_to_the_caller_to_no_validation_and_to_a_thre
     assert "without validation data" in none.describe
     threshold = choose_options(auto.replace(threshold="f1"), texts, labels, explicit={"threshold"})
     assert threshold.options.linear is False and "--threshold" in threshold.describe
+    nproc = choose_options(auto.replace(nproc=2), texts, labels, explicit={"nproc"})
+    assert nproc.options.linear is False and "--nproc" in nproc.describe
 
 
 # ------------------------------------------------------------------------ best, sized to data

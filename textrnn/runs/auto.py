@@ -121,6 +121,9 @@ def choose_options(
     if validation == 0 and chosen.get("linear") and "linear" not in given:
         chosen["linear"] = False  # its weight needs validation data
         reasons[-1] = "no linear n-gram model: without validation data it cannot be weighed"
+    if options.nproc > 1 and chosen.get("linear") and "linear" not in given:
+        chosen["linear"] = False  # the linear model joins an ensemble, trained by one process
+        reasons[-1] = "no linear n-gram model: --nproc trains a single run"
     if options.threshold is not None and chosen.get("linear") and "linear" not in given:
         chosen["linear"] = False  # the threshold is chosen for the RNN's own probabilities
         reasons[-1] = "no linear n-gram model: --threshold is chosen for the RNN alone"
