@@ -133,11 +133,16 @@ def toy_csv(tmp_path_factory):
 SMALL = {"units": 8, "embedding_dim": 8, "epochs": 1, "batch_size": 32}
 
 
-def test_a_default_run_is_one_rnn_and_the_linear_model_with_the_recipe_in_its_config(toy_csv):
+@pytest.fixture(scope="module")
+def auto_run(toy_csv):
     root, data = toy_csv
     out = root / "auto"
     options = TrainOptions.from_preset("auto", data=str(data), seed=5, **SMALL)
-    result = train(options, out, verbose=0, explicit=set(SMALL) | {"seed"})
+    return out, train(options, out, verbose=0, explicit=set(SMALL) | {"seed"})
+
+
+def test_a_default_run_is_one_rnn_and_the_linear_model_with_the_recipe_in_its_config(auto_run):
+    out, result = auto_run
     config = json.loads((out / "config.json").read_text())
     assert config["recipe"]["options"]["linear"] is True and config["recipe"]["reasons"]
     assert config["linear"]["weight"] is not None and config["linear"]["chosen_by"] == "val_acc"
@@ -188,3 +193,13 @@ def test_a_run_that_does_not_monitor_macro_f1_has_no_such_column(toy_csv):
     result = train(options, root / "plain", verbose=0)
     assert "val_macro_f1" not in result.history
     assert "val_macro_f1" not in (root / "plain" / "history.csv").read_text()
+
+
+def test_exporting_the_default_run_names_the_member_to_export(auto_run, tmp_path):
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    from textrnn.export.onnx import ExportError, export_onnx
+
+    out, _ = auto_run
+    with pytest.raises(ExportError, match="members/1.*--no-linear"):
+        export_onnx(out, tmp_path / "onnx")
