@@ -1,23 +1,25 @@
 """Your own data: the recipe `textrnn.recipes.choose` picks, `--preset best`, and the baseline.
 
-For SST-2, TREC-6 and SMS spam (`../shared/data/text/`, see its README), and IMDB when
-`TEXTRNN_IMDB` points to `aclImdb_v1.tar.gz`: the recipe is chosen from `train.csv` alone, the RNN
-and the baseline are trained on `train.csv` and each scored once on `test.csv`. The recipe's
-options are passed explicitly on top of the `fast` preset (what `textrnn train --data` will do
-by itself once it is wired in). `best` is exactly `textrnn train --preset best --data train.csv
---test-data test.csv --seed SEED`: 3 RNN members and the linear n-gram model, weighted on the
-members' validation splits.
+For SST-2, TREC-6 and SMS spam (`../shared/data/text/`, see its README), and IMDB when named
+(`--datasets imdb`, with `TEXTRNN_IMDB` pointing to `aclImdb_v1.tar.gz`): every model is trained
+on `train.csv` and scored once on `test.csv`. `recipe` (the default) is exactly `textrnn train
+--data train.csv --test-data test.csv --seed SEED`: the recipe chosen from `train.csv` alone, one
+RNN and the linear n-gram model weighted on its validation split. `best` is exactly `textrnn
+train --preset best --data train.csv --test-data test.csv --seed SEED`: 3 RNN members sized to
+the data and the linear n-gram model, weighted on the members' validation splits. `baseline` is
+TF-IDF 1-2-grams + logistic regression (`textrnn.baseline`).
 
-    PYTHONPATH=. python benchmarks/your_data.py [--datasets sst2 trec sms_spam imdb]
+    PYTHONPATH=. python benchmarks/your_data.py [--datasets sst2 trec sms_spam [imdb]]
         [--runs recipe best baseline] [--threads 1]
 
-Writes `benchmarks/results/your_data.json`; with `--runs` a subset, the other entries already
-in that file are kept (each entry records when it was measured).
+Writes `benchmarks/results/your_data.json`, keeping the entries already in that file that were
+not rerun (each entry records when it was measured).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import sys
@@ -64,6 +66,11 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
+def _member_parameters(ensemble: Path) -> int | None:
+    member = json.loads((ensemble / "members" / "1" / "config.json").read_text(encoding="utf-8"))
+    return (member.get("model") or {}).get("parameters")
+
+
 def run_best(name: str, train_csv: Path, test_csv: Path, work: Path, seed: int) -> dict[str, Any]:
     """`textrnn train --preset best --data train.csv --test-data test.csv --seed SEED`."""
     from textrnn.runs import TrainOptions, train
@@ -73,15 +80,20 @@ def run_best(name: str, train_csv: Path, test_csv: Path, work: Path, seed: int) 
     result = train(options, work / f"{name}-best", verbose=0, print_fn=lambda s: None)
     seconds = time.perf_counter() - t0
     m = result.metrics
-    import json
-
-    linear = json.loads((work / f"{name}-best" / "config.json").read_text())["linear"]
+    config = json.loads((work / f"{name}-best" / "config.json").read_text(encoding="utf-8"))
+    linear = config["linear"]
+    chosen = TrainOptions.from_dict(config["options"])
     row = {
         "accuracy": m["accuracy"],
         "macro_f1": m["macro"]["f1"],
         "seconds": seconds,
-        "model": f"{options.ensemble} × {options.model_name()} + linear",
-        "linear": {k: linear[k] for k in ("weight", "kind", "c", "model", "features")},
+        "model": f"{chosen.ensemble} × {chosen.model_name()} + linear",
+        "options": {
+            k: config["options"][k]
+            for k in ("num_words", "maxlen", "ngrams", "ngram_buckets", "epochs", "batch_size", "monitor")
+        },
+        "parameters_per_member": _member_parameters(work / f"{name}-best"),
+        "linear": {k: linear.get(k) for k in ("weight", "kind", "c", "model", "features", "chosen_by")},
         "parts": m.get("parts"),
         "measured": _now(),
     }
@@ -104,7 +116,6 @@ def run_one(
 ) -> dict[str, Any]:
     from textrnn.baseline import run_baseline
     from textrnn.data import read_texts
-    from textrnn.recipes import BASE_PRESET, choose
     from textrnn.runs import TrainOptions, train
 
     texts, labels = read_texts(train_csv)
@@ -123,31 +134,33 @@ def run_one(
         }
     if "recipe" not in runs:
         return row
+    # the default: `textrnn train --data train.csv --test-data test.csv --seed SEED`
+    options = TrainOptions.from_preset("auto", data=str(train_csv), test_data=str(test_csv), seed=seed)
+    if budget is not None:
+        options = options.replace(time_budget=budget)
+    target = work / f"{name}-recipe"
     t0 = time.perf_counter()
-    recipe = choose(texts, labels, time_budget_minutes=budget)
-    choose_seconds = time.perf_counter() - t0
-    print(
-        f"\n== {name}: {len(texts):,} train / {len(test_texts):,} test texts\n{recipe.describe()}",
-        flush=True,
-    )
-    options = TrainOptions.from_preset(
-        BASE_PRESET, data=str(train_csv), test_data=str(test_csv), seed=seed, **recipe.options
-    )
-    t0 = time.perf_counter()
-    result = train(options, work / f"{name}-recipe", verbose=0, print_fn=lambda s: None)
-    rnn_seconds = time.perf_counter() - t0
+    result = train(options, target, verbose=0, print_fn=lambda s: None)
+    seconds = time.perf_counter() - t0
     m = result.metrics
+    config = json.loads((target / "config.json").read_text(encoding="utf-8"))
+    recipe = config["recipe"]
+    print(f"\n== {name}: {len(texts):,} train / {len(test_texts):,} test texts", flush=True)
+    print("\n".join(recipe["reasons"]), flush=True)
+    linear = config.get("linear") or {}
     row["recipe"] = {
-        **recipe.to_dict(),
+        **recipe,
         "accuracy": m["accuracy"],
         "macro_f1": m["macro"]["f1"],
-        "seconds": rnn_seconds,
-        "choose_seconds": choose_seconds,
-        "model": options.model_name(),
+        "seconds": seconds,
+        "model": TrainOptions.from_dict(config["options"]).model_name() + (" + linear" if linear else ""),
+        "linear": {k: linear.get(k) for k in ("weight", "kind", "c", "chosen_by", "seconds")},
+        "parts": m.get("parts"),
         "measured": _now(),
     }
     print(
-        f"{name}: recipe {m['accuracy']:.4f} (macro F1 {m['macro']['f1']:.4f}, {rnn_seconds:.0f} s)",
+        f"{name}: default {m['accuracy']:.4f} (macro F1 {m['macro']['f1']:.4f}, {seconds:.0f} s, "
+        f"linear weight {linear.get('weight')})",
         flush=True,
     )
     return row
@@ -182,7 +195,10 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", nargs="+", default=[*DATASETS, "imdb"], help="which datasets")
+    parser.add_argument(
+        "--datasets", nargs="+", default=list(DATASETS), choices=[*DATASETS, "imdb"],
+        help="which datasets (imdb only when named, with TEXTRNN_IMDB set)",
+    )  # fmt: skip
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--runs", nargs="+", default=list(RUNS), choices=RUNS, help="what to train")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
@@ -209,9 +225,7 @@ def main() -> None:
                 run_one(name, train_csv, test_csv, work, args.seed, args.time_budget, tuple(args.runs))
             )
     out = Path(args.out)
-    if set(args.runs) != set(RUNS) and out.is_file():
-        import json
-
+    if out.is_file():
         rows = merge(json.loads(out.read_text(encoding="utf-8")).get("rows", []), rows)
     result = {
         "benchmark": "your_data",

@@ -123,11 +123,15 @@ def test_train_best_preset_end_to_end_from_the_api_and_the_cli(tmp_path):
         ],
     )
     assert cli.exit_code == 0, cli.stderr
-    options = json.loads((tmp_path / "cli" / "config.json").read_text())["options"]
+    config = json.loads((tmp_path / "cli" / "config.json").read_text())
+    options = config["options"]
     assert (
         options["preset"] == "best" and options["word_vectors"] == "ppmi" and options["pooling"] == "max_avg"
     )
-    assert options["ngrams"] == 3 and options["ngram_buckets"] == 512
+    # with --data, best's n-grams follow the recipe (trigrams where bigrams repeat enough, else
+    # words alone); the rows given on the command line are kept
+    assert options["ngrams"] == (3 if config["recipe"]["options"]["ngrams"] > 1 else 1)
+    assert options["ngram_buckets"] == 512
     bad_ngrams = CliRunner().invoke(app, ["train", "--preset", "best", "--data", str(data), "--ngrams", "7"])
     assert bad_ngrams.exit_code != 0 and "`ngrams` (`--ngrams`)" in bad_ngrams.stderr
     bad = CliRunner().invoke(app, ["train", "--preset", "best", "--data", str(data), "--pooling", "mean"])

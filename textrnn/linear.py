@@ -35,9 +35,13 @@ from textrnn.errors import ModelFileError
 from textrnn.preprocessing.text import tokenize
 
 KINDS = ("tfidf", "nb")
-C_GRID = (1.0, 4.0, 16.0, 64.0)
+# The baseline's grid (`textrnn.baseline.C_GRID`). With n-grams seen once kept below
+# MIN_DF_FROM texts, on a dev set carved from TREC-6's training file (20%, stratified, seed 0) the
+# linear model scored 0.8714 as the baseline did, against 0.8650 with C up to 64 and n-grams seen
+# once dropped from 1,000 texts (SMS spam: 0.9933 with either).
+C_GRID = (1.0, 4.0, 16.0, 64.0, 256.0)
 NGRAM_RANGE = (1, 2)
-MIN_DF_FROM = 1_000  # with at least this many training texts, keep n-grams seen in 2+ texts
+MIN_DF_FROM = 20_000  # with at least this many training texts, keep n-grams seen in 2+ texts
 NB_ALPHA = 1.0  # naive Bayes smoothing
 LINEAR_FORMAT = "textrnn.linear"
 LINEAR_FORMAT_VERSION = 1
@@ -286,6 +290,27 @@ def accuracy(y: np.ndarray, probs: np.ndarray) -> float:
     return float(np.mean(probs.argmax(axis=1) == y))
 
 
+def macro_f1(y: np.ndarray, probs: np.ndarray) -> float:
+    """The mean over the classes of `probs`' columns of each class's F1 (0 for a class that is
+    neither predicted nor present)."""
+    predicted = probs.argmax(axis=1)
+    scores = []
+    for k in range(probs.shape[1]):
+        tp = float(np.sum((predicted == k) & (y == k)))
+        both = float(np.sum(predicted == k) + np.sum(y == k))
+        scores.append(2.0 * tp / both if both else 0.0)
+    return float(np.mean(scores))
+
+
+# What the linear model's kind, C and weight are chosen by: a row's key and its figure.
+CRITERIA = ("accuracy", "macro_f1")
+
+
+def _rank(row: dict[str, Any], by: str) -> tuple[float, ...]:
+    first = row["val_macro_f1"] if by == "macro_f1" else row["val_acc"]
+    return (first, row["val_acc"], -row["val_loss"])
+
+
 def choose_linear(
     counts: NgramCounts,
     train_rows: np.ndarray,
@@ -294,11 +319,15 @@ def choose_linear(
     label_names: Sequence[str],
     *,
     c_grid: Sequence[float] = C_GRID,
+    by: str = "accuracy",
 ) -> tuple[str, float, list[dict[str, Any]]]:
-    """The kind and C with the best validation accuracy (ties: lower log loss), and the table.
+    """The kind and C with the best validation figure `by` (`accuracy`, or `macro_f1` for a run
+    that monitors it; ties: accuracy, then lower log loss), and the table.
 
     Each `(kind, C)` is fitted on `train_rows` and scored on `val_rows`.
     """
+    if by not in CRITERIA:
+        raise ValueError(f"Unknown criterion {by!r}; expected one of {CRITERIA}.")
     kinds = KINDS if len(label_names) == 2 else ("tfidf",)
     table: list[dict[str, Any]] = []
     for kind in kinds:
@@ -309,9 +338,9 @@ def choose_linear(
             yv = y[val_rows]
             table.append(
                 {"kind": kind, "c": float(c), "val_acc": accuracy(yv, probs),
-                 "val_loss": log_loss(yv, probs)}
+                 "val_macro_f1": macro_f1(yv, probs), "val_loss": log_loss(yv, probs)}
             )  # fmt: skip
-    best = max(table, key=lambda r: (r["val_acc"], -r["val_loss"]))
+    best = max(table, key=lambda r: _rank(r, by))
     return str(best["kind"]), float(best["c"]), table
 
 
@@ -324,25 +353,33 @@ WEIGHT_GRID = tuple(round(0.1 * i, 1) for i in range(11))
 
 
 def choose_weight(
-    y: np.ndarray, rnn_probs: np.ndarray, linear_probs: np.ndarray
+    y: np.ndarray, rnn_probs: np.ndarray, linear_probs: np.ndarray, *, by: str = "accuracy"
 ) -> tuple[float, list[dict[str, float]]]:
     """The linear model's weight `w` in `(1 - w) · rnn + w · linear` with the best validation
-    accuracy (ties: lower log loss, then the smaller weight), and the table of every weight."""
+    figure `by` (`accuracy` or `macro_f1`; ties: accuracy, lower log loss, then the smaller
+    weight), and the table of every weight."""
+    if by not in CRITERIA:
+        raise ValueError(f"Unknown criterion {by!r}; expected one of {CRITERIA}.")
     table: list[dict[str, float]] = []
     for w in WEIGHT_GRID:
         p = (1.0 - w) * rnn_probs + w * linear_probs
-        table.append({"weight": w, "val_acc": accuracy(y, p), "val_loss": log_loss(y, p)})
-    best = max(table, key=lambda r: (r["val_acc"], -r["val_loss"], -r["weight"]))
+        table.append(
+            {"weight": w, "val_acc": accuracy(y, p), "val_macro_f1": macro_f1(y, p),
+             "val_loss": log_loss(y, p)}
+        )  # fmt: skip
+    best = max(table, key=lambda r: (*_rank(r, by), -r["weight"]))
     return float(best["weight"]), table
 
 
 __all__ = [
+    "CRITERIA",
     "KINDS",
     "LinearTextModel",
     "NgramCounts",
     "choose_linear",
     "choose_weight",
     "fit_linear",
+    "macro_f1",
     "ngrams_of",
     "validation_probs",
 ]

@@ -72,6 +72,7 @@ def test_numeric_looking_labels_are_two_classes(tmp_path):
             "--epochs",
             "1",
             "--no-baseline",
+            "--no-linear",
             "--out",
             str(out),
             "--verbose",

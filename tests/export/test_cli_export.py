@@ -31,6 +31,7 @@ TINY = [
     "200",
     "--batch-size",
     "32",
+    "--no-linear",  # one model to export (the default recipe adds the linear n-gram model)
 ]
 TEXTS = [
     "A wonderful film, loved it!",

@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # The tiny model of every reliability test, and how long to train it.
 TINY = ["--units", "4", "--embedding-dim", "4", "--maxlen", "12", "--num-words", "100"]
 TINY += ["--batch-size", "32"]
+TINY += ["--no-linear"]  # a single run folder (the default recipe's linear model makes an ensemble)
 TRAIN = [
     *TINY,
     "--seed",

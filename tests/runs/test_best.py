@@ -11,6 +11,7 @@ from textrnn.cli import app
 from textrnn.data.toy import toy_texts, write_toy_csv
 from textrnn.errors import ModelFileError
 from textrnn.linear import (
+    C_GRID,
     LinearTextModel,
     NgramCounts,
     choose_linear,
@@ -69,7 +70,7 @@ def test_multiclass_choice_and_weight_grid():
     y = np.array([0, 1, 2] * 10)
     counts = NgramCounts.build(texts)
     kind, c, table = choose_linear(counts, np.arange(21), np.arange(21, 30), y, ["b", "g", "r"])
-    assert kind == "tfidf" and {r["kind"] for r in table} == {"tfidf"} and len(table) == 4
+    assert kind == "tfidf" and {r["kind"] for r in table} == {"tfidf"} and len(table) == len(C_GRID)
     assert max(r["val_acc"] for r in table) == 1.0
     rnn = np.full((9, 3), 1 / 3)
     lin = np.eye(3)[y[21:]]

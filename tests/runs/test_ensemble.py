@@ -143,7 +143,8 @@ def test_cli_ensemble_flag_predict_and_bad_value(tmp_path, data):
     assert [b["kind"] for b in baselines] == ["baseline"]  # the member's baseline, labelled
     recorded = json.loads((out / "metrics.json").read_text())
     assert ensemble_row["kind"] == "ensemble" and ensemble_row["test_acc"] == recorded["accuracy"]
-    assert ensemble_row["model"] == "2 × " + member_row["model"]
+    # the default recipe (--data, no preset) adds the linear n-gram model beside the members
+    assert ensemble_row["model"] == "2 × " + member_row["model"] + " + linear n-grams"
     assert ensemble_row["parameters"] == 2 * member_row["parameters"]
     assert ensemble_row["best_epoch"] is None
     assert member_row["kind"] == "run" and member_row["status"] == "complete"

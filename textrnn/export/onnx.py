@@ -454,8 +454,11 @@ def export_onnx(run: str | os.PathLike[str], out: str | os.PathLike[str] | None 
     _require("onnxruntime")
     predictor = textrnn.load(run)
     if isinstance(predictor, EnsemblePredictor):
+        linear = " and a linear n-gram model" if predictor.linear is not None else ""
         raise ExportError(
-            f"`{run}` is an ensemble of {len(predictor.members)} models: export one member folder instead."
+            f"`{run}` is an ensemble of {len(predictor.members)} RNN model(s){linear}: export one "
+            f"member folder instead (`{Path(run) / 'members' / '1'}`), or train with --no-linear "
+            "--ensemble 1 for a single run."
         )
     model = predictor.model
     model.eval()

@@ -42,16 +42,21 @@ def train_ensemble(
     verbose: int = 1,
     print_fn: Callable[[str], Any] | None = None,
     command: Sequence[str] | None = None,
+    recipe: dict[str, Any] | None = None,
 ) -> EnsembleResult:
     """Train `options.ensemble` members into the new ensemble folder `target` (options settled by
-    `textrnn.runs.settle`).
+    `textrnn.runs.settle`). `recipe` is what the data chose (`AutoChoice.recipe`), kept in
+    `config.json` as a single run keeps it.
 
     Raises:
         TrainingInterrupted: Ctrl-C after the first member's first epoch (resume the ensemble).
         KeyboardInterrupt: Ctrl-C before that; nothing is left behind.
         DatasetError, RunFolderError, ValueError: bad data or options.
     """
-    config = ensemble_config(name=target.name, command=command, options=options)
+    config = ensemble_config(
+        name=target.name, command=command, options=options, recipe=recipe,
+        reproduce=options.command_line(target),
+    )  # fmt: skip
     created = make_parents(target.parent)
     run = EnsembleRun.create(target, config)
     try:
@@ -157,7 +162,9 @@ def _add_linear(
     orders = [np.random.default_rng(seed).permutation(n) for seed in run.member_seeds]
     say(f"Linear n-gram model: counting the word 1-2-grams of {n:,} training texts ...")
     counts = NgramCounts.build(train_texts)
-    kind, c, table = choose_linear(counts, orders[0][:split_at], orders[0][split_at:], y, names)
+    # an imbalanced run (monitor val_macro_f1) weighs every class alike here too
+    by = "macro_f1" if options.monitor == "val_macro_f1" else "accuracy"
+    kind, c, table = choose_linear(counts, orders[0][:split_at], orders[0][split_at:], y, names, by=by)
     ys, rnn, lin = [], [], []
     for order, predictor in zip(orders, predictors, strict=True):
         val = order[split_at:]
@@ -166,7 +173,7 @@ def _add_linear(
         rnn.append(predictor.predict_proba([train_texts[i] for i in val]))
         ys.append(y[val])
     weight, weights = choose_weight(
-        np.concatenate(ys), np.concatenate(rnn).astype(np.float64), np.concatenate(lin)
+        np.concatenate(ys), np.concatenate(rnn).astype(np.float64), np.concatenate(lin), by=by
     )
     final = fit_linear(counts, np.arange(n), y, names, kind=kind, c=c)
     entry = {
@@ -176,6 +183,7 @@ def _add_linear(
         "model": final.name,
         "features": len(final.vocabulary),
         "chosen_on": f"the members' validation splits ({len(np.concatenate(ys)):,} texts)",
+        "chosen_by": "val_macro_f1" if by == "macro_f1" else "val_acc",
         "features_table": table,
         "weights_table": weights,
         "seconds": round(time.perf_counter() - start, 1),

@@ -34,13 +34,14 @@ WORD_VECTORS = ("random", "ppmi")
 MONITORS = ("val_loss", "val_acc", "loss", "acc", "val_macro_f1")
 AUTO_PRESET = "auto"  # options chosen from the training texts (`textrnn.recipes`) over AUTO_BASE
 AUTO_BASE = "fast"  # `textrnn.recipes.BASE_PRESET` (not imported: it loads NumPy)
+BEST_PRESET = "best"  # on the user's data it is sized by the recipe too (`textrnn.runs.auto`)
 # What `--preset auto` may choose (`textrnn.recipes`, `textrnn.runs.auto`). Its reproduce line spells
 # each of them: a rerun chooses anew and keeps only what the command line gives, so a value that
 # happens to equal the base preset's (e.g. `--epochs 3`) must be given too.
 AUTO_CHOSEN = (
     "maxlen", "num_words", "mask_zero", "bucket_by_length", "ngrams", "ngram_buckets", "batch_size",
     "epochs", "validation_split", "early_stopping", "monitor", "ema", "optimizer", "learning_rate",
-    "lr_schedule", "threads",
+    "lr_schedule", "threads", "linear",
 )  # fmt: skip
 THRESHOLDS = ("f1",)
 CLASS_WEIGHTS = ("balanced",)
@@ -92,7 +93,7 @@ PRESETS: dict[str, Preset] = {
     "best": Preset(
         "the strongest recipe under 20 minutes on two CPU cores: 3 bidirectional GRUs over "
         "PPMI word vectors and hashed 1-3-grams, with a linear n-gram model weighted on "
-        "validation",
+        "validation; with --data, vocabulary, length, n-gram rows and epochs are sized to the data",
         {
             "rnn": "gru",
             "units": 64,
@@ -315,8 +316,9 @@ class TrainOptions:
         "evaluate.",
     )  # fmt: skip
     time_budget: float | None = option(
-        None, group=TRAINING, above=0, metavar="MINUTES", none="4 minutes",
-        help="Minutes of training the chosen recipe (--preset auto) aims at; it sets the epochs.",
+        None, group=TRAINING, above=0, metavar="MINUTES", none="4 minutes; best: 15",
+        help="Minutes of training the chosen recipe (--preset auto, and best with --data, whose "
+        "members share them) aims at; it sets the epochs.",
     )  # fmt: skip
     threads: int | None = option(
         None, group=TRAINING, minimum=1, none="PyTorch's default",
@@ -478,7 +480,8 @@ class TrainOptions:
         args = ["textrnn", "train"]
         for declared in self.OPTIONS:
             value = getattr(self, declared.name)
-            chosen = self.preset == AUTO_PRESET and declared.name in AUTO_CHOSEN
+            from_data = self.preset == AUTO_PRESET or (self.preset == BEST_PRESET and self.data)
+            chosen = bool(from_data) and declared.name in AUTO_CHOSEN
             if value is not None and (chosen or value != base.get(declared.name, declared.default)):
                 args += declared.to_args(value)
         if out is not None:

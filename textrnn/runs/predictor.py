@@ -328,6 +328,7 @@ class EnsemblePredictor(Predictor):
         self.path = path
         self.linear = linear
         self.linear_weight = float(linear_weight) if linear is not None else 0.0
+        self.threshold = None  # an ensemble decides by the largest mean probability
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> EnsemblePredictor:

@@ -13,7 +13,7 @@ from textrnn.evaluation import classification_metrics
 from textrnn.runs.options import TrainOptions
 from textrnn.runs.predictor import to_class_matrix
 from textrnn.runs.prepare import PADDING, TRUNCATING, PreparedData
-from textrnn.runs.run import HISTORY_KEYS, SingleRun, model_metadata
+from textrnn.runs.run import SingleRun, history_keys, model_metadata
 from textrnn.training.metrics import direction_of
 
 
@@ -99,7 +99,7 @@ class RunRecorder(Callback):
         model = self._require_model()
         h = self.history
         h["epochs"].append(epoch + 1)
-        for key in HISTORY_KEYS:
+        for key in history_keys(h):
             h[key].append(json_float(seconds if key == "seconds" else logs.get(key)))
         value = float(logs.get(self.monitor, math.nan))
         improved = better(self.monitor, value, h.get("best_value"))

@@ -96,6 +96,8 @@ LINEAR = "linear"  # an ensemble's linear n-gram model (`textrnn.linear`), with 
 WEIGHTS = "model.safetensors"  # inside model/, as `textrnn.models` names it
 
 HISTORY_KEYS = ("loss", "acc", "val_loss", "val_acc", "seconds")
+# Kept per epoch only in the runs that compute it: `val_macro_f1` where it is the monitor.
+OPTIONAL_HISTORY_KEYS = ("val_macro_f1",)
 _INCOMPLETE = "incomplete"
 _INCOMPLETE_DIR = re.compile(r"^\..+\.incomplete-[0-9a-f]{8}$")
 
@@ -170,8 +172,18 @@ def _threshold(value: Any, model_dir: Path, classes: int) -> float | None:
     return float(value)
 
 
+def history_keys(history: dict[str, Any]) -> tuple[str, ...]:
+    """The per-epoch columns of `history`: `HISTORY_KEYS` and those of `OPTIONAL_HISTORY_KEYS` it
+    holds."""
+    return (*HISTORY_KEYS, *(k for k in OPTIONAL_HISTORY_KEYS if k in history))
+
+
 def new_history(options: TrainOptions) -> dict[str, Any]:
-    """The history of a run before its first epoch."""
+    """The history of a run before its first epoch (with `val_macro_f1` per epoch where it is the
+    monitor)."""
+    optional: dict[str, list[float | None]] = {}
+    if options.monitor == "val_macro_f1":
+        optional["val_macro_f1"] = []
     return {
         "format_version": HISTORY_FORMAT_VERSION,
         "status": "running",
@@ -182,6 +194,7 @@ def new_history(options: TrainOptions) -> dict[str, Any]:
         "best_value": None,
         "epochs": [],
         **{k: [] for k in HISTORY_KEYS},
+        **optional,
     }
 
 
@@ -236,11 +249,12 @@ def _read_predictions(path: Path) -> Predictions:
 
 def _write_history(folder: Path, history: dict[str, Any]) -> None:
     write_json_atomic(folder / HISTORY_JSON, history)
+    keys = history_keys(history)
     rows = [
-        [e, *("" if history[k][i] is None else repr(round(history[k][i], 6)) for k in HISTORY_KEYS)]
+        [e, *("" if history[k][i] is None else repr(round(history[k][i], 6)) for k in keys)]
         for i, e in enumerate(history["epochs"])
     ]
-    write_csv_atomic(folder / HISTORY_CSV, ["epoch", *HISTORY_KEYS], rows)
+    write_csv_atomic(folder / HISTORY_CSV, ["epoch", *keys], rows)
 
 
 def _read_json(path: Path) -> Any:
@@ -282,9 +296,21 @@ def single_run_config(
     }
 
 
-def ensemble_config(*, name: str, command: Sequence[str] | None, options: TrainOptions) -> dict[str, Any]:
-    """An ensemble's `config.json`: `options.ensemble` members, seeds `seed`, `seed + 1`, ..."""
+def ensemble_config(
+    *,
+    name: str,
+    command: Sequence[str] | None,
+    options: TrainOptions,
+    recipe: dict[str, Any] | None = None,
+    reproduce: str | None = None,
+) -> dict[str, Any]:
+    """An ensemble's `config.json`: `options.ensemble` members, seeds `seed`, `seed + 1`, ...;
+    `recipe` what the data chose and why (`--preset auto` and `best`; absent otherwise), and
+    `reproduce` the command line that trains it again, as a single run's."""
     seed = int(options.seed or 0)
+    extra: dict[str, Any] = {"recipe": recipe} if recipe is not None else {}
+    if reproduce is not None:
+        extra["reproduce"] = reproduce
     return {
         "format": ENSEMBLE_FORMAT,
         "format_version": ENSEMBLE_FORMAT_VERSION,
@@ -299,6 +325,7 @@ def ensemble_config(*, name: str, command: Sequence[str] | None, options: TrainO
             {"path": f"{MEMBERS}/{i + 1}", "seed": seed + i} for i in range(options.ensemble)
         ],
         **({"linear": {"path": LINEAR, "weight": None}} if options.linear else {}),
+        **extra,
         "status": "running",
     }  # fmt: skip
 
@@ -539,7 +566,7 @@ class SingleRun(Run):
         if stored is not None and list(stored.get("epochs", [])) == list(range(1, done + 1)):
             return dict(stored)
         history = dict(self.history)
-        for key in ("epochs", *HISTORY_KEYS):
+        for key in ("epochs", *history_keys(history)):
             history[key] = list(history.get(key, []))[:done]
         if history.get("best_epoch") is not None and history["best_epoch"] > done:
             history["best_epoch"], history["best_value"] = None, None
@@ -751,7 +778,10 @@ class EnsembleRun(Run):
             "best_epoch": None,
             "epochs": list(range(1, n + 1)),
         }
-        for key in HISTORY_KEYS:
+        keys = HISTORY_KEYS + tuple(
+            k for k in OPTIONAL_HISTORY_KEYS if histories and all(k in h for h in histories)
+        )
+        for key in keys:
             columns = [list(h.get(key) or [])[:n] for h in histories]
             ok = n > 0 and all(len(c) == n and None not in c for c in columns)
             out[key] = [float(np.mean([c[i] for c in columns])) for i in range(n)] if ok else [None] * n
@@ -828,6 +858,12 @@ class EnsembleRun(Run):
         self._lock = lock
         remove_paths(temp_entries(self.path))
 
+    def baseline_predictions(self) -> Predictions | None:
+        """The baseline's test predictions of the first member (the members share the test
+        split and the training texts the baseline is fitted on), None without them."""
+        paths = self.member_paths
+        return SingleRun(paths[0]).baseline_predictions() if paths and paths[0].is_dir() else None
+
     @property
     def started(self) -> bool:
         """Whether any member got past its first epoch (its folder exists)."""
@@ -863,11 +899,14 @@ class EnsembleRun(Run):
                     m = classification_metrics(y, p, names)
                     parts[part] = {"accuracy": m["accuracy"], "macro_f1": m["macro"]["f1"]}
                 probs = (1.0 - w) * probs + w * linear_probs
+            # the baseline of the first member, fitted on the training texts all members share
+            baseline = (SingleRun(self.member_paths[0]).metrics or {}).get("baseline")
             metrics = {
                 "split": "test",
                 "members": len(tables),
                 **classification_metrics(y, probs, names),
                 **({"parts": parts} if parts else {}),
+                **({"baseline": baseline} if baseline else {}),
             }
             write_json_atomic(self.path / METRICS, metrics)
             _write_predictions(self.path, first.index, first.labels, probs, names)
@@ -1103,6 +1142,7 @@ __all__ = [
     "HISTORY_CSV",
     "HISTORY_JSON",
     "HISTORY_KEYS",
+    "OPTIONAL_HISTORY_KEYS",
     "LINEAR",
     "MEMBERS",
     "METRICS",
@@ -1120,6 +1160,7 @@ __all__ = [
     "TextModel",
     "TuneRun",
     "ensemble_config",
+    "history_keys",
     "is_run",
     "model_metadata",
     "name_taken",

@@ -12,8 +12,9 @@ from typing import Any
 
 from textrnn.callbacks import Callback
 from textrnn.errors import RunFolderError
+from textrnn.runs.auto import choose_options, chooses_from_data
 from textrnn.runs.ensemble import resume_ensemble, train_ensemble
-from textrnn.runs.options import AUTO_PRESET, TrainOptions
+from textrnn.runs.options import TrainOptions
 from textrnn.runs.result import EnsembleResult, TrainingInterrupted, TrainResult
 from textrnn.runs.run import EnsembleRun, TuneRun, open_run
 from textrnn.runs.settle import settle
@@ -33,8 +34,9 @@ def train(
     """Train a text classifier and write its run folder.
 
     With `options.preset == "auto"` (what `textrnn train --data FILE` uses without `--preset`),
-    the options are chosen from the training texts first (`textrnn.runs.auto`), the ones the
-    caller set winning; the choice and its reasons are printed and kept in `config.json`.
+    and with `"best"` on the user's data, the options are chosen from the training texts first
+    (`textrnn.runs.auto`), the ones the caller set winning; the choice and its reasons are
+    printed and kept in `config.json`.
 
     Args:
         options: the run's options; default `TrainOptions()` (the tutorial on IMDB). A missing
@@ -65,8 +67,7 @@ def train(
     """
     options, target = settle(options or TrainOptions(), out)
     recipe = None
-    if options.preset == AUTO_PRESET:
-        from textrnn.runs.auto import choose_options
+    if chooses_from_data(options):
         from textrnn.runs.prepare import read_splits
 
         texts, labels, *_ = read_splits(options)
@@ -77,7 +78,7 @@ def train(
     if options.ensemble > 1 or options.linear:
         return train_ensemble(
             options, target, callbacks=callbacks, verbose=verbose, print_fn=print_fn,
-            command=command,
+            command=command, recipe=recipe,
         )  # fmt: skip
     return train_single(
         options, target, callbacks=callbacks, verbose=verbose, print_fn=print_fn,
