@@ -349,3 +349,68 @@ def test_refusals_describe_what_they_found_briefly(tmp_path):
     with pytest.raises(DatasetError, match="the global `mmm") as refused:
         imdb.load_data(path)
     assert len(str(refused.value)) < 1000
+
+
+# ----------------------------------------------------------------------------- the fast decoder
+MIXED = [[1, 300, 70_000, -5, 255, 256, 65_535, 65_536], [7] * 5, [2**40, 3], [9], []]
+
+
+def read_x(tmp_path, stream: bytes, n: int):
+    path = write_npz(tmp_path / "x.npz", {"x_train": npy_bytes(stream, n)})
+    return keras_npz.load(path, ("x_train",))["x_train"].tolist()
+
+
+class OnlyNumpysArrays(pickle.Unpickler):
+    """The oracle: Python's unpickler, allowed only the globals numpy writes for an object array."""
+
+    def find_class(self, module, name):
+        if (module, name) in {
+            ("numpy", "ndarray"),
+            ("numpy", "dtype"),
+            ("numpy._core.multiarray", "_reconstruct"),
+            ("numpy.core.multiarray", "_reconstruct"),
+        }:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"{module}.{name}")
+
+
+def test_long_runs_of_every_int_opcode(tmp_path):
+    # Runs longer than one APPENDS batch (1,000 items), across protocol 4's frames (64 KiB).
+    rng = np.random.default_rng(3)
+    lists = [
+        rng.choice([0, 255, 256, 65_535, 65_536, -1, 2**31 - 1, -(2**31)], n).tolist() for n in (3000, 1)
+    ]
+    lists.append(rng.integers(0, 256, 70_000).tolist())
+    for protocol in (3, 4, 5):
+        stream = pickle.dumps(object_array(lists), protocol=protocol)
+        assert read_x(tmp_path, stream, len(lists)) == lists
+
+
+def test_every_truncation_is_refused(tmp_path):
+    for protocol in (3, 4):
+        stream = pickle.dumps(object_array(MIXED), protocol=protocol)
+        assert read_x(tmp_path, stream, len(MIXED)) == MIXED
+        for cut in range(len(stream)):
+            with pytest.raises(DatasetError, match="Refusing `x_train`"):
+                read_x(tmp_path, stream[:cut], len(MIXED))
+
+
+def test_mutated_lists_are_refused_or_read_as_unpickling_does(tmp_path):
+    """Each byte of the lists' part of a stream replaced by opcode bytes and by near values:
+    whatever the reader accepts, a restricted unpickler reads the same. (Before the lists, the
+    dtype's state is checked only for its shape, as before: numpy may refuse more there.)"""
+    read = 0
+    for protocol in (3, 4):
+        stream = pickle.dumps(object_array(MIXED), protocol=protocol)
+        lists = next(p for op, _, p in pickletools.genops(stream) if op.name == "EMPTY_LIST")
+        for i in range(lists, len(stream)):
+            for value in {*b"KMJ(ea]q\x94", stream[i] ^ 1, stream[i] ^ 0x80}:
+                mutated = stream[:i] + bytes([value]) + stream[i + 1 :]
+                try:
+                    got = read_x(tmp_path, mutated, len(MIXED))
+                except DatasetError:
+                    continue
+                read += 1
+                want = OnlyNumpysArrays(io.BytesIO(mutated)).load()
+                assert got == want.tolist(), (protocol, i, value)
+    assert read > 100  # changed int values and lengths, at least

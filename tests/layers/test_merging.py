@@ -1,7 +1,8 @@
 """Merge layers: values against NumPy, broadcasting, masks, configs and Keras's error messages.
 
-(Keras's own numbers for Add, Multiply, Average and Concatenate, masked and not, are checked in
-tests/models/test_functional.py.)
+(Keras's own numbers for Add, Multiply, Average and Concatenate in models, masked and not, are
+checked in tests/models/test_functional.py; every merge layer on masked inputs in
+tests/layers/test_merging_masked_keras.py.)
 """
 
 from __future__ import annotations
@@ -77,9 +78,9 @@ def test_masks():
     m1 = torch.tensor([[True, True, False, False]] * 3)
     m2 = torch.tensor([[True, False, True, False]] * 3)
     a, b = torch.from_numpy(A), torch.from_numpy(B)
-    # element-wise: AND of the given masks; None when no input is masked
-    assert torch.equal(layers.Add().compute_mask([a, b], [m1, m2]), m1 & m2)
-    assert torch.equal(layers.Add().compute_mask([a, b], [m1, None]), m1)
+    # element-wise, as Keras 3: OR of the masks when every input is masked, else no mask
+    assert torch.equal(layers.Add().compute_mask([a, b], [m1, m2]), m1 | m2)
+    assert layers.Add().compute_mask([a, b], [m1, None]) is None
     assert layers.Add().compute_mask([a, b], None) is None
     # Concatenate on features: a step is kept if any input keeps it (unmasked inputs keep all)
     cat = layers.Concatenate()

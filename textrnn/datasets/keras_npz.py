@@ -2,8 +2,13 @@
 
 Keras stores each review as a Python list of ints, so `x_train` and `x_test` are numpy object
 arrays, which numpy can only save as a pickle stream. Unpickling runs whatever the stream asks
-for, so this module never unpickles: it walks the stream's opcodes (`pickletools.genops`) with a
-small stack machine that knows only what numpy writes for a 1-D object array of int lists:
+for, so this module never unpickles: it walks the stream's opcodes with a small stack machine that
+knows only what numpy writes for a 1-D object array of int lists. The opcodes of the lists are
+decoded here, byte by byte: a list's ints come as a run of `BININT1` / `BININT2` / `BININT`
+opcodes, matched by a regular expression from an opcode's position (each opcode byte followed by
+exactly its 1, 2 or 4 argument bytes) and converted by one `struct.unpack_from` per run; `MARK`,
+`EMPTY_LIST`, `APPENDS`, `APPEND`, `MEMOIZE`, `BINPUT`, `LONG_BINPUT` and `FRAME` are read
+directly; every other byte goes through `pickletools.genops`, one opcode at a time. Accepted:
 
 - `PROTO`, `FRAME`, `STOP`, `MARK`, the memo opcodes (`MEMOIZE`, `BINPUT`, `LONG_BINPUT`, `PUT`,
   `BINGET`, `LONG_BINGET`, `GET`);
@@ -26,6 +31,8 @@ from __future__ import annotations
 import io
 import os
 import pickletools
+import re
+import struct
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,8 +162,36 @@ def _build(obj: Any, state: Any) -> None:
     raise _Refused(f"BUILD on {type(obj).__name__}")
 
 
+# The ints of one list come as a run of BININT1 / BININT2 / BININT opcodes (K, M, J and their 1, 2
+# or 4 argument bytes): matched from an opcode's position, a run is decoded by `struct` in one call.
+_INT_RUN = re.compile(rb"(?:K.|M..|J....)+", re.DOTALL)
+_INT_OPCODE = re.compile(rb"([KMJ])(?:(?<=K).|(?<=M)..|(?<=J)....)", re.DOTALL)  # the opcode of each
+_STRUCT_CODES = bytes.maketrans(b"KMJ", b"BHi")  # unsigned 1 and 2 bytes, signed 4, as pickle's
+_K, _M, _J = b"KMJ"
+# The other opcodes numpy writes between and around the lists, decoded here too: (name, arg bytes).
+_FAST = {
+    ord("("): ("MARK", 0),
+    ord("]"): ("EMPTY_LIST", 0),
+    ord("e"): ("APPENDS", 0),
+    ord("a"): ("APPEND", 0),
+    0x94: ("MEMOIZE", 0),
+    ord("q"): ("BINPUT", 1),
+    ord("r"): ("LONG_BINPUT", 4),
+    0x95: ("FRAME", 8),
+}
+
+
+def _int_run(buf: bytes, start: int, end: int) -> tuple[int, ...]:
+    """The ints of the run of BININT1 / BININT2 / BININT opcodes `buf[start:end]` (`_INT_RUN`'s)."""
+    opcodes = b"x".join(_INT_OPCODE.findall(buf, start, end))  # b"KxMxJ": x skips an opcode's byte
+    return struct.unpack_from(b"<x" + opcodes.translate(_STRUCT_CODES), buf, start)
+
+
 def _read_object_array(stream: io.BytesIO) -> list[list[int]]:
     """The lists of a pickled 1-D numpy object array of int lists, never unpickling.
+
+    The opcodes numpy writes for the lists (runs of ints, MARK, EMPTY_LIST, APPENDS, the memo and
+    frames) are decoded here; any other byte goes through `pickletools.genops`, one opcode at a time.
 
     Args:
         stream: positioned at the start of the pickle (after the `.npy` header).
@@ -167,26 +202,55 @@ def _read_object_array(stream: io.BytesIO) -> list[list[int]]:
     Raises:
         _Refused: for anything numpy does not write for such an array (the caller names the file).
     """
+    buf = stream.getvalue()
+    pos = stream.tell()
+    size = len(buf)
     stack: list[Any] = []
-    marks: list[list[Any]] = []
+    marks: list[tuple[list[Any], int]] = []
     memo: dict[int, Any] = {}
     result: Any = None
     arg: Any
+    # Lists that may hold something else than ints (the rest are not scanned again at the end):
+    # a MARK's items are all ints when nothing but int runs was pushed since it (`pushes` counts
+    # the other pushes).
+    mixed: set[int] = set()
+    pushes = 0
     try:
-        for op, arg, _pos in pickletools.genops(stream):
-            name = op.name
+        while True:
+            if pos >= size:
+                raise _Refused("a malformed stream (it ends before its STOP opcode)")
+            code = buf[pos]
+            if code == _K or code == _M or code == _J:
+                run = _INT_RUN.match(buf, pos)
+                if run is not None:
+                    stack.extend(_int_run(buf, pos, run.end()))
+                    pos = run.end()
+                    continue
+            fast = _FAST.get(code)
+            if fast is not None and pos + 1 + fast[1] <= size:
+                name, width = fast
+                arg = int.from_bytes(buf[pos + 1 : pos + 1 + width], "little") if width else None
+                pos += 1 + width
+            else:
+                stream.seek(pos)
+                op, arg, _pos = next(pickletools.genops(stream))
+                name = op.name
+                pos = stream.tell()
+            pushes += 1  # (an over-count where the opcode pushes nothing: only more is scanned)
             if name in _PUSH_INT:
                 stack.append(_check_int(arg))
             elif name == "APPENDS":
                 items = stack
-                stack = marks.pop()
+                stack, pushes_at_mark = marks.pop()
                 if not stack or not isinstance(stack[-1], list):
                     raise _Refused("APPENDS to something that is not a list")
+                if pushes != pushes_at_mark + 1 and not all(map(_is_int, items)):
+                    mixed.add(id(stack[-1]))
                 stack[-1].extend(items)
             elif name == "MEMOIZE":
                 memo[len(memo)] = stack[-1]
             elif name == "MARK":
-                marks.append(stack)
+                marks.append((stack, pushes))
                 stack = []
             elif name == "EMPTY_LIST":
                 stack.append([])
@@ -194,6 +258,8 @@ def _read_object_array(stream: io.BytesIO) -> list[list[int]]:
                 item = stack.pop()
                 if not isinstance(stack[-1], list):
                     raise _Refused("APPEND to something that is not a list")
+                if not _is_int(item):
+                    mixed.add(id(stack[-1]))
                 stack[-1].append(item)
             elif name in _PUT:
                 memo[arg] = stack[-1]
@@ -209,7 +275,7 @@ def _read_object_array(stream: io.BytesIO) -> list[list[int]]:
                 stack.append(bytes(arg))
             elif name == "TUPLE":
                 items = stack
-                stack = marks.pop()
+                stack = marks.pop()[0]
                 stack.append(tuple(items))
             elif name in ("TUPLE1", "TUPLE2", "TUPLE3"):
                 n = int(name[-1])
@@ -222,8 +288,9 @@ def _read_object_array(stream: io.BytesIO) -> list[list[int]]:
                 stack.append(())
             elif name == "LIST":
                 items = stack
-                stack = marks.pop()
+                stack = marks.pop()[0]
                 stack.append(list(items))
+                mixed.add(id(stack[-1]))
             elif name in ("GLOBAL", "STACK_GLOBAL"):
                 if name == "GLOBAL":
                     module, _, attr = str(arg).partition(" ")
@@ -252,16 +319,17 @@ def _read_object_array(stream: io.BytesIO) -> list[list[int]]:
                 if len(stack) != 1 or marks:
                     raise _Refused("a stream that does not end with one object")
                 result = stack[0]
+                break
             else:
                 raise _Refused(f"the opcode {name}")
     except IndexError as e:  # pop from an empty stack or mark stack
         raise _Refused("a malformed stream (an opcode with too few items on the stack)") from e
     except ValueError as e:  # genops: unknown opcode, truncated stream
         raise _Refused(f"a malformed stream ({e})") from e
-    return _check_result(result, len(stream.getbuffer()))
+    return _check_result(result, size, mixed)
 
 
-def _check_result(result: Any, budget: int) -> list[list[int]]:
+def _check_result(result: Any, budget: int, mixed: set[int]) -> list[list[int]]:
     if not (isinstance(result, _Array) and result.built and result.dtype is not None):
         raise _Refused(f"a {type(result).__name__} where a numpy array was expected")
     if result.dtype.code not in ("O8", "O4", "O"):
@@ -276,7 +344,7 @@ def _check_result(result: Any, budget: int) -> list[list[int]]:
     for i, item in enumerate(data):
         if not isinstance(item, list):
             raise _Refused(f"element {i}, a {type(item).__name__}: each element must be a list of ints")
-        if not all(map(_is_int, item)):
+        if id(item) in mixed and not all(map(_is_int, item)):
             bad = next(v for v in item if not _is_int(v))
             raise _Refused(f"element {i} holding a {type(bad).__name__}: each element must be a list of ints")
         total += len(item)
@@ -284,8 +352,13 @@ def _check_result(result: Any, budget: int) -> list[list[int]]:
         # which would cost memory quadratic in the file's size.
         if total > budget:
             raise _Refused(f"more ints in its lists than its {budget} bytes could hold once each")
-    # Fresh lists: a stream may reference one list twice (memo), the caller gets them independent.
-    return [list(item) for item in data]
+    # Fresh lists where a stream references one list twice (memo): the caller gets them independent.
+    seen: set[int] = set()
+    out = []
+    for item in data:
+        out.append(list(item) if id(item) in seen else item)
+        seen.add(id(item))
+    return out
 
 
 def _read_member(raw: bytes, what: str) -> np.ndarray:

@@ -1,9 +1,12 @@
 """Merge layers, as Keras's `keras.layers.merging`: `Add`, `Subtract`, `Multiply`, `Average`,
 `Maximum`, `Minimum` (element-wise, with broadcasting over axes of size 1) and `Concatenate`.
 
-Each takes a list of tensors. Masks: the element-wise layers pass on the logical AND of the
-inputs' masks (a step is kept only where every masked input keeps it), `Concatenate` the OR
-along its axis, with an unmasked input counting as all kept, as Keras does.
+Each takes a list of tensors. Masks, as Keras 3: the element-wise layers pass on the logical OR
+of the inputs' masks when every input is masked, else no mask; `Concatenate` the OR along its axis,
+with an unmasked input counting as all kept. Values at masked steps: `Multiply` reads a masked step
+as 1 and, when every input is masked, outputs 0 where all of them are masked; `Maximum` and
+`Minimum` skip a masked step (another input's value is used there); `Add`, `Subtract` and
+`Average` use the values as they are.
 
 Example:
     >>> a, b = Input(shape=(8,)), Input(shape=(8,))
@@ -93,25 +96,47 @@ class _Merge(Layer):
             out = _broadcast_shape(out, s)
         return out
 
-    def _merge(self, inputs: list[torch.Tensor]) -> torch.Tensor:
+    def _merge(self, inputs: list[torch.Tensor], masks: list[torch.Tensor | None]) -> torch.Tensor:
+        """Merges `inputs`; `masks` holds each input's mask broadcast to its shape, or None."""
         raise NotImplementedError
 
     def call(self, inputs: Any, mask: Any = None, training: bool = False, **kwargs: Any) -> torch.Tensor:
         tensors = _check_list(inputs)
         self.maybe_build([(None, *t.shape[1:]) for t in tensors])
-        return self._merge(tensors)
+        masks = [None] * len(tensors) if mask is None else _masks(tensors, mask)
+        return self._merge(tensors, [_expand(m, t) for t, m in zip(tensors, masks, strict=True)])
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> torch.Tensor | None:
         if mask is None:
             return None
         masks = _masks(inputs, mask)
-        kept = [m for m in masks if m is not None]
-        if not kept:
-            return None
-        out = kept[0]
-        for m in kept[1:]:
-            out = out & m
+        if any(m is None for m in masks):
+            return None  # as Keras: one unmasked input unmasks the output
+        out = masks[0].bool()
+        for m in masks[1:]:
+            out = out | m.bool()
         return out
+
+
+def _expand(mask: torch.Tensor | None, x: torch.Tensor) -> torch.Tensor | None:
+    """A `(batch, steps)` mask broadcast over `x`'s trailing feature axis, as Keras's merges do."""
+    if mask is None:
+        return None
+    return torch.broadcast_to(mask.bool().unsqueeze(-1), x.shape)
+
+
+def _skip_masked(op: Any, inputs: list[torch.Tensor], masks: list[torch.Tensor | None]) -> torch.Tensor:
+    """`op` over `inputs` where a masked step takes the other operand's value (Keras's rule for
+    `Maximum` and `Minimum`, which have no neutral value)."""
+    out, out_mask = inputs[0], masks[0]
+    for x, m in zip(inputs[1:], masks[1:], strict=True):
+        if m is not None:
+            x = torch.where(m, x, out)
+        if out_mask is not None:
+            out = torch.where(out_mask, out, x)
+        out_mask = out_mask | m if m is not None and out_mask is not None else None
+        out = op(out, x)
+    return out
 
 
 def _masks(inputs: Any, mask: Any) -> list[Any]:
@@ -135,7 +160,7 @@ class Add(_Merge):
         trainable: kept for Keras's signature (the layer has no weights).
     """
 
-    def _merge(self, inputs: list[torch.Tensor]) -> torch.Tensor:
+    def _merge(self, inputs: list[torch.Tensor], masks: list[torch.Tensor | None]) -> torch.Tensor:
         out = inputs[0]
         for t in inputs[1:]:
             out = out + t
@@ -157,26 +182,40 @@ class Subtract(_Merge):
             )
         super().build(input_shape)
 
-    def _merge(self, inputs: list[torch.Tensor]) -> torch.Tensor:
+    def _merge(self, inputs: list[torch.Tensor], masks: list[torch.Tensor | None]) -> torch.Tensor:
         if len(inputs) != 2:
             raise ValueError("A `Subtract` layer should be called on exactly 2 inputs")
         return inputs[0] - inputs[1]
 
 
 class Multiply(_Merge):
-    """Multiplies a list of inputs element-wise."""
+    """Multiplies a list of inputs element-wise.
 
-    def _merge(self, inputs: list[torch.Tensor]) -> torch.Tensor:
-        out = inputs[0]
-        for t in inputs[1:]:
+    A masked step counts as 1; when every input is masked, a step masked in all of them is 0.
+    """
+
+    def _merge(self, inputs: list[torch.Tensor], masks: list[torch.Tensor | None]) -> torch.Tensor:
+        every_input_masked = all(m is not None for m in masks)
+        kept: torch.Tensor | None = None
+        factors = []
+        for t, m in zip(inputs, masks, strict=True):
+            if m is not None:
+                t = torch.where(m, t, torch.ones((), dtype=t.dtype, device=t.device))
+                if every_input_masked:
+                    kept = m if kept is None else kept | m
+            factors.append(t)
+        out = factors[0]
+        for t in factors[1:]:
             out = out * t
+        if kept is not None:
+            out = torch.where(kept, out, torch.zeros((), dtype=out.dtype, device=out.device))
         return out
 
 
 class Average(_Merge):
     """Averages a list of inputs element-wise."""
 
-    def _merge(self, inputs: list[torch.Tensor]) -> torch.Tensor:
+    def _merge(self, inputs: list[torch.Tensor], masks: list[torch.Tensor | None]) -> torch.Tensor:
         out = inputs[0]
         for t in inputs[1:]:
             out = out + t
@@ -184,23 +223,17 @@ class Average(_Merge):
 
 
 class Maximum(_Merge):
-    """The element-wise maximum of a list of inputs."""
+    """The element-wise maximum of a list of inputs (a masked step takes the others' values)."""
 
-    def _merge(self, inputs: list[torch.Tensor]) -> torch.Tensor:
-        out = inputs[0]
-        for t in inputs[1:]:
-            out = torch.maximum(out, t)
-        return out
+    def _merge(self, inputs: list[torch.Tensor], masks: list[torch.Tensor | None]) -> torch.Tensor:
+        return _skip_masked(torch.maximum, inputs, masks)
 
 
 class Minimum(_Merge):
-    """The element-wise minimum of a list of inputs."""
+    """The element-wise minimum of a list of inputs (a masked step takes the others' values)."""
 
-    def _merge(self, inputs: list[torch.Tensor]) -> torch.Tensor:
-        out = inputs[0]
-        for t in inputs[1:]:
-            out = torch.minimum(out, t)
-        return out
+    def _merge(self, inputs: list[torch.Tensor], masks: list[torch.Tensor | None]) -> torch.Tensor:
+        return _skip_masked(torch.minimum, inputs, masks)
 
 
 class Concatenate(Layer):
