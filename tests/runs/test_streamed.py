@@ -186,3 +186,8 @@ def test_bad_shards_stop_the_run_with_one_line_naming_the_file(shards, tmp_path)
     fails(folder, "d.jsonl", "no label")
     (folder / "d.jsonl").write_text('{"text": "x", "label": "pos"}\nnot json\n', encoding="utf-8")
     fails(folder, "d.jsonl", "Line 2")
+    (folder / "d.jsonl").unlink()
+    other = write_toy_csv(tmp_path / "other.csv", ["a new kind of text"], ["neutral"])
+    one_line_error(invoke("train", "--data", folder, "--test-data", other, "--preset", "fast", "--out", run),
+                   "other.csv", "'neutral'", "training data lacks")  # fmt: skip
+    assert not run.exists()

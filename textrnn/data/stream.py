@@ -445,8 +445,8 @@ def encode_split(
             y = np.array([index[v] for v in chunk_labels], dtype=np.int64)
         except KeyError as e:
             raise DatasetError(
-                f"`{path}` holds the label {e.args[0]!r} in its test rows, which its training rows "
-                f"lack (classes: {', '.join(label_names)}). Add training examples of it or remove them."
+                f"`{path}` holds the label {e.args[0]!r}, which the training data lacks (classes: "
+                f"{', '.join(label_names)}). Add training examples of it, or remove its rows."
             ) from None
         te = np.flatnonzero(held)
         test_index[tested : tested + len(te)] = at + te
