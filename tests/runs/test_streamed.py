@@ -96,6 +96,8 @@ def test_streamed_and_in_memory_runs_build_the_same_vocabulary(shards, tmp_path)
         kind = json.loads((tmp_path / mode / "config.json").read_text())["data"]["kind"]
         assert kind == ("stream" if mode == "on" else "files")
     assert words["on"] == words["off"] and len(words["on"]) > 20
+    on, off = (json.loads(ok(invoke("evaluate", tmp_path / m, "--json")).stdout) for m in ("on", "off"))
+    assert sum(map(sum, on["confusion_matrix"])) == sum(map(sum, off["confusion_matrix"])) == 30
     # with a carved test split, the vocabulary is that of the training rows alone
     found = stream.scan(folder, num_words=200, max_words=196, test_share=0.2)
     held = stream.test_rows(0, len(texts), 0.2)

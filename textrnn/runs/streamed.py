@@ -238,7 +238,8 @@ def read_streamed_splits(
     test_labels: list[str] = []
     index: list[int] = []
     at = trained = 0
-    for texts, labels in stream.iter_chunks(options.data, **read):
+    skip = test_only and options.test_data is not None  # nothing of --data is needed
+    for texts, labels in () if skip else stream.iter_chunks(options.data, **read):
         held = stream.test_rows(at, len(texts), share)
         for i, is_test in enumerate(held.tolist()):
             if is_test:
