@@ -26,6 +26,7 @@ TINY = {
 }
 PER_RUN = {
     "data",
+    "stream",
     "data_format",
     "text_column",
     "label_column",

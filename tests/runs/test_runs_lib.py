@@ -54,6 +54,7 @@ def test_tutorial_preset_is_the_keras_tutorial():
             "label_column",
             "encoding",
             "test_data",
+            "stream",
             "preset",
             "nproc",
             "split_seed",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -45,7 +45,7 @@ def balanced_class_weights(y: Sequence[Hashable] | np.ndarray) -> dict[Any, floa
 
 
 def small_class_warnings(
-    labels: Sequence[Hashable],
+    labels: Iterable[Hashable],
     *,
     validation_split: float = 0.0,
     test_split: float = 0.0,

@@ -20,15 +20,18 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from textrnn import checks
+from textrnn.data.labels import normalize_label
 from textrnn.errors import DatasetError
 from textrnn.fileio import new_temp_dir, remove_paths, replace_dir, write_json_atomic
 from textrnn.preprocessing.sequence import pad_sequences
@@ -80,9 +83,16 @@ def _delimited(path: Path, fmt: str, text: str, label: str, encoding: str) -> It
         ti, li = header.index(text), header.index(label)
         texts: list[str] = []
         labels: list[str] = []
-        for row in reader:
-            texts.append(row[ti])
-            labels.append(row[li])
+        for n, row in enumerate(reader, start=2):
+            if not row:
+                continue
+            try:
+                texts.append(row[ti])
+                labels.append(_label(row[li], path, n))
+            except IndexError:
+                raise DatasetError(
+                    f"Line {n} of `{path}` has {len(row)} fields, fewer than its header."
+                ) from None
             if len(texts) == CHUNK_ROWS:
                 yield texts, labels
                 texts, labels = [], []
@@ -99,12 +109,13 @@ def _jsonl(path: Path, text: str, label: str, encoding: str) -> Iterator[Chunk]:
                 continue
             try:
                 record = json.loads(line)
-                texts.append(str(record[text]))
-                labels.append(str(record[label]))
+                value, raw = record[text], record[label]
             except (ValueError, KeyError, TypeError):
                 raise DatasetError(
                     f"Line {n} of `{path}` is not a JSON object with `{text}` and `{label}`."
                 ) from None
+            texts.append(str(value))
+            labels.append(_label(raw, path, n))
             if len(texts) == CHUNK_ROWS:
                 yield texts, labels
                 texts, labels = [], []
@@ -112,16 +123,62 @@ def _jsonl(path: Path, text: str, label: str, encoding: str) -> Iterator[Chunk]:
         yield texts, labels
 
 
-def _parquet(path: Path, text: str, label: str) -> Iterator[Chunk]:
-    import pyarrow.parquet as pq
+def _label(value: object, path: Path, n: int) -> str:
+    try:
+        label = normalize_label(value)
+    except DatasetError as e:
+        raise DatasetError(f"Row {n} of `{path}`: {e}") from None
+    if label is None:
+        raise DatasetError(f"Row {n} of `{path}` has no label. Fill it in or remove the row.")
+    return label
 
-    file = pq.ParquetFile(path)
+
+def _pyarrow_parquet() -> Any:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise DatasetError(
+            "Reading Parquet files needs pyarrow, which is not installed. Install the `data` extra: "
+            "pip install 'textrnn[data]'."
+        ) from None
+    return pq
+
+
+def columns_of(path: Path, encoding: str = "utf-8") -> list[str]:
+    """The columns of one shard: a CSV/TSV header, a Parquet schema, the keys of a JSON Lines
+    shard's first record ([] for a shard with no rows)."""
+    fmt = _format(path)
+    try:
+        if fmt == "parquet":
+            return list(_pyarrow_parquet().read_schema(path).names)
+        with open(path, encoding=encoding, newline="") as f:
+            if fmt == "jsonl":
+                for line in f:
+                    if line.strip():
+                        record = json.loads(line)
+                        return list(record) if isinstance(record, dict) else []
+                return []
+            return next(csv.reader(f, delimiter="\t" if fmt == "tsv" else ","), [])
+    except DatasetError:
+        raise
+    except (OSError, ValueError) as e:  # unreadable, undecodable, not JSON, not Parquet
+        raise DatasetError(f"`{path}` cannot be read as {fmt}: {e}") from None
+
+
+def _parquet(path: Path, text: str, label: str) -> Iterator[Chunk]:
+    file = _pyarrow_parquet().ParquetFile(path)
     names = file.schema_arrow.names
     if text not in names or label not in names:
         raise DatasetError(f"`{path}` needs the columns `{text}` and `{label}`, got {names}.")
+    n = 0
     for batch in file.iter_batches(batch_size=CHUNK_ROWS, columns=[text, label]):
         columns = batch.to_pydict()
-        yield [str(t) for t in columns[text]], [str(y) for y in columns[label]]
+        start = n + 1
+        n += len(columns[text])
+        yield (
+            [str(t) for t in columns[text]],
+            [_label(y, path, start + i) for i, y in enumerate(columns[label])],
+        )
 
 
 def iter_chunks(
@@ -131,9 +188,30 @@ def iter_chunks(
     label_column: str = "label",
     encoding: str = "utf-8",
 ) -> Iterator[Chunk]:
-    """`(texts, labels)` chunks of at most `CHUNK_ROWS` rows, shard after shard."""
+    """`(texts, labels)` chunks of at most `CHUNK_ROWS` rows, shard after shard.
+
+    Raises:
+        DatasetError: naming the shard, for one without the text or label column, one whose
+            columns differ from the first shard's, or one that cannot be read.
+    """
+    first: tuple[Path, set[str]] | None = None
     for shard in shard_paths(path):
         fmt = _format(shard)
+        names = columns_of(shard, encoding)
+        if names:
+            for column, what in ((text_column, "text"), (label_column, "label")):
+                if column not in names:
+                    raise DatasetError(
+                        f"`{shard}` has no column `{column}` (columns: {', '.join(names)}). "
+                        f"Name the {what} column with --{what}-column."
+                    )
+            if first is None:
+                first = (shard, set(names))
+            elif set(names) != first[1]:
+                raise DatasetError(
+                    f"`{shard}` has the columns {sorted(names)}, `{first[0].name}` has "
+                    f"{sorted(first[1])}: every shard needs the same columns. Fix or move it."
+                )
         if fmt == "parquet":
             yield from _parquet(shard, text_column, label_column)
         elif fmt == "jsonl":
@@ -142,20 +220,52 @@ def iter_chunks(
             yield from _delimited(shard, fmt, text_column, label_column, encoding)
 
 
+def test_rows(start: int, count: int, share: float | None) -> np.ndarray:
+    """Which of the rows `start .. start + count - 1` (positions in the whole dataset) are test
+    rows: `share` of them, evenly spaced (row i when `floor((i + 1) * share) > floor(i * share)`);
+    none when `share` is None. A rule of the position alone, so both passes agree without
+    holding the split, and a dataset sorted by class gives each class its share."""
+    if share is None:
+        return np.zeros(count, dtype=bool)
+    i = np.arange(start, start + count, dtype=np.float64)
+    return np.floor((i + 1) * share) > np.floor(i * share)
+
+
+def validation_rows(start: int, count: int, train_rows: int, share: float) -> np.ndarray:
+    """Which of the training rows `start .. start + count - 1` validate: the
+    `train_rows - floor(train_rows * (1 - share))` of them (as many as Keras's `validation_split`
+    takes), evenly spaced."""
+    if share <= 0 or train_rows == 0:
+        return np.zeros(count, dtype=bool)
+    n_val = train_rows - int(math.floor(train_rows * (1.0 - share)))
+    j = np.arange(start, start + count, dtype=np.int64)
+    return (j + 1) * n_val // train_rows > j * n_val // train_rows
+
+
 @dataclass(frozen=True)
 class Scan:
-    """What one pass over a dataset found: its vocabulary, label names (sorted) and row count."""
+    """What one pass over a dataset found: its vocabulary (of the training rows), the training
+    rows' label names (sorted), the row count, and how many rows the test rule took."""
 
     vocabulary: Vocabulary
     label_names: list[str]
     rows: int
+    test_rows: int = 0
+    test_label_names: tuple[str, ...] = ()
+
+    @property
+    def train_rows(self) -> int:
+        return self.rows - self.test_rows
 
 
 def scan(
     path: str | os.PathLike[str],
     *,
     num_words: int | None = None,
+    max_words: int | None = None,
     min_freq: int = 1,
+    test_share: float | None = None,
+    count_words: bool = True,
     text_column: str = "text",
     label_column: str = "label",
     encoding: str = "utf-8",
@@ -164,7 +274,11 @@ def scan(
 
     Args:
         num_words: the vocabulary's `num_words` (Keras's sense), default no limit.
+        max_words: keep only the `max_words` most frequent words, default all.
         min_freq: keep words seen at least this often.
+        test_share: hold out this share of the rows for testing (`test_rows`): their words
+            are not counted. None: every row trains.
+        count_words: False counts only rows and labels (a resumed run has its vocabulary).
 
     Raises:
         DatasetError: for an unreadable shard, or no rows.
@@ -172,17 +286,28 @@ def scan(
     min_freq = checks.positive_int("min_freq", min_freq)
     words: Counter[str] = Counter()
     labels: Counter[str] = Counter()
-    rows = 0
+    test_labels: set[str] = set()
+    rows = tested = 0
     kw = {"text_column": text_column, "label_column": label_column, "encoding": encoding}
     for texts, chunk_labels in iter_chunks(path, **kw):
-        for t in texts:
-            words.update(tokenize(t))
-        labels.update(chunk_labels)
+        held = test_rows(rows, len(texts), test_share)
+        for t, y, is_test in zip(texts, chunk_labels, held.tolist(), strict=True):
+            if is_test:
+                test_labels.add(y)
+                continue
+            if count_words:
+                words.update(tokenize(t))
+            labels[y] += 1
         rows += len(texts)
+        tested += int(held.sum())
     if rows == 0:
-        raise DatasetError(f"`{path}` holds no rows.")
+        raise DatasetError(f"`{path}` holds no rows. Add data to it.")
     ranked = sorted((w for w, c in words.items() if c >= min_freq), key=lambda w: (-words[w], w))
-    return Scan(Vocabulary(ranked, num_words=num_words), sorted(labels), rows)
+    if max_words is not None:
+        ranked = ranked[:max_words]
+    return Scan(
+        Vocabulary(ranked, num_words=num_words), sorted(labels), rows, tested, tuple(sorted(test_labels))
+    )
 
 
 @dataclass(frozen=True)
@@ -252,6 +377,119 @@ def encode_to_disk(
     return load_encoded(target)
 
 
+@dataclass(frozen=True)
+class EncodedSplit:
+    """`encode_split`'s result: the training rows (validation rows last), the test rows, and
+    each test row's position in the dataset; the texts of both when asked to keep them."""
+
+    train: EncodedData
+    test: EncodedData | None
+    test_index: np.ndarray
+    kept: tuple[list[str], list[str], list[str], list[str]] | None
+
+
+def encode_split(
+    path: str | os.PathLike[str],
+    folder: str | os.PathLike[str],
+    vocabulary: Vocabulary,
+    label_names: Sequence[str],
+    maxlen: int,
+    found: Scan,
+    *,
+    test_share: float | None,
+    validation_split: float,
+    keep_texts: bool = False,
+    text_column: str = "text",
+    label_column: str = "label",
+    encoding: str = "utf-8",
+) -> EncodedSplit:
+    """Encode `path` in one pass into `folder/train` and (with `test_share`) `folder/test`.
+
+    The rows `scan(..., test_share=test_share)` held out go to the test arrays in their order;
+    the others train, the `validation_rows` among them written after the rest, so that
+    `fit(validation_split=validation_split)` (which validates on the last rows) validates on
+    exactly them. Tokens are padded and cut as `encode_to_disk` does.
+
+    Args:
+        found: the `scan` of `path` with the same `test_share` (its row counts size the arrays).
+        keep_texts: also return the texts and labels `(train texts, train labels, test texts,
+            test labels)`, in the arrays' order (for a bounded baseline; the caller bounds it).
+
+    Raises:
+        DatasetError: for a label not in `label_names`, or rows changed since `scan`.
+    """
+    maxlen = checks.positive_int("maxlen", maxlen)
+    index = {name: i for i, name in enumerate(label_names)}
+    n_train, n_test = found.train_rows, found.test_rows
+    n_val = int(validation_rows(0, n_train, n_train, validation_split).sum()) if n_train else 0
+    target = Path(folder)
+    target.mkdir(parents=True, exist_ok=True)
+    x_tr = _token_file(target / "train.tokens.npy", n_train, maxlen)
+    x_te = _token_file(target / "test.tokens.npy", n_test, maxlen)
+    y_tr = np.empty(n_train, dtype=np.int64)
+    y_te = np.empty(n_test, dtype=np.int64)
+    test_index = np.empty(n_test, dtype=np.int64)
+    # train texts, labels, test texts, labels, then the validation rows' (put after the train ones)
+    kept: tuple[list[str], ...] = ([], [], [], [], [], [])
+    at = trained = head = tested = 0
+    tail = n_train - n_val
+    kw = {"text_column": text_column, "label_column": label_column, "encoding": encoding}
+    for texts, chunk_labels in iter_chunks(path, **kw):
+        m = len(texts)
+        held = test_rows(at, m, test_share)
+        n_held = int(held.sum())
+        if trained + m - n_held > n_train or tested + n_held > n_test:
+            raise DatasetError(f"`{path}` changed while it was read: more rows than its scan found.")
+        tokens = pad_sequences(vocabulary.encode(texts), maxlen=maxlen, dtype="int32")
+        try:
+            y = np.array([index[v] for v in chunk_labels], dtype=np.int64)
+        except KeyError as e:
+            raise DatasetError(
+                f"`{path}` holds the label {e.args[0]!r}, which the training data lacks (classes: "
+                f"{', '.join(label_names)}). Add training examples of it, or remove its rows."
+            ) from None
+        te = np.flatnonzero(held)
+        test_index[tested : tested + len(te)] = at + te
+        x_te[tested : tested + len(te)] = tokens[te]
+        y_te[tested : tested + len(te)] = y[te]
+        tested += len(te)
+        tr = np.flatnonzero(~held)
+        val = validation_rows(trained, len(tr), n_train, validation_split)
+        for rows, start in ((tr[~val], head), (tr[val], tail)):
+            x_tr[start : start + len(rows)] = tokens[rows]
+            y_tr[start : start + len(rows)] = y[rows]
+        head += int((~val).sum())
+        tail += int(val.sum())
+        trained += len(tr)
+        if keep_texts:
+            for rows, texts_to, labels_to in ((tr[~val], 0, 1), (tr[val], 4, 5), (te, 2, 3)):
+                kept[texts_to].extend(texts[i] for i in rows)
+                kept[labels_to].extend(chunk_labels[i] for i in rows)
+        at += m
+    if trained != n_train or tested != n_test:
+        raise DatasetError(f"`{path}` changed while it was read: {at} rows, not {found.rows}.")
+    train = EncodedData(_mapped(x_tr), y_tr, list(label_names), target)
+    test = EncodedData(_mapped(x_te), y_te, list(label_names), target) if test_share is not None else None
+    texts_of = (kept[0] + kept[4], kept[1] + kept[5], kept[2], kept[3]) if keep_texts else None
+    return EncodedSplit(train, test, test_index, texts_of)
+
+
+def _token_file(path: Path, rows: int, maxlen: int) -> np.ndarray:
+    if rows == 0:  # an empty file cannot be mapped
+        return np.zeros((0, maxlen), dtype=np.int32)
+    return np.lib.format.open_memmap(path, mode="w+", dtype=np.int32, shape=(rows, maxlen))
+
+
+def _mapped(tokens: np.ndarray) -> np.ndarray:
+    """A written token file opened again copy-on-write (as `load_encoded` opens it)."""
+    if not isinstance(tokens, np.memmap):
+        return tokens
+    tokens.flush()
+    path = str(tokens.filename)
+    del tokens
+    return np.load(path, mmap_mode="c")
+
+
 def load_encoded(folder: str | os.PathLike[str]) -> EncodedData:
     """Open what `encode_to_disk` wrote: the tokens memory-mapped (copy on write), the labels."""
     p = Path(folder)
@@ -266,10 +504,15 @@ def load_encoded(folder: str | os.PathLike[str]) -> EncodedData:
 
 __all__ = [
     "EncodedData",
+    "EncodedSplit",
     "Scan",
+    "columns_of",
+    "encode_split",
     "encode_to_disk",
     "iter_chunks",
     "load_encoded",
     "scan",
     "shard_paths",
+    "test_rows",
+    "validation_rows",
 ]

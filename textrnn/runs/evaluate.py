@@ -9,6 +9,7 @@ from textrnn.data.readers import DataSource
 from textrnn.runs.predictor import PREDICT_BATCH_SIZE, for_run
 from textrnn.runs.prepare import read_splits
 from textrnn.runs.run import open_run
+from textrnn.runs.streamed import is_shard_folder, read_all
 
 
 def evaluate_run(
@@ -51,6 +52,9 @@ def evaluate_run(
         source = run.data_config.get("path")
         _, _, texts, labels, _, _ = read_splits(options, imdb_source=source, test_only=True)
         where = "test split"
+    elif is_shard_folder(str(data)):
+        texts, labels = read_all(str(data), options)
+        where = str(data)
     else:
         source = DataSource(
             path=str(data),

@@ -44,6 +44,7 @@ AUTO_CHOSEN = (
     "lr_schedule", "threads", "linear",
 )  # fmt: skip
 THRESHOLDS = ("f1",)
+STREAM_CHOICES = ("auto", "on", "off")
 CLASS_WEIGHTS = ("balanced",)
 # NGramEmbedding's longest n-gram, `textrnn.layers.ngram_embedding.MAX_NGRAMS` (not imported, as
 # that loads PyTorch and the command line reads this module to build its flags; a test keeps
@@ -204,6 +205,12 @@ class TrainOptions:
         0.2, group=DATA, above=0, below=1,
         help="Fraction of --data held out for testing (stratified, seeded) when there is no "
         "test set.",
+    )  # fmt: skip
+    stream: str = option(
+        "auto", group=DATA, per_run=True, choices=STREAM_CHOICES,
+        help="on: stream --data (and --test-data) from disk instead of reading the texts into memory "
+        "(the vocabulary in one pass, the tokens memory-mapped); off: read them into memory; auto: "
+        "stream a folder of shards or a file over 1 GB (docs/cli.md).",
     )  # fmt: skip
     rnn: str = option(
         "simple_rnn", group=MODEL, choices=RNN_TYPES,

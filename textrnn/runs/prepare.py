@@ -22,6 +22,7 @@ from textrnn.errors import DatasetError
 from textrnn.preprocessing.sequence import pad_sequences
 from textrnn.preprocessing.text import Vocabulary
 from textrnn.runs.options import TrainOptions
+from textrnn.runs.streamed import StreamedSplits, prepare_streamed, read_streamed_splits, streams
 
 IMDB_LABELS = ["neg", "pos"]
 PADDING = "pre"  # Keras's pad_sequences defaults, kept with the model
@@ -45,6 +46,9 @@ class PreparedData:
     train_labels: list[str] = field(default_factory=list)
     test_texts: list[str] = field(default_factory=list)
     test_labels: list[str] = field(default_factory=list)
+    # Streamed data (`textrnn.runs.streamed`): whether the baseline can be fitted, and lines to show.
+    baseline: bool = True
+    notes: list[str] = field(default_factory=list)
 
     @property
     def num_classes(self) -> int:
@@ -73,9 +77,12 @@ def read_splits(
     """`(train_texts, train_labels, test_texts, test_labels, test_index, description)`.
 
     Labels are strings (IMDB: "neg"/"pos"). With `test_only`, the training lists are empty
-    unless the test split is carved out of the training data. Raises DatasetError for unusable
-    data.
+    unless the test split is carved out of the training data. Streamed data
+    (`textrnn.runs.streamed`): the training lists are a seeded sample of the training rows.
+    Raises DatasetError for unusable data.
     """
+    if streams(options):
+        return read_streamed_splits(options, test_only=test_only)
     seed = options.split_seed if options.split_seed is not None else options.seed
     if options.data is None:
         from textrnn.datasets import imdb
@@ -177,6 +184,8 @@ def prepare(
     """
     if options.seed is None:
         raise ValueError("`prepare` needs `options.seed` set: the split and the shuffle depend on it.")
+    if streams(options):
+        return _prepared_from(prepare_streamed(options, vocabulary=vocabulary, label_names=label_names))
     train_texts, train_labels, test_texts, test_labels, test_index, description = read_splits(
         options, imdb_source=imdb_source
     )
@@ -211,4 +220,25 @@ def prepare(
         train_labels=list(train_labels),
         test_texts=list(test_texts),
         test_labels=list(test_labels),
+    )
+
+
+def _prepared_from(s: StreamedSplits) -> PreparedData:
+    """The `PreparedData` of a streamed run (`textrnn.runs.streamed.StreamedSplits`)."""
+    texts = s.texts or ([], [], [], [])
+    return PreparedData(
+        label_names=s.label_names,
+        vocabulary=s.vocabulary,
+        x_train=s.x_train,
+        y_train=s.y_train,
+        x_test=s.x_test,
+        y_test=s.y_test,
+        test_index=s.test_index,
+        description=s.description,
+        train_texts=texts[0],
+        train_labels=texts[1],
+        test_texts=texts[2],
+        test_labels=texts[3],
+        baseline=s.texts is not None,
+        notes=s.notes,
     )

@@ -18,6 +18,7 @@ result is sent to the other ranks at the end.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import platform
 import shlex
@@ -97,11 +98,9 @@ def small_class_lines(options: TrainOptions, data: PreparedData) -> list[str]:
 
     carved = options.data is not None and "stratified" in str(data.description.get("test", ""))
     labels = data.train_labels + (data.test_labels if carved else [])
-    if not labels:
-        names = data.label_names
-        labels = [names[int(i)] for i in data.y_train]
+    counts = np.bincount(data.y_train, minlength=len(data.label_names)).tolist()
     lines = small_class_warnings(
-        labels,
+        labels or itertools.chain.from_iterable(map(itertools.repeat, data.label_names, counts)),
         validation_split=options.validation_split,
         test_split=options.test_split if carved else 0.0,
     )
@@ -264,7 +263,7 @@ def _fit_and_finish(
         names = data.label_names
         index = [int(i) for i in data.test_index]
         test_labels = [names[int(y)] for y in data.y_test]
-        if options.baseline:
+        if options.baseline and data.baseline:
             baseline, baseline_probs = _baseline(options, data)
             metrics["baseline"] = baseline
             run.write_baseline_predictions(index, test_labels, baseline_probs, names)
@@ -374,7 +373,7 @@ def _train_single(
     set_random_seed(int(options.seed or 0))
     data = prepare(options)
     _check_validation_split(len(data.x_train), options.validation_split)
-    for line in small_class_lines(options, data):
+    for line in [*small_class_lines(options, data), *data.notes]:
         say(line)
     model = build_model(options, data.vocabulary.input_dim, data.num_classes)
     if options.word_vectors == "ppmi":

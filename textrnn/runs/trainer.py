@@ -19,6 +19,7 @@ from textrnn.runs.result import EnsembleResult, TrainingInterrupted, TrainResult
 from textrnn.runs.run import EnsembleRun, TuneRun, open_run
 from textrnn.runs.settle import settle
 from textrnn.runs.single import resume_single, train_single
+from textrnn.runs.streamed import check_streamed
 
 
 def train(
@@ -66,6 +67,7 @@ def train(
         0.87
     """
     options, target = settle(options or TrainOptions(), out)
+    check_streamed(options)
     recipe = None
     if chooses_from_data(options):
         from textrnn.runs.prepare import read_splits
