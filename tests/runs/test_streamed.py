@@ -193,3 +193,15 @@ def test_bad_shards_stop_the_run_with_one_line_naming_the_file(shards, tmp_path)
     one_line_error(invoke("train", "--data", folder, "--test-data", other, "--preset", "fast", "--out", run),
                    "other.csv", "'neutral'", "training data lacks")  # fmt: skip
     assert not run.exists()
+
+
+def test_the_chosen_recipe_on_shards_streams_without_the_linear_model(shards, tmp_path):
+    # the recipe adds the linear n-gram model to in-memory data; on shards it must not, since the
+    # linear model would read every text into memory (the run is then a single streamed run)
+    folder, _, _ = shards
+    run = tmp_path / "run"
+    out = ok(invoke("train", "--data", folder, "--epochs", "1", "--seed", "2", "--out", run))
+    assert "no linear n-gram model: the data is streamed" in out.stdout
+    config = json.loads((run / "config.json").read_text())
+    assert config["data"]["kind"] == "stream"
+    assert not (run / "members").exists() and not (run / "linear").exists()

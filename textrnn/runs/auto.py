@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from textrnn.runs.options import AUTO_PRESET, BEST_PRESET, TrainOptions, preset_values
+from textrnn.runs.streamed import streams
 
 # Models whose recurrent and dense layers hold fewer weights than this train faster on one CPU
 # thread than on PyTorch's default: a step's matrix work is too small to share, and on a busy
@@ -124,6 +125,9 @@ def choose_options(
     if options.nproc > 1 and chosen.get("linear") and "linear" not in given:
         chosen["linear"] = False  # the linear model joins an ensemble, trained by one process
         reasons[-1] = "no linear n-gram model: --nproc trains a single run"
+    if streams(options) and chosen.get("linear") and "linear" not in given:
+        chosen["linear"] = False  # the linear model holds the texts, which a streamed run does not
+        reasons[-1] = "no linear n-gram model: the data is streamed, not held in memory"
     if options.threshold is not None and chosen.get("linear") and "linear" not in given:
         chosen["linear"] = False  # the threshold is chosen for the RNN's own probabilities
         reasons[-1] = "no linear n-gram model: --threshold is chosen for the RNN alone"

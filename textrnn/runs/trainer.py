@@ -77,6 +77,7 @@ def train(
         options, recipe = choice.options, choice.recipe
         if verbose:
             (print_fn or print)(choice.describe)
+        check_streamed(options)  # what the recipe chose (e.g. `best`'s ensemble) must stream too
     if options.ensemble > 1 or options.linear:
         return train_ensemble(
             options, target, callbacks=callbacks, verbose=verbose, print_fn=print_fn,
