@@ -403,3 +403,18 @@ def test_small_class_warning_is_printed(tmp_path):
     data = write_toy_csv(tmp_path / "rare.csv", texts, labels)
     result = ok(invoke("train", "--data", data, *SMALL, "--no-baseline", "--out", tmp_path / "r"))
     assert "Warning: Class 'rare' has 2 example(s)" in result.stdout
+
+
+def test_a_class_missing_from_the_training_split_leaves_the_linear_model_out(tmp_path):
+    # seed 948411086 puts both texts of 'rare' outside the member's training rows: the linear model
+    # cannot learn that class, so the ensemble is the RNN alone, and it still predicts all classes
+    texts, labels = toy_texts(40, seed=2)
+    texts, labels = texts + ["a rare text", "another rare one"], labels + ["rare", "rare"]
+    data = write_toy_csv(tmp_path / "rare.csv", texts, labels)
+    run = tmp_path / "r"
+    args = ("--data", data, *SMALL, "--no-baseline", "--seed", "948411086", "--out", run)
+    result = ok(invoke("train", *args))
+    assert "Linear n-gram model left out: class 'rare' has no rows" in result.stdout
+    assert not (run / "linear").exists()
+    probs = textrnn.load(run).predict_proba(["a rare text"])
+    assert probs.shape == (1, 3)

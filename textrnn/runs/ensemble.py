@@ -131,9 +131,19 @@ def _train_members(
     return done
 
 
+def _missing_classes(y: np.ndarray, rows: list[np.ndarray], names: list[str]) -> str | None:
+    """The first class that some member's training rows lack (a linear model cannot learn it)."""
+    for part in rows:
+        present = set(np.unique(y[part]).tolist())
+        for index, name in enumerate(names):
+            if index not in present:
+                return name
+    return None
+
+
 def _add_linear(
     run: EnsembleRun, options: TrainOptions, say: Callable[[str], Any]
-) -> tuple[dict[str, Any], np.ndarray]:
+) -> tuple[dict[str, Any] | None, np.ndarray | None]:
     """Fit the linear model, choose its weight on validation, save it: `(config entry, test
     probabilities)`."""
     from textrnn.data.labels import encode_labels
@@ -160,6 +170,14 @@ def _add_linear(
     split_at = int(math.floor(n * (1.0 - options.validation_split)))
     # each member's validation rows: the end of its seed's shuffle (`runs.prepare`, Keras's split)
     orders = [np.random.default_rng(seed).permutation(n) for seed in run.member_seeds]
+    missing = _missing_classes(y, [order[:split_at] for order in orders], names)
+    if missing:
+        say(
+            f"Linear n-gram model left out: class {missing!r} has no rows in a member's training "
+            "split, so a linear model could not learn it (the RNNs alone make the ensemble). Add "
+            "examples of it, or pass --no-linear."
+        )
+        return None, None
     say(f"Linear n-gram model: counting the word 1-2-grams of {n:,} training texts ...")
     counts = NgramCounts.build(train_texts)
     # an imbalanced run (monitor val_macro_f1) weighs every class alike here too
