@@ -49,6 +49,7 @@ from textrnn.runs.recorder import AverageEachEpoch, RunRecorder, ValidationMacro
 from textrnn.runs.result import TrainingInterrupted, TrainResult
 from textrnn.runs.run import CHECKPOINT, SingleRun, new_history, single_run_config
 from textrnn.training.seed import set_random_seed
+from textrnn.training.windows import windowed_batcher
 from textrnn.version import __version__
 
 
@@ -187,10 +188,15 @@ def _fit(
     """`model.fit` on the run's training data (data-parallel over `group` when given)."""
     weights = class_weights(options, data)
     extra: dict[str, Any] = {"class_weight": weights} if weights is not None else {}
+    y = data.y_train
+    if isinstance(y, np.memmap):  # streamed: the labels stay mapped, converted batch by batch
+        model.batcher_factory = windowed_batcher  # and epochs are planned a window at a time
+    elif data.num_classes == 2:
+        y = y.astype(np.float32)
     with distributed.strategy(model, group) if group is not None else contextlib.nullcontext():
         model.fit(
             data.x_train,
-            data.y_train.astype(np.float32) if data.num_classes == 2 else data.y_train,
+            y,
             batch_size=options.batch_size,
             epochs=options.epochs,
             verbose=verbose,
