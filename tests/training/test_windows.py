@@ -33,6 +33,11 @@ def batches(plan):
     return [(idx.tolist(), cols) for idx, cols in plan.each(CPU)]
 
 
+def windows_of(b, plan):
+    """Each row's window in `plan`'s epoch."""
+    return {int(r): w for w in range(b.windows) for r in b.members(w, plan.seed)}
+
+
 @pytest.mark.parametrize("bucket", [False, True])
 @pytest.mark.parametrize("shuffle", [True, False])
 def test_every_row_once_per_epoch_each_batch_in_one_window(bucket, shuffle):
@@ -44,7 +49,8 @@ def test_every_row_once_per_epoch_each_batch_in_one_window(bucket, shuffle):
     assert len(got) == len(b) == len(plan) == 26  # 6 windows of 4 full batches, then 11 rows: 8 + 3
     rows = [r for idx, _ in got for r in idx]
     assert sorted(rows) == list(range(203))
-    assert all(len({r // 32 for r in idx}) == 1 for idx, _ in got)  # a batch never spans windows
+    window_of = windows_of(b, plan)
+    assert all(len({window_of[r] for r in idx}) == 1 for idx, _ in got)  # a batch never spans windows
     assert [len(idx) for idx, _ in got] == list(plan.batch_sizes())
     if not shuffle and not bucket:  # in order, as Batcher(shuffle=False)
         plain = Batcher(203, 8, shuffle=False).plan()
@@ -56,16 +62,32 @@ def test_bucketing_within_a_window_sorts_lengths_and_trims_columns():
     first, end = padding_spans(x)
     lengths = (end - first).clamp(min=0)
     b = WindowedBatcher(x, 8, bucket_by_length=True, window_rows=64, chunk_batches=8)  # chunk = window
-    got = batches(b.plan())
+    plan = b.plan()
+    window_of = windows_of(b, plan)
     by_window = {}
-    for idx, cols in got:
+    for idx, cols in batches(plan):
         lo, hi = int(first[idx].min()), int(end[idx].max())
         assert cols == ((lo, hi) if hi > lo else (0, 1))  # each batch keeps its non-padding columns
-        by_window.setdefault(idx[0] // 64, []).append(sorted(int(lengths[i]) for i in idx))
+        by_window.setdefault(window_of[idx[0]], []).append(sorted(int(lengths[i]) for i in idx))
     assert sorted(by_window) == [0, 1, 2]
     for groups in by_window.values():  # the window's rows sorted by length, cut into batches
         groups.sort()
         assert all(a[-1] <= c[0] for a, c in zip(groups, groups[1:], strict=False))
+
+
+def test_windows_mix_rows_from_all_over_the_data():
+    # rows sorted by class (the first half one class): every full window gets each class's share
+    b = WindowedBatcher(padded(n=1000), 10, window_rows=100)
+    set_random_seed(0)
+    plans = [b.plan() for _ in range(2)]
+    for plan in plans:
+        for w in range(b.windows):
+            members = b.members(w, plan.seed)
+            assert 0.4 <= float((members < 500).float().mean()) <= 0.6
+    # and another epoch groups the rows differently
+    assert not torch.equal(b.members(0, plans[0].seed), b.members(0, plans[1].seed))
+    unshuffled = WindowedBatcher(padded(n=1000), 10, shuffle=False, window_rows=100)
+    assert unshuffled.members(2, 0).tolist() == list(range(200, 300))
 
 
 @pytest.mark.parametrize("bucket", [False, True])

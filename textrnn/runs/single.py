@@ -176,6 +176,16 @@ def _schedule(options: TrainOptions, callbacks: Sequence[Callback]) -> list[Call
     return scheduled
 
 
+def fit_targets(model: Sequential, data: PreparedData) -> np.ndarray:
+    """The labels `fit` trains on: float32 for two classes; streamed data's (memory-mapped) as
+    they are, converted batch by batch, with the model's epochs planned a window of rows at a
+    time (`textrnn.training.windows`), so no array the size of the data is held."""
+    if isinstance(data.y_train, np.memmap):
+        model.batcher_factory = windowed_batcher
+        return data.y_train
+    return data.y_train.astype(np.float32) if data.num_classes == 2 else data.y_train
+
+
 def _fit(
     model: Sequential,
     options: TrainOptions,
@@ -188,15 +198,10 @@ def _fit(
     """`model.fit` on the run's training data (data-parallel over `group` when given)."""
     weights = class_weights(options, data)
     extra: dict[str, Any] = {"class_weight": weights} if weights is not None else {}
-    y = data.y_train
-    if isinstance(y, np.memmap):  # streamed: the labels stay mapped, converted batch by batch
-        model.batcher_factory = windowed_batcher  # and epochs are planned a window at a time
-    elif data.num_classes == 2:
-        y = y.astype(np.float32)
     with distributed.strategy(model, group) if group is not None else contextlib.nullcontext():
         model.fit(
             data.x_train,
-            y,
+            fit_targets(model, data),
             batch_size=options.batch_size,
             epochs=options.epochs,
             verbose=verbose,
@@ -529,4 +534,4 @@ def resume_single(
     return result
 
 
-__all__ = ["printer", "result_of", "resume_single", "train_single"]
+__all__ = ["fit_targets", "printer", "result_of", "resume_single", "train_single"]

@@ -1,23 +1,31 @@
 """Epoch plans built window by window, for data larger than memory (memory-mapped rows).
 
 `Batcher` and `BucketBatcher` hold a few numbers per row (the padding spans, each epoch's
-permutation of all rows), so their memory grows with the data. `WindowedBatcher` holds none:
-the rows are cut into consecutive windows of `window_rows` (rounded up to whole batches), and an
-epoch is the windows in a shuffled order, each planned when the loop reaches it, its rows
-shuffled (with `bucket_by_length`, length-bucketed as `BucketBatcher` does, within the window,
-the spans read from the window's rows then). Every row is in exactly one batch per epoch, and
-only one window's plan (a few bytes per row of the window) is ever held.
+permutation of all rows), so their memory grows with the data. `WindowedBatcher` holds none.
+Each epoch maps the row numbers through a random affine bijection `k -> (a*k + b) mod n` (`a`
+coprime to `n`, near `n / golden ratio` so that consecutive `k` land evenly spread over the data;
+`b` and the sign of `a` random), and cuts that order into windows of `window_rows` (rounded up
+to whole batches). A window thus holds rows from all over the data (data sorted by class gives
+every window each class's share), yet is known from its number alone. The windows come in a
+shuffled order, each planned when the loop reaches it: its rows shuffled, or with
+`bucket_by_length` length-bucketed within the window as `BucketBatcher` does (the padding spans
+read from the window's rows then). Every row is in exactly one batch per epoch, only the last
+window may end with a smaller batch (so an epoch has as many batches as `Batcher`'s), and only one
+window's plan (a few bytes per row of the window) is held at a time.
 
 A plan is drawn from a single seed taken from PyTorch's global generator (so `set_random_seed`,
 and a resumed run's restored generator, give the same batches), each window's order from a
-generator seeded by it and the window, so a window can be planned on its own, in any process.
+generator seeded by it and the window, so a window can be planned on its own, in any process:
+ranks of a distributed job are sent the seed, not the rows. Without `shuffle` (validation,
+`evaluate`, `predict`) the windows are the rows in order.
 
-`textrnn train` uses it on streamed data (`textrnn.runs.streamed`) by setting the model's
-`batcher_factory` to `windowed_batcher`; in-memory data keeps `default_batcher`'s plans.
+`textrnn train` uses it on streamed data (`textrnn.runs.single.fit_targets` sets the model's
+`batcher_factory` to `windowed_batcher`); data in memory keeps `default_batcher`'s plans.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,6 +37,8 @@ from textrnn.training.batching import EpochPlan, batch_bounds, batch_order, buck
 #: rows per window (rounded up to whole batches)
 WINDOW_ROWS = 1 << 16
 _MIX = 0x9E3779B97F4A7C15  # spreads (seed, window, draw) over the generator's seeds
+_GOLDEN = (math.sqrt(5) - 1) / 2  # the stride that spreads consecutive rows most evenly
+SPAN_GATHER = 8192  # rows gathered at a time to read a shuffled window's padding spans
 
 
 class WindowedBatcher:
@@ -95,25 +105,61 @@ class WindowedBatcher:
             return list(range(self.windows))
         return batch_order(self.windows, _generator(seed, -1, 0))
 
-    def window_plan(self, w: int, seed: int) -> EpochPlan:
-        """Window `w`'s batches in an epoch of `seed`, as row indices of the whole data."""
+    def stride(self, seed: int) -> tuple[int, int]:
+        """The epoch's bijection `k -> (a*k + b) mod n` as `(a, b)`."""
+        n = self.num_samples
+        if n == 1:
+            return 1, 0
+        g = _generator(seed, -1, 1)
+        a = max(1, round(n * _GOLDEN))
+        while math.gcd(a, n) != 1:
+            a += 1
+        a = a % n or 1
+        if int(torch.randint(0, 2, (1,), generator=g)):
+            a = n - a  # still coprime to n
+        b = int(torch.randint(0, n, (1,), generator=g))
+        return a, b
+
+    def members(self, w: int, seed: int) -> torch.Tensor:
+        """Window `w`'s rows in an epoch of `seed` (int64, before its shuffle); with `shuffle`
+        False, rows `window(w)` in order."""
         start, end = self.window(w)
-        n = end - start
-        if not self.bucket_by_length:
-            local = torch.randperm(n, generator=_generator(seed, w, 0)) if self.shuffle else torch.arange(n)
-            return EpochPlan(local + start, batch_bounds(n, self.batch_size))
+        k = torch.arange(start, end, dtype=torch.int64)
+        if not self.shuffle:
+            return k
+        a, b = self.stride(seed)
+        return (k * a + b) % self.num_samples  # exact in int64 below 3 * 10**9 rows
+
+    def _spans(self, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if self.x is None:
             raise RuntimeError("This plan was sent without its data: `bind` it to the rank's planner first.")
-        first, last = padding_spans(self.x[start:end])
-        rows = batches = None
+        x = self.x
+        if not self.shuffle:  # consecutive rows: a slice, read as it is
+            return padding_spans(x[int(rows[0]) : int(rows[-1]) + 1])
+        pieces = [
+            padding_spans(x.index_select(0, rows[s : s + SPAN_GATHER].to(x.device)))
+            for s in range(0, int(rows.shape[0]), SPAN_GATHER)
+        ]
+        return torch.cat([p[0] for p in pieces]), torch.cat([p[1] for p in pieces])
+
+    def window_plan(self, w: int, seed: int) -> EpochPlan:
+        """Window `w`'s batches in an epoch of `seed`, as row indices of the whole data."""
+        rows = self.members(w, seed)
+        n = int(rows.shape[0])
+        if not self.bucket_by_length:
+            if self.shuffle:
+                rows = rows[torch.randperm(n, generator=_generator(seed, w, 0))]
+            return EpochPlan(rows, batch_bounds(n, self.batch_size))
+        first, last = self._spans(rows)
+        perm = batches = None
         if self.shuffle:
-            rows = torch.randperm(n, generator=_generator(seed, w, 0))
+            perm = torch.randperm(n, generator=_generator(seed, w, 0))
             batches = self._batch_order(w, seed)
         plan = bucket_plan(
             first, last, self.batch_size, shuffle=self.shuffle, chunk_batches=self.chunk_batches,
-            rows=rows, batches=batches,
+            rows=perm, batches=batches,
         )  # fmt: skip
-        return EpochPlan(plan.order + start, plan.batches, plan.columns)
+        return EpochPlan(rows[plan.order], plan.batches, plan.columns)
 
     def _batch_order(self, w: int, seed: int) -> list[int]:
         start, end = self.window(w)
