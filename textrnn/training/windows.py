@@ -88,7 +88,7 @@ class WindowedBatcher:
         return -(-self.num_samples // self.window_rows)
 
     def window(self, w: int) -> tuple[int, int]:
-        """Window `w`'s rows `[start, end)`."""
+        """Window `w`'s positions `[start, end)` in the epoch's order (its rows, unshuffled)."""
         start = w * self.window_rows
         return start, min(start + self.window_rows, self.num_samples)
 
