@@ -210,3 +210,14 @@ def test_a_windowed_model_trains_evaluates_and_predicts_in_row_order(tmp_path):
     assert model.evaluate(x, y.astype(np.float32), verbose=0) == pytest.approx(
         model.evaluate(x, mapped(tmp_path, "y2", y), verbose=0), abs=1e-6
     )
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 64, 1000, 1024])
+def test_the_epoch_bijection_covers_every_row_for_any_count(n):
+    b = WindowedBatcher(torch.ones(n, 2, dtype=torch.int32), 4, window_rows=8)
+    set_random_seed(n)
+    for _ in range(3):
+        plan = b.plan()
+        members = torch.cat([b.members(w, plan.seed) for w in range(b.windows)])
+        assert sorted(members.tolist()) == list(range(n))
+        assert sorted(r for idx, _ in batches(plan) for r in idx) == list(range(n))
