@@ -184,6 +184,7 @@ def stream_worker(data: str, mode: str, steps: int, out: str) -> None:
     from textrnn.runs.model import build_model
     from textrnn.runs.options import TrainOptions
     from textrnn.runs.prepare import prepare
+    from textrnn.runs.single import fit_targets
 
     torch.set_num_threads(1)
     peak = {"RssAnon": 0, "RssFile": 0}
@@ -219,7 +220,8 @@ def stream_worker(data: str, mode: str, steps: int, out: str) -> None:
 
     model = build_model(options, prepared.vocabulary.input_dim, prepared.num_classes)
     clock = Clock()
-    history = model.fit(prepared.x_train, prepared.y_train.astype("float32"), batch_size=512, epochs=2,
+    y = fit_targets(model, prepared)  # as `textrnn train`: streamed labels stay mapped, windowed plans
+    history = model.fit(prepared.x_train, y, batch_size=512, epochs=2,
                         steps_per_epoch=steps, validation_split=0.1, validation_steps=5, verbose=0,
                         callbacks=[clock], bucket_by_length=True)  # fmt: skip
     stop.set()

@@ -64,6 +64,18 @@ def test_cli_nproc_2_matches_one_process(tmp_path, toy_csv):
     assert "--nproc 2" in config["reproduce"]
 
 
+def test_cli_nproc_2_on_streamed_data_matches_one_process(tmp_path, toy_csv):
+    # streamed: labels memory-mapped, epochs planned window by window (rank 0 sends the seed)
+    args = ["train", "--data", str(toy_csv), "--stream", "on", *TINY_RUN, "--epochs", "2"]
+    args += ["--preset", "tutorial", "--verbose", "0", "--bucket-by-length"]
+    single = textrnn(*args, "--out", str(tmp_path / "one"))
+    assert single.returncode == 0, single.stderr
+    job = textrnn(*args, "--nproc", "2", "--out", str(tmp_path / "two"))
+    assert job.returncode == 0, job.stderr
+    assert json.loads((tmp_path / "two" / "config.json").read_text())["data"]["kind"] == "stream"
+    _close(history(tmp_path / "one"), history(tmp_path / "two"))
+
+
 def test_torchrun_workers_share_rank_0s_seed_and_folder(tmp_path, toy_csv):
     pytest.importorskip("torch.distributed.run")
     from textrnn.distributed.launch import free_port

@@ -114,6 +114,9 @@ def test_validation_rows_are_evenly_spaced_and_written_last(shards, tmp_path):
                                 test_share=0.25, validation_split=0.1, keep_texts=True)  # fmt: skip
     n = found.train_rows
     assert n == 180 and len(split.test.y) == 60 and split.test_index.tolist()[:3] == [3, 7, 11]
+    # every per-row array is a mapped file: memory holds none the size of the data
+    arrays = (split.train.x, split.train.y, split.test.y, split.test_index)
+    assert all(isinstance(a, np.memmap) for a in arrays)
     val = stream.validation_rows(0, n, n, 0.1)
     assert int(val.sum()) == n - int(np.floor(n * 0.9))  # as many as fit(validation_split=0.1) takes
     train_rows = [i for i in range(len(texts)) if i % 4 != 3]
@@ -205,3 +208,17 @@ def test_the_chosen_recipe_on_shards_streams_without_the_linear_model(shards, tm
     config = json.loads((run / "config.json").read_text())
     assert config["data"]["kind"] == "stream"
     assert not (run / "members").exists() and not (run / "linear").exists()
+
+
+def test_a_streamed_fit_keeps_its_labels_mapped_and_plans_by_window(shards):
+    from textrnn.runs.model import build_model
+    from textrnn.runs.prepare import prepare
+    from textrnn.runs.single import fit_targets
+    from textrnn.training.windows import windowed_batcher
+
+    folder, _, _ = shards
+    options = TrainOptions.from_preset("fast", data=str(folder), seed=0, baseline=False, **TINY_OPTIONS)
+    data = prepare(options)
+    model = build_model(options, data.vocabulary.input_dim, data.num_classes)
+    y = fit_targets(model, data)
+    assert y is data.y_train and isinstance(y, np.memmap) and model.batcher_factory is windowed_batcher

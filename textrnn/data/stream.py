@@ -10,7 +10,8 @@ in name order). It is read in two streamed passes, never holding its texts:
 
 `load_encoded` opens them memory-mapped: `fit` takes the token array as it is (int32, no copy),
 so a process's own memory stays bounded by the chunk size, the vocabulary and the batches,
-whatever the data's size; the operating system pages the token file in and out.
+whatever the data's size; the operating system pages the token file in and out. `encode_split`
+(the streamed runs') writes the labels, and the test rows' positions, to mapped files too.
 
 CSV / TSV and JSON Lines are read line by line with the standard library; Parquet row group by
 row group with pyarrow (`pyarrow.parquet.ParquetFile.iter_batches`).
@@ -231,13 +232,21 @@ def test_rows(start: int, count: int, share: float | None) -> np.ndarray:
     return np.floor((i + 1) * share) > np.floor(i * share)
 
 
+def validation_count(train_rows: int, share: float) -> int:
+    """How many of `train_rows` validate (`validation_rows` over them all), as Keras's
+    `validation_split` takes: `train_rows - floor(train_rows * (1 - share))`."""
+    if share <= 0 or train_rows == 0:
+        return 0
+    return train_rows - int(math.floor(train_rows * (1.0 - share)))
+
+
 def validation_rows(start: int, count: int, train_rows: int, share: float) -> np.ndarray:
     """Which of the training rows `start .. start + count - 1` validate: the
     `train_rows - floor(train_rows * (1 - share))` of them (as many as Keras's `validation_split`
     takes), evenly spaced."""
     if share <= 0 or train_rows == 0:
         return np.zeros(count, dtype=bool)
-    n_val = train_rows - int(math.floor(train_rows * (1.0 - share)))
+    n_val = validation_count(train_rows, share)
     j = np.arange(start, start + count, dtype=np.int64)
     return (j + 1) * n_val // train_rows > j * n_val // train_rows
 
@@ -421,14 +430,15 @@ def encode_split(
     maxlen = checks.positive_int("maxlen", maxlen)
     index = {name: i for i, name in enumerate(label_names)}
     n_train, n_test = found.train_rows, found.test_rows
-    n_val = int(validation_rows(0, n_train, n_train, validation_split).sum()) if n_train else 0
+    n_val = validation_count(n_train, validation_split)
     target = Path(folder)
     target.mkdir(parents=True, exist_ok=True)
-    x_tr = _token_file(target / "train.tokens.npy", n_train, maxlen)
-    x_te = _token_file(target / "test.tokens.npy", n_test, maxlen)
-    y_tr = np.empty(n_train, dtype=np.int64)
-    y_te = np.empty(n_test, dtype=np.int64)
-    test_index = np.empty(n_test, dtype=np.int64)
+    # every per-row array is a file, so memory holds none of size `rows` (the labels included)
+    x_tr = _row_file(target / "train.tokens.npy", np.int32, n_train, maxlen)
+    x_te = _row_file(target / "test.tokens.npy", np.int32, n_test, maxlen)
+    y_tr = _row_file(target / "train.labels.npy", np.int64, n_train)
+    y_te = _row_file(target / "test.labels.npy", np.int64, n_test)
+    test_index = _row_file(target / "test.index.npy", np.int64, n_test)
     # train texts, labels, test texts, labels, then the validation rows' (put after the train ones)
     kept: tuple[list[str], ...] = ([], [], [], [], [], [])
     at = trained = head = tested = 0
@@ -468,25 +478,27 @@ def encode_split(
         at += m
     if trained != n_train or tested != n_test:
         raise DatasetError(f"`{path}` changed while it was read: {at} rows, not {found.rows}.")
-    train = EncodedData(_mapped(x_tr), y_tr, list(label_names), target)
-    test = EncodedData(_mapped(x_te), y_te, list(label_names), target) if test_share is not None else None
+    train = EncodedData(_mapped(x_tr), _mapped(y_tr), list(label_names), target)
+    test = None
+    if test_share is not None:
+        test = EncodedData(_mapped(x_te), _mapped(y_te), list(label_names), target)
     texts_of = (kept[0] + kept[4], kept[1] + kept[5], kept[2], kept[3]) if keep_texts else None
-    return EncodedSplit(train, test, test_index, texts_of)
+    return EncodedSplit(train, test, _mapped(test_index), texts_of)
 
 
-def _token_file(path: Path, rows: int, maxlen: int) -> np.ndarray:
+def _row_file(path: Path, dtype: Any, rows: int, *width: int) -> np.ndarray:
     if rows == 0:  # an empty file cannot be mapped
-        return np.zeros((0, maxlen), dtype=np.int32)
-    return np.lib.format.open_memmap(path, mode="w+", dtype=np.int32, shape=(rows, maxlen))
+        return np.zeros((0, *width), dtype=dtype)
+    return np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=(rows, *width))
 
 
-def _mapped(tokens: np.ndarray) -> np.ndarray:
-    """A written token file opened again copy-on-write (as `load_encoded` opens it)."""
-    if not isinstance(tokens, np.memmap):
-        return tokens
-    tokens.flush()
-    path = str(tokens.filename)
-    del tokens
+def _mapped(array: np.ndarray) -> np.ndarray:
+    """A written row file opened again copy-on-write (as `load_encoded` opens it)."""
+    if not isinstance(array, np.memmap):
+        return array
+    array.flush()
+    path = str(array.filename)
+    del array
     return np.load(path, mmap_mode="c")
 
 
@@ -514,5 +526,6 @@ __all__ = [
     "scan",
     "shard_paths",
     "test_rows",
+    "validation_count",
     "validation_rows",
 ]

@@ -89,7 +89,7 @@ class DataParallel:
 
     def _share(self, plan: Any) -> Any:
         plan = self.group.share(plan)
-        self._sizes = iter([e - s for s, e in plan.batches])
+        self._sizes = plan.batch_sizes()
         return plan
 
     def forward(self, x: torch.Tensor, *, training: bool, logits: bool) -> torch.Tensor:

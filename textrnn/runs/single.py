@@ -49,6 +49,7 @@ from textrnn.runs.recorder import AverageEachEpoch, RunRecorder, ValidationMacro
 from textrnn.runs.result import TrainingInterrupted, TrainResult
 from textrnn.runs.run import CHECKPOINT, SingleRun, new_history, single_run_config
 from textrnn.training.seed import set_random_seed
+from textrnn.training.windows import windowed_batcher
 from textrnn.version import __version__
 
 
@@ -175,6 +176,16 @@ def _schedule(options: TrainOptions, callbacks: Sequence[Callback]) -> list[Call
     return scheduled
 
 
+def fit_targets(model: Sequential, data: PreparedData) -> np.ndarray:
+    """The labels `fit` trains on: float32 for two classes; streamed data's (memory-mapped) as
+    they are, converted batch by batch, with the model's epochs planned a window of rows at a
+    time (`textrnn.training.windows`), so no array the size of the data is held."""
+    if isinstance(data.y_train, np.memmap):
+        model.batcher_factory = windowed_batcher
+        return data.y_train
+    return data.y_train.astype(np.float32) if data.num_classes == 2 else data.y_train
+
+
 def _fit(
     model: Sequential,
     options: TrainOptions,
@@ -190,7 +201,7 @@ def _fit(
     with distributed.strategy(model, group) if group is not None else contextlib.nullcontext():
         model.fit(
             data.x_train,
-            data.y_train.astype(np.float32) if data.num_classes == 2 else data.y_train,
+            fit_targets(model, data),
             batch_size=options.batch_size,
             epochs=options.epochs,
             verbose=verbose,
@@ -523,4 +534,4 @@ def resume_single(
     return result
 
 
-__all__ = ["printer", "result_of", "resume_single", "train_single"]
+__all__ = ["fit_targets", "printer", "result_of", "resume_single", "train_single"]

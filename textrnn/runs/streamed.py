@@ -185,7 +185,7 @@ def prepare_streamed(
             f"Baseline skipped: streamed data of {found.train_rows:,} training texts is over the "
             f"{BASELINE_TEXTS:,} it is fitted on in memory (--no-baseline hides this line)."
         )
-    n_val = int(stream.validation_rows(0, len(train.y), len(train.y), options.validation_split).sum())
+    n_val = stream.validation_count(len(train.y), options.validation_split)
     description: dict[str, Any] = {
         "kind": "stream",
         "train": {**_source(options.data, options), "rows": found.rows},

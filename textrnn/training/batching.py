@@ -51,8 +51,56 @@ class EpochPlan:
     def __len__(self) -> int:
         return len(self.batches)
 
+    def each(self, device: torch.device) -> Iterator[tuple[torch.Tensor, tuple[int, int] | None]]:
+        """`(row indices on device, column window or None)` per batch; one transfer per epoch."""
+        order = self.order.to(device, non_blocking=True)
+        for i, (s, e) in enumerate(self.batches):
+            yield order[s:e], (self.columns[i] if self.columns is not None else None)
 
-def _bounds(n: int, batch_size: int) -> list[tuple[int, int]]:
+    def first(self, steps: int) -> EpochPlan:
+        """The first `steps` batches."""
+        columns = self.columns[:steps] if self.columns is not None else None
+        return EpochPlan(self.order, self.batches[:steps], columns)
+
+    def shard(self, rank: int, world_size: int) -> EpochPlan:
+        """Rank `rank`'s share of every batch (`shard_plan`)."""
+        return shard_plan(self, rank, world_size)
+
+    def batch_sizes(self) -> Iterator[int]:
+        """The rows of each batch, in order."""
+        return (e - s for s, e in self.batches)
+
+    def rows(self) -> int:
+        """The rows of all batches together."""
+        return sum(e - s for s, e in self.batches)
+
+    def bind(self, planner: Any) -> EpochPlan:
+        """This plan as it runs on a rank whose planner is `planner` (a plan sent from rank 0
+        may need the rank's own data; this one does not)."""
+        return self
+
+
+class Plan(Protocol):
+    """One pass of batches as the loops take them: `EpochPlan`, or a lazily generated one
+    (`textrnn.training.windows.WindowedPlan`)."""
+
+    def __len__(self) -> int: ...
+
+    def each(self, device: torch.device) -> Iterator[tuple[torch.Tensor, tuple[int, int] | None]]: ...
+
+    def first(self, steps: int) -> Plan: ...
+
+    def shard(self, rank: int, world_size: int) -> Plan: ...
+
+    def batch_sizes(self) -> Iterator[int]: ...
+
+    def rows(self) -> int: ...
+
+    def bind(self, planner: Any) -> Plan: ...
+
+
+def batch_bounds(n: int, batch_size: int) -> list[tuple[int, int]]:
+    """`[start, end)` of each batch of `n` consecutive rows; the last may be smaller."""
     return [(s, min(s + batch_size, n)) for s in range(0, n, batch_size)]
 
 
@@ -83,7 +131,7 @@ class Batcher:
     def plan(self) -> EpochPlan:
         n = self.num_samples
         order = torch.randperm(n) if self.shuffle else torch.arange(n)
-        return EpochPlan(order, _bounds(n, self.batch_size))
+        return EpochPlan(order, batch_bounds(n, self.batch_size))
 
 
 #: rows per slice when finding padding spans, so a memory-mapped dataset is never copied whole
@@ -146,38 +194,68 @@ class BucketBatcher(Batcher):
         self.lengths = (self.end - self.first).clamp(min=0)
 
     def plan(self) -> EpochPlan:
-        n = self.num_samples
-        if self.shuffle:
-            perm = torch.randperm(n)
-            chunk = self.batch_size * self.chunk_batches
-            # each piece is a copy (no view keeps `perm`): the peak stays at two row orders
-            pieces = [_by_length(perm[s : s + chunk], self.lengths) for s in range(0, n, chunk)]
-            del perm
-            sorted_rows = torch.cat(pieces)
-            del pieces
-        else:
-            sorted_rows = torch.argsort(self.lengths, stable=True)
-        bounds = _bounds(n, self.batch_size)
-        if self.shuffle:
-            # Shuffle the batch order, then lay the batches out contiguously again.
-            bounds = [bounds[i] for i in torch.randperm(len(bounds)).tolist()]
-            order = torch.cat([sorted_rows[s:e] for s, e in bounds])
-            sizes = [e - s for s, e in bounds]
-            starts = [0]
-            for size in sizes[:-1]:
-                starts.append(starts[-1] + size)
-            bounds = [(s, s + size) for s, size in zip(starts, sizes, strict=True)]
-        else:
-            order = sorted_rows
-        columns = []
-        for s, e in bounds:
-            rows = order[s:e]
-            lo = int(self.first[rows].min())
-            hi = int(self.end[rows].max())
-            if hi <= lo:  # every row is all padding: keep one (masked) column
-                lo, hi = 0, 1
-            columns.append((lo, hi))
-        return EpochPlan(order, bounds, columns)
+        return bucket_plan(
+            self.first, self.end, self.batch_size, shuffle=self.shuffle, chunk_batches=self.chunk_batches,
+            lengths=self.lengths,
+        )  # fmt: skip
+
+
+def batch_order(n: int, generator: torch.Generator | None = None) -> list[int]:
+    """A random order of `n` batches (from `generator`, default PyTorch's global one)."""
+    return torch.randperm(n, generator=generator).tolist()
+
+
+def bucket_plan(
+    first: torch.Tensor,
+    end: torch.Tensor,
+    batch_size: int,
+    *,
+    shuffle: bool,
+    chunk_batches: int,
+    lengths: torch.Tensor | None = None,
+    rows: torch.Tensor | None = None,
+    batches: list[int] | None = None,
+) -> EpochPlan:
+    """`BucketBatcher`'s plan over the rows whose padding spans are `first` / `end` (int32).
+
+    Shuffled, the row order is `rows` (default `torch.randperm(n)`) and the batch order `batches`
+    (default `batch_order`), drawn in that order from the global generator.
+    """
+    n = int(first.shape[0])
+    if lengths is None:
+        lengths = (end - first).clamp(min=0)
+    if shuffle:
+        perm = torch.randperm(n) if rows is None else rows
+        chunk = batch_size * chunk_batches
+        # each piece is a copy (no view keeps `perm`): the peak stays at two row orders
+        pieces = [_by_length(perm[s : s + chunk], lengths) for s in range(0, n, chunk)]
+        del perm
+        sorted_rows = torch.cat(pieces)
+        del pieces
+    else:
+        sorted_rows = torch.argsort(lengths, stable=True)
+    bounds = batch_bounds(n, batch_size)
+    if shuffle:
+        # Shuffle the batch order, then lay the batches out contiguously again.
+        picks = batch_order(len(bounds)) if batches is None else batches
+        bounds = [bounds[i] for i in picks]
+        order = torch.cat([sorted_rows[s:e] for s, e in bounds])
+        sizes = [e - s for s, e in bounds]
+        starts = [0]
+        for size in sizes[:-1]:
+            starts.append(starts[-1] + size)
+        bounds = [(s, s + size) for s, size in zip(starts, sizes, strict=True)]
+    else:
+        order = sorted_rows
+    columns = []
+    for s, e in bounds:
+        picked = order[s:e]
+        lo = int(first[picked].min())
+        hi = int(end[picked].max())
+        if hi <= lo:  # every row is all padding: keep one (masked) column
+            lo, hi = 0, 1
+        columns.append((lo, hi))
+    return EpochPlan(order, bounds, columns)
 
 
 def _by_length(rows: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -192,7 +270,7 @@ class BatchPlanner(Protocol):
 
     def __len__(self) -> int: ...
 
-    def plan(self) -> EpochPlan: ...
+    def plan(self) -> Plan: ...
 
 
 class BatcherFactory(Protocol):
@@ -259,7 +337,7 @@ class ShardedPlanner:
         planner: BatchPlanner,
         rank: int,
         world_size: int,
-        share: Callable[[EpochPlan | None], EpochPlan] | None = None,
+        share: Callable[[Plan | None], Plan] | None = None,
     ) -> None:
         self.planner = planner
         self.rank = checks.non_negative_int("rank", rank)
@@ -271,14 +349,15 @@ class ShardedPlanner:
     def __len__(self) -> int:
         return len(self.planner)
 
-    def plan(self) -> EpochPlan:
+    def plan(self) -> Plan:
         plan = self.planner.plan() if self.rank == 0 or self.share is None else None
         if self.share is not None:
             plan = self.share(plan)
         assert plan is not None
-        self.global_sizes = [e - s for s, e in plan.batches]
-        local = shard_plan(plan, self.rank, self.world_size)
-        self.local_rows = int(local.order.shape[0])
+        plan = plan.bind(self.planner)
+        self.global_sizes = list(plan.batch_sizes())
+        local = plan.shard(self.rank, self.world_size)
+        self.local_rows = local.rows()
         return local
 
 

@@ -18,7 +18,7 @@ from textrnn.layers.base import Layer, Shape
 from textrnn.layers.embedding import Embedding
 from textrnn.layers.text_vectorization import TextVectorization, is_text
 from textrnn.training.losses import Loss
-from textrnn.training.multi_io import Data, cut, rows
+from textrnn.training.multi_io import Data, LazyRows, cut, rows
 
 
 def as_array(value: Any, argument: str) -> np.ndarray | torch.Tensor:
@@ -152,9 +152,10 @@ def check_sample_weight(sample_weight: Any, n: int, argument: str = "sample_weig
     return w.contiguous()
 
 
-def class_weight_to_sample_weight(y: Any, class_weight: Any) -> torch.Tensor:
+def class_weight_to_sample_weight(y: Any, class_weight: Any) -> Any:
     """Keras's conversion: each sample's class (the label rounded to an integer, or the arg-max
-    of a one-hot row) → `class_weight[class]`, 1.0 for classes not in the dict."""
+    of a one-hot row) → `class_weight[class]`, 1.0 for classes not in the dict. Lazy targets
+    (`LazyRows`) give lazy weights, converted batch by batch."""
     if not isinstance(class_weight, dict):
         raise checks.invalid(
             "class_weight",
@@ -162,6 +163,13 @@ def class_weight_to_sample_weight(y: Any, class_weight: Any) -> torch.Tensor:
             class_weight,
             error=TypeError,
         )
+    if isinstance(y, LazyRows):
+        targets = y
+
+        def weights(batch: torch.Tensor) -> torch.Tensor:
+            return class_weight_to_sample_weight(targets.convert(batch), class_weight)  # type: ignore[no-any-return]
+
+        return LazyRows(y.raw, weights, y.device)
     labels = np.asarray(y.cpu().numpy() if isinstance(y, torch.Tensor) else y)
     if labels.ndim > 1:
         labels = np.argmax(labels, axis=-1) if labels.shape[-1] != 1 else labels[..., 0]
@@ -172,10 +180,13 @@ def class_weight_to_sample_weight(y: Any, class_weight: Any) -> torch.Tensor:
 
 def check_targets(
     y: Any, n: int, loss: Loss, units: int, argument: str = "y", x_argument: str = "x"
-) -> torch.Tensor:
-    """`y` checked against the loss and the model's `units` outputs, in the loss's layout."""
+) -> torch.Tensor | LazyRows:
+    """`y` checked against the loss and the model's `units` outputs, in the loss's layout;
+    memory-mapped labels (`np.memmap`) stay mapped, as `LazyRows` converted batch by batch."""
     if y is None:
         raise ValueError(f"Received no labels: pass `{argument}` (one label per sample of `{x_argument}`).")
+    if isinstance(y, np.memmap) and y.ndim >= 1 and y.shape[0] == n:
+        return _mapped_targets(y, loss, units, argument)
     arr = as_array(y, argument)
     y_np = arr.numpy() if isinstance(arr, torch.Tensor) else arr
     if y_np.ndim == 0 or y_np.shape[0] != n:
@@ -187,6 +198,23 @@ def check_targets(
         )
     loss.check_labels(y_np, units, argument)
     return loss.prepare_labels(y_np, units)
+
+
+#: rows per slice when checking memory-mapped labels
+CHECK_ROWS = 65_536
+
+
+def _mapped_targets(y: np.memmap, loss: Loss, units: int, argument: str) -> LazyRows:
+    """Memory-mapped labels checked slice by slice and kept mapped: each batch is put in the loss's
+    layout (`prepare_labels`, the same values as converting them all) when it is selected."""
+    for s in range(0, int(y.shape[0]), CHECK_ROWS):
+        loss.check_labels(np.asarray(y[s : s + CHECK_ROWS]), units, argument)
+    raw = torch.from_numpy(y if y.flags.writeable else np.array(y))  # a view of the file when writable
+
+    def convert(batch: torch.Tensor) -> torch.Tensor:
+        return loss.prepare_labels(batch.numpy(), units)
+
+    return LazyRows(raw, convert)
 
 
 def check_validation_split(validation_split: Any) -> float:

@@ -1,25 +1,26 @@
 """The training, evaluation and prediction loops behind `Trainer.fit` / `evaluate` / `predict`.
 
 A loop gets its batches from a feed: `array_batches` cuts them out of tensors already on the
-device with an `EpochPlan`'s index tensors (`index_select`, plus a column slice under length
-bucketing); a stream of the user's own batches (a generator, a `DataLoader`) arrives already
-converted (`textrnn.training.batching.StreamPlan`). Each batch goes to the trainer's public
-`train_step` / `test_step` / `predict_step`. The loops own the rest: the mode (train or eval,
-gradients or none), callbacks and the progress bar. Losses and mean metrics are summed on the
-device and read back only at the end of a pass, or when the progress bar redraws or a callback
-asks for batch logs, so a GPU is never made to wait per step without a reason. Stateful metrics
-(`AUC`, `Precision`, ...) are reset when a pass begins and read at its end.
+device with a plan's index tensors (`index_select`, plus a column slice under length bucketing; an
+`EpochPlan`, or a `WindowedPlan` made as it goes); a stream of the user's own batches (a
+generator, a `DataLoader`) arrives already converted (`textrnn.training.batching.StreamPlan`).
+Each batch goes to the trainer's public `train_step` / `test_step` / `predict_step`. The loops own
+the rest: the mode (train or eval, gradients or none), callbacks and the progress bar. Losses and
+mean metrics are summed on the device and read back only at the end of a pass, or when the
+progress bar redraws or a callback asks for batch logs, so a GPU is never made to wait per step
+without a reason. Stateful metrics (`AUC`, `Precision`, ...) are reset when a pass begins and read
+at its end.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import torch
 
 from textrnn.callbacks.callback import CallbackList
-from textrnn.training.batching import EpochPlan
+from textrnn.training.batching import Plan
 from textrnn.training.metrics import Metric, StatefulMetric
 from textrnn.training.multi_io import Data, rows, select
 from textrnn.training.progress import ProgressBar
@@ -32,13 +33,10 @@ Logs = dict[str, Any]
 Fed = tuple[torch.Tensor | None, Any]
 
 
-def batches(
-    plan: EpochPlan, device: torch.device
-) -> Iterator[tuple[int, torch.Tensor, tuple[int, int] | None]]:
-    """`(step, row indices on device, column window or None)` per batch; one transfer per epoch."""
-    order = plan.order.to(device, non_blocking=True)
-    for i, (s, e) in enumerate(plan.batches):
-        yield i, order[s:e], (plan.columns[i] if plan.columns is not None else None)
+def batches(plan: Plan, device: torch.device) -> Iterator[tuple[int, torch.Tensor, tuple[int, int] | None]]:
+    """`(step, row indices on device, column window or None)` per batch (`plan.each`)."""
+    for i, (idx, cols) in enumerate(plan.each(device)):
+        yield i, idx, cols
 
 
 def take(x: torch.Tensor, idx: torch.Tensor, cols: tuple[int, int] | None) -> torch.Tensor:
@@ -48,13 +46,16 @@ def take(x: torch.Tensor, idx: torch.Tensor, cols: tuple[int, int] | None) -> to
     return x.index_select(0, idx)
 
 
-def array_batches(plan: EpochPlan, device: torch.device, x: Data, *rest: Data | None) -> Iterator[Fed]:
+def array_batches(plan: Plan, device: torch.device, x: Data, *rest: Data | None) -> Iterator[Fed]:
     """A plan's batches of `x` (and of the targets and sample weights in `rest`, when given):
     `(indices, x_batch)` without `rest`, else `(indices, (x_batch, y_batch[, w_batch]))`."""
     others = [t for t in rest if t is not None]
     for _, idx, cols in batches(plan, device):
         # several inputs (outputs, weights): a tuple of tensors, each sliced alike
-        xb = take(x, idx, cols) if isinstance(x, torch.Tensor) else tuple(take(t, idx, cols) for t in x)
+        if isinstance(x, torch.Tensor):
+            xb: Any = take(x, idx, cols)
+        else:  # inputs are tensors (only targets and weights may be `LazyRows`)
+            xb = tuple(take(t, idx, cols) for t in cast(tuple[torch.Tensor, ...], x))
         if not rest:
             yield idx, xb
         else:

@@ -19,7 +19,7 @@ per-output losses, then the metrics sorted by name.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,32 +29,68 @@ from textrnn import checks
 from textrnn.training import losses as losses_mod
 from textrnn.training import metrics as metrics_mod
 
+
+class LazyRows:
+    """Rows converted batch by batch: a raw `(samples, ...)` CPU tensor (e.g. a view of a
+    memory-mapped file, never copied whole) and the conversion each selected batch gets before
+    it moves to `device`. The batching and the loops slice it as a tensor.
+
+    Args:
+        raw: the rows as stored.
+        convert: turns a batch of raw rows into what the step takes (e.g. float32 targets).
+        device: where selected batches go.
+    """
+
+    def __init__(
+        self,
+        raw: torch.Tensor,
+        convert: Callable[[torch.Tensor], torch.Tensor],
+        device: torch.device | None = None,
+    ) -> None:
+        self.raw = raw
+        self.convert = convert
+        self.device = device or torch.device("cpu")
+
+    @property
+    def shape(self) -> torch.Size:
+        return self.raw.shape
+
+    def to(self, device: torch.device) -> LazyRows:
+        return LazyRows(self.raw, self.convert, device)
+
+    def index_select(self, dim: int, idx: torch.Tensor) -> torch.Tensor:
+        return self.convert(self.raw.index_select(dim, idx.cpu())).to(self.device)
+
+    def __getitem__(self, rows: slice) -> LazyRows:
+        return LazyRows(self.raw[rows], self.convert, self.device)
+
+
 #: checked data for one or several inputs (targets, sample weights): a tensor, or one per name
-Data = torch.Tensor | tuple[torch.Tensor, ...]
+Data = torch.Tensor | LazyRows | tuple[torch.Tensor, ...]
 
 
 def rows(x: Data) -> int:
     """The number of samples of `x`."""
-    return int((x if isinstance(x, torch.Tensor) else x[0]).shape[0])
+    return int((x if not isinstance(x, tuple) else x[0]).shape[0])
 
 
 def to(x: Data, device: torch.device) -> Data:
     """`x` (each tensor of it) on `device`."""
-    return x.to(device) if isinstance(x, torch.Tensor) else tuple(t.to(device) for t in x)
+    return tuple(t.to(device) for t in x) if isinstance(x, tuple) else x.to(device)
 
 
 def select(x: Data, idx: torch.Tensor) -> Data:
     """Rows `idx` of `x` (each tensor of it)."""
-    if isinstance(x, torch.Tensor):
-        return x.index_select(0, idx)
-    return tuple(t.index_select(0, idx) for t in x)
+    if isinstance(x, tuple):
+        return tuple(t.index_select(0, idx) for t in x)
+    return x.index_select(0, idx)
 
 
 def cut(x: Data, start: int | None, end: int | None) -> Data:
     """Rows `start:end` of `x` (each tensor of it)."""
-    if isinstance(x, torch.Tensor):
-        return x[start:end]
-    return tuple(t[start:end] for t in x)
+    if isinstance(x, tuple):
+        return tuple(t[start:end] for t in x)
+    return x[start:end]
 
 
 def by_name(value: Any, names: Sequence[str], argument: str, what: str) -> list[Any]:

@@ -39,7 +39,7 @@ from textrnn.training import metrics as metrics_mod
 from textrnn.training import optimizers as optimizers_mod
 from textrnn.training.batching import (
     BatcherFactory,
-    EpochPlan,
+    Plan,
     StreamBatcher,
     StreamPlan,
     is_batch_stream,
@@ -726,7 +726,7 @@ class Trainer(Layer):
         else:
             self._units_per_output()
 
-    def _plan(self, x: Any, batch_size: int, bucket: bool) -> EpochPlan:
+    def _plan(self, x: Any, batch_size: int, bucket: bool) -> Plan:
         """One pass over `x` in order (length-sorted when bucketing), to evaluate or predict."""
         if bucket:
             self._check_bucketing()
@@ -1259,10 +1259,9 @@ def _planned(x: Any) -> torch.Tensor:
     return x if isinstance(x, torch.Tensor) else x[0]
 
 
-def _first_batches(plan: EpochPlan, steps: int) -> EpochPlan:
+def _first_batches(plan: Plan, steps: int) -> Plan:
     """The first `steps` batches of `plan`."""
-    columns = plan.columns[:steps] if plan.columns is not None else None
-    return EpochPlan(plan.order, plan.batches[:steps], columns)
+    return plan.first(steps)
 
 
 def _check_validation_freq(validation_freq: Any) -> None:
