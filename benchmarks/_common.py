@@ -147,3 +147,73 @@ def save_json(obj: dict, name: str) -> Path:
         json.dump(obj, f, indent=2)
     os.replace(f.name, path)
     return path
+
+
+def proc_status(keys: tuple[str, ...] = ("RssAnon", "RssFile", "VmHWM")) -> dict[str, int]:
+    """These `/proc/self/status` fields of this process, in KiB."""
+    out = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in keys:
+            out[key] = int(value.split()[0])
+    return out
+
+
+class PeakMemory:
+    """The peak anonymous and file-backed resident memory of this process between `start()` and
+    `stop()` (or inside a `with` block), sampled every 50 ms by a thread (the pages of a
+    memory-mapped file count as file pages, which the kernel can drop), as the `peak_rss_*_mib`
+    and `vm_hwm_mib` fields of a row."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peak = {"RssAnon": 0, "RssFile": 0}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            now = proc_status()
+            for k in self.peak:
+                self.peak[k] = max(self.peak[k], now.get(k, 0))
+            time.sleep(0.05)
+
+    def start(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def __enter__(self) -> PeakMemory:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def fields(self) -> dict[str, float]:
+        return {
+            "peak_rss_anon_mib": round(self.peak["RssAnon"] / 1024, 1),
+            "peak_rss_file_mib": round(self.peak["RssFile"] / 1024, 1),
+            "vm_hwm_mib": round(proc_status()["VmHWM"] / 1024, 1),
+        }
+
+
+def epoch_clock():
+    """A callback recording each epoch's wall seconds in `.seconds` (imports textrnn when called)."""
+    from textrnn.callbacks import Callback
+
+    class EpochClock(Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seconds: list[float] = []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.t0 = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seconds.append(time.perf_counter() - self.t0)
+
+    return EpochClock()

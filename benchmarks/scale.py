@@ -42,6 +42,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+from _common import PeakMemory, epoch_clock  # noqa: E402
 
 
 def _anon_peak_kib() -> int | None:
@@ -60,7 +61,6 @@ def train(out: str, texts: int, epochs: int, threads: int) -> None:
     import torch
 
     import textrnn.distributed as distributed
-    from textrnn.callbacks import Callback
     from textrnn.layers import LSTM, Dense, Embedding
     from textrnn.models import Sequential
     from textrnn.training.seed import set_random_seed
@@ -75,20 +75,9 @@ def train(out: str, texts: int, epochs: int, threads: int) -> None:
     x[np.arange(maxlen)[None, :] < (maxlen - lengths)[:, None]] = 0  # pre-padding
     y = (rng.random(texts) < 0.5).astype(np.float32)
 
-    class Clock(Callback):
-        def __init__(self) -> None:
-            super().__init__()
-            self.seconds: list[float] = []
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.t0 = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.seconds.append(time.perf_counter() - self.t0)
-
     model = Sequential([Embedding(10_000, 32, mask_zero=True), LSTM(32), Dense(1, "sigmoid")])
     model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["acc"])
-    clock = Clock()
+    clock = epoch_clock()
     with distributed.strategy(model):
         history = model.fit(x, y, batch_size=128, epochs=epochs, validation_split=0.2,
                             verbose=0, callbacks=[clock], bucket_by_length=True)  # fmt: skip
@@ -165,40 +154,17 @@ def write_csv_shards(folder: Path, megabytes: int, seed: int = 0) -> int:
     return rows
 
 
-def _status() -> dict[str, int]:
-    out = {}
-    for line in Path("/proc/self/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("RssAnon", "RssFile", "VmHWM"):
-            out[key] = int(value.split()[0])
-    return out
-
-
 def stream_worker(data: str, mode: str, steps: int, out: str) -> None:
     """One streamed (or in-memory) preparation and bounded training, in this fresh process."""
-    import threading
-
     import torch
 
-    from textrnn.callbacks import Callback
     from textrnn.runs.model import build_model
     from textrnn.runs.options import TrainOptions
     from textrnn.runs.prepare import prepare
     from textrnn.runs.single import fit_targets
 
     torch.set_num_threads(1)
-    peak = {"RssAnon": 0, "RssFile": 0}
-    stop = threading.Event()
-
-    def sample() -> None:
-        while not stop.is_set():
-            now = _status()
-            for k in peak:
-                peak[k] = max(peak[k], now.get(k, 0))
-            time.sleep(0.05)
-
-    thread = threading.Thread(target=sample, daemon=True)
-    thread.start()
+    memory = PeakMemory().start()
     options = TrainOptions.from_preset(
         "fast", data=data, stream=mode, seed=0, units=8, embedding_dim=16, maxlen=32, num_words=10_000,
         ngrams=1, batch_size=512, validation_split=0.1, baseline=False, threads=1,
@@ -207,25 +173,13 @@ def stream_worker(data: str, mode: str, steps: int, out: str) -> None:
     prepared = prepare(options)
     t1 = time.perf_counter()
 
-    class Clock(Callback):
-        def __init__(self) -> None:
-            super().__init__()
-            self.seconds: list[float] = []
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.t0 = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.seconds.append(time.perf_counter() - self.t0)
-
     model = build_model(options, prepared.vocabulary.input_dim, prepared.num_classes)
-    clock = Clock()
+    clock = epoch_clock()
     y = fit_targets(model, prepared)  # as `textrnn train`: streamed labels stay mapped, windowed plans
     history = model.fit(prepared.x_train, y, batch_size=512, epochs=2,
                         steps_per_epoch=steps, validation_split=0.1, validation_steps=5, verbose=0,
                         callbacks=[clock], bucket_by_length=True)  # fmt: skip
-    stop.set()
-    thread.join()
+    memory.stop()
     row = {
         "mode": "streamed" if mode == "on" else "in_memory",
         "text_mb": round(
@@ -241,9 +195,7 @@ def stream_worker(data: str, mode: str, steps: int, out: str) -> None:
         "epoch_s": [round(x, 2) for x in clock.seconds],
         "texts_per_s": round(steps * 512 / clock.seconds[-1], 1),
         "val_acc": history.history["val_acc"][-1],
-        "peak_rss_anon_mib": round(peak["RssAnon"] / 1024, 1),
-        "peak_rss_file_mib": round(peak["RssFile"] / 1024, 1),
-        "vm_hwm_mib": round(_status()["VmHWM"] / 1024, 1),
+        **memory.fields(),
         "ru_maxrss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
     Path(out).write_text(json.dumps(row))

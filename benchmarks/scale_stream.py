@@ -21,21 +21,13 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
+from _common import PeakMemory  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 SHARD_MB = 25
-
-
-def _status() -> dict[str, int]:
-    out = {}
-    for line in Path("/proc/self/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("RssAnon", "RssFile", "VmHWM"):
-            out[key] = int(value.split()[0])
-    return out
 
 
 def write_shards(folder: Path, megabytes: int, seed: int = 0) -> int:
@@ -73,18 +65,7 @@ def measure(folder: str, work: str, out: str) -> None:
     from textrnn.models import Sequential
 
     torch.set_num_threads(os.cpu_count() or 1)
-    peak = {"RssAnon": 0, "RssFile": 0}
-    stop = threading.Event()
-
-    def sample() -> None:
-        while not stop.is_set():
-            now = _status()
-            for k in peak:
-                peak[k] = max(peak[k], now.get(k, 0))
-            time.sleep(0.05)
-
-    thread = threading.Thread(target=sample, daemon=True)
-    thread.start()
+    memory = PeakMemory().start()
     t0 = time.perf_counter()
     found = scan(folder, num_words=10_000)
     t1 = time.perf_counter()
@@ -96,8 +77,7 @@ def measure(folder: str, work: str, out: str) -> None:
     history = model.fit(data.x, data.y.astype("float32"), batch_size=1024, epochs=1, verbose=0,
                         validation_split=0.1, bucket_by_length=True)  # fmt: skip
     t3 = time.perf_counter()
-    stop.set()
-    thread.join()
+    memory.stop()
     row = {
         "text_mb": round(sum(p.stat().st_size for p in Path(folder).iterdir()) / 1e6, 1),
         "texts": found.rows,
@@ -107,9 +87,7 @@ def measure(folder: str, work: str, out: str) -> None:
         "fit_s": round(t3 - t2, 1),
         "train_texts_per_s": round(int(found.rows * 0.9) / (t3 - t2), 1),
         "val_acc": history.history["val_acc"][0],
-        "peak_rss_anon_mib": round(peak["RssAnon"] / 1024, 1),
-        "peak_rss_file_mib": round(peak["RssFile"] / 1024, 1),
-        "vm_hwm_mib": round(_status()["VmHWM"] / 1024, 1),
+        **memory.fields(),
     }
     Path(out).write_text(json.dumps(row))
 
