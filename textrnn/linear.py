@@ -1,13 +1,17 @@
 """A linear n-gram model saved without pickle: the ensemble's bag-of-words member.
 
-Word 1-2-grams (textrnn's tokeniser), one of two feature weightings, and logistic regression:
+Word 1-2-grams (textrnn's tokeniser), optionally character 2-5-grams as a second block of
+features, one of two feature weightings, and logistic regression:
 
 - `tfidf`: sublinear term frequency × smoothed inverse document frequency, rows L2-normalised
   (the baseline's features, `textrnn.baseline`);
 - `nb` (two classes): presence × the naive-Bayes log-count ratio of Wang & Manning (2012), rows
   L2-normalised ("NBSVM" with a logistic loss).
 
-Which weighting and which C are chosen on a validation split, never on test data. scikit-learn
+With character n-grams (`NgramCounts.build(texts, chars=True)`), each block is weighted and
+L2-normalised on its own and the two are joined with equal weight; whether they pay is chosen on
+validation beside the words alone. Which weighting and which C are chosen on a validation split,
+never on test data. scikit-learn
 fits the classifier; prediction is a few lines of NumPy/SciPy over what `save` writes: the
 n-gram vocabulary as JSON and the arrays (feature weights, coefficients, intercepts) as
 safetensors, so loading a run never unpickles anything.
@@ -24,7 +28,7 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,7 +48,8 @@ NGRAM_RANGE = (1, 2)
 MIN_DF_FROM = 20_000  # with at least this many training texts, keep n-grams seen in 2+ texts
 NB_ALPHA = 1.0  # naive Bayes smoothing
 LINEAR_FORMAT = "textrnn.linear"
-LINEAR_FORMAT_VERSION = 1
+CHAR_RANGE = (2, 5)  # character n-grams of the lower-cased text, whitespace runs made one space
+LINEAR_FORMAT_VERSION = 2  # 2: `char_from` (character n-grams); version 1 files hold words only
 CONFIG_FILE = "linear.json"
 VOCAB_FILE = "ngrams.json"
 ARRAYS_FILE = "linear.safetensors"
@@ -59,15 +64,23 @@ def ngrams_of(text: str) -> list[str]:
     return out
 
 
-def count_matrix(texts: Sequence[str], index: dict[str, int]) -> Any:
-    """`(texts, n-grams)` CSR matrix of n-gram counts over the vocabulary `index`."""
+def char_ngrams_of(text: str) -> list[str]:
+    """The character 2-5-grams of `text` lower-cased, its whitespace runs made one space."""
+    s = " ".join(text.lower().split())
+    return [s[i : i + n] for n in range(CHAR_RANGE[0], CHAR_RANGE[1] + 1) for i in range(len(s) - n + 1)]
+
+
+def count_matrix(
+    texts: Sequence[str], index: dict[str, int], grams: Callable[[str], list[str]] = ngrams_of
+) -> Any:
+    """`(texts, n-grams)` CSR matrix of the counts of `grams(text)` over the vocabulary `index`."""
     from scipy.sparse import csr_matrix
 
     indptr = [0]
     cols: list[int] = []
     vals: list[int] = []
     for text in texts:
-        counts = Counter(j for g in ngrams_of(text) if (j := index.get(g)) is not None)
+        counts = Counter(j for g in grams(text) if (j := index.get(g)) is not None)
         cols.extend(counts.keys())
         vals.extend(counts.values())
         indptr.append(len(cols))
@@ -79,22 +92,54 @@ def count_matrix(texts: Sequence[str], index: dict[str, int]) -> Any:
     return m
 
 
+def _vocabulary(texts: Sequence[str], grams: Callable[[str], list[str]], min_df: int) -> list[str]:
+    df: Counter[str] = Counter()
+    for text in texts:
+        df.update(set(grams(text)))
+    return sorted(g for g, n in df.items() if n >= min_df)
+
+
 @dataclass
 class NgramCounts:
-    """The n-gram vocabulary of a set of training texts and their count matrix (no labels used)."""
+    """The n-gram vocabulary of a set of training texts and their count matrix (no labels used).
+
+    With character n-grams, `vocabulary[char_from:]` are they (seen in 2+ texts) and the word
+    n-grams come first."""
 
     vocabulary: list[str]
     counts: Any  # CSR (texts, n-grams)
+    char_from: int | None = None
 
     @classmethod
-    def build(cls, texts: Sequence[str]) -> NgramCounts:
-        df: Counter[str] = Counter()
-        for text in texts:
-            df.update(set(ngrams_of(text)))
+    def build(cls, texts: Sequence[str], *, chars: bool = False) -> NgramCounts:
+        from scipy.sparse import hstack
+
         min_df = 2 if len(texts) >= MIN_DF_FROM else 1
-        vocabulary = sorted(g for g, n in df.items() if n >= min_df)
-        index = {g: i for i, g in enumerate(vocabulary)}
-        return cls(vocabulary, count_matrix(texts, index))
+        words = _vocabulary(texts, ngrams_of, min_df)
+        counts = count_matrix(texts, {g: i for i, g in enumerate(words)})
+        if not chars:
+            return cls(words, counts)
+        grams = _vocabulary(texts, char_ngrams_of, 2)
+        char_counts = count_matrix(texts, {g: i for i, g in enumerate(grams)}, char_ngrams_of)
+        return cls(words + grams, hstack([counts, char_counts]).tocsr(), len(words))
+
+    def words_only(self) -> NgramCounts:
+        """The word n-grams alone (self when there are no character n-grams)."""
+        if self.char_from is None:
+            return self
+        return NgramCounts(self.vocabulary[: self.char_from], self.counts[:, : self.char_from])
+
+
+def counts_of(texts: Sequence[str], vocabulary: Sequence[str], char_from: int | None) -> Any:
+    """The count matrix of `texts` over a model's `vocabulary` (its character n-grams from
+    `char_from`)."""
+    from scipy.sparse import hstack
+
+    if char_from is None:
+        return count_matrix(texts, {g: i for i, g in enumerate(vocabulary)})
+    words = count_matrix(texts, {g: i for i, g in enumerate(vocabulary[:char_from])})
+    grams = {g: i for i, g in enumerate(vocabulary[char_from:])}
+    return hstack([words, count_matrix(texts, grams, char_ngrams_of)]).tocsr()
 
 
 def _l2_rows(x: Any) -> Any:
@@ -105,13 +150,20 @@ def _l2_rows(x: Any) -> Any:
     return diags(1.0 / norms) @ x
 
 
-def _features(counts: Any, kind: str, weights: np.ndarray) -> Any:
+def _features(counts: Any, kind: str, weights: np.ndarray, char_from: int | None = None) -> Any:
+    from scipy.sparse import hstack
+
     x = counts.astype(np.float64, copy=True)
     if kind == "tfidf":
         x.data = 1.0 + np.log(x.data)
     else:
         x.data = np.ones_like(x.data)
-    return _l2_rows(x.multiply(weights.reshape(1, -1)).tocsr())
+    x = x.multiply(weights.reshape(1, -1)).tocsr()
+    if char_from is None:
+        return _l2_rows(x)
+    # each block normalised on its own, the two joined with equal weight (unit rows again)
+    blocks = [_l2_rows(x[:, :char_from]), _l2_rows(x[:, char_from:])]
+    return (hstack(blocks) * (1.0 / np.sqrt(2.0))).tocsr()
 
 
 def _feature_weights(counts: Any, y: np.ndarray, kind: str) -> np.ndarray:
@@ -140,6 +192,7 @@ class LinearTextModel:
         weights: `(features,)` the idf or the log-count ratio of each n-gram.
         coef: `(1, features)` for two classes (the second class's logit), else `(classes, features)`.
         intercept: `(1,)` or `(classes,)`.
+        char_from: where the character n-grams start in `vocabulary` (None: words only).
     """
 
     kind: str
@@ -150,15 +203,17 @@ class LinearTextModel:
     coef: np.ndarray
     intercept: np.ndarray
     scores: dict[str, Any] = field(default_factory=dict)
+    char_from: int | None = None
 
     @property
     def name(self) -> str:
         what = "tf-idf" if self.kind == "tfidf" else "naive-Bayes log-count ratios"
-        return f"word 1-2-grams, {what}, logistic regression (C={self.c:g})"
+        grams = "word 1-2-grams" if self.char_from is None else "word 1-2-grams + char 2-5-grams"
+        return f"{grams}, {what}, logistic regression (C={self.c:g})"
 
     def features(self, texts: Sequence[str]) -> Any:
-        index = {g: i for i, g in enumerate(self.vocabulary)}
-        return _features(count_matrix(list(texts), index), self.kind, self.weights)
+        counts = counts_of(list(texts), self.vocabulary, self.char_from)
+        return _features(counts, self.kind, self.weights, self.char_from)
 
     def proba_of_features(self, x: Any) -> np.ndarray:
         z = np.asarray(x @ self.coef.T) + self.intercept.reshape(1, -1)
@@ -189,6 +244,8 @@ class LinearTextModel:
             "c": self.c,
             "label_names": self.label_names,
             "ngram_range": list(NGRAM_RANGE),
+            "char_range": None if self.char_from is None else list(CHAR_RANGE),
+            "char_from": self.char_from,
             "features": len(self.vocabulary),
             "scores": self.scores,
         }
@@ -219,8 +276,9 @@ class LinearTextModel:
             arrays = load_file(str(p / ARRAYS_FILE))
             if config.get("format") != LINEAR_FORMAT or config.get("kind") not in KINDS:
                 raise ValueError("not a textrnn linear model")
-            if config.get("format_version") != LINEAR_FORMAT_VERSION:
+            if config.get("format_version") not in (1, LINEAR_FORMAT_VERSION):
                 raise ValueError(f"format_version {config.get('format_version')!r}")
+            char_from = config.get("char_from")
             model = cls(
                 str(config["kind"]),
                 float(config["c"]),
@@ -230,6 +288,7 @@ class LinearTextModel:
                 arrays["coef"],
                 arrays["intercept"],
                 dict(config.get("scores") or {}),
+                None if char_from is None else int(char_from),
             )
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise ModelFileError(f"Cannot read the linear model in `{p}`: {e}.") from None
@@ -240,6 +299,8 @@ class LinearTextModel:
             raise ModelFileError(f"The linear model in `{p}` is damaged: its shapes disagree.")
         if model.intercept.shape != (rows,):
             raise ModelFileError(f"The linear model in `{p}` is damaged: its shapes disagree.")
+        if model.char_from is not None and not 0 < model.char_from < f:
+            raise ModelFileError(f"The linear model in `{p}` is damaged: its `char_from` is out of range.")
         return model
 
 
@@ -269,7 +330,7 @@ def fit_linear(
         raise ValueError(f"Expected every one of the {k} classes in the linear model's training rows.")
     weights = _feature_weights(sub, ys, kind)
     clf = LogisticRegression(C=float(c), solver="newton-cg", max_iter=1000)  # fast on sparse
-    clf.fit(_features(sub, kind, weights), ys)
+    clf.fit(_features(sub, kind, weights, counts.char_from), ys)
     return LinearTextModel(
         kind,
         float(c),
@@ -278,6 +339,7 @@ def fit_linear(
         weights,
         np.asarray(clf.coef_, dtype=np.float64),
         np.asarray(clf.intercept_, dtype=np.float64),
+        char_from=counts.char_from,
     )
 
 
@@ -320,33 +382,37 @@ def choose_linear(
     *,
     c_grid: Sequence[float] = C_GRID,
     by: str = "accuracy",
-) -> tuple[str, float, list[dict[str, Any]]]:
-    """The kind and C with the best validation figure `by` (`accuracy`, or `macro_f1` for a run
-    that monitors it; ties: accuracy, then lower log loss), and the table.
+) -> tuple[str, float, bool, list[dict[str, Any]]]:
+    """The kind, C and features (`chars`: with the character n-grams, when `counts` has them)
+    with the best validation figure `by` (`accuracy`, or `macro_f1` for a run that monitors it;
+    ties: accuracy, then lower log loss), and the table.
 
-    Each `(kind, C)` is fitted on `train_rows` and scored on `val_rows`.
+    Each `(features, kind, C)` is fitted on `train_rows` and scored on `val_rows`.
     """
     if by not in CRITERIA:
         raise ValueError(f"Unknown criterion {by!r}; expected one of {CRITERIA}.")
     kinds = KINDS if len(label_names) == 2 else ("tfidf",)
+    blocks = [counts.words_only()] + ([counts] if counts.char_from is not None else [])
     table: list[dict[str, Any]] = []
-    for kind in kinds:
-        for c in c_grid:
-            model = fit_linear(counts, train_rows, y, label_names, kind=kind, c=c)
-            x = _features(counts.counts[val_rows], kind, model.weights)
-            probs = model.proba_of_features(x)
-            yv = y[val_rows]
-            table.append(
-                {"kind": kind, "c": float(c), "val_acc": accuracy(yv, probs),
-                 "val_macro_f1": macro_f1(yv, probs), "val_loss": log_loss(yv, probs)}
-            )  # fmt: skip
+    for block in blocks:
+        for kind in kinds:
+            for c in c_grid:
+                model = fit_linear(block, train_rows, y, label_names, kind=kind, c=c)
+                probs = validation_probs(model, block, val_rows)
+                yv = y[val_rows]
+                table.append(
+                    {"chars": block.char_from is not None, "kind": kind, "c": float(c),
+                     "val_acc": accuracy(yv, probs), "val_macro_f1": macro_f1(yv, probs),
+                     "val_loss": log_loss(yv, probs)}
+                )  # fmt: skip
     best = max(table, key=lambda r: _rank(r, by))
-    return str(best["kind"]), float(best["c"]), table
+    return str(best["kind"]), float(best["c"]), bool(best["chars"]), table
 
 
 def validation_probs(model: LinearTextModel, counts: NgramCounts, rows: np.ndarray) -> np.ndarray:
     """A fitted model's probabilities of the texts `rows` of `counts` (same vocabulary)."""
-    return model.proba_of_features(_features(counts.counts[rows], model.kind, model.weights))
+    x = _features(counts.counts[rows], model.kind, model.weights, model.char_from)
+    return model.proba_of_features(x)
 
 
 WEIGHT_GRID = tuple(round(0.1 * i, 1) for i in range(11))
@@ -380,6 +446,8 @@ __all__ = [
     "choose_weight",
     "fit_linear",
     "macro_f1",
+    "char_ngrams_of",
+    "counts_of",
     "ngrams_of",
     "validation_probs",
 ]

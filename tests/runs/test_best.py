@@ -14,6 +14,7 @@ from textrnn.linear import (
     C_GRID,
     LinearTextModel,
     NgramCounts,
+    char_ngrams_of,
     choose_linear,
     choose_weight,
     fit_linear,
@@ -65,12 +66,61 @@ def test_ngrams_and_the_saved_model_predict_as_the_fitted_one(tmp_path):
         LinearTextModel.load(tmp_path / "nb")
 
 
+def test_character_ngrams_a_second_block_saved_and_chosen_on_validation(tmp_path):
+    assert char_ngrams_of("Ab  c") == ["ab", "b ", " c", "ab ", "b c", "ab c"]
+    # the classes differ only inside words ("...zz" against "...qq"): words alone cannot tell
+    # unseen words apart, character n-grams can
+    rng = np.random.default_rng(0)
+    stems = ["".join(rng.choice(list("abcdefgh"), 5)) for _ in range(120)]
+    texts = [f"{s}{'zz' if i % 2 else 'qq'} item" for i, s in enumerate(stems)]
+    y = np.arange(120) % 2
+    counts = NgramCounts.build(texts, chars=True)
+    assert counts.char_from is not None and 0 < counts.char_from < len(counts.vocabulary)
+    assert counts.words_only().counts.shape == (120, counts.char_from)
+    assert "zz" in counts.vocabulary[counts.char_from :]
+    kind, c, chars, table = choose_linear(counts, np.arange(80), np.arange(80, 120), y, ["a", "b"])
+    assert len(table) == 2 * 2 * len(C_GRID) and chars is True
+    best = max(r["val_acc"] for r in table if r["chars"])
+    assert best == 1.0 and max(r["val_acc"] for r in table if not r["chars"]) < 0.75
+    model = fit_linear(counts, np.arange(80), y, ["a", "b"], kind=kind, c=c)
+    assert model.char_from == counts.char_from and "char 2-5-grams" in model.name
+    # rows have unit norm: each block normalised, joined with equal weight
+    x = model.features(texts[:5])
+    np.testing.assert_allclose(np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel()), 1.0)
+    np.testing.assert_allclose(validation_probs(model, counts, np.arange(5)), model.predict_proba(texts[:5]))
+    model.save(tmp_path / "chars")
+    config = json.loads((tmp_path / "chars" / "linear.json").read_text())
+    assert config["char_from"] == counts.char_from and config["char_range"] == [2, 5]
+    loaded = LinearTextModel.load(tmp_path / "chars")
+    np.testing.assert_array_equal(loaded.predict_proba(texts), model.predict_proba(texts))
+    config["char_from"] = len(counts.vocabulary) + 3
+    (tmp_path / "chars" / "linear.json").write_text(json.dumps(config))
+    with pytest.raises(ModelFileError, match="char_from"):
+        LinearTextModel.load(tmp_path / "chars")
+
+
+def test_a_version_1_linear_model_still_loads(tmp_path):
+    texts = ["good fun", "dull slow", "good plot", "slow dull plot"]
+    model = fit_linear(NgramCounts.build(texts), np.arange(4), np.array([1, 0, 1, 0]), ["n", "p"],
+                       kind="tfidf", c=4.0)  # fmt: skip
+    model.save(tmp_path)
+    config = json.loads((tmp_path / "linear.json").read_text())
+    for key in ("char_from", "char_range"):
+        del config[key]
+    config["format_version"] = 1
+    (tmp_path / "linear.json").write_text(json.dumps(config))
+    loaded = LinearTextModel.load(tmp_path)
+    assert loaded.char_from is None
+    np.testing.assert_array_equal(loaded.predict_proba(texts), model.predict_proba(texts))
+
+
 def test_multiclass_choice_and_weight_grid():
     texts = [f"{w} {w} thing {i}" for i in range(10) for w in ("red", "green", "blue")]
     y = np.array([0, 1, 2] * 10)
     counts = NgramCounts.build(texts)
-    kind, c, table = choose_linear(counts, np.arange(21), np.arange(21, 30), y, ["b", "g", "r"])
+    kind, c, chars, table = choose_linear(counts, np.arange(21), np.arange(21, 30), y, ["b", "g", "r"])
     assert kind == "tfidf" and {r["kind"] for r in table} == {"tfidf"} and len(table) == len(C_GRID)
+    assert chars is False and {r["chars"] for r in table} == {False}  # no character n-grams counted
     assert max(r["val_acc"] for r in table) == 1.0
     rnn = np.full((9, 3), 1 / 3)
     lin = np.eye(3)[y[21:]]

@@ -36,6 +36,24 @@ def test_the_default_recipe_adds_the_linear_model_weighted_on_validation():
     assert chosen.recipe["options"]["linear"] is True
 
 
+def test_short_texts_let_the_linear_model_try_character_ngrams(monkeypatch):
+    from textrnn.runs import auto
+
+    texts, labels = toy_texts(60, seed=3)
+    for preset in ("auto", "best"):
+        chosen = choose_options(TrainOptions.from_preset(preset, data="my.csv", seed=1), texts, labels)
+        assert chosen.options.char_ngrams is True and "character 2-5-grams" in chosen.describe
+        typed = choose_options(
+            TrainOptions.from_preset(preset, data="my.csv", seed=1), texts, labels, explicit={"char_ngrams"}
+        )
+        assert typed.options.char_ngrams is False  # --no-char-ngrams typed wins
+    monkeypatch.setattr(auto, "CHAR_NGRAMS_MAX_CHARS", sum(len(t) for t in texts) - 1)
+    long = choose_options(TrainOptions.from_preset("auto", seed=1), texts, labels)
+    assert long.options.char_ngrams is False and "character" not in long.describe
+    none = choose_options(TrainOptions.from_preset("auto", seed=1), texts, labels, explicit={"linear"})
+    assert none.options.char_ngrams is False  # no linear model, nothing to read them
+
+
 def test_the_linear_model_gives_way_to_the_caller_to_no_validation_and_to_a_threshold():
     texts, labels = toy_texts(60, seed=3)
     auto = TrainOptions.from_preset("auto", seed=1)
@@ -146,6 +164,8 @@ def test_a_default_run_is_one_rnn_and_the_linear_model_with_the_recipe_in_its_co
     config = json.loads((out / "config.json").read_text())
     assert config["recipe"]["options"]["linear"] is True and config["recipe"]["reasons"]
     assert config["linear"]["weight"] is not None and config["linear"]["chosen_by"] == "val_acc"
+    assert isinstance(config["linear"]["chars"], bool) and config["recipe"]["options"]["char_ngrams"]
+    assert {r["chars"] for r in config["linear"]["features_table"]} == {False, True}
     assert len(config["members"]) == 1
     assert "--preset auto" in config["reproduce"] and "--linear" in shlex.split(config["reproduce"])
     assert result.metrics is not None and "baseline" in result.metrics

@@ -178,11 +178,16 @@ def _add_linear(
             "examples of it, or pass --no-linear."
         )
         return None, None
-    say(f"Linear n-gram model: counting the word 1-2-grams of {n:,} training texts ...")
-    counts = NgramCounts.build(train_texts)
+    grams = "word 1-2-grams and character 2-5-grams" if options.char_ngrams else "word 1-2-grams"
+    say(f"Linear n-gram model: counting the {grams} of {n:,} training texts ...")
+    counts = NgramCounts.build(train_texts, chars=options.char_ngrams)
     # an imbalanced run (monitor val_macro_f1) weighs every class alike here too
     by = "macro_f1" if options.monitor == "val_macro_f1" else "accuracy"
-    kind, c, table = choose_linear(counts, orders[0][:split_at], orders[0][split_at:], y, names, by=by)
+    kind, c, chars, table = choose_linear(
+        counts, orders[0][:split_at], orders[0][split_at:], y, names, by=by
+    )
+    if not chars:
+        counts = counts.words_only()
     ys, rnn, lin = [], [], []
     for order, predictor in zip(orders, predictors, strict=True):
         val = order[split_at:]
@@ -198,6 +203,7 @@ def _add_linear(
         "weight": weight,
         "kind": kind,
         "c": c,
+        "chars": chars,
         "model": final.name,
         "features": len(final.vocabulary),
         "chosen_on": f"the members' validation splits ({len(np.concatenate(ys)):,} texts)",

@@ -41,7 +41,7 @@ BEST_PRESET = "best"  # on the user's data it is sized by the recipe too (`textr
 AUTO_CHOSEN = (
     "maxlen", "num_words", "mask_zero", "bucket_by_length", "ngrams", "ngram_buckets", "batch_size",
     "epochs", "validation_split", "early_stopping", "monitor", "ema", "optimizer", "learning_rate",
-    "lr_schedule", "threads", "linear",
+    "lr_schedule", "threads", "linear", "char_ngrams",
 )  # fmt: skip
 THRESHOLDS = ("f1",)
 STREAM_CHOICES = ("auto", "on", "off")
@@ -352,6 +352,11 @@ class TrainOptions:
         help="Add a linear n-gram model (word 1-2-grams, tf-idf or naive-Bayes features, "
         "logistic regression) to the RNN model(s): the weight of each in the mean probability is "
         "chosen on the validation splits.",
+    )  # fmt: skip
+    char_ngrams: bool = option(
+        False, group=TRAINING,
+        help="The linear n-gram model (--linear) may also read character 2-5-grams: whether they "
+        "pay is chosen on validation beside the words alone.",
     )  # fmt: skip
     split_seed: int | None = option(
         None, group=TRAINING, minimum=0, none="--seed", per_run=True,
