@@ -92,11 +92,24 @@ def test_best_takes_the_recipes_sizes_and_keeps_its_model():
     # the model stays best's
     for name in ("bidirectional", "embedding_dim", "word_vectors", "ensemble", "linear", "units"):
         assert getattr(o, name) == declared[name], name
-    assert o.ngrams in (1, 3)  # best's trigrams where the recipe finds that bigrams pay, else words
+    assert o.ngrams == 1 and "the linear model reads the n-grams" in chosen.describe
     assert "--preset best sized to this data" in chosen.describe
     # the caller's values win over the sizes
     given = choose_options(TrainOptions.from_preset("best", data="my.csv", seed=0, maxlen=300), texts, labels)
     assert given.options.maxlen == 300
+
+
+def test_best_s_rnns_read_words_beside_the_linear_model_and_bigrams_without_it(monkeypatch):
+    from textrnn import recipes
+
+    monkeypatch.setattr(recipes, "NGRAM_MIN_REPEATED", 1)  # the toy texts' bigrams pay
+    texts, labels = toy_texts(80, seed=4)
+    assert recipes.choose(texts, labels).options["ngrams"] == 2
+    best = TrainOptions.from_preset("best", data="my.csv", seed=0)
+    chosen = choose_options(best, texts, labels)
+    assert chosen.options.ngrams == 1 and "bigram vectors" not in chosen.describe
+    alone = choose_options(best.replace(linear=False), texts, labels, explicit={"linear"})
+    assert alone.options.ngrams == 2 and "bigram vectors" in alone.describe
 
 
 def test_best_shares_its_time_budget_between_members():
@@ -105,13 +118,17 @@ def test_best_shares_its_time_budget_between_members():
     words = [f"w{i}" for i in range(300)]
     texts = [" ".join(rng.choice(words, size=300)) for _ in range(400)]
     labels = ["a", "b"] * 200
-    options = TrainOptions.from_preset("best", data="my.csv", seed=0, time_budget=5.0)
+    options = TrainOptions.from_preset("best", data="my.csv", seed=0, time_budget=0.5)
 
-    def epochs(members: int) -> int:
-        chosen = choose_options(options.replace(ensemble=members), texts, labels)
+    def epochs(members: int, **changes) -> int:
+        chosen = choose_options(options.replace(ensemble=members, **changes), texts, labels,
+                                explicit=set(changes))  # fmt: skip
         return chosen.options.epochs
 
     assert epochs(1) > epochs(4) >= 1
+    # a member reading words alone costs less than one with hashed n-gram rows (without the
+    # linear model), so it gets more epochs of the same budget
+    assert epochs(1) > epochs(1, linear=False) >= 1
 
 
 # ---------------------------------------------------------------------------- macro F1 choice
