@@ -183,9 +183,7 @@ def _add_linear(
     counts = NgramCounts.build(train_texts, chars=options.char_ngrams)
     # an imbalanced run (monitor val_macro_f1) weighs every class alike here too
     by = "macro_f1" if options.monitor == "val_macro_f1" else "accuracy"
-    kind, c, chars, table = choose_linear(
-        counts, orders[0][:split_at], orders[0][split_at:], y, names, by=by
-    )
+    kind, c, chars, table = choose_linear(counts, orders[0][:split_at], orders[0][split_at:], y, names, by=by)
     if not chars:
         counts = counts.words_only()
     ys, rnn, lin = [], [], []
