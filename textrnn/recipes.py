@@ -175,12 +175,12 @@ def choose(
     if fit < epochs:
         epochs = max(fit, 1)
         reasons.append(
-            f"epochs {epochs}: about {seconds_per_epoch:.0f} s each, within the {budget:g}-minute budget"
+            f"epochs {epochs}: about {seconds_per_epoch:.0f} s each, within the {budget:.3g}-minute budget"
         )
     else:
         reasons.append(
             f"epochs up to {epochs} ({steps_per_epoch:,} steps of {batch} each), about "
-            f"{epochs * seconds_per_epoch / 60:.1f} min, within the {budget:g}-minute budget"
+            f"{epochs * seconds_per_epoch / 60:.1f} min, within the {budget:.3g}-minute budget"
         )
     options["batch_size"] = batch
     options["epochs"] = epochs

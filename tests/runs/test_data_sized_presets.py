@@ -93,6 +93,7 @@ def test_best_takes_the_recipes_sizes_and_keeps_its_model():
     for name in ("bidirectional", "embedding_dim", "word_vectors", "ensemble", "linear", "units"):
         assert getattr(o, name) == declared[name], name
     assert o.ngrams == 1 and "the linear model reads the n-grams" in chosen.describe
+    assert o.monitor == "val_acc" and "without a higher val_acc" in chosen.describe  # best's own
     assert "--preset best sized to this data" in chosen.describe
     # the caller's values win over the sizes
     given = choose_options(TrainOptions.from_preset("best", data="my.csv", seed=0, maxlen=300), texts, labels)

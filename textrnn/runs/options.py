@@ -349,7 +349,8 @@ class TrainOptions:
     )  # fmt: skip
     linear: bool = option(
         False, group=TRAINING,
-        help="Add a linear n-gram model (word 1-2-grams, tf-idf or naive-Bayes features, "
+        help="Add a linear n-gram model (word 1-2-grams, with --char-ngrams also character "
+        "2-5-grams; tf-idf or naive-Bayes features, "
         "logistic regression) to the RNN model(s): the weight of each in the mean probability is "
         "chosen on the validation splits.",
     )  # fmt: skip
