@@ -182,7 +182,8 @@ class _Projection(torch.autograd.Function):
         if ctx.needs_input_grad[0]:
             d_inputs = (g @ kernel.t()).view(steps, batch, -1).transpose(0, 1)
         if ctx.needs_input_grad[1] or (ctx.has_bias and ctx.needs_input_grad[2]):
-            d_weights = x_aug.view(-1, cols).t() @ g  # (cols, width)
+            # (cols, width), summed over the rows alike at any thread count (`grad_tn`)
+            d_weights = _ext_loaded().grad_tn(x_aug.view(-1, cols), g)
             features = kernel.shape[0]
             d_kernel = d_weights[:features] if ctx.needs_input_grad[1] else None
             if ctx.has_bias and ctx.needs_input_grad[2]:
