@@ -59,7 +59,7 @@ from textrnn.kernels._functions import (
     rmsprop_update_,
     simple_rnn,
 )
-from textrnn.kernels._loader import available, build_info, empty_cache, mode
+from textrnn.kernels._loader import available, build_info, empty_cache, mode, threads_chosen_by_user
 
 __all__ = [
     "TokenTable",
@@ -79,4 +79,5 @@ __all__ = [
     "project",
     "rmsprop_update_",
     "simple_rnn",
+    "threads_chosen_by_user",
 ]

@@ -32,8 +32,6 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from textrnn import _threads
-
 if TYPE_CHECKING:
     import torch
 
@@ -183,15 +181,6 @@ class ThreadController:
             self._switch(self.current)
 
 
-def _user_chose_threads() -> bool:
-    """Whether the thread count in effect is the user's choice rather than the default."""
-    import torch
-
-    if "OMP_NUM_THREADS" in os.environ and "OMP_NUM_THREADS" not in _threads.set_by_textrnn:
-        return True
-    return torch.get_num_threads() != _threads.available_cpus()
-
-
 def _model_invariant(model: torch.nn.Module) -> bool:
     """Whether every layer of `model` trains to the same bits at any thread count (the layers the
     invariance test covers: Embedding, SimpleRNN / LSTM / GRU in the native kernels without
@@ -202,10 +191,9 @@ def _model_invariant(model: torch.nn.Module) -> bool:
     from textrnn.layers.input_layer import InputLayer
     from textrnn.layers.recurrent import BaseRNN
     from textrnn.layers.rnn_kernels import has_fused_kernel
-    from textrnn.training.trainer import Trainer
 
     for module in model.modules():
-        if isinstance(module, Trainer) or isinstance(module, (Embedding, Dense, InputLayer)):
+        if module is model or isinstance(module, (Embedding, Dense, InputLayer)):
             continue
         if isinstance(module, BaseRNN):
             if module.dropout or module.recurrent_dropout or not module.built:
@@ -245,7 +233,7 @@ def controller_for(model: Any, device: torch.device) -> ThreadController | None:
     if isinstance(existing, ThreadController):
         if torch.get_num_threads() == existing.full:
             return existing
-    if getattr(model, "mixed_precision", False) or _user_chose_threads():
+    if getattr(model, "mixed_precision", False) or kernels.threads_chosen_by_user():
         return None
     full = torch.get_num_threads()
     if full < 2 or not kernels.available() or not _model_invariant(model):
