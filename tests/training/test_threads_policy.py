@@ -48,6 +48,13 @@ def test_idle_machine_stays_at_the_full_count_and_probes_ever_more_rarely():
     assert controller.period == controller.max_period
 
 
+def test_a_clearly_slower_probe_ends_early():
+    controller, clock, _ = _controller()
+    ran = _run(controller, clock, {2: 1.0, 1: 1.7}, controller.base_period + 20)
+    assert ran.count(1) == 1 + controller.early  # the warm-up batch and two measured ones
+    assert controller.decisions == [(2, 1, False)]
+
+
 def test_slower_at_the_full_count_drops_to_fewer_threads():
     controller, clock, applied = _controller()
     ran = _run(controller, clock, {2: 2.3, 1: 1.0}, 200)

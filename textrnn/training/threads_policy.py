@@ -6,7 +6,8 @@ whole cores. `ThreadController` finds out by measuring: every so often it trains
 neighbouring thread count and keeps whichever gives the lower median time per unit of work (a
 batch's input elements, so that length buckets of different widths compare). On an idle machine
 the probes lose and it stays at the full count, probing ever more rarely (the gap doubles after
-each probe that confirms the count, up to `max_period` batches); beside a busy process it drops,
+each probe that confirms the count, up to `max_period` batches, and a probe that is clearly
+slower ends after two batches); beside a busy process it drops,
 and it climbs back when the other process ends.
 
 Changing the thread count must not change the results: while the controller runs, the weight
@@ -83,6 +84,8 @@ class ThreadController:
         trial: batches measured at each count in a comparison (medians of these are compared).
         max_period: the longest gap between probes, in batches.
         margin: a probe's median must be below `margin` times the current one to switch.
+        early: a probe ends after this many batches when all were slower than the current median
+            divided by `margin`.
     """
 
     def __init__(
@@ -95,6 +98,7 @@ class ThreadController:
         trial: int = 5,
         max_period: int = 960,
         margin: float = 0.9,
+        early: int = 2,
     ) -> None:
         if full < 1:
             raise ValueError(f"`full` must be at least 1, got {full}.")
@@ -106,6 +110,7 @@ class ThreadController:
         self.trial = trial
         self.max_period = max_period
         self.margin = margin
+        self.early = early
         self.current = full
         self.probing: int | None = None  # the count being tried, or None
         self.recent: list[float] = []  # seconds per unit of work at `current`
@@ -165,10 +170,13 @@ class ThreadController:
                     self._switch(candidate)
             return
         self.tried.append(sample)
-        if len(self.tried) < self.trial:
+        now_median = statistics.median(self.recent)
+        # a probe that is clearly slower ends early (an idle machine then pays 1 + `early` batches)
+        losing = len(self.tried) >= self.early and min(self.tried) * self.margin > now_median
+        if len(self.tried) < self.trial and not losing:
             return
         tried = self.probing
-        better = statistics.median(self.tried) < self.margin * statistics.median(self.recent)
+        better = not losing and statistics.median(self.tried) < self.margin * now_median
         self.decisions.append((self.current, tried, better))
         self.probing, self.since = None, 0
         if better:
