@@ -46,31 +46,38 @@ from __future__ import annotations
 
 from textrnn.kernels._functions import (
     TokenTable,
+    dense_product,
     embedding_backward,
     fused_lanes,
     gru,
+    invariant_products,
     lstm,
     lstm_last,
     lstm_last_ids,
+    products_invariant,
     project,
     rmsprop_update_,
     simple_rnn,
 )
-from textrnn.kernels._loader import available, build_info, empty_cache, mode
+from textrnn.kernels._loader import available, build_info, empty_cache, mode, threads_chosen_by_user
 
 __all__ = [
     "TokenTable",
     "available",
     "build_info",
+    "dense_product",
     "embedding_backward",
     "empty_cache",
     "fused_lanes",
     "gru",
+    "invariant_products",
     "lstm",
     "lstm_last",
     "lstm_last_ids",
     "mode",
+    "products_invariant",
     "project",
     "rmsprop_update_",
     "simple_rnn",
+    "threads_chosen_by_user",
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
@@ -182,12 +184,69 @@ class _Projection(torch.autograd.Function):
         if ctx.needs_input_grad[0]:
             d_inputs = (g @ kernel.t()).view(steps, batch, -1).transpose(0, 1)
         if ctx.needs_input_grad[1] or (ctx.has_bias and ctx.needs_input_grad[2]):
-            d_weights = x_aug.view(-1, cols).t() @ g  # (cols, width)
+            # (cols, width), summed over the rows alike at any thread count (`grad_tn`)
+            d_weights = _ext_loaded().grad_tn(x_aug.view(-1, cols), g)
             features = kernel.shape[0]
             d_kernel = d_weights[:features] if ctx.needs_input_grad[1] else None
             if ctx.has_bias and ctx.needs_input_grad[2]:
                 d_bias = d_weights[features]
         return d_inputs, d_kernel, d_bias
+
+
+# Whether `invariant_products()` is on (set by textrnn.training.threads_policy while it may change
+# the thread count during training).
+_invariant = [False]
+
+
+@contextlib.contextmanager
+def invariant_products(enabled: bool = True) -> Iterator[None]:
+    """While on, layers that would call PyTorch's GEMMs on CPU (`Dense`) use `dense_product`,
+    whose results do not depend on the thread count (MKL's threaded GEMM splits its sums by it)."""
+    before = _invariant[0]
+    _invariant[0] = enabled
+    try:
+        yield
+    finally:
+        _invariant[0] = before
+
+
+def products_invariant() -> bool:
+    """Whether `invariant_products()` is on."""
+    return _invariant[0]
+
+
+class _DenseProduct(torch.autograd.Function):
+    """x @ kernel (+ bias), x (N, F): every product and sum by `grad_tn`."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+        ext = _ext()
+        out = ext.grad_tn(x.t(), kernel)
+        if bias is not None:
+            out += bias
+        ctx.save_for_backward(x, kernel)
+        ctx.has_bias = bias is not None
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:
+        x, kernel = ctx.saved_tensors
+        ext = _ext_loaded()
+        d_x = ext.grad_tn(grad.t(), kernel.t()) if ctx.needs_input_grad[0] else None
+        d_kernel = ext.grad_tn(x, grad) if ctx.needs_input_grad[1] else None
+        d_bias = None
+        if ctx.has_bias and ctx.needs_input_grad[2]:
+            d_bias = ext.grad_tn(grad.new_ones((grad.shape[0], 1)), grad)[0]
+        return d_x, d_kernel, d_bias
+
+
+def dense_product(x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """`x @ kernel + bias` on the last axis of a CPU tensor, forward and backward the same bits at
+    any thread count (each sum over rows or features taken in fixed pieces, in order)."""
+    lead = x.shape[:-1]
+    out = _DenseProduct.apply(x.reshape(-1, x.shape[-1]), kernel, bias)
+    return out.reshape(*lead, kernel.shape[1])
 
 
 def project(inputs: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:

@@ -22,6 +22,17 @@ _lock = threading.Lock()
 _result: BuildResult | None = None
 
 
+def threads_chosen_by_user() -> bool:
+    """Whether PyTorch's thread count in effect is the user's choice rather than the default:
+    `OMP_NUM_THREADS` set by the user (not by `textrnn._threads` from a CPU quota), or
+    `torch.get_num_threads()` other than `textrnn._threads.available_cpus()`."""
+    import torch
+
+    if "OMP_NUM_THREADS" in os.environ and "OMP_NUM_THREADS" not in _threads.set_by_textrnn:
+        return True
+    return torch.get_num_threads() != _threads.available_cpus()
+
+
 def mode() -> str:
     """The kernel choice from `TEXTRNN_KERNELS`: "auto" (unset), "native" or "torch".
 

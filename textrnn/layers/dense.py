@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from textrnn import activations, initializers
+from textrnn import activations, initializers, kernels
 from textrnn.checks import positive_int
 from textrnn.layers.base import Layer, Shape
 
@@ -64,9 +64,19 @@ class Dense(Layer):
 
     def logits(self, inputs: torch.Tensor) -> torch.Tensor:
         """The pre-activation output (used by losses for numerically stable sigmoid/softmax)."""
+        bias = self.bias if self.use_bias else None
+        if (
+            kernels.products_invariant()
+            and inputs.device.type == "cpu"
+            and inputs.dtype == self.kernel.dtype
+            and inputs.dtype in (torch.float32, torch.float64)
+            and kernels.available()
+        ):
+            # while the thread count may change in training (textrnn.training.threads_policy)
+            return kernels.dense_product(inputs, self.kernel, bias)
         out = inputs @ self.kernel
-        if self.use_bias:
-            out = out + self.bias
+        if bias is not None:
+            out = out + bias
         return out
 
     def call(

@@ -48,6 +48,7 @@ from textrnn.runs.prepare import PADDING, TRUNCATING, PreparedData, prepare
 from textrnn.runs.recorder import AverageEachEpoch, RunRecorder, ValidationMacroF1
 from textrnn.runs.result import TrainingInterrupted, TrainResult
 from textrnn.runs.run import CHECKPOINT, SingleRun, new_history, single_run_config
+from textrnn.training import threads_policy
 from textrnn.training.seed import set_random_seed
 from textrnn.training.windows import windowed_batcher
 from textrnn.version import __version__
@@ -88,7 +89,8 @@ def _threads(options: TrainOptions) -> Any:
     before = torch.get_num_threads()
     torch.set_num_threads(options.threads)
     try:
-        yield
+        with threads_policy.pinned():  # the user's count, not adapted to the load
+            yield
     finally:
         torch.set_num_threads(before)
 

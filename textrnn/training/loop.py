@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, cast
 import torch
 
 from textrnn.callbacks.callback import CallbackList
+from textrnn.training import threads_policy
 from textrnn.training.batching import Plan
 from textrnn.training.metrics import Metric, StatefulMetric
 from textrnn.training.multi_io import Data, rows, select
@@ -96,6 +97,13 @@ def _rows(batch: Any) -> int:
     return rows(batch[0])
 
 
+def _work(batch: Any) -> float:
+    """A batch's input elements (rows times steps), what its time is divided by to compare."""
+    x = batch[0]
+    parts = x.values() if isinstance(x, dict) else x if isinstance(x, (tuple, list)) else (x,)
+    return float(sum(t.numel() for t in parts if isinstance(t, torch.Tensor))) or 1.0
+
+
 def train_epoch(
     model: Trainer,
     feed: Iterable[Fed],
@@ -109,16 +117,19 @@ def train_epoch(
     want_end = callbacks.wants("on_train_batch_end")
     step = model.train_step
     model.train()
-    for i, (_, batch) in enumerate(feed):
-        if want_begin:
-            callbacks.call("on_train_batch_begin", i, None)
-        running.add(step(batch), _rows(batch))
-        if want_end:
-            callbacks.call("on_train_batch_end", i, running.logs())
-        if bar.due(i + 1):
-            bar.update(i + 1, running.logs)
-        if model.stop_training:
-            break
+    with threads_policy.adapting(threads_policy.controller_for(model, device)) as threads:
+        for i, (_, batch) in enumerate(feed):
+            if want_begin:
+                callbacks.call("on_train_batch_begin", i, None)
+            running.add(step(batch), _rows(batch))
+            if threads is not None:
+                threads.tick(_work(batch))
+            if want_end:
+                callbacks.call("on_train_batch_end", i, running.logs())
+            if bar.due(i + 1):
+                bar.update(i + 1, running.logs)
+            if model.stop_training:
+                break
     return running.logs()
 
 

@@ -206,6 +206,128 @@ Tensor contiguous_or_undefined(const OptTensor& t) {
   return t.has_value() && t->defined() ? t->contiguous() : Tensor();
 }
 
+// a^T b for a (K, m) and b (K, n), the same bits at any thread count. Weight gradients are such
+// sums over a batch's rows and steps (K = B T); MKL's threaded GEMM splits K by the thread count,
+// so with it the weights after a step differed in their last bits between 1 and 2 threads, and a
+// run's result would depend on machine load where the thread count adapts to it
+// (textrnn.training.threads_policy). Here K is cut into pieces of kGradPieceRows rows (a function
+// of K alone), the threads take pieces, each piece's product accumulates row by row in a register
+// tile (`tn_piece`, no BLAS: MKL plans its split by its own thread count even inside a parallel
+// region), and the pieces are added in order.
+constexpr int64_t kGradPieceRows = 512;
+
+// out (m, n) = sum over k < rows of a[k]^T b[k], a (rows, m) and b (rows, n) contiguous. Tiles of
+// kTileRows x kTileVectors registers of accumulators (16 registers) stay in registers over k; the
+// edges take the plain loop. Each output sums its rows in order, whichever path computes it.
+constexpr int kTileRows = 8;
+constexpr int kTileVectors = 2;
+
+#if defined(__GNUC__)
+// Rows [i0, i0 + MI) and columns [j0, j0 + kTileVectors W) of `tn_piece`, in registers.
+template <typename T, int MI>
+inline void tn_tile(const T* __restrict a, const T* __restrict b, int64_t rows, int64_t m, int64_t n,
+                    T* __restrict out, int64_t i0, int64_t j0) {
+  using V = typename VecOf<T>::type;
+  constexpr int64_t W = sizeof(V) / sizeof(T);
+  V acc[MI][kTileVectors] = {};
+  for (int64_t k = 0; k < rows; ++k) {
+    const T* ak = a + k * m + i0;
+    V bv[kTileVectors];
+    for (int v = 0; v < kTileVectors; ++v) bv[v] = vload<V>(b + k * n + j0 + v * W);
+    for (int r = 0; r < MI; ++r) {
+      const T s = ak[r];
+      for (int v = 0; v < kTileVectors; ++v) acc[r][v] += s * bv[v];
+    }
+  }
+  for (int r = 0; r < MI; ++r)
+    for (int v = 0; v < kTileVectors; ++v) vstore(out + (i0 + r) * n + j0 + v * W, acc[r][v]);
+}
+
+template <typename T, int MI>
+inline void tn_tile_upto(int mi, const T* a, const T* b, int64_t rows, int64_t m, int64_t n, T* out,
+                         int64_t i0, int64_t j0) {
+  if constexpr (MI > 0) {
+    if (mi == MI) return tn_tile<T, MI>(a, b, rows, m, n, out, i0, j0);
+    tn_tile_upto<T, MI - 1>(mi, a, b, rows, m, n, out, i0, j0);
+  }
+}
+#endif
+
+template <typename T>
+void tn_piece(const T* __restrict a, const T* __restrict b, int64_t rows, int64_t m, int64_t n,
+              T* __restrict out) {
+#if defined(__GNUC__)
+  using V = typename VecOf<T>::type;
+  constexpr int64_t NJ = kTileVectors * static_cast<int64_t>(sizeof(V) / sizeof(T));
+#else
+  constexpr int64_t NJ = 8;
+#endif
+  // Row blocks of at most kTileRows, of even sizes (33 rows: 7, 7, 7, 7, 5; not 8, 8, 8, 8, 1).
+  const int64_t blocks = (m + kTileRows - 1) / kTileRows, block = (m + blocks - 1) / blocks;
+  for (int64_t i0 = 0; i0 < m; i0 += block) {
+    const int64_t mi = std::min<int64_t>(block, m - i0);
+    for (int64_t j0 = 0; j0 < n; j0 += NJ) {
+      const int64_t nj = std::min(NJ, n - j0);
+#if defined(__GNUC__)
+      if (nj == NJ) {
+        tn_tile_upto<T, kTileRows>(static_cast<int>(mi), a, b, rows, m, n, out, i0, j0);
+        continue;
+      }
+#endif
+      for (int64_t r = 0; r < mi; ++r)
+        for (int64_t c = 0; c < nj; ++c) out[(i0 + r) * n + j0 + c] = T(0);
+      for (int64_t k = 0; k < rows; ++k) {
+        const T* ak = a + k * m + i0;
+        const T* bk = b + k * n + j0;
+        for (int64_t r = 0; r < mi; ++r) {
+          const T s = ak[r];
+          T* o = out + (i0 + r) * n + j0;
+          for (int64_t c = 0; c < nj; ++c) o[c] += s * bk[c];
+        }
+      }
+    }
+  }
+}
+
+Tensor grad_tn(const Tensor& a_, const Tensor& b_) {
+  TORCH_CHECK_VALUE(a_.dim() == 2 && b_.dim() == 2 && a_.size(0) == b_.size(0),
+                    "textrnn kernels: grad_tn takes (K, m) and (K, n), got ", a_.sizes(), " and ",
+                    b_.sizes(), ".");
+  TORCH_CHECK_TYPE(a_.device().is_cpu(), "textrnn kernels: grad_tn takes CPU tensors.");
+  check_float(b_, "b", a_);
+  const Tensor a = a_.detach().contiguous(), b = b_.detach().contiguous();
+  const int64_t K = a.size(0), m = a.size(1), n = b.size(1);
+  const int64_t pieces = std::max<int64_t>(1, (K + kGradPieceRows - 1) / kGradPieceRows);
+  Tensor parts = at::empty({pieces, m, n}, a.options());
+  AT_DISPATCH_FLOATING_TYPES(a.scalar_type(), "grad_tn", [&] {
+    const scalar_t* pa = a.data_ptr<scalar_t>();
+    const scalar_t* pb = b.data_ptr<scalar_t>();
+    scalar_t* po = parts.data_ptr<scalar_t>();
+    for_pieces(pieces, 1, [&](int64_t begin, int64_t end) {
+      FlushSubnormals guard;
+      for (int64_t p = begin; p < end; ++p) {
+        const int64_t first = p * kGradPieceRows, rows = std::min(K, first + kGradPieceRows) - first;
+        tn_piece<scalar_t>(pa + first * m, pb + first * n, rows, m, n, po + p * m * n);
+      }
+    });
+  });
+  // The pieces added in order, element by element (the threads take ranges of elements).
+  Tensor sum = at::empty({m, n}, a.options());
+  AT_DISPATCH_FLOATING_TYPES(a.scalar_type(), "grad_tn_sum", [&] {
+    const scalar_t* po = parts.data_ptr<scalar_t>();
+    scalar_t* ps = sum.data_ptr<scalar_t>();
+    const int64_t size = m * n;
+    for_pieces(size, 1024, [&](int64_t begin, int64_t end) {
+      for (int64_t e = begin; e < end; ++e) ps[e] = po[e];
+      for (int64_t p = 1; p < pieces; ++p) {
+        const scalar_t* q = po + p * size;
+        TEXTRNN_SIMD for (int64_t e = begin; e < end; ++e) ps[e] += q[e];
+      }
+    });
+  });
+  return sum;
+}
+
 // dU = sum over (b, t) of h_{t-1}[b]^T d[b, t], with h_{t-1} = out[b, t - 1] (h0[b] at t = 0), as
 // few GEMMs over all rows and steps at once. Time-major: flattening steps 0..T-2 of out and 1..T-1
 // of d to (., B*(T-1)) pairs every h_{t-1} with its d_t. Batch-major: flattening the whole
@@ -222,23 +344,22 @@ Tensor recurrent_kernel_grad(const Tensor& out, const Tensor& h0, const Tensor& 
   const Tensor d_first =
       starts.defined() ? d.index({at::arange(B, starts.options()), starts.clamp_max(T - 1)})
                        : d.select(1, 0);
-  Tensor grad = at::mm(h0.t(), d_first);
+  Tensor grad = grad_tn(h0, d_first);
   if (time_major) {
     if (T > 1) {
       const Tensor o = out.transpose(0, 1).narrow(0, 0, T - 1).flatten(0, 1);  // (B*(T-1), u)
       const Tensor dd = d.transpose(0, 1).narrow(0, 1, T - 1).flatten(0, 1);
-      grad.addmm_(o.t(), dd);
+      grad.add_(grad_tn(o, dd));
     }
     return grad;
   }
   if (B * T > 1) {
     Tensor of = out.reshape({B * T, u});
     Tensor df = d.flatten(0, 1);
-    grad.addmm_(of.narrow(0, 0, B * T - 1).t(), df.narrow(0, 1, B * T - 1));
+    grad.add_(grad_tn(of.narrow(0, 0, B * T - 1), df.narrow(0, 1, B * T - 1)));
   }
   if (B > 1) {
-    grad.addmm_(out.narrow(0, 0, B - 1).select(1, T - 1).t(), d.narrow(0, 1, B - 1).select(1, 0),
-                1, -1);
+    grad.sub_(grad_tn(out.narrow(0, 0, B - 1).select(1, T - 1), d.narrow(0, 1, B - 1).select(1, 0)));
   }
   return grad;
 }
@@ -708,6 +829,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("gru_forward", &textrnn::gru_forward);
   m.def("gru_backward", &textrnn::gru_backward);
   m.def("embedding_backward", &textrnn::embedding_backward);
+  m.def("grad_tn", &textrnn::grad_tn);
   m.def("rmsprop_step", &textrnn::rmsprop_step);
   m.def("lstm_last_ids", &textrnn::lstm_last_ids);
   m.def("fused_lanes", &textrnn::fused_lanes);
