@@ -141,11 +141,17 @@ def machine() -> dict:
 
 
 def save_json(obj: dict, name: str) -> Path:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / name
-    with tempfile.NamedTemporaryFile("w", dir=RESULTS, delete=False, suffix=".tmp") as f:
+    """Write `obj` to `benchmarks/results/NAME` (a bare file name) or to the path `name` (one with a
+    folder in it, relative to the working directory), through a temporary file renamed into place."""
+    path = Path(name) if Path(name).parent != Path(".") else RESULTS / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as f:
         json.dump(obj, f, indent=2)
-    os.replace(f.name, path)
+    try:
+        os.replace(f.name, path)
+    except OSError:
+        os.unlink(f.name)
+        raise
     return path
 
 
