@@ -149,6 +149,11 @@ def test_linear_ensemble_weighs_on_validation_and_every_reader_uses_the_weight(t
 
     recorded = json.loads((out / "metrics.json").read_text())
     assert set(recorded["parts"]) == {"rnn", "linear"}
+    # the baseline is fitted once, with the first member, and the ensemble reports it
+    first, second = (json.loads((out / "members" / m / "metrics.json").read_text()) for m in ("1", "2"))
+    assert "baseline" in first and "baseline" not in second
+    assert recorded["baseline"]["accuracy"] == first["baseline"]["accuracy"]
+    assert not (out / "members" / "2" / "baseline_predictions.csv").exists()
     again = evaluate_run(out)
     assert again["samples"] == recorded["samples"] and again["accuracy"] == pytest.approx(
         recorded["accuracy"]

@@ -105,9 +105,15 @@ def _train_members(
         say(f"Ensemble member {i} of {len(paths)} (seed {seed}):")
         try:
             if not path.exists():
-                # a seed of its own (weights, shuffling, validation), the ensemble's test split
+                # a seed of its own (weights, shuffling, validation), the ensemble's test split;
+                # the baseline once, with the first member: the members share its training and
+                # test texts, and the ensemble reports the first member's (`EnsembleRun`)
+                first = path == paths[0]
                 member_options, _ = settle(
-                    options.replace(seed=seed, ensemble=1, split_seed=options.seed), path
+                    options.replace(
+                        seed=seed, ensemble=1, split_seed=options.seed, baseline=options.baseline and first
+                    ),
+                    path,
                 )
                 result = train_single(
                     member_options, path, callbacks=callbacks, verbose=verbose, print_fn=print_fn
