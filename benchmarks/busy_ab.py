@@ -23,8 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import save_json  # noqa: E402
 from vs_keras import busy_processes  # noqa: E402
 
-CHILD = """
-import sys, time, statistics
+# The tutorial model on random reviews of 500 steps, compiled: the start of every child script
+# (argv: rnn kind, reviews, epochs). `busy_adaptive.py` times it its own way.
+TUTORIAL_MODEL = """
+import json, sys, time, statistics
 from textrnn import layers
 from textrnn.models import Sequential
 from textrnn.utils import set_random_seed
@@ -37,6 +39,11 @@ y = rng.integers(0, 2, size=n).astype("float32")
 rnn = {"simple_rnn": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}[kind]
 m = Sequential([layers.Embedding(10000, 32), rnn(32), layers.Dense(1, activation="sigmoid")])
 m.compile(optimizer="rmsprop", loss="binary_crossentropy")
+"""
+
+CHILD = (
+    TUTORIAL_MODEL
+    + """
 m.fit(x[:256], y[:256], epochs=1, batch_size=128, verbose=0)
 times = []
 for _ in range(epochs):
@@ -45,23 +52,27 @@ for _ in range(epochs):
     times.append((time.perf_counter() - t0) / (n / 128))
 print(statistics.median(times))
 """
+)
 
 # Settings a tree may choose for itself; a parent's choice must not leak into the other tree.
 OPENMP = ("GOMP_SPINCOUNT", "KMP_BLOCKTIME", "OMP_WAIT_POLICY")
 
 
-def measure(tree: Path, rnn: str, samples: int, epochs: int) -> float:
+def run_child(code: str, tree: Path, args: list[str], timeout: float, **env_extra: str) -> str:
+    """The last line `code` prints, run in a fresh Python importing textrnn from `tree` (OpenMP
+    settings of this process left out, `env_extra` added)."""
     env = {k: v for k, v in os.environ.items() if k not in OPENMP}
     env["PYTHONPATH"] = str(tree)
+    env.update(env_extra)
     out = subprocess.run(
-        [sys.executable, "-c", CHILD, rnn, str(samples), str(epochs)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=1800,
-    )
-    return float(out.stdout.strip().splitlines()[-1])
+        [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, check=True,
+        timeout=timeout,
+    )  # fmt: skip
+    return out.stdout.strip().splitlines()[-1]
+
+
+def measure(tree: Path, rnn: str, samples: int, epochs: int) -> float:
+    return float(run_child(CHILD, tree, [rnn, str(samples), str(epochs)], timeout=1800))
 
 
 def main() -> None:

@@ -17,29 +17,17 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import save_json  # noqa: E402
-from busy_ab import OPENMP  # noqa: E402
+from busy_ab import TUTORIAL_MODEL, run_child  # noqa: E402
 from vs_keras import busy_processes  # noqa: E402
 
-CHILD = """
-import json, sys, time, statistics
-from textrnn import layers
-from textrnn.models import Sequential
-from textrnn.utils import set_random_seed
-import numpy as np
-kind, n, epochs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-set_random_seed(0)
-rng = np.random.default_rng(0)
-x = rng.integers(1, 10000, size=(n, 500))
-y = rng.integers(0, 2, size=n).astype("float32")
-rnn = {"simple_rnn": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}[kind]
-m = Sequential([layers.Embedding(10000, 32), rnn(32), layers.Dense(1, activation="sigmoid")])
-m.compile(optimizer="rmsprop", loss="binary_crossentropy")
+CHILD = (
+    TUTORIAL_MODEL
+    + """
 times = []
 for _ in range(epochs):
     t0 = time.perf_counter()
@@ -49,21 +37,15 @@ c = getattr(m, "_thread_controller", None)
 print(json.dumps({"times": times, "threads": None if c is None else c.current,
                   "decisions": None if c is None else c.decisions}))
 """
+)
 
 
 def measure(rnn: str, samples: int, epochs: int, adaptive: bool) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in OPENMP}
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
-    env["TEXTRNN_ADAPTIVE_THREADS"] = "1" if adaptive else "0"
-    out = subprocess.run(
-        [sys.executable, "-c", CHILD, rnn, str(samples), str(epochs)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=900,
-    )
-    got = json.loads(out.stdout.strip().splitlines()[-1])
+    line = run_child(
+        CHILD, Path(__file__).resolve().parents[1], [rnn, str(samples), str(epochs)], timeout=900,
+        TEXTRNN_ADAPTIVE_THREADS="1" if adaptive else "0",
+    )  # fmt: skip
+    got = json.loads(line)
     # the first epoch holds the controller's first probe; the later ones its steady state
     got["s_per_batch"] = statistics.median(got["times"][1:] or got["times"])
     return got

@@ -112,16 +112,12 @@ class NgramCounts:
 
     @classmethod
     def build(cls, texts: Sequence[str], *, chars: bool = False) -> NgramCounts:
-        from scipy.sparse import hstack
-
         min_df = 2 if len(texts) >= MIN_DF_FROM else 1
-        words = _vocabulary(texts, ngrams_of, min_df)
-        counts = count_matrix(texts, {g: i for i, g in enumerate(words)})
-        if not chars:
-            return cls(words, counts)
-        grams = _vocabulary(texts, char_ngrams_of, 2)
-        char_counts = count_matrix(texts, {g: i for i, g in enumerate(grams)}, char_ngrams_of)
-        return cls(words + grams, hstack([counts, char_counts]).tocsr(), len(words))
+        vocabulary = _vocabulary(texts, ngrams_of, min_df)
+        char_from = len(vocabulary) if chars else None
+        if chars:
+            vocabulary += _vocabulary(texts, char_ngrams_of, 2)
+        return cls(vocabulary, counts_of(texts, vocabulary, char_from), char_from)
 
     def words_only(self) -> NgramCounts:
         """The word n-grams alone (self when there are no character n-grams)."""

@@ -115,7 +115,7 @@ def choose_options(
     best = options.preset == BEST_PRESET
     budget = options.time_budget
     # best's RNNs read words alone where the linear model joins them (it reads the n-grams)
-    words_only = best and (options.linear if "linear" in given else True)
+    words_only = best and options.linear
     cost = BEST_WORDS_COST if words_only else BIDIRECTIONAL_COST
     if best:
         total = BEST_TIME_BUDGET_MINUTES if budget is None else budget
