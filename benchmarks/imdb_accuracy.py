@@ -107,6 +107,7 @@ def run_rnn(model: str, seed: int, workdir: Path, verbose: int) -> dict[str, Any
     opts = presets.options(preset, seed=seed, **overrides)
     if isinstance(result, EnsembleResult):
         members = result.members
+        linear = json.loads((result.path / "config.json").read_text(encoding="utf-8")).get("linear") or {}
         return {
             "model": model,
             "seed": seed,
@@ -129,6 +130,8 @@ def run_rnn(model: str, seed: int, workdir: Path, verbose: int) -> dict[str, Any
                 }
                 for i, r in enumerate(members)
             ],
+            # what the linear member chose on validation (its tables, and where the weight came from)
+            "linear": {k: v for k, v in linear.items() if k != "path"} or None,
         }
     h, m = result.history, result.metrics or {}
     return {

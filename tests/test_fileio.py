@@ -19,6 +19,7 @@ from textrnn.fileio import (
     process_alive,
     remove_empty_dirs,
     remove_staging_dir,
+    replace_dir,
     replaced_dir,
     restore_replaced_dir,
     set_file_mode,
@@ -54,6 +55,23 @@ def test_restore_replaced_dir_puts_back_the_folder_a_kill_left_aside(tmp_path):
     assert restore_replaced_dir(target)
     assert (target / "f").read_text() == "previous" and not old.exists()
     assert replaced_dir(target) == target and not restore_replaced_dir(target)
+
+
+def test_replace_dir_removes_the_folders_earlier_kills_left_aside(tmp_path):
+    target = tmp_path / "model"
+    old = tmp_path / ".model.old-0123abcd"
+    old.mkdir()
+    (old / "f").write_text("previous")
+    other = tmp_path / ".other.old-0123abcd"  # another target's: kept
+    other.mkdir()
+    for content in ("first", "second"):
+        new = tmp_path / f"new-{content}"
+        new.mkdir()
+        (new / "f").write_text(content)
+        replace_dir(new, target)
+        assert (target / "f").read_text() == content and not new.exists()
+        assert not old.exists() and other.exists()
+        assert temp_entries(tmp_path, name="model") == []
 
 
 def test_folder_lock_excludes_a_second_holder_until_released(tmp_path):

@@ -400,8 +400,12 @@ def replace_dir(source: str | os.PathLike[str], target: str | os.PathLike[str]) 
     that fails), and the old one removed; a kill between those renames leaves the old folder as
     `.NAME.old-*`, which `replaced_dir` finds and `restore_replaced_dir` puts back. Ctrl-C is held
     back meanwhile. Both paths must be on one file system.
+
+    Once the new folder is in place, the `.NAME.old-*` folders that earlier kills left (there
+    before this call began) are removed too: `target` holds a newer complete folder than they do.
     """
     src, dst = Path(source), Path(target)
+    leftovers = _renamed_aside(dst)
     with deferred_interrupt():
         old: Path | None = None
         fault_point("before-rename", dst.name)
@@ -420,8 +424,8 @@ def replace_dir(source: str | os.PathLike[str], target: str | os.PathLike[str]) 
                     os.replace(old, dst)
                 raise
     fault_point("after", dst.name)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    for path in ([old] if old is not None else []) + leftovers:
+        shutil.rmtree(path, ignore_errors=True)
     with contextlib.suppress(OSError):  # the mark of a folder from `new_staging_dir`, if it is one
         _owner_file(src).unlink()
 
@@ -446,12 +450,17 @@ def replaced_dir(target: str | os.PathLike[str]) -> Path | None:
     dst = Path(target)
     if dst.exists():
         return dst
-    olds = [
-        p
-        for p in temp_entries(dst.parent, name=dst.name)
-        if p.name.startswith(f".{dst.name}.old-") and p.is_dir()
-    ]
+    olds = _renamed_aside(dst)
     return max(olds, key=lambda p: p.stat().st_mtime) if olds else None
+
+
+def _renamed_aside(target: Path) -> list[Path]:
+    """The `.NAME.old-*` folders `replace_dir` renamed `target` to."""
+    return [
+        p
+        for p in temp_entries(target.parent, name=target.name)
+        if p.name.startswith(f".{target.name}.old-") and p.is_dir() and not p.is_symlink()
+    ]
 
 
 def temp_entries(folder: str | os.PathLike[str], *, name: str | None = None) -> list[Path]:

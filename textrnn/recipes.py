@@ -57,11 +57,14 @@ class Recipe:
         options: `TrainOptions` field names → values, applied on top of the `fast` preset.
         reasons: one-line explanations ("maxlen 48 covers 95% of texts"), in the order chosen.
         stats: the figures the choices came from (texts, classes, length percentiles, ...).
+        about: an option's name → the index of the reason that explains it (for a caller that
+            changes that option and its reason, as `--preset best` does with `ngrams`).
     """
 
     options: dict[str, Any]
     reasons: list[str] = field(default_factory=list)
     stats: dict[str, Any] = field(default_factory=dict)
+    about: dict[str, int] = field(default_factory=dict)
 
     def describe(self) -> str:
         """The reasons as one short block, one line each (what `textrnn train` prints)."""
@@ -152,6 +155,7 @@ def choose(
     # Bigram vectors pay when enough bigrams repeat for their hashed rows to be trained.
     bigrams = Counter((a, b) for t in tokens for a, b in zip(t, t[1:], strict=False))
     repeated_bigrams = sum(1 for c in bigrams.values() if c >= 2)
+    about = {"ngrams": len(reasons)}
     if repeated_bigrams >= NGRAM_MIN_REPEATED:
         options["ngrams"] = 2
         # One row per repeated bigram (rounded up): rows that only a single bigram hashes to are
@@ -220,4 +224,4 @@ def choose(
         reasons.append(
             f"classes imbalanced ({largest:,} vs {smallest:,} texts): watch macro F1, not accuracy"
         )
-    return Recipe(options, reasons, stats)
+    return Recipe(options, reasons, stats, about)

@@ -78,8 +78,9 @@ def test_character_ngrams_a_second_block_saved_and_chosen_on_validation(tmp_path
     assert counts.char_from is not None and 0 < counts.char_from < len(counts.vocabulary)
     assert counts.words_only().counts.shape == (120, counts.char_from)
     assert "zz" in counts.vocabulary[counts.char_from :]
-    kind, c, chars, table = choose_linear(counts, np.arange(80), np.arange(80, 120), y, ["a", "b"])
-    assert len(table) == 2 * 2 * len(C_GRID) and chars is True
+    kind, c, chars, longest, table = choose_linear(counts, np.arange(80), np.arange(80, 120), y, ["a", "b"])
+    # words: 1-2-grams and 1-3-grams; then the better of them with the characters
+    assert len(table) == 3 * 2 * len(C_GRID) and chars is True
     best = max(r["val_acc"] for r in table if r["chars"])
     assert best == 1.0 and max(r["val_acc"] for r in table if not r["chars"]) < 0.75
     model = fit_linear(counts, np.arange(80), y, ["a", "b"], kind=kind, c=c)
@@ -99,18 +100,57 @@ def test_character_ngrams_a_second_block_saved_and_chosen_on_validation(tmp_path
         LinearTextModel.load(tmp_path / "chars")
 
 
+def test_word_trigrams_chosen_on_validation_where_bigrams_cannot_tell(tmp_path):
+    assert ngrams_of("a b c d", 3)[-2:] == ["a b c", "b c d"]
+    # both classes hold the same unigrams and bigrams (a b, b c, d b, b e); only the trigrams
+    # tell "a b c" + "d b e" from "a b e" + "d b c"
+    rng = np.random.default_rng(1)
+    texts, y = [], []
+    for i in range(160):
+        first, second = ("a b c", "d b e") if i % 2 else ("a b e", "d b c")
+        if rng.random() < 0.5:
+            first, second = second, first
+        filler = [f"w{j}" for j in rng.integers(0, 50, 3)]
+        texts.append(f"{filler[0]} {first} {filler[1]} {second} {filler[2]}")
+        y.append(i % 2)
+    y = np.array(y)
+    counts = NgramCounts.build(texts)
+    assert counts.longest == 3 and "a b c" in counts.vocabulary
+    two = counts.select(longest=2)
+    assert two.longest == 2 and not any(g.count(" ") == 2 for g in two.vocabulary)
+    assert two.counts.shape == (160, len(two.vocabulary))
+    choice = choose_linear(counts, np.arange(120), np.arange(120, 160), y, ["x", "y"])
+    assert choice.longest == 3 and choice.chars is False
+    assert max(r["val_acc"] for r in choice.table if r["longest"] == 3) == 1.0
+    assert max(r["val_acc"] for r in choice.table if r["longest"] == 2) < 0.8
+    model = fit_linear(choice.counts(counts), np.arange(120), y, ["x", "y"], kind=choice.kind, c=choice.c)
+    assert model.longest == 3 and model.name.startswith("word 1-3-grams")
+    np.testing.assert_allclose(
+        validation_probs(model, choice.counts(counts), np.arange(120, 160)), model.predict_proba(texts[120:])
+    )
+    assert model.predict_proba(["q a b c q d b e q", "q a b e q d b c q"]).argmax(1).tolist() == [1, 0]
+    model.save(tmp_path)
+    assert json.loads((tmp_path / "linear.json").read_text())["ngram_range"] == [1, 3]
+    loaded = LinearTextModel.load(tmp_path)
+    assert loaded.longest == 3
+    np.testing.assert_array_equal(loaded.predict_proba(texts), model.predict_proba(texts))
+    with pytest.raises(ValueError, match="up to 3 words"):
+        counts.select(longest=4)
+
+
 def test_a_version_1_linear_model_still_loads(tmp_path):
     texts = ["good fun", "dull slow", "good plot", "slow dull plot"]
-    model = fit_linear(NgramCounts.build(texts), np.arange(4), np.array([1, 0, 1, 0]), ["n", "p"],
+    # version 1 held word 1-2-grams and said nothing of their length
+    model = fit_linear(NgramCounts.build(texts, longest=2), np.arange(4), np.array([1, 0, 1, 0]), ["n", "p"],
                        kind="tfidf", c=4.0)  # fmt: skip
     model.save(tmp_path)
     config = json.loads((tmp_path / "linear.json").read_text())
-    for key in ("char_from", "char_range"):
+    for key in ("char_from", "char_range", "ngram_range"):
         del config[key]
     config["format_version"] = 1
     (tmp_path / "linear.json").write_text(json.dumps(config))
     loaded = LinearTextModel.load(tmp_path)
-    assert loaded.char_from is None
+    assert loaded.char_from is None and loaded.longest == 2
     np.testing.assert_array_equal(loaded.predict_proba(texts), model.predict_proba(texts))
 
 
@@ -118,8 +158,11 @@ def test_multiclass_choice_and_weight_grid():
     texts = [f"{w} {w} thing {i}" for i in range(10) for w in ("red", "green", "blue")]
     y = np.array([0, 1, 2] * 10)
     counts = NgramCounts.build(texts)
-    kind, c, chars, table = choose_linear(counts, np.arange(21), np.arange(21, 30), y, ["b", "g", "r"])
-    assert kind == "tfidf" and {r["kind"] for r in table} == {"tfidf"} and len(table) == len(C_GRID)
+    kind, c, chars, longest, table = choose_linear(
+        counts, np.arange(21), np.arange(21, 30), y, ["b", "g", "r"]
+    )
+    assert kind == "tfidf" and {r["kind"] for r in table} == {"tfidf"} and len(table) == 2 * len(C_GRID)
+    assert {r["longest"] for r in table} == {2, 3}
     assert chars is False and {r["chars"] for r in table} == {False}  # no character n-grams counted
     assert max(r["val_acc"] for r in table) == 1.0
     rnn = np.full((9, 3), 1 / 3)

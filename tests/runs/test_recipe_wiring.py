@@ -120,6 +120,28 @@ def test_python_callers_explicit_options_win(toy):
     assert chosen.options.epochs == chosen.recipe["options"]["epochs"]
 
 
+def test_the_linear_model_is_left_out_where_it_cannot_join_and_best_reads_words_alone():
+    texts, labels = toy_texts(60, seed=3)
+    auto = TrainOptions.from_preset("auto", seed=1)
+    chosen = choose_options(auto, texts, labels)
+    assert chosen.options.linear and "a linear n-gram model beside the RNN" in chosen.describe
+    for options, explicit, why in (
+        (auto.replace(validation_split=0.0, monitor="loss"), {"validation_split"}, "without validation data"),
+        (auto.replace(threshold="f1"), {"threshold"}, "--threshold is chosen for the RNN alone"),
+    ):
+        chosen = choose_options(options, texts, labels, explicit=explicit)
+        assert not chosen.options.linear and f"no linear n-gram model: {why}" in chosen.describe
+        assert "a linear n-gram model beside" not in chosen.describe
+    # --linear given: kept, whatever else
+    chosen = choose_options(
+        auto.replace(threshold="f1", linear=True), texts, labels, explicit={"threshold", "linear"}
+    )
+    assert chosen.options.linear
+    best = choose_options(TrainOptions.from_preset("best", seed=1), texts, labels)
+    assert best.options.ngrams == 1 and "words only in the RNNs" in best.describe
+    assert not any(r.startswith(("bigram vectors", "words only:")) for r in best.recipe["reasons"])
+
+
 def test_imbalanced_classes_monitor_macro_f1_and_small_models_use_one_thread():
     texts, labels = toy_texts(40, seed=1)
     keep = [i for i, label in enumerate(labels) if label == "pos"][:8]

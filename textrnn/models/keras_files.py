@@ -674,18 +674,7 @@ def _check_weights_h5(declared: Sequential, f: h5py.File, source: str) -> None:
     found = _datasets(f, "layers")
     if "vars" in f:
         found.update(_datasets(f, "vars"))
-    missing = [k for k in expected if k not in found]
-    unexpected = [k for k in found if k not in expected]
-    if missing or unexpected:
-        parts = []
-        if missing:
-            parts.append(f"missing: {', '.join(missing[:8])}{' ...' if len(missing) > 8 else ''}")
-        if unexpected:
-            parts.append(f"unexpected: {', '.join(unexpected[:8])}{' ...' if len(unexpected) > 8 else ''}")
-        raise ModelFileError(
-            f"The weights in {source} do not match the model ({'; '.join(parts)}). They belong to "
-            "another architecture: load them into the model they were saved from."
-        )
+    ModelFileError.check_keys(expected, found, source)
     for key, shape in expected.items():
         if found[key] != shape:
             raise ModelFileError(

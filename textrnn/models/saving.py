@@ -223,7 +223,7 @@ def _check_header(
     found: dict[str, tuple[str, tuple[int, ...]]],
     source: Path,
 ) -> None:
-    _check_keys(list(declared), list(found), source)
+    ModelFileError.check_keys(declared, found, source)
     for key, (dtype, shape) in declared.items():
         file_dtype, file_shape = found[key]
         parts = key.split(".")
@@ -250,22 +250,6 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _check_keys(expected: list[str], tensors: list[str], source: Path) -> None:
-    missing = [k for k in expected if k not in tensors]
-    unexpected = [k for k in tensors if k not in expected]
-    if missing or unexpected:
-        parts = []
-        if missing:
-            parts.append(f"missing keys: {', '.join(missing)}")
-        if unexpected:
-            parts.append(f"unexpected keys: {', '.join(unexpected)}")
-        raise ModelFileError(
-            f"The weights in {source} do not match the model ({'; '.join(parts)}). They were saved from a "
-            "different "
-            "architecture: load them into the model they were saved from, or re-save."
-        )
-
-
 def _read_weights(path: Path) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise ModelFileError(
@@ -283,7 +267,7 @@ def _read_weights(path: Path) -> dict[str, torch.Tensor]:
 def _assign_weights(model: Sequential, tensors: dict[str, torch.Tensor], source: Path) -> None:
     """Copy `tensors` into `model` strictly: every key present, no extra key, every shape equal."""
     expected = weights_state(model)
-    _check_keys(list(expected), list(tensors), source)
+    ModelFileError.check_keys(expected, tensors, source)
     for key, value in expected.items():
         if tuple(tensors[key].shape) != tuple(value.shape):
             raise ModelFileError(

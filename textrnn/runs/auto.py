@@ -126,7 +126,7 @@ def choose_options(
     if best:
         if words_only:
             chosen["ngrams"] = 1
-            reasons = [_WORDS_ONLY if _is_ngram_reason(r) else r for r in reasons]
+            reasons[recipe.about["ngrams"]] = _WORDS_ONLY
         # best's own monitor: its cosine schedule anneals, and the members' validation accuracy
         # kept rising after their validation loss turned (SST-2 dev: best epochs 2-3 by val_loss,
         # 3-5 by val_acc, which was 0.5-0.9 points higher there)
@@ -137,28 +137,21 @@ def choose_options(
             f"--preset best sized to this data: {options.ensemble} members share "
             f"{total:g} minutes (one counts {cost:g}× the recipe's GRU)",
         )
-    else:
+    validation = options.validation_split if "validation_split" in given else None
+    if not best:
         # validation chooses the linear model's weight, 0 where it does not help
-        chosen["linear"] = True
-        reasons.append("a linear n-gram model beside the RNN, its weight chosen on validation")
+        why_not = None if "linear" in given else _no_linear_because(options, validation)
+        chosen["linear"] = why_not is None
+        reasons.append(
+            "a linear n-gram model beside the RNN, its weight chosen on validation"
+            if why_not is None
+            else f"no linear n-gram model: {why_not}"
+        )
     counts = recipe.stats
     if counts["largest_class"] >= 4 * counts["smallest_class"]:
         chosen["monitor"] = "val_macro_f1"  # the rule: largest / smallest class >= 4
-    validation = options.validation_split if "validation_split" in given else None
     if validation == 0 and str(chosen.get("monitor", "")).startswith("val_"):
         chosen["monitor"] = "loss"  # no validation data: watch the training loss
-    if validation == 0 and chosen.get("linear") and "linear" not in given:
-        chosen["linear"] = False  # its weight needs validation data
-        reasons[-1] = "no linear n-gram model: without validation data it cannot be weighed"
-    if options.nproc > 1 and chosen.get("linear") and "linear" not in given:
-        chosen["linear"] = False  # the linear model joins an ensemble, trained by one process
-        reasons[-1] = "no linear n-gram model: --nproc trains a single run"
-    if streams(options) and chosen.get("linear") and "linear" not in given:
-        chosen["linear"] = False  # the linear model holds the texts, which a streamed run does not
-        reasons[-1] = "no linear n-gram model: the data is streamed, not held in memory"
-    if options.threshold is not None and chosen.get("linear") and "linear" not in given:
-        chosen["linear"] = False  # the threshold is chosen for the RNN's own probabilities
-        reasons[-1] = "no linear n-gram model: --threshold is chosen for the RNN alone"
     characters = sum(len(t) for t in train_texts)
     linear = options.linear if "linear" in given else chosen.get("linear", options.linear)
     if linear and characters <= CHAR_NGRAMS_MAX_CHARS:
@@ -201,8 +194,17 @@ def choose_options(
 _WORDS_ONLY = "words only in the RNNs: the linear model reads the n-grams"
 
 
-def _is_ngram_reason(reason: str) -> bool:
-    return reason.startswith(("bigram vectors", "words only"))
+def _no_linear_because(options: TrainOptions, validation: float | None) -> str | None:
+    """Why an auto run cannot have its linear n-gram model (None: it can)."""
+    if validation == 0:
+        return "without validation data it cannot be weighed"  # its weight needs validation data
+    if options.nproc > 1:
+        return "--nproc trains a single run"  # the linear model joins an ensemble, one process
+    if streams(options):
+        return "the data is streamed, not held in memory"  # the linear model holds the texts
+    if options.threshold is not None:
+        return "--threshold is chosen for the RNN alone"  # for the RNN's own probabilities
+    return None
 
 
 def dense_weights(options: TrainOptions, classes: int) -> int:

@@ -154,6 +154,7 @@ def _add_linear(
     probabilities)`."""
     from textrnn.data.labels import encode_labels
     from textrnn.linear import (
+        WORD_NS,
         NgramCounts,
         choose_linear,
         choose_weight,
@@ -184,14 +185,14 @@ def _add_linear(
             "examples of it, or pass --no-linear."
         )
         return None, None
-    grams = "word 1-2-grams and character 2-5-grams" if options.char_ngrams else "word 1-2-grams"
+    grams = f"word 1-{WORD_NS[-1]}-grams" + (" and character 2-5-grams" if options.char_ngrams else "")
     say(f"Linear n-gram model: counting the {grams} of {n:,} training texts ...")
     counts = NgramCounts.build(train_texts, chars=options.char_ngrams)
     # an imbalanced run (monitor val_macro_f1) weighs every class alike here too
     by = "macro_f1" if options.monitor == "val_macro_f1" else "accuracy"
-    kind, c, chars, table = choose_linear(counts, orders[0][:split_at], orders[0][split_at:], y, names, by=by)
-    if not chars:
-        counts = counts.words_only()
+    choice = choose_linear(counts, orders[0][:split_at], orders[0][split_at:], y, names, by=by)
+    kind, c, chars, table = choice.kind, choice.c, choice.chars, choice.table
+    counts = choice.counts(counts)
     ys, rnn, lin = [], [], []
     for order, predictor in zip(orders, predictors, strict=True):
         val = order[split_at:]
@@ -208,6 +209,7 @@ def _add_linear(
         "kind": kind,
         "c": c,
         "chars": chars,
+        "longest": choice.longest,
         "model": final.name,
         "features": len(final.vocabulary),
         "chosen_on": f"the members' validation splits ({len(np.concatenate(ys)):,} texts)",
