@@ -193,6 +193,101 @@ class _Projection(torch.autograd.Function):
         return d_inputs, d_kernel, d_bias
 
 
+class _EmbeddedProjection(torch.autograd.Function):
+    """xw = embeddings[ids] @ kernel + bias as rows of one table, time-major (see
+    `embedded_projection`)."""
+
+    @staticmethod
+    def forward(
+        ctx: Any, ids: torch.Tensor, embeddings: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor | None
+    ) -> torch.Tensor:
+        ext = _ext()
+        batch, steps = ids.shape
+        rows, features = embeddings.shape
+        width = kernel.shape[1]
+        # the table of every id's projection, the bias riding in the GEMM as in `_Projection`
+        weights, e_aug = kernel, embeddings
+        if bias is not None:
+            e_aug = torch.cat([embeddings, embeddings.new_ones((rows, 1))], dim=1)
+            weights = torch.cat([kernel, bias.unsqueeze(0)], dim=0)  # (features + 1, width)
+        table = torch.mm(e_aug, weights)  # (rows, width)
+        xw = ext.pooled_empty([steps, batch, width], embeddings)
+        torch.index_select(table, 0, ids.t().reshape(-1), out=xw.view(-1, width))
+        ctx.save_for_backward(ids, e_aug, kernel)
+        ctx.has_bias = bias is not None
+        return xw.transpose(0, 1)  # (batch, steps, width), time-major
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:
+        ids, e_aug, kernel = ctx.saved_tensors
+        ext = _ext_loaded()
+        rows = e_aug.shape[0]
+        features = kernel.shape[0]
+        # the gradient of each id's table row: the sum of its steps' gradients (in a fixed order)
+        d_table = ext.embedding_backward(grad, ids, rows)  # (rows, width)
+        d_embeddings = d_kernel = d_bias = None
+        if ctx.needs_input_grad[1]:
+            d_embeddings = d_table @ kernel.t()
+        if ctx.needs_input_grad[2] or (ctx.has_bias and ctx.needs_input_grad[3]):
+            d_weights = ext.grad_tn(e_aug, d_table)  # (features [+ 1], width)
+            d_kernel = d_weights[:features] if ctx.needs_input_grad[2] else None
+            if ctx.has_bias and ctx.needs_input_grad[3]:
+                d_bias = d_weights[features]
+        return None, d_embeddings, d_kernel, d_bias
+
+
+def embedded_projection(
+    ids: torch.Tensor, embeddings: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor | None = None
+) -> torch.Tensor:
+    """An Embedding folded into a recurrent layer's input projection: `embeddings[ids] @ kernel +
+    bias`, laid out as `project` lays it out.
+
+    The product is taken once per id of the vocabulary, `table = embeddings @ kernel + bias`
+    `(rows, width)`, and each step's row is read from it; backward adds each step's gradient into
+    its id's row of the table's gradient (`embedding_backward`, the same bits at any thread count)
+    and takes the weights' gradients from that. The same numbers as `project(embeddings[ids],
+    kernel, bias)` up to float rounding, for fewer products when the batch has more steps than the
+    vocabulary has rows.
+
+    Args:
+        ids: `(batch, steps)` int64 CPU tensor of rows of `embeddings` (checked by the caller).
+        embeddings: `(rows, features)` float32 or float64.
+        kernel: `(features, width)`; bias: `(width,)` or None.
+
+    Returns:
+        `(batch, steps, width)`, a view of `(steps, batch, width)` memory, differentiable with
+        respect to `embeddings`, `kernel` and `bias`.
+
+    Raises:
+        KernelUnavailableError: if `available()` is False.
+        ValueError: for shapes that do not fit; IndexError: for an id outside `[0, rows)`.
+    """
+    ids = _check_tensor("ids", ids)
+    embeddings = _check_tensor("embeddings", embeddings)
+    if ids.dim() != 2 or ids.dtype != torch.int64 or embeddings.dim() != 2:
+        raise ValueError(
+            "`textrnn.kernels.embedded_projection` takes int64 `ids` (batch, steps) and `embeddings` "
+            f"(rows, features), got {ids.dtype} {tuple(ids.shape)} and {tuple(embeddings.shape)}."
+        )
+    if embeddings.device.type != "cpu" or embeddings.dtype not in _FLOAT_DTYPES:
+        raise ValueError(
+            "`textrnn.kernels.embedded_projection` takes float32 or float64 CPU tensors, got "
+            f"`embeddings` {embeddings.dtype} on {embeddings.device}."
+        )
+    kernel = _check_tensor("kernel", kernel)
+    if kernel.dim() != 2 or int(kernel.shape[0]) != int(embeddings.shape[1]):
+        raise ValueError(
+            "Argument `kernel` of `textrnn.kernels.embedded_projection` must have shape "
+            f"({int(embeddings.shape[1])}, width), got {tuple(kernel.shape)}."
+        )
+    _check_like("kernel", kernel, tuple(kernel.shape), embeddings, "embedded_projection")
+    if bias is not None:
+        _check_like("bias", bias, (int(kernel.shape[1]),), embeddings, "embedded_projection")
+    xw: torch.Tensor = _EmbeddedProjection.apply(ids, embeddings, kernel, bias)
+    return xw
+
+
 # Whether `invariant_products()` is on (set by textrnn.training.threads_policy while it may change
 # the thread count during training).
 _invariant = [False]

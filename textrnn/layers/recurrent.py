@@ -282,6 +282,33 @@ class BaseRNN(Layer):
             return [output, *final_states]
         return output
 
+    def call_embedded(
+        self, ids: torch.Tensor, embeddings: torch.Tensor, mask: torch.Tensor | None, training: bool
+    ) -> Any:
+        """`call(embeddings[ids], mask, training)` with the lookup folded into this layer's input
+        projection (`rnn_kernels.run_embedded`), or None where that does not apply. `ids` are
+        `(batch, steps)` int64 rows of `embeddings`, already checked."""
+        if self.go_backwards or (training and (self.dropout > 0.0 or self.recurrent_dropout > 0.0)):
+            return None
+        if embeddings.shape[1] != self.kernel.shape[0] or embeddings.dtype != self.kernel.dtype:
+            return None
+        batch = ids.shape[0]
+        states = [embeddings.new_zeros((batch, self.units)) for _ in self.state_size]
+        ran = rnn_kernels.run_embedded(
+            self.cell_spec(),
+            ids,
+            embeddings,
+            states,
+            mask=mask,
+            return_sequences=self.return_sequences,
+            return_state=self.return_state,
+            zero_output_for_mask=self.zero_output_for_mask,
+        )
+        if ran is None:
+            return None
+        output, final_states = ran
+        return [output, *final_states] if self.return_state else output
+
     def _initial_states(self, initial_state: Any, batch: int, inputs: torch.Tensor) -> list[torch.Tensor]:
         n = len(self.state_size)
         if initial_state is None:

@@ -225,6 +225,46 @@ def run(
     )
 
 
+def run_embedded(
+    spec: CellSpec,
+    ids: torch.Tensor,
+    embeddings: torch.Tensor,
+    initial_states: Sequence[torch.Tensor],
+    *,
+    mask: torch.Tensor | None = None,
+    return_sequences: bool = False,
+    return_state: bool = True,
+    zero_output_for_mask: bool = False,
+) -> tuple[torch.Tensor, list[torch.Tensor]] | None:
+    """`run(spec, embeddings[ids], ...)` with the Embedding folded into the input projection
+    (`textrnn.kernels.embedded_projection`), or None where that does not apply (then call `run`).
+
+    It applies to the native kernels with a gradient wanted, no dropout and no `go_backwards`,
+    when the batch has at least as many steps as the vocabulary has rows (the table of every id's
+    projection is then the smaller product) and a `mask`, if any, leaves one run of steps per row
+    (as padding does). The numbers are `run`'s up to float rounding.
+    """
+    from textrnn import kernels
+
+    if not torch.is_grad_enabled() or ids.numel() < embeddings.shape[0]:
+        return None
+    if not _use_native(spec, embeddings, initial_states):
+        return None
+    starts = lengths = None
+    if mask is not None:
+        windows = _mask_windows(mask)
+        if windows is None:
+            return None
+        starts, lengths = windows
+    xw = kernels.embedded_projection(ids, embeddings, spec.kernel, _input_bias(spec))
+    out, final = _native_recurrence(spec, xw, initial_states, lengths, starts, None, return_sequences)
+    if mask is None or starts is None or lengths is None:
+        return (out if return_sequences else final[0]), (final if return_state else [])
+    return _windows_output(
+        out, final, mask, starts, lengths, return_sequences, return_state, zero_output_for_mask
+    )
+
+
 @dataclass(frozen=True)
 class Dropout:
     """Dropout masks for the native kernels: `gate_inputs`, one `(batch, features)` input mask per
@@ -490,13 +530,34 @@ def _native_call(
             outputs = inputs.new_zeros((rows, 0, spec.units))
         finals = [torch.cat([fin[k] for _, fin in parts]) for k in range(len(parts[0][1]))]
         return outputs, finals
-    bias = spec.bias
-    input_bias = None if bias is None else (bias[0] if bias.dim() == 2 else bias)
+    input_bias = _input_bias(spec)
     # The input projection, time-major (the kernels run faster on it; outputs come back likewise).
     if dropout is not None and dropout.gate_inputs is not None:
         xw = _gate_projection(spec, inputs, dropout.gate_inputs, input_bias)
     else:
         xw = kernels.project(inputs, spec.kernel, input_bias)
+    return _native_recurrence(spec, xw, states, lengths, starts, dropout, need_outputs)
+
+
+def _input_bias(spec: CellSpec) -> torch.Tensor | None:
+    bias = spec.bias
+    return None if bias is None else (bias[0] if bias.dim() == 2 else bias)
+
+
+def _native_recurrence(
+    spec: CellSpec,
+    xw: torch.Tensor,
+    states: Sequence[torch.Tensor],
+    lengths: torch.Tensor | None,
+    starts: torch.Tensor | None,
+    dropout: Dropout | None,
+    need_outputs: bool,
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """The native recurrence over the input projection `xw` (`_native_call` after projecting)."""
+    from textrnn import kernels
+
+    rows = xw.shape[0]
+    bias = spec.bias
     rmask = None if dropout is None else dropout.recurrent
     if spec.kind == "simple_rnn":
         out, h = kernels.simple_rnn(xw, states[0], spec.recurrent_kernel, lengths, starts, rmask)
@@ -557,6 +618,23 @@ def _native_windows_path(
     """The masked path for rows whose steps form one run each: the native kernels run each row
     over its own steps in place (outputs zero elsewhere, states frozen outside them)."""
     out, final = _native_call(spec, inputs, states, lengths, starts, dropout, need_outputs=return_sequences)
+    return _windows_output(
+        out, final, mask, starts, lengths, return_sequences, return_state, zero_output_for_mask
+    )
+
+
+def _windows_output(
+    out: torch.Tensor,
+    final: list[torch.Tensor],
+    mask: torch.Tensor,
+    starts: torch.Tensor,
+    lengths: torch.Tensor,
+    return_sequences: bool,
+    return_state: bool,
+    zero_output_for_mask: bool,
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """What the layer returns from a native call over each row's run of steps (Keras's outputs at
+    the masked steps)."""
     empty = (lengths == 0).unsqueeze(-1)  # (batch, 1)
     if not return_sequences:
         keep = mask[:, -1:] if zero_output_for_mask else ~empty

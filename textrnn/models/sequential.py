@@ -234,13 +234,43 @@ class Sequential(Trainer, Layer):
         mask: torch.Tensor | None = None
         layers = self.layers
         last = len(layers) - 1
-        for i, layer in enumerate(layers):
+        first = 0
+        folded = self._embedded_recurrence(x, training) if last >= 2 else None
+        if folded is not None:
+            h, mask = folded
+            first = 2
+        for i, layer in enumerate(layers[first:], start=first):
             if logits and i == last:
                 return layer.logits(h)  # type: ignore[operator, no-any-return]
             out = layer(h, mask=mask, training=training)
             mask = layer.compute_mask(h, mask)
             h = out
         return h  # type: ignore[no-any-return]
+
+    def _embedded_recurrence(self, x: Any, training: bool) -> tuple[Any, torch.Tensor | None] | None:
+        """The output and mask of the first two layers when they are an `Embedding` and a
+        `SimpleRNN`, `LSTM` or `GRU` (not a subclass) that can run as one, the lookup folded into
+        the recurrence's input projection (`BaseRNN.call_embedded`); else None. Only for integer
+        ids with a gradient wanted (training), and never where a hook watches either layer
+        (explanations do)."""
+        from textrnn.layers import GRU, LSTM, SimpleRNN
+
+        emb, rnn = self.layers[0], self.layers[1]
+        if type(emb) is not Embedding or type(rnn) not in (SimpleRNN, LSTM, GRU) or not rnn.built:
+            return None
+        if not torch.is_grad_enabled() or not isinstance(x, torch.Tensor) or x.dim() != 2:
+            return None
+        if x.dtype not in (torch.int32, torch.int64) or x.device.type != "cpu" or x.numel() == 0:
+            return None
+        if _hooked(emb) or _hooked(rnn):
+            return None
+        if int(x.min()) < 0 or int(x.max()) >= emb.input_dim:
+            return None  # the Embedding's own call names the problem
+        mask = emb.compute_mask(x)
+        out = rnn.call_embedded(x.long(), emb.embeddings, mask, training)
+        if out is None:
+            return None
+        return out, rnn.compute_mask(x, mask)
 
     @property
     def logits_activation(self) -> str | None:
@@ -408,3 +438,15 @@ class Sequential(Trainer, Layer):
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}"
+
+
+def _hooked(module: nn.Module) -> bool:
+    """Whether forward hooks watch `module` (its own, or PyTorch's global ones)."""
+    from torch.nn.modules import module as torch_module
+
+    return bool(
+        module._forward_hooks
+        or module._forward_pre_hooks
+        or torch_module._global_forward_hooks
+        or torch_module._global_forward_pre_hooks
+    )

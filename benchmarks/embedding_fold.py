@@ -1,0 +1,125 @@
+"""The Embedding folded into the recurrent layer's input projection, against the two layers apart.
+
+    python benchmarks/embedding_fold.py [--layers simple_rnn,lstm,gru --rounds 5 --batches 20
+                                         --out embedding_fold.json]
+
+The Keras tutorial's models (Embedding(10000, 32) -> RNN(32) -> Dense(1, sigmoid), rmsprop,
+batches of 128, 500 steps of random ids), trained with `fit` in one process, taking turns: in
+each round one `fit` of `--batches` batches with the fold (what `Sequential` does by itself) and
+one with it off (a no-op forward hook on the Embedding keeps the layers apart, as it does for
+explanations). "exact" runs every step; "fast" masks the padding of reviews of IMDB-like lengths
+(mask_zero=True, bucket_by_length=True). Figures: median milliseconds per batch over the rounds
+(each `fit`'s first batch left out), the ratio of the medians, and the largest difference of the
+trained weights (float rounding only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine, save_json  # noqa: E402
+
+from textrnn import layers  # noqa: E402
+from textrnn.callbacks import Callback  # noqa: E402
+from textrnn.models import Sequential  # noqa: E402
+
+VOCAB, DIM, UNITS, STEPS, BATCH = 10_000, 32, 32, 500, 128
+
+
+class _BatchTimes(Callback):
+    def __init__(self) -> None:
+        super().__init__()
+        self.times: list[float] = []
+        self._start = 0.0
+
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        self._start = time.perf_counter()
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self.times.append(time.perf_counter() - self._start)
+
+
+def _data(fast: bool, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    x = rng.integers(1, VOCAB, size=(rows, STEPS))
+    if fast:  # padding in front, IMDB-like lengths (median ~175 tokens, capped at 500)
+        lengths = np.minimum(STEPS, rng.lognormal(5.2, 0.6, size=rows).astype(int) + 10)
+        for i, n in enumerate(lengths):
+            x[i, : STEPS - n] = 0
+    return x, rng.integers(0, 2, size=rows).astype("float32")
+
+
+def _fit(kind: str, fast: bool, folded: bool, x: np.ndarray, y: np.ndarray) -> tuple[list[float], list]:
+    rnn = {"simple_rnn": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}[kind]
+    torch.manual_seed(0)
+    model = Sequential(
+        [layers.Embedding(VOCAB, DIM, mask_zero=fast), rnn(UNITS), layers.Dense(1, activation="sigmoid")]
+    )
+    model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["acc"])
+    if not folded:
+        model.layers[0].register_forward_hook(lambda *args: None)
+    times = _BatchTimes()
+    model.fit(
+        x, y, epochs=1, batch_size=BATCH, verbose=0, shuffle=False, bucket_by_length=fast, callbacks=[times]
+    )
+    return times.times[1:], model.get_weights()
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--layers", default="simple_rnn,lstm,gru")
+    p.add_argument("--modes", default="exact,fast")
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--batches", type=int, default=20)
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--out", default="embedding_fold.json")
+    args = p.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    rows = []
+    for kind in args.layers.split(","):
+        for mode in args.modes.split(","):
+            x, y = _data(mode == "fast", BATCH * args.batches)
+            times: dict[str, list[float]] = {"folded": [], "apart": []}
+            diff = 0.0
+            for _ in range(args.rounds):
+                got = {}
+                for name in ("folded", "apart"):
+                    batch_times, weights = _fit(kind, mode == "fast", name == "folded", x, y)
+                    times[name].append(statistics.median(batch_times))
+                    got[name] = weights
+                diff = max(diff, *(float(np.abs(a - b).max()) for a, b in zip(got["folded"], got["apart"])))
+            folded, apart = statistics.median(times["folded"]), statistics.median(times["apart"])
+            row = {
+                "layer": kind, "mode": mode, "folded_ms": folded * 1e3, "apart_ms": apart * 1e3,
+                "speedup": apart / folded, "max_weight_diff": diff, "rounds": times,
+            }  # fmt: skip
+            rows.append(row)
+            print(
+                f"{kind:10s} {mode:5s}  folded {folded * 1e3:7.2f} ms/batch  apart {apart * 1e3:7.2f}  "
+                f"x{apart / folded:.3f}  max weight diff {diff:.1e}",
+                flush=True,
+            )
+    path = save_json(
+        {
+            "benchmark": "embedding_fold",
+            "machine": machine(),
+            "threads": torch.get_num_threads(),
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "rows": rows,
+        },
+        args.out,
+    )
+    print(f"saved {path}")
+
+
+if __name__ == "__main__":
+    main()

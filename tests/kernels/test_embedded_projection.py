@@ -1,0 +1,145 @@
+"""The Embedding folded into a recurrent layer's input projection (`kernels.embedded_projection`,
+`Sequential`'s `Embedding -> RNN` pair): the same outputs and gradients as the two layers apart."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import textrnn.kernels as K
+from textrnn import layers
+from textrnn.models import Sequential
+
+pytestmark = pytest.mark.skipif(not K.available(), reason="native kernels unavailable")
+
+VOCAB, DIM, UNITS, BATCH, STEPS = 40, 6, 16, 12, 9
+
+
+def _ids(mask_zero: bool, rng: np.random.Generator) -> torch.Tensor:
+    ids = rng.integers(1, VOCAB, size=(BATCH, STEPS))
+    if mask_zero:  # padding in front, of every length (all padding in row 0)
+        for row, n in enumerate(rng.integers(0, STEPS + 1, size=BATCH)):
+            ids[row, : STEPS - n] = 0
+        ids[0] = 0
+    return torch.from_numpy(ids)
+
+
+def test_embedded_projection_matches_lookup_then_projection():
+    gen = torch.Generator().manual_seed(0)
+    ids = torch.randint(0, VOCAB, (BATCH, STEPS), generator=gen)
+    for bias in (True, False):
+        emb = torch.randn(VOCAB, DIM, generator=gen, requires_grad=True)
+        kernel = torch.randn(DIM, 4 * UNITS, generator=gen, requires_grad=True)
+        b = torch.randn(4 * UNITS, generator=gen, requires_grad=True) if bias else None
+        weights = [emb, kernel] + ([b] if bias else [])
+        up = torch.randn(BATCH, STEPS, 4 * UNITS, generator=gen)
+        folded = K.embedded_projection(ids, emb, kernel, b)
+        apart = K.project(emb[ids], kernel, b)
+        torch.testing.assert_close(folded, apart, rtol=1e-5, atol=1e-5)
+        assert folded.transpose(0, 1).is_contiguous()  # time-major, as `project` lays it out
+        got = torch.autograd.grad((folded * up).sum(), weights)
+        want = torch.autograd.grad((apart * up).sum(), weights)
+        for a, w in zip(got, want, strict=True):
+            torch.testing.assert_close(a, w, rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match="int64"):
+        K.embedded_projection(ids.int(), emb, kernel)
+    with pytest.raises(ValueError, match="kernel"):
+        K.embedded_projection(ids, emb, kernel[1:])
+
+
+def _model(kind: str, mask_zero: bool, **rnn_kwargs) -> Sequential:
+    rnn = {"simple_rnn": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}[kind]
+    model = Sequential(
+        [layers.Embedding(VOCAB, DIM, mask_zero=mask_zero), rnn(UNITS, **rnn_kwargs), layers.Dense(3)]
+    )
+    model.build((None, STEPS))
+    rng = np.random.default_rng(3)
+    model.set_weights([rng.uniform(-0.4, 0.4, w.shape).astype("float32") for w in model.get_weights()])
+    return model
+
+
+def _forward_backward(model: Sequential, ids: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    out = model.compute_output(ids, training=True)
+    loss = (out * torch.linspace(-1, 1, out.numel()).view_as(out)).sum()
+    return out.detach(), list(torch.autograd.grad(loss, list(model.parameters())))
+
+
+@pytest.mark.parametrize("return_sequences", [False, True], ids=["last", "sequences"])
+@pytest.mark.parametrize("mask_zero", [False, True], ids=["exact", "mask_zero"])
+@pytest.mark.parametrize("kind", ["simple_rnn", "lstm", "gru"])
+def test_the_pair_runs_folded_with_the_outputs_and_gradients_of_the_layers_apart(
+    kind, mask_zero, return_sequences, monkeypatch
+):
+    model = _model(kind, mask_zero, return_sequences=return_sequences)
+    if return_sequences:  # Dense on every step, then one number per row
+        model = Sequential([*model.layers[:2], layers.GlobalMaxPooling1D(), model.layers[2]])
+    ids = _ids(mask_zero, np.random.default_rng(1))
+    folds: list[int] = []
+    original = K.embedded_projection
+
+    def counted(*args, **kwargs):
+        folds.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(K, "embedded_projection", counted)
+    folded_out, folded_grads = _forward_backward(model, ids)
+    assert len(folds) == 1
+    # a hook on the Embedding (as Captum's attributions set) keeps the two layers apart
+    handle = model.layers[0].register_forward_hook(lambda *args: None)
+    try:
+        apart_out, apart_grads = _forward_backward(model, ids)
+    finally:
+        handle.remove()
+    assert len(folds) == 1
+    torch.testing.assert_close(folded_out, apart_out, rtol=1e-5, atol=1e-5)
+    for a, b in zip(folded_grads, apart_grads, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_the_pair_stays_apart_where_the_fold_does_not_apply(monkeypatch):
+    folds: list[int] = []
+    original = K.embedded_projection
+    monkeypatch.setattr(K, "embedded_projection", lambda *a, **k: folds.append(1) or original(*a, **k))
+    ids = _ids(False, np.random.default_rng(2))
+    cases = [
+        (_model("lstm", False, dropout=0.3), ids, True),  # dropout on the inputs
+        (_model("lstm", False, go_backwards=True), ids, True),
+        (_model("lstm", False), ids[:2, :3], True),  # fewer steps than the vocabulary has rows
+        (_model("lstm", False), ids.float(), True),  # float ids: the Embedding converts them
+    ]
+    for model, x, training in cases:
+        model.compute_output(x, training=training)
+    with torch.no_grad():  # evaluation: the slices of the unfolded path
+        _model("lstm", False).compute_output(ids, training=False)
+    gaps = ids.clone()
+    gaps[3, 4] = 0  # a padding id inside a row: not one run of steps
+    _model("gru", True).compute_output(gaps, training=True)
+    assert folds == []
+    out_of_range = ids.clone()
+    out_of_range[0, 0] = VOCAB
+    with pytest.raises(ValueError, match="token indices must lie in"):
+        _model("lstm", False).compute_output(out_of_range, training=True)
+
+
+def test_fit_trains_the_folded_pair_as_the_pair_apart(monkeypatch):
+    folds: list[int] = []
+    original = K.embedded_projection
+    monkeypatch.setattr(K, "embedded_projection", lambda *a, **k: folds.append(1) or original(*a, **k))
+    rng = np.random.default_rng(4)
+    x = rng.integers(0, VOCAB, size=(64, STEPS))
+    y = rng.integers(0, 2, size=64).astype("float32")
+    weights = []
+    for hooked in (False, True):
+        model = _model("lstm", False)
+        model = Sequential([*model.layers[:2], layers.Dense(1, activation="sigmoid")])
+        model.compile(optimizer="rmsprop", loss="binary_crossentropy")
+        if hooked:
+            model.layers[0].register_forward_hook(lambda *args: None)
+        torch.manual_seed(0)
+        model.fit(x, y, epochs=2, batch_size=16, verbose=0, shuffle=False)
+        weights.append(model.get_weights())
+        assert len(folds) == (0 if hooked else 8)  # every training batch, folded (2 epochs of 4)
+        folds.clear()
+    for a, b in zip(*weights, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
