@@ -96,7 +96,10 @@ def main() -> None:
                     batch_times, weights = _fit(kind, mode == "fast", name == "folded", x, y)
                     times[name].append(statistics.median(batch_times))
                     got[name] = weights
-                diff = max(diff, *(float(np.abs(a - b).max()) for a, b in zip(got["folded"], got["apart"])))
+                diff = max(
+                    diff,
+                    *(float(np.abs(a - b).max()) for a, b in zip(got["folded"], got["apart"], strict=True)),
+                )
             folded, apart = statistics.median(times["folded"]), statistics.median(times["apart"])
             row = {
                 "layer": kind, "mode": mode, "folded_ms": folded * 1e3, "apart_ms": apart * 1e3,

@@ -47,6 +47,7 @@ from __future__ import annotations
 from textrnn.kernels._functions import (
     TokenTable,
     dense_product,
+    embedded_projection,
     embedding_backward,
     fused_lanes,
     gru,
@@ -55,7 +56,6 @@ from textrnn.kernels._functions import (
     lstm_last,
     lstm_last_ids,
     products_invariant,
-    embedded_projection,
     project,
     rmsprop_update_,
     simple_rnn,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -254,6 +254,7 @@ class Sequential(Trainer, Layer):
         ids with a gradient wanted (training), and never where a hook watches either layer
         (explanations do)."""
         from textrnn.layers import GRU, LSTM, SimpleRNN
+        from textrnn.layers.recurrent import BaseRNN
 
         emb, rnn = self.layers[0], self.layers[1]
         if type(emb) is not Embedding or type(rnn) not in (SimpleRNN, LSTM, GRU) or not rnn.built:
@@ -267,7 +268,7 @@ class Sequential(Trainer, Layer):
         if int(x.min()) < 0 or int(x.max()) >= emb.input_dim:
             return None  # the Embedding's own call names the problem
         mask = emb.compute_mask(x)
-        out = rnn.call_embedded(x.long(), emb.embeddings, mask, training)
+        out = cast("BaseRNN", rnn).call_embedded(x.long(), emb.embeddings, mask, training)
         if out is None:
             return None
         return out, rnn.compute_mask(x, mask)
