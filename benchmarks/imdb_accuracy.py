@@ -298,13 +298,15 @@ def main() -> None:
         "--ensemble", action="store_true", help="add the best_ensemble row from the saved `best` seeds"
     )
     p.add_argument("--table-only", action="store_true", help="print the table of the saved results and exit")
+    p.add_argument("--keep", type=Path, default=None, help="keep the run folders in this folder (default: none kept)")
     args = p.parse_args()
 
     path = RESULTS / NAME
     saved: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {"results": []}
     if not args.table_only:
         torch.set_num_threads(args.threads)
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as scratch:
+            tmp = scratch if args.keep is None else str(args.keep)
             for model in args.models or ([] if args.ensemble else MODELS):
                 for seed in args.seeds:
                     print(f"== {model}, seed {seed}", flush=True)

@@ -110,8 +110,9 @@ def test_the_pair_stays_apart_where_the_fold_does_not_apply(monkeypatch):
     ]
     for model, x, training in cases:
         model.compute_output(x, training=training)
-    with torch.no_grad():  # evaluation: the slices of the unfolded path
-        _model("lstm", False).compute_output(ids, training=False)
+    with torch.no_grad():  # evaluation of a large batch: the slices of the unfolded path
+        many = torch.from_numpy(np.random.default_rng(5).integers(0, VOCAB, size=(300, STEPS)))
+        _model("lstm", False).compute_output(many, training=False)
     gaps = ids.clone()
     gaps[3, 4] = 0  # a padding id inside a row: not one run of steps
     _model("gru", True).compute_output(gaps, training=True)
@@ -143,3 +144,21 @@ def test_fit_trains_the_folded_pair_as_the_pair_apart(monkeypatch):
         folds.clear()
     for a, b in zip(*weights, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("mask_zero", [False, True], ids=["exact", "mask_zero"])
+@pytest.mark.parametrize("kind", ["simple_rnn", "lstm", "gru"])
+def test_evaluation_without_a_gradient_runs_folded_too(kind, mask_zero, monkeypatch):
+    folds: list[int] = []
+    original = K.embedded_projection
+    monkeypatch.setattr(K, "embedded_projection", lambda *a, **k: folds.append(1) or original(*a, **k))
+    model = _model(kind, mask_zero)
+    ids = _ids(mask_zero, np.random.default_rng(6))
+    with torch.no_grad():
+        folded = model.compute_output(ids, training=False)
+        assert folds == [1]
+        handle = model.layers[0].register_forward_hook(lambda *args: None)
+        apart = model.compute_output(ids, training=False)
+        handle.remove()
+    assert folds == [1]
+    torch.testing.assert_close(folded, apart, rtol=1e-5, atol=1e-5)

@@ -239,14 +239,17 @@ def run_embedded(
     """`run(spec, embeddings[ids], ...)` with the Embedding folded into the input projection
     (`textrnn.kernels.embedded_projection`), or None where that does not apply (then call `run`).
 
-    It applies to the native kernels with a gradient wanted, no dropout and no `go_backwards`,
-    when the batch has at least as many steps as the vocabulary has rows (the table of every id's
-    projection is then the smaller product) and a `mask`, if any, leaves one run of steps per row
-    (as padding does). The numbers are `run`'s up to float rounding.
+    It applies to the native kernels with no dropout and no `go_backwards`, when the batch has at
+    least as many steps as the vocabulary has rows (the table of every id's projection is then the
+    smaller product), without a gradient only to batches of up to `_NO_GRAD_ROWS` rows (larger
+    ones run in slices), and when a `mask`, if any, leaves one run of steps per row (as padding
+    does). The numbers are `run`'s up to float rounding.
     """
     from textrnn import kernels
 
-    if not torch.is_grad_enabled() or ids.numel() < embeddings.shape[0]:
+    if ids.numel() < embeddings.shape[0]:
+        return None
+    if not torch.is_grad_enabled() and ids.shape[0] > _NO_GRAD_ROWS:
         return None
     if not _use_native(spec, embeddings, initial_states):
         return None

@@ -251,15 +251,14 @@ class Sequential(Trainer, Layer):
         """The output and mask of the first two layers when they are an `Embedding` and a
         `SimpleRNN`, `LSTM` or `GRU` (not a subclass) that can run as one, the lookup folded into
         the recurrence's input projection (`BaseRNN.call_embedded`); else None. Only for integer
-        ids with a gradient wanted (training), and never where a hook watches either layer
-        (explanations do)."""
+        ids, and never where a hook watches either layer (explanations do)."""
         from textrnn.layers import GRU, LSTM, SimpleRNN
         from textrnn.layers.recurrent import BaseRNN
 
         emb, rnn = self.layers[0], self.layers[1]
         if type(emb) is not Embedding or type(rnn) not in (SimpleRNN, LSTM, GRU) or not rnn.built:
             return None
-        if not torch.is_grad_enabled() or not isinstance(x, torch.Tensor) or x.dim() != 2:
+        if not isinstance(x, torch.Tensor) or x.dim() != 2:
             return None
         if x.dtype not in (torch.int32, torch.int64) or x.device.type != "cpu" or x.numel() == 0:
             return None
