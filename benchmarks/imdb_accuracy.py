@@ -298,7 +298,7 @@ def main() -> None:
         "--ensemble", action="store_true", help="add the best_ensemble row from the saved `best` seeds"
     )
     p.add_argument("--table-only", action="store_true", help="print the table of the saved results and exit")
-    p.add_argument("--keep", type=Path, default=None, help="keep the run folders in this folder (default: none kept)")
+    p.add_argument("--keep", type=Path, default=None, help="keep the run folders here (default: none)")
     args = p.parse_args()
 
     path = RESULTS / NAME
