@@ -105,6 +105,8 @@ def test_the_pair_stays_apart_where_the_fold_does_not_apply(monkeypatch):
     cases = [
         (_model("lstm", False, dropout=0.3), ids, True),  # dropout on the inputs
         (_model("lstm", False, go_backwards=True), ids, True),
+        (_model("gru", False, reset_after=False), ids, True),  # no native kernel: the step loop
+        (_model("simple_rnn", False, activation="relu"), ids, True),
         (_model("lstm", False), ids[:2, :3], True),  # fewer steps than the vocabulary has rows
         (_model("lstm", False), ids.float(), True),  # float ids: the Embedding converts them
     ]

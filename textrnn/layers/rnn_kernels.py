@@ -251,7 +251,7 @@ def run_embedded(
         return None
     if not torch.is_grad_enabled() and ids.shape[0] > _NO_GRAD_ROWS:
         return None
-    if not _use_native(spec, embeddings, initial_states):
+    if not has_fused_kernel(spec) or not _use_native(spec, embeddings, initial_states):
         return None
     starts = lengths = None
     if mask is not None:
