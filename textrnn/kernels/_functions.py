@@ -275,15 +275,7 @@ def embedded_projection(
             "`textrnn.kernels.embedded_projection` takes float32 or float64 CPU tensors, got "
             f"`embeddings` {embeddings.dtype} on {embeddings.device}."
         )
-    kernel = _check_tensor("kernel", kernel)
-    if kernel.dim() != 2 or int(kernel.shape[0]) != int(embeddings.shape[1]):
-        raise ValueError(
-            "Argument `kernel` of `textrnn.kernels.embedded_projection` must have shape "
-            f"({int(embeddings.shape[1])}, width), got {tuple(kernel.shape)}."
-        )
-    _check_like("kernel", kernel, tuple(kernel.shape), embeddings, "embedded_projection")
-    if bias is not None:
-        _check_like("bias", bias, (int(kernel.shape[1]),), embeddings, "embedded_projection")
+    _check_projection_weights(kernel, bias, embeddings, int(embeddings.shape[1]), "embedded_projection")
     xw: torch.Tensor = _EmbeddedProjection.apply(ids, embeddings, kernel, bias)
     return xw
 
@@ -380,16 +372,7 @@ def project(inputs: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor | Non
             "`textrnn.kernels.project` takes float32 or float64 CPU tensors, got `inputs` "
             f"{inputs.dtype} on {inputs.device}."
         )
-    features = int(inputs.shape[2])
-    kernel = _check_tensor("kernel", kernel)
-    if kernel.dim() != 2 or int(kernel.shape[0]) != features:
-        raise ValueError(
-            f"Argument `kernel` of `textrnn.kernels.project` must have shape ({features}, width), "
-            f"got {tuple(kernel.shape)}."
-        )
-    _check_like("kernel", kernel, tuple(kernel.shape), inputs, "project")
-    if bias is not None:
-        _check_like("bias", bias, (int(kernel.shape[1]),), inputs, "project")
+    _check_projection_weights(kernel, bias, inputs, int(inputs.shape[2]), "project")
     xw: torch.Tensor = _Projection.apply(inputs, kernel, bias)
     return xw
 
@@ -420,6 +403,19 @@ def _check_xw(xw: Any, gates: int, what: str) -> tuple[int, int, int]:
             f"{xw.dtype}. Convert it with `.float()`."
         )
     return int(xw.shape[0]), int(xw.shape[1]), int(xw.shape[2]) // gates
+
+
+def _check_projection_weights(kernel: Any, bias: Any, like: torch.Tensor, features: int, what: str) -> None:
+    """`kernel` (features, width) and `bias` (width,) or None, of `like`'s dtype and device."""
+    kernel = _check_tensor("kernel", kernel)
+    if kernel.dim() != 2 or int(kernel.shape[0]) != features:
+        raise ValueError(
+            f"Argument `kernel` of `textrnn.kernels.{what}` must have shape ({features}, width), "
+            f"got {tuple(kernel.shape)}."
+        )
+    _check_like("kernel", kernel, tuple(kernel.shape), like, what)
+    if bias is not None:
+        _check_like("bias", bias, (int(kernel.shape[1]),), like, what)
 
 
 def _check_like(name: str, t: Any, shape: tuple[int, ...], xw: torch.Tensor, what: str) -> None:
