@@ -7,10 +7,12 @@ The Keras tutorial's models (Embedding(10000, 32) -> RNN(32) -> Dense(1, sigmoid
 batches of 128, 500 steps of random ids), trained with `fit` in one process, taking turns: in
 each round one `fit` of `--batches` batches with the fold (what `Sequential` does by itself) and
 one with it off (a no-op forward hook on the Embedding keeps the layers apart, as it does for
-explanations). "exact" runs every step; "fast" masks the padding of reviews of IMDB-like lengths
-(mask_zero=True, bucket_by_length=True). Figures: median milliseconds per batch over the rounds
-(each `fit`'s first batch left out), the ratio of the medians, and the largest difference of the
-trained weights (float rounding only).
+explanations). For the LSTM a third contender, "gathered", folds but writes the table's rows
+for every step into an xw buffer first (`embedded_projection`, then `lstm`), as the fold did
+before the LSTM read the table directly (`embedded_lstm`). "exact" runs every step; "fast"
+masks the padding of reviews of IMDB-like lengths (mask_zero=True, bucket_by_length=True).
+Figures: median milliseconds per batch over the rounds (each `fit`'s first batch left out), the
+ratio of the medians, and the largest difference of the trained weights (float rounding only).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from _common import machine, save_json  # noqa: E402
 
 from textrnn import layers  # noqa: E402
 from textrnn.callbacks import Callback  # noqa: E402
+from textrnn.layers import rnn_kernels  # noqa: E402
 from textrnn.models import Sequential  # noqa: E402
 
 VOCAB, DIM, UNITS, STEPS, BATCH = 10_000, 32, 32, 500, 128
@@ -57,19 +60,32 @@ def _data(fast: bool, rows: int) -> tuple[np.ndarray, np.ndarray]:
     return x, rng.integers(0, 2, size=rows).astype("float32")
 
 
-def _fit(kind: str, fast: bool, folded: bool, x: np.ndarray, y: np.ndarray) -> tuple[list[float], list]:
+def _fit(kind: str, fast: bool, variant: str, x: np.ndarray, y: np.ndarray) -> tuple[list[float], list]:
     rnn = {"simple_rnn": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}[kind]
     torch.manual_seed(0)
     model = Sequential(
         [layers.Embedding(VOCAB, DIM, mask_zero=fast), rnn(UNITS), layers.Dense(1, activation="sigmoid")]
     )
     model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["acc"])
-    if not folded:
+    if variant == "apart":
         model.layers[0].register_forward_hook(lambda *args: None)
     times = _BatchTimes()
-    model.fit(
-        x, y, epochs=1, batch_size=BATCH, verbose=0, shuffle=False, bucket_by_length=fast, callbacks=[times]
-    )
+    reads_table = rnn_kernels._reads_table
+    if variant == "gathered":
+        rnn_kernels._reads_table = lambda *args: False  # type: ignore[assignment]
+    try:
+        model.fit(
+            x,
+            y,
+            epochs=1,
+            batch_size=BATCH,
+            verbose=0,
+            shuffle=False,
+            bucket_by_length=fast,
+            callbacks=[times],
+        )
+    finally:
+        rnn_kernels._reads_table = reads_table
     return times.times[1:], model.get_weights()
 
 
@@ -88,12 +104,13 @@ def main() -> None:
     for kind in args.layers.split(","):
         for mode in args.modes.split(","):
             x, y = _data(mode == "fast", BATCH * args.batches)
-            times: dict[str, list[float]] = {"folded": [], "apart": []}
+            variants = ("folded", "gathered", "apart") if kind == "lstm" else ("folded", "apart")
+            times: dict[str, list[float]] = {name: [] for name in variants}
             diff = 0.0
             for _ in range(args.rounds):
                 got = {}
-                for name in ("folded", "apart"):
-                    batch_times, weights = _fit(kind, mode == "fast", name == "folded", x, y)
+                for name in variants:
+                    batch_times, weights = _fit(kind, mode == "fast", name, x, y)
                     times[name].append(statistics.median(batch_times))
                     got[name] = weights
                 diff = max(
@@ -105,10 +122,15 @@ def main() -> None:
                 "layer": kind, "mode": mode, "folded_ms": folded * 1e3, "apart_ms": apart * 1e3,
                 "speedup": apart / folded, "max_weight_diff": diff, "rounds": times,
             }  # fmt: skip
+            gathered_note = ""
+            if "gathered" in times:
+                gathered = statistics.median(times["gathered"])
+                row.update(gathered_ms=gathered * 1e3, speedup_vs_gathered=gathered / folded)
+                gathered_note = f"  gathered {gathered * 1e3:7.2f} (x{gathered / folded:.3f})"
             rows.append(row)
             print(
                 f"{kind:10s} {mode:5s}  folded {folded * 1e3:7.2f} ms/batch  apart {apart * 1e3:7.2f}  "
-                f"x{apart / folded:.3f}  max weight diff {diff:.1e}",
+                f"x{apart / folded:.3f}{gathered_note}  max weight diff {diff:.1e}",
                 flush=True,
             )
     path = save_json(

@@ -48,6 +48,22 @@ def test_embedded_projection_matches_lookup_then_projection():
         K.embedded_projection(ids, emb, kernel[1:])
 
 
+@pytest.fixture
+def folds(monkeypatch) -> list[str]:
+    """The folded calls made, by name: `embedded_projection` (the gathered input projection, then
+    the recurrence) or `embedded_lstm` (an LSTM reading the table directly)."""
+    calls: list[str] = []
+    for name in ("embedded_projection", "embedded_lstm"):
+        original = getattr(K, name)
+
+        def counted(*args, _name=name, _original=original, **kwargs):
+            calls.append(_name)
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(K, name, counted)
+    return calls
+
+
 def _model(kind: str, mask_zero: bool, **rnn_kwargs) -> Sequential:
     rnn = {"simple_rnn": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}[kind]
     model = Sequential(
@@ -69,22 +85,16 @@ def _forward_backward(model: Sequential, ids: torch.Tensor) -> tuple[torch.Tenso
 @pytest.mark.parametrize("mask_zero", [False, True], ids=["exact", "mask_zero"])
 @pytest.mark.parametrize("kind", ["simple_rnn", "lstm", "gru"])
 def test_the_pair_runs_folded_with_the_outputs_and_gradients_of_the_layers_apart(
-    kind, mask_zero, return_sequences, monkeypatch
+    kind, mask_zero, return_sequences, folds
 ):
     model = _model(kind, mask_zero, return_sequences=return_sequences)
     if return_sequences:  # Dense on every step, then one number per row
         model = Sequential([*model.layers[:2], layers.GlobalMaxPooling1D(), model.layers[2]])
     ids = _ids(mask_zero, np.random.default_rng(1))
-    folds: list[int] = []
-    original = K.embedded_projection
-
-    def counted(*args, **kwargs):
-        folds.append(1)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(K, "embedded_projection", counted)
     folded_out, folded_grads = _forward_backward(model, ids)
-    assert len(folds) == 1
+    # an LSTM whose units fill whole vector registers reads the table directly
+    direct = kind == "lstm" and K.fused_lanes() > 0 and UNITS % K.fused_lanes() == 0
+    assert folds == ["embedded_lstm" if direct else "embedded_projection"]
     # a hook on the Embedding (as Captum's attributions set) keeps the two layers apart
     handle = model.layers[0].register_forward_hook(lambda *args: None)
     try:
@@ -97,10 +107,7 @@ def test_the_pair_runs_folded_with_the_outputs_and_gradients_of_the_layers_apart
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
 
 
-def test_the_pair_stays_apart_where_the_fold_does_not_apply(monkeypatch):
-    folds: list[int] = []
-    original = K.embedded_projection
-    monkeypatch.setattr(K, "embedded_projection", lambda *a, **k: folds.append(1) or original(*a, **k))
+def test_the_pair_stays_apart_where_the_fold_does_not_apply(folds):
     ids = _ids(False, np.random.default_rng(2))
     cases = [
         (_model("lstm", False, dropout=0.3), ids, True),  # dropout on the inputs
@@ -125,10 +132,7 @@ def test_the_pair_stays_apart_where_the_fold_does_not_apply(monkeypatch):
         _model("lstm", False).compute_output(out_of_range, training=True)
 
 
-def test_fit_trains_the_folded_pair_as_the_pair_apart(monkeypatch):
-    folds: list[int] = []
-    original = K.embedded_projection
-    monkeypatch.setattr(K, "embedded_projection", lambda *a, **k: folds.append(1) or original(*a, **k))
+def test_fit_trains_the_folded_pair_as_the_pair_apart(folds):
     rng = np.random.default_rng(4)
     x = rng.integers(0, VOCAB, size=(64, STEPS))
     y = rng.integers(0, 2, size=64).astype("float32")
@@ -150,17 +154,95 @@ def test_fit_trains_the_folded_pair_as_the_pair_apart(monkeypatch):
 
 @pytest.mark.parametrize("mask_zero", [False, True], ids=["exact", "mask_zero"])
 @pytest.mark.parametrize("kind", ["simple_rnn", "lstm", "gru"])
-def test_evaluation_without_a_gradient_runs_folded_too(kind, mask_zero, monkeypatch):
-    folds: list[int] = []
-    original = K.embedded_projection
-    monkeypatch.setattr(K, "embedded_projection", lambda *a, **k: folds.append(1) or original(*a, **k))
+def test_evaluation_without_a_gradient_runs_folded_too(kind, mask_zero, folds):
     model = _model(kind, mask_zero)
     ids = _ids(mask_zero, np.random.default_rng(6))
-    with torch.no_grad():
+    with torch.no_grad():  # the last state alone: the projection, then a recurrence saving nothing
         folded = model.compute_output(ids, training=False)
-        assert folds == [1]
+        assert folds == ["embedded_projection"]
         handle = model.layers[0].register_forward_hook(lambda *args: None)
         apart = model.compute_output(ids, training=False)
         handle.remove()
-    assert folds == [1]
+    assert folds == ["embedded_projection"]
     torch.testing.assert_close(folded, apart, rtol=1e-5, atol=1e-5)
+
+
+needs_lanes = pytest.mark.skipif(
+    not K.available() or K.fused_lanes() == 0, reason="fused steps not compiled in"
+)
+
+
+@needs_lanes
+@pytest.mark.parametrize("windows", [False, True], ids=["every_step", "windows"])
+def test_embedded_lstm_is_the_projection_then_the_lstm_bit_for_bit(windows):
+    units = K.fused_lanes()
+    gen = torch.Generator().manual_seed(7)
+    ids = torch.randint(0, VOCAB, (BATCH, STEPS), generator=gen)
+    lengths = starts = None
+    if windows:  # padding in front and behind, one empty row
+        lengths = torch.randint(0, STEPS + 1, (BATCH,), generator=gen)
+        lengths[2] = 0
+        starts = torch.minimum(torch.randint(0, STEPS + 1, (BATCH,), generator=gen), STEPS - lengths)
+
+    def weights():
+        g = torch.Generator().manual_seed(8)
+        shapes = [
+            (VOCAB, DIM),
+            (DIM, 4 * units),
+            (4 * units,),
+            (BATCH, units),
+            (BATCH, units),
+            (units, 4 * units),
+        ]
+        return [(torch.randn(s, generator=g) * 0.4).requires_grad_() for s in shapes]
+
+    def run(direct: bool):
+        emb, kernel, bias, h0, c0, recurrent = w = weights()
+        if direct:
+            out, h, c = K.embedded_lstm(ids, emb, kernel, bias, h0, c0, recurrent, lengths, starts)
+        else:
+            xw = K.embedded_projection(ids, emb, kernel, bias)
+            out, h, c = K.lstm(xw, h0, c0, recurrent, lengths, starts)
+        loss = (out * torch.linspace(-1, 1, out.numel()).view_as(out)).sum() + h.sum() - 0.5 * c.sum()
+        return [out.detach(), h.detach(), c.detach(), *torch.autograd.grad(loss, w)]
+
+    for got, want in zip(run(True), run(False), strict=True):
+        assert torch.equal(got, want)
+
+
+@needs_lanes
+def test_embedded_lstm_refuses_what_it_cannot_run():
+    units = K.fused_lanes()
+    ids = torch.randint(0, VOCAB, (BATCH, STEPS))
+    emb, kernel = torch.randn(VOCAB, DIM), torch.randn(DIM, 4 * units)
+    h0, recurrent = torch.zeros(BATCH, units), torch.randn(units, 4 * units)
+    with pytest.raises(ValueError, match="multiple of"):
+        K.embedded_lstm(ids, emb, kernel[:, :-4], None, h0[:, :-1], h0[:, :-1], recurrent[:-1, :-4])
+    with pytest.raises(TypeError, match="float32"):
+        K.embedded_lstm(
+            ids, emb.double(), kernel.double(), None, h0.double(), h0.double(), recurrent.double()
+        )
+    with pytest.raises(ValueError, match="int64"):
+        K.embedded_lstm(ids.int(), emb, kernel, None, h0, h0, recurrent)
+    with pytest.raises(ValueError, match="h0"):
+        K.embedded_lstm(ids, emb, kernel, None, h0[1:], h0, recurrent)
+    bad = ids.clone()
+    bad[3, 5] = VOCAB
+    with pytest.raises(IndexError, match="out of range"):
+        K.embedded_lstm(bad, emb, kernel, None, h0, h0, recurrent)
+
+
+def test_an_lstm_of_other_widths_folds_through_the_gathered_projection(folds):
+    lanes = K.fused_lanes()
+    units = UNITS + 4 if lanes else UNITS  # not a multiple of the vector width
+    model = Sequential([layers.Embedding(VOCAB, DIM), layers.LSTM(units), layers.Dense(3)])
+    model.build((None, STEPS))
+    ids = _ids(False, np.random.default_rng(9))
+    folded_out, folded_grads = _forward_backward(model, ids)
+    assert folds == ["embedded_projection"]
+    handle = model.layers[0].register_forward_hook(lambda *args: None)
+    apart_out, apart_grads = _forward_backward(model, ids)
+    handle.remove()
+    torch.testing.assert_close(folded_out, apart_out, rtol=1e-5, atol=1e-5)
+    for a, b in zip(folded_grads, apart_grads, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)

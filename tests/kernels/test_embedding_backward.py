@@ -77,6 +77,23 @@ def test_strided_grad_and_ids():
     assert torch.equal(K.embedding_backward(wide, ids, 200), reference(wide.contiguous(), ids, 200))
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_steps_first_adds_in_step_major_order(dtype):
+    ids = zipf_ids(32, 120, 500, seed=11)
+    grad_tm = torch.randn(120, 32, 16, dtype=dtype)  # time-major memory, read as one stream
+    grad = grad_tm.transpose(0, 1)
+    got = K.embedding_backward(grad, ids, 500, steps_first=True)
+    assert torch.equal(got, reference(grad_tm, ids.t(), 500))  # the sum over (t, b), in order
+    assert torch.equal(K.embedding_backward(grad, ids, 500), reference(grad, ids, 500))
+    order = torch.tensor([1e8, 1.0, -1e8, 1.0], dtype=torch.float32)  # order-dependent sums
+    g = order.view(2, 2, 1)  # (batch 2, steps 2): batch-major 1e8, 1, -1e8, 1; step-major 1e8, -1e8, 1, 1
+    same = torch.zeros(2, 2, dtype=torch.long)
+    assert K.embedding_backward(g, same, 1)[0, 0].item() == 1.0
+    assert K.embedding_backward(g, same, 1, steps_first=True)[0, 0].item() == 2.0
+    with pytest.raises(IndexError, match="out of range"):
+        K.embedding_backward(grad, torch.full((32, 120), 500), 500, steps_first=True)
+
+
 def test_rows_never_hit_are_zero_and_empty_batch():
     ids = torch.tensor([[3, 3]])
     got = K.embedding_backward(torch.ones(1, 2, 4), ids, 6)

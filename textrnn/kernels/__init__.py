@@ -47,6 +47,7 @@ from __future__ import annotations
 from textrnn.kernels._functions import (
     TokenTable,
     dense_product,
+    embedded_lstm,
     embedded_projection,
     embedding_backward,
     fused_lanes,
@@ -77,6 +78,7 @@ __all__ = [
     "lstm_last_ids",
     "mode",
     "products_invariant",
+    "embedded_lstm",
     "embedded_projection",
     "project",
     "rmsprop_update_",

@@ -193,6 +193,44 @@ class _Projection(torch.autograd.Function):
         return d_inputs, d_kernel, d_bias
 
 
+def _projection_table(
+    embeddings: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """`(table, e_aug)`: every id's projection `embeddings @ kernel + bias` `(rows, width)`, the
+    bias riding in the GEMM as in `_Projection` (`e_aug` is `embeddings` with a column of ones)."""
+    weights, e_aug = kernel, embeddings
+    if bias is not None:
+        e_aug = torch.cat([embeddings, embeddings.new_ones((embeddings.shape[0], 1))], dim=1)
+        weights = torch.cat([kernel, bias.unsqueeze(0)], dim=0)  # (features + 1, width)
+    return torch.mm(e_aug, weights), e_aug
+
+
+def _table_grads(
+    grad: torch.Tensor,
+    ids: torch.Tensor,
+    e_aug: torch.Tensor,
+    kernel: torch.Tensor,
+    has_bias: bool,
+    needs: tuple[bool, bool, bool],
+) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
+    """The gradients of `(embeddings, kernel, bias)` from `grad` `(batch, steps, width)`, a view of
+    time-major memory, the gradient of each step's table row (`needs`: which are wanted)."""
+    ext = _ext_loaded()
+    features = kernel.shape[0]
+    # the gradient of each id's table row: the sum of its steps' gradients, in the order of the
+    # time-major memory (a fixed order: the same bits at any thread count)
+    d_table = ext.embedding_backward(grad, ids, e_aug.shape[0], True)  # (rows, width)
+    d_embeddings = d_kernel = d_bias = None
+    if needs[0]:
+        d_embeddings = d_table @ kernel.t()
+    if needs[1] or (has_bias and needs[2]):
+        d_weights = ext.grad_tn(e_aug, d_table)  # (features [+ 1], width)
+        d_kernel = d_weights[:features] if needs[1] else None
+        if has_bias and needs[2]:
+            d_bias = d_weights[features]
+    return d_embeddings, d_kernel, d_bias
+
+
 class _EmbeddedProjection(torch.autograd.Function):
     """xw = embeddings[ids] @ kernel + bias as rows of one table, time-major (see
     `embedded_projection`)."""
@@ -203,14 +241,8 @@ class _EmbeddedProjection(torch.autograd.Function):
     ) -> torch.Tensor:
         ext = _ext()
         batch, steps = ids.shape
-        rows, features = embeddings.shape
         width = kernel.shape[1]
-        # the table of every id's projection, the bias riding in the GEMM as in `_Projection`
-        weights, e_aug = kernel, embeddings
-        if bias is not None:
-            e_aug = torch.cat([embeddings, embeddings.new_ones((rows, 1))], dim=1)
-            weights = torch.cat([kernel, bias.unsqueeze(0)], dim=0)  # (features + 1, width)
-        table = torch.mm(e_aug, weights)  # (rows, width)
+        table, e_aug = _projection_table(embeddings, kernel, bias)
         xw = ext.pooled_empty([steps, batch, width], embeddings)
         torch.index_select(table, 0, ids.t().reshape(-1), out=xw.view(-1, width))
         ctx.save_for_backward(ids, e_aug, kernel)
@@ -221,20 +253,49 @@ class _EmbeddedProjection(torch.autograd.Function):
     @once_differentiable
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:
         ids, e_aug, kernel = ctx.saved_tensors
-        ext = _ext_loaded()
-        rows = e_aug.shape[0]
-        features = kernel.shape[0]
-        # the gradient of each id's table row: the sum of its steps' gradients (in a fixed order)
-        d_table = ext.embedding_backward(grad, ids, rows)  # (rows, width)
-        d_embeddings = d_kernel = d_bias = None
-        if ctx.needs_input_grad[1]:
-            d_embeddings = d_table @ kernel.t()
-        if ctx.needs_input_grad[2] or (ctx.has_bias and ctx.needs_input_grad[3]):
-            d_weights = ext.grad_tn(e_aug, d_table)  # (features [+ 1], width)
-            d_kernel = d_weights[:features] if ctx.needs_input_grad[2] else None
-            if ctx.has_bias and ctx.needs_input_grad[3]:
-                d_bias = d_weights[features]
-        return None, d_embeddings, d_kernel, d_bias
+        grads = _table_grads(grad, ids, e_aug, kernel, ctx.has_bias, tuple(ctx.needs_input_grad[1:4]))
+        return None, *grads
+
+
+class _EmbeddedLSTM(torch.autograd.Function):
+    """An LSTM whose steps read their input projection from the table of every id's projection
+    (see `embedded_lstm`): `_EmbeddedProjection` and `_LSTM` in one, without the gathered xw."""
+
+    @staticmethod
+    def forward(
+        ctx: Any,
+        ids: torch.Tensor,
+        embeddings: torch.Tensor,
+        kernel: torch.Tensor,
+        bias: torch.Tensor | None,
+        h0: torch.Tensor,
+        c0: torch.Tensor,
+        recurrent_kernel: torch.Tensor,
+        lengths: torch.Tensor | None,
+        starts: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        table, e_aug = _projection_table(embeddings, kernel, bias)
+        out, h_last, c_last, gates, cells = _ext().lstm_forward_ids(
+            table, ids, h0, c0, recurrent_kernel, lengths, starts
+        )
+        ctx.set_materialize_grads(False)
+        ctx.rows = (lengths, starts)
+        ctx.has_bias = bias is not None
+        ctx.save_for_backward(ids, e_aug, kernel, h0, c0, recurrent_kernel, out, gates, cells)
+        return out, h_last, c_last
+
+    @staticmethod
+    @once_differentiable
+    def backward(
+        ctx: Any, g_out: torch.Tensor | None, g_h: torch.Tensor | None, g_c: torch.Tensor | None
+    ) -> tuple[Any, ...]:
+        ids, e_aug, kernel, h0, c0, recurrent_kernel, out, gates, cells = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        dxw, dh0, dc0, dkernel = _ext_loaded().lstm_backward(
+            g_out, g_h, g_c, h0, c0, recurrent_kernel, out, gates, cells, *ctx.rows, needs[6], None
+        )
+        grads = _table_grads(dxw, ids, e_aug, kernel, ctx.has_bias, tuple(needs[1:4]))
+        return None, *grads, dh0, dc0, dkernel, None, None
 
 
 def embedded_projection(
@@ -278,6 +339,70 @@ def embedded_projection(
     _check_projection_weights(kernel, bias, embeddings, int(embeddings.shape[1]), "embedded_projection")
     xw: torch.Tensor = _EmbeddedProjection.apply(ids, embeddings, kernel, bias)
     return xw
+
+
+def embedded_lstm(
+    ids: torch.Tensor,
+    embeddings: torch.Tensor,
+    kernel: torch.Tensor,
+    bias: torch.Tensor | None,
+    h0: torch.Tensor,
+    c0: torch.Tensor,
+    recurrent_kernel: torch.Tensor,
+    lengths: torch.Tensor | None = None,
+    starts: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """`lstm(embedded_projection(ids, embeddings, kernel, bias), h0, c0, recurrent_kernel, ...)`
+    without the gathered input projection: each step reads its id's row of the table
+    `embeddings @ kernel + bias` directly, so no `(steps, batch, 4 * units)` copy of the table's
+    rows is written and read again. The same numbers bit for bit; backward as the two apart.
+
+    Args:
+        ids: `(batch, steps)` int64 CPU tensor of rows of `embeddings`.
+        embeddings: `(rows, features)` float32 CPU tensor.
+        kernel: `(features, 4 * units)`; bias: `(4 * units,)` or None.
+        h0, c0: `(batch, units)`; recurrent_kernel: `(units, 4 * units)`, Keras's layout.
+        lengths, starts: optional `(batch,)` integers, as in `lstm`.
+
+    Returns:
+        `(outputs, h_last, c_last)` as `lstm` returns them, differentiable with respect to
+        `embeddings`, `kernel`, `bias`, `h0`, `c0` and `recurrent_kernel`.
+
+    Raises:
+        KernelUnavailableError: if `available()` is False.
+        ValueError, TypeError: for shapes, devices or dtypes that do not fit, or units that are
+            not a multiple of `fused_lanes()`; IndexError: for an id outside `[0, rows)`.
+    """
+    ids = _check_tensor("ids", ids)
+    embeddings = _check_tensor("embeddings", embeddings)
+    if ids.dim() != 2 or ids.dtype != torch.int64 or embeddings.dim() != 2:
+        raise ValueError(
+            "`textrnn.kernels.embedded_lstm` takes int64 `ids` (batch, steps) and `embeddings` "
+            f"(rows, features), got {ids.dtype} {tuple(ids.shape)} and {tuple(embeddings.shape)}."
+        )
+    if embeddings.device.type != "cpu" or embeddings.dtype != torch.float32:
+        raise TypeError(
+            "`textrnn.kernels.embedded_lstm` takes float32 CPU tensors, got `embeddings` "
+            f"{embeddings.dtype} on {embeddings.device}."
+        )
+    _check_projection_weights(kernel, bias, embeddings, int(embeddings.shape[1]), "embedded_lstm")
+    width = int(kernel.shape[1])
+    units, lanes = width // 4, fused_lanes()
+    if width % 4 or lanes == 0 or units % lanes:
+        raise ValueError(
+            "`textrnn.kernels.embedded_lstm` needs units that are a multiple of "
+            f"{lanes or 'the vector width'} (`fused_lanes()`), got a kernel of width {width}; use "
+            "`embedded_projection` and `lstm`."
+        )
+    batch, steps = int(ids.shape[0]), int(ids.shape[1])
+    _check_like("h0", h0, (batch, units), embeddings, "embedded_lstm")
+    _check_like("c0", c0, (batch, units), embeddings, "embedded_lstm")
+    _check_like("recurrent_kernel", recurrent_kernel, (units, width), embeddings, "embedded_lstm")
+    lengths, starts = _check_rows(lengths, starts, batch, steps, "embedded_lstm")
+    out, h_last, c_last = _EmbeddedLSTM.apply(
+        ids, embeddings, kernel, bias, h0, c0, recurrent_kernel, lengths, starts
+    )
+    return out, h_last, c_last
 
 
 # Whether `invariant_products()` is on (set by textrnn.training.threads_policy while it may change
@@ -752,19 +877,23 @@ def gru(
     return out, h_last
 
 
-def embedding_backward(grad: torch.Tensor, ids: torch.Tensor, rows: int) -> torch.Tensor:
+def embedding_backward(
+    grad: torch.Tensor, ids: torch.Tensor, rows: int, *, steps_first: bool = False
+) -> torch.Tensor:
     """The gradient of an embedding lookup `weight[ids]` with respect to `weight`.
 
     Gives the same numbers, bit for bit, as a zero matrix followed by one sequential
     `index_add_(0, ids.reshape(-1), grad.reshape(-1, dim))`, whatever the thread count: threads
-    own disjoint ranges of rows (balanced by how many ids fall in each) and add into each row in
-    the order of the flattened ids. `grad` is read through its strides (a time-major view costs
-    no copy), and the zeroing of the result is shared among the threads.
+    split the columns (whole cache lines each) and every thread adds into each row in the order of
+    the flattened ids. `grad` is read through its strides (a time-major view costs no copy), and
+    the zeroing of the result is shared among the threads.
 
     Args:
         grad: `(batch, steps, dim)` float32 or float64 CPU tensor, the gradient of the lookup.
         ids: `(batch, steps)` int64 CPU tensor of row indices in `[0, rows)`.
         rows: number of rows of the embedding matrix.
+        steps_first: add in step-major order instead (the ids flattened as `ids.t()`), the order
+            of a time-major `grad`'s memory, which it then reads as one stream. Defaults to False.
 
     Returns:
         `(rows, dim)`, a new tensor (not differentiable).
@@ -800,7 +929,7 @@ def embedding_backward(grad: torch.Tensor, ids: torch.Tensor, rows: int) -> torc
             "Argument `rows` of `textrnn.kernels.embedding_backward` must be a non-negative "
             f"integer, got {rows!r}."
         )
-    out: torch.Tensor = _ext().embedding_backward(grad, ids.long(), rows)
+    out: torch.Tensor = _ext().embedding_backward(grad, ids.long(), rows, bool(steps_first))
     return out
 
 

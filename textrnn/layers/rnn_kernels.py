@@ -259,13 +259,42 @@ def run_embedded(
         if windows is None:
             return None
         starts, lengths = windows
-    xw = kernels.embedded_projection(ids, embeddings, spec.kernel, _input_bias(spec))
-    out, final = _native_recurrence(spec, xw, initial_states, lengths, starts, None, return_sequences)
+    if _reads_table(spec, embeddings, return_sequences):
+        out, h, c = kernels.embedded_lstm(
+            ids,
+            embeddings,
+            spec.kernel,
+            _input_bias(spec),
+            initial_states[0],
+            initial_states[1],
+            spec.recurrent_kernel,
+            lengths,
+            starts,
+        )
+        final = [h, c]
+    else:
+        xw = kernels.embedded_projection(ids, embeddings, spec.kernel, _input_bias(spec))
+        out, final = _native_recurrence(spec, xw, initial_states, lengths, starts, None, return_sequences)
     if mask is None or starts is None or lengths is None:
         return (out if return_sequences else final[0]), (final if return_state else [])
     return _windows_output(
         out, final, mask, starts, lengths, return_sequences, return_state, zero_output_for_mask
     )
+
+
+def _reads_table(spec: CellSpec, embeddings: torch.Tensor, return_sequences: bool) -> bool:
+    """Whether the folded recurrence reads its steps' inputs straight from the table of every
+    id's projection (`kernels.embedded_lstm`): an LSTM in float32 whose units fill whole vector
+    registers, while training or asked for every step (the last state alone, without a gradient,
+    takes `lstm_last`, which saves nothing)."""
+    from textrnn import kernels
+
+    if spec.kind != "lstm" or embeddings.dtype != torch.float32:
+        return False
+    if not torch.is_grad_enabled() and not return_sequences:
+        return False
+    lanes = kernels.fused_lanes()
+    return lanes > 0 and spec.units % lanes == 0
 
 
 @dataclass(frozen=True)

@@ -89,11 +89,13 @@ inline void lstm_step_fused(const float* const* hp, const float* const* xw, cons
   }
 }
 
-// Forward for one thread's rows with the fused step (same results as lstm_forward_rows).
-inline void lstm_forward_rows_fused(const std::vector<int64_t>& rows, const float* xw,
-                                    const float* h0, const float* c0, const float* U,
-                                    const int64_t* lengths, const Layout& L, int64_t u,
-                                    float* gates, float* cells, float* out) {
+// Forward for one thread's rows with the fused step (same results as lstm_forward_rows), each
+// step's gates input (4u floats) at `input(b, t, pos)`: row b's t-th step, at `pos` of the buffers.
+template <typename Input>
+inline void lstm_forward_rows_fused_at(const std::vector<int64_t>& rows, const Input& input,
+                                       const float* h0, const float* c0, const float* U,
+                                       const int64_t* lengths, const Layout& L, int64_t u,
+                                       float* gates, float* cells, float* out) {
   const int64_t G = 4 * u;
   int64_t tmax = 0;
   for (int64_t b : rows) tmax = std::max(tmax, row_steps(lengths, b, L.steps));
@@ -118,7 +120,7 @@ inline void lstm_forward_rows_fused(const std::vector<int64_t>& rows, const floa
       const int64_t pos = L.pos(b, t);
       hp[n] = t == 0 ? h0 + b * u : out + L.pos(b, t - 1) * u;
       cp[n] = t == 0 ? c0 + b * u : cells + L.pos(b, t - 1) * u;
-      xr[n] = xw + pos * G;
+      xr[n] = input(b, t, pos);
       g[n] = gates + pos * G;
       cn[n] = cells + pos * u;
       hn[n] = out + pos * u;
@@ -130,6 +132,17 @@ inline void lstm_forward_rows_fused(const std::vector<int64_t>& rows, const floa
     if (n > 0) flush(n);
   }
 }
+// lstm_forward_rows_fused_at over an xw buffer in layout L.
+inline void lstm_forward_rows_fused(const std::vector<int64_t>& rows, const float* xw,
+                                    const float* h0, const float* c0, const float* U,
+                                    const int64_t* lengths, const Layout& L, int64_t u,
+                                    float* gates, float* cells, float* out) {
+  const int64_t G = 4 * u;
+  lstm_forward_rows_fused_at(
+      rows, [&](int64_t, int64_t, int64_t pos) { return xw + pos * G; }, h0, c0, U, lengths, L,
+      u, gates, cells, out);
+}
+
 // Forward without saving anything (inference, no gradient, no sequence output): the same steps
 // as lstm_forward_rows_fused, but each row's gates, c and h live in a small ring of scratch
 // instead of (B, T, .) buffers, so the call writes only hlast and clast (B, u).
@@ -220,6 +233,22 @@ inline void lstm_last_ids_rows(const std::vector<int64_t>& rows, const float* ta
 }
 #endif
 
+// After a thread's forward: zero its rows' outputs outside the steps they run, and copy their
+// final h and c to hlast, clast (B, u).
+template <typename T>
+void lstm_forward_finish(const std::vector<int64_t>& rows, const T* h0, const T* c0,
+                         const int64_t* lengths, const Layout& L, int64_t u, const T* cells,
+                         T* out, T* hlast, T* clast) {
+  for (int64_t b : rows) {
+    const int64_t len = row_steps(lengths, b, L.steps);
+    if (lengths) zero_outside(out, b, len, L, u);
+    const T* hs = len == 0 ? h0 + b * u : out + L.pos(b, len - 1) * u;
+    const T* cs = len == 0 ? c0 + b * u : cells + L.pos(b, len - 1) * u;
+    std::copy(hs, hs + u, hlast + b * u);
+    std::copy(cs, cs + u, clast + b * u);
+  }
+}
+
 // Forward for one thread's rows. Writes gates (B, T, 4u) after their activations, cells (B, T, u),
 // out (B, T, u) at valid steps, and hlast, clast (B, u).
 // With recurrent dropout, `rmask` (B, 4u) holds each row's masks for gates i, f, c, o and `Ub`
@@ -282,14 +311,7 @@ void lstm_forward_rows(const std::vector<int64_t>& rows, const T* xw, const T* h
                        cells + pos * u, out + pos * u, u);
     }
   }
-  for (int64_t b : rows) {
-    const int64_t len = row_steps(lengths, b, L.steps);
-    if (lengths) zero_outside(out, b, len, L, u);
-    const T* hs = len == 0 ? h0 + b * u : out + L.pos(b, len - 1) * u;
-    const T* cs = len == 0 ? c0 + b * u : cells + L.pos(b, len - 1) * u;
-    std::copy(hs, hs + u, hlast + b * u);
-    std::copy(cs, cs + u, clast + b * u);
-  }
+  lstm_forward_finish(rows, h0, c0, lengths, L, u, cells, out, hlast, clast);
 }
 
 // Backward for one thread's rows: dxw (B, T, 4u) pre-activation gradients at valid steps, dh0 and

@@ -593,6 +593,69 @@ std::vector<Tensor> lstm_last_ids(const Tensor& table_, const Tensor& ids_, cons
 #endif
 }
 
+// lstm_forward with its input projection read from a table instead of an xw buffer: `table`
+// (V, 4u) holds embedding @ kernel + bias for every id (the Embedding folded in), and row b's
+// step s reads row ids[b, s] of it. Returns out, hlast, clast, gates, cells as lstm_forward does
+// for a time-major xw (the buffers time-major, ready for lstm_backward), without the (T, B, 4u)
+// gather of the table's rows. Float32, u a multiple of the vector width (fused_lanes()).
+std::vector<Tensor> lstm_forward_ids(const Tensor& table_, const Tensor& ids, const Tensor& h0_,
+                                     const Tensor& c0_, const Tensor& U_, const OptTensor& lengths_,
+                                     const OptTensor& starts_) {
+#if defined(__GNUC__) && !defined(TEXTRNN_NO_FUSED_STEPS)
+  const Tensor table = table_.contiguous(), h0 = h0_.contiguous(), c0 = c0_.contiguous(),
+               U = U_.contiguous();
+  TORCH_CHECK_TYPE(table.device().is_cpu() && table.scalar_type() == at::kFloat && table.dim() == 2,
+                   "textrnn kernels: `table` must be a 2-D float32 CPU tensor.");
+  const int64_t V = table.size(0), u = table.size(1) / 4;
+  TORCH_CHECK_VALUE(table.size(1) == 4 * u && u > 0 && u % kFloatLanes == 0,
+                    "textrnn kernels: lstm_forward_ids needs units that are a multiple of ",
+                    kFloatLanes, ", got a table of width ", table.size(1), ".");
+  TORCH_CHECK_TYPE(ids.device().is_cpu() && ids.scalar_type() == at::kLong && ids.dim() == 2,
+                   "textrnn kernels: `ids` must be a 2-D int64 CPU tensor.");
+  const int64_t B = ids.size(0), T = ids.size(1);
+  check_float(h0, "h0", table);
+  check_float(c0, "c0", table);
+  check_float(U, "recurrent_kernel", table);
+  check_shape(h0, "h0", {B, u});
+  check_shape(c0, "c0", {B, u});
+  check_shape(U, "recurrent_kernel", {u, 4 * u});
+  const Tensor lengths = checked_lengths(lengths_, B, T);
+  const Tensor starts = checked_starts(starts_, lengths, B, T);
+  const Layout L = layout_of(B, T, true, starts);
+  const int64_t* id = ids.data_ptr<int64_t>();
+  const int64_t id_b = ids.stride(0), id_t = ids.stride(1);
+  const int64_t* len = lengths_ptr(lengths);
+  for (int64_t b = 0; b < B; ++b)  // every id a row reads, before any thread starts
+    for (int64_t t = 0; t < row_steps(len, b, T); ++t) {
+      const int64_t r = id[b * id_b + (L.start(b) + t) * id_t];
+      TORCH_CHECK_INDEX(r >= 0 && r < V, "textrnn kernels: index ", r, " at (", b, ", ",
+                        L.start(b) + t, ") is out of range for a table of ", V, " rows.");
+    }
+  Tensor gates = buffer(B, T, 4 * u, table, true);
+  Tensor cells = buffer(B, T, u, table, true);
+  Tensor out = buffer(B, T, u, table, true);
+  Tensor hlast = at::empty({B, u}, table.options());
+  Tensor clast = at::empty({B, u}, table.options());
+  const float* tab = table.data_ptr<float>();
+  const int64_t G = 4 * u;
+  auto input = [&](int64_t b, int64_t t, int64_t) {
+    return tab + id[b * id_b + (L.start(b) + t) * id_t] * G;
+  };
+  for_row_sets(B, len, [&](const std::vector<int64_t>& rows) {
+    lstm_forward_rows_fused_at(rows, input, h0.data_ptr<float>(), c0.data_ptr<float>(),
+                               U.data_ptr<float>(), len, L, u, gates.data_ptr<float>(),
+                               cells.data_ptr<float>(), out.data_ptr<float>());
+    lstm_forward_finish<float>(rows, h0.data_ptr<float>(), c0.data_ptr<float>(), len, L, u,
+                               cells.data_ptr<float>(), out.data_ptr<float>(),
+                               hlast.data_ptr<float>(), clast.data_ptr<float>());
+  });
+  return {out, hlast, clast, gates, cells};
+#else
+  TORCH_CHECK(false, "textrnn kernels: lstm_forward_ids needs the fused steps (GCC or Clang).");
+  return {};
+#endif
+}
+
 int64_t fused_lanes() {
 #if defined(__GNUC__) && !defined(TEXTRNN_NO_FUSED_STEPS)
   return kFloatLanes;
@@ -743,8 +806,9 @@ std::vector<Tensor> gru_backward(const OptTensor& gout_, const OptTensor& ghlast
 
 // ------------------------------------------------------------------------------- Embedding
 // The gradient of `weight[ids]`: (rows, D) from grad (B, T, D) (any strides; unit stride along D
-// avoids a copy) and ids (B, T) int64. Same numbers as a sequential index_add_ (embedding.h).
-Tensor embedding_backward(const Tensor& grad_, const Tensor& ids_, int64_t rows) {
+// avoids a copy) and ids (B, T) int64. Same numbers as a sequential index_add_ (embedding.h), or
+// with `steps_first` as one over the ids flattened step-major.
+Tensor embedding_backward(const Tensor& grad_, const Tensor& ids_, int64_t rows, bool steps_first) {
   TORCH_CHECK_TYPE(grad_.device().is_cpu() && ids_.device().is_cpu(),
                    "textrnn kernels: `grad` and `ids` must be CPU tensors.");
   TORCH_CHECK_TYPE(ids_.scalar_type() == at::kLong, "textrnn kernels: `ids` must be int64, got ",
@@ -775,7 +839,8 @@ Tensor embedding_backward(const Tensor& grad_, const Tensor& ids_, int64_t rows)
         // Thread k's columns: chunks k * chunks / nt up to (k + 1) * chunks / nt, in lines.
         const int64_t c0 = std::min(D, (k * chunks / nt) * line);
         const int64_t c1 = std::min(D, ((k + 1) * chunks / nt) * line);
-        if (!embedding_grad_columns<scalar_t>(g, g_b, g_t, idp, id_b, id_t, B, T, rows, D, c0, c1, o))
+        if (!embedding_grad_columns<scalar_t>(g, g_b, g_t, idp, id_b, id_t, B, T, rows, D, c0, c1,
+                                              steps_first, o))
           ok = false;
       }
     });
@@ -832,6 +897,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("grad_tn", &textrnn::grad_tn);
   m.def("rmsprop_step", &textrnn::rmsprop_step);
   m.def("lstm_last_ids", &textrnn::lstm_last_ids);
+  m.def("lstm_forward_ids", &textrnn::lstm_forward_ids);
   m.def("fused_lanes", &textrnn::fused_lanes);
   pybind11::class_<textrnn::TokenTable>(m, "TokenTable")
       .def(pybind11::init<const std::vector<std::string>&, const std::vector<int64_t>&>());
