@@ -198,11 +198,17 @@ def _projection_table(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """`(table, e_aug)`: every id's projection `embeddings @ kernel + bias` `(rows, width)`, the
     bias riding in the GEMM as in `_Projection` (`e_aug` is `embeddings` with a column of ones)."""
+    ext = _ext()
+    rows, features = embeddings.shape
     weights, e_aug = kernel, embeddings
     if bias is not None:
-        e_aug = torch.cat([embeddings, embeddings.new_ones((embeddings.shape[0], 1))], dim=1)
+        # recycled buffers (`pooled_empty`): fresh megabytes would cost their page faults every batch
+        e_aug = ext.pooled_empty([rows, features + 1], embeddings)
+        e_aug[:, :features] = embeddings
+        e_aug[:, features] = 1.0
         weights = torch.cat([kernel, bias.unsqueeze(0)], dim=0)  # (features + 1, width)
-    return torch.mm(e_aug, weights), e_aug
+    table = ext.pooled_empty([rows, int(kernel.shape[1])], embeddings)
+    return torch.mm(e_aug, weights, out=table), e_aug
 
 
 def _table_grads(

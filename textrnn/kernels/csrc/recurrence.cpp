@@ -298,7 +298,7 @@ Tensor grad_tn(const Tensor& a_, const Tensor& b_) {
   const Tensor a = a_.detach().contiguous(), b = b_.detach().contiguous();
   const int64_t K = a.size(0), m = a.size(1), n = b.size(1);
   const int64_t pieces = std::max<int64_t>(1, (K + kGradPieceRows - 1) / kGradPieceRows);
-  Tensor parts = at::empty({pieces, m, n}, a.options());
+  Tensor parts = pool().get({pieces, m, n}, a);  // every piece written below
   AT_DISPATCH_FLOATING_TYPES(a.scalar_type(), "grad_tn", [&] {
     const scalar_t* pa = a.data_ptr<scalar_t>();
     const scalar_t* pb = b.data_ptr<scalar_t>();
@@ -823,7 +823,7 @@ Tensor embedding_backward(const Tensor& grad_, const Tensor& ids_, int64_t rows,
   const int64_t B = grad.size(0), T = grad.size(1), D = grad.size(2);
   const int64_t id_b = ids.stride(0), id_t = ids.stride(1);
   const int64_t* idp = ids.data_ptr<int64_t>();
-  Tensor out = at::empty({rows, D}, grad.options());
+  Tensor out = pool().get({rows, D}, grad);  // every element written below
   // Threads split the columns in whole 64-byte lines; below ~16k additions one thread is faster.
   const int64_t line = 64 / static_cast<int64_t>(grad.element_size());
   const int64_t chunks = std::max<int64_t>(1, (D + line - 1) / line);
