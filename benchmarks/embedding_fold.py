@@ -7,9 +7,9 @@ The Keras tutorial's models (Embedding(10000, 32) -> RNN(32) -> Dense(1, sigmoid
 batches of 128, 500 steps of random ids), trained with `fit` in one process, taking turns: in
 each round one `fit` of `--batches` batches with the fold (what `Sequential` does by itself) and
 one with it off (a no-op forward hook on the Embedding keeps the layers apart, as it does for
-explanations). For the LSTM a third contender, "gathered", folds but writes the table's rows
+explanations). A third contender, "gathered", folds but writes the table's rows
 for every step into an xw buffer first (`embedded_projection`, then `lstm`), as the fold did
-before the LSTM read the table directly (`embedded_lstm`). "exact" runs every step; "fast"
+before the recurrence read the table directly (`embedded_rnn`). "exact" runs every step; "fast"
 masks the padding of reviews of IMDB-like lengths (mask_zero=True, bucket_by_length=True).
 Figures: median milliseconds per batch over the rounds (each `fit`'s first batch left out), the
 ratio of the medians, and the largest difference of the trained weights (float rounding only).
@@ -104,7 +104,7 @@ def main() -> None:
     for kind in args.layers.split(","):
         for mode in args.modes.split(","):
             x, y = _data(mode == "fast", BATCH * args.batches)
-            variants = ("folded", "gathered", "apart") if kind == "lstm" else ("folded", "apart")
+            variants = ("folded", "gathered", "apart")
             times: dict[str, list[float]] = {name: [] for name in variants}
             diff = 0.0
             for _ in range(args.rounds):

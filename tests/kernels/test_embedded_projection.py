@@ -51,9 +51,9 @@ def test_embedded_projection_matches_lookup_then_projection():
 @pytest.fixture
 def folds(monkeypatch) -> list[str]:
     """The folded calls made, by name: `embedded_projection` (the gathered input projection, then
-    the recurrence) or `embedded_lstm` (an LSTM reading the table directly)."""
+    the recurrence) or `embedded_rnn` (the recurrence reading the table directly)."""
     calls: list[str] = []
-    for name in ("embedded_projection", "embedded_lstm"):
+    for name in ("embedded_projection", "embedded_rnn"):
         original = getattr(K, name)
 
         def counted(*args, _name=name, _original=original, **kwargs):
@@ -92,9 +92,9 @@ def test_the_pair_runs_folded_with_the_outputs_and_gradients_of_the_layers_apart
         model = Sequential([*model.layers[:2], layers.GlobalMaxPooling1D(), model.layers[2]])
     ids = _ids(mask_zero, np.random.default_rng(1))
     folded_out, folded_grads = _forward_backward(model, ids)
-    # an LSTM whose units fill whole vector registers reads the table directly
-    direct = kind == "lstm" and K.fused_lanes() > 0 and UNITS % K.fused_lanes() == 0
-    assert folds == ["embedded_lstm" if direct else "embedded_projection"]
+    # units that fill whole vector registers read the table directly
+    direct = K.fused_lanes() > 0 and UNITS % K.fused_lanes() == 0
+    assert folds == ["embedded_rnn" if direct else "embedded_projection"]
     # a hook on the Embedding (as Captum's attributions set) keeps the two layers apart
     handle = model.layers[0].register_forward_hook(lambda *args: None)
     try:
@@ -157,13 +157,17 @@ def test_fit_trains_the_folded_pair_as_the_pair_apart(folds):
 def test_evaluation_without_a_gradient_runs_folded_too(kind, mask_zero, folds):
     model = _model(kind, mask_zero)
     ids = _ids(mask_zero, np.random.default_rng(6))
-    with torch.no_grad():  # the last state alone: the projection, then a recurrence saving nothing
+    # an LSTM's last state alone: the projection, then a recurrence saving nothing (`lstm_last`);
+    # the others read the table
+    direct = kind != "lstm" and K.fused_lanes() > 0 and UNITS % K.fused_lanes() == 0
+    expected = ["embedded_rnn" if direct else "embedded_projection"]
+    with torch.no_grad():
         folded = model.compute_output(ids, training=False)
-        assert folds == ["embedded_projection"]
+        assert folds == expected
         handle = model.layers[0].register_forward_hook(lambda *args: None)
         apart = model.compute_output(ids, training=False)
         handle.remove()
-    assert folds == ["embedded_projection"]
+    assert folds == expected
     torch.testing.assert_close(folded, apart, rtol=1e-5, atol=1e-5)
 
 
@@ -174,8 +178,9 @@ needs_lanes = pytest.mark.skipif(
 
 @needs_lanes
 @pytest.mark.parametrize("windows", [False, True], ids=["every_step", "windows"])
-def test_embedded_lstm_is_the_projection_then_the_lstm_bit_for_bit(windows):
-    units = K.fused_lanes()
+@pytest.mark.parametrize("kind", ["simple_rnn", "lstm", "gru"])
+def test_embedded_rnn_is_the_projection_then_the_recurrence_bit_for_bit(kind, windows):
+    units, gates = K.fused_lanes(), {"simple_rnn": 1, "lstm": 4, "gru": 3}[kind]
     gen = torch.Generator().manual_seed(7)
     ids = torch.randint(0, VOCAB, (BATCH, STEPS), generator=gen)
     lengths = starts = None
@@ -186,56 +191,85 @@ def test_embedded_lstm_is_the_projection_then_the_lstm_bit_for_bit(windows):
 
     def weights():
         g = torch.Generator().manual_seed(8)
-        shapes = [
-            (VOCAB, DIM),
-            (DIM, 4 * units),
-            (4 * units,),
-            (BATCH, units),
-            (BATCH, units),
-            (units, 4 * units),
-        ]
+        shapes = [(VOCAB, DIM), (DIM, gates * units), (gates * units,), (units, gates * units)]
+        shapes += [(BATCH, units)] * (2 if kind == "lstm" else 1)
+        shapes += [(gates * units,)] if kind == "gru" else []
         return [(torch.randn(s, generator=g) * 0.4).requires_grad_() for s in shapes]
 
     def run(direct: bool):
-        emb, kernel, bias, h0, c0, recurrent = w = weights()
+        w = weights()
+        emb, kernel, bias, recurrent = w[:4]
+        states = w[4:6] if kind == "lstm" else w[4:5]
+        rbias = w[5] if kind == "gru" else None
         if direct:
-            out, h, c = K.embedded_lstm(ids, emb, kernel, bias, h0, c0, recurrent, lengths, starts)
+            out, final = K.embedded_rnn(
+                kind, ids, emb, kernel, bias, states, recurrent, rbias, lengths, starts
+            )
         else:
             xw = K.embedded_projection(ids, emb, kernel, bias)
-            out, h, c = K.lstm(xw, h0, c0, recurrent, lengths, starts)
-        loss = (out * torch.linspace(-1, 1, out.numel()).view_as(out)).sum() + h.sum() - 0.5 * c.sum()
-        return [out.detach(), h.detach(), c.detach(), *torch.autograd.grad(loss, w)]
+            if kind == "lstm":
+                out, *final = K.lstm(xw, *states, recurrent, lengths, starts)
+            elif kind == "gru":
+                out, *final = K.gru(xw, *states, recurrent, rbias, lengths, starts)
+            else:
+                out, *final = K.simple_rnn(xw, *states, recurrent, lengths, starts)
+        loss = (out * torch.linspace(-1, 1, out.numel()).view_as(out)).sum()
+        loss = loss + sum((k + 1) * s.sum() for k, s in enumerate(final))
+        return [out.detach(), *(s.detach() for s in final), *torch.autograd.grad(loss, w)]
 
     for got, want in zip(run(True), run(False), strict=True):
         assert torch.equal(got, want)
 
 
 @needs_lanes
-def test_embedded_lstm_refuses_what_it_cannot_run():
+def test_embedded_rnn_refuses_what_it_cannot_run():
     units = K.fused_lanes()
     ids = torch.randint(0, VOCAB, (BATCH, STEPS))
     emb, kernel = torch.randn(VOCAB, DIM), torch.randn(DIM, 4 * units)
     h0, recurrent = torch.zeros(BATCH, units), torch.randn(units, 4 * units)
     with pytest.raises(ValueError, match="multiple of"):
-        K.embedded_lstm(ids, emb, kernel[:, :-4], None, h0[:, :-1], h0[:, :-1], recurrent[:-1, :-4])
+        K.embedded_rnn("lstm", ids, emb, kernel[:, :-4], None, [h0[:, :-1]] * 2, recurrent[:-1, :-4])
     with pytest.raises(TypeError, match="float32"):
-        K.embedded_lstm(
-            ids, emb.double(), kernel.double(), None, h0.double(), h0.double(), recurrent.double()
+        K.embedded_rnn(
+            "lstm", ids, emb.double(), kernel.double(), None, [h0.double()] * 2, recurrent.double()
         )
     with pytest.raises(ValueError, match="int64"):
-        K.embedded_lstm(ids.int(), emb, kernel, None, h0, h0, recurrent)
+        K.embedded_rnn("lstm", ids.int(), emb, kernel, None, [h0, h0], recurrent)
     with pytest.raises(ValueError, match="h0"):
-        K.embedded_lstm(ids, emb, kernel, None, h0[1:], h0, recurrent)
+        K.embedded_rnn("lstm", ids, emb, kernel, None, [h0[1:], h0], recurrent)
+    with pytest.raises(ValueError, match=r"\[h0, c0\]"):
+        K.embedded_rnn("lstm", ids, emb, kernel, None, [h0], recurrent)
+    with pytest.raises(ValueError, match="recurrent_bias"):
+        K.embedded_rnn("gru", ids, emb, kernel[:, : 3 * units], None, [h0], recurrent[:, : 3 * units])
+    with pytest.raises(ValueError, match="kind"):
+        K.embedded_rnn("rnn", ids, emb, kernel, None, [h0], recurrent)
     bad = ids.clone()
     bad[3, 5] = VOCAB
     with pytest.raises(IndexError, match="out of range"):
-        K.embedded_lstm(bad, emb, kernel, None, h0, h0, recurrent)
+        K.embedded_rnn("lstm", bad, emb, kernel, None, [h0, h0], recurrent)
 
 
-def test_an_lstm_of_other_widths_folds_through_the_gathered_projection(folds):
+def test_a_gru_without_biases_reads_the_table_as_the_layers_apart(folds):
+    model = _model("gru", True, use_bias=False)
+    ids = _ids(True, np.random.default_rng(10))
+    folded_out, folded_grads = _forward_backward(model, ids)
+    assert folds == [
+        "embedded_rnn" if K.fused_lanes() and UNITS % K.fused_lanes() == 0 else "embedded_projection"
+    ]
+    handle = model.layers[0].register_forward_hook(lambda *args: None)
+    apart_out, apart_grads = _forward_backward(model, ids)
+    handle.remove()
+    torch.testing.assert_close(folded_out, apart_out, rtol=1e-5, atol=1e-5)
+    for a, b in zip(folded_grads, apart_grads, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["simple_rnn", "lstm", "gru"])
+def test_other_widths_fold_through_the_gathered_projection(kind, folds):
     lanes = K.fused_lanes()
     units = UNITS + 4 if lanes else UNITS  # not a multiple of the vector width
-    model = Sequential([layers.Embedding(VOCAB, DIM), layers.LSTM(units), layers.Dense(3)])
+    rnn = {"simple_rnn": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}[kind]
+    model = Sequential([layers.Embedding(VOCAB, DIM), rnn(units), layers.Dense(3)])
     model.build((None, STEPS))
     ids = _ids(False, np.random.default_rng(9))
     folded_out, folded_grads = _forward_backward(model, ids)

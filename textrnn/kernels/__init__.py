@@ -47,8 +47,8 @@ from __future__ import annotations
 from textrnn.kernels._functions import (
     TokenTable,
     dense_product,
-    embedded_lstm,
     embedded_projection,
+    embedded_rnn,
     embedding_backward,
     fused_lanes,
     gru,
@@ -78,7 +78,7 @@ __all__ = [
     "lstm_last_ids",
     "mode",
     "products_invariant",
-    "embedded_lstm",
+    "embedded_rnn",
     "embedded_projection",
     "project",
     "rmsprop_update_",

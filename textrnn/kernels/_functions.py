@@ -263,45 +263,77 @@ class _EmbeddedProjection(torch.autograd.Function):
         return None, *grads
 
 
-class _EmbeddedLSTM(torch.autograd.Function):
-    """An LSTM whose steps read their input projection from the table of every id's projection
-    (see `embedded_lstm`): `_EmbeddedProjection` and `_LSTM` in one, without the gathered xw."""
+_TABLE_GATES = {"simple_rnn": 1, "lstm": 4, "gru": 3}
+
+
+class _EmbeddedRecurrence(torch.autograd.Function):
+    """A recurrence whose steps read their input projection from the table of every id's
+    projection (see `embedded_rnn`): `_EmbeddedProjection` and `_SimpleRNN` / `_LSTM` / `_GRU` in
+    one, without the gathered xw. `c0` is None but for an LSTM, `recurrent_bias` but for a GRU."""
 
     @staticmethod
     def forward(
         ctx: Any,
+        kind: str,
         ids: torch.Tensor,
         embeddings: torch.Tensor,
         kernel: torch.Tensor,
         bias: torch.Tensor | None,
         h0: torch.Tensor,
-        c0: torch.Tensor,
+        c0: torch.Tensor | None,
         recurrent_kernel: torch.Tensor,
+        recurrent_bias: torch.Tensor | None,
         lengths: torch.Tensor | None,
         starts: torch.Tensor | None,
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    ) -> tuple[torch.Tensor, ...]:
+        ext = _ext()
         table, e_aug = _projection_table(embeddings, kernel, bias)
-        out, h_last, c_last, gates, cells = _ext().lstm_forward_ids(
-            table, ids, h0, c0, recurrent_kernel, lengths, starts
-        )
+        saved: tuple[torch.Tensor | None, ...]
+        results: tuple[torch.Tensor, ...]
+        if kind == "lstm":
+            out, h_last, c_last, gates, cells = ext.lstm_forward_ids(
+                table, ids, h0, c0, recurrent_kernel, lengths, starts
+            )
+            saved, results = (c0, gates, cells), (out, h_last, c_last)
+        elif kind == "gru":
+            out, h_last, gru_saved = ext.gru_forward_ids(
+                table, ids, h0, recurrent_kernel, recurrent_bias, lengths, starts
+            )
+            saved, results = (gru_saved,), (out, h_last)
+        else:
+            out, h_last = ext.simple_rnn_forward_ids(table, ids, h0, recurrent_kernel, lengths, starts)
+            saved, results = (), (out, h_last)
         ctx.set_materialize_grads(False)
+        ctx.kind = kind
         ctx.rows = (lengths, starts)
         ctx.has_bias = bias is not None
-        ctx.save_for_backward(ids, e_aug, kernel, h0, c0, recurrent_kernel, out, gates, cells)
-        return out, h_last, c_last
+        ctx.save_for_backward(ids, e_aug, kernel, h0, recurrent_kernel, out, *saved)
+        return results
 
     @staticmethod
     @once_differentiable
     def backward(
-        ctx: Any, g_out: torch.Tensor | None, g_h: torch.Tensor | None, g_c: torch.Tensor | None
+        ctx: Any, g_out: torch.Tensor | None, g_h: torch.Tensor | None, *g_c: Any
     ) -> tuple[Any, ...]:
-        ids, e_aug, kernel, h0, c0, recurrent_kernel, out, gates, cells = ctx.saved_tensors
+        ids, e_aug, kernel, h0, recurrent_kernel, out, *saved = ctx.saved_tensors
         needs = ctx.needs_input_grad
-        dxw, dh0, dc0, dkernel = _ext_loaded().lstm_backward(
-            g_out, g_h, g_c, h0, c0, recurrent_kernel, out, gates, cells, *ctx.rows, needs[6], None
-        )
-        grads = _table_grads(dxw, ids, e_aug, kernel, ctx.has_bias, tuple(needs[1:4]))
-        return None, *grads, dh0, dc0, dkernel, None, None
+        ext = _ext_loaded()
+        dc0 = d_rbias = None
+        if ctx.kind == "lstm":
+            c0, gates, cells = saved
+            dxw, dh0, dc0, dkernel = ext.lstm_backward(
+                g_out, g_h, g_c[0], h0, c0, recurrent_kernel, out, gates, cells, *ctx.rows, needs[7], None
+            )
+        elif ctx.kind == "gru":
+            dxw, dh0, dkernel, d_rbias = ext.gru_backward(
+                g_out, g_h, h0, recurrent_kernel, out, saved[0], *ctx.rows, needs[7], needs[8], None
+            )
+        else:
+            dxw, dh0, dkernel = ext.simple_rnn_backward(
+                g_out, g_h, h0, recurrent_kernel, out, *ctx.rows, needs[7], None
+            )
+        grads = _table_grads(dxw, ids, e_aug, kernel, ctx.has_bias, tuple(needs[2:5]))
+        return None, None, *grads, dh0, dc0, dkernel, d_rbias, None, None
 
 
 def embedded_projection(
@@ -347,68 +379,100 @@ def embedded_projection(
     return xw
 
 
-def embedded_lstm(
+def embedded_rnn(
+    kind: str,
     ids: torch.Tensor,
     embeddings: torch.Tensor,
     kernel: torch.Tensor,
     bias: torch.Tensor | None,
-    h0: torch.Tensor,
-    c0: torch.Tensor,
+    initial_states: tuple[torch.Tensor, ...] | list[torch.Tensor],
     recurrent_kernel: torch.Tensor,
+    recurrent_bias: torch.Tensor | None = None,
     lengths: torch.Tensor | None = None,
     starts: torch.Tensor | None = None,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """`lstm(embedded_projection(ids, embeddings, kernel, bias), h0, c0, recurrent_kernel, ...)`
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """`simple_rnn`, `lstm` or `gru` over `embedded_projection(ids, embeddings, kernel, bias)`
     without the gathered input projection: each step reads its id's row of the table
-    `embeddings @ kernel + bias` directly, so no `(steps, batch, 4 * units)` copy of the table's
+    `embeddings @ kernel + bias` directly, so no `(steps, batch, G * units)` copy of the table's
     rows is written and read again. The same numbers bit for bit; backward as the two apart.
 
     Args:
+        kind: "simple_rnn", "lstm" or "gru" (Keras's GRU with `reset_after=True`).
         ids: `(batch, steps)` int64 CPU tensor of rows of `embeddings`.
         embeddings: `(rows, features)` float32 CPU tensor.
-        kernel: `(features, 4 * units)`; bias: `(4 * units,)` or None.
-        h0, c0: `(batch, units)`; recurrent_kernel: `(units, 4 * units)`, Keras's layout.
+        kernel: `(features, G * units)` (G = 1, 4, 3 gates); bias: `(G * units,)` or None.
+        initial_states: `[h0]`, or `[h0, c0]` for an LSTM, each `(batch, units)`.
+        recurrent_kernel: `(units, G * units)`, Keras's layout.
+        recurrent_bias: the GRU's `(3 * units,)` recurrent bias (required for a GRU, else None).
         lengths, starts: optional `(batch,)` integers, as in `lstm`.
 
     Returns:
-        `(outputs, h_last, c_last)` as `lstm` returns them, differentiable with respect to
-        `embeddings`, `kernel`, `bias`, `h0`, `c0` and `recurrent_kernel`.
+        `(outputs, final_states)`: `(batch, steps, units)` and the list of final states as
+        `simple_rnn` / `lstm` / `gru` return them, differentiable with respect to `embeddings`,
+        `kernel`, `bias`, the initial states, `recurrent_kernel` and `recurrent_bias`.
 
     Raises:
         KernelUnavailableError: if `available()` is False.
         ValueError, TypeError: for shapes, devices or dtypes that do not fit, or units that are
             not a multiple of `fused_lanes()`; IndexError: for an id outside `[0, rows)`.
+
+    Example:
+    >>> ids = torch.randint(0, 100, (4, 30))
+    >>> units = fused_lanes()
+    >>> out, (h, c) = embedded_rnn("lstm", ids, torch.randn(100, 8), torch.randn(8, 4 * units), None,
+    ...                            [torch.zeros(4, units), torch.zeros(4, units)],
+    ...                            torch.randn(units, 4 * units) * 0.1)
+    >>> out.shape == (4, 30, units)
+    True
     """
+    if kind not in _TABLE_GATES:
+        raise ValueError(
+            f"`kind` of `textrnn.kernels.embedded_rnn` must be one of {list(_TABLE_GATES)}, got {kind!r}."
+        )
+    what = "embedded_rnn"
     ids = _check_tensor("ids", ids)
     embeddings = _check_tensor("embeddings", embeddings)
     if ids.dim() != 2 or ids.dtype != torch.int64 or embeddings.dim() != 2:
         raise ValueError(
-            "`textrnn.kernels.embedded_lstm` takes int64 `ids` (batch, steps) and `embeddings` "
+            f"`textrnn.kernels.{what}` takes int64 `ids` (batch, steps) and `embeddings` "
             f"(rows, features), got {ids.dtype} {tuple(ids.shape)} and {tuple(embeddings.shape)}."
         )
     if embeddings.device.type != "cpu" or embeddings.dtype != torch.float32:
         raise TypeError(
-            "`textrnn.kernels.embedded_lstm` takes float32 CPU tensors, got `embeddings` "
+            f"`textrnn.kernels.{what}` takes float32 CPU tensors, got `embeddings` "
             f"{embeddings.dtype} on {embeddings.device}."
         )
-    _check_projection_weights(kernel, bias, embeddings, int(embeddings.shape[1]), "embedded_lstm")
-    width = int(kernel.shape[1])
-    units, lanes = width // 4, fused_lanes()
-    if width % 4 or lanes == 0 or units % lanes:
+    _check_projection_weights(kernel, bias, embeddings, int(embeddings.shape[1]), what)
+    gates, width = _TABLE_GATES[kind], int(kernel.shape[1])
+    units, lanes = width // gates, fused_lanes()
+    if width % gates or lanes == 0 or units % lanes:
         raise ValueError(
-            "`textrnn.kernels.embedded_lstm` needs units that are a multiple of "
+            f"`textrnn.kernels.{what}` needs units that are a multiple of "
             f"{lanes or 'the vector width'} (`fused_lanes()`), got a kernel of width {width}; use "
-            "`embedded_projection` and `lstm`."
+            f"`embedded_projection` and `{kind}`."
         )
     batch, steps = int(ids.shape[0]), int(ids.shape[1])
-    _check_like("h0", h0, (batch, units), embeddings, "embedded_lstm")
-    _check_like("c0", c0, (batch, units), embeddings, "embedded_lstm")
-    _check_like("recurrent_kernel", recurrent_kernel, (units, width), embeddings, "embedded_lstm")
-    lengths, starts = _check_rows(lengths, starts, batch, steps, "embedded_lstm")
-    out, h_last, c_last = _EmbeddedLSTM.apply(
-        ids, embeddings, kernel, bias, h0, c0, recurrent_kernel, lengths, starts
+    states = list(initial_states)
+    if len(states) != (2 if kind == "lstm" else 1):
+        raise ValueError(
+            f"`initial_states` of `textrnn.kernels.{what}` for {kind!r} must be "
+            f"{'[h0, c0]' if kind == 'lstm' else '[h0]'}, got {len(states)} tensors."
+        )
+    for name, state in zip(("h0", "c0"), states, strict=False):
+        _check_like(name, state, (batch, units), embeddings, what)
+    _check_like("recurrent_kernel", recurrent_kernel, (units, width), embeddings, what)
+    if kind == "gru":
+        if recurrent_bias is None:
+            raise ValueError(f"`textrnn.kernels.{what}` needs the GRU's `recurrent_bias` (3 * units,).")
+        _check_like("recurrent_bias", recurrent_bias, (width,), embeddings, what)
+    else:
+        recurrent_bias = None
+    lengths, starts = _check_rows(lengths, starts, batch, steps, what)
+    c0 = states[1] if kind == "lstm" else None
+    out, *final = _EmbeddedRecurrence.apply(
+        kind, ids, embeddings, kernel, bias, states[0], c0, recurrent_kernel, recurrent_bias, lengths, starts
     )
-    return out, h_last, c_last
+    return out, list(final)
 
 
 # Whether `invariant_products()` is on (set by textrnn.training.threads_policy while it may change

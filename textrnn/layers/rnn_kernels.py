@@ -260,18 +260,13 @@ def run_embedded(
             return None
         starts, lengths = windows
     if _reads_table(spec, embeddings, return_sequences):
-        out, h, c = kernels.embedded_lstm(
-            ids,
-            embeddings,
-            spec.kernel,
-            _input_bias(spec),
-            initial_states[0],
-            initial_states[1],
-            spec.recurrent_kernel,
-            lengths,
-            starts,
-        )
-        final = [h, c]
+        recurrent_bias = None
+        if spec.kind == "gru":
+            recurrent_bias = spec.bias[1] if spec.bias is not None else embeddings.new_zeros(3 * spec.units)
+        out, final = kernels.embedded_rnn(
+            spec.kind, ids, embeddings, spec.kernel, _input_bias(spec), list(initial_states),
+            spec.recurrent_kernel, recurrent_bias, lengths, starts,
+        )  # fmt: skip
     else:
         xw = kernels.embedded_projection(ids, embeddings, spec.kernel, _input_bias(spec))
         out, final = _native_recurrence(spec, xw, initial_states, lengths, starts, None, return_sequences)
@@ -284,14 +279,14 @@ def run_embedded(
 
 def _reads_table(spec: CellSpec, embeddings: torch.Tensor, return_sequences: bool) -> bool:
     """Whether the folded recurrence reads its steps' inputs straight from the table of every
-    id's projection (`kernels.embedded_lstm`): an LSTM in float32 whose units fill whole vector
-    registers, while training or asked for every step (the last state alone, without a gradient,
-    takes `lstm_last`, which saves nothing)."""
+    id's projection (`kernels.embedded_rnn`): float32 with units that fill whole vector
+    registers (an LSTM's last state alone, without a gradient, takes `lstm_last`, which saves
+    nothing)."""
     from textrnn import kernels
 
-    if spec.kind != "lstm" or embeddings.dtype != torch.float32:
+    if embeddings.dtype != torch.float32:
         return False
-    if not torch.is_grad_enabled() and not return_sequences:
+    if spec.kind == "lstm" and not torch.is_grad_enabled() and not return_sequences:
         return False
     lanes = kernels.fused_lanes()
     return lanes > 0 and spec.units % lanes == 0

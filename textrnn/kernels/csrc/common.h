@@ -346,4 +346,17 @@ inline int64_t row_steps(const int64_t* lengths, int64_t b, int64_t T) {
   return lengths ? lengths[b] : T;
 }
 
+// After a thread's forward: zero its rows' outputs outside the steps they run, and copy their
+// final state to hlast (B, u).
+template <typename T>
+void finish_rows(const std::vector<int64_t>& rows, const T* h0, const int64_t* lengths,
+                 const Layout& L, int64_t u, T* out, T* hlast) {
+  for (int64_t b : rows) {
+    const int64_t len = row_steps(lengths, b, L.steps);
+    if (lengths) zero_outside(out, b, len, L, u);
+    const T* src = len == 0 ? h0 + b * u : out + L.pos(b, len - 1) * u;
+    std::copy(src, src + u, hlast + b * u);
+  }
+}
+
 }  // namespace textrnn

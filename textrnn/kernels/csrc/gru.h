@@ -89,12 +89,13 @@ inline void gru_step_fused(const float* const* hp, const float* const* xw, float
   }
 }
 
-// Forward for one thread's rows with the fused step (same results as gru_forward_rows).
-inline void gru_forward_rows_fused(const std::vector<int64_t>& rows, const float* xw,
-                                   const float* h0, const float* U, const float* rbias,
-                                   const int64_t* lengths, const Layout& L, int64_t u, float* saved,
-                                   float* out) {
-  const int64_t G = 3 * u;
+// Forward for one thread's rows with the fused step (same results as gru_forward_rows), each
+// step's input projection (3u floats) at `input(b, t, pos)`.
+template <typename Input>
+inline void gru_forward_rows_fused_at(const std::vector<int64_t>& rows, const Input& input,
+                                      const float* h0, const float* U, const float* rbias,
+                                      const int64_t* lengths, const Layout& L, int64_t u,
+                                      float* saved, float* out) {
   int64_t tmax = 0;
   for (int64_t b : rows) tmax = std::max(tmax, row_steps(lengths, b, L.steps));
   const float* hp[kFusedRows];
@@ -115,7 +116,7 @@ inline void gru_forward_rows_fused(const std::vector<int64_t>& rows, const float
       if (t >= row_steps(lengths, b, L.steps)) break;  // rows: decreasing length
       const int64_t pos = L.pos(b, t);
       hp[n] = t == 0 ? h0 + b * u : out + L.pos(b, t - 1) * u;
-      xr[n] = xw + pos * G;
+      xr[n] = input(b, t, pos);
       sv[n] = saved + pos * 4 * u;
       hn[n] = out + pos * u;
       if (++n == kFusedRows) {
@@ -125,6 +126,16 @@ inline void gru_forward_rows_fused(const std::vector<int64_t>& rows, const float
     }
     if (n > 0) flush(n);
   }
+}
+
+inline void gru_forward_rows_fused(const std::vector<int64_t>& rows, const float* xw,
+                                   const float* h0, const float* U, const float* rbias,
+                                   const int64_t* lengths, const Layout& L, int64_t u, float* saved,
+                                   float* out) {
+  const int64_t G = 3 * u;
+  gru_forward_rows_fused_at(
+      rows, [&](int64_t, int64_t, int64_t pos) { return xw + pos * G; }, h0, U, rbias, lengths, L,
+      u, saved, out);
 }
 #endif
 
@@ -187,12 +198,7 @@ void gru_forward_rows(const std::vector<int64_t>& rows, const T* xw, const T* h0
                       t == 0 ? h0 + b * u : out + L.pos(b, t - 1) * u, out + pos * u, u);
     }
   }
-  for (int64_t b : rows) {
-    const int64_t len = row_steps(lengths, b, L.steps);
-    if (lengths) zero_outside(out, b, len, L, u);
-    const T* src = len == 0 ? h0 + b * u : out + L.pos(b, len - 1) * u;
-    std::copy(src, src + u, hlast + b * u);
-  }
+  finish_rows(rows, h0, lengths, L, u, out, hlast);
 }
 
 // Backward for one thread's rows: dxw (B, T, 3u) pre-activation gradients of the input

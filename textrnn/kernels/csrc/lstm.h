@@ -239,12 +239,10 @@ template <typename T>
 void lstm_forward_finish(const std::vector<int64_t>& rows, const T* h0, const T* c0,
                          const int64_t* lengths, const Layout& L, int64_t u, const T* cells,
                          T* out, T* hlast, T* clast) {
+  finish_rows(rows, h0, lengths, L, u, out, hlast);
   for (int64_t b : rows) {
     const int64_t len = row_steps(lengths, b, L.steps);
-    if (lengths) zero_outside(out, b, len, L, u);
-    const T* hs = len == 0 ? h0 + b * u : out + L.pos(b, len - 1) * u;
     const T* cs = len == 0 ? c0 + b * u : cells + L.pos(b, len - 1) * u;
-    std::copy(hs, hs + u, hlast + b * u);
     std::copy(cs, cs + u, clast + b * u);
   }
 }

@@ -593,65 +593,158 @@ std::vector<Tensor> lstm_last_ids(const Tensor& table_, const Tensor& ids_, cons
 #endif
 }
 
-// lstm_forward with its input projection read from a table instead of an xw buffer: `table`
-// (V, 4u) holds embedding @ kernel + bias for every id (the Embedding folded in), and row b's
-// step s reads row ids[b, s] of it. Returns out, hlast, clast, gates, cells as lstm_forward does
-// for a time-major xw (the buffers time-major, ready for lstm_backward), without the (T, B, 4u)
-// gather of the table's rows. Float32, u a multiple of the vector width (fused_lanes()).
-std::vector<Tensor> lstm_forward_ids(const Tensor& table_, const Tensor& ids, const Tensor& h0_,
+// ------------------------------------------------------- recurrences reading a projection table
+// The *_forward_ids entries run a recurrence whose input projection is read from a table instead
+// of an xw buffer: `table` (V, G u) holds embedding @ kernel + bias for every id (the Embedding
+// folded in), and row b's step s reads row ids[b, s] of it. They return what the xw entries
+// return for a time-major xw (the buffers time-major, ready for the backward entries), without
+// the (T, B, G u) gather of the table's rows. Float32, u a multiple of the vector width
+// (fused_lanes()).
+#if defined(__GNUC__) && !defined(TEXTRNN_NO_FUSED_STEPS)
+struct TableInput {
+  Tensor table, ids, lengths, starts;
+  Layout L;
+  int64_t B = 0, T = 0, u = 0, width = 0;
+  const float* tab = nullptr;
+  const int64_t* id = nullptr;
+  int64_t id_b = 0, id_t = 0;
+
+  // Row b's t-th step's input (width floats), `pos` unused (the buffers' position of that step).
+  const float* operator()(int64_t b, int64_t t, int64_t) const {
+    return tab + id[b * id_b + (L.start(b) + t) * id_t] * width;
+  }
+};
+
+TableInput checked_table_input(const Tensor& table_, const Tensor& ids, int64_t gates,
+                               const OptTensor& lengths_, const OptTensor& starts_,
+                               const char* what) {
+  TableInput in;
+  in.table = table_.contiguous();
+  TORCH_CHECK_TYPE(in.table.device().is_cpu() && in.table.scalar_type() == at::kFloat &&
+                       in.table.dim() == 2,
+                   "textrnn kernels: `table` must be a 2-D float32 CPU tensor.");
+  const int64_t V = in.table.size(0);
+  in.width = in.table.size(1);
+  in.u = in.width / gates;
+  TORCH_CHECK_VALUE(in.width == gates * in.u && in.u > 0 && in.u % kFloatLanes == 0,
+                    "textrnn kernels: ", what, " needs units that are a multiple of ", kFloatLanes,
+                    ", got a table of width ", in.width, ".");
+  TORCH_CHECK_TYPE(ids.device().is_cpu() && ids.scalar_type() == at::kLong && ids.dim() == 2,
+                   "textrnn kernels: `ids` must be a 2-D int64 CPU tensor.");
+  in.ids = ids;
+  in.B = ids.size(0);
+  in.T = ids.size(1);
+  in.lengths = checked_lengths(lengths_, in.B, in.T);
+  in.starts = checked_starts(starts_, in.lengths, in.B, in.T);
+  in.L = layout_of(in.B, in.T, true, in.starts);
+  in.tab = in.table.data_ptr<float>();
+  in.id = ids.data_ptr<int64_t>();
+  in.id_b = ids.stride(0);
+  in.id_t = ids.stride(1);
+  const int64_t* len = lengths_ptr(in.lengths);
+  for (int64_t b = 0; b < in.B; ++b)  // every id a row reads, before any thread starts
+    for (int64_t t = 0; t < row_steps(len, b, in.T); ++t) {
+      const int64_t r = in.id[b * in.id_b + (in.L.start(b) + t) * in.id_t];
+      TORCH_CHECK_INDEX(r >= 0 && r < V, "textrnn kernels: index ", r, " at (", b, ", ",
+                        in.L.start(b) + t, ") is out of range for a table of ", V, " rows.");
+    }
+  return in;
+}
+#endif
+
+std::vector<Tensor> simple_rnn_forward_ids(const Tensor& table, const Tensor& ids,
+                                           const Tensor& h0_, const Tensor& U_,
+                                           const OptTensor& lengths_, const OptTensor& starts_) {
+#if defined(__GNUC__) && !defined(TEXTRNN_NO_FUSED_STEPS)
+  const TableInput in = checked_table_input(table, ids, 1, lengths_, starts_, "simple_rnn_forward_ids");
+  const Tensor h0 = h0_.contiguous(), U = U_.contiguous();
+  const int64_t B = in.B, T = in.T, u = in.u;
+  check_float(h0, "h0", in.table);
+  check_float(U, "recurrent_kernel", in.table);
+  check_shape(h0, "h0", {B, u});
+  check_shape(U, "recurrent_kernel", {u, u});
+  Tensor out = buffer(B, T, u, in.table, true);
+  Tensor hlast = at::empty({B, u}, in.table.options());
+  const int64_t* len = lengths_ptr(in.lengths);
+  for_row_sets(B, len, [&](const std::vector<int64_t>& rows) {
+    if (u % (2 * kFloatLanes) == 0) {
+      simple_rnn_forward_rows_fused_at<2>(rows, in, h0.data_ptr<float>(), U.data_ptr<float>(), len,
+                                          in.L, u, out.data_ptr<float>());
+    } else {
+      simple_rnn_forward_rows_fused_at<1>(rows, in, h0.data_ptr<float>(), U.data_ptr<float>(), len,
+                                          in.L, u, out.data_ptr<float>());
+    }
+    finish_rows<float>(rows, h0.data_ptr<float>(), len, in.L, u, out.data_ptr<float>(),
+                       hlast.data_ptr<float>());
+  });
+  return {out, hlast};
+#else
+  TORCH_CHECK(false, "textrnn kernels: simple_rnn_forward_ids needs the fused steps (GCC or Clang).");
+  return {};
+#endif
+}
+
+std::vector<Tensor> lstm_forward_ids(const Tensor& table, const Tensor& ids, const Tensor& h0_,
                                      const Tensor& c0_, const Tensor& U_, const OptTensor& lengths_,
                                      const OptTensor& starts_) {
 #if defined(__GNUC__) && !defined(TEXTRNN_NO_FUSED_STEPS)
-  const Tensor table = table_.contiguous(), h0 = h0_.contiguous(), c0 = c0_.contiguous(),
-               U = U_.contiguous();
-  TORCH_CHECK_TYPE(table.device().is_cpu() && table.scalar_type() == at::kFloat && table.dim() == 2,
-                   "textrnn kernels: `table` must be a 2-D float32 CPU tensor.");
-  const int64_t V = table.size(0), u = table.size(1) / 4;
-  TORCH_CHECK_VALUE(table.size(1) == 4 * u && u > 0 && u % kFloatLanes == 0,
-                    "textrnn kernels: lstm_forward_ids needs units that are a multiple of ",
-                    kFloatLanes, ", got a table of width ", table.size(1), ".");
-  TORCH_CHECK_TYPE(ids.device().is_cpu() && ids.scalar_type() == at::kLong && ids.dim() == 2,
-                   "textrnn kernels: `ids` must be a 2-D int64 CPU tensor.");
-  const int64_t B = ids.size(0), T = ids.size(1);
-  check_float(h0, "h0", table);
-  check_float(c0, "c0", table);
-  check_float(U, "recurrent_kernel", table);
+  const TableInput in = checked_table_input(table, ids, 4, lengths_, starts_, "lstm_forward_ids");
+  const Tensor h0 = h0_.contiguous(), c0 = c0_.contiguous(), U = U_.contiguous();
+  const int64_t B = in.B, T = in.T, u = in.u;
+  check_float(h0, "h0", in.table);
+  check_float(c0, "c0", in.table);
+  check_float(U, "recurrent_kernel", in.table);
   check_shape(h0, "h0", {B, u});
   check_shape(c0, "c0", {B, u});
   check_shape(U, "recurrent_kernel", {u, 4 * u});
-  const Tensor lengths = checked_lengths(lengths_, B, T);
-  const Tensor starts = checked_starts(starts_, lengths, B, T);
-  const Layout L = layout_of(B, T, true, starts);
-  const int64_t* id = ids.data_ptr<int64_t>();
-  const int64_t id_b = ids.stride(0), id_t = ids.stride(1);
-  const int64_t* len = lengths_ptr(lengths);
-  for (int64_t b = 0; b < B; ++b)  // every id a row reads, before any thread starts
-    for (int64_t t = 0; t < row_steps(len, b, T); ++t) {
-      const int64_t r = id[b * id_b + (L.start(b) + t) * id_t];
-      TORCH_CHECK_INDEX(r >= 0 && r < V, "textrnn kernels: index ", r, " at (", b, ", ",
-                        L.start(b) + t, ") is out of range for a table of ", V, " rows.");
-    }
-  Tensor gates = buffer(B, T, 4 * u, table, true);
-  Tensor cells = buffer(B, T, u, table, true);
-  Tensor out = buffer(B, T, u, table, true);
-  Tensor hlast = at::empty({B, u}, table.options());
-  Tensor clast = at::empty({B, u}, table.options());
-  const float* tab = table.data_ptr<float>();
-  const int64_t G = 4 * u;
-  auto input = [&](int64_t b, int64_t t, int64_t) {
-    return tab + id[b * id_b + (L.start(b) + t) * id_t] * G;
-  };
+  Tensor gates = buffer(B, T, 4 * u, in.table, true);
+  Tensor cells = buffer(B, T, u, in.table, true);
+  Tensor out = buffer(B, T, u, in.table, true);
+  Tensor hlast = at::empty({B, u}, in.table.options());
+  Tensor clast = at::empty({B, u}, in.table.options());
+  const int64_t* len = lengths_ptr(in.lengths);
   for_row_sets(B, len, [&](const std::vector<int64_t>& rows) {
-    lstm_forward_rows_fused_at(rows, input, h0.data_ptr<float>(), c0.data_ptr<float>(),
-                               U.data_ptr<float>(), len, L, u, gates.data_ptr<float>(),
+    lstm_forward_rows_fused_at(rows, in, h0.data_ptr<float>(), c0.data_ptr<float>(),
+                               U.data_ptr<float>(), len, in.L, u, gates.data_ptr<float>(),
                                cells.data_ptr<float>(), out.data_ptr<float>());
-    lstm_forward_finish<float>(rows, h0.data_ptr<float>(), c0.data_ptr<float>(), len, L, u,
+    lstm_forward_finish<float>(rows, h0.data_ptr<float>(), c0.data_ptr<float>(), len, in.L, u,
                                cells.data_ptr<float>(), out.data_ptr<float>(),
                                hlast.data_ptr<float>(), clast.data_ptr<float>());
   });
   return {out, hlast, clast, gates, cells};
 #else
   TORCH_CHECK(false, "textrnn kernels: lstm_forward_ids needs the fused steps (GCC or Clang).");
+  return {};
+#endif
+}
+
+std::vector<Tensor> gru_forward_ids(const Tensor& table, const Tensor& ids, const Tensor& h0_,
+                                    const Tensor& U_, const Tensor& rbias_,
+                                    const OptTensor& lengths_, const OptTensor& starts_) {
+#if defined(__GNUC__) && !defined(TEXTRNN_NO_FUSED_STEPS)
+  const TableInput in = checked_table_input(table, ids, 3, lengths_, starts_, "gru_forward_ids");
+  const Tensor h0 = h0_.contiguous(), U = U_.contiguous(), rbias = rbias_.contiguous();
+  const int64_t B = in.B, T = in.T, u = in.u;
+  check_float(h0, "h0", in.table);
+  check_float(U, "recurrent_kernel", in.table);
+  check_float(rbias, "recurrent_bias", in.table);
+  check_shape(h0, "h0", {B, u});
+  check_shape(U, "recurrent_kernel", {u, 3 * u});
+  check_shape(rbias, "recurrent_bias", {3 * u});
+  Tensor saved = buffer(B, T, 4 * u, in.table, true);
+  Tensor out = buffer(B, T, u, in.table, true);
+  Tensor hlast = at::empty({B, u}, in.table.options());
+  const int64_t* len = lengths_ptr(in.lengths);
+  for_row_sets(B, len, [&](const std::vector<int64_t>& rows) {
+    gru_forward_rows_fused_at(rows, in, h0.data_ptr<float>(), U.data_ptr<float>(),
+                              rbias.data_ptr<float>(), len, in.L, u, saved.data_ptr<float>(),
+                              out.data_ptr<float>());
+    finish_rows<float>(rows, h0.data_ptr<float>(), len, in.L, u, out.data_ptr<float>(),
+                       hlast.data_ptr<float>());
+  });
+  return {out, hlast, saved};
+#else
+  TORCH_CHECK(false, "textrnn kernels: gru_forward_ids needs the fused steps (GCC or Clang).");
   return {};
 #endif
 }
@@ -897,7 +990,9 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("grad_tn", &textrnn::grad_tn);
   m.def("rmsprop_step", &textrnn::rmsprop_step);
   m.def("lstm_last_ids", &textrnn::lstm_last_ids);
+  m.def("simple_rnn_forward_ids", &textrnn::simple_rnn_forward_ids);
   m.def("lstm_forward_ids", &textrnn::lstm_forward_ids);
+  m.def("gru_forward_ids", &textrnn::gru_forward_ids);
   m.def("fused_lanes", &textrnn::fused_lanes);
   pybind11::class_<textrnn::TokenTable>(m, "TokenTable")
       .def(pybind11::init<const std::vector<std::string>&, const std::vector<int64_t>&>());

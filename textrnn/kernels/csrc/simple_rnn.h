@@ -50,11 +50,12 @@ inline void simple_rnn_step_fused(const float* const* hp, const float* const* xw
   }
 }
 
-template <int NV>
-inline void simple_rnn_forward_rows_fused(const std::vector<int64_t>& rows, const float* xw,
-                                          const float* h0, const float* U,
-                                          const int64_t* lengths, const Layout& L, int64_t u,
-                                          float* out) {
+// The fused forward of one thread's rows, each step's input (u floats) at `input(b, t, pos)`.
+template <int NV, typename Input>
+inline void simple_rnn_forward_rows_fused_at(const std::vector<int64_t>& rows, const Input& input,
+                                             const float* h0, const float* U,
+                                             const int64_t* lengths, const Layout& L, int64_t u,
+                                             float* out) {
   int64_t tmax = 0;
   for (int64_t b : rows) tmax = std::max(tmax, row_steps(lengths, b, L.steps));
   const float* hp[kRowBlock];
@@ -74,7 +75,7 @@ inline void simple_rnn_forward_rows_fused(const std::vector<int64_t>& rows, cons
       if (t >= row_steps(lengths, b, L.steps)) break;  // rows: decreasing length
       const int64_t pos = L.pos(b, t);
       hp[n] = t == 0 ? h0 + b * u : out + L.pos(b, t - 1) * u;
-      xr[n] = xw + pos * u;
+      xr[n] = input(b, t, pos);
       hn[n] = out + pos * u;
       if (++n == kRowBlock) {
         flush(n);
@@ -83,6 +84,15 @@ inline void simple_rnn_forward_rows_fused(const std::vector<int64_t>& rows, cons
     }
     if (n > 0) flush(n);
   }
+}
+
+template <int NV>
+inline void simple_rnn_forward_rows_fused(const std::vector<int64_t>& rows, const float* xw,
+                                          const float* h0, const float* U,
+                                          const int64_t* lengths, const Layout& L, int64_t u,
+                                          float* out) {
+  simple_rnn_forward_rows_fused_at<NV>(
+      rows, [&](int64_t, int64_t, int64_t pos) { return xw + pos * u; }, h0, U, lengths, L, u, out);
 }
 #endif
 
@@ -136,12 +146,7 @@ void simple_rnn_forward_rows(const std::vector<int64_t>& rows, const T* xw, cons
     if (n > 0) rows_matmul_n<T>(n, x, c, o, U, u, u);
     for (T* h : active) simple_rnn_activate<T>(h, u);
   }
-  for (int64_t b : rows) {
-    const int64_t len = row_steps(lengths, b, L.steps);
-    if (lengths) zero_outside(out, b, len, L, u);
-    const T* src = len == 0 ? h0 + b * u : out + L.pos(b, len - 1) * u;
-    std::copy(src, src + u, hlast + b * u);
-  }
+  finish_rows(rows, h0, lengths, L, u, out, hlast);
 }
 
 // Backward for one thread's rows: dxw (B, T, u) at valid steps (the pre-activation gradient, also
