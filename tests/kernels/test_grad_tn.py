@@ -47,6 +47,19 @@ def test_grad_tn_takes_views_and_refuses_mismatched_rows():
         extension().grad_tn(torch.randn(4, 2), torch.randn(5, 2))
 
 
+def test_grad_tn_reads_column_slices_in_place_with_the_same_bits():
+    # a GRU's gradient for its z and r columns: the first 2u of 3u columns, rows 3u apart
+    wide = torch.randn(3000, 96)
+    a = torch.randn(3000, 40)[:, 5:37]
+    b = wide[:, :64]
+    assert not b.is_contiguous() and b.stride() == (96, 1)
+    got = extension().grad_tn(a, b)
+    assert torch.equal(got, extension().grad_tn(a.contiguous(), b.contiguous()))
+    torch.testing.assert_close(got, a.t() @ b, atol=1e-3, rtol=1e-5)
+    rows = torch.randn(10, 1).expand(10, 4)  # zero column stride: copied first
+    torch.testing.assert_close(extension().grad_tn(rows, b[:10]), rows.t() @ b[:10], atol=1e-4, rtol=1e-5)
+
+
 def test_dense_product_matches_and_its_gradients_are_alike_at_any_thread_count(restore_threads):
     x0 = torch.randn(300, 5, 40, dtype=torch.float64)
     w0 = torch.randn(40, 3, dtype=torch.float64)

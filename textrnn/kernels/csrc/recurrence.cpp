@@ -216,7 +216,8 @@ Tensor contiguous_or_undefined(const OptTensor& t) {
 // region), and the pieces are added in order.
 constexpr int64_t kGradPieceRows = 512;
 
-// out (m, n) = sum over k < rows of a[k]^T b[k], a (rows, m) and b (rows, n) contiguous. Tiles of
+// out (m, n) = sum over k < rows of a[k]^T b[k], a (rows, m) and b (rows, n) with unit column
+// stride and row strides lda, ldb (a column slice of a wider buffer needs no copy). Tiles of
 // kTileRows x kTileVectors registers of accumulators (16 registers) stay in registers over k; the
 // edges take the plain loop. Each output sums its rows in order, whichever path computes it.
 constexpr int kTileRows = 8;
@@ -225,15 +226,15 @@ constexpr int kTileVectors = 2;
 #if defined(__GNUC__)
 // Rows [i0, i0 + MI) and columns [j0, j0 + kTileVectors W) of `tn_piece`, in registers.
 template <typename T, int MI>
-inline void tn_tile(const T* __restrict a, const T* __restrict b, int64_t rows, int64_t m, int64_t n,
-                    T* __restrict out, int64_t i0, int64_t j0) {
+inline void tn_tile(const T* __restrict a, const T* __restrict b, int64_t rows, int64_t lda,
+                    int64_t ldb, int64_t n, T* __restrict out, int64_t i0, int64_t j0) {
   using V = typename VecOf<T>::type;
   constexpr int64_t W = sizeof(V) / sizeof(T);
   V acc[MI][kTileVectors] = {};
   for (int64_t k = 0; k < rows; ++k) {
-    const T* ak = a + k * m + i0;
+    const T* ak = a + k * lda + i0;
     V bv[kTileVectors];
-    for (int v = 0; v < kTileVectors; ++v) bv[v] = vload<V>(b + k * n + j0 + v * W);
+    for (int v = 0; v < kTileVectors; ++v) bv[v] = vload<V>(b + k * ldb + j0 + v * W);
     for (int r = 0; r < MI; ++r) {
       const T s = ak[r];
       for (int v = 0; v < kTileVectors; ++v) acc[r][v] += s * bv[v];
@@ -244,18 +245,18 @@ inline void tn_tile(const T* __restrict a, const T* __restrict b, int64_t rows, 
 }
 
 template <typename T, int MI>
-inline void tn_tile_upto(int mi, const T* a, const T* b, int64_t rows, int64_t m, int64_t n, T* out,
-                         int64_t i0, int64_t j0) {
+inline void tn_tile_upto(int mi, const T* a, const T* b, int64_t rows, int64_t lda, int64_t ldb,
+                         int64_t n, T* out, int64_t i0, int64_t j0) {
   if constexpr (MI > 0) {
-    if (mi == MI) return tn_tile<T, MI>(a, b, rows, m, n, out, i0, j0);
-    tn_tile_upto<T, MI - 1>(mi, a, b, rows, m, n, out, i0, j0);
+    if (mi == MI) return tn_tile<T, MI>(a, b, rows, lda, ldb, n, out, i0, j0);
+    tn_tile_upto<T, MI - 1>(mi, a, b, rows, lda, ldb, n, out, i0, j0);
   }
 }
 #endif
 
 template <typename T>
 void tn_piece(const T* __restrict a, const T* __restrict b, int64_t rows, int64_t m, int64_t n,
-              T* __restrict out) {
+              int64_t lda, int64_t ldb, T* __restrict out) {
 #if defined(__GNUC__)
   using V = typename VecOf<T>::type;
   constexpr int64_t NJ = kTileVectors * static_cast<int64_t>(sizeof(V) / sizeof(T));
@@ -270,15 +271,15 @@ void tn_piece(const T* __restrict a, const T* __restrict b, int64_t rows, int64_
       const int64_t nj = std::min(NJ, n - j0);
 #if defined(__GNUC__)
       if (nj == NJ) {
-        tn_tile_upto<T, kTileRows>(static_cast<int>(mi), a, b, rows, m, n, out, i0, j0);
+        tn_tile_upto<T, kTileRows>(static_cast<int>(mi), a, b, rows, lda, ldb, n, out, i0, j0);
         continue;
       }
 #endif
       for (int64_t r = 0; r < mi; ++r)
         for (int64_t c = 0; c < nj; ++c) out[(i0 + r) * n + j0 + c] = T(0);
       for (int64_t k = 0; k < rows; ++k) {
-        const T* ak = a + k * m + i0;
-        const T* bk = b + k * n + j0;
+        const T* ak = a + k * lda + i0;
+        const T* bk = b + k * ldb + j0;
         for (int64_t r = 0; r < mi; ++r) {
           const T s = ak[r];
           T* o = out + (i0 + r) * n + j0;
@@ -295,8 +296,15 @@ Tensor grad_tn(const Tensor& a_, const Tensor& b_) {
                     b_.sizes(), ".");
   TORCH_CHECK_TYPE(a_.device().is_cpu(), "textrnn kernels: grad_tn takes CPU tensors.");
   check_float(b_, "b", a_);
-  const Tensor a = a_.detach().contiguous(), b = b_.detach().contiguous();
+  // Rows with unit column stride are read in place (a column slice of a wider buffer: no copy).
+  auto rows_unit = [](const Tensor& t) {
+    const Tensor d = t.detach();
+    return (d.size(1) <= 1 || d.stride(1) == 1) && d.stride(0) >= d.size(1) ? d : d.contiguous();
+  };
+  const Tensor a = rows_unit(a_), b = rows_unit(b_);
   const int64_t K = a.size(0), m = a.size(1), n = b.size(1);
+  const int64_t lda = a.stride(0);
+  const int64_t ldb = b.stride(0);
   const int64_t pieces = std::max<int64_t>(1, (K + kGradPieceRows - 1) / kGradPieceRows);
   Tensor parts = pool().get({pieces, m, n}, a);  // every piece written below
   AT_DISPATCH_FLOATING_TYPES(a.scalar_type(), "grad_tn", [&] {
@@ -307,7 +315,7 @@ Tensor grad_tn(const Tensor& a_, const Tensor& b_) {
       FlushSubnormals guard;
       for (int64_t p = begin; p < end; ++p) {
         const int64_t first = p * kGradPieceRows, rows = std::min(K, first + kGradPieceRows) - first;
-        tn_piece<scalar_t>(pa + first * m, pb + first * n, rows, m, n, po + p * m * n);
+        tn_piece<scalar_t>(pa + first * lda, pb + first * ldb, rows, m, n, lda, ldb, po + p * m * n);
       }
     });
   });
