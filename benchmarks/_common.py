@@ -155,6 +155,22 @@ def save_json(obj: dict, name: str) -> Path:
     return path
 
 
+def save_rows(benchmark: str, rows: list[dict], name: str) -> Path:
+    """`save_json` of a benchmark's rows with the machine, the thread count and the time it finished."""
+    import torch
+
+    return save_json(
+        {
+            "benchmark": benchmark,
+            "machine": machine(),
+            "threads": torch.get_num_threads(),
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "rows": rows,
+        },
+        name,
+    )
+
+
 def proc_status(keys: tuple[str, ...] = ("RssAnon", "RssFile", "VmHWM")) -> dict[str, int]:
     """These `/proc/self/status` fields of this process, in KiB."""
     out = {}

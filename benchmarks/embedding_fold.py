@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine, save_json  # noqa: E402
+from _common import save_rows  # noqa: E402
 
 from textrnn import layers  # noqa: E402
 from textrnn.callbacks import Callback  # noqa: E402
@@ -133,16 +133,7 @@ def main() -> None:
                 f"x{apart / folded:.3f}{gathered_note}  max weight diff {diff:.1e}",
                 flush=True,
             )
-    path = save_json(
-        {
-            "benchmark": "embedding_fold",
-            "machine": machine(),
-            "threads": torch.get_num_threads(),
-            "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
-            "rows": rows,
-        },
-        args.out,
-    )
+    path = save_rows("embedding_fold", rows, args.out)
     print(f"saved {path}")
 
 

@@ -34,7 +34,7 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine, save_json  # noqa: E402
+from _common import save_rows  # noqa: E402
 
 from textrnn import layers  # noqa: E402
 from textrnn.models import Sequential  # noqa: E402
@@ -118,16 +118,7 @@ def main() -> None:
             )
             for group, ms in row["ms_per_batch"].items():
                 print(f"    {group:26s} {ms:7.2f} ms  {100 * ms / wall_ms:5.1f}%")
-    path = save_json(
-        {
-            "benchmark": "profile_step",
-            "machine": machine(),
-            "threads": torch.get_num_threads(),
-            "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
-            "rows": rows,
-        },
-        args.out,
-    )
+    path = save_rows("profile_step", rows, args.out)
     print(f"saved {path}")
 
 

@@ -81,6 +81,26 @@ def _forward_backward(model: Sequential, ids: torch.Tensor) -> tuple[torch.Tenso
     return out.detach(), list(torch.autograd.grad(loss, list(model.parameters())))
 
 
+def _folded_matches_apart(model: Sequential, ids: torch.Tensor) -> None:
+    """`model`'s outputs and gradients on `ids` as it runs (folded, where it applies) against the
+    two layers kept apart by a no-op hook on the Embedding (as Captum's attributions set)."""
+    folded_out, folded_grads = _forward_backward(model, ids)
+    handle = model.layers[0].register_forward_hook(lambda *args: None)
+    try:
+        apart_out, apart_grads = _forward_backward(model, ids)
+    finally:
+        handle.remove()
+    torch.testing.assert_close(folded_out, apart_out, rtol=1e-5, atol=1e-5)
+    for a, b in zip(folded_grads, apart_grads, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def _reads_table(units: int) -> bool:
+    """Whether a recurrent layer of `units` reads the projection table itself (`embedded_rnn`)."""
+    lanes = K.fused_lanes()
+    return lanes > 0 and units % lanes == 0
+
+
 @pytest.mark.parametrize("return_sequences", [False, True], ids=["last", "sequences"])
 @pytest.mark.parametrize("mask_zero", [False, True], ids=["exact", "mask_zero"])
 @pytest.mark.parametrize("kind", ["simple_rnn", "lstm", "gru"])
@@ -91,20 +111,9 @@ def test_the_pair_runs_folded_with_the_outputs_and_gradients_of_the_layers_apart
     if return_sequences:  # Dense on every step, then one number per row
         model = Sequential([*model.layers[:2], layers.GlobalMaxPooling1D(), model.layers[2]])
     ids = _ids(mask_zero, np.random.default_rng(1))
-    folded_out, folded_grads = _forward_backward(model, ids)
-    # units that fill whole vector registers read the table directly
-    direct = K.fused_lanes() > 0 and UNITS % K.fused_lanes() == 0
-    assert folds == ["embedded_rnn" if direct else "embedded_projection"]
-    # a hook on the Embedding (as Captum's attributions set) keeps the two layers apart
-    handle = model.layers[0].register_forward_hook(lambda *args: None)
-    try:
-        apart_out, apart_grads = _forward_backward(model, ids)
-    finally:
-        handle.remove()
-    assert len(folds) == 1
-    torch.testing.assert_close(folded_out, apart_out, rtol=1e-5, atol=1e-5)
-    for a, b in zip(folded_grads, apart_grads, strict=True):
-        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+    _folded_matches_apart(model, ids)
+    # once, not again with the hook; units that fill whole vector registers read the table
+    assert folds == ["embedded_rnn" if _reads_table(UNITS) else "embedded_projection"]
 
 
 def test_the_pair_stays_apart_where_the_fold_does_not_apply(folds):
@@ -159,7 +168,7 @@ def test_evaluation_without_a_gradient_runs_folded_too(kind, mask_zero, folds):
     ids = _ids(mask_zero, np.random.default_rng(6))
     # an LSTM's last state alone: the projection, then a recurrence saving nothing (`lstm_last`);
     # the others read the table
-    direct = kind != "lstm" and K.fused_lanes() > 0 and UNITS % K.fused_lanes() == 0
+    direct = kind != "lstm" and _reads_table(UNITS)
     expected = ["embedded_rnn" if direct else "embedded_projection"]
     with torch.no_grad():
         folded = model.compute_output(ids, training=False)
@@ -250,33 +259,15 @@ def test_embedded_rnn_refuses_what_it_cannot_run():
 
 
 def test_a_gru_without_biases_reads_the_table_as_the_layers_apart(folds):
-    model = _model("gru", True, use_bias=False)
-    ids = _ids(True, np.random.default_rng(10))
-    folded_out, folded_grads = _forward_backward(model, ids)
-    assert folds == [
-        "embedded_rnn" if K.fused_lanes() and UNITS % K.fused_lanes() == 0 else "embedded_projection"
-    ]
-    handle = model.layers[0].register_forward_hook(lambda *args: None)
-    apart_out, apart_grads = _forward_backward(model, ids)
-    handle.remove()
-    torch.testing.assert_close(folded_out, apart_out, rtol=1e-5, atol=1e-5)
-    for a, b in zip(folded_grads, apart_grads, strict=True):
-        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+    _folded_matches_apart(_model("gru", True, use_bias=False), _ids(True, np.random.default_rng(10)))
+    assert folds == ["embedded_rnn" if _reads_table(UNITS) else "embedded_projection"]
 
 
 @pytest.mark.parametrize("kind", ["simple_rnn", "lstm", "gru"])
 def test_other_widths_fold_through_the_gathered_projection(kind, folds):
-    lanes = K.fused_lanes()
-    units = UNITS + 4 if lanes else UNITS  # not a multiple of the vector width
+    units = UNITS + 4 if K.fused_lanes() else UNITS  # not a multiple of the vector width
     rnn = {"simple_rnn": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}[kind]
     model = Sequential([layers.Embedding(VOCAB, DIM), rnn(units), layers.Dense(3)])
     model.build((None, STEPS))
-    ids = _ids(False, np.random.default_rng(9))
-    folded_out, folded_grads = _forward_backward(model, ids)
+    _folded_matches_apart(model, _ids(False, np.random.default_rng(9)))
     assert folds == ["embedded_projection"]
-    handle = model.layers[0].register_forward_hook(lambda *args: None)
-    apart_out, apart_grads = _forward_backward(model, ids)
-    handle.remove()
-    torch.testing.assert_close(folded_out, apart_out, rtol=1e-5, atol=1e-5)
-    for a, b in zip(folded_grads, apart_grads, strict=True):
-        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)

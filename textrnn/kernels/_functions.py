@@ -362,18 +362,9 @@ def embedded_projection(
         KernelUnavailableError: if `available()` is False.
         ValueError: for shapes that do not fit; IndexError: for an id outside `[0, rows)`.
     """
-    ids = _check_tensor("ids", ids)
-    embeddings = _check_tensor("embeddings", embeddings)
-    if ids.dim() != 2 or ids.dtype != torch.int64 or embeddings.dim() != 2:
-        raise ValueError(
-            "`textrnn.kernels.embedded_projection` takes int64 `ids` (batch, steps) and `embeddings` "
-            f"(rows, features), got {ids.dtype} {tuple(ids.shape)} and {tuple(embeddings.shape)}."
-        )
-    if embeddings.device.type != "cpu" or embeddings.dtype not in _FLOAT_DTYPES:
-        raise ValueError(
-            "`textrnn.kernels.embedded_projection` takes float32 or float64 CPU tensors, got "
-            f"`embeddings` {embeddings.dtype} on {embeddings.device}."
-        )
+    ids, embeddings = _check_ids_and_embeddings(
+        ids, embeddings, _FLOAT_DTYPES, ValueError, "embedded_projection"
+    )
     _check_projection_weights(kernel, bias, embeddings, int(embeddings.shape[1]), "embedded_projection")
     xw: torch.Tensor = _EmbeddedProjection.apply(ids, embeddings, kernel, bias)
     return xw
@@ -430,18 +421,7 @@ def embedded_rnn(
             f"`kind` of `textrnn.kernels.embedded_rnn` must be one of {list(_TABLE_GATES)}, got {kind!r}."
         )
     what = "embedded_rnn"
-    ids = _check_tensor("ids", ids)
-    embeddings = _check_tensor("embeddings", embeddings)
-    if ids.dim() != 2 or ids.dtype != torch.int64 or embeddings.dim() != 2:
-        raise ValueError(
-            f"`textrnn.kernels.{what}` takes int64 `ids` (batch, steps) and `embeddings` "
-            f"(rows, features), got {ids.dtype} {tuple(ids.shape)} and {tuple(embeddings.shape)}."
-        )
-    if embeddings.device.type != "cpu" or embeddings.dtype != torch.float32:
-        raise TypeError(
-            f"`textrnn.kernels.{what}` takes float32 CPU tensors, got `embeddings` "
-            f"{embeddings.dtype} on {embeddings.device}."
-        )
+    ids, embeddings = _check_ids_and_embeddings(ids, embeddings, (torch.float32,), TypeError, what)
     _check_projection_weights(kernel, bias, embeddings, int(embeddings.shape[1]), what)
     gates, width = _TABLE_GATES[kind], int(kernel.shape[1])
     units, lanes = width // gates, fused_lanes()
@@ -598,6 +578,27 @@ def _check_xw(xw: Any, gates: int, what: str) -> tuple[int, int, int]:
             f"{xw.dtype}. Convert it with `.float()`."
         )
     return int(xw.shape[0]), int(xw.shape[1]), int(xw.shape[2]) // gates
+
+
+def _check_ids_and_embeddings(
+    ids: Any, embeddings: Any, dtypes: tuple[torch.dtype, ...], dtype_error: type[Exception], what: str
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """int64 `ids` (batch, steps) and CPU `embeddings` (rows, features) of one of `dtypes` (else
+    `dtype_error`), for the functions that fold an Embedding into the input projection."""
+    ids = _check_tensor("ids", ids)
+    embeddings = _check_tensor("embeddings", embeddings)
+    if ids.dim() != 2 or ids.dtype != torch.int64 or embeddings.dim() != 2:
+        raise ValueError(
+            f"`textrnn.kernels.{what}` takes int64 `ids` (batch, steps) and `embeddings` "
+            f"(rows, features), got {ids.dtype} {tuple(ids.shape)} and {tuple(embeddings.shape)}."
+        )
+    if embeddings.device.type != "cpu" or embeddings.dtype not in dtypes:
+        names = " or ".join(str(d).removeprefix("torch.") for d in dtypes)
+        raise dtype_error(
+            f"`textrnn.kernels.{what}` takes {names} CPU tensors, got `embeddings` "
+            f"{embeddings.dtype} on {embeddings.device}."
+        )
+    return ids, embeddings
 
 
 def _check_projection_weights(kernel: Any, bias: Any, like: torch.Tensor, features: int, what: str) -> None:
