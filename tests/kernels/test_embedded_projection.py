@@ -166,10 +166,7 @@ def test_fit_trains_the_folded_pair_as_the_pair_apart(folds):
 def test_evaluation_without_a_gradient_runs_folded_too(kind, mask_zero, folds):
     model = _model(kind, mask_zero)
     ids = _ids(mask_zero, np.random.default_rng(6))
-    # an LSTM's last state alone: the projection, then a recurrence saving nothing (`lstm_last`);
-    # the others read the table
-    direct = kind != "lstm" and _reads_table(UNITS)
-    expected = ["embedded_rnn" if direct else "embedded_projection"]
+    expected = ["embedded_rnn" if _reads_table(UNITS) else "embedded_projection"]
     with torch.no_grad():
         folded = model.compute_output(ids, training=False)
         assert folds == expected
@@ -228,6 +225,40 @@ def test_embedded_rnn_is_the_projection_then_the_recurrence_bit_for_bit(kind, wi
 
     for got, want in zip(run(True), run(False), strict=True):
         assert torch.equal(got, want)
+
+
+@needs_lanes
+@pytest.mark.parametrize("windows", [False, True], ids=["every_step", "windows"])
+def test_the_lstm_last_state_without_a_gradient_saves_nothing_and_matches(windows):
+    units = K.fused_lanes()
+    gen = torch.Generator().manual_seed(12)
+    ids = torch.randint(0, VOCAB, (BATCH, STEPS), generator=gen)
+    lengths = starts = None
+    if windows:
+        lengths = torch.randint(0, STEPS + 1, (BATCH,), generator=gen)
+        starts = STEPS - lengths  # padding in front, as pad_sequences makes it
+    emb, kernel, bias = torch.randn(VOCAB, DIM), torch.randn(DIM, 4 * units) * 0.4, torch.randn(4 * units)
+    h0, c0, recurrent = (
+        torch.randn(BATCH, units),
+        torch.randn(BATCH, units),
+        torch.randn(units, 4 * units) * 0.3,
+    )
+    args = (ids, emb, kernel, bias, [h0, c0], recurrent, None, lengths, starts)
+    with torch.no_grad():
+        out, (h, c) = K.embedded_rnn("lstm", *args, outputs=False)
+        full, (h_full, c_full) = K.embedded_rnn("lstm", *args)
+        xw = K.embedded_projection(ids, emb, kernel, bias)
+        h_last, c_last = K.lstm_last(xw, h0, c0, recurrent, lengths, starts)
+    assert out.shape == (BATCH, 0, units) and full.shape == (BATCH, STEPS, units)
+    for got in (h_full, h_last):
+        assert torch.equal(h, got)
+    for got in (c_full, c_last):
+        assert torch.equal(c, got)
+    weights = [w.clone().requires_grad_() for w in (emb, kernel, bias)]  # a gradient wanted: saved
+    out, (h, c) = K.embedded_rnn(
+        "lstm", ids, *weights, [h0, c0], recurrent, None, lengths, starts, outputs=False
+    )
+    assert out.shape == (BATCH, STEPS, units) and h.requires_grad and torch.equal(h.detach(), h_last)
 
 
 @needs_lanes

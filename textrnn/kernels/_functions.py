@@ -381,6 +381,7 @@ def embedded_rnn(
     recurrent_bias: torch.Tensor | None = None,
     lengths: torch.Tensor | None = None,
     starts: torch.Tensor | None = None,
+    outputs: bool = True,
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """`simple_rnn`, `lstm` or `gru` over `embedded_projection(ids, embeddings, kernel, bias)`
     without the gathered input projection: each step reads its id's row of the table
@@ -396,6 +397,9 @@ def embedded_rnn(
         recurrent_kernel: `(units, G * units)`, Keras's layout.
         recurrent_bias: the GRU's `(3 * units,)` recurrent bias (required for a GRU, else None).
         lengths, starts: optional `(batch,)` integers, as in `lstm`.
+        outputs: False when only the final states are wanted: an LSTM that needs no gradient then
+            saves nothing and writes no sequence (as `lstm_last`), and `outputs` comes back
+            `(batch, 0, units)`. Defaults to True.
 
     Returns:
         `(outputs, final_states)`: `(batch, steps, units)` and the list of final states as
@@ -449,6 +453,12 @@ def embedded_rnn(
         recurrent_bias = None
     lengths, starts = _check_rows(lengths, starts, batch, steps, what)
     c0 = states[1] if kind == "lstm" else None
+    weights = (embeddings, kernel, bias, *states, recurrent_kernel)
+    wants_grad = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in weights)
+    if kind == "lstm" and not outputs and not wants_grad:
+        table, _ = _projection_table(embeddings, kernel, bias)
+        h, c = _ext().lstm_last_table(table, ids, states[0], c0, recurrent_kernel, lengths, starts)
+        return embeddings.new_zeros((batch, 0, units)), [h, c]
     out, *final = _EmbeddedRecurrence.apply(
         kind, ids, embeddings, kernel, bias, states[0], c0, recurrent_kernel, recurrent_bias, lengths, starts
     )

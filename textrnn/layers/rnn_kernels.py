@@ -259,13 +259,13 @@ def run_embedded(
         if windows is None:
             return None
         starts, lengths = windows
-    if _reads_table(spec, embeddings, return_sequences):
+    if _reads_table(spec, embeddings):
         recurrent_bias = None
         if spec.kind == "gru":
             recurrent_bias = spec.bias[1] if spec.bias is not None else embeddings.new_zeros(3 * spec.units)
         out, final = kernels.embedded_rnn(
             spec.kind, ids, embeddings, spec.kernel, _input_bias(spec), list(initial_states),
-            spec.recurrent_kernel, recurrent_bias, lengths, starts,
+            spec.recurrent_kernel, recurrent_bias, lengths, starts, outputs=return_sequences,
         )  # fmt: skip
     else:
         xw = kernels.embedded_projection(ids, embeddings, spec.kernel, _input_bias(spec))
@@ -277,16 +277,13 @@ def run_embedded(
     )
 
 
-def _reads_table(spec: CellSpec, embeddings: torch.Tensor, return_sequences: bool) -> bool:
+def _reads_table(spec: CellSpec, embeddings: torch.Tensor) -> bool:
     """Whether the folded recurrence reads its steps' inputs straight from the table of every
     id's projection (`kernels.embedded_rnn`): float32 with units that fill whole vector
-    registers (an LSTM's last state alone, without a gradient, takes `lstm_last`, which saves
-    nothing)."""
+    registers."""
     from textrnn import kernels
 
     if embeddings.dtype != torch.float32:
-        return False
-    if spec.kind == "lstm" and not torch.is_grad_enabled() and not return_sequences:
         return False
     lanes = kernels.fused_lanes()
     return lanes > 0 and spec.units % lanes == 0

@@ -726,6 +726,37 @@ std::vector<Tensor> lstm_forward_ids(const Tensor& table, const Tensor& ids, con
 #endif
 }
 
+// The final (h, c) alone of lstm_forward_ids (inference: nothing saved, no sequence written).
+std::vector<Tensor> lstm_last_table(const Tensor& table, const Tensor& ids, const Tensor& h0_,
+                                    const Tensor& c0_, const Tensor& U_, const OptTensor& lengths_,
+                                    const OptTensor& starts_) {
+#if defined(__GNUC__) && !defined(TEXTRNN_NO_FUSED_STEPS)
+  const TableInput in = checked_table_input(table, ids, 4, lengths_, starts_, "lstm_last_table");
+  const Tensor h0 = h0_.contiguous(), c0 = c0_.contiguous(), U = U_.contiguous();
+  const int64_t B = in.B, T = in.T, u = in.u;
+  check_float(h0, "h0", in.table);
+  check_float(c0, "c0", in.table);
+  check_float(U, "recurrent_kernel", in.table);
+  check_shape(h0, "h0", {B, u});
+  check_shape(c0, "c0", {B, u});
+  check_shape(U, "recurrent_kernel", {u, 4 * u});
+  Tensor hlast = at::empty({B, u}, in.table.options());
+  Tensor clast = at::empty({B, u}, in.table.options());
+  const int64_t* len = lengths_ptr(in.lengths);
+  for_row_sets(B, len, [&](const std::vector<int64_t>& rows) {
+    lstm_last_rows_fused_at(
+        rows, [&](int64_t b, int64_t t) { return in(b, t, 0); },
+        [&](int64_t b) { return row_steps(len, b, T); }, [](int64_t b) { return b; },
+        h0.data_ptr<float>(), c0.data_ptr<float>(), U.data_ptr<float>(), u,
+        hlast.data_ptr<float>(), clast.data_ptr<float>());
+  });
+  return {hlast, clast};
+#else
+  TORCH_CHECK(false, "textrnn kernels: lstm_last_table needs the fused steps (GCC or Clang).");
+  return {};
+#endif
+}
+
 std::vector<Tensor> gru_forward_ids(const Tensor& table, const Tensor& ids, const Tensor& h0_,
                                     const Tensor& U_, const Tensor& rbias_,
                                     const OptTensor& lengths_, const OptTensor& starts_) {
@@ -1001,6 +1032,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("simple_rnn_forward_ids", &textrnn::simple_rnn_forward_ids);
   m.def("lstm_forward_ids", &textrnn::lstm_forward_ids);
   m.def("gru_forward_ids", &textrnn::gru_forward_ids);
+  m.def("lstm_last_table", &textrnn::lstm_last_table);
   m.def("fused_lanes", &textrnn::fused_lanes);
   pybind11::class_<textrnn::TokenTable>(m, "TokenTable")
       .def(pybind11::init<const std::vector<std::string>&, const std::vector<int64_t>&>());
