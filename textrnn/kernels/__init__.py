@@ -12,7 +12,10 @@ registers, and the recurrent kernel's gradient is one large GEMM at the end.
 fixed for the sequence) to the fused recurrences; `lstm_last` is the inference-only LSTM that
 returns the final states without saving or writing anything per step, and `lstm_last_ids` the same
 for an Embedding folded into the LSTM (each step's input projection a row of a table, read by
-token id from unpadded sequences). `TokenTable` is a vocabulary's native hash table, which
+token id from unpadded sequences). `embedded_projection` folds an Embedding into a recurrent
+layer's input projection for training (a table `embeddings @ kernel + bias`, one row per word of
+the vocabulary, read by id), and `embedded_rnn` runs the recurrence reading that table's rows
+itself, without writing them out per step. `TokenTable` is a vocabulary's native hash table, which
 `Vocabulary.encode_flat` looks many texts' tokens up in at once.
 
 They take the input projection `xw = x @ kernel + bias` (one big matmul done outside) and Keras's
