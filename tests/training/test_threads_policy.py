@@ -226,6 +226,36 @@ def test_training_gives_the_same_weights_at_one_and_two_threads(two_threads, mon
         assert torch.equal(a, b), float((a - b).abs().max())
 
 
+@pytest.mark.parametrize("fast", [False, True], ids=["exact", "mask_zero+buckets"])
+@pytest.mark.parametrize("kind", ["simple_rnn", "lstm", "gru"])
+def test_the_recurrence_reading_a_tutorial_sized_table_gives_the_same_weights_at_one_and_two_threads(
+    two_threads, monkeypatch, kind, fast
+):
+    # 16 units fill whole vector registers (`kernels.embedded_rnn` reads the table itself), and a
+    # 10,000-row table is the size at which MKL's products could split differently by thread count
+    monkeypatch.setenv(threads_policy.ENV, "0")
+    rng = np.random.default_rng(1)
+    x = rng.integers(1, 10_000, size=(256, 100))
+    if fast:
+        for i, n in enumerate(rng.integers(3, 100, size=len(x))):
+            x[i, : 100 - n] = 0
+    y = rng.integers(0, 2, size=len(x)).astype("float32")
+    rnn = {"simple_rnn": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}[kind]
+    weights = []
+    with kernels.invariant_products():
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            set_random_seed(0)
+            model = Sequential(
+                [layers.Embedding(10_000, 32, mask_zero=fast), rnn(16), layers.Dense(1, activation="sigmoid")]
+            )
+            model.compile(optimizer="rmsprop", loss="binary_crossentropy")
+            model.fit(x, y, epochs=1, batch_size=128, verbose=0, bucket_by_length=fast)
+            weights.append([p.detach().clone() for p in model.parameters()])
+    for a, b in zip(*weights, strict=True):
+        assert torch.equal(a, b), float((a - b).abs().max())
+
+
 class _Flipping(ThreadController):
     """Changes the thread count after every batch (what a loaded machine may make it do)."""
 
