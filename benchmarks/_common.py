@@ -155,6 +155,45 @@ def save_json(obj: dict, name: str) -> Path:
     return path
 
 
+# The Keras tutorial's model and batch shape, for the in-process benchmarks of a training batch.
+TUTORIAL_VOCAB, TUTORIAL_DIM, TUTORIAL_UNITS, TUTORIAL_STEPS = 10_000, 32, 32, 500
+
+
+def tutorial_arrays(fast: bool, rows: int):  # -> tuple[np.ndarray, np.ndarray]
+    """`rows` reviews of 500 random ids and their labels; `fast` pads them in front to IMDB-like
+    lengths (median ~175 tokens, capped at 500), for mask_zero and length buckets."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(1, TUTORIAL_VOCAB, size=(rows, TUTORIAL_STEPS))
+    if fast:
+        lengths = np.minimum(TUTORIAL_STEPS, rng.lognormal(5.2, 0.6, size=rows).astype(int) + 10)
+        for i, n in enumerate(lengths):
+            x[i, : TUTORIAL_STEPS - n] = 0
+    return x, rng.integers(0, 2, size=rows).astype("float32")
+
+
+def tutorial_model(kind: str, fast: bool):  # -> textrnn.models.Sequential
+    """Embedding(10000, 32, mask_zero=fast) -> SimpleRNN / LSTM / GRU(32) -> Dense(1, sigmoid),
+    compiled as the tutorial compiles it (rmsprop, binary cross-entropy, acc), seed 0."""
+    import torch
+
+    from textrnn import layers
+    from textrnn.models import Sequential
+
+    rnn = {"simple_rnn": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}[kind]
+    torch.manual_seed(0)
+    model = Sequential(
+        [
+            layers.Embedding(TUTORIAL_VOCAB, TUTORIAL_DIM, mask_zero=fast),
+            rnn(TUTORIAL_UNITS),
+            layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+    model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["acc"])
+    return model
+
+
 def save_rows(benchmark: str, rows: list[dict], name: str) -> Path:
     """`save_json` of a benchmark's rows with the machine, the thread count and the time it finished."""
     import torch

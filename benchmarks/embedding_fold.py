@@ -27,14 +27,12 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import save_rows  # noqa: E402
+from _common import save_rows, tutorial_arrays, tutorial_model  # noqa: E402
 
-from textrnn import layers  # noqa: E402
 from textrnn.callbacks import Callback  # noqa: E402
 from textrnn.layers import rnn_kernels  # noqa: E402
-from textrnn.models import Sequential  # noqa: E402
 
-VOCAB, DIM, UNITS, STEPS, BATCH = 10_000, 32, 32, 500, 128
+BATCH = 128
 
 
 class _BatchTimes(Callback):
@@ -50,23 +48,8 @@ class _BatchTimes(Callback):
         self.times.append(time.perf_counter() - self._start)
 
 
-def _data(fast: bool, rows: int) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(0)
-    x = rng.integers(1, VOCAB, size=(rows, STEPS))
-    if fast:  # padding in front, IMDB-like lengths (median ~175 tokens, capped at 500)
-        lengths = np.minimum(STEPS, rng.lognormal(5.2, 0.6, size=rows).astype(int) + 10)
-        for i, n in enumerate(lengths):
-            x[i, : STEPS - n] = 0
-    return x, rng.integers(0, 2, size=rows).astype("float32")
-
-
 def _fit(kind: str, fast: bool, variant: str, x: np.ndarray, y: np.ndarray) -> tuple[list[float], list]:
-    rnn = {"simple_rnn": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}[kind]
-    torch.manual_seed(0)
-    model = Sequential(
-        [layers.Embedding(VOCAB, DIM, mask_zero=fast), rnn(UNITS), layers.Dense(1, activation="sigmoid")]
-    )
-    model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["acc"])
+    model = tutorial_model(kind, fast)
     if variant == "apart":
         model.layers[0].register_forward_hook(lambda *args: None)
     times = _BatchTimes()
@@ -103,7 +86,7 @@ def main() -> None:
     rows = []
     for kind in args.layers.split(","):
         for mode in args.modes.split(","):
-            x, y = _data(mode == "fast", BATCH * args.batches)
+            x, y = tutorial_arrays(mode == "fast", BATCH * args.batches)
             variants = ("folded", "gathered", "apart")
             times: dict[str, list[float]] = {name: [] for name in variants}
             diff = 0.0

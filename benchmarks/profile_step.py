@@ -30,16 +30,14 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 from torch.profiler import ProfilerActivity, profile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import save_rows  # noqa: E402
+from _common import save_rows, tutorial_arrays, tutorial_model  # noqa: E402
 
-from textrnn import layers  # noqa: E402
 from textrnn.models import Sequential  # noqa: E402
 
-VOCAB, DIM, UNITS, STEPS, BATCH = 10_000, 32, 32, 500, 128
+BATCH = 128
 RECURRENCES = ("_EmbeddedRecurrence", "_EmbeddedProjection", "_LSTM", "_GRU", "_SimpleRNN", "_Projection")
 
 
@@ -53,26 +51,6 @@ def _group(name: str) -> str:
     if name == "aten::mm":
         return "projection table"
     return "dense, loss and metrics"
-
-
-def _data(fast: bool, rows: int) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(0)
-    x = rng.integers(1, VOCAB, size=(rows, STEPS))
-    if fast:  # padding in front, IMDB-like lengths (median ~175 tokens, capped at 500)
-        lengths = np.minimum(STEPS, rng.lognormal(5.2, 0.6, size=rows).astype(int) + 10)
-        for i, n in enumerate(lengths):
-            x[i, : STEPS - n] = 0
-    return x, rng.integers(0, 2, size=rows).astype("float32")
-
-
-def _model(kind: str, fast: bool) -> Sequential:
-    rnn = {"simple_rnn": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}[kind]
-    torch.manual_seed(0)
-    model = Sequential(
-        [layers.Embedding(VOCAB, DIM, mask_zero=fast), rnn(UNITS), layers.Dense(1, activation="sigmoid")]
-    )
-    model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["acc"])
-    return model
 
 
 def _fit(model: Sequential, x: np.ndarray, y: np.ndarray, fast: bool) -> float:
@@ -92,8 +70,8 @@ def main() -> None:
     for kind in args.layers.split(","):
         for mode in args.modes.split(","):
             fast = mode == "fast"
-            x, y = _data(fast, BATCH * args.batches)
-            model = _model(kind, fast)
+            x, y = tutorial_arrays(fast, BATCH * args.batches)
+            model = tutorial_model(kind, fast)
             _fit(model, x[: 2 * BATCH], y[: 2 * BATCH], fast)  # warm-up: the build, the buffers
             with profile(activities=[ProfilerActivity.CPU]) as prof:
                 wall = _fit(model, x, y, fast)

@@ -260,9 +260,7 @@ def run_embedded(
             return None
         starts, lengths = windows
     if _reads_table(spec, embeddings):
-        recurrent_bias = None
-        if spec.kind == "gru":
-            recurrent_bias = spec.bias[1] if spec.bias is not None else embeddings.new_zeros(3 * spec.units)
+        recurrent_bias = _gru_recurrent_bias(spec, embeddings) if spec.kind == "gru" else None
         out, final = kernels.embedded_rnn(
             spec.kind, ids, embeddings, spec.kernel, _input_bias(spec), list(initial_states),
             spec.recurrent_kernel, recurrent_bias, lengths, starts, outputs=return_sequences,
@@ -275,6 +273,11 @@ def run_embedded(
     return _windows_output(
         out, final, mask, starts, lengths, return_sequences, return_state, zero_output_for_mask
     )
+
+
+def _gru_recurrent_bias(spec: CellSpec, like: torch.Tensor) -> torch.Tensor:
+    """A GRU's recurrent bias (`reset_after`: the bias's second row), zeros without a bias."""
+    return spec.bias[1] if spec.bias is not None else like.new_zeros(3 * spec.units)
 
 
 def _reads_table(spec: CellSpec, embeddings: torch.Tensor) -> bool:
@@ -581,7 +584,6 @@ def _native_recurrence(
     from textrnn import kernels
 
     rows = xw.shape[0]
-    bias = spec.bias
     rmask = None if dropout is None else dropout.recurrent
     if spec.kind == "simple_rnn":
         out, h = kernels.simple_rnn(xw, states[0], spec.recurrent_kernel, lengths, starts, rmask)
@@ -593,8 +595,9 @@ def _native_recurrence(
             return xw.new_zeros((rows, 0, spec.units)), [h, c]
         out, h, c = kernels.lstm(xw, states[0], states[1], spec.recurrent_kernel, lengths, starts, rmask)
         return out, [h, c]
-    recurrent_bias = bias[1] if bias is not None else xw.new_zeros(3 * spec.units)
-    out, h = kernels.gru(xw, states[0], spec.recurrent_kernel, recurrent_bias, lengths, starts, rmask)
+    out, h = kernels.gru(
+        xw, states[0], spec.recurrent_kernel, _gru_recurrent_bias(spec, xw), lengths, starts, rmask
+    )
     return out, [h]
 
 

@@ -660,17 +660,24 @@ TableInput checked_table_input(const Tensor& table_, const Tensor& ids, int64_t 
 }
 #endif
 
+#if defined(__GNUC__) && !defined(TEXTRNN_NO_FUSED_STEPS)
+// `t` contiguous, after checking it has `like`'s dtype (on the CPU) and `shape`.
+Tensor checked_like(const Tensor& t, const char* name, const Tensor& like, at::IntArrayRef shape) {
+  const Tensor c = t.contiguous();
+  check_float(c, name, like);
+  check_shape(c, name, shape);
+  return c;
+}
+#endif
+
 std::vector<Tensor> simple_rnn_forward_ids(const Tensor& table, const Tensor& ids,
                                            const Tensor& h0_, const Tensor& U_,
                                            const OptTensor& lengths_, const OptTensor& starts_) {
 #if defined(__GNUC__) && !defined(TEXTRNN_NO_FUSED_STEPS)
   const TableInput in = checked_table_input(table, ids, 1, lengths_, starts_, "simple_rnn_forward_ids");
-  const Tensor h0 = h0_.contiguous(), U = U_.contiguous();
   const int64_t B = in.B, T = in.T, u = in.u;
-  check_float(h0, "h0", in.table);
-  check_float(U, "recurrent_kernel", in.table);
-  check_shape(h0, "h0", {B, u});
-  check_shape(U, "recurrent_kernel", {u, u});
+  const Tensor h0 = checked_like(h0_, "h0", in.table, {B, u});
+  const Tensor U = checked_like(U_, "recurrent_kernel", in.table, {u, u});
   Tensor out = buffer(B, T, u, in.table, true);
   Tensor hlast = at::empty({B, u}, in.table.options());
   const int64_t* len = lengths_ptr(in.lengths);
@@ -697,14 +704,10 @@ std::vector<Tensor> lstm_forward_ids(const Tensor& table, const Tensor& ids, con
                                      const OptTensor& starts_) {
 #if defined(__GNUC__) && !defined(TEXTRNN_NO_FUSED_STEPS)
   const TableInput in = checked_table_input(table, ids, 4, lengths_, starts_, "lstm_forward_ids");
-  const Tensor h0 = h0_.contiguous(), c0 = c0_.contiguous(), U = U_.contiguous();
   const int64_t B = in.B, T = in.T, u = in.u;
-  check_float(h0, "h0", in.table);
-  check_float(c0, "c0", in.table);
-  check_float(U, "recurrent_kernel", in.table);
-  check_shape(h0, "h0", {B, u});
-  check_shape(c0, "c0", {B, u});
-  check_shape(U, "recurrent_kernel", {u, 4 * u});
+  const Tensor h0 = checked_like(h0_, "h0", in.table, {B, u});
+  const Tensor c0 = checked_like(c0_, "c0", in.table, {B, u});
+  const Tensor U = checked_like(U_, "recurrent_kernel", in.table, {u, 4 * u});
   Tensor gates = buffer(B, T, 4 * u, in.table, true);
   Tensor cells = buffer(B, T, u, in.table, true);
   Tensor out = buffer(B, T, u, in.table, true);
@@ -732,14 +735,10 @@ std::vector<Tensor> lstm_last_table(const Tensor& table, const Tensor& ids, cons
                                     const OptTensor& starts_) {
 #if defined(__GNUC__) && !defined(TEXTRNN_NO_FUSED_STEPS)
   const TableInput in = checked_table_input(table, ids, 4, lengths_, starts_, "lstm_last_table");
-  const Tensor h0 = h0_.contiguous(), c0 = c0_.contiguous(), U = U_.contiguous();
   const int64_t B = in.B, T = in.T, u = in.u;
-  check_float(h0, "h0", in.table);
-  check_float(c0, "c0", in.table);
-  check_float(U, "recurrent_kernel", in.table);
-  check_shape(h0, "h0", {B, u});
-  check_shape(c0, "c0", {B, u});
-  check_shape(U, "recurrent_kernel", {u, 4 * u});
+  const Tensor h0 = checked_like(h0_, "h0", in.table, {B, u});
+  const Tensor c0 = checked_like(c0_, "c0", in.table, {B, u});
+  const Tensor U = checked_like(U_, "recurrent_kernel", in.table, {u, 4 * u});
   Tensor hlast = at::empty({B, u}, in.table.options());
   Tensor clast = at::empty({B, u}, in.table.options());
   const int64_t* len = lengths_ptr(in.lengths);
@@ -762,14 +761,10 @@ std::vector<Tensor> gru_forward_ids(const Tensor& table, const Tensor& ids, cons
                                     const OptTensor& lengths_, const OptTensor& starts_) {
 #if defined(__GNUC__) && !defined(TEXTRNN_NO_FUSED_STEPS)
   const TableInput in = checked_table_input(table, ids, 3, lengths_, starts_, "gru_forward_ids");
-  const Tensor h0 = h0_.contiguous(), U = U_.contiguous(), rbias = rbias_.contiguous();
   const int64_t B = in.B, T = in.T, u = in.u;
-  check_float(h0, "h0", in.table);
-  check_float(U, "recurrent_kernel", in.table);
-  check_float(rbias, "recurrent_bias", in.table);
-  check_shape(h0, "h0", {B, u});
-  check_shape(U, "recurrent_kernel", {u, 3 * u});
-  check_shape(rbias, "recurrent_bias", {3 * u});
+  const Tensor h0 = checked_like(h0_, "h0", in.table, {B, u});
+  const Tensor U = checked_like(U_, "recurrent_kernel", in.table, {u, 3 * u});
+  const Tensor rbias = checked_like(rbias_, "recurrent_bias", in.table, {3 * u});
   Tensor saved = buffer(B, T, 4 * u, in.table, true);
   Tensor out = buffer(B, T, u, in.table, true);
   Tensor hlast = at::empty({B, u}, in.table.options());
