@@ -302,3 +302,111 @@ def test_other_widths_fold_through_the_gathered_projection(kind, folds):
     model.build((None, STEPS))
     _folded_matches_apart(model, _ids(False, np.random.default_rng(9)))
     assert folds == ["embedded_projection"]
+
+
+def test_compact_ids_names_the_rows_used_and_renumbers_the_ids():
+    ids = torch.tensor([[7, 3, 3, 0], [9, 7, 0, 0]])
+    used, local = K._functions._ext().compact_ids(ids, 12, 9)
+    assert used.tolist() == [0, 3, 7, 9]  # increasing
+    assert torch.equal(used[local], ids)
+    assert K._functions._ext().compact_ids(ids, 12, 3) == []  # more than `most` rows used
+    strided = torch.tensor([[1, 5, 5], [8, 1, 2]]).t()  # a transposed view
+    used, local = K._functions._ext().compact_ids(strided, 10, 10)
+    assert used.tolist() == [1, 2, 5, 8] and torch.equal(used[local], strided)
+    with pytest.raises(IndexError, match="out of range"):
+        K._functions._ext().compact_ids(torch.tensor([[1, 12]]), 12, 12)
+
+
+@pytest.mark.parametrize("kind", ["simple_rnn", "lstm", "gru"])
+def test_a_batch_naming_few_rows_takes_the_table_of_those_rows_alone(kind, monkeypatch):
+    """A vocabulary of 2,000 rows, batches naming at most 60 of them: the table and its gradient
+    are taken for the rows used (`_used_rows`), with the numbers of the whole table, and the
+    rows no id names get a zero gradient."""
+    units = K.fused_lanes() or 8
+    gates = {"simple_rnn": 1, "lstm": 4, "gru": 3}[kind]
+    rows, gen = 2000, torch.Generator().manual_seed(13)
+    ids = torch.randint(0, 60, (BATCH, STEPS), generator=gen) * 31  # rows 0, 31, ..., 1829
+    lengths = torch.randint(1, STEPS + 1, (BATCH,), generator=gen)
+    starts = STEPS - lengths
+    shapes = [(rows, DIM), (DIM, gates * units), (gates * units,), (units, gates * units)]
+    shapes += [(BATCH, units)] * (2 if kind == "lstm" else 1)
+    shapes += [(gates * units,)] if kind == "gru" else []
+    values = [torch.randn(s, generator=gen) * 0.4 for s in shapes]
+    calls = []
+    original = K._functions._used_rows
+
+    def run(compact: bool):
+        def used_rows(ids, n):
+            found = original(ids, n) if compact else (None, ids)
+            calls.append(found[0] is not None)
+            return found
+
+        monkeypatch.setattr(K._functions, "_used_rows", used_rows)
+        w = [v.clone().requires_grad_() for v in values]
+        emb, kernel, bias, recurrent = w[:4]
+        states = w[4:6] if kind == "lstm" else w[4:5]
+        rbias = w[5] if kind == "gru" else None
+        if _reads_table(units):
+            out, final = K.embedded_rnn(
+                kind, ids, emb, kernel, bias, states, recurrent, rbias, lengths, starts
+            )
+        else:
+            xw = K.embedded_projection(ids, emb, kernel, bias)
+            step = {"simple_rnn": K.simple_rnn, "lstm": K.lstm, "gru": K.gru}[kind]
+            extra = (rbias,) if kind == "gru" else ()
+            out, *final = step(xw, *states, recurrent, *extra, lengths, starts)
+        loss = (out * torch.linspace(-1, 1, out.numel()).view_as(out)).sum() + final[0].sum()
+        return [out.detach(), *torch.autograd.grad(loss, w)]
+
+    compacted, whole = run(True), run(False)
+    assert calls == [True, False]
+    for got, want in zip(compacted, whole, strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
+    unused = torch.ones(rows, dtype=torch.bool)
+    unused[ids.unique()] = False
+    assert torch.count_nonzero(compacted[1][unused]) == 0  # the embeddings' gradient
+    assert torch.count_nonzero(compacted[1][~unused]) > 0
+
+
+@pytest.mark.parametrize("rows, width", [(10, 20), (1000, 128), (333, 35)])
+def test_the_table_and_its_gradient_are_the_same_bits_at_one_and_two_threads(rows, width):
+    """The table's products are taken row by row, each sum over the features in order: a threaded
+    GEMM split the sums of a 10-row table differently at two threads than at one on an AMD CPU."""
+    gen = torch.Generator().manual_seed(14)
+    ids = torch.randint(0, rows, (BATCH, 40), generator=gen)
+    values = [
+        torch.randn(rows, DIM, generator=gen),
+        torch.randn(DIM, width, generator=gen),
+        torch.randn(width),
+    ]
+    up = torch.randn(BATCH, 40, width, generator=gen)
+
+    def run(threads: int) -> list[torch.Tensor]:
+        torch.set_num_threads(threads)
+        w = [v.clone().requires_grad_() for v in values]
+        xw = K.embedded_projection(ids, *w)
+        return [xw.detach(), *torch.autograd.grad((xw * up).sum(), w)]
+
+    before = torch.get_num_threads()
+    try:
+        one, two = run(1), run(2)
+    finally:
+        torch.set_num_threads(before)
+    for a, b in zip(one, two, strict=True):
+        assert torch.equal(a, b)
+    want = values[0][ids] @ values[1] + values[2]
+    torch.testing.assert_close(one[0], want, rtol=1e-5, atol=1e-5)
+
+
+def test_projection_table_and_its_input_gradient_refuse_rows_out_of_range():
+    ext = K._functions._ext()
+    emb, kernel = torch.randn(5, DIM), torch.randn(DIM, 8)
+    table = ext.projection_table(emb, torch.tensor([4, 0]), kernel, None)
+    torch.testing.assert_close(table, emb[[4, 0]] @ kernel)
+    grad = ext.table_input_grad(torch.ones(2, 8), kernel, torch.tensor([4, 0]), 5)
+    torch.testing.assert_close(grad[[4, 0]], torch.ones(2, 8) @ kernel.t())
+    assert torch.count_nonzero(grad[1:4]) == 0
+    with pytest.raises(IndexError, match="out of range"):
+        ext.projection_table(emb, torch.tensor([5]), kernel, None)
+    with pytest.raises(IndexError, match="out of range"):
+        ext.table_input_grad(torch.ones(1, 8), kernel, torch.tensor([7]), 5)

@@ -235,8 +235,11 @@ def test_native_rmsprop_matches_the_multi_tensor_update(dtype, monkeypatch):
     kwargs = {"learning_rate": 0.01, "rho": 0.8, "epsilon": 1e-6}
     native = _rmsprop_trajectory(dtype, shapes, 6, "native", monkeypatch, **kwargs)
     torch_ = _rmsprop_trajectory(dtype, shapes, 6, "torch", monkeypatch, **kwargs)
+    # the same rule, rounded apart (PyTorch's vector code differs by CPU): float32 weights near
+    # zero carry the rounding of updates a hundred times larger, so allow a tenth of a unit weight's ulp
+    tight = dtype == torch.float64
     for a, b in zip(native[0] + native[1], torch_[0] + torch_[1], strict=True):
-        torch.testing.assert_close(a, b, rtol=1e-5 if dtype == torch.float32 else 1e-13, atol=1e-12)
+        torch.testing.assert_close(a, b, rtol=1e-13 if tight else 1e-5, atol=1e-12 if tight else 1e-8)
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(1)

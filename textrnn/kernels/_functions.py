@@ -193,44 +193,71 @@ class _Projection(torch.autograd.Function):
         return d_inputs, d_kernel, d_bias
 
 
+# A batch whose ids use at most this share of the vocabulary's rows takes the table for those rows
+# alone (`_used_rows`): a batch of 128 IMDB reviews names about a third of 10,000 words.
+COMPACT_SHARE = 0.75
+
+
+def _used_rows(ids: torch.Tensor, rows: int) -> tuple[torch.Tensor | None, torch.Tensor]:
+    """`(used, local)`: the rows of a vocabulary of `rows` that `ids` names, in increasing order,
+    and `ids` renumbered into them; `(None, ids)` when they are more than `COMPACT_SHARE` of the
+    rows (the whole table is then cheaper than the renumbering)."""
+    found = _ext().compact_ids(ids, rows, int(rows * COMPACT_SHARE))
+    return (found[0], found[1]) if found else (None, ids)
+
+
 def _projection_table(
-    embeddings: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor | None
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """`(table, e_aug)`: every id's projection `embeddings @ kernel + bias` `(rows, width)`, the
-    bias riding in the GEMM as in `_Projection` (`e_aug` is `embeddings` with a column of ones)."""
-    ext = _ext()
-    rows, features = embeddings.shape
-    weights, e_aug = kernel, embeddings
-    if bias is not None:
-        # recycled buffers (`pooled_empty`): fresh megabytes would cost their page faults every batch
-        e_aug = ext.pooled_empty([rows, features + 1], embeddings)
-        e_aug[:, :features] = embeddings
-        e_aug[:, features] = 1.0
-        weights = torch.cat([kernel, bias.unsqueeze(0)], dim=0)  # (features + 1, width)
-    table = ext.pooled_empty([rows, int(kernel.shape[1])], embeddings)
-    return torch.mm(e_aug, weights, out=table), e_aug
+    embeddings: torch.Tensor,
+    kernel: torch.Tensor,
+    bias: torch.Tensor | None,
+    used: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """The table `(rows, width)` of every id's projection `embeddings @ kernel + bias`, or of the
+    rows `used` alone (`projection_table`: each sum over the features in order, the same bits at
+    any thread count, which a threaded GEMM does not promise on every CPU)."""
+    table: torch.Tensor = _ext().projection_table(embeddings, used, kernel, bias)
+    return table
+
+
+def _augmented(embeddings: torch.Tensor, used: torch.Tensor | None, has_bias: bool) -> torch.Tensor:
+    """The table's rows of `embeddings` (those `used`, or all) with a column of ones when the
+    projection has a bias, so that one `grad_tn` gives the kernel's and the bias's gradients."""
+    ext = _ext_loaded()
+    picked = embeddings if used is None else embeddings.index_select(0, used)
+    if not has_bias:
+        return picked
+    rows, features = picked.shape
+    # recycled buffers (`pooled_empty`): fresh megabytes would cost their page faults every batch
+    e_aug = ext.pooled_empty([rows, features + 1], embeddings)
+    e_aug[:, :features] = picked
+    e_aug[:, features] = 1.0
+    return e_aug
 
 
 def _table_grads(
     grad: torch.Tensor,
     ids: torch.Tensor,
-    e_aug: torch.Tensor,
+    embeddings: torch.Tensor,
+    used: torch.Tensor | None,
     kernel: torch.Tensor,
     has_bias: bool,
     needs: tuple[bool, bool, bool],
 ) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
     """The gradients of `(embeddings, kernel, bias)` from `grad` `(batch, steps, width)`, a view of
-    time-major memory, the gradient of each step's table row (`needs`: which are wanted)."""
+    time-major memory, the gradient of each step's table row (`needs`: which are wanted). `ids`
+    name rows of the table: of `embeddings`, or of its rows `used` (`_used_rows`), the others'
+    gradient then zero."""
     ext = _ext_loaded()
     features = kernel.shape[0]
+    table_rows = int(embeddings.shape[0]) if used is None else int(used.shape[0])
     # the gradient of each id's table row: the sum of its steps' gradients, in the order of the
     # time-major memory (a fixed order: the same bits at any thread count)
-    d_table = ext.embedding_backward(grad, ids, e_aug.shape[0], True)  # (rows, width)
+    d_table = ext.embedding_backward(grad, ids, table_rows, True)  # (table rows, width)
     d_embeddings = d_kernel = d_bias = None
     if needs[0]:
-        d_embeddings = d_table @ kernel.t()
+        d_embeddings = ext.table_input_grad(d_table, kernel, used, int(embeddings.shape[0]))
     if needs[1] or (has_bias and needs[2]):
-        d_weights = ext.grad_tn(e_aug, d_table)  # (features [+ 1], width)
+        d_weights = ext.grad_tn(_augmented(embeddings, used, has_bias), d_table)  # (features [+ 1], width)
         d_kernel = d_weights[:features] if needs[1] else None
         if has_bias and needs[2]:
             d_bias = d_weights[features]
@@ -248,19 +275,20 @@ class _EmbeddedProjection(torch.autograd.Function):
         ext = _ext()
         batch, steps = ids.shape
         width = kernel.shape[1]
-        table, e_aug = _projection_table(embeddings, kernel, bias)
+        used, ids = _used_rows(ids, int(embeddings.shape[0]))
+        table = _projection_table(embeddings, kernel, bias, used)
         xw = ext.pooled_empty([steps, batch, width], embeddings)
         torch.index_select(table, 0, ids.t().reshape(-1), out=xw.view(-1, width))
-        ctx.save_for_backward(ids, e_aug, kernel)
+        ctx.save_for_backward(ids, embeddings, used, kernel)
         ctx.has_bias = bias is not None
         return xw.transpose(0, 1)  # (batch, steps, width), time-major
 
     @staticmethod
     @once_differentiable
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:
-        ids, e_aug, kernel = ctx.saved_tensors
-        grads = _table_grads(grad, ids, e_aug, kernel, ctx.has_bias, tuple(ctx.needs_input_grad[1:4]))
-        return None, *grads
+        ids, embeddings, used, kernel = ctx.saved_tensors
+        needs = tuple(ctx.needs_input_grad[1:4])
+        return None, *_table_grads(grad, ids, embeddings, used, kernel, ctx.has_bias, needs)
 
 
 _TABLE_GATES = {"simple_rnn": 1, "lstm": 4, "gru": 3}
@@ -287,7 +315,8 @@ class _EmbeddedRecurrence(torch.autograd.Function):
         starts: torch.Tensor | None,
     ) -> tuple[torch.Tensor, ...]:
         ext = _ext()
-        table, e_aug = _projection_table(embeddings, kernel, bias)
+        used, ids = _used_rows(ids, int(embeddings.shape[0]))
+        table = _projection_table(embeddings, kernel, bias, used)
         saved: tuple[torch.Tensor | None, ...]
         results: tuple[torch.Tensor, ...]
         if kind == "lstm":
@@ -307,7 +336,7 @@ class _EmbeddedRecurrence(torch.autograd.Function):
         ctx.kind = kind
         ctx.rows = (lengths, starts)
         ctx.has_bias = bias is not None
-        ctx.save_for_backward(ids, e_aug, kernel, h0, recurrent_kernel, out, *saved)
+        ctx.save_for_backward(ids, embeddings, used, kernel, h0, recurrent_kernel, out, *saved)
         return results
 
     @staticmethod
@@ -315,7 +344,7 @@ class _EmbeddedRecurrence(torch.autograd.Function):
     def backward(
         ctx: Any, g_out: torch.Tensor | None, g_h: torch.Tensor | None, *g_c: Any
     ) -> tuple[Any, ...]:
-        ids, e_aug, kernel, h0, recurrent_kernel, out, *saved = ctx.saved_tensors
+        ids, embeddings, used, kernel, h0, recurrent_kernel, out, *saved = ctx.saved_tensors
         needs = ctx.needs_input_grad
         ext = _ext_loaded()
         dc0 = d_rbias = None
@@ -332,7 +361,7 @@ class _EmbeddedRecurrence(torch.autograd.Function):
             dxw, dh0, dkernel = ext.simple_rnn_backward(
                 g_out, g_h, h0, recurrent_kernel, out, *ctx.rows, needs[7], None
             )
-        grads = _table_grads(dxw, ids, e_aug, kernel, ctx.has_bias, tuple(needs[2:5]))
+        grads = _table_grads(dxw, ids, embeddings, used, kernel, ctx.has_bias, tuple(needs[2:5]))
         return None, None, *grads, dh0, dc0, dkernel, d_rbias, None, None
 
 
@@ -456,8 +485,9 @@ def embedded_rnn(
     weights = (embeddings, kernel, bias, *states, recurrent_kernel)
     wants_grad = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in weights)
     if kind == "lstm" and not outputs and not wants_grad:
-        table, _ = _projection_table(embeddings, kernel, bias)
-        h, c = _ext().lstm_last_table(table, ids, states[0], c0, recurrent_kernel, lengths, starts)
+        used, local = _used_rows(ids, int(embeddings.shape[0]))
+        table = _projection_table(embeddings, kernel, bias, used)
+        h, c = _ext().lstm_last_table(table, local, states[0], c0, recurrent_kernel, lengths, starts)
         return embeddings.new_zeros((batch, 0, units)), [h, c]
     out, *final = _EmbeddedRecurrence.apply(
         kind, ids, embeddings, kernel, bias, states[0], c0, recurrent_kernel, recurrent_bias, lengths, starts

@@ -41,3 +41,33 @@ bool embedding_grad_columns(const T* grad, int64_t g_b, int64_t g_t, const int64
 }
 
 }  // namespace textrnn
+
+namespace textrnn {
+
+// The rows of a vocabulary of `rows` that ids (B, T; any strides) name, in increasing order, into
+// `used`, and each id renumbered as its row's place among them into `local` (B * T, batch-major).
+// `slot` (rows entries) is scratch. Returns the number of rows used, or -1 (stopping early) at an
+// id outside [0, rows), or -2 as soon as more than `most` rows are used (then `local` is unset).
+inline int64_t compact_rows(const int64_t* ids, int64_t id_b, int64_t id_t, int64_t B, int64_t T,
+                            int64_t rows, int64_t most, int64_t* slot, int64_t* used,
+                            int64_t* local) {
+  std::fill(slot, slot + rows, int64_t(0));
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = 0; t < T; ++t) {
+      const int64_t r = ids[b * id_b + t * id_t];
+      if (r < 0 || r >= rows) return -1;
+      slot[r] = 1;
+    }
+  int64_t n = 0;
+  for (int64_t r = 0; r < rows; ++r)
+    if (slot[r]) {
+      if (n == most) return -2;
+      used[n] = r;
+      slot[r] = n++;
+    }
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = 0; t < T; ++t) local[b * T + t] = slot[ids[b * id_b + t * id_t]];
+  return n;
+}
+
+}  // namespace textrnn

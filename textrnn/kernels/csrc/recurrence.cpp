@@ -13,6 +13,7 @@
 #include <atomic>
 #include <numeric>
 #include <optional>
+#include <functional>
 #include <vector>
 
 #if defined(__SSE__) || defined(_M_X64)
@@ -983,6 +984,148 @@ Tensor embedding_backward(const Tensor& grad_, const Tensor& ids_, int64_t rows,
   return out;
 }
 
+// ------------------------------------------------------------------------ projection table
+// The rows of `embeddings` (V, F) named by `used` (n,) int64, or all of them when it is None:
+// checked, as a pointer per row of the result.
+template <typename T>
+std::vector<const T*> table_rows(const Tensor& E, const OptTensor& used_, int64_t& n) {
+  const int64_t V = E.size(0), F = E.size(1);
+  const T* e = E.data_ptr<T>();
+  std::vector<const T*> rows;
+  if (!used_.has_value() || !used_->defined()) {
+    n = V;
+    rows.resize(V);
+    for (int64_t r = 0; r < V; ++r) rows[r] = e + r * F;
+    return rows;
+  }
+  const Tensor used = used_->contiguous();
+  TORCH_CHECK_TYPE(used.device().is_cpu() && used.scalar_type() == at::kLong && used.dim() == 1,
+                   "textrnn kernels: `used` must be a 1-D int64 CPU tensor.");
+  n = used.numel();
+  const int64_t* u = used.data_ptr<int64_t>();
+  rows.resize(n);
+  for (int64_t i = 0; i < n; ++i) {
+    TORCH_CHECK_INDEX(u[i] >= 0 && u[i] < V, "textrnn kernels: row ", u[i],
+                      " is out of range for ", V, " embedding rows.");
+    rows[i] = e + u[i] * F;
+  }
+  return rows;
+}
+
+// o_i = c + x_i @ M for the n rows x_i (K,), M (K, N) row-major, each sum over K in order
+// (rows_matmul): a row's numbers do not depend on how the rows are split among threads.
+template <typename T>
+void rows_times(const std::vector<const T*>& x, const T* c, const T* M, int64_t K, int64_t N,
+                const std::function<T*(int64_t)>& out_row) {
+  const int64_t n = static_cast<int64_t>(x.size());
+  const int64_t blocks = (n + kRowBlock - 1) / kRowBlock;
+  at::parallel_for(0, blocks, std::max<int64_t>(1, 8192 / std::max<int64_t>(1, K * N / 16)),
+                   [&](int64_t b0, int64_t b1) {
+    const T* xs[kRowBlock];
+    const T* cs[kRowBlock];
+    T* os[kRowBlock];
+    for (int64_t blk = b0; blk < b1; ++blk) {
+      const int64_t i0 = blk * kRowBlock;
+      const int r = static_cast<int>(std::min<int64_t>(kRowBlock, n - i0));
+      for (int j = 0; j < r; ++j) {
+        xs[j] = x[i0 + j];
+        cs[j] = c;
+        os[j] = out_row(i0 + j);
+      }
+      rows_matmul_n<T>(r, xs, cs, os, M, K, N);
+    }
+  });
+}
+
+// table (n, W): row i = bias + embeddings[used[i]] @ kernel (every row of embeddings when `used`
+// is None): the projection of each id's vector, the same bits at any thread count.
+Tensor projection_table(const Tensor& embeddings_, const OptTensor& used, const Tensor& kernel_,
+                        const OptTensor& bias_) {
+  const Tensor E = embeddings_.contiguous(), K = kernel_.contiguous();
+  TORCH_CHECK_TYPE(E.device().is_cpu() && E.dim() == 2 &&
+                       (E.scalar_type() == at::kFloat || E.scalar_type() == at::kDouble),
+                   "textrnn kernels: `embeddings` must be a 2-D float32 or float64 CPU tensor.");
+  check_float(K, "kernel", E);
+  TORCH_CHECK_VALUE(K.dim() == 2 && K.size(0) == E.size(1), "textrnn kernels: `kernel` must be (",
+                    E.size(1), ", width), got ", K.sizes(), ".");
+  const int64_t F = E.size(1), W = K.size(1);
+  Tensor c = bias_.has_value() && bias_->defined() ? bias_->contiguous() : at::zeros({W}, E.options());
+  check_float(c, "bias", E);
+  check_shape(c, "bias", {W});
+  Tensor table;
+  AT_DISPATCH_FLOATING_TYPES(E.scalar_type(), "projection_table", [&] {
+    int64_t n = 0;
+    const std::vector<const scalar_t*> x = table_rows<scalar_t>(E, used, n);
+    table = pool().get({n, W}, E);
+    scalar_t* t = table.data_ptr<scalar_t>();
+    rows_times<scalar_t>(x, c.data_ptr<scalar_t>(), K.data_ptr<scalar_t>(), F, W,
+                         [&](int64_t i) { return t + i * W; });
+  });
+  return table;
+}
+
+// The embeddings' gradient (rows, F) from the table's d_table (n, W): row used[i] (row i when
+// `used` is None) = d_table[i] @ kernel^T, every other row zero; the same bits at any thread count.
+Tensor table_input_grad(const Tensor& d_table_, const Tensor& kernel_, const OptTensor& used_,
+                        int64_t rows) {
+  const Tensor D = d_table_.contiguous(), KT = kernel_.t().contiguous();
+  TORCH_CHECK_TYPE(D.device().is_cpu() && D.dim() == 2 &&
+                       (D.scalar_type() == at::kFloat || D.scalar_type() == at::kDouble),
+                   "textrnn kernels: `d_table` must be a 2-D float32 or float64 CPU tensor.");
+  check_float(KT, "kernel", D);
+  TORCH_CHECK_VALUE(KT.dim() == 2 && KT.size(0) == D.size(1), "textrnn kernels: `kernel` must be "
+                    "(features, ", D.size(1), "), got ", kernel_.sizes(), ".");
+  const int64_t n = D.size(0), W = D.size(1), F = KT.size(1);
+  const bool some = used_.has_value() && used_->defined();
+  const Tensor used = some ? used_->contiguous() : Tensor();
+  TORCH_CHECK_VALUE(some ? used.numel() == n : rows == n, "textrnn kernels: `d_table` has ", n,
+                    " rows, for ", some ? used.numel() : rows, " table rows.");
+  Tensor out = pool().get({rows, F}, D);
+  if (some) out.zero_();
+  AT_DISPATCH_FLOATING_TYPES(D.scalar_type(), "table_input_grad", [&] {
+    const scalar_t* d = D.data_ptr<scalar_t>();
+    std::vector<const scalar_t*> x(n);
+    for (int64_t i = 0; i < n; ++i) x[i] = d + i * W;
+    std::vector<scalar_t> zero(F, scalar_t(0));
+    scalar_t* o = out.data_ptr<scalar_t>();
+    const int64_t* u = some ? used.data_ptr<int64_t>() : nullptr;
+    if (u)
+      for (int64_t i = 0; i < n; ++i)
+        TORCH_CHECK_INDEX(u[i] >= 0 && u[i] < rows, "textrnn kernels: row ", u[i],
+                          " is out of range for ", rows, " embedding rows.");
+    rows_times<scalar_t>(x, zero.data(), KT.data_ptr<scalar_t>(), W, F,
+                         [&](int64_t i) { return o + (u ? u[i] : i) * F; });
+  });
+  return out;
+}
+
+// The rows of a vocabulary of `rows` that `ids` (B, T) int64 names, and the ids renumbered into
+// them (embedding.h): `[used (n,), local (B, T)]`, or an empty list when more than `most` rows are
+// used (the caller then reads the whole vocabulary).
+std::vector<Tensor> compact_ids(const Tensor& ids, int64_t rows, int64_t most) {
+  TORCH_CHECK_TYPE(ids.device().is_cpu() && ids.scalar_type() == at::kLong && ids.dim() == 2,
+                   "textrnn kernels: `ids` must be a 2-D int64 CPU tensor.");
+  TORCH_CHECK_VALUE(rows >= 0 && most >= 0, "textrnn kernels: `rows` and `most` must be >= 0.");
+  const int64_t B = ids.size(0), T = ids.size(1);
+  const auto opts = ids.options();
+  Tensor slot = at::empty({rows}, opts), used = at::empty({std::min(rows, most)}, opts);
+  Tensor local = at::empty({B, T}, opts);
+  const int64_t* idp = ids.data_ptr<int64_t>();
+  const int64_t n = compact_rows(idp, ids.stride(0), ids.stride(1), B, T, rows, most,
+                                 slot.data_ptr<int64_t>(), used.data_ptr<int64_t>(),
+                                 local.data_ptr<int64_t>());
+  if (n == -1) {
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t t = 0; t < T; ++t) {
+        const int64_t r = idp[b * ids.stride(0) + t * ids.stride(1)];
+        TORCH_CHECK_INDEX(r >= 0 && r < rows, "textrnn kernels: index ", r, " at (", b, ", ", t,
+                          ") is out of range for ", rows, " embedding rows.");
+      }
+  }
+  if (n < 0) return {};
+  return {used.narrow(0, 0, n), local};
+}
+
 // ------------------------------------------------------------------------------- RMSprop
 // In place on contiguous weight, gradient and velocity of one dtype (optimizers.h); the scalars
 // arrive as Python computes them and are rounded to the weight's dtype as PyTorch's ops do.
@@ -1022,6 +1165,9 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("gru_backward", &textrnn::gru_backward);
   m.def("embedding_backward", &textrnn::embedding_backward);
   m.def("grad_tn", &textrnn::grad_tn);
+  m.def("compact_ids", &textrnn::compact_ids);
+  m.def("projection_table", &textrnn::projection_table);
+  m.def("table_input_grad", &textrnn::table_input_grad);
   m.def("rmsprop_step", &textrnn::rmsprop_step);
   m.def("lstm_last_ids", &textrnn::lstm_last_ids);
   m.def("simple_rnn_forward_ids", &textrnn::simple_rnn_forward_ids);
