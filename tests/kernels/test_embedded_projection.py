@@ -410,3 +410,28 @@ def test_projection_table_and_its_input_gradient_refuse_rows_out_of_range():
         ext.projection_table(emb, torch.tensor([5]), kernel, None)
     with pytest.raises(IndexError, match="out of range"):
         ext.table_input_grad(torch.ones(1, 8), kernel, torch.tensor([7]), 5)
+
+
+def test_mask_windows_finds_each_rows_run_as_the_tensor_ops_do():
+    from textrnn.layers import rnn_kernels
+
+    rng = np.random.default_rng(15)
+    masks = [torch.from_numpy(rng.random((7, 9)) < p) for p in (0.1, 0.5, 0.9)]  # mostly gaps
+    for _ in range(20):  # one run per row, of every kind: empty, full, in front, behind, inside
+        starts = rng.integers(0, 10, size=7)
+        lengths = np.minimum(rng.integers(0, 10, size=7), 9 - np.minimum(starts, 9))
+        steps = np.arange(9)
+        masks.append(torch.from_numpy((steps >= starts[:, None]) & (steps < (starts + lengths)[:, None])))
+    masks.append(masks[-1].t().contiguous().t())  # a transposed view's strides
+    for mask in masks:
+        lengths = mask.sum(dim=1)
+        first = mask.to(torch.uint8).argmax(dim=1)
+        steps = torch.arange(mask.shape[1])
+        one_run = torch.equal((steps >= first[:, None]) & (steps < (first + lengths)[:, None]), mask)
+        got = K.mask_windows(mask)
+        assert (got is not None) == one_run
+        if got is not None:
+            assert torch.equal(got[0], first) and torch.equal(got[1], lengths)
+        assert (rnn_kernels._mask_windows(mask) is None) == (not one_run)  # the layers' use of it
+    with pytest.raises(ValueError, match="bool"):
+        K.mask_windows(torch.ones(2, 3))

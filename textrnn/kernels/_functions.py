@@ -988,6 +988,26 @@ def gru(
     return out, h_last
 
 
+def mask_windows(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """`(starts, lengths)`, int64 `(batch,)`, of each row's one run of True steps in the bool CPU
+    `mask` `(batch, steps)` (an empty row starts at 0), in one pass; None when some row's True
+    steps are not one run (padding inside a row).
+
+    >>> mask_windows(torch.tensor([[False, True, True], [False, False, False]]))
+    (tensor([1, 0]), tensor([2, 0]))
+    >>> mask_windows(torch.tensor([[True, False, True]])) is None
+    True
+    """
+    mask = _check_tensor("mask", mask)
+    if mask.dim() != 2 or mask.dtype != torch.bool or mask.device.type != "cpu":
+        raise ValueError(
+            f"`textrnn.kernels.mask_windows` takes a bool CPU `mask` (batch, steps), got {mask.dtype} "
+            f"{tuple(mask.shape)} on {mask.device}."
+        )
+    found = _ext().mask_windows(mask)
+    return (found[0], found[1]) if found else None
+
+
 def embedding_backward(
     grad: torch.Tensor, ids: torch.Tensor, rows: int, *, steps_first: bool = False
 ) -> torch.Tensor:

@@ -623,6 +623,10 @@ def _gate_projection(
 def _mask_windows(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
     """`(starts, lengths)` when every row's unmasked steps form one run (padding before and/or
     after, as `pad_sequences` makes), else None."""
+    from textrnn import kernels
+
+    if mask.device.type == "cpu" and mask.dtype == torch.bool and kernels.available():
+        return kernels.mask_windows(mask)  # one pass, in place of eleven operators
     lengths = mask.sum(dim=1)
     starts = mask.to(torch.uint8).argmax(dim=1)  # the first unmasked step (0 for empty rows)
     steps = torch.arange(mask.shape[1], device=mask.device)

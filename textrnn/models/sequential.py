@@ -264,7 +264,8 @@ class Sequential(Trainer, Layer):
             return None
         if _hooked(emb) or _hooked(rnn):
             return None
-        if int(x.min()) < 0 or int(x.max()) >= emb.input_dim:
+        low, high = torch.aminmax(x)
+        if int(low) < 0 or int(high) >= emb.input_dim:
             return None  # the Embedding's own call names the problem
         mask = emb.compute_mask(x)
         out = cast("BaseRNN", rnn).call_embedded(x.long(), emb.embeddings, mask, training)

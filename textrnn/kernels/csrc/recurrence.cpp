@@ -1099,6 +1099,30 @@ Tensor table_input_grad(const Tensor& d_table_, const Tensor& kernel_, const Opt
   return out;
 }
 
+// Each row's one run of unmasked steps in `mask` (B, T) bool: `[starts, lengths]` (B,) int64, an
+// empty row starting at 0; or an empty list when some row's unmasked steps are not one run.
+std::vector<Tensor> mask_windows(const Tensor& mask) {
+  TORCH_CHECK_TYPE(mask.device().is_cpu() && mask.scalar_type() == at::kBool && mask.dim() == 2,
+                   "textrnn kernels: `mask` must be a 2-D bool CPU tensor.");
+  const int64_t B = mask.size(0), T = mask.size(1), m_b = mask.stride(0), m_t = mask.stride(1);
+  const bool* m = mask.data_ptr<bool>();
+  Tensor starts = at::empty({B}, mask.options().dtype(at::kLong)), lengths = at::empty_like(starts);
+  int64_t* s = starts.data_ptr<int64_t>();
+  int64_t* n = lengths.data_ptr<int64_t>();
+  for (int64_t b = 0; b < B; ++b) {
+    const bool* row = m + b * m_b;
+    int64_t t = 0;
+    while (t < T && !row[t * m_t]) ++t;
+    const int64_t first = t;
+    while (t < T && row[t * m_t]) ++t;
+    s[b] = first == T ? 0 : first;
+    n[b] = t - first;
+    while (t < T && !row[t * m_t]) ++t;
+    if (t < T) return {};  // a second run
+  }
+  return {starts, lengths};
+}
+
 // The rows of a vocabulary of `rows` that `ids` (B, T) int64 names, and the ids renumbered into
 // them (embedding.h): `[used (n,), local (B, T)]`, or an empty list when more than `most` rows are
 // used (the caller then reads the whole vocabulary).
@@ -1166,6 +1190,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("embedding_backward", &textrnn::embedding_backward);
   m.def("grad_tn", &textrnn::grad_tn);
   m.def("compact_ids", &textrnn::compact_ids);
+  m.def("mask_windows", &textrnn::mask_windows);
   m.def("projection_table", &textrnn::projection_table);
   m.def("table_input_grad", &textrnn::table_input_grad);
   m.def("rmsprop_step", &textrnn::rmsprop_step);
