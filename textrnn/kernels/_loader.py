@@ -33,19 +33,26 @@ def threads_chosen_by_user() -> bool:
     return torch.get_num_threads() != _threads.available_cpus()
 
 
+_last_mode: list[Any] = [None, "auto"]  # the last value of TEXTRNN_KERNELS read, and its mode
+
+
 def mode() -> str:
     """The kernel choice from `TEXTRNN_KERNELS`: "auto" (unset), "native" or "torch".
 
     Raises:
         ValueError: if the variable holds anything else.
     """
-    value = os.environ.get("TEXTRNN_KERNELS", "").strip().lower() or "auto"
+    raw = os.environ.get("TEXTRNN_KERNELS")
+    if raw == _last_mode[0]:  # read at every call (tests and users change it), parsed once
+        return _last_mode[1]
+    value = (raw or "").strip().lower() or "auto"
     if value not in MODES:
         raise ValueError(
             "Received an invalid value for environment variable `TEXTRNN_KERNELS`, expected one "
             f"of 'auto', 'native' or 'torch', got {os.environ.get('TEXTRNN_KERNELS')!r}. Unset "
             "it to use the native kernels where they build."
         )
+    _last_mode[:] = [raw, value]
     return value
 
 

@@ -61,6 +61,8 @@ def _dense_views(tensors: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...] 
     """The tensors as contiguous views of their memory (dims reordered alike), if they share one
     dense layout (a weight stored transposed, its gradient and state made like it); else None."""
     first = tensors[0]
+    if all(t.is_contiguous() and t.shape == first.shape for t in tensors):
+        return tensors  # the common case: nothing to reorder
     if any(
         t.layout != torch.strided or t.stride() != first.stride() or t.shape != first.shape for t in tensors
     ):
