@@ -159,13 +159,25 @@ def save_json(obj: dict, name: str) -> Path:
 TUTORIAL_VOCAB, TUTORIAL_DIM, TUTORIAL_UNITS, TUTORIAL_STEPS = 10_000, 32, 32, 500
 
 
-def tutorial_arrays(fast: bool, rows: int):  # -> tuple[np.ndarray, np.ndarray]
+IDS = ("uniform", "imdb-like")
+
+
+def tutorial_arrays(fast: bool, rows: int, ids: str = "uniform"):  # -> tuple[np.ndarray, np.ndarray]
     """`rows` reviews of 500 random ids and their labels; `fast` pads them in front to IMDB-like
-    lengths (median ~175 tokens, capped at 500), for mask_zero and length buckets."""
+    lengths (median ~175 tokens, capped at 500), for mask_zero and length buckets. `ids`:
+    "uniform" draws every id alike (a batch of 128 names ~9,000 of the 10,000), "imdb-like" by
+    Zipf's law (id r with probability ~1/r, as words' ranks go), so that a batch names a few
+    thousand, as real reviews do (IMDB's: a median of 3,457 per bucketed batch)."""
     import numpy as np
 
+    if ids not in IDS:
+        raise ValueError(f"`ids` must be one of {IDS}, got {ids!r}.")
     rng = np.random.default_rng(0)
-    x = rng.integers(1, TUTORIAL_VOCAB, size=(rows, TUTORIAL_STEPS))
+    if ids == "uniform":
+        x = rng.integers(1, TUTORIAL_VOCAB, size=(rows, TUTORIAL_STEPS))
+    else:
+        ranks = np.arange(1, TUTORIAL_VOCAB)
+        x = rng.choice(ranks, size=(rows, TUTORIAL_STEPS), p=(1.0 / ranks) / (1.0 / ranks).sum())
     if fast:
         lengths = np.minimum(TUTORIAL_STEPS, rng.lognormal(5.2, 0.6, size=rows).astype(int) + 10)
         for i, n in enumerate(lengths):

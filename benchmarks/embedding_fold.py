@@ -1,7 +1,7 @@
 """The Embedding folded into the recurrent layer's input projection, against the two layers apart.
 
     python benchmarks/embedding_fold.py [--layers simple_rnn,lstm,gru --rounds 5 --batches 20
-                                         --out embedding_fold.json]
+                                         --ids uniform|imdb-like --out embedding_fold.json]
 
 The Keras tutorial's models (Embedding(10000, 32) -> RNN(32) -> Dense(1, sigmoid), rmsprop,
 batches of 128, 500 steps of random ids), trained with `fit` in one process, taking turns: in
@@ -9,7 +9,9 @@ each round one `fit` of `--batches` batches with the fold (what `Sequential` doe
 one with it off (a no-op forward hook on the Embedding keeps the layers apart, as it does for
 explanations). A third contender, "gathered", folds but writes the table's rows
 for every step into an xw buffer first (`embedded_projection`, then `lstm`), as the fold did
-before the recurrence read the table directly (`embedded_rnn`). "exact" runs every step; "fast"
+before the recurrence read the table directly (`embedded_rnn`); a fourth, "whole table", folds
+with the table of every id even where a batch names fewer rows (`--ids imdb-like` makes batches
+that name a few thousand, as real reviews do). "exact" runs every step; "fast"
 masks the padding of reviews of IMDB-like lengths (mask_zero=True, bucket_by_length=True).
 Figures: median milliseconds per batch over the rounds (each `fit`'s first batch left out), the
 ratio of the medians, and the largest difference of the trained weights (float rounding only).
@@ -27,9 +29,10 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import save_rows, tutorial_arrays, tutorial_model  # noqa: E402
+from _common import IDS, save_rows, tutorial_arrays, tutorial_model  # noqa: E402
 
 from textrnn.callbacks import Callback  # noqa: E402
+from textrnn.kernels import _functions  # noqa: E402
 from textrnn.layers import rnn_kernels  # noqa: E402
 
 BATCH = 128
@@ -53,9 +56,11 @@ def _fit(kind: str, fast: bool, variant: str, x: np.ndarray, y: np.ndarray) -> t
     if variant == "apart":
         model.layers[0].register_forward_hook(lambda *args: None)
     times = _BatchTimes()
-    reads_table = rnn_kernels._reads_table
+    reads_table, used_rows = rnn_kernels._reads_table, _functions._used_rows
     if variant == "gathered":
         rnn_kernels._reads_table = lambda *args: False  # type: ignore[assignment]
+    if variant == "whole table":
+        _functions._used_rows = lambda ids, rows: (None, ids)  # type: ignore[assignment]
     try:
         model.fit(
             x,
@@ -68,7 +73,7 @@ def _fit(kind: str, fast: bool, variant: str, x: np.ndarray, y: np.ndarray) -> t
             callbacks=[times],
         )
     finally:
-        rnn_kernels._reads_table = reads_table
+        rnn_kernels._reads_table, _functions._used_rows = reads_table, used_rows
     return times.times[1:], model.get_weights()
 
 
@@ -79,6 +84,7 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--batches", type=int, default=20)
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--ids", default="uniform", choices=IDS)
     p.add_argument("--out", default="embedding_fold.json")
     args = p.parse_args()
     if args.threads:
@@ -86,8 +92,8 @@ def main() -> None:
     rows = []
     for kind in args.layers.split(","):
         for mode in args.modes.split(","):
-            x, y = tutorial_arrays(mode == "fast", BATCH * args.batches)
-            variants = ("folded", "gathered", "apart")
+            x, y = tutorial_arrays(mode == "fast", BATCH * args.batches, args.ids)
+            variants = ("folded", "whole table", "gathered", "apart")
             times: dict[str, list[float]] = {name: [] for name in variants}
             diff = 0.0
             for _ in range(args.rounds):
@@ -105,11 +111,15 @@ def main() -> None:
                 "layer": kind, "mode": mode, "folded_ms": folded * 1e3, "apart_ms": apart * 1e3,
                 "speedup": apart / folded, "max_weight_diff": diff, "rounds": times,
             }  # fmt: skip
-            gathered_note = ""
-            if "gathered" in times:
-                gathered = statistics.median(times["gathered"])
-                row.update(gathered_ms=gathered * 1e3, speedup_vs_gathered=gathered / folded)
-                gathered_note = f"  gathered {gathered * 1e3:7.2f} (x{gathered / folded:.3f})"
+            gathered, whole = statistics.median(times["gathered"]), statistics.median(times["whole table"])
+            row.update(
+                ids=args.ids, gathered_ms=gathered * 1e3, speedup_vs_gathered=gathered / folded,
+                whole_table_ms=whole * 1e3, speedup_vs_whole_table=whole / folded,
+            )  # fmt: skip
+            gathered_note = (
+                f"  whole table {whole * 1e3:7.2f} (x{whole / folded:.3f})"
+                f"  gathered {gathered * 1e3:7.2f} (x{gathered / folded:.3f})"
+            )
             rows.append(row)
             print(
                 f"{kind:10s} {mode:5s}  folded {folded * 1e3:7.2f} ms/batch  apart {apart * 1e3:7.2f}  "

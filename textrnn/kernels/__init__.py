@@ -16,7 +16,7 @@ token id from unpadded sequences). `embedded_projection` folds an Embedding into
 layer's input projection for training (a table `embeddings @ kernel + bias`, one row per word of
 the vocabulary, read by id), and `embedded_rnn` runs the recurrence reading that table's rows
 itself, without writing them out per step. The table holds only the rows a batch's ids name when
-they are at most 3/4 of the vocabulary (a batch of 128 IMDB reviews names about a third of 10,000
+they are at most half of the vocabulary (a batch of 128 IMDB reviews names about a third of 10,000
 words), and its products are taken row by row, each sum over the features in order, so that they
 are the same bits at any thread count on every CPU. `mask_windows` finds each row's one run of
 unmasked steps in one pass. `TokenTable` is a vocabulary's native hash table, which
