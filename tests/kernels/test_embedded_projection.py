@@ -435,3 +435,16 @@ def test_mask_windows_finds_each_rows_run_as_the_tensor_ops_do():
         assert (rnn_kernels._mask_windows(mask) is None) == (not one_run)  # the layers' use of it
     with pytest.raises(ValueError, match="bool"):
         K.mask_windows(torch.ones(2, 3))
+
+
+def test_the_table_of_the_rows_used_passes_gradcheck_in_float64():
+    ids = torch.randint(0, 6, (3, 4), generator=torch.Generator().manual_seed(16)) * 5  # <= 6 of 30 rows
+    assert K._functions._used_rows(ids, 30)[0] is not None
+    gen = torch.Generator().manual_seed(17)
+    emb, kernel, bias = (
+        torch.randn(*s, generator=gen, dtype=torch.float64, requires_grad=True)
+        for s in ((30, 3), (3, 8), (8,))
+    )
+    assert torch.autograd.gradcheck(lambda e, k, b: K.embedded_projection(ids, e, k, b), (emb, kernel, bias))
+    assert torch.autograd.gradcheck(lambda e, k: K.embedded_projection(ids, e, k), (emb, kernel))
+    assert K.embedded_projection(ids[:0], emb, kernel, bias).shape == (0, 4, 8)  # no rows at all
