@@ -1,18 +1,20 @@
 """Where a training batch of the tutorial models goes: what is left after the fused kernels.
 
     python benchmarks/profile_step.py [--layers simple_rnn,lstm,gru --modes exact,fast
-                                       --batches 30 --out profile_step.json]
+                                       --batches 30 --ids uniform|imdb-like --out profile_step.json]
 
 The Keras tutorial's models (Embedding(10000, 32) -> RNN(32) -> Dense(1, sigmoid), rmsprop,
 batches of 128, 500 steps of random ids; "fast" masks the padding of reviews of IMDB-like
 lengths with mask_zero=True and bucket_by_length=True), one `fit` of `--batches` batches under
-`torch.profiler` after one unprofiled warm-up `fit`. Each operator's self time (on the calling
+`torch.profiler` after one unprofiled warm-up `fit` (`--ids`: see `_common.tutorial_arrays`).
+Each operator's self time (on the calling
 thread; the kernels' own threads work inside it) is put in a group, in milliseconds per batch:
 
 - recurrence forward / backward: the fused kernels' autograd functions (`_EmbeddedRecurrence`
   reads the projection table; its backward also takes the recurrent kernel's gradient and the
   table's gradient, `embedding_backward` and `grad_tn`);
-- projection table: the products `embeddings @ kernel + bias` and `d_table @ kernel^T`;
+- projection table: PyTorch's `aten::mm` (the fold's table products, `embeddings @ kernel + bias` and
+  `d_table @ kernel^T`, ran there before `projection_table`; they now count in the recurrence's rows);
 - optimizer: RMSprop's step and zero_grad;
 - dense, loss and metrics: everything else PyTorch runs (the Dense head, the loss, `acc`, copies);
 - outside operators: the batch's wall time minus all of the above (Python: the training loop,
@@ -33,7 +35,7 @@ import numpy as np
 from torch.profiler import ProfilerActivity, profile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import save_rows, tutorial_arrays, tutorial_model  # noqa: E402
+from _common import IDS, save_rows, tutorial_arrays, tutorial_model  # noqa: E402
 
 from textrnn.models import Sequential  # noqa: E402
 
@@ -64,13 +66,14 @@ def main() -> None:
     p.add_argument("--layers", default="simple_rnn,lstm,gru")
     p.add_argument("--modes", default="exact,fast")
     p.add_argument("--batches", type=int, default=30)
+    p.add_argument("--ids", default="uniform", choices=IDS)
     p.add_argument("--out", default="profile_step.json")
     args = p.parse_args()
     rows = []
     for kind in args.layers.split(","):
         for mode in args.modes.split(","):
             fast = mode == "fast"
-            x, y = tutorial_arrays(fast, BATCH * args.batches)
+            x, y = tutorial_arrays(fast, BATCH * args.batches, args.ids)
             model = tutorial_model(kind, fast)
             _fit(model, x[: 2 * BATCH], y[: 2 * BATCH], fast)  # warm-up: the build, the buffers
             with profile(activities=[ProfilerActivity.CPU]) as prof:
@@ -84,7 +87,7 @@ def main() -> None:
             wall_ms = wall * 1e3 / args.batches
             per_batch["outside operators"] = max(0.0, wall_ms - sum(per_batch.values()))
             row = {
-                "layer": kind, "mode": mode, "batches": args.batches,
+                "layer": kind, "mode": mode, "batches": args.batches, "ids": args.ids,
                 "profiled_ms_per_batch": wall_ms, "unprofiled_ms_per_batch": plain * 1e3 / args.batches,
                 "ms_per_batch": dict(sorted(per_batch.items(), key=lambda kv: -kv[1])),
             }  # fmt: skip
