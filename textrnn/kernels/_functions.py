@@ -209,16 +209,15 @@ def _used_rows(ids: torch.Tensor, rows: int) -> tuple[torch.Tensor | None, torch
 
 
 def _projection_table(
-    embeddings: torch.Tensor,
-    kernel: torch.Tensor,
-    bias: torch.Tensor | None,
-    used: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """The table `(rows, width)` of every id's projection `embeddings @ kernel + bias`, or of the
-    rows `used` alone (`projection_table`: each sum over the features in order, the same bits at
-    any thread count, which a threaded GEMM does not promise on every CPU)."""
+    ids: torch.Tensor, embeddings: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+    """`(table, used, local)`: the projection `embeddings @ kernel + bias` of the rows `ids` name
+    (`_used_rows`; `used` None: of every row), and `ids` renumbered into the table's rows. Each of
+    its sums runs over the features in order (`projection_table`): the same bits at any thread
+    count, which a threaded GEMM does not promise on every CPU."""
+    used, local = _used_rows(ids, int(embeddings.shape[0]))
     table: torch.Tensor = _ext().projection_table(embeddings, used, kernel, bias)
-    return table
+    return table, used, local
 
 
 def _augmented(embeddings: torch.Tensor, used: torch.Tensor | None, has_bias: bool) -> torch.Tensor:
@@ -277,8 +276,7 @@ class _EmbeddedProjection(torch.autograd.Function):
         ext = _ext()
         batch, steps = ids.shape
         width = kernel.shape[1]
-        used, ids = _used_rows(ids, int(embeddings.shape[0]))
-        table = _projection_table(embeddings, kernel, bias, used)
+        table, used, ids = _projection_table(ids, embeddings, kernel, bias)
         xw = ext.pooled_empty([steps, batch, width], embeddings)
         torch.index_select(table, 0, ids.t().reshape(-1), out=xw.view(-1, width))
         ctx.save_for_backward(ids, embeddings, used, kernel)
@@ -317,8 +315,7 @@ class _EmbeddedRecurrence(torch.autograd.Function):
         starts: torch.Tensor | None,
     ) -> tuple[torch.Tensor, ...]:
         ext = _ext()
-        used, ids = _used_rows(ids, int(embeddings.shape[0]))
-        table = _projection_table(embeddings, kernel, bias, used)
+        table, used, ids = _projection_table(ids, embeddings, kernel, bias)
         saved: tuple[torch.Tensor | None, ...]
         results: tuple[torch.Tensor, ...]
         if kind == "lstm":
@@ -487,8 +484,7 @@ def embedded_rnn(
     weights = (embeddings, kernel, bias, *states, recurrent_kernel)
     wants_grad = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in weights)
     if kind == "lstm" and not outputs and not wants_grad:
-        used, local = _used_rows(ids, int(embeddings.shape[0]))
-        table = _projection_table(embeddings, kernel, bias, used)
+        table, _, local = _projection_table(ids, embeddings, kernel, bias)
         h, c = _ext().lstm_last_table(table, local, states[0], c0, recurrent_kernel, lengths, starts)
         return embeddings.new_zeros((batch, 0, units)), [h, c]
     out, *final = _EmbeddedRecurrence.apply(

@@ -933,6 +933,18 @@ std::vector<Tensor> gru_backward(const OptTensor& gout_, const OptTensor& ghlast
 }
 
 // ------------------------------------------------------------------------------- Embedding
+// The first id of ids (B, T; strides id_b, id_t) outside [0, rows), raised as an IndexError that
+// names it; returns when there is none.
+void check_ids_in_range(const int64_t* idp, int64_t id_b, int64_t id_t, int64_t B, int64_t T,
+                        int64_t rows) {
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = 0; t < T; ++t) {
+      const int64_t r = idp[b * id_b + t * id_t];
+      TORCH_CHECK_INDEX(r >= 0 && r < rows, "textrnn kernels: index ", r, " at (", b, ", ", t,
+                        ") is out of range for ", rows, " embedding rows.");
+    }
+}
+
 // The gradient of `weight[ids]`: (rows, D) from grad (B, T, D) (any strides; unit stride along D
 // avoids a copy) and ids (B, T) int64. Same numbers as a sequential index_add_ (embedding.h), or
 // with `steps_first` as one over the ids flattened step-major.
@@ -973,43 +985,31 @@ Tensor embedding_backward(const Tensor& grad_, const Tensor& ids_, int64_t rows,
       }
     });
   });
-  if (!ok) {
-    for (int64_t b = 0; b < B; ++b)
-      for (int64_t t = 0; t < T; ++t) {
-        const int64_t r = idp[b * id_b + t * id_t];
-        TORCH_CHECK_INDEX(r >= 0 && r < rows, "textrnn kernels: index ", r, " at (", b, ", ", t,
-                          ") is out of range for ", rows, " embedding rows.");
-      }
-  }
+  if (!ok) check_ids_in_range(idp, id_b, id_t, B, T, rows);
   return out;
 }
 
 // ------------------------------------------------------------------------ projection table
-// The rows of `embeddings` (V, F) named by `used` (n,) int64, or all of them when it is None:
-// checked, as a pointer per row of the result.
-template <typename T>
-std::vector<const T*> table_rows(const Tensor& E, const OptTensor& used_, int64_t& n) {
-  const int64_t V = E.size(0), F = E.size(1);
-  const T* e = E.data_ptr<T>();
-  std::vector<const T*> rows;
-  if (!used_.has_value() || !used_->defined()) {
-    n = V;
-    rows.resize(V);
-    for (int64_t r = 0; r < V; ++r) rows[r] = e + r * F;
-    return rows;
-  }
+// `used` (n,) int64 rows of a vocabulary of `rows`, checked and contiguous; undefined when None
+// (every row).
+Tensor checked_used(const OptTensor& used_, int64_t rows) {
+  if (!used_.has_value() || !used_->defined()) return Tensor();
   const Tensor used = used_->contiguous();
   TORCH_CHECK_TYPE(used.device().is_cpu() && used.scalar_type() == at::kLong && used.dim() == 1,
                    "textrnn kernels: `used` must be a 1-D int64 CPU tensor.");
-  n = used.numel();
   const int64_t* u = used.data_ptr<int64_t>();
-  rows.resize(n);
-  for (int64_t i = 0; i < n; ++i) {
-    TORCH_CHECK_INDEX(u[i] >= 0 && u[i] < V, "textrnn kernels: row ", u[i],
-                      " is out of range for ", V, " embedding rows.");
-    rows[i] = e + u[i] * F;
-  }
-  return rows;
+  for (int64_t i = 0; i < used.numel(); ++i)
+    TORCH_CHECK_INDEX(u[i] >= 0 && u[i] < rows, "textrnn kernels: row ", u[i],
+                      " is out of range for ", rows, " embedding rows.");
+  return used;
+}
+
+// `t` contiguous, after checking it is a 2-D float32 or float64 CPU tensor.
+Tensor checked_float_matrix(const Tensor& t, const char* name) {
+  TORCH_CHECK_TYPE(t.device().is_cpu() && t.dim() == 2 &&
+                       (t.scalar_type() == at::kFloat || t.scalar_type() == at::kDouble),
+                   "textrnn kernels: `", name, "` must be a 2-D float32 or float64 CPU tensor.");
+  return t.contiguous();
 }
 
 // o_i = c + x_i @ M for the n rows x_i (K,), M (K, N) row-major, each sum over K in order
@@ -1041,10 +1041,7 @@ void rows_times(const std::vector<const T*>& x, const T* c, const T* M, int64_t 
 // is None): the projection of each id's vector, the same bits at any thread count.
 Tensor projection_table(const Tensor& embeddings_, const OptTensor& used, const Tensor& kernel_,
                         const OptTensor& bias_) {
-  const Tensor E = embeddings_.contiguous(), K = kernel_.contiguous();
-  TORCH_CHECK_TYPE(E.device().is_cpu() && E.dim() == 2 &&
-                       (E.scalar_type() == at::kFloat || E.scalar_type() == at::kDouble),
-                   "textrnn kernels: `embeddings` must be a 2-D float32 or float64 CPU tensor.");
+  const Tensor E = checked_float_matrix(embeddings_, "embeddings"), K = kernel_.contiguous();
   check_float(K, "kernel", E);
   TORCH_CHECK_VALUE(K.dim() == 2 && K.size(0) == E.size(1), "textrnn kernels: `kernel` must be (",
                     E.size(1), ", width), got ", K.sizes(), ".");
@@ -1052,11 +1049,14 @@ Tensor projection_table(const Tensor& embeddings_, const OptTensor& used, const 
   Tensor c = bias_.has_value() && bias_->defined() ? bias_->contiguous() : at::zeros({W}, E.options());
   check_float(c, "bias", E);
   check_shape(c, "bias", {W});
-  Tensor table;
+  const Tensor picked = checked_used(used, E.size(0));
+  const int64_t n = picked.defined() ? picked.numel() : E.size(0);
+  const int64_t* u = picked.defined() ? picked.data_ptr<int64_t>() : nullptr;
+  Tensor table = pool().get({n, W}, E);
   AT_DISPATCH_FLOATING_TYPES(E.scalar_type(), "projection_table", [&] {
-    int64_t n = 0;
-    const std::vector<const scalar_t*> x = table_rows<scalar_t>(E, used, n);
-    table = pool().get({n, W}, E);
+    const scalar_t* e = E.data_ptr<scalar_t>();
+    std::vector<const scalar_t*> x(n);
+    for (int64_t i = 0; i < n; ++i) x[i] = e + (u ? u[i] : i) * F;
     scalar_t* t = table.data_ptr<scalar_t>();
     rows_times<scalar_t>(x, c.data_ptr<scalar_t>(), K.data_ptr<scalar_t>(), F, W,
                          [&](int64_t i) { return t + i * W; });
@@ -1068,16 +1068,13 @@ Tensor projection_table(const Tensor& embeddings_, const OptTensor& used, const 
 // `used` is None) = d_table[i] @ kernel^T, every other row zero; the same bits at any thread count.
 Tensor table_input_grad(const Tensor& d_table_, const Tensor& kernel_, const OptTensor& used_,
                         int64_t rows) {
-  const Tensor D = d_table_.contiguous(), KT = kernel_.t().contiguous();
-  TORCH_CHECK_TYPE(D.device().is_cpu() && D.dim() == 2 &&
-                       (D.scalar_type() == at::kFloat || D.scalar_type() == at::kDouble),
-                   "textrnn kernels: `d_table` must be a 2-D float32 or float64 CPU tensor.");
+  const Tensor D = checked_float_matrix(d_table_, "d_table"), KT = kernel_.t().contiguous();
   check_float(KT, "kernel", D);
   TORCH_CHECK_VALUE(KT.dim() == 2 && KT.size(0) == D.size(1), "textrnn kernels: `kernel` must be "
                     "(features, ", D.size(1), "), got ", kernel_.sizes(), ".");
   const int64_t n = D.size(0), W = D.size(1), F = KT.size(1);
-  const bool some = used_.has_value() && used_->defined();
-  const Tensor used = some ? used_->contiguous() : Tensor();
+  const Tensor used = checked_used(used_, rows);
+  const bool some = used.defined();
   TORCH_CHECK_VALUE(some ? used.numel() == n : rows == n, "textrnn kernels: `d_table` has ", n,
                     " rows, for ", some ? used.numel() : rows, " table rows.");
   Tensor out = pool().get({rows, F}, D);
@@ -1089,10 +1086,6 @@ Tensor table_input_grad(const Tensor& d_table_, const Tensor& kernel_, const Opt
     std::vector<scalar_t> zero(F, scalar_t(0));
     scalar_t* o = out.data_ptr<scalar_t>();
     const int64_t* u = some ? used.data_ptr<int64_t>() : nullptr;
-    if (u)
-      for (int64_t i = 0; i < n; ++i)
-        TORCH_CHECK_INDEX(u[i] >= 0 && u[i] < rows, "textrnn kernels: row ", u[i],
-                          " is out of range for ", rows, " embedding rows.");
     rows_times<scalar_t>(x, zero.data(), KT.data_ptr<scalar_t>(), W, F,
                          [&](int64_t i) { return o + (u ? u[i] : i) * F; });
   });
@@ -1138,14 +1131,7 @@ std::vector<Tensor> compact_ids(const Tensor& ids, int64_t rows, int64_t most) {
   const int64_t n = compact_rows(idp, ids.stride(0), ids.stride(1), B, T, rows, most,
                                  slot.data_ptr<int64_t>(), used.data_ptr<int64_t>(),
                                  local.data_ptr<int64_t>());
-  if (n == -1) {
-    for (int64_t b = 0; b < B; ++b)
-      for (int64_t t = 0; t < T; ++t) {
-        const int64_t r = idp[b * ids.stride(0) + t * ids.stride(1)];
-        TORCH_CHECK_INDEX(r >= 0 && r < rows, "textrnn kernels: index ", r, " at (", b, ", ", t,
-                          ") is out of range for ", rows, " embedding rows.");
-      }
-  }
+  if (n == -1) check_ids_in_range(idp, ids.stride(0), ids.stride(1), B, T, rows);
   if (n < 0) return {};
   return {used.narrow(0, 0, n), local};
 }
