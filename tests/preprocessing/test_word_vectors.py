@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 
 from textrnn.preprocessing.word_vectors import cooccurrence_counts, ppmi_svd_vectors
 
@@ -46,3 +47,21 @@ def test_words_used_alike_get_close_vectors():
 def test_invalid_arguments_raise(kwargs, pattern):
     with pytest.raises(ValueError, match=pattern):
         ppmi_svd_vectors([[3, 4, 5]], 20, **{"output_dim": 4, **kwargs})
+
+
+def test_counts_are_coalesced_and_do_not_depend_on_the_texts_order():
+    rng = np.random.default_rng(2)
+    seqs = [rng.integers(0, 50, size=n).tolist() for n in rng.integers(0, 40, size=60)]
+    a = cooccurrence_counts(seqs, 40, window=4, min_index=1)
+    b = cooccurrence_counts([seqs[i] for i in rng.permutation(len(seqs))], 40, window=4, min_index=1)
+    assert a.is_coalesced()
+    keys = a.indices()[0] * 40 + a.indices()[1]
+    assert bool((keys[1:] > keys[:-1]).all())  # sorted row-major, no repeats: what coalesce gives
+    assert torch.equal(a.indices(), b.indices()) and torch.equal(a.values(), b.values())
+    dense = a.to_dense()
+    assert torch.equal(dense, dense.t())
+
+
+def test_counts_of_no_pairs_are_empty():
+    got = cooccurrence_counts([[], [5], [1, 2]], 10, window=2, min_index=3)
+    assert got.shape == (10, 10) and got._nnz() == 0

@@ -271,6 +271,89 @@ def test_native_rmsprop_step_is_the_rule_with_a_correctly_rounded_sqrt():
     assert torch.equal(w_got, w_ref)
 
 
+def _adam_trajectory(dtype, shapes, steps, mode, monkeypatch, **kwargs):
+    """Weights and moments after `steps` Adam steps with TEXTRNN_KERNELS=`mode`; the last weight
+    joins at step 2, so that the weights' step counts (and bias corrections) differ."""
+    monkeypatch.setenv("TEXTRNN_KERNELS", mode)
+    g = torch.Generator().manual_seed(0)
+    params = [torch.nn.Parameter(torch.randn(s, generator=g, dtype=dtype)) for s in shapes]
+    opt = Adam(**kwargs)
+    opt.build(params)
+    for step in range(steps):
+        opt.zero_grad()
+        for i, p in enumerate(params):
+            if i == len(params) - 1 and step < 2:
+                continue
+            grad = torch.randn(p.shape, generator=g, dtype=dtype) * 10.0 ** (-(i + step) % 6)
+            grad[..., 0] = 0.0  # rows an embedding never sees keep moving with their momentum
+            p.grad = grad
+        opt.step()
+    state = opt.torch_optimizer.state
+    return [p.detach().clone() for p in params], [state[p][k].clone() for p in params for k in ("m", "v")]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_native_adam_matches_the_multi_tensor_update(dtype, monkeypatch):
+    from textrnn import kernels
+
+    if not kernels.available():
+        pytest.skip("native kernels unavailable")
+    shapes = [(1000, 32), (32, 32), (32,), (70001,), (1,), (300,)]
+    kwargs = {"learning_rate": 0.01, "beta_1": 0.8, "beta_2": 0.95, "epsilon": 1e-6}
+    native = _adam_trajectory(dtype, shapes, 6, "native", monkeypatch, **kwargs)
+    torch_ = _adam_trajectory(dtype, shapes, 6, "torch", monkeypatch, **kwargs)
+    tight = dtype == torch.float64
+    for a, b in zip(native[0] + native[1], torch_[0] + torch_[1], strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-13 if tight else 1e-5, atol=1e-12 if tight else 1e-8)
+    # the weights moved: a kernel that did nothing would fail above, and this says so plainly
+    first = torch.randn(shapes[0], generator=torch.Generator().manual_seed(0), dtype=dtype)
+    assert not torch.equal(native[0][0], first)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = _adam_trajectory(dtype, shapes, 3, "native", monkeypatch, **kwargs)
+        torch.set_num_threads(2)
+        two = _adam_trajectory(dtype, shapes, 3, "native", monkeypatch, **kwargs)
+    finally:
+        torch.set_num_threads(before)
+    for a, b in zip(one[0] + one[1], two[0] + two[1], strict=True):
+        assert torch.equal(a, b)
+
+
+def test_native_adam_step_is_the_rule_with_a_correctly_rounded_sqrt():
+    from textrnn import kernels
+
+    if not kernels.available():
+        pytest.skip("native kernels unavailable")
+    g = torch.Generator().manual_seed(1)
+    w = torch.randn(70001, generator=g)
+    grad = torch.randn(70001, generator=g) * 1e-3
+    m = torch.randn(70001, generator=g) * 1e-3
+    v = torch.rand(70001, generator=g) * 1e-6
+    alpha, b1, b2, eps = 0.003, 0.9, 0.999, 1e-7
+    m_ref = torch.lerp(m, grad, 1.0 - b1)
+    v_ref = torch.addcmul(v * b2, grad, grad, value=1.0 - b2)  # PyTorch's addcmul: one FMA
+    denom = torch.sqrt(v_ref.double()).float() + eps  # correctly rounded
+    w_ref = w + (-alpha * m_ref) / denom
+    w_got, m_got, v_got = w.clone(), m.clone(), v.clone()
+    kernels.adam_update_(w_got, grad, m_got, v_got, alpha=alpha, beta_1=b1, beta_2=b2, epsilon=eps)
+    assert torch.equal(m_got, m_ref)
+    assert torch.equal(v_got, v_ref)
+    assert torch.equal(w_got, w_ref)
+
+
+def test_native_adam_refuses_tensors_that_do_not_fit():
+    from textrnn import kernels
+
+    if not kernels.available():
+        pytest.skip("native kernels unavailable")
+    w, m, v = torch.zeros(8), torch.zeros(8), torch.zeros(8)
+    with pytest.raises(ValueError, match="different sizes"):
+        kernels.adam_update_(w, torch.zeros(7), m, v, alpha=0.1, beta_1=0.9, beta_2=0.99, epsilon=1e-7)
+    with pytest.raises(ValueError, match="contiguous"):
+        kernels.adam_update_(w, torch.zeros(16)[::2], m, v, alpha=0.1, beta_1=0.9, beta_2=0.99, epsilon=1e-7)
+
+
 def test_rmsprop_transposed_and_strided_weights(monkeypatch):
     from textrnn.training import optimizers as opt_module
 

@@ -53,6 +53,7 @@ from __future__ import annotations
 
 from textrnn.kernels._functions import (
     TokenTable,
+    adam_update_,
     dense_product,
     embedded_projection,
     embedded_rnn,
@@ -90,6 +91,7 @@ __all__ = [
     "embedded_rnn",
     "embedded_projection",
     "project",
+    "adam_update_",
     "rmsprop_update_",
     "simple_rnn",
     "threads_chosen_by_user",

@@ -1089,3 +1089,34 @@ def rmsprop_update_(
         ValueError, TypeError: for tensors that do not fit.
     """
     _ext().rmsprop_step(weight, grad, velocity, rho, 1.0 - rho, epsilon, -learning_rate)
+
+
+def adam_update_(
+    weight: torch.Tensor,
+    grad: torch.Tensor,
+    m: torch.Tensor,
+    v: torch.Tensor,
+    *,
+    alpha: float,
+    beta_1: float,
+    beta_2: float,
+    epsilon: float,
+) -> None:
+    """Keras's Adam step (not amsgrad) on one weight, in place, in one pass.
+
+    `m += (1 - beta_1) * (grad - m)`, `v = beta_2 * v + (1 - beta_2) * grad**2`, then
+    `weight -= alpha * m / (sqrt(v) + epsilon)`, where `alpha` is the step's bias-corrected
+    learning rate (`lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)`). One read and write of each tensor
+    instead of the multi-tensor PyTorch update's seven passes, the same operations in the same
+    order and precision, except the correctly rounded square root (as in `rmsprop_update_`).
+    Results do not depend on the thread count.
+
+    Args:
+        weight, grad, m, v: contiguous CPU tensors of one float dtype and size.
+        alpha, beta_1, beta_2, epsilon: the step's hyperparameters.
+
+    Raises:
+        KernelUnavailableError: if `available()` is False.
+        ValueError, TypeError: for tensors that do not fit.
+    """
+    _ext().adam_step(weight, grad, m, v, 1.0 - beta_1, beta_2, 1.0 - beta_2, epsilon, -alpha)

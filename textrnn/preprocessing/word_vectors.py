@@ -46,19 +46,34 @@ def cooccurrence_counts(
     checks.positive_int("window", window)
     flat = _flatten(sequences, window)
     flat[(flat < min_index) | (flat >= input_dim)] = -1
-    shape = (input_dim, input_dim)
-    no_pairs = torch.zeros((2, 0), dtype=torch.long)
-    total = torch.sparse_coo_tensor(
-        no_pairs, torch.zeros(0, dtype=torch.float64), shape, check_invariants=False
-    )
+    # every pair within the window once, as the key of its unordered words (lo * input_dim + hi)
+    # and its distance d in the low bits; sorted, a run of one key and d counts its pairs, and a
+    # key's sum of 1/d is taken over its runs in order, so it does not depend on the texts' order
+    bits = max(1, int(window).bit_length())
+    keys = []
     for d in range(1, window + 1):
         a, b = flat[:-d], flat[d:]
         keep = (a >= 0) & (b >= 0)
-        pairs = torch.from_numpy(np.stack([a[keep], b[keep]]))
-        weights = torch.full((pairs.shape[1],), 1.0 / d, dtype=torch.float64)
-        counts = torch.sparse_coo_tensor(pairs, weights, shape, check_invariants=False)
-        total = (total + counts).coalesce()
-    return (total + total.t()).coalesce()
+        a, b = a[keep], b[keep]
+        keys.append(((np.minimum(a, b) * input_dim + np.maximum(a, b)) << bits) | d)
+    pairs = np.sort(np.concatenate([np.zeros(0, dtype=np.int64), *keys]))
+    firsts = np.flatnonzero(np.diff(pairs, prepend=-1))  # where each (key, d) run starts
+    counts = np.diff(firsts, append=len(pairs))
+    key, distance = pairs[firsts] >> bits, pairs[firsts] & ((1 << bits) - 1)
+    starts = np.flatnonzero(np.diff(key, prepend=-1))  # where each key's runs start
+    sums = np.add.reduceat(counts / distance, starts) if len(key) else np.zeros(0)
+    lo, hi = np.divmod(key[starts], input_dim)
+    # the upper triangle (lo <= hi) and its mirror; a word with itself counts both ways
+    off = lo != hi
+    rows = np.concatenate([lo, hi[off]])
+    cols = np.concatenate([hi, lo[off]])
+    values = np.concatenate([np.where(off, sums, 2.0 * sums), sums[off]])
+    order = np.argsort(rows * input_dim + cols, kind="stable")
+    indices = torch.from_numpy(np.stack([rows[order], cols[order]]))
+    shape = (input_dim, input_dim)
+    return torch.sparse_coo_tensor(
+        indices, torch.from_numpy(values[order]), shape, check_invariants=False, is_coalesced=True
+    )
 
 
 def ppmi_svd_vectors(

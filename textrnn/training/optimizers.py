@@ -73,19 +73,19 @@ def _dense_views(tensors: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...] 
     return views if views[0].is_contiguous() else None
 
 
-def _native_rmsprop_views(
-    params: list[torch.Tensor], grads: list[Any], vel: list[torch.Tensor]
+def _native_views(
+    params: list[torch.Tensor], grads: list[Any], *states: list[torch.Tensor]
 ) -> list[tuple[torch.Tensor, ...]] | None:
-    """`(weight, grad, velocity)` views for textrnn's one-pass CPU kernel, or None if it cannot
+    """`(weight, grad, *state)` views for textrnn's one-pass CPU kernels, or None if they cannot
     apply this step (not all on CPU in one float dtype and dense layout, or no native kernels)."""
     dtype = params[0].dtype
     if dtype not in (torch.float32, torch.float64):
         return None
     views = []
-    for trio in zip(params, grads, vel, strict=True):
-        if any(t.device.type != "cpu" or t.dtype != dtype for t in trio):
+    for group in zip(params, grads, *states, strict=True):
+        if any(t.device.type != "cpu" or t.dtype != dtype for t in group):
             return None
-        dense = _dense_views(trio)
+        dense = _dense_views(group)
         if dense is None:
             return None
         views.append(dense)
@@ -155,9 +155,7 @@ class _KerasRMSprop(_KerasRule):
     def _update(self, group: _Group, params: _Tensors, grads: _Tensors, states: list[_Group]) -> None:
         rho, lr, eps = group["rho"], group["lr"], group["epsilon"]
         vel = [s["velocity"] for s in states]
-        native = (
-            None if group["centered"] or group["momentum"] > 0 else _native_rmsprop_views(params, grads, vel)
-        )
+        native = None if group["centered"] or group["momentum"] > 0 else _native_views(params, grads, vel)
         if native is not None:
             from textrnn import kernels
 
@@ -214,6 +212,15 @@ class _KerasAdam(_KerasRule):
             s["step"] += 1
         ms = [s["m"] for s in states]
         vs = [s["v"] for s in states]
+        native = None if group["amsgrad"] else _native_views(params, grads, ms, vs)
+        if native is not None:
+            from textrnn import kernels
+
+            for (p, g, m, v), s in zip(native, states, strict=True):
+                t = s["step"]
+                alpha = group["lr"] * math.sqrt(1.0 - b2**t) / (1.0 - b1**t)
+                kernels.adam_update_(p, g, m, v, alpha=alpha, beta_1=b1, beta_2=b2, epsilon=group["epsilon"])
+            return
         torch._foreach_lerp_(ms, grads, 1.0 - b1)
         torch._foreach_mul_(vs, b2)
         torch._foreach_addcmul_(vs, grads, grads, value=1.0 - b2)

@@ -36,3 +36,37 @@ void rmsprop_update(T* TEXTRNN_RESTRICT w, const T* TEXTRNN_RESTRICT g, T* TEXTR
 }
 
 }  // namespace textrnn
+
+namespace textrnn {
+
+// Keras's Adam update (not amsgrad) in one pass over each weight, with the operations and
+// rounding of textrnn's multi-tensor PyTorch version (lerp_, mul_, addcmul_, sqrt, add_,
+// addcdiv_):
+//   m = m + (1 - beta_1) (g - m);  v = beta_2 v + (1 - beta_2) g^2;
+//   w -= alpha m / (sqrt(v) + epsilon),  alpha = lr sqrt(1 - beta_2^t) / (1 - beta_1^t)
+// PyTorch's vectorised lerp and addcmul each end in one fused multiply-add, written out here; the
+// compiler's own contraction is off. As in rmsprop_update, this square root is correctly rounded.
+template <typename T>
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("fp-contract=off")))
+#endif
+void adam_update(T* TEXTRNN_RESTRICT w, const T* TEXTRNN_RESTRICT g, T* TEXTRNN_RESTRICT m,
+                 T* TEXTRNN_RESTRICT v, int64_t begin, int64_t end, T one_minus_beta_1, T beta_2,
+                 T one_minus_beta_2, T epsilon, T neg_alpha) {
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
+  TEXTRNN_SIMD
+  for (int64_t i = begin; i < end; ++i) {
+    const T gi = g[i];
+    const T mi = std::fma(one_minus_beta_1, gi - m[i], m[i]);  // lerp_ with a weight below 1/2
+    m[i] = mi;
+    T vi = v[i] * beta_2;
+    vi = std::fma(one_minus_beta_2 * gi, gi, vi);  // addcmul_
+    v[i] = vi;
+    const T denom = std::sqrt(vi) + epsilon;
+    w[i] = w[i] + neg_alpha * mi / denom;  // addcdiv_: w + (value * m) / denom
+  }
+}
+
+}  // namespace textrnn

@@ -1161,11 +1161,41 @@ void rmsprop_step(Tensor& weight, const Tensor& grad, Tensor& velocity, double r
   });
 }
 
+
+// ------------------------------------------------------------------------------- Adam
+// In place on contiguous weight, gradient and the two moments of one dtype (optimizers.h).
+void adam_step(Tensor& weight, const Tensor& grad, Tensor& m, Tensor& v, double one_minus_beta_1,
+               double beta_2, double one_minus_beta_2, double epsilon, double neg_alpha) {
+  TORCH_CHECK_VALUE(weight.device().is_cpu() && grad.device().is_cpu() && m.device().is_cpu() &&
+                        v.device().is_cpu(),
+                    "textrnn kernels: adam_step takes CPU tensors.");
+  TORCH_CHECK_VALUE(weight.is_contiguous() && grad.is_contiguous() && m.is_contiguous() &&
+                        v.is_contiguous(),
+                    "textrnn kernels: adam_step takes contiguous tensors.");
+  TORCH_CHECK_VALUE(grad.numel() == weight.numel() && m.numel() == weight.numel() &&
+                        v.numel() == weight.numel(),
+                    "textrnn kernels: adam_step got tensors of different sizes.");
+  check_float(grad, "grad", weight);
+  check_float(m, "m", weight);
+  check_float(v, "v", weight);
+  AT_DISPATCH_FLOATING_TYPES(weight.scalar_type(), "adam_step", [&] {
+    scalar_t* w = weight.data_ptr<scalar_t>();
+    const scalar_t* g = grad.data_ptr<scalar_t>();
+    scalar_t* mp = m.data_ptr<scalar_t>();
+    scalar_t* vp = v.data_ptr<scalar_t>();
+    for_pieces(weight.numel(), 32768, [&](int64_t begin, int64_t end) {
+      adam_update<scalar_t>(w, g, mp, vp, begin, end, static_cast<scalar_t>(one_minus_beta_1),
+                            static_cast<scalar_t>(beta_2), static_cast<scalar_t>(one_minus_beta_2),
+                            static_cast<scalar_t>(epsilon), static_cast<scalar_t>(neg_alpha));
+    });
+  });
+}
+
 }  // namespace
 }  // namespace textrnn
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
-  m.doc() = "textrnn's fused CPU recurrence kernels (SimpleRNN, LSTM, GRU reset_after), the Embedding gradient and the RMSprop update.";
+  m.doc() = "textrnn's fused CPU recurrence kernels (SimpleRNN, LSTM, GRU reset_after), the Embedding gradient and the RMSprop and Adam updates.";
   m.def("simple_rnn_forward", &textrnn::simple_rnn_forward);
   m.def("simple_rnn_backward", &textrnn::simple_rnn_backward);
   m.def("lstm_forward", &textrnn::lstm_forward);
@@ -1180,6 +1210,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("projection_table", &textrnn::projection_table);
   m.def("table_input_grad", &textrnn::table_input_grad);
   m.def("rmsprop_step", &textrnn::rmsprop_step);
+  m.def("adam_step", &textrnn::adam_step);
   m.def("lstm_last_ids", &textrnn::lstm_last_ids);
   m.def("simple_rnn_forward_ids", &textrnn::simple_rnn_forward_ids);
   m.def("lstm_forward_ids", &textrnn::lstm_forward_ids);
