@@ -407,23 +407,27 @@ def _rank(row: dict[str, Any], by: str) -> tuple[float, ...]:
 
 
 class LinearChoice(NamedTuple):
-    """What `choose_linear` chose, and the table of every fit."""
+    """What `choose_linear` chose, the table of every fit, and the chosen fit's probabilities of
+    each split's validation texts."""
 
     kind: str
     c: float
     chars: bool
     longest: int
     table: list[dict[str, Any]]
+    probs: list[np.ndarray]
 
     def counts(self, counts: NgramCounts) -> NgramCounts:
         """`counts` restricted to the chosen features."""
         return counts.select(longest=self.longest, chars=self.chars)
 
 
+Split = tuple[np.ndarray, np.ndarray]  # (training rows, validation rows)
+
+
 def choose_linear(
     counts: NgramCounts,
-    train_rows: np.ndarray,
-    val_rows: np.ndarray,
+    splits: Sequence[Split],
     y: np.ndarray,
     label_names: Sequence[str],
     *,
@@ -433,21 +437,30 @@ def choose_linear(
     """The features, kind and C with the best validation figure `by` (`accuracy`, or `macro_f1`
     for a run that monitors it; ties: accuracy, lower log loss, then the smaller model).
 
-    Each `(features, kind, C)` is fitted on `train_rows` and scored on `val_rows`: first the
-    words alone, 1-2-grams and then (when `counts` holds them) 1-3-grams; then, when `counts`
-    has character n-grams, the better word n-grams with them (`chars`).
+    Each `(features, kind, C)` is fitted on the training rows of every split in `splits` and
+    scored on their validation rows pooled (an ensemble passes each member's split, so that the
+    choice rests on all of its validation texts, not on one split's few): first the words
+    alone, 1-2-grams and then (when `counts` holds them) 1-3-grams; then, when `counts` has
+    character n-grams, the better word n-grams with them (`chars`).
     """
     if by not in CRITERIA:
         raise ValueError(f"Unknown criterion {by!r}; expected one of {CRITERIA}.")
+    if not splits:
+        raise ValueError("choose_linear needs at least one (training rows, validation rows) split.")
     kinds = KINDS if len(label_names) == 2 else ("tfidf",)
+    yv = np.concatenate([y[val] for _, val in splits])
     table: list[dict[str, Any]] = []
+    fits: list[list[np.ndarray]] = []
 
     def fit_all(block: NgramCounts) -> None:
         for kind in kinds:
             for c in c_grid:
-                model = fit_linear(block, train_rows, y, label_names, kind=kind, c=c)
-                probs = validation_probs(model, block, val_rows)
-                yv = y[val_rows]
+                parts = [
+                    validation_probs(fit_linear(block, train, y, label_names, kind=kind, c=c), block, val)
+                    for train, val in splits
+                ]
+                probs = np.concatenate(parts)
+                fits.append(parts)
                 table.append(
                     {"chars": block.char_from is not None, "longest": block.longest, "kind": kind,
                      "c": float(c), "val_acc": accuracy(yv, probs), "val_macro_f1": macro_f1(yv, probs),
@@ -459,8 +472,11 @@ def choose_linear(
     if counts.char_from is not None:
         words = max(table, key=lambda r: _rank(r, by))
         fit_all(counts.select(longest=int(words["longest"]), chars=True))
-    best = max(table, key=lambda r: _rank(r, by))
-    return LinearChoice(str(best["kind"]), float(best["c"]), bool(best["chars"]), int(best["longest"]), table)
+    i = max(range(len(table)), key=lambda j: _rank(table[j], by))
+    best = table[i]
+    return LinearChoice(
+        str(best["kind"]), float(best["c"]), bool(best["chars"]), int(best["longest"]), table, fits[i]
+    )
 
 
 def validation_probs(model: LinearTextModel, counts: NgramCounts, rows: np.ndarray) -> np.ndarray:

@@ -78,7 +78,9 @@ def test_character_ngrams_a_second_block_saved_and_chosen_on_validation(tmp_path
     assert counts.char_from is not None and 0 < counts.char_from < len(counts.vocabulary)
     assert counts.words_only().counts.shape == (120, counts.char_from)
     assert "zz" in counts.vocabulary[counts.char_from :]
-    kind, c, chars, longest, table = choose_linear(counts, np.arange(80), np.arange(80, 120), y, ["a", "b"])
+    kind, c, chars, longest, table, _ = choose_linear(
+        counts, [(np.arange(80), np.arange(80, 120))], y, ["a", "b"]
+    )
     # words: 1-2-grams and 1-3-grams; then the better of them with the characters
     assert len(table) == 3 * 2 * len(C_GRID) and chars is True
     best = max(r["val_acc"] for r in table if r["chars"])
@@ -119,7 +121,7 @@ def test_word_trigrams_chosen_on_validation_where_bigrams_cannot_tell(tmp_path):
     two = counts.select(longest=2)
     assert two.longest == 2 and not any(g.count(" ") == 2 for g in two.vocabulary)
     assert two.counts.shape == (160, len(two.vocabulary))
-    choice = choose_linear(counts, np.arange(120), np.arange(120, 160), y, ["x", "y"])
+    choice = choose_linear(counts, [(np.arange(120), np.arange(120, 160))], y, ["x", "y"])
     assert choice.longest == 3 and choice.chars is False
     assert max(r["val_acc"] for r in choice.table if r["longest"] == 3) == 1.0
     assert max(r["val_acc"] for r in choice.table if r["longest"] == 2) < 0.8
@@ -136,6 +138,35 @@ def test_word_trigrams_chosen_on_validation_where_bigrams_cannot_tell(tmp_path):
     np.testing.assert_array_equal(loaded.predict_proba(texts), model.predict_proba(texts))
     with pytest.raises(ValueError, match="up to 3 words"):
         counts.select(longest=4)
+
+
+def test_the_linear_choice_pools_every_split_and_keeps_the_chosen_fits():
+    rng = np.random.default_rng(3)
+    words = [f"w{j}" for j in range(30)]
+    texts = [" ".join(rng.choice(words, 6)) + (" good" if i % 2 else " bad") for i in range(90)]
+    y = np.arange(90) % 2
+    counts = NgramCounts.build(texts)
+    orders = [np.random.default_rng(s).permutation(90) for s in (1, 2, 3)]
+    splits = [(o[:70], o[70:]) for o in orders]
+    choice = choose_linear(counts, splits, y, ["bad", "good"], c_grid=(1.0, 16.0))
+    assert len(choice.table) == 2 * 2 * 2 and len(choice.probs) == 3  # (1-2, 1-3) x kinds x C
+    # each split's probabilities are the chosen model's, fitted without that split's validation rows
+    block = choice.counts(counts)
+    for (rows, val), probs in zip(splits, choice.probs, strict=True):
+        model = fit_linear(block, rows, y, ["bad", "good"], kind=choice.kind, c=choice.c)
+        np.testing.assert_allclose(probs, validation_probs(model, block, val))
+    # the table's figures are those of the three validation splits pooled (60 texts)
+    pooled = np.concatenate(choice.probs)
+    yv = np.concatenate([y[val] for _, val in splits])
+    row = next(
+        r
+        for r in choice.table
+        if (r["kind"], r["c"], r["longest"]) == (choice.kind, choice.c, choice.longest)
+    )
+    assert row["val_acc"] == pytest.approx(float(np.mean(pooled.argmax(1) == yv)))
+    assert row["val_acc"] == max(r["val_acc"] for r in choice.table)
+    with pytest.raises(ValueError, match="at least one"):
+        choose_linear(counts, [], y, ["bad", "good"])
 
 
 def test_a_version_1_linear_model_still_loads(tmp_path):
@@ -158,8 +189,8 @@ def test_multiclass_choice_and_weight_grid():
     texts = [f"{w} {w} thing {i}" for i in range(10) for w in ("red", "green", "blue")]
     y = np.array([0, 1, 2] * 10)
     counts = NgramCounts.build(texts)
-    kind, c, chars, longest, table = choose_linear(
-        counts, np.arange(21), np.arange(21, 30), y, ["b", "g", "r"]
+    kind, c, chars, longest, table, _ = choose_linear(
+        counts, [(np.arange(21), np.arange(21, 30))], y, ["b", "g", "r"]
     )
     assert kind == "tfidf" and {r["kind"] for r in table} == {"tfidf"} and len(table) == 2 * len(C_GRID)
     assert {r["longest"] for r in table} == {2, 3}

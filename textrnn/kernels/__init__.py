@@ -1,5 +1,5 @@
 """Fused CPU recurrence kernels (C++/OpenMP) for SimpleRNN, LSTM and GRU, plus the Embedding
-gradient and the RMSprop update that the tutorial's training step spends much of its time in.
+gradient and the RMSprop and Adam updates that the tutorial's training step spends much of its time in.
 
 PyTorch's CPU RNN kernels pay dispatcher and autograd overhead at each of hundreds of tiny steps
 (a `(128, 32) @ (32, 32)` product per step for the IMDB tutorial). These kernels run the whole

@@ -10,9 +10,10 @@ With `--linear` (part of `--preset best`), a linear n-gram model (`textrnn.linea
 members once they are trained: its features and C, then its weight `w` in
 `(1 - w) · mean(members) + w · linear`, are chosen on validation data only. Each member's own
 validation split (the last `validation_split` of the training texts in its seed's order, which
-it never trained on) is paired with a linear model fitted without those texts; the pooled pairs
-choose `w` by accuracy (ties: log loss). The final linear model is refitted on all the training
-texts and saved in `linear/`; the weight and the validation tables go into `config.json`.
+it never trained on) is paired with linear models fitted without those texts. The splits pooled
+choose the features and C (every candidate fitted once per split), then `w`, by accuracy (ties:
+log loss). The final linear model is refitted on all the training texts and saved in `linear/`;
+the weight and the validation tables go into `config.json`.
 """
 
 from __future__ import annotations
@@ -159,7 +160,6 @@ def _add_linear(
         choose_linear,
         choose_weight,
         fit_linear,
-        validation_probs,
     )
     from textrnn.runs.predictor import Predictor
     from textrnn.runs.prepare import read_splits
@@ -190,16 +190,16 @@ def _add_linear(
     counts = NgramCounts.build(train_texts, chars=options.char_ngrams)
     # an imbalanced run (monitor val_macro_f1) weighs every class alike here too
     by = "macro_f1" if options.monitor == "val_macro_f1" else "accuracy"
-    choice = choose_linear(counts, orders[0][:split_at], orders[0][split_at:], y, names, by=by)
+    splits = [(order[:split_at], order[split_at:]) for order in orders]
+    choice = choose_linear(counts, splits, y, names, by=by)
     kind, c, chars, table = choice.kind, choice.c, choice.chars, choice.table
     counts = choice.counts(counts)
-    ys, rnn, lin = [], [], []
-    for order, predictor in zip(orders, predictors, strict=True):
-        val = order[split_at:]
-        model = fit_linear(counts, order[:split_at], y, names, kind=kind, c=c)
-        lin.append(validation_probs(model, counts, val))
-        rnn.append(predictor.predict_proba([train_texts[i] for i in val]))
-        ys.append(y[val])
+    ys = [y[val] for _, val in splits]
+    rnn = [
+        predictor.predict_proba([train_texts[i] for i in val])
+        for (_, val), predictor in zip(splits, predictors, strict=True)
+    ]
+    lin = choice.probs
     weight, weights = choose_weight(
         np.concatenate(ys), np.concatenate(rnn).astype(np.float64), np.concatenate(lin), by=by
     )
