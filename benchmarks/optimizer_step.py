@@ -61,9 +61,13 @@ def main() -> None:
         native, multi = statistics.median(got["native"]), statistics.median(got["torch"])
         rows.append(
             {"optimizer": optimizer, "floats": floats, "native_ms": native, "multi_tensor_ms": multi,
-             "speedup": multi / native, "rounds_native_ms": got["native"], "rounds_multi_tensor_ms": got["torch"]}
+             "speedup": multi / native, "rounds_native_ms": got["native"],
+             "rounds_multi_tensor_ms": got["torch"]}
         )  # fmt: skip
-        print(f"{optimizer:8s} {floats:,} floats: native {native:.1f} ms, multi-tensor {multi:.1f} ms ({multi / native:.2f}×)")
+        print(
+            f"{optimizer:8s} {floats:,} floats: native {native:.1f} ms, "
+            f"multi-tensor {multi:.1f} ms ({multi / native:.2f}×)"
+        )
     print(f"saved {save_rows('optimizer_step', rows, args.out)}")
 
 

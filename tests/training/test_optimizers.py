@@ -207,48 +207,62 @@ def test_step_before_build_is_explained():
         RMSprop().step()
 
 
-def _rmsprop_trajectory(dtype, shapes, steps, mode, monkeypatch, **kwargs):
-    """Weights and velocities after `steps` RMSprop steps with TEXTRNN_KERNELS=`mode`."""
+# (optimizer, its hyperparameters, its per-weight state, whether a weight joins late: Adam's step
+# count, and so its bias correction, then differs between weights)
+NATIVE_RULES = {
+    "rmsprop": (RMSprop, {"learning_rate": 0.01, "rho": 0.8, "epsilon": 1e-6}, ("velocity",), False),
+    "adam": (Adam, {"learning_rate": 0.01, "beta_1": 0.8, "beta_2": 0.95, "epsilon": 1e-6}, ("m", "v"), True),
+}
+
+
+def _trajectory(rule, dtype, shapes, steps, mode, monkeypatch):
+    """Weights and states after `steps` steps of `rule` with TEXTRNN_KERNELS=`mode`."""
+    cls, kwargs, keys, late = NATIVE_RULES[rule]
     monkeypatch.setenv("TEXTRNN_KERNELS", mode)
     g = torch.Generator().manual_seed(0)
     params = [torch.nn.Parameter(torch.randn(s, generator=g, dtype=dtype)) for s in shapes]
-    opt = RMSprop(**kwargs)
+    opt = cls(**kwargs)
     opt.build(params)
     for step in range(steps):
         opt.zero_grad()
         for i, p in enumerate(params):
+            if late and i == len(params) - 1 and step < 2:
+                continue
             grad = torch.randn(p.shape, generator=g, dtype=dtype) * 10.0 ** (-(i + step) % 6)
-            grad[..., 0] = 0.0  # rows an embedding never sees keep decaying their velocity
+            grad[..., 0] = 0.0  # rows an embedding never sees keep decaying (and moving, with momentum)
             p.grad = grad
         opt.step()
-    velocities = [opt.torch_optimizer.state[p]["velocity"] for p in params]
-    return [p.detach().clone() for p in params], [v.clone() for v in velocities]
+    state = opt.torch_optimizer.state
+    return [p.detach().clone() for p in params] + [state[p][k].clone() for p in params for k in keys]
 
 
+@pytest.mark.parametrize("rule", sorted(NATIVE_RULES))
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_native_rmsprop_matches_the_multi_tensor_update(dtype, monkeypatch):
+def test_native_update_matches_the_multi_tensor_update(rule, dtype, monkeypatch):
     from textrnn import kernels
 
     if not kernels.available():
         pytest.skip("native kernels unavailable")
-    shapes = [(1000, 32), (32, 32), (32,), (70001,), (1,)]  # 70001: several threads, odd tail
-    kwargs = {"learning_rate": 0.01, "rho": 0.8, "epsilon": 1e-6}
-    native = _rmsprop_trajectory(dtype, shapes, 6, "native", monkeypatch, **kwargs)
-    torch_ = _rmsprop_trajectory(dtype, shapes, 6, "torch", monkeypatch, **kwargs)
+    shapes = [(1000, 32), (32, 32), (32,), (70001,), (1,), (300,)]  # 70001: several threads, odd tail
+    native = _trajectory(rule, dtype, shapes, 6, "native", monkeypatch)
+    torch_ = _trajectory(rule, dtype, shapes, 6, "torch", monkeypatch)
     # the same rule, rounded apart (PyTorch's vector code differs by CPU): float32 weights near
     # zero carry the rounding of updates a hundred times larger, so allow a tenth of a unit weight's ulp
     tight = dtype == torch.float64
-    for a, b in zip(native[0] + native[1], torch_[0] + torch_[1], strict=True):
+    for a, b in zip(native, torch_, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-13 if tight else 1e-5, atol=1e-12 if tight else 1e-8)
+    # the weights moved: a kernel that did nothing would fail above, and this says so plainly
+    first = torch.randn(shapes[0], generator=torch.Generator().manual_seed(0), dtype=dtype)
+    assert not torch.equal(native[0], first)
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
-        one = _rmsprop_trajectory(dtype, shapes, 3, "native", monkeypatch, **kwargs)
+        one = _trajectory(rule, dtype, shapes, 3, "native", monkeypatch)
         torch.set_num_threads(2)
-        two = _rmsprop_trajectory(dtype, shapes, 3, "native", monkeypatch, **kwargs)
+        two = _trajectory(rule, dtype, shapes, 3, "native", monkeypatch)
     finally:
         torch.set_num_threads(before)
-    for a, b in zip(one[0] + one[1], two[0] + two[1], strict=True):
+    for a, b in zip(one, two, strict=True):
         assert torch.equal(a, b)
 
 
@@ -269,55 +283,6 @@ def test_native_rmsprop_step_is_the_rule_with_a_correctly_rounded_sqrt():
     kernels.rmsprop_update_(w_got, grad, v_got, learning_rate=lr, rho=rho, epsilon=eps)
     assert torch.equal(v_got, v_ref)
     assert torch.equal(w_got, w_ref)
-
-
-def _adam_trajectory(dtype, shapes, steps, mode, monkeypatch, **kwargs):
-    """Weights and moments after `steps` Adam steps with TEXTRNN_KERNELS=`mode`; the last weight
-    joins at step 2, so that the weights' step counts (and bias corrections) differ."""
-    monkeypatch.setenv("TEXTRNN_KERNELS", mode)
-    g = torch.Generator().manual_seed(0)
-    params = [torch.nn.Parameter(torch.randn(s, generator=g, dtype=dtype)) for s in shapes]
-    opt = Adam(**kwargs)
-    opt.build(params)
-    for step in range(steps):
-        opt.zero_grad()
-        for i, p in enumerate(params):
-            if i == len(params) - 1 and step < 2:
-                continue
-            grad = torch.randn(p.shape, generator=g, dtype=dtype) * 10.0 ** (-(i + step) % 6)
-            grad[..., 0] = 0.0  # rows an embedding never sees keep moving with their momentum
-            p.grad = grad
-        opt.step()
-    state = opt.torch_optimizer.state
-    return [p.detach().clone() for p in params], [state[p][k].clone() for p in params for k in ("m", "v")]
-
-
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_native_adam_matches_the_multi_tensor_update(dtype, monkeypatch):
-    from textrnn import kernels
-
-    if not kernels.available():
-        pytest.skip("native kernels unavailable")
-    shapes = [(1000, 32), (32, 32), (32,), (70001,), (1,), (300,)]
-    kwargs = {"learning_rate": 0.01, "beta_1": 0.8, "beta_2": 0.95, "epsilon": 1e-6}
-    native = _adam_trajectory(dtype, shapes, 6, "native", monkeypatch, **kwargs)
-    torch_ = _adam_trajectory(dtype, shapes, 6, "torch", monkeypatch, **kwargs)
-    tight = dtype == torch.float64
-    for a, b in zip(native[0] + native[1], torch_[0] + torch_[1], strict=True):
-        torch.testing.assert_close(a, b, rtol=1e-13 if tight else 1e-5, atol=1e-12 if tight else 1e-8)
-    # the weights moved: a kernel that did nothing would fail above, and this says so plainly
-    first = torch.randn(shapes[0], generator=torch.Generator().manual_seed(0), dtype=dtype)
-    assert not torch.equal(native[0][0], first)
-    before = torch.get_num_threads()
-    try:
-        torch.set_num_threads(1)
-        one = _adam_trajectory(dtype, shapes, 3, "native", monkeypatch, **kwargs)
-        torch.set_num_threads(2)
-        two = _adam_trajectory(dtype, shapes, 3, "native", monkeypatch, **kwargs)
-    finally:
-        torch.set_num_threads(before)
-    for a, b in zip(one[0] + one[1], two[0] + two[1], strict=True):
-        assert torch.equal(a, b)
 
 
 def test_native_adam_step_is_the_rule_with_a_correctly_rounded_sqrt():

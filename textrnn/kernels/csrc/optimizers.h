@@ -13,17 +13,25 @@
 
 #include "common.h"
 
+// The updates write PyTorch's fused multiply-adds out themselves; the compiler may add none.
+#if defined(__GNUC__) && !defined(__clang__)
+#define TEXTRNN_NO_CONTRACT __attribute__((optimize("fp-contract=off")))
+#else
+#define TEXTRNN_NO_CONTRACT
+#endif
+#if defined(__clang__)
+#define TEXTRNN_NO_CONTRACT_BODY _Pragma("clang fp contract(off)")
+#else
+#define TEXTRNN_NO_CONTRACT_BODY
+#endif
+
 namespace textrnn {
 
 template <typename T>
-#if defined(__GNUC__) && !defined(__clang__)
-__attribute__((optimize("fp-contract=off")))
-#endif
+TEXTRNN_NO_CONTRACT
 void rmsprop_update(T* TEXTRNN_RESTRICT w, const T* TEXTRNN_RESTRICT g, T* TEXTRNN_RESTRICT v,
                     int64_t begin, int64_t end, T rho, T one_minus_rho, T epsilon, T neg_lr) {
-#if defined(__clang__)
-#pragma clang fp contract(off)
-#endif
+  TEXTRNN_NO_CONTRACT_BODY
   TEXTRNN_SIMD
   for (int64_t i = begin; i < end; ++i) {
     const T gi = g[i];
@@ -35,10 +43,6 @@ void rmsprop_update(T* TEXTRNN_RESTRICT w, const T* TEXTRNN_RESTRICT g, T* TEXTR
   }
 }
 
-}  // namespace textrnn
-
-namespace textrnn {
-
 // Keras's Adam update (not amsgrad) in one pass over each weight, with the operations and
 // rounding of textrnn's multi-tensor PyTorch version (lerp_, mul_, addcmul_, sqrt, add_,
 // addcdiv_):
@@ -47,15 +51,11 @@ namespace textrnn {
 // PyTorch's vectorised lerp and addcmul each end in one fused multiply-add, written out here; the
 // compiler's own contraction is off. As in rmsprop_update, this square root is correctly rounded.
 template <typename T>
-#if defined(__GNUC__) && !defined(__clang__)
-__attribute__((optimize("fp-contract=off")))
-#endif
+TEXTRNN_NO_CONTRACT
 void adam_update(T* TEXTRNN_RESTRICT w, const T* TEXTRNN_RESTRICT g, T* TEXTRNN_RESTRICT m,
                  T* TEXTRNN_RESTRICT v, int64_t begin, int64_t end, T one_minus_beta_1, T beta_2,
                  T one_minus_beta_2, T epsilon, T neg_alpha) {
-#if defined(__clang__)
-#pragma clang fp contract(off)
-#endif
+  TEXTRNN_NO_CONTRACT_BODY
   TEXTRNN_SIMD
   for (int64_t i = begin; i < end; ++i) {
     const T gi = g[i];
