@@ -56,7 +56,7 @@ def cooccurrence_counts(
         keep = (a >= 0) & (b >= 0)
         a, b = a[keep], b[keep]
         keys.append(((np.minimum(a, b) * input_dim + np.maximum(a, b)) << bits) | d)
-    pairs = np.sort(np.concatenate([np.zeros(0, dtype=np.int64), *keys]))
+    pairs = np.sort(np.concatenate(keys))
     firsts = np.flatnonzero(np.diff(pairs, prepend=-1))  # where each (key, d) run starts
     counts = np.diff(firsts, append=len(pairs))
     key, distance = pairs[firsts] >> bits, pairs[firsts] & ((1 << bits) - 1)

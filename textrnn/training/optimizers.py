@@ -181,6 +181,11 @@ class _KerasRMSprop(_KerasRule):
             torch._foreach_addcdiv_(params, grads, denom, value=-lr)
 
 
+def _adam_step_size(group: _Group, t: int) -> float:
+    """Adam's bias-corrected learning rate at a weight's step `t`."""
+    return float(group["lr"] * math.sqrt(1.0 - group["beta_2"] ** t) / (1.0 - group["beta_1"] ** t))
+
+
 class _KerasAdam(_KerasRule):
     """Keras's Adam update (epsilon hat); with `weight_decay`, Keras's AdamW."""
 
@@ -217,8 +222,7 @@ class _KerasAdam(_KerasRule):
             from textrnn import kernels
 
             for (p, g, m, v), s in zip(native, states, strict=True):
-                t = s["step"]
-                alpha = group["lr"] * math.sqrt(1.0 - b2**t) / (1.0 - b1**t)
+                alpha = _adam_step_size(group, s["step"])
                 kernels.adam_update_(p, g, m, v, alpha=alpha, beta_1=b1, beta_2=b2, epsilon=group["epsilon"])
             return
         torch._foreach_lerp_(ms, grads, 1.0 - b1)
@@ -236,7 +240,7 @@ class _KerasAdam(_KerasRule):
         for i, s in enumerate(states):
             by_step.setdefault(s["step"], []).append(i)
         for t, idx in by_step.items():
-            alpha = group["lr"] * math.sqrt(1.0 - b2**t) / (1.0 - b1**t)
+            alpha = _adam_step_size(group, t)
             torch._foreach_addcdiv_(
                 [params[i] for i in idx], [ms[i] for i in idx], [denom[i] for i in idx], value=-alpha
             )

@@ -1161,7 +1161,6 @@ void rmsprop_step(Tensor& weight, const Tensor& grad, Tensor& velocity, double r
   });
 }
 
-
 // ------------------------------------------------------------------------------- Adam
 // In place on contiguous weight, gradient and the two moments of one dtype (optimizers.h).
 void adam_step(Tensor& weight, const Tensor& grad, Tensor& m, Tensor& v, double one_minus_beta_1,
